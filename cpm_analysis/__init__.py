@@ -1,0 +1,23 @@
+"""cpm-analysis: customer performance management analyses and periodic reports.
+
+The package backs the notebooks in ``notebooks/`` and the ``cpm`` command:
+
+- :mod:`cpm_analysis.data`: the data contract, :func:`load` and :class:`Dataset`.
+- :mod:`cpm_analysis.periods`: monthly, quarterly and yearly reporting periods.
+- :mod:`cpm_analysis.synthetic`: a seeded generator of a realistic company.
+
+Examples
+--------
+>>> import cpm_analysis as cpm
+>>> ds = cpm.load("data/sample")  # doctest: +SKIP
+>>> ds.orders.shape  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from cpm_analysis.data import Dataset, load
+from cpm_analysis.exceptions import DataValidationError, PeriodError
+
+__version__ = "0.1.0"
+
+__all__ = ["DataValidationError", "Dataset", "PeriodError", "__version__", "load"]

@@ -1,0 +1,31 @@
+"""The data contract: loading, validating and point-in-time views of customer data.
+
+Examples
+--------
+>>> from cpm_analysis.data import load
+>>> ds = load("data/sample")  # doctest: +SKIP
+>>> ds.as_of("2024-06").orders["order_date"].max()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from cpm_analysis.data.cdnow import load_cdnow
+from cpm_analysis.data.dataset import Dataset
+from cpm_analysis.data.loader import load, validate_frames
+from cpm_analysis.data.paths import cdnow_dir, data_dir, sample_dir
+from cpm_analysis.data.schema import ALL_TABLES, PII_COLUMNS, TABLES
+from cpm_analysis.data.validate import parse_datetime
+
+__all__ = [
+    "ALL_TABLES",
+    "PII_COLUMNS",
+    "TABLES",
+    "Dataset",
+    "cdnow_dir",
+    "data_dir",
+    "load",
+    "load_cdnow",
+    "parse_datetime",
+    "sample_dir",
+    "validate_frames",
+]

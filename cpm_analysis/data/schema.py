@@ -1,0 +1,198 @@
+"""The data contract: the tables a dataset may hold, their columns and their types.
+
+Every table is described by a :class:`TableSpec`. ``customers`` and ``orders`` are required;
+the other tables are optional and each unlocks more of the analysis (tickets: service KPIs,
+surveys: NPS, staff: team scorecards, targets: SMART evaluation, assessments: blended scores).
+
+Column kinds
+------------
+``id``        string identifier, surrounding blanks stripped
+``datetime``  parsed to ``datetime64[ns]``, tz-naive and in UTC (aware inputs are converted)
+``amount``    float, may be negative only on refunded orders
+``number``    float
+``bool``      true/false, yes/no, 1/0, t/f, y/n (any case)
+``category``  lower-cased string from a fixed vocabulary (``status``, ``role``)
+``text``      free string (kept as is)
+``period``    a period label such as ``2024-06``, ``2024-Q2`` or ``2024``
+
+Examples
+--------
+>>> from cpm_analysis.data.schema import TABLES
+>>> TABLES["orders"].required_columns
+('order_id', 'customer_id', 'order_date', 'amount')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+REQUIRED_TABLES: tuple[str, ...] = ("customers", "orders")
+OPTIONAL_TABLES: tuple[str, ...] = ("tickets", "surveys", "staff", "targets", "assessments")
+ALL_TABLES: tuple[str, ...] = REQUIRED_TABLES + OPTIONAL_TABLES
+
+ORDER_STATUSES: tuple[str, ...] = ("paid", "refunded", "cancelled")
+STAFF_ROLES: tuple[str, ...] = ("sales", "service", "marketing")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the data contract."""
+
+    name: str
+    kind: str
+    required: bool = False
+    pii: bool = False
+    description: str = ""
+    vocabulary: tuple[str, ...] | None = None
+    bounds: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One table of the data contract."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: str | None = None
+    references_customers: bool = False
+    description: str = ""
+    extra_columns: str = "kept"
+    _by_name: dict[str, Column] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {c.name: c for c in self.columns})
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        """Names of the columns the table must have."""
+        return tuple(c.name for c in self.columns if c.required)
+
+    @property
+    def pii_columns(self) -> tuple[str, ...]:
+        """Names of the columns holding personal data."""
+        return tuple(c.name for c in self.columns if c.pii)
+
+    def column(self, name: str) -> Column | None:
+        """The contract's column called ``name``, or ``None`` for an extra column."""
+        return self._by_name.get(name)
+
+
+TABLES: dict[str, TableSpec] = {
+    "customers": TableSpec(
+        "customers",
+        (
+            Column("customer_id", "id", True, description="unique customer key"),
+            Column("signup_date", "datetime", True, description="when the customer joined"),
+            Column("name", "text", pii=True, description="personal data, masked in reports"),
+            Column("email", "text", pii=True, description="personal data, masked in reports"),
+            Column("phone", "text", pii=True, description="personal data, masked in reports"),
+            Column("owner_id", "id", description="account owner (a staff_id with role sales)"),
+            Column("region", "text", description="attribute, used as a churn feature"),
+            Column("channel", "text", description="acquisition channel, used as a churn feature"),
+            Column(
+                "churned_at",
+                "datetime",
+                description="contract end (subscription businesses); blank while active",
+            ),
+        ),
+        key="customer_id",
+        description="one row per customer; any further column is kept as an attribute",
+    ),
+    "orders": TableSpec(
+        "orders",
+        (
+            Column("order_id", "id", True, description="unique order key"),
+            Column("customer_id", "id", True, description="must exist in customers"),
+            Column("order_date", "datetime", True, description="when the order was placed"),
+            Column("amount", "amount", True, description="order value; negative only if refunded"),
+            Column(
+                "status",
+                "category",
+                vocabulary=ORDER_STATUSES,
+                description="paid / refunded / cancelled; no column means every order is paid",
+            ),
+            Column("quantity", "number", description="items in the order"),
+            Column("category", "text", description="product category"),
+            Column("channel", "text", description="sales channel"),
+        ),
+        key="order_id",
+        references_customers=True,
+    ),
+    "tickets": TableSpec(
+        "tickets",
+        (
+            Column("ticket_id", "id", True, description="unique ticket key"),
+            Column("customer_id", "id", True, description="must exist in customers"),
+            Column("opened_at", "datetime", True, description="when the ticket was opened"),
+            Column("first_response_at", "datetime", description="first agent response"),
+            Column("resolved_at", "datetime", description="resolution; blank while open"),
+            Column("category", "text", description="ticket category"),
+            Column("is_complaint", "bool", description="true for complaints"),
+            Column("agent_id", "id", description="service agent (a staff_id with role service)"),
+            Column(
+                "satisfaction", "number", bounds=(1, 5), description="CSAT 1-5 after resolution"
+            ),
+        ),
+        key="ticket_id",
+        references_customers=True,
+    ),
+    "surveys": TableSpec(
+        "surveys",
+        (
+            Column("customer_id", "id", True, description="must exist in customers"),
+            Column("responded_at", "datetime", True, description="when the answer came in"),
+            Column("score", "number", True, bounds=(0, 10), description="NPS answer 0-10"),
+            Column("channel", "text", description="survey channel"),
+        ),
+        references_customers=True,
+    ),
+    "staff": TableSpec(
+        "staff",
+        (
+            Column("staff_id", "id", True, description="unique staff key"),
+            Column(
+                "role",
+                "category",
+                True,
+                vocabulary=STAFF_ROLES,
+                description="sales / service / marketing",
+            ),
+            Column("name", "text", pii=True, description="personal data, masked in reports"),
+            Column("team", "text", description="team name"),
+            Column("manager_id", "id", description="the staff_id of the manager"),
+        ),
+        key="staff_id",
+    ),
+    "targets": TableSpec(
+        "targets",
+        (
+            Column("kpi", "text", True, description="a KPI id of the registry"),
+            Column("period", "period", True, description="2024-06, 2024-Q2 or 2024"),
+            Column("target", "number", True, description="the goal value"),
+            Column("owner_id", "id", description="for an owner's own target"),
+            Column("segment", "text", description="for a segment's target"),
+            Column("weight", "number", description="weight in composite scores"),
+        ),
+    ),
+    "assessments": TableSpec(
+        "assessments",
+        (
+            Column("staff_id", "id", True, description="the staff member assessed"),
+            Column("period", "period", True, description="2024-06, 2024-Q2 or 2024"),
+            Column("self_score", "number", True, bounds=(0, 100), description="0-100"),
+            Column("manager_score", "number", True, bounds=(0, 100), description="0-100"),
+        ),
+    ),
+}
+
+# The column that dates each row of a table, used by ``Dataset.as_of``.
+EVENT_DATE: dict[str, str] = {
+    "customers": "signup_date",
+    "orders": "order_date",
+    "tickets": "opened_at",
+    "surveys": "responded_at",
+}
+
+PII_COLUMNS: dict[str, tuple[str, ...]] = {
+    name: spec.pii_columns for name, spec in TABLES.items() if spec.pii_columns
+}

@@ -1,0 +1,313 @@
+"""Validation of raw tables against the data contract.
+
+Two kinds of fault are told apart:
+
+- *unusable data* (a required table or column missing, a table with no rows) raises
+  :class:`~cpm_analysis.exceptions.DataValidationError` naming the table and the column;
+- *row-level faults* (an unparseable date, a non-numeric amount, a duplicate key, an order of an
+  unknown customer, ...) move the row into the rejected table with the reason. Nothing is
+  dropped without a trace: for every table, rows read = rows kept + rows rejected.
+
+Validation is written with pandas rather than pandera because the contract needs rules pandera's
+schema checks do not express directly: cross-table references (orders of unknown customers), the
+refund sign rule that depends on another column, and quarantine with one reason per row and the
+raw row kept. Every check is one vectorised pandas expression.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cpm_analysis.data.schema import TABLES, Column, TableSpec
+from cpm_analysis.exceptions import DataValidationError, PeriodError
+
+REJECTED_COLUMNS = ["table", "row", "column", "reason", "values"]
+
+_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0"}
+
+
+def empty_rejected() -> pd.DataFrame:
+    """An empty rejected-rows table with the documented columns.
+
+    Examples
+    --------
+    >>> list(empty_rejected().columns)
+    ['table', 'row', 'column', 'reason', 'values']
+    """
+    return pd.DataFrame(
+        {
+            "table": pd.Series(dtype="str"),
+            "row": pd.Series(dtype="int64"),
+            "column": pd.Series(dtype="str"),
+            "reason": pd.Series(dtype="str"),
+            "values": pd.Series(dtype="str"),
+        }
+    )
+
+
+class _Quarantine:
+    """Collects one reason per faulty row of one table (the first fault found wins)."""
+
+    def __init__(self, table: str, raw: pd.DataFrame):
+        self.table = table
+        self.raw = raw
+        self.bad = np.zeros(len(raw), dtype=bool)
+        self.column = np.empty(len(raw), dtype=object)
+        self.reason = np.empty(len(raw), dtype=object)
+
+    def add(self, mask: np.ndarray | pd.Series, column: str, reason: str | pd.Series) -> None:
+        mask = np.asarray(mask, dtype=bool) & ~self.bad
+        if not mask.any():
+            return
+        self.bad |= mask
+        self.column[mask] = column
+        if isinstance(reason, pd.Series):
+            self.reason[mask] = reason.to_numpy(dtype=object)[mask]
+        else:
+            self.reason[mask] = reason
+
+    def frame(self) -> pd.DataFrame:
+        if not self.bad.any():
+            return empty_rejected()
+        raw_bad = self.raw.loc[self.bad]
+        values = raw_bad.astype(object).where(raw_bad.notna(), None)
+        lines = values.to_json(orient="records", lines=True, date_format="iso").splitlines()
+        return pd.DataFrame(
+            {
+                "table": self.table,
+                "row": np.flatnonzero(self.bad).astype("int64") + 1,
+                "column": self.column[self.bad].astype(str),
+                "reason": self.reason[self.bad].astype(str),
+                "values": lines,
+            }
+        )
+
+
+def _blank(series: pd.Series) -> pd.Series:
+    """True where a value is missing or an empty/blank string."""
+    if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
+        stripped = series.astype("str").str.strip()
+        return series.isna() | (stripped == "")
+    return series.isna()
+
+
+def _to_id(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_float_dtype(series.dtype):
+        # ids read as floats (e.g. from a database with NULLs): 12.0 -> "12"
+        as_int = series.dropna()
+        if (as_int == np.floor(as_int)).all():
+            out = series.astype("Int64").astype("str")
+            return out.where(series.notna(), None).astype("str")
+    out = series.astype("str").str.strip()
+    return out.where(~_blank(series), None).astype("str")
+
+
+def parse_datetime(series: pd.Series) -> pd.Series:
+    """Parse to tz-naive UTC ``datetime64[ns]``; unparseable values become ``NaT``.
+
+    ISO 8601 is parsed fast; other layouts fall back to pandas' mixed-format parser.
+    Time-zone aware values are converted to UTC, naive values are taken as UTC.
+
+    Examples
+    --------
+    >>> parse_datetime(pd.Series(["2024-06-01", "2024-06-01T10:00:00+02:00", "junk"])).tolist()
+    [Timestamp('2024-06-01 00:00:00'), Timestamp('2024-06-01 08:00:00'), NaT]
+    """
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        return series.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
+    if pd.api.types.is_datetime64_dtype(series.dtype):
+        return series.astype("datetime64[ns]")
+    text = series.astype("str").str.strip().where(~_blank(series), None)
+    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
+    retry = parsed.isna() & text.notna()
+    if retry.any():
+        parsed.loc[retry] = pd.to_datetime(text[retry], format="mixed", errors="coerce", utc=True)
+    return parsed.dt.tz_localize(None).astype("datetime64[ns]")
+
+
+def _to_number(series: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.astype("float64")
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return series.astype("float64")
+    text = series.astype("str").str.strip().where(~_blank(series), None)
+    return pd.to_numeric(text, errors="coerce").astype("float64")
+
+
+def _to_bool(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Return (values as nullable boolean, mask of unparseable non-blank values)."""
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.astype("boolean"), pd.Series(False, index=series.index)
+    text = series.astype("str").str.strip().str.lower()
+    blank = _blank(series)
+    is_true = text.isin(_TRUE)
+    is_false = text.isin(_FALSE)
+    out = pd.Series(pd.NA, index=series.index, dtype="boolean")
+    out[is_true] = True
+    out[is_false] = False
+    return out, ~(is_true | is_false | blank)
+
+
+def _short(values: pd.Series) -> pd.Series:
+    return values.astype("str").str.slice(0, 40)
+
+
+def _convert_column(
+    col: Column, raw: pd.Series, q: _Quarantine, table: str
+) -> pd.Series:
+    """Convert one column to its contract type, quarantining the rows that do not convert."""
+    blank = _blank(raw)
+    if col.required:
+        q.add(blank, col.name, f"missing {col.name}")
+    if col.kind == "id":
+        return _to_id(raw)
+    if col.kind == "datetime":
+        out = parse_datetime(raw)
+        q.add(out.isna() & ~blank, col.name, "unparseable date '" + _short(raw) + "'")
+        return out
+    if col.kind in ("amount", "number"):
+        out = _to_number(raw)
+        bad = out.isna() & ~blank
+        what = "amount" if col.kind == "amount" else "number"
+        q.add(bad, col.name, f"non-numeric {what} '" + _short(raw) + "'")
+        q.add(~np.isfinite(out.fillna(0.0)), col.name, f"infinite {what}")
+        if col.bounds is not None:
+            lo, hi = col.bounds
+            outside = out.notna() & ((out < lo) | (out > hi))
+            q.add(outside, col.name, f"{col.name} outside {lo:g}-{hi:g}: " + _short(raw))
+        return out
+    if col.kind == "bool":
+        out, bad = _to_bool(raw)
+        q.add(bad, col.name, f"not a yes/no value for {col.name}: '" + _short(raw) + "'")
+        return out
+    if col.kind == "category":
+        out = raw.astype("str").str.strip().str.lower().where(~blank, None).astype("str")
+        unknown = out.notna() & ~out.isin(col.vocabulary or ())
+        allowed = ", ".join(col.vocabulary or ())
+        q.add(unknown, col.name, f"unknown {col.name} '" + _short(raw) + f"' (expected {allowed})")
+        return out
+    if col.kind == "period":
+        from cpm_analysis.periods import parse_period
+
+        text = raw.astype("str").str.strip().where(~blank, None)
+        labels = pd.Series(None, index=raw.index, dtype="str")
+        uniques = text.dropna().unique()
+        mapping = {}
+        for value in uniques:  # loop over distinct labels only (a few dozen periods)
+            try:
+                mapping[value] = parse_period(value).label
+            except PeriodError:
+                mapping[value] = None
+        labels = text.map(mapping).astype("str")
+        q.add(labels.isna() & text.notna(), col.name, "unparseable period '" + _short(raw) + "'")
+        return labels
+    # text
+    out = raw.where(~blank, None)
+    return out.astype("str") if len(out) else out.astype("str")
+
+
+def check_columns(table: str, frame: pd.DataFrame) -> None:
+    """Raise :class:`DataValidationError` when a required column is missing or no rows exist."""
+    spec = TABLES[table]
+    missing = [c for c in spec.required_columns if c not in frame.columns]
+    if missing:
+        have = ", ".join(map(str, frame.columns[:12])) or "none"
+        raise DataValidationError(
+            f"{table}: required column '{missing[0]}' is missing (columns found: {have}). "
+            f"Add it, or map your column onto it with mapping={{'{table}': "
+            f"{{'your_column': '{missing[0]}'}}}}.",
+            table=table,
+            column=missing[0],
+        )
+    if len(frame) == 0:
+        raise DataValidationError(
+            f"{table}: the table has no rows. "
+            + (
+                "It is required: export it with at least one row."
+                if table in ("customers", "orders")
+                else "Remove it from the source if you have no such data."
+            ),
+            table=table,
+        )
+
+
+def validate_table(
+    table: str, raw: pd.DataFrame, customer_ids: pd.Index | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Type one raw table and quarantine its faulty rows.
+
+    Parameters
+    ----------
+    table : str
+        A table name of the contract.
+    raw : DataFrame
+        The table as read, with canonical column names.
+    customer_ids : Index, optional
+        The valid customer ids; rows referencing others are rejected (orders, tickets, surveys).
+
+    Returns
+    -------
+    (clean, rejected) : tuple of DataFrame
+        The typed rows that passed, with a fresh ``RangeIndex``, and the rejected rows.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"customer_id": ["1", "2"], "signup_date": ["2024-01-05", "soon"]})
+    >>> clean, rejected = validate_table("customers", raw)
+    >>> len(clean), rejected["reason"].tolist()
+    (1, ["unparseable date 'soon'"])
+    """
+    spec: TableSpec = TABLES[table]
+    check_columns(table, raw)
+    raw = raw.reset_index(drop=True)
+    q = _Quarantine(table, raw)
+    out = {}
+    for name in raw.columns:
+        col = spec.column(name)
+        if col is None:
+            out[name] = raw[name]
+        else:
+            out[name] = _convert_column(col, raw[name], q, table)
+    clean = pd.DataFrame(out, index=raw.index)
+
+    if table == "orders":
+        status = clean["status"] if "status" in clean else None
+        refund = status.eq("refunded").to_numpy() if status is not None else False
+        negative = (clean["amount"] < 0).to_numpy()
+        q.add(negative & ~refund, "amount", "negative amount on an order that is not refunded")
+    if table == "tickets":
+        for late in ("first_response_at", "resolved_at"):
+            if late in clean:
+                before = (clean[late] < clean["opened_at"]).to_numpy()
+                what = "first response" if late == "first_response_at" else "resolution"
+                q.add(before, late, f"{what} before opening")
+    if table == "customers" and "churned_at" in clean:
+        q.add(
+            (clean["churned_at"] < clean["signup_date"]).to_numpy(),
+            "churned_at",
+            "churned_at before signup_date",
+        )
+    if spec.key is not None:
+        keys = clean[spec.key]
+        candidates = keys.where(~pd.Series(q.bad, index=keys.index))
+        dup = candidates.duplicated(keep="first") & candidates.notna()
+        if dup.any():
+            first_row = (
+                candidates.reset_index().drop_duplicates(spec.key).set_index(spec.key)["index"] + 1
+            )
+            reason = f"duplicate {spec.key} (first seen in row " + keys.map(first_row).astype(
+                "str"
+            ).str.replace(r"\.0$", "", regex=True) + ")"
+            q.add(dup.to_numpy(), spec.key, reason)
+    if table == "assessments":
+        dup = clean.duplicated(["staff_id", "period"], keep="first") & ~q.bad
+        q.add(dup.to_numpy(), "period", "duplicate assessment for this staff_id and period")
+    if spec.references_customers and customer_ids is not None:
+        unknown = ~clean["customer_id"].isin(customer_ids) & clean["customer_id"].notna()
+        q.add(unknown.to_numpy(), "customer_id", "customer_id not found in customers")
+
+    rejected = q.frame()
+    clean = clean.loc[~q.bad].reset_index(drop=True)
+    return clean, rejected
