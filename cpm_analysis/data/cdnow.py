@@ -31,7 +31,9 @@ def is_cdnow_folder(folder: Path) -> bool:
     return (folder / MASTER_FILE).is_file() and not has_canonical
 
 
-def read_cdnow_frames(folder: Path | None = None, *, sample: bool = False) -> dict[str, pd.DataFrame]:
+def read_cdnow_frames(
+    folder: Path | None = None, *, sample: bool = False
+) -> dict[str, pd.DataFrame]:
     """Read the raw CDNOW file into raw canonical ``customers`` and ``orders`` frames.
 
     Examples

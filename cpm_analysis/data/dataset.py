@@ -10,6 +10,7 @@ import pandas as pd
 
 from cpm_analysis.data.schema import ALL_TABLES, EVENT_DATE
 from cpm_analysis.data.validate import empty_rejected
+from cpm_analysis.frames import isin
 
 
 @dataclass
@@ -104,7 +105,7 @@ class Dataset:
             if frame is None:
                 out[name] = None
                 continue
-            keep = (frame[EVENT_DATE[name]] <= ts) & frame["customer_id"].isin(known)
+            keep = (frame[EVENT_DATE[name]] <= ts).to_numpy() & isin(frame["customer_id"], known)
             frame = frame.loc[keep].copy()
             if name == "tickets":
                 for col in ("first_response_at", "resolved_at"):
@@ -116,9 +117,7 @@ class Dataset:
                     )
             out[name] = frame.reset_index(drop=True)
         if self.assessments is not None:
-            ends = {
-                label: parse_period(label).end for label in self.assessments["period"].unique()
-            }
+            ends = {label: parse_period(label).end for label in self.assessments["period"].unique()}
             keep = self.assessments["period"].map(ends) <= ts
             out["assessments"] = self.assessments.loc[keep].reset_index(drop=True)
         return replace(self, **out, cutoff=ts)

@@ -56,7 +56,7 @@ def _read_file(table: str, path: Path) -> pd.DataFrame:
             return pd.read_parquet(path)
         # every column as text: typing happens in validation so faults can be quarantined
         return pd.read_csv(path, dtype="str", keep_default_na=False, na_values=[""])
-    except Exception as err:  # noqa: BLE001 - any reader failure means an unreadable file
+    except Exception as err:
         raise DataValidationError(
             f"{table}: cannot read {path} ({type(err).__name__}: {str(err)[:200]}). "
             "Check that it is a valid CSV (UTF-8, header row) or Parquet file.",
@@ -93,7 +93,7 @@ def _read_database(url: str) -> tuple[dict[str, pd.DataFrame], str]:
 
     try:
         engine = sa.create_engine(url)
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         raise DataValidationError(
             f"database: cannot use the URL ({type(err).__name__}: {err}). "
             "Expected a SQLAlchemy URL such as sqlite:///path/to/file.db or "
@@ -111,7 +111,7 @@ def _read_database(url: str) -> tuple[dict[str, pd.DataFrame], str]:
             }
     except DataValidationError:
         raise
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         raise DataValidationError(
             f"database: cannot read from {shown} ({type(err).__name__}: {str(err)[:200]}). "
             "Check the URL, the server and the credentials."
@@ -179,9 +179,11 @@ def validate_frames(
             clean, bad = validate_table(table, renamed[table], customer_ids=ids)
             tables[table] = clean
             rejected.append(bad)
-    rejected_all = pd.concat([r for r in rejected if len(r)], ignore_index=True) if any(
-        len(r) for r in rejected
-    ) else empty_rejected()
+    rejected_all = (
+        pd.concat([r for r in rejected if len(r)], ignore_index=True)
+        if any(len(r) for r in rejected)
+        else empty_rejected()
+    )
     return Dataset(**tables, rejected=rejected_all, source=source)
 
 

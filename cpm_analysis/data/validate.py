@@ -21,6 +21,7 @@ import pandas as pd
 
 from cpm_analysis.data.schema import TABLES, Column, TableSpec
 from cpm_analysis.exceptions import DataValidationError, PeriodError
+from cpm_analysis.frames import isin
 
 REJECTED_COLUMNS = ["table", "row", "column", "reason", "values"]
 
@@ -150,13 +151,7 @@ def _to_bool(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     return out, ~(is_true | is_false | blank)
 
 
-def _short(values: pd.Series) -> pd.Series:
-    return values.astype("str").str.slice(0, 40)
-
-
-def _convert_column(
-    col: Column, raw: pd.Series, q: _Quarantine, table: str
-) -> pd.Series:
+def _convert_column(col: Column, raw: pd.Series, q: _Quarantine, table: str) -> pd.Series:
     """Convert one column to its contract type, quarantining the rows that do not convert."""
     blank = _blank(raw)
     if col.required:
@@ -165,28 +160,28 @@ def _convert_column(
         return _to_id(raw)
     if col.kind == "datetime":
         out = parse_datetime(raw)
-        q.add(out.isna() & ~blank, col.name, "unparseable date '" + _short(raw) + "'")
+        q.add(out.isna() & ~blank, col.name, "unparseable date")
         return out
     if col.kind in ("amount", "number"):
         out = _to_number(raw)
         bad = out.isna() & ~blank
         what = "amount" if col.kind == "amount" else "number"
-        q.add(bad, col.name, f"non-numeric {what} '" + _short(raw) + "'")
-        q.add(~np.isfinite(out.fillna(0.0)), col.name, f"infinite {what}")
+        q.add(bad, col.name, f"non-numeric {what}")
+        q.add(np.isinf(out.to_numpy()), col.name, f"infinite {what}")
         if col.bounds is not None:
             lo, hi = col.bounds
             outside = out.notna() & ((out < lo) | (out > hi))
-            q.add(outside, col.name, f"{col.name} outside {lo:g}-{hi:g}: " + _short(raw))
+            q.add(outside, col.name, f"{col.name} outside {lo:g}-{hi:g}")
         return out
     if col.kind == "bool":
         out, bad = _to_bool(raw)
-        q.add(bad, col.name, f"not a yes/no value for {col.name}: '" + _short(raw) + "'")
+        q.add(bad, col.name, f"{col.name} is not a yes/no value")
         return out
     if col.kind == "category":
         out = raw.astype("str").str.strip().str.lower().where(~blank, None).astype("str")
         unknown = out.notna() & ~out.isin(col.vocabulary or ())
         allowed = ", ".join(col.vocabulary or ())
-        q.add(unknown, col.name, f"unknown {col.name} '" + _short(raw) + f"' (expected {allowed})")
+        q.add(unknown, col.name, f"unknown {col.name} (expected {allowed})")
         return out
     if col.kind == "period":
         from cpm_analysis.periods import parse_period
@@ -201,7 +196,7 @@ def _convert_column(
             except PeriodError:
                 mapping[value] = None
         labels = text.map(mapping).astype("str")
-        q.add(labels.isna() & text.notna(), col.name, "unparseable period '" + _short(raw) + "'")
+        q.add(labels.isna() & text.notna(), col.name, "unparseable period")
         return labels
     # text
     out = raw.where(~blank, None)
@@ -293,20 +288,15 @@ def validate_table(
         keys = clean[spec.key]
         candidates = keys.where(~pd.Series(q.bad, index=keys.index))
         dup = candidates.duplicated(keep="first") & candidates.notna()
-        if dup.any():
-            first_row = (
-                candidates.reset_index().drop_duplicates(spec.key).set_index(spec.key)["index"] + 1
-            )
-            reason = f"duplicate {spec.key} (first seen in row " + keys.map(first_row).astype(
-                "str"
-            ).str.replace(r"\.0$", "", regex=True) + ")"
-            q.add(dup.to_numpy(), spec.key, reason)
+        q.add(dup.to_numpy(), spec.key, f"duplicate {spec.key}")
     if table == "assessments":
         dup = clean.duplicated(["staff_id", "period"], keep="first") & ~q.bad
         q.add(dup.to_numpy(), "period", "duplicate assessment for this staff_id and period")
     if spec.references_customers and customer_ids is not None:
-        unknown = ~clean["customer_id"].isin(customer_ids) & clean["customer_id"].notna()
-        q.add(unknown.to_numpy(), "customer_id", "customer_id not found in customers")
+        unknown = (
+            ~isin(clean["customer_id"], customer_ids) & clean["customer_id"].notna().to_numpy()
+        )
+        q.add(unknown, "customer_id", "customer_id not found in customers")
 
     rejected = q.frame()
     clean = clean.loc[~q.bad].reset_index(drop=True)

@@ -1,0 +1,610 @@
+"""A seeded generator of a realistic company in the canonical tables.
+
+The purchase process is the buy-till-you-die model the CLV module fits, so tests can check that
+the models recover the truth:
+
+- each customer buys at a Poisson rate ``lambda ~ Gamma(r, alpha)`` (per week) from their first
+  order, made on the signup day;
+- after each repeat purchase the customer drops out with probability ``p ~ Beta(a, b)``
+  (BG/NBD);
+- each paid order's value is ``Gamma(p, nu)`` with ``nu ~ Gamma(q, v)`` per customer
+  (Gamma-Gamma).
+
+Cancelled and refunded orders are extra rows on top of that process, so the paid orders follow
+it exactly. A few percent of customers sign up and never buy. Attributes (channel, company size),
+complaints, CSAT and NPS are drawn *conditionally on* the customer's dropout probability, which
+leaves the BG/NBD mixing distributions intact while giving churn models real signal.
+
+Personal data (names, e-mails, phones) is made from built-in word lists, with no network or
+fake-data service, so masking in reports can be tested.
+
+Examples
+--------
+>>> from cpm_analysis.synthetic import generate
+>>> sd = generate(n_customers=500, seed=1)
+>>> sorted(sd.tables)
+['assessments', 'customers', 'orders', 'staff', 'surveys', 'targets', 'tickets']
+>>> sd.truth["bgnbd"]["r"]
+0.75
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_BGNBD = {"r": 0.75, "alpha": 7.5, "a": 0.8, "b": 4.0}
+DEFAULT_GAMMA_GAMMA = {"p": 6.0, "q": 4.0, "v": 15.0}
+
+FIRST_NAMES = (
+    "Olivia Liam Emma Noah Ava Elijah Sophia Lucas Mia Mateo Amelia Levi Harper Ethan Evelyn "
+    "Wei Fang Jing Lei Xiu Min Hao Yan Jun Ling Priya Arjun Ananya Rohan Fatima Omar Layla "
+    "Yusuf Chloe Hugo Lea Jonas Mila Finn Sofia Luca Giulia Pablo Lucia Kenji Yuki Haruto "
+    "Aiko Minjun Seoyeon Ines Tomas Zofia Jakub Freya Oscar Ingrid Astrid Kwame Ama Tariq"
+).split()
+LAST_NAMES = (
+    "Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Wang Li Zhang "
+    "Liu Chen Yang Huang Zhao Wu Zhou Patel Sharma Singh Kumar Khan Ali Hassan Nguyen Tran "
+    "Kim Park Lee Choi Tanaka Suzuki Sato Mueller Schmidt Schneider Fischer Weber Rossi "
+    "Russo Ferrari Dubois Martin Bernard Silva Santos Kowalski Nowak Jensen Hansen Larsen "
+    "Andersson Johansson Okafor Mensah Novak Horvat"
+).split()
+EMAIL_DOMAINS = ("example.com", "example.org", "mail.example.net", "corp.example.com")
+REGIONS = ("North", "South", "East", "West", "Central")
+CHANNELS = ("web", "store", "referral", "marketplace", "phone")
+SIZES = ("small", "medium", "large")
+TICKET_CATEGORIES = ("delivery", "billing", "product", "returns", "account")
+SURVEY_CHANNELS = ("email", "web", "app")
+
+
+@dataclass
+class SyntheticData:
+    """A generated data set: raw canonical tables plus the truth they were drawn from.
+
+    Attributes
+    ----------
+    tables : dict of DataFrame
+        ``customers``, ``orders``, ``tickets``, ``surveys``, ``staff``, ``targets``,
+        ``assessments`` in the canonical columns.
+    truth : dict
+        ``bgnbd`` (r, alpha, a, b; rates per week), ``gamma_gamma`` (p, q, v) and
+        ``customers``, a DataFrame by customer id with ``lambda_`` (purchase rate per week),
+        ``p_dropout``, ``nu``, ``n_repeat``, ``dropout_at`` (the timestamp at which the customer
+        dropped out, NaT while alive) and ``alive`` at the end of the data.
+    observation_end : Timestamp
+        The last day of the data (midnight); the data runs to the end of that day.
+    seed : int
+        The seed used.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    truth: dict[str, Any]
+    observation_end: pd.Timestamp
+    seed: int
+    faults: dict[str, int] = field(default_factory=dict)
+
+    def to_dataset(self):
+        """Validate the tables into a :class:`~cpm_analysis.data.Dataset`.
+
+        Examples
+        --------
+        >>> generate(200, seed=3).to_dataset().customers.shape[0]
+        200
+        """
+        from cpm_analysis.data import validate_frames
+
+        return validate_frames(self.tables, source=f"synthetic(seed={self.seed})")
+
+    def write(self, out_dir: str | os.PathLike, *, format: str = "csv") -> Path:
+        """Write one file per table (``csv`` or ``parquet``) into ``out_dir``.
+
+        Examples
+        --------
+        >>> generate(200, seed=3).write("/tmp/cpm-sample")  # doctest: +SKIP
+        """
+        if format not in ("csv", "parquet"):
+            raise ValueError(f"format: expected 'csv' or 'parquet', got {format!r}")
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, frame in self.tables.items():
+            for stale in (out / f"{name}.csv", out / f"{name}.parquet"):
+                stale.unlink(missing_ok=True)
+            if format == "csv":
+                frame.to_csv(out / f"{name}.csv", index=False, date_format="%Y-%m-%d %H:%M:%S")
+            else:
+                frame.to_parquet(out / f"{name}.parquet", index=False)
+        return out
+
+
+def _ids(prefix: str, n: int, width: int | None = None) -> np.ndarray:
+    width = width or max(4, len(str(n)))
+    return np.char.add(prefix, np.char.zfill(np.arange(1, n + 1).astype(str), width))
+
+
+def _people(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    first = np.array(FIRST_NAMES)[rng.integers(0, len(FIRST_NAMES), n)]
+    last = np.array(LAST_NAMES)[rng.integers(0, len(LAST_NAMES), n)]
+    names = pd.Series(first) + " " + pd.Series(last)
+    tag = pd.Series(rng.integers(1, 10_000, n).astype(str))
+    domain = pd.Series(np.array(EMAIL_DOMAINS)[rng.integers(0, len(EMAIL_DOMAINS), n)])
+    emails = pd.Series(first).str.lower() + "." + pd.Series(last).str.lower() + tag + "@" + domain
+    digits = rng.integers(0, 10, size=(n, 9)).astype(str)
+    local = pd.Series(["".join(row) for row in digits]) if n < 50_000 else None
+    if local is None:  # vectorised path for large n
+        numbers = rng.integers(100_000_000, 999_999_999, n).astype(str)
+        local = pd.Series(numbers)
+    phones = "+1-555-" + local.str.slice(0, 3) + "-" + local.str.slice(3, 7)
+    return names.to_numpy(), emails.to_numpy(), phones.to_numpy()
+
+
+def _simulate_repeat_purchases(
+    rng: np.random.Generator, lam: np.ndarray, n_repeat: np.ndarray, horizon: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Repeat purchase times (weeks after the first) of a Poisson process stopped at dropout.
+
+    Vectorised over customers: each round draws the next inter-purchase gap for every customer
+    still buying, so the loop runs over purchase numbers, never over customers.
+
+    Returns (customer index per purchase, time in weeks per purchase, purchases per customer).
+    """
+    n = len(lam)
+    t = np.zeros(n)
+    count = np.zeros(n, dtype=np.int64)
+    active = np.flatnonzero(n_repeat > 0)
+    who, when = [], []
+    while active.size:
+        t_next = t[active] + rng.exponential(1.0 / lam[active])
+        inside = t_next <= horizon[active]
+        idx = active[inside]
+        t[idx] = t_next[inside]
+        count[idx] += 1
+        who.append(idx)
+        when.append(t_next[inside])
+        active = idx[count[idx] < n_repeat[idx]]
+    if who:
+        return np.concatenate(who), np.concatenate(when), count
+    return np.array([], dtype=np.int64), np.array([]), count
+
+
+def _choice_by_score(
+    rng: np.random.Generator, score: np.ndarray, labels: tuple[str, ...], tilt: np.ndarray
+) -> np.ndarray:
+    """Draw a label per row with log-odds ``tilt * score`` (score in [0, 1])."""
+    logits = np.outer(score, tilt)
+    logits -= logits.max(axis=1, keepdims=True)
+    prob = np.exp(logits)
+    prob /= prob.sum(axis=1, keepdims=True)
+    cum = prob.cumsum(axis=1)
+    u = rng.random(len(score))[:, None]
+    return np.array(labels)[(u > cum).sum(axis=1).clip(0, len(labels) - 1)]
+
+
+def generate(
+    n_customers: int = 3000,
+    *,
+    seed: int = 0,
+    start: str = "2022-01-01",
+    end: str = "2025-12-31",
+    bgnbd: dict[str, float] | None = None,
+    gamma_gamma: dict[str, float] | None = None,
+    never_ordered_share: float = 0.04,
+    tickets_per_order: float = 0.15,
+    surveys_per_year: float = 0.3,
+    cancel_share: float = 0.03,
+    refund_share: float = 0.02,
+    faults: float = 0.0,
+) -> SyntheticData:
+    """Generate a company's customers, orders, tickets, surveys, staff, targets, assessments.
+
+    Parameters
+    ----------
+    n_customers : int
+        Customers to create (a few hundred to millions; a million takes well under a minute).
+    seed : int
+        Seed of the random generator: the same seed gives the same tables.
+    start, end : str
+        First and last day of the data. Signups spread over the period, more in later years.
+    bgnbd : dict, optional
+        True BG/NBD parameters ``r, alpha, a, b`` (rates per week); default
+        ``r=0.75, alpha=7.5, a=0.8, b=4.0`` (about 5 paid orders per customer over 4 years).
+    gamma_gamma : dict, optional
+        True Gamma-Gamma spend parameters ``p, q, v``; default ``p=6, q=4, v=15`` (mean order
+        value 30).
+    never_ordered_share : float
+        Share of customers who sign up and never order.
+    tickets_per_order : float
+        Mean support tickets per paid order (more for customers likely to drop out).
+    surveys_per_year : float
+        Mean NPS answers per customer-year.
+    cancel_share, refund_share : float
+        Extra cancelled and refunded orders per paid order.
+    faults : float
+        Share of rows (at least one per kind) given row-level faults that validation must
+        quarantine; 0 for clean data. The faults are listed in ``SyntheticData.faults``.
+
+    Returns
+    -------
+    SyntheticData
+
+    Examples
+    --------
+    >>> sd = generate(1000, seed=42)
+    >>> sd.tables["orders"]["status"].value_counts().index[0]
+    'paid'
+    """
+    if n_customers < 10:
+        raise ValueError(f"n_customers: need at least 10 customers, got {n_customers}")
+    for name, value in (("faults", faults), ("never_ordered_share", never_ordered_share)):
+        if not 0 <= value < 1:
+            raise ValueError(f"{name}: expected a share in [0, 1), got {value}")
+    truth_bg = {**DEFAULT_BGNBD, **(bgnbd or {})}
+    truth_gg = {**DEFAULT_GAMMA_GAMMA, **(gamma_gamma or {})}
+    rng = np.random.default_rng(seed)
+    t_start, t_end = pd.Timestamp(start), pd.Timestamp(end)
+    end_instant = t_end + pd.Timedelta(1, "D") - pd.Timedelta(1, "s")
+    n = int(n_customers)
+
+    # --- customers: signup days (growing business), attributes, owners ------------------------
+    span_days = (t_end - t_start).days
+    signup_day = np.floor(span_days * rng.random(n) ** 0.8).astype(np.int64)
+    signup = (
+        t_start.to_datetime64()
+        + signup_day.astype("timedelta64[D]")
+        + rng.integers(8 * 3600, 20 * 3600, n).astype("timedelta64[s]")
+    )
+    lam = rng.gamma(truth_bg["r"], 1.0 / truth_bg["alpha"], n)
+    p_drop = rng.beta(truth_bg["a"], truth_bg["b"], n)
+    nu = rng.gamma(truth_gg["q"], 1.0 / truth_gg["v"], n)
+    buyer = rng.random(n) >= never_ordered_share
+    risk = np.clip(p_drop / np.quantile(p_drop, 0.99), 0, 1)  # 0 loyal .. 1 about to leave
+
+    n_owners = int(np.clip(n // 150, 4, 60))
+    n_agents = int(np.clip(n // 300, 3, 40))
+    staff_ids = _ids("S", n_owners + n_agents + 4, 3)
+    owners = staff_ids[:n_owners]
+    agents = staff_ids[n_owners : n_owners + n_agents]
+    owner_weights = rng.dirichlet(np.full(n_owners, 4.0))
+    owner_of = owners[rng.choice(n_owners, n, p=owner_weights)]
+    names, emails, phones = _people(rng, n)
+    customer_ids = _ids("C", n, max(6, len(str(n))))
+    customers = pd.DataFrame(
+        {
+            "customer_id": customer_ids,
+            "signup_date": signup.astype("datetime64[ns]"),
+            "name": names,
+            "email": emails,
+            "phone": phones,
+            "owner_id": owner_of,
+            "region": np.array(REGIONS)[rng.choice(5, n, p=[0.25, 0.2, 0.2, 0.2, 0.15])],
+            "channel": _choice_by_score(rng, risk, CHANNELS, np.array([0.0, -1.0, -1.5, 1.5, 0.5])),
+            "company_size": _choice_by_score(rng, risk, SIZES, np.array([1.0, 0.0, -1.0])),
+        }
+    )
+
+    # --- orders: BG/NBD purchases, Gamma-Gamma spend ------------------------------------------
+    first_order = signup + rng.integers(0, 2 * 3600, n).astype("timedelta64[s]")
+    horizon_weeks = (end_instant.to_datetime64() - first_order) / np.timedelta64(1, "D") / 7.0
+    n_repeat = np.where(buyer, rng.geometric(p_drop), 0)
+    rep_who, rep_weeks, rep_count = _simulate_repeat_purchases(rng, lam, n_repeat, horizon_weeks)
+    buyers = np.flatnonzero(buyer)
+    who = np.concatenate([buyers, rep_who])
+    when = np.concatenate(
+        [
+            first_order[buyers],
+            first_order[rep_who] + (rep_weeks * 7 * 86400).astype("timedelta64[s]"),
+        ]
+    )
+    order_by = np.lexsort((when, who))
+    who, when = who[order_by], when[order_by]
+    amount = np.round(rng.gamma(truth_gg["p"], 1.0 / nu[who]), 2)
+    amount = np.maximum(amount, 0.01)
+    n_paid = len(who)
+
+    extra_n = rng.binomial(n_paid, cancel_share + refund_share)
+    base = rng.integers(0, n_paid, extra_n)
+    extra_when = np.minimum(
+        when[base] + rng.integers(600, 5 * 86400, extra_n).astype("timedelta64[s]"),
+        end_instant.to_datetime64(),
+    )
+    extra_status = np.where(
+        rng.random(extra_n) < cancel_share / (cancel_share + refund_share), "cancelled", "refunded"
+    )
+    extra_amount = np.round(rng.gamma(truth_gg["p"], 1.0 / nu[who[base]]), 2)
+    extra_amount = np.where(extra_status == "refunded", -extra_amount, extra_amount)
+    all_who = np.concatenate([who, who[base]])
+    all_when = np.concatenate([when, extra_when])
+    order_rows = np.lexsort((all_when, all_who))
+    status = np.concatenate([np.full(n_paid, "paid"), extra_status])[order_rows]
+    orders = pd.DataFrame(
+        {
+            "order_id": _ids("O", len(all_who), 8),
+            "customer_id": customer_ids[all_who[order_rows]],
+            "order_date": all_when[order_rows].astype("datetime64[ns]"),
+            "amount": np.concatenate([amount, extra_amount])[order_rows],
+            "status": status,
+            "quantity": rng.integers(1, 6, len(all_who)),
+            "category": np.array(["music", "books", "electronics", "home", "games"])[
+                rng.integers(0, 5, len(all_who))
+            ],
+        }
+    )
+
+    # --- truth ---------------------------------------------------------------------------------
+    died = buyer & (rep_count == n_repeat) & (n_repeat > 0)
+    last_rep = np.zeros(n)
+    if rep_who.size:
+        np.maximum.at(last_rep, rep_who, rep_weeks)
+    dropout_at = pd.Series(
+        np.where(
+            died,
+            first_order + (last_rep * 7 * 86400).astype("timedelta64[s]"),
+            np.datetime64("NaT"),
+        ).astype("datetime64[ns]")
+    )
+    truth_customers = pd.DataFrame(
+        {
+            "lambda_": lam,
+            "p_dropout": p_drop,
+            "nu": nu,
+            "buyer": buyer,
+            "n_repeat": n_repeat,
+            "dropout_at": dropout_at.to_numpy(),
+            "alive": buyer & ~died,
+        },
+        index=pd.Index(customer_ids, name="customer_id"),
+    )
+
+    # --- tickets: more and angrier for customers about to leave --------------------------------
+    ticket_prob = np.clip(tickets_per_order * (0.4 + 1.6 * risk[who]), 0, 1)
+    has_ticket = rng.random(n_paid) < ticket_prob
+    t_who = who[has_ticket]
+    n_t = len(t_who)
+    opened = when[has_ticket] + (rng.exponential(3.0, n_t) * 86400).astype("timedelta64[s]")
+    keep = opened <= end_instant.to_datetime64()
+    t_who, opened, n_t = t_who[keep], opened[keep], int(keep.sum())
+    agent_speed = rng.lognormal(0.0, 0.35, n_agents)
+    agent_quality = rng.normal(0.0, 0.3, n_agents)
+    agent_idx = rng.integers(0, n_agents, n_t)
+    response_h = rng.lognormal(np.log(5.0), 0.9, n_t) * agent_speed[agent_idx]
+    resolve_h = response_h + rng.lognormal(np.log(20.0), 1.0, n_t)
+    complaint = rng.random(n_t) < 0.12 + 0.45 * risk[t_who]
+    first_resp = opened + (response_h * 3600).astype("timedelta64[s]")
+    resolved = opened + (resolve_h * 3600).astype("timedelta64[s]")
+    nat = np.datetime64("NaT")
+    end64 = end_instant.to_datetime64()
+    first_resp = np.where(first_resp <= end64, first_resp, nat)
+    resolved = np.where(resolved <= end64, resolved, nat)
+    csat_latent = (
+        4.4
+        - 1.1 * complaint
+        - 0.015 * response_h
+        - 1.2 * risk[t_who]
+        + agent_quality[agent_idx]
+        + rng.normal(0, 0.6, n_t)
+    )
+    answered = (rng.random(n_t) < 0.7) & ~pd.isna(resolved)
+    satisfaction = np.where(answered, np.clip(np.round(csat_latent), 1, 5), np.nan)
+    t_order = np.argsort(opened, kind="stable")
+    tickets = pd.DataFrame(
+        {
+            "ticket_id": _ids("T", n_t, 7),
+            "customer_id": customer_ids[t_who[t_order]],
+            "opened_at": opened[t_order].astype("datetime64[ns]"),
+            "first_response_at": first_resp[t_order].astype("datetime64[ns]"),
+            "resolved_at": resolved[t_order].astype("datetime64[ns]"),
+            "category": np.array(TICKET_CATEGORIES)[rng.integers(0, 5, n_t)],
+            "is_complaint": complaint[t_order],
+            "agent_id": agents[agent_idx[t_order]],
+            "satisfaction": satisfaction[t_order],
+        }
+    )
+
+    # --- surveys (NPS) -------------------------------------------------------------------------
+    tenure_years = np.where(buyer, (end64 - first_order) / np.timedelta64(1, "D") / 365.25, 0.0)
+    n_surveys = rng.poisson(surveys_per_year * tenure_years)
+    s_who = np.repeat(np.arange(n), n_surveys)
+    s_when = first_order[s_who] + (
+        rng.random(len(s_who)) * (end64 - first_order[s_who]) / np.timedelta64(1, "s")
+    ).astype("timedelta64[s]")
+    score = np.clip(np.round(rng.normal(9.2 - 6.0 * risk[s_who], 1.6)), 0, 10)
+    s_order = np.argsort(s_when, kind="stable")
+    surveys = pd.DataFrame(
+        {
+            "customer_id": customer_ids[s_who[s_order]],
+            "responded_at": s_when[s_order].astype("datetime64[ns]"),
+            "score": score[s_order],
+            "channel": np.array(SURVEY_CHANNELS)[rng.integers(0, 3, len(s_who))],
+        }
+    )
+
+    # --- staff ---------------------------------------------------------------------------------
+    n_staff = len(staff_ids)
+    staff_names, _, _ = _people(rng, n_staff)
+    roles = np.array(
+        ["sales"] * n_owners + ["service"] * n_agents + ["sales", "service"] + ["marketing"] * 2
+    )
+    sales_mgr, service_mgr = staff_ids[n_owners + n_agents], staff_ids[n_owners + n_agents + 1]
+    managers = np.array(
+        [sales_mgr] * n_owners + [service_mgr] * n_agents + [None, None, None, None], dtype=object
+    )
+    teams = np.array(
+        ["Sales"] * n_owners + ["Service"] * n_agents + ["Sales", "Service"] + ["Marketing"] * 2
+    )
+    staff = pd.DataFrame(
+        {
+            "staff_id": staff_ids,
+            "role": roles,
+            "name": staff_names,
+            "team": teams,
+            "manager_id": managers,
+        }
+    )
+
+    targets = _targets(rng, customers, orders, tickets, t_start, t_end)
+    assessments = _assessments(rng, np.concatenate([owners, agents]), t_start, t_end)
+
+    tables = {
+        "customers": customers,
+        "orders": orders,
+        "tickets": tickets,
+        "surveys": surveys,
+        "staff": staff,
+        "targets": targets,
+        "assessments": assessments,
+    }
+    injected: dict[str, int] = {}
+    if faults > 0:
+        tables, injected = _inject_faults(rng, tables, faults)
+    return SyntheticData(
+        tables=tables,
+        truth={
+            "bgnbd": truth_bg,
+            "gamma_gamma": truth_gg,
+            "customers": truth_customers,
+        },
+        observation_end=t_end,
+        seed=seed,
+        faults=injected,
+    )
+
+
+def _targets(
+    rng: np.random.Generator,
+    customers: pd.DataFrame,
+    orders: pd.DataFrame,
+    tickets: pd.DataFrame,
+    t_start: pd.Timestamp,
+    t_end: pd.Timestamp,
+) -> pd.DataFrame:
+    """Monthly and quarterly SMART targets set a little above what the company achieved."""
+    paid = orders.loc[orders["status"] == "paid"]
+    month = paid["order_date"].dt.to_period("M")
+    first_month = paid.groupby("customer_id")["order_date"].min().dt.to_period("M")
+    monthly = pd.DataFrame(
+        {
+            "revenue": paid.groupby(month)["amount"].sum(),
+            "orders": paid.groupby(month).size(),
+            "active_customers": paid.groupby(month)["customer_id"].nunique(),
+            "new_customers": first_month.value_counts(),
+        }
+    ).fillna(0.0)
+    months = pd.period_range(t_start, t_end, freq="M")
+    monthly = monthly.reindex(months).fillna(0.0).iloc[1:]  # the first month has no history
+    stretch = rng.uniform(0.95, 1.12, size=monthly.shape)
+    company = (monthly * stretch).round(0)
+    company["nps"] = 30.0
+    company["csat"] = 4.0
+    company["first_response_hours"] = 6.0
+    company["sla_compliance"] = 0.85
+    company["retention_rate"] = 0.35
+    company["complaint_rate"] = 1.5 if len(tickets) else np.nan
+    long = company.stack().rename("target").reset_index()
+    long.columns = ["period", "kpi", "target"]
+    long["period"] = long["period"].astype("str")
+    long["owner_id"] = None
+    long["weight"] = long["kpi"].map({"revenue": 0.4, "new_customers": 0.2}).fillna(0.1)
+
+    quarter = paid["order_date"].dt.to_period("Q")
+    q_rev = paid.groupby(quarter)["amount"].sum()
+    q_rev = q_rev.loc[q_rev.index > pd.Period(t_start, "Q")]
+    q_long = pd.DataFrame(
+        {
+            "period": q_rev.index.astype("str").str.replace("Q", "-Q"),
+            "kpi": "revenue",
+            "target": (q_rev.to_numpy() * rng.uniform(0.97, 1.1, len(q_rev))).round(0),
+            "owner_id": None,
+            "weight": 0.4,
+        }
+    )
+    owner_of = customers.set_index("customer_id")["owner_id"]
+    by_owner = paid.groupby([paid["customer_id"].map(owner_of), month])["amount"].sum()
+    by_owner = by_owner.loc[by_owner.index.get_level_values(1) > pd.Period(t_start, "M")]
+    o_long = pd.DataFrame(
+        {
+            "period": by_owner.index.get_level_values(1).astype("str"),
+            "kpi": "revenue",
+            "target": (by_owner.to_numpy() * rng.uniform(0.9, 1.15, len(by_owner))).round(0),
+            "owner_id": by_owner.index.get_level_values(0).astype("str"),
+            "weight": 0.5,
+        }
+    )
+    return pd.concat([long, q_long, o_long], ignore_index=True)[
+        ["kpi", "period", "target", "owner_id", "weight"]
+    ]
+
+
+def _assessments(
+    rng: np.random.Generator, staff_ids: np.ndarray, t_start: pd.Timestamp, t_end: pd.Timestamp
+) -> pd.DataFrame:
+    quarters = pd.period_range(t_start, t_end, freq="Q").astype("str").str.replace("Q", "-Q")
+    grid = pd.MultiIndex.from_product([staff_ids, quarters], names=["staff_id", "period"])
+    frame = grid.to_frame(index=False)
+    skill = dict(zip(staff_ids, rng.normal(0, 8, len(staff_ids)), strict=True))
+    base = frame["staff_id"].map(skill).to_numpy()
+    frame["self_score"] = np.clip(np.round(78 + 0.5 * base + rng.normal(0, 6, len(frame))), 0, 100)
+    frame["manager_score"] = np.clip(np.round(70 + base + rng.normal(0, 8, len(frame))), 0, 100)
+    return frame
+
+
+def _inject_faults(
+    rng: np.random.Generator, tables: dict[str, pd.DataFrame], rate: float
+) -> tuple[dict[str, pd.DataFrame], dict[str, int]]:
+    """Give some rows the faults validation must quarantine (one kind per chosen row)."""
+    tables = {name: frame.copy() for name, frame in tables.items()}
+    orders = tables["orders"].astype({"order_date": "object", "amount": "object"})
+    customers = tables["customers"]
+    tickets = tables["tickets"].astype({"satisfaction": "object"})
+    count: dict[str, int] = {}
+
+    def pick(frame: pd.DataFrame, k: int, taken: set[int]) -> np.ndarray:
+        free = np.setdiff1d(np.arange(len(frame)), np.fromiter(taken, dtype=np.int64))
+        chosen = rng.choice(free, size=min(k, len(free)), replace=False)
+        taken.update(chosen.tolist())
+        return chosen
+
+    k = max(1, int(rate * len(orders) / 5))
+    used: set[int] = set()
+    rows = pick(orders, k, used)
+    orders.loc[rows, "order_date"] = "2024-02-30"
+    count["unparseable date"] = len(rows)
+    rows = pick(orders, k, used)
+    orders.loc[rows, "amount"] = "n/a"
+    count["non-numeric amount"] = len(rows)
+    paid_free = orders.index[orders["status"].eq("paid")].difference(list(used))
+    rows = rng.choice(paid_free, size=min(k, len(paid_free)), replace=False)
+    used.update(rows.tolist())
+    orders.loc[rows, "amount"] = -orders.loc[rows, "amount"].astype(float)
+    count["negative amount on an order that is not refunded"] = len(rows)
+    rows = pick(orders, k, used)
+    orders.loc[rows, "customer_id"] = "C_UNKNOWN"
+    count["customer_id not found in customers"] = len(rows)
+    rows = pick(orders, k, used)
+    dup = orders.loc[rows].copy()
+    dup["order_id"] = orders["order_id"].iloc[rng.integers(0, len(orders), len(rows))].to_numpy()
+    orders = pd.concat([orders, dup], ignore_index=True)
+    count["duplicate order_id"] = len(rows)
+
+    kt = max(1, int(rate * len(tickets) / 2)) if len(tickets) else 0
+    if kt:
+        used_t: set[int] = set()
+        rows = pick(tickets, kt, used_t)
+        tickets.loc[rows, "satisfaction"] = 7
+        count["satisfaction outside 1-5"] = len(rows)
+        answered = tickets.index[tickets["first_response_at"].notna()].difference(list(used_t))
+        rows = rng.choice(answered, size=min(kt, len(answered)), replace=False)
+        tickets.loc[rows, "first_response_at"] = tickets.loc[rows, "opened_at"] - pd.Timedelta(
+            2, "h"
+        )
+        count["first response before opening"] = len(rows)
+    kc = max(1, int(rate * len(customers) / 10))
+    dup_c = customers.sample(kc, random_state=int(rng.integers(0, 2**31))).copy()
+    dup_c["name"] = dup_c["name"] + " (duplicate)"
+    customers = pd.concat([customers, dup_c], ignore_index=True)
+    count["duplicate customer_id"] = kc
+    tables.update({"orders": orders, "customers": customers, "tickets": tickets})
+    return tables, count
