@@ -12,6 +12,7 @@ from __future__ import annotations
 from cpm_analysis.data.cdnow import load_cdnow
 from cpm_analysis.data.dataset import Dataset
 from cpm_analysis.data.loader import load, validate_frames
+from cpm_analysis.data.orders import paid_orders
 from cpm_analysis.data.paths import cdnow_dir, data_dir, sample_dir
 from cpm_analysis.data.schema import ALL_TABLES, PII_COLUMNS, TABLES
 from cpm_analysis.data.validate import parse_datetime
@@ -25,6 +26,7 @@ __all__ = [
     "data_dir",
     "load",
     "load_cdnow",
+    "paid_orders",
     "parse_datetime",
     "sample_dir",
     "validate_frames",
