@@ -1,0 +1,31 @@
+# cpm-analysis: `make report` sets up and renders the reports on the sample data,
+# `make test` sets up and runs lint and the test suite. Both only need Python 3.11+.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup test lint report benchmark clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+setup: $(BIN)/.installed
+
+lint: setup
+	$(BIN)/ruff check cpm_analysis tests benchmarks
+	$(BIN)/ruff format --check cpm_analysis tests benchmarks
+
+test: lint
+	$(BIN)/python -m pytest
+
+report: setup
+	$(BIN)/cpm report
+
+benchmark: setup
+	$(BIN)/python -m benchmarks --customers 1000000
+
+clean:
+	rm -rf $(VENV) reports/*/ reports/index.html .pytest_cache

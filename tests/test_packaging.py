@@ -1,0 +1,63 @@
+"""Project hygiene: pyproject and environment.yml agree; the layout is the designed one."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[ ;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def _spec(requirement: str) -> str:
+    return re.sub(r"\[.*?\]", "", requirement.replace(" ", "")).lower().replace("_", "-")
+
+
+def test_environment_yml_declares_the_same_runtime_dependencies():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    conda_specs = {_name(d): _spec(d) for d in conda}
+    runtime = {_name(d): _spec(d) for d in project["dependencies"]}
+    scale = {_name(d): _spec(d) for d in project["optional-dependencies"]["scale"]}
+    for name, spec in runtime.items():
+        assert name in conda_specs, f"{name} is in pyproject.toml but not environment.yml"
+        assert conda_specs[name] == spec, f"{name}: {spec} vs {conda_specs[name]}"
+    extra = set(conda_specs) - set(runtime) - {"python", "pip"} - set(scale) - {"distributed"}
+    assert not extra, f"environment.yml has dependencies pyproject.toml lacks: {extra}"
+    assert "dask" in conda_specs and "distributed" in conda_specs
+    assert conda_specs["python"] == "python" + project["requires-python"]
+
+
+def test_top_level_layout():
+    for name in (
+        "notebooks",
+        "cpm_analysis",
+        "data",
+        "reports",
+        "tests",
+        "environment.yml",
+        "README.md",
+        "pyproject.toml",
+        ".ci/run",
+        "benchmarks",
+    ):
+        assert (ROOT / name).exists(), name
+
+
+def test_vendored_cdnow_keeps_its_provenance():
+    readme = (ROOT / "data" / "external" / "cdnow" / "README.md").read_text()
+    assert "Fader" in readme and "lifetimes" in readme
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in readme
+    assert re.search(r"^\s*make test\s*$", ci, re.MULTILINE)
