@@ -1,0 +1,182 @@
+"""Cohort retention: the classic triangle of customers (and revenue) kept per acquisition cohort.
+
+A customer's cohort is the period (month, quarter or year) of their first paid order; the
+customer is *active* in a period when they have a paid order dated in it. Cell ``(c, k)`` of
+the customer triangle is the share of cohort ``c`` active ``k`` periods after acquisition
+(``k = 0`` is the acquisition period, always 1). Cell ``(c, k)`` of the revenue triangle is the
+cohort's revenue in period ``c + k`` divided by its revenue in period ``c`` (revenue retention,
+which can exceed 1). Cells after the cutoff are NaN, giving the triangle.
+
+Examples
+--------
+>>> from cpm_analysis import load
+>>> from cpm_analysis.cohorts import cohort_retention
+>>> ds = load("data/sample")  # doctest: +SKIP
+>>> tri = cohort_retention(ds, freq="Q", as_of="2025-Q4")  # doctest: +SKIP
+>>> tri.customers.iloc[:3, :4]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cpm_analysis.data.dataset import Dataset
+from cpm_analysis.kpis.context import _codes, _i8
+from cpm_analysis.periods import Period, latest_period, normalize_freq, to_cutoff
+
+_MONTHS_PER = {"M": 1, "Q": 3, "Y": 12}
+
+
+@dataclass
+class CohortRetention:
+    """The cohort triangles.
+
+    Attributes
+    ----------
+    customers : DataFrame
+        Share of each cohort (rows, period labels) active ``k`` periods after acquisition
+        (columns ``0, 1, 2, ...``); NaN after the cutoff.
+    revenue : DataFrame
+        Each cohort's revenue ``k`` periods after acquisition relative to its revenue in the
+        acquisition period; NaN after the cutoff.
+    sizes : Series
+        Customers acquired per cohort.
+    active : DataFrame
+        Counts of active customers behind ``customers``.
+    revenue_amount : DataFrame
+        Revenue behind ``revenue``.
+    freq : str
+        ``"M"``, ``"Q"`` or ``"Y"``.
+    cutoff : Timestamp
+        The point in time of the data used.
+    """
+
+    customers: pd.DataFrame
+    revenue: pd.DataFrame
+    sizes: pd.Series
+    active: pd.DataFrame
+    revenue_amount: pd.DataFrame
+    freq: str
+    cutoff: pd.Timestamp
+
+    def __getitem__(self, key: str) -> Any:
+        """Dict-style access: ``result["customers"]``."""
+        if key not in ("customers", "revenue", "sizes", "active", "revenue_amount"):
+            raise KeyError(key)
+        return getattr(self, key)
+
+
+def _ordinal(nanoseconds: np.ndarray, freq: str) -> np.ndarray:
+    """Period number since 1970 of int64 nanosecond times (months, quarters or years)."""
+    months = nanoseconds.view("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
+    return months // _MONTHS_PER[freq]
+
+
+def _label(ordinal: int, freq: str) -> str:
+    months = int(ordinal) * _MONTHS_PER[freq]
+    start = pd.Timestamp(year=1970 + months // 12, month=months % 12 + 1, day=1)
+    return Period(start, freq).label
+
+
+def cohort_retention(
+    dataset: Dataset,
+    *,
+    freq: str = "M",
+    as_of: Any = None,
+    n_cohorts: int | None = None,
+) -> CohortRetention:
+    """The cohort retention triangle, by customers and by revenue.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The data (orders are enough).
+    freq : str
+        Cohort and activity period: ``"M"`` (default), ``"Q"`` or ``"Y"``.
+    as_of : str, Period or Timestamp, optional
+        The cutoff: data after it is not used (``dataset.as_of``). A period label means its
+        last instant; default: the end of the last complete period of ``freq`` in the data.
+        A cutoff inside a period makes that last period partial.
+    n_cohorts : int, optional
+        Keep only the most recent ``n_cohorts`` cohorts.
+
+    Returns
+    -------
+    CohortRetention
+        ``customers`` (share active), ``revenue`` (revenue retention), ``sizes``, plus the
+        counts behind them. Cohorts without any acquired customer are left out.
+
+    Examples
+    --------
+    >>> tri = cohort_retention(ds, freq="M", as_of="2025-06")  # doctest: +SKIP
+    >>> tri.sizes.tail(3)  # doctest: +SKIP
+    """
+    freq_code = normalize_freq(freq)
+    if n_cohorts is not None and (not isinstance(n_cohorts, int) or n_cohorts < 1):
+        raise ValueError(f"n_cohorts: expected a positive integer, got {n_cohorts!r}")
+    cutoff = latest_period(dataset, freq_code).end if as_of is None else to_cutoff(as_of)
+    if dataset.cutoff is not None:
+        cutoff = min(cutoff, dataset.cutoff)
+    # the paid orders of dataset.as_of(cutoff), selected on encoded arrays (no copies)
+    customers, orders = dataset.customers, dataset.orders
+    signup = _i8(customers["signup_date"])
+    code = _codes(orders["customer_id"], customers["customer_id"])
+    date = _i8(orders["order_date"])
+    ok = (code >= 0) & (date <= cutoff.value)
+    if "status" in orders.columns:
+        status = orders["status"]
+        ok &= (status == "paid").to_numpy(dtype=bool, na_value=False) | status.isna().to_numpy()
+    ok[ok] = signup[code[ok]] <= cutoff.value
+    customer = code[ok]
+    when = _ordinal(date[ok], freq_code)
+    amount = orders["amount"].to_numpy(dtype=float)[ok]
+    last = int(_ordinal(np.array([cutoff.value]), freq_code)[0])
+    first = np.zeros(len(customers), dtype=np.int64)
+    if len(customer):
+        mins = pd.Series(when).groupby(customer).min()
+        first[mins.index.to_numpy()] = mins.to_numpy()
+    cohort = first[customer]
+    age = when - cohort
+
+    if len(customer):
+        lo = int(cohort.min())
+        width = last - lo + 1
+    else:
+        lo, width = last, 1
+    cell = (cohort - lo) * width + age
+    revenue = np.bincount(cell, weights=amount, minlength=width * width).reshape(width, width)
+    visits = pd.unique(customer * width + age)  # (customer, age) pairs; a hash, not a sort
+    visit_cohort = first[visits // width] - lo
+    active = np.bincount(visit_cohort * width + visits % width, minlength=width * width).reshape(
+        width, width
+    )
+
+    rows = np.arange(width)
+    future = (rows[:, None] + rows[None, :]) > (last - lo)
+    sizes = active[:, 0]
+    keep = sizes > 0
+    if n_cohorts is not None:
+        keep &= np.cumsum(keep[::-1])[::-1] <= n_cohorts
+    labels = pd.Index([_label(lo + r, freq_code) for r in rows[keep]], name="cohort")
+    columns = pd.RangeIndex(width, name="periods_since")
+    active_f = pd.DataFrame(np.where(future, np.nan, active)[keep], index=labels, columns=columns)
+    revenue_f = pd.DataFrame(np.where(future, np.nan, revenue)[keep], index=labels, columns=columns)
+    span = int((~future[keep]).sum(axis=1).max()) if keep.any() else 0
+    active_f, revenue_f = active_f.iloc[:, :span], revenue_f.iloc[:, :span]
+    size = pd.Series(sizes[keep].astype(np.int64), index=labels, name="customers")
+    base = revenue_f.iloc[:, 0] if span else pd.Series(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        revenue_share = revenue_f.div(base.where(base != 0), axis=0)
+    return CohortRetention(
+        customers=active_f.div(size, axis=0),
+        revenue=revenue_share,
+        sizes=size,
+        active=active_f,
+        revenue_amount=revenue_f,
+        freq=freq_code,
+        cutoff=cutoff,
+    )

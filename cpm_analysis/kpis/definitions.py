@@ -1,0 +1,347 @@
+"""The built-in KPIs, one small function each; the docstring is the exact definition.
+
+Conventions shared by every definition (period ``P``, cutoff = the last instant of ``P``):
+
+- *paid orders* have status ``paid`` or no status; *refunded* orders have status ``refunded``
+  and a negative amount; cancelled orders never count;
+- "dated in P" means ``P.start <= date <= cutoff``; everything is seen as at the cutoff (see
+  :mod:`cpm_analysis.kpis.context`);
+- shares are fractions in [0, 1]; a ratio whose denominator is 0 is undefined (NaN), not 0;
+- with a breakdown (``by``), each customer's orders, tickets and survey answers count in the
+  customer's group (tickets by ``agent_id`` count in the agent's group).
+
+Examples
+--------
+>>> from cpm_analysis.kpis import KPIS
+>>> print(KPIS["repeat_rate"].description)
+Share of active customers with 2 or more paid orders dated in the period.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cpm_analysis.kpis.context import KPIContext
+from cpm_analysis.kpis.registry import register_kpi
+
+# --- sales ------------------------------------------------------------------------------------
+
+
+@register_kpi(
+    "revenue",
+    label_en="Revenue",
+    label_zh="销售收入",
+    unit="currency",
+    direction="higher",
+    needs=("orders",),
+    additive=True,
+)
+def revenue(ctx: KPIContext) -> np.ndarray:
+    """Sum of amount over paid orders dated in the period."""
+    return ctx.group_sum(ctx.paid["group"], ctx.paid["amount"])
+
+
+@register_kpi(
+    "orders",
+    label_en="Orders",
+    label_zh="订单数",
+    unit="orders",
+    direction="higher",
+    needs=("orders",),
+    additive=True,
+)
+def orders(ctx: KPIContext) -> np.ndarray:
+    """Number of paid orders dated in the period."""
+    return ctx.group_sum(ctx.paid["group"])
+
+
+@register_kpi(
+    "aov",
+    label_en="Average order value",
+    label_zh="客单价",
+    unit="currency",
+    direction="higher",
+    needs=("orders",),
+)
+def aov(ctx: KPIContext) -> np.ndarray:
+    """Revenue / orders."""
+    return ctx.ratio(ctx.kpi("revenue"), ctx.kpi("orders"))
+
+
+@register_kpi(
+    "active_customers",
+    label_en="Active customers",
+    label_zh="活跃客户数",
+    unit="customers",
+    direction="higher",
+    needs=("orders",),
+    additive=True,
+)
+def active_customers(ctx: KPIContext) -> np.ndarray:
+    """Distinct customers with a paid order dated in the period."""
+    return ctx.group_sum(ctx.active["group"])
+
+
+@register_kpi(
+    "new_customers",
+    label_en="New customers",
+    label_zh="新客户数",
+    unit="customers",
+    direction="higher",
+    needs=("orders",),
+    additive=True,
+)
+def new_customers(ctx: KPIContext) -> np.ndarray:
+    """Customers whose first paid order ever is dated in the period."""
+    return ctx.group_sum(ctx.new_customers["group"])
+
+
+@register_kpi(
+    "revenue_per_customer",
+    label_en="Revenue per active customer",
+    label_zh="客均收入",
+    unit="currency",
+    direction="higher",
+    needs=("orders",),
+)
+def revenue_per_customer(ctx: KPIContext) -> np.ndarray:
+    """Revenue / active customers."""
+    return ctx.ratio(ctx.kpi("revenue"), ctx.kpi("active_customers"))
+
+
+@register_kpi(
+    "purchase_frequency",
+    label_en="Purchase frequency",
+    label_zh="购买频次",
+    unit="orders per customer",
+    direction="higher",
+    needs=("orders",),
+)
+def purchase_frequency(ctx: KPIContext) -> np.ndarray:
+    """Orders / active customers."""
+    return ctx.ratio(ctx.kpi("orders"), ctx.kpi("active_customers"))
+
+
+@register_kpi(
+    "repeat_rate",
+    label_en="Repeat purchase rate",
+    label_zh="复购率",
+    unit="share",
+    direction="higher",
+    needs=("orders",),
+)
+def repeat_rate(ctx: KPIContext) -> np.ndarray:
+    """Share of active customers with 2 or more paid orders dated in the period."""
+    active = ctx.active
+    return ctx.ratio(
+        ctx.group_sum(active["group"], active["orders"] >= 2), ctx.kpi("active_customers")
+    )
+
+
+@register_kpi(
+    "retention_rate",
+    label_en="Customer retention rate",
+    label_zh="客户留存率",
+    unit="share",
+    direction="higher",
+    needs=("orders",),
+)
+def retention_rate(ctx: KPIContext) -> np.ndarray:
+    """Of the customers active in the previous period, the share also active in this one."""
+    before = ctx.previous_active
+    return ctx.ratio(
+        ctx.group_sum(before["group"], before["active"]), ctx.group_sum(before["group"])
+    )
+
+
+@register_kpi(
+    "churn_rate",
+    label_en="Customer churn rate",
+    label_zh="客户流失率",
+    unit="share",
+    direction="lower",
+    needs=("orders",),
+)
+def churn_rate(ctx: KPIContext) -> np.ndarray:
+    """1 - retention rate: the share of the previous period's active customers not active now."""
+    return 1.0 - ctx.kpi("retention_rate")
+
+
+@register_kpi(
+    "refund_rate",
+    label_en="Refund rate",
+    label_zh="退款率",
+    unit="share",
+    direction="lower",
+    needs=("orders",),
+)
+def refund_rate(ctx: KPIContext) -> np.ndarray:
+    """|refunded| / (paid + |refunded|): absolute amount of refunded orders dated in the period
+    over the amount of paid orders plus the absolute amount of refunded orders dated in it."""
+    refunds = np.abs(ctx.group_sum(ctx.refunded["group"], ctx.refunded["amount"]))
+    return ctx.ratio(refunds, ctx.kpi("revenue") + refunds)
+
+
+# --- service ----------------------------------------------------------------------------------
+
+
+@register_kpi(
+    "complaint_rate",
+    label_en="Complaints per 100 active customers",
+    label_zh="投诉率",
+    unit="per 100 customers",
+    direction="lower",
+    needs=("tickets.is_complaint",),
+)
+def complaint_rate(ctx: KPIContext) -> np.ndarray:
+    """100 x tickets opened in the period with is_complaint true / active customers."""
+    tickets = ctx.tickets
+    complaints = ctx.group_sum(tickets["group"], tickets["is_complaint"] == 1.0)
+    return 100.0 * ctx.ratio(complaints, ctx.kpi("active_customers"))
+
+
+@register_kpi(
+    "tickets",
+    label_en="Tickets opened",
+    label_zh="工单数",
+    unit="tickets",
+    direction="lower",
+    needs=("tickets",),
+    additive=True,
+)
+def tickets(ctx: KPIContext) -> np.ndarray:
+    """Number of tickets opened in the period."""
+    return ctx.group_sum(ctx.tickets["group"])
+
+
+@register_kpi(
+    "complaint_share",
+    label_en="Complaint share of tickets",
+    label_zh="投诉工单占比",
+    unit="share",
+    direction="lower",
+    needs=("tickets.is_complaint",),
+)
+def complaint_share(ctx: KPIContext) -> np.ndarray:
+    """Share of the tickets opened in the period that are complaints (tickets whose
+    is_complaint is unknown are left out)."""
+    flag = ctx.tickets["is_complaint"]
+    return ctx.group_mean(ctx.tickets["group"], flag)
+
+
+@register_kpi(
+    "first_response_hours",
+    label_en="First response time (median)",
+    label_zh="首次响应时长",
+    unit="hours",
+    direction="lower",
+    needs=("tickets.first_response_at",),
+)
+def first_response_hours(ctx: KPIContext) -> np.ndarray:
+    """Median hours from opening to first response, over tickets opened in the period that have
+    a response by the cutoff."""
+    return ctx.group_median(ctx.tickets["group"], ctx.tickets["response_hours"])
+
+
+@register_kpi(
+    "resolution_hours",
+    label_en="Resolution time (median)",
+    label_zh="解决时长",
+    unit="hours",
+    direction="lower",
+    needs=("tickets.resolved_at",),
+)
+def resolution_hours(ctx: KPIContext) -> np.ndarray:
+    """Median hours from opening to resolution, over tickets opened in the period that are
+    resolved by the cutoff."""
+    return ctx.group_median(ctx.tickets["group"], ctx.tickets["resolution_hours"])
+
+
+@register_kpi(
+    "sla_compliance",
+    label_en="First-response SLA compliance",
+    label_zh="SLA达成率",
+    unit="share",
+    direction="higher",
+    needs=("tickets.first_response_at",),
+)
+def sla_compliance(ctx: KPIContext) -> np.ndarray:
+    """Share of tickets opened in the period first answered within the SLA (``sla_hours``,
+    default 24; a response exactly at the SLA counts as met). A ticket unanswered at the cutoff
+    and older than the SLA is a breach; one unanswered but still within the SLA at the cutoff
+    is left out of the share."""
+    tickets = ctx.tickets
+    hours, age = tickets["response_hours"].to_numpy(), tickets["age_hours"].to_numpy()
+    met = hours <= ctx.sla_hours
+    breached = (hours > ctx.sla_hours) | (np.isnan(hours) & (age > ctx.sla_hours))
+    return ctx.ratio(
+        ctx.group_sum(tickets["group"], met), ctx.group_sum(tickets["group"], met | breached)
+    )
+
+
+@register_kpi(
+    "csat",
+    label_en="Customer satisfaction (CSAT)",
+    label_zh="客户满意度",
+    unit="score 1-5",
+    direction="higher",
+    needs=("tickets.satisfaction", "tickets.resolved_at"),
+)
+def csat(ctx: KPIContext) -> np.ndarray:
+    """Mean satisfaction (1-5) of the tickets resolved in the period that have a rating."""
+    resolved = ctx.resolved_tickets
+    return ctx.group_mean(resolved["group"], resolved["satisfaction"])
+
+
+@register_kpi(
+    "nps",
+    label_en="Net Promoter Score",
+    label_zh="净推荐值",
+    unit="NPS points (-100 to 100)",
+    direction="higher",
+    needs=("surveys",),
+)
+def nps(ctx: KPIContext) -> np.ndarray:
+    """100 x (share of survey answers in the period scoring 9-10 minus share scoring 0-6)."""
+    surveys = ctx.surveys
+    score = surveys["score"].to_numpy()
+    net = (score >= 9).astype(float) - (score <= 6).astype(float)
+    return 100.0 * ctx.group_mean(surveys["group"], np.where(np.isnan(score), np.nan, net))
+
+
+# --- models -----------------------------------------------------------------------------------
+
+
+@register_kpi(
+    "predicted_clv",
+    label_en="Predicted 12-month CLV (active customers)",
+    label_zh="预测客户终身价值",
+    unit="currency",
+    direction="higher",
+    needs=("scores.clv",),
+)
+def predicted_clv(ctx: KPIContext) -> np.ndarray:
+    """Mean 12-month CLV from the scored customer table over the customers active in the period
+    (active customers without a score are left out, with a note)."""
+    scored = ctx.scored
+    active = scored.loc[scored["active"]]
+    unscored = len(ctx.active) - len(active)
+    if unscored:
+        ctx.note(f"{unscored} of {len(ctx.active)} active customers have no CLV score")
+    return ctx.group_mean(active["group"], active["clv"])
+
+
+@register_kpi(
+    "revenue_at_risk",
+    label_en="Revenue at risk",
+    label_zh="风险收入",
+    unit="currency",
+    direction="lower",
+    needs=("scores.clv", "scores.churn_probability"),
+    additive=True,
+)
+def revenue_at_risk(ctx: KPIContext) -> np.ndarray:
+    """Sum of churn probability x 12-month CLV over the scored customers signed up by the
+    cutoff."""
+    scored = ctx.scored
+    return ctx.group_sum(scored["group"], scored["churn_probability"] * scored["clv"])

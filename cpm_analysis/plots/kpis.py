@@ -1,0 +1,170 @@
+"""Charts of KPIs, targets and cohorts; every function takes an optional ``ax`` and returns it.
+
+Examples
+--------
+>>> from cpm_analysis.plots.kpis import cohort_heatmap, kpi_trend, target_attainment
+>>> ax = cohort_heatmap(cohort_retention(ds, freq="Q"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
+
+STATUS_COLORS: dict[str, str] = {
+    "met": "#2e7d32",
+    "at risk": "#f9a825",
+    "missed": "#c62828",
+    "no data": "#9e9e9e",
+}
+"""Colours of the target statuses (green, amber, red, grey)."""
+
+
+def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=size)
+    return ax
+
+
+def cohort_heatmap(
+    result: Any,
+    *,
+    metric: str = "customers",
+    ax: Axes | None = None,
+    annot: bool | None = None,
+    cmap: str = "Blues",
+) -> Axes:
+    """Heatmap of a cohort triangle (:func:`cpm_analysis.cohorts.cohort_retention`).
+
+    Parameters
+    ----------
+    result : CohortRetention
+        The triangles.
+    metric : str
+        ``"customers"`` (share of the cohort active) or ``"revenue"`` (revenue retention).
+    ax : Axes, optional
+        Where to draw; a new figure when omitted.
+    annot : bool, optional
+        Write the percentages in the cells (default: when there are at most 24 cohorts).
+    cmap : str
+        The colour map.
+
+    Returns
+    -------
+    Axes
+
+    Examples
+    --------
+    >>> ax = cohort_heatmap(cohort_retention(ds, freq="Q"), metric="revenue")  # doctest: +SKIP
+    """
+    if metric not in ("customers", "revenue"):
+        raise ValueError(f"metric: expected 'customers' or 'revenue', got {metric!r}")
+    table = result.customers if metric == "customers" else result.revenue
+    rows, cols = table.shape
+    ax = _axes(ax, (min(2 + 0.45 * cols, 16), min(1.5 + 0.3 * rows, 12)))
+    if annot is None:
+        annot = rows <= 24
+    sns.heatmap(
+        table,
+        ax=ax,
+        cmap=cmap,
+        vmin=0,
+        vmax=1 if metric == "customers" else max(1.0, float(np.nanmax(table.to_numpy()) or 1)),
+        annot=annot,
+        fmt=".0%",
+        annot_kws={"fontsize": 7},
+        cbar_kws={"format": plt.FuncFormatter(lambda v, _: f"{v:.0%}")},
+        mask=table.isna(),
+    )
+    what = "customers active" if metric == "customers" else "revenue vs first period"
+    ax.set_title(f"Cohort retention: {what}")
+    ax.set_xlabel("periods since first purchase")
+    ax.set_ylabel("cohort (first paid order)")
+    return ax
+
+
+def kpi_trend(
+    history: pd.DataFrame,
+    kpi: str,
+    *,
+    targets: pd.DataFrame | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Line chart of one KPI across periods (from :func:`cpm_analysis.kpis.kpi_history`).
+
+    With a breakdown, one line per group. ``targets`` (rows of the targets table) adds the
+    company-level targets of the KPI as markers.
+
+    Examples
+    --------
+    >>> ax = kpi_trend(kpi_history(ds, period_range("2024-01", "2024-12")), "revenue")  # doctest: +SKIP
+    """
+    if "kpi" not in history.index.names or "period" not in history.index.names:
+        raise ValueError("history: expected the output of kpi_history (index period, kpi, ...)")
+    if kpi not in history.index.get_level_values("kpi"):
+        raise ValueError(f"kpi: '{kpi}' is not in the history")
+    rows = history.xs(kpi, level="kpi")
+    ax = _axes(ax, (8, 3.5))
+    order = list(dict.fromkeys(history.index.get_level_values("period")))
+    if rows.index.nlevels > 1:
+        wide = rows["value"].unstack(rows.index.names[1]).reindex(order)
+        for column in wide.columns:
+            ax.plot(range(len(order)), wide[column].to_numpy(), marker="o", label=str(column))
+        ax.legend(fontsize=7, ncol=2, title=rows.index.names[1])
+    else:
+        values = rows["value"].reindex(order)
+        ax.plot(range(len(order)), values.to_numpy(), marker="o", color="#1565c0", label="actual")
+    if targets is not None and len(targets):
+        mine = targets.loc[targets["kpi"] == kpi]
+        if "owner_id" in mine.columns:
+            mine = mine.loc[mine["owner_id"].isna()]
+        goal = mine.set_index(mine["period"].astype("str"))["target"].reindex(order)
+        if goal.notna().any():
+            ax.plot(range(len(order)), goal.to_numpy(), ls="--", marker="_", color="0.3")
+            ax.plot([], [], ls="--", color="0.3", label="target")
+            ax.legend(fontsize=7)
+    first = rows.iloc[0]
+    ax.set_xticks(range(len(order)), order, rotation=45, ha="right", fontsize=8)
+    ax.set_title(str(first["label_en"]))  # Chinese labels need a CJK font, not bundled
+    ax.set_ylabel(str(first["unit"]))
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def target_attainment(evaluation: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Horizontal bars of attainment per target, coloured by status (from ``evaluate_targets``).
+
+    Attainment is drawn capped at 150% (the label gives the real value); a line marks 100%.
+
+    Examples
+    --------
+    >>> ax = target_attainment(evaluate_targets(kpis, targets))  # doctest: +SKIP
+    """
+    for column in ("kpi", "attainment", "status"):
+        if column not in evaluation.columns:
+            raise ValueError(f"evaluation: column '{column}' is missing (use evaluate_targets)")
+    frame = evaluation.iloc[::-1]
+    names = frame["label_en"] if "label_en" in frame else frame["kpi"]
+    if "owner_id" in frame:
+        names = names.where(frame["owner_id"].isna(), names + " · " + frame["owner_id"].fillna(""))
+    ax = _axes(ax, (8, 1 + 0.35 * len(frame)))
+    shown = frame["attainment"].clip(upper=1.5).fillna(0).to_numpy()
+    colors = [STATUS_COLORS.get(s, "#9e9e9e") for s in frame["status"]]
+    ax.barh(range(len(frame)), shown, color=colors)
+    for i, (value, status) in enumerate(zip(frame["attainment"], frame["status"], strict=True)):
+        text = "no data" if status == "no data" or pd.isna(value) else f"{value:.0%}"
+        ax.text(min(shown[i], 1.5) + 0.01, i, text, va="center", fontsize=7)
+    ax.axvline(1.0, color="0.2", lw=1)
+    ax.set_yticks(range(len(frame)), names.astype(str).to_numpy(), fontsize=8)
+    ax.set_xlim(0, 1.65)
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.set_xlabel("attainment")
+    for status, color in STATUS_COLORS.items():
+        ax.bar(0, 0, color=color, label=status)
+    ax.legend(fontsize=7, loc="lower right")
+    return ax

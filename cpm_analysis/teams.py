@@ -1,0 +1,545 @@
+"""Team scorecards: account owners and service agents scored, ranked and flagged per period.
+
+How a scorecard is built (for period ``P``):
+
+1. **KPIs per person.** Owners: the KPIs of their book (the customers whose ``owner_id`` is
+   theirs; the customers' tickets and survey answers count for the owner), from
+   :func:`~cpm_analysis.kpis.compute_kpis` with ``by="owner_id"``. Agents: the KPIs of the
+   tickets they handled (``by="agent_id"``). Each person is listed when they have a book at the
+   cutoff (owners) or opened tickets in ``P`` (agents).
+2. **Score 0-100 per KPI.** Against a target when there is one: the person's own target
+   (targets row with ``owner_id`` = the person), else the company-level target of a rate KPI
+   (a company target of an additive KPI such as revenue is not a per-person target). The score
+   is ``100 x min(attainment, 1.2) / 1.2``: meeting the target exactly scores 83.3, 120% or
+   more scores 100. Without a target: the percentile rank within the team
+   (``100 x rank / n``, best = 100), in the KPI's good direction.
+3. **KPI score**: the weighted mean of the available KPI scores (weights renormalised over the
+   KPIs a person has a score for). Default weights: :data:`OWNER_WEIGHTS`,
+   :data:`AGENT_WEIGHTS`; override any with ``weights=``.
+4. **Assessment blend.** When the dataset has an ``assessments`` table, the assessment score is
+   ``30% self + 70% manager`` (``assessment_weights=``) and
+   ``composite = 50% KPI score + 50% assessment`` (``assessment_share=``); the ``blend`` column
+   states the formula used. A monthly scorecard uses the assessment of the quarter containing
+   the month (an assessment of exactly the period wins; a yearly scorecard averages the
+   assessments inside the year). Without an assessment, composite = KPI score.
+5. **Rank** by composite (1 = best; ties share the better rank).
+6. **Rules** (:func:`apply_rules`) over the last ``history`` periods: the bottom two of a
+   period are flagged ``improvement_plan``; last place in three consecutive periods,
+   ``review``; the top performer, ``reward``. ``flags`` names the rules that fired for ``P``,
+   ``flag_reasons`` says why.
+
+Examples
+--------
+>>> from cpm_analysis import load
+>>> from cpm_analysis.teams import owner_scorecard, agent_scorecard
+>>> ds = load("data/sample")  # doctest: +SKIP
+>>> card = owner_scorecard(ds, "2024-06")  # doctest: +SKIP
+>>> card[["revenue", "revenue_attainment", "composite", "rank", "flags"]].head()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cpm_analysis.data.dataset import Dataset
+from cpm_analysis.kpis.compute import kpi_history
+from cpm_analysis.kpis.context import MISSING_GROUP
+from cpm_analysis.kpis.registry import get_kpi
+from cpm_analysis.kpis.targets import _clean_targets, attainment
+from cpm_analysis.periods import Period, parse_period, resolve_period
+
+OWNER_WEIGHTS: dict[str, float] = {
+    "revenue": 0.35,
+    "new_customers": 0.20,
+    "retention_rate": 0.20,
+    "complaint_rate": 0.10,
+    "csat": 0.15,
+}
+"""Default weights of the owner (sales) scorecard."""
+
+AGENT_WEIGHTS: dict[str, float] = {
+    "tickets": 0.15,
+    "first_response_hours": 0.20,
+    "resolution_hours": 0.15,
+    "sla_compliance": 0.20,
+    "csat": 0.20,
+    "complaint_share": 0.10,
+}
+"""Default weights of the agent (service) scorecard; ``tickets`` is tickets handled."""
+
+ASSESSMENT_WEIGHTS: dict[str, float] = {"self": 0.3, "manager": 0.7}
+"""Default weights of self- and manager assessment in the assessment score."""
+
+ASSESSMENT_SHARE = 0.5
+"""Default share of the assessment score in the composite (the rest is the KPI score)."""
+
+ATTAINMENT_CAP = 1.2
+"""Attainment at or above which a KPI scores 100."""
+
+RULES: dict[str, str] = {
+    "improvement_plan": "bottom two of the period: improvement plan",
+    "review": "last place three periods running: review",
+    "reward": "top performer of the period: reward",
+}
+"""The rules :func:`apply_rules` applies, by the name that appears in ``flags``."""
+
+# An agent handling more tickets is better, although fewer tickets is better for the company.
+_AGENT_DIRECTIONS = {"tickets": "higher"}
+
+
+def _check_weights(weights: Mapping[str, float] | None, defaults: dict[str, float]) -> dict:
+    merged = dict(defaults)
+    if weights is None:
+        return merged
+    if not isinstance(weights, Mapping):
+        raise ValueError(f"weights: expected a dict of KPI id to weight, got {weights!r}")
+    for key, value in weights.items():
+        if key not in defaults:
+            raise ValueError(
+                f"weights: '{key}' is not a KPI of this scorecard ({', '.join(defaults)})"
+            )
+        if not (isinstance(value, int | float) and np.isfinite(value) and value >= 0):
+            raise ValueError(f"weights: the weight of '{key}' must be a number >= 0, got {value!r}")
+        merged[key] = float(value)
+    if sum(merged.values()) <= 0:
+        raise ValueError("weights: at least one weight must be positive")
+    return merged
+
+
+def _check_assessment(weights: Mapping[str, float] | None, share: float) -> dict[str, float]:
+    merged = dict(ASSESSMENT_WEIGHTS)
+    if weights is not None:
+        unknown = set(weights) - set(merged)
+        if unknown:
+            raise ValueError(
+                f"assessment_weights: unknown key '{sorted(unknown)[0]}' (use 'self', 'manager')"
+            )
+        merged.update({k: float(v) for k, v in weights.items()})
+    if any(v < 0 for v in merged.values()) or sum(merged.values()) <= 0:
+        raise ValueError("assessment_weights: weights must be >= 0 with a positive sum")
+    total = sum(merged.values())
+    if not (isinstance(share, int | float) and 0 <= share <= 1):
+        raise ValueError(f"assessment_share: expected a share in [0, 1], got {share!r}")
+    return {k: v / total for k, v in merged.items()}
+
+
+def _percentile_score(values: pd.Series, higher: bool) -> pd.Series:
+    """100 x rank / n among people with a value (best = 100), ties averaged."""
+    signed = values if higher else -values
+    return signed.rank(pct=True, method="average") * 100.0
+
+
+def _targets_for(
+    targets: pd.DataFrame | None, period: Period, people: pd.Index, kpi_ids: list[str]
+) -> pd.DataFrame:
+    """Target per person (rows) and KPI (columns): their own, else a company rate target."""
+    out = pd.DataFrame(np.nan, index=people, columns=kpi_ids)
+    if targets is None or not len(targets):
+        return out
+    rows = targets.loc[(targets["period"] == period.label) & targets["kpi"].isin(kpi_ids)]
+    company = rows.loc[rows["owner_id"].isna() & rows["segment"].isna()]
+    for kpi_id, value in zip(company["kpi"], company["target"], strict=True):
+        if not get_kpi(kpi_id).additive:
+            out[kpi_id] = value
+    own = rows.loc[rows["owner_id"].isin(people)]
+    for person, kpi_id, value in zip(own["owner_id"], own["kpi"], own["target"], strict=True):
+        out.loc[person, kpi_id] = value
+    return out
+
+
+def _assessment_for(assessments: pd.DataFrame | None, period: Period) -> tuple[pd.DataFrame, str]:
+    """Self and manager scores per staff for ``period``, and the assessment period(s) used."""
+    empty = pd.DataFrame(columns=["self_score", "manager_score"], dtype=float)
+    if assessments is None or not len(assessments):
+        return empty, ""
+    labels = pd.Series(assessments["period"].astype("str").unique())
+    parsed = {label: parse_period(label) for label in labels}
+    exact = [lbl for lbl, p in parsed.items() if p == period]
+    containing = sorted(
+        (lbl for lbl, p in parsed.items() if p.start <= period.start and p.end >= period.end),
+        key=lambda lbl: parsed[lbl].end - parsed[lbl].start,
+    )
+    inside = [lbl for lbl, p in parsed.items() if p.start >= period.start and p.end <= period.end]
+    chosen = exact or containing[:1] or inside
+    if not chosen:
+        return empty, ""
+    rows = assessments.loc[assessments["period"].astype("str").isin(chosen)]
+    scores = rows.groupby("staff_id")[["self_score", "manager_score"]].mean()
+    return scores, ", ".join(sorted(chosen))
+
+
+def _score_period(
+    values: pd.DataFrame,
+    period: Period,
+    *,
+    weights: dict[str, float],
+    directions: dict[str, str],
+    targets: pd.DataFrame | None,
+    assessments: pd.DataFrame | None,
+    assessment_weights: dict[str, float],
+    assessment_share: float,
+) -> pd.DataFrame:
+    """One period's scorecard from the KPI values per person (rows) and KPI (columns)."""
+    kpi_ids = list(weights)
+    people = values.index
+    goal = _targets_for(targets, period, people, kpi_ids)
+    card = pd.DataFrame(index=people)
+    scores = pd.DataFrame(index=people, columns=kpi_ids, dtype=float)
+    for kpi_id in kpi_ids:
+        higher = directions[kpi_id] == "higher"
+        value = values[kpi_id].astype(float)
+        target = goal[kpi_id].astype(float)
+        att = pd.Series(
+            attainment(value.to_numpy(), target.to_numpy(), np.full(len(value), higher)),
+            index=people,
+        )
+        reached = (value >= target) if higher else (value <= target)
+        from_target = 100.0 * att.clip(lower=0, upper=ATTAINMENT_CAP) / ATTAINMENT_CAP
+        from_target = from_target.where(att.notna(), np.where(reached, 100 / ATTAINMENT_CAP, 0.0))
+        from_team = _percentile_score(value.dropna(), higher).reindex(people)
+        score = from_target.where(target.notna(), from_team).where(value.notna())
+        card[kpi_id] = value
+        card[f"{kpi_id}_target"] = target
+        card[f"{kpi_id}_attainment"] = att.where(target.notna())
+        scores[kpi_id] = score
+    for kpi_id in kpi_ids:
+        card[f"score_{kpi_id}"] = scores[kpi_id]
+    w = pd.Series(weights, dtype=float)
+    have = scores.notna()
+    total_w = have.mul(w, axis=1).sum(axis=1)
+    kpi_score = scores.fillna(0.0).mul(w, axis=1).sum(axis=1) / total_w.where(total_w > 0)
+    card["kpi_score"] = kpi_score
+
+    assessed, used = _assessment_for(assessments, period)
+    assessed = assessed.reindex(people)
+    card["self_score"] = assessed["self_score"].astype(float)
+    card["manager_score"] = assessed["manager_score"].astype(float)
+    card["assessment"] = (
+        assessment_weights["self"] * card["self_score"]
+        + assessment_weights["manager"] * card["manager_score"]
+    )
+    blended = (1 - assessment_share) * kpi_score + assessment_share * card["assessment"]
+    card["composite"] = blended.where(card["assessment"].notna() & kpi_score.notna(), kpi_score)
+    if used:
+        formula = (
+            f"{1 - assessment_share:.0%} KPI score + {assessment_share:.0%} assessment "
+            f"({assessment_weights['self']:.0%} self + {assessment_weights['manager']:.0%} "
+            f"manager, {used})"
+        )
+        card["blend"] = np.where(
+            card["assessment"].notna(), formula, "KPI score only (no assessment for this person)"
+        )
+    else:
+        reason = "no assessments table" if assessments is None else f"no assessment for {period}"
+        card["blend"] = f"KPI score only ({reason})"
+    card["rank"] = card["composite"].rank(ascending=False, method="min").astype("Int64")
+    return card.sort_values(["composite"], ascending=False, na_position="last")
+
+
+def apply_rules(
+    scorecards: Mapping[str | Period, pd.DataFrame],
+    *,
+    bottom: int = 2,
+    review_after: int = 3,
+    score: str = "composite",
+) -> pd.DataFrame:
+    """Apply the team rules to scorecards of several periods.
+
+    - ``improvement_plan``: the ``bottom`` (2) lowest composites of a period (ties at the
+      boundary are all flagged; only when more than ``bottom`` people are ranked);
+    - ``review``: last place in ``review_after`` (3) consecutive periods, the period and the
+      ones just before it (all present in ``scorecards``);
+    - ``reward``: the top composite of a period (ties all flagged).
+
+    Last and top place need at least two ranked people. People without a composite are not
+    ranked and never flagged.
+
+    Parameters
+    ----------
+    scorecards : dict
+        ``{period: scorecard}``; each scorecard indexed by person with a ``score`` column.
+    bottom : int
+        How many of the bottom are flagged for an improvement plan.
+    review_after : int
+        Consecutive periods in last place that trigger a review.
+    score : str
+        The column ranked (default ``composite``; higher is better).
+
+    Returns
+    -------
+    DataFrame
+        One row per rule fired: ``period``, ``person`` (the scorecard index), ``rule``,
+        ``reason``; sorted by period, rule and person.
+
+    Examples
+    --------
+    >>> cards = {p: pd.DataFrame({"composite": c}, index=["ann", "bo", "cy"]) for p, c in
+    ...          [("2024-04", [90, 50, 10]), ("2024-05", [80, 60, 20]), ("2024-06", [70, 65, 30])]}
+    >>> flags = apply_rules(cards)
+    >>> flags.loc[flags["period"] == "2024-06", ["person", "rule"]].values.tolist()
+    [['bo', 'improvement_plan'], ['cy', 'improvement_plan'], ['cy', 'review'], ['ann', 'reward']]
+    """
+    if not isinstance(bottom, int) or bottom < 1:
+        raise ValueError(f"bottom: expected a positive integer, got {bottom!r}")
+    if not isinstance(review_after, int) or review_after < 1:
+        raise ValueError(f"review_after: expected a positive integer, got {review_after!r}")
+    if not isinstance(scorecards, Mapping) or not scorecards:
+        raise ValueError("scorecards: expected a non-empty dict {period: scorecard}")
+    by_period: dict[Period, pd.Series] = {}
+    for label, card in scorecards.items():
+        period = parse_period(label)
+        if score not in card.columns:
+            raise ValueError(f"scorecards: the scorecard of {period} has no '{score}' column")
+        by_period[period] = card[score].astype(float).dropna()
+    records: list[dict[str, Any]] = []
+    last_place: dict[Period, set] = {}
+    for period in sorted(by_period):
+        values = by_period[period]
+        n = len(values)
+        worst = values.rank(ascending=True, method="min")
+        best = values.rank(ascending=False, method="min")
+        last_place[period] = set(values.index[worst == 1]) if n >= 2 else set()
+        if n > bottom:
+            for person in values.index[worst <= bottom]:
+                records.append(
+                    {
+                        "period": period.label,
+                        "person": person,
+                        "rule": "improvement_plan",
+                        "reason": f"bottom {bottom} of {n} in {period} (rank {int(best[person])})",
+                    }
+                )
+        if n >= 2:
+            for person in values.index[best == 1]:
+                records.append(
+                    {
+                        "period": period.label,
+                        "person": person,
+                        "rule": "reward",
+                        "reason": f"top performer of {n} in {period} "
+                        f"({score} {values[person]:.1f})",
+                    }
+                )
+        run = [period.shift(-k) for k in range(review_after - 1, -1, -1)]
+        if all(p in last_place for p in run):
+            for person in set.intersection(*(last_place[p] for p in run)):
+                records.append(
+                    {
+                        "period": period.label,
+                        "person": person,
+                        "rule": "review",
+                        "reason": f"last place {review_after} periods running "
+                        f"({', '.join(p.label for p in run)})",
+                    }
+                )
+    out = pd.DataFrame.from_records(records, columns=["period", "person", "rule", "reason"])
+    order = {label: i for i, label in enumerate(RULES)}
+    return (
+        out.assign(_order=out["rule"].map(order))
+        .sort_values(["period", "_order", "person"])
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
+
+
+def _scorecard(
+    dataset: Dataset,
+    period: str | Period,
+    *,
+    by: str,
+    weights: Mapping[str, float] | None,
+    defaults: dict[str, float],
+    directions: dict[str, str],
+    targets: pd.DataFrame | None,
+    history: int,
+    sla_hours: float,
+    assessment_weights: Mapping[str, float] | None,
+    assessment_share: float,
+    bottom: int,
+) -> pd.DataFrame:
+    if not isinstance(dataset, Dataset):
+        raise ValueError(f"dataset: expected a cpm_analysis Dataset, got {type(dataset)!r}")
+    if not isinstance(history, int) or history < 1:
+        raise ValueError(f"history: expected a positive number of periods, got {history!r}")
+    chosen = _check_weights(weights, defaults)
+    blend = _check_assessment(assessment_weights, assessment_share)
+    target = resolve_period(period, dataset) if isinstance(period, str) else parse_period(period)
+    periods = [target.shift(-k) for k in range(history - 1, -1, -1)]
+    if targets is None:
+        targets = dataset.targets
+    clean = _clean_targets(targets) if targets is not None and len(targets) else None
+    values = kpi_history(dataset, periods, by=by, kpis=list(chosen), sla_hours=sla_hours)
+    dirs = {k: directions.get(k, get_kpi(k).direction) for k in chosen}
+    cards: dict[str, pd.DataFrame] = {}
+    for p in periods:
+        if p.label not in values.index.get_level_values("period"):
+            continue
+        wide = values.loc[p.label]["value"].unstack("kpi").reindex(columns=list(chosen))
+        wide = wide.loc[wide.index != MISSING_GROUP]
+        if by == "agent_id":
+            wide = wide.loc[wide["tickets"].fillna(0) > 0] if "tickets" in wide else wide
+        wide.index.name = by
+        cards[p.label] = _score_period(
+            wide,
+            p,
+            weights=chosen,
+            directions=dirs,
+            targets=clean,
+            assessments=dataset.assessments,
+            assessment_weights=blend,
+            assessment_share=float(assessment_share),
+        )
+    card = cards[target.label]
+    flags = apply_rules(cards, bottom=bottom)
+    now = flags.loc[flags["period"] == target.label]
+    card["flags"] = (
+        now.groupby("person")["rule"].agg(", ".join).reindex(card.index).fillna("").astype("str")
+    )
+    card["flag_reasons"] = (
+        now.groupby("person")["reason"].agg("; ".join).reindex(card.index).fillna("").astype("str")
+    )
+    if dataset.staff is not None and "team" in dataset.staff.columns:
+        team = dataset.staff.drop_duplicates("staff_id").set_index("staff_id")["team"]
+        card.insert(0, "team", team.reindex(card.index).to_numpy())
+    card.attrs.update(
+        period=target.label,
+        weights=chosen,
+        directions=dirs,
+        history={label: c["composite"].to_dict() for label, c in cards.items()},
+        rules=flags.to_dict("records"),
+    )
+    return card
+
+
+def owner_scorecard(
+    dataset: Dataset,
+    period: str | Period,
+    *,
+    weights: Mapping[str, float] | None = None,
+    targets: pd.DataFrame | None = None,
+    history: int = 3,
+    sla_hours: float = 24.0,
+    assessment_weights: Mapping[str, float] | None = None,
+    assessment_share: float = ASSESSMENT_SHARE,
+    bottom: int = 2,
+) -> pd.DataFrame:
+    """Scorecard of the account owners (sales) for one period, ranked and flagged.
+
+    See the module docstring for how KPIs are scored, weighted, blended with assessments and
+    flagged.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Needs ``customers.owner_id``; tickets (complaints, CSAT), targets and assessments are
+        used when present.
+    period : str or Period
+        ``"2024-06"``, ``"2024-Q2"``, ``"2024"``, a Period, or ``"latest"``.
+    weights : dict, optional
+        Weights by KPI id overriding :data:`OWNER_WEIGHTS` (revenue, new_customers,
+        retention_rate, complaint_rate, csat); 0 leaves a KPI out.
+    targets : DataFrame, optional
+        The targets table (default ``dataset.targets``).
+    history : int
+        Periods scored for the rules, this one included (default 3, which the review rule
+        needs).
+    sla_hours : float
+        First-response SLA (not an owner KPI by default; kept for symmetry).
+    assessment_weights : dict, optional
+        ``{"self": 0.3, "manager": 0.7}`` by default.
+    assessment_share : float
+        Share of the assessment in the composite (default 0.5).
+    bottom : int
+        Size of the bottom group flagged for an improvement plan (default 2).
+
+    Returns
+    -------
+    DataFrame
+        One row per owner (index ``owner_id``), best first: ``team`` (when staff has it),
+        per KPI ``<kpi>``, ``<kpi>_target``, ``<kpi>_attainment`` (NaN without a target) and
+        ``score_<kpi>``, then ``kpi_score``, ``self_score``, ``manager_score``, ``assessment``,
+        ``composite``, ``blend`` (the formula used), ``rank``, ``flags``, ``flag_reasons``.
+        ``attrs`` holds ``period``, ``weights``, ``history`` (composite per period) and
+        ``rules`` (every rule fired in the history).
+
+    Raises
+    ------
+    ValueError
+        When customers have no ``owner_id`` column, or for bad weights.
+
+    Examples
+    --------
+    >>> card = owner_scorecard(ds, "2024-06", weights={"revenue": 0.5})  # doctest: +SKIP
+    >>> card.loc[card["flags"].str.contains("reward"), "composite"]  # doctest: +SKIP
+    """
+    if "owner_id" not in dataset.customers.columns:
+        raise ValueError("dataset: customers has no owner_id column; owner scorecards need it")
+    return _scorecard(
+        dataset,
+        period,
+        by="owner_id",
+        weights=weights,
+        defaults=OWNER_WEIGHTS,
+        directions={},
+        targets=targets,
+        history=history,
+        sla_hours=sla_hours,
+        assessment_weights=assessment_weights,
+        assessment_share=assessment_share,
+        bottom=bottom,
+    )
+
+
+def agent_scorecard(
+    dataset: Dataset,
+    period: str | Period,
+    *,
+    weights: Mapping[str, float] | None = None,
+    targets: pd.DataFrame | None = None,
+    history: int = 3,
+    sla_hours: float = 24.0,
+    assessment_weights: Mapping[str, float] | None = None,
+    assessment_share: float = ASSESSMENT_SHARE,
+    bottom: int = 2,
+) -> pd.DataFrame:
+    """Scorecard of the service agents for one period, from the tickets they handled.
+
+    KPIs (:data:`AGENT_WEIGHTS`): ``tickets`` (tickets opened in the period assigned to the
+    agent; scored higher-is-better), ``first_response_hours``, ``resolution_hours``,
+    ``sla_compliance``, ``csat`` (tickets the agent resolved in the period) and
+    ``complaint_share`` (share of the agent's tickets that are complaints). Agents with no
+    ticket opened in the period are not listed. Targets with ``owner_id`` set to an agent's
+    staff id are that agent's own; company-level targets of rate KPIs apply to every agent.
+
+    Parameters and the returned table are those of :func:`owner_scorecard`, indexed by
+    ``agent_id``.
+
+    Raises
+    ------
+    ValueError
+        When the dataset has no tickets table with an ``agent_id`` column.
+
+    Examples
+    --------
+    >>> agent_scorecard(ds, "2024-06")[["tickets", "csat", "composite", "rank"]]  # doctest: +SKIP
+    """
+    if dataset.tickets is None or "agent_id" not in dataset.tickets.columns:
+        raise ValueError("dataset: agent scorecards need a tickets table with an agent_id column")
+    return _scorecard(
+        dataset,
+        period,
+        by="agent_id",
+        weights=weights,
+        defaults=AGENT_WEIGHTS,
+        directions=_AGENT_DIRECTIONS,
+        targets=targets,
+        history=history,
+        sla_hours=sla_hours,
+        assessment_weights=assessment_weights,
+        assessment_share=assessment_share,
+        bottom=bottom,
+    )

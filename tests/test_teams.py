@@ -1,0 +1,325 @@
+"""Owner and agent scorecards, the assessment blend and the team rules."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from cpm_analysis.data import validate_frames
+from cpm_analysis.plots.teams import composite_bars, score_heatmap
+from cpm_analysis.teams import (
+    AGENT_WEIGHTS,
+    OWNER_WEIGHTS,
+    RULES,
+    agent_scorecard,
+    apply_rules,
+    owner_scorecard,
+)
+
+# --- a constructed three-month history -----------------------------------------------------
+# Four owners with two customers each, who all first buy in March 2024 and buy every month
+# after. Monthly revenue per customer: O1 200, O2 150, O3 100, O4 50. New customers (0) and
+# retention (1.0) tie, so the percentile scores are 62.5 for everyone and revenue decides:
+# O1 > O2 > O3 > O4 in every month. No tickets: complaint rate and CSAT are not available and
+# their weights drop out.
+OWNERS = {"O1": 200.0, "O2": 150.0, "O3": 100.0, "O4": 50.0}
+MONTHS = ["2024-03-05", "2024-04-05", "2024-05-05", "2024-06-05"]
+
+
+def _frames(revenue: dict[str, dict[str, float]] | None = None) -> dict[str, pd.DataFrame]:
+    customers, orders = [], []
+    for owner, amount in OWNERS.items():
+        for k in (1, 2):
+            cid = f"{owner}-c{k}"
+            customers.append({"customer_id": cid, "signup_date": "2024-03-01", "owner_id": owner})
+            for day in MONTHS:
+                value = (revenue or {}).get(day[:7], {}).get(owner, amount)
+                orders.append(
+                    {
+                        "order_id": f"{cid}-{day}",
+                        "customer_id": cid,
+                        "order_date": day,
+                        "amount": value,
+                    }
+                )
+    return {"customers": pd.DataFrame(customers), "orders": pd.DataFrame(orders)}
+
+
+@pytest.fixture()
+def history():
+    return validate_frames(_frames())
+
+
+def test_owner_scorecard_scores_ranks_and_weights(history):
+    card = owner_scorecard(history, "2024-06")
+    assert card.index.name == "owner_id"
+    assert card.index.tolist() == ["O1", "O2", "O3", "O4"]
+    assert card["rank"].tolist() == [1, 2, 3, 4]
+    assert card["revenue"].tolist() == [400.0, 300.0, 200.0, 100.0]
+    assert card["score_revenue"].tolist() == [100.0, 75.0, 50.0, 25.0]
+    assert (card["score_new_customers"] == 62.5).all()
+    assert card["score_csat"].isna().all()  # no tickets table
+    # (0.35 x revenue score + 0.2 x 62.5 + 0.2 x 62.5) / 0.75
+    expected = [(0.35 * s + 25.0) / 0.75 for s in (100.0, 75.0, 50.0, 25.0)]
+    assert card["kpi_score"].tolist() == pytest.approx(expected)
+    assert card["composite"].tolist() == pytest.approx(expected)
+    assert (card["blend"] == "KPI score only (no assessments table)").all()
+    assert card.attrs["weights"] == OWNER_WEIGHTS
+    assert set(card.attrs["history"]) == {"2024-04", "2024-05", "2024-06"}
+
+
+def test_rules_fire_on_a_three_period_history(history):
+    card = owner_scorecard(history, "2024-06")
+    assert card.loc["O1", "flags"] == "reward"
+    assert card.loc["O2", "flags"] == ""
+    assert card.loc["O3", "flags"] == "improvement_plan"
+    assert card.loc["O4", "flags"] == "improvement_plan, review"
+    assert "2024-04, 2024-05, 2024-06" in card.loc["O4", "flag_reasons"]
+    assert "bottom 2 of 4" in card.loc["O3", "flag_reasons"]
+    # with only two periods scored, nobody has been last three periods running
+    short = owner_scorecard(history, "2024-06", history=2)
+    assert "review" not in " ".join(short["flags"])
+
+
+def test_review_needs_last_place_every_period():
+    # in May O3 sells least, so O4 is last in April and June only
+    ds = validate_frames(_frames({"2024-05": {"O3": 10.0}}))
+    card = owner_scorecard(ds, "2024-06")
+    assert card.loc["O4", "flags"] == "improvement_plan"
+    assert card.attrs["history"]["2024-05"]["O3"] < card.attrs["history"]["2024-05"]["O4"]
+
+
+def test_weights_are_overridable(history):
+    card = owner_scorecard(history, "2024-06", weights={"revenue": 0.0})
+    assert card["kpi_score"].tolist() == pytest.approx([62.5] * 4)
+    assert card["rank"].tolist() == [1, 1, 1, 1]  # all tied
+    with pytest.raises(ValueError, match="'profit' is not a KPI of this scorecard"):
+        owner_scorecard(history, "2024-06", weights={"profit": 1.0})
+    with pytest.raises(ValueError, match=">= 0"):
+        owner_scorecard(history, "2024-06", weights={"revenue": -1})
+    with pytest.raises(ValueError, match="at least one weight"):
+        owner_scorecard(history, "2024-06", weights=dict.fromkeys(OWNER_WEIGHTS, 0))
+    with pytest.raises(ValueError, match="history"):
+        owner_scorecard(history, "2024-06", history=0)
+
+
+def test_targets_score_against_attainment(history):
+    frames = _frames()
+    frames["targets"] = pd.DataFrame(
+        {
+            "kpi": ["revenue", "revenue", "retention_rate", "revenue"],
+            "period": ["2024-06", "2024-06", "2024-06", "2024-05"],
+            "target": [500.0, 1000.0, 0.9, 1.0],
+            "owner_id": ["O1", None, None, "O1"],
+        }
+    )
+    card = owner_scorecard(validate_frames(frames), "2024-06")
+    # O1's own target: 400 / 500 = 0.8 -> 100 x 0.8 / 1.2
+    assert card.loc["O1", "revenue_target"] == 500
+    assert card.loc["O1", "revenue_attainment"] == pytest.approx(0.8)
+    assert card.loc["O1", "score_revenue"] == pytest.approx(200 / 3)
+    # the company revenue target is not a per-owner target: the others keep the team spread
+    assert np.isnan(card.loc["O2", "revenue_target"])
+    assert card.loc["O2", "score_revenue"] == 75.0
+    # the company retention target (a rate) applies to every owner: 1.0 / 0.9, capped at 1.2
+    assert (card["retention_rate_target"] == 0.9).all()
+    assert card["score_retention_rate"].tolist() == pytest.approx([100 / 0.9 / 1.2] * 4)
+
+
+def test_bad_targets_table_is_a_clear_error(history):
+    frames = _frames()
+    frames["targets"] = pd.DataFrame({"kpi": ["revenue"], "period": ["2024-06"], "target": [1]})
+    ds = validate_frames(frames)
+    bad = pd.DataFrame({"kpi": ["sales"], "period": ["2024-06"], "target": [1.0]})
+    with pytest.raises(ValueError, match="targets row 1 .*unknown KPI id 'sales'"):
+        owner_scorecard(ds, "2024-06", targets=bad)
+
+
+def test_assessment_blend_uses_the_quarter_of_the_month():
+    frames = _frames()
+    frames["assessments"] = pd.DataFrame(
+        {
+            "staff_id": ["O1", "O1", "O2"],
+            "period": ["2024-Q2", "2024-Q1", "2024-Q1"],
+            "self_score": [80, 10, 10],
+            "manager_score": [60, 10, 10],
+        }
+    )
+    card = owner_scorecard(validate_frames(frames), "2024-06")
+    assessment = 0.3 * 80 + 0.7 * 60
+    assert card.loc["O1", "assessment"] == pytest.approx(assessment)
+    kpi_score = card.loc["O1", "kpi_score"]
+    assert card.loc["O1", "composite"] == pytest.approx(0.5 * kpi_score + 0.5 * assessment)
+    assert card.loc["O1", "blend"] == (
+        "50% KPI score + 50% assessment (30% self + 70% manager, 2024-Q2)"
+    )
+    # O2 has no Q2 assessment: KPI score only, and said so
+    assert card.loc["O2", "composite"] == pytest.approx(card.loc["O2", "kpi_score"])
+    assert "no assessment" in card.loc["O2", "blend"]
+    custom = owner_scorecard(
+        validate_frames(frames),
+        "2024-06",
+        assessment_weights={"self": 0.5, "manager": 0.5},
+        assessment_share=0.2,
+    )
+    assert custom.loc["O1", "composite"] == pytest.approx(0.8 * kpi_score + 0.2 * 70)
+    assert "20% assessment (50% self + 50% manager" in custom.loc["O1", "blend"]
+    with pytest.raises(ValueError, match="assessment_share"):
+        owner_scorecard(validate_frames(frames), "2024-06", assessment_share=2)
+    with pytest.raises(ValueError, match="assessment_weights"):
+        owner_scorecard(validate_frames(frames), "2024-06", assessment_weights={"peer": 1})
+
+
+def test_quarterly_scorecard_uses_the_quarter_assessment_and_a_year_averages():
+    frames = _frames()
+    frames["assessments"] = pd.DataFrame(
+        {
+            "staff_id": ["O1", "O1"],
+            "period": ["2024-Q1", "2024-Q2"],
+            "self_score": [50, 70],
+            "manager_score": [50, 90],
+        }
+    )
+    ds = validate_frames(frames)
+    quarter = owner_scorecard(ds, "2024-Q2", history=1)
+    assert quarter.loc["O1", "assessment"] == pytest.approx(0.3 * 70 + 0.7 * 90)
+    year = owner_scorecard(ds, "2024", history=1)
+    assert year.loc["O1", "assessment"] == pytest.approx(0.3 * 60 + 0.7 * 70)
+
+
+# --- apply_rules directly -------------------------------------------------------------------
+
+
+def _cards(rows: dict[str, list[float]], people=("ann", "bo", "cy", "di")) -> dict:
+    return {p: pd.DataFrame({"composite": v}, index=list(people)) for p, v in rows.items()}
+
+
+def test_apply_rules_on_a_constructed_history():
+    cards = _cards(
+        {
+            "2024-04": [90, 70, 50, 10],
+            "2024-05": [80, 60, 55, 20],
+            "2024-06": [85, 40, 60, 30],
+        }
+    )
+    flags = apply_rules(cards)
+    assert list(flags.columns) == ["period", "person", "rule", "reason"]
+    june = flags.loc[flags["period"] == "2024-06"]
+    assert sorted(map(tuple, june[["person", "rule"]].to_numpy())) == [
+        ("ann", "reward"),
+        ("bo", "improvement_plan"),
+        ("di", "improvement_plan"),
+        ("di", "review"),
+    ]
+    # the review fires only once three periods are there
+    assert not ((flags["rule"] == "review") & (flags["period"] != "2024-06")).any()
+    assert set(flags["rule"]) == set(RULES)
+
+
+def test_apply_rules_edge_cases():
+    # a gap breaks the run of last places
+    gap = apply_rules(_cards({"2024-03": [9, 1], "2024-05": [9, 1], "2024-06": [9, 1]}, "ab"))
+    assert "review" not in set(gap["rule"])
+    # two people: no bottom-two flag (it would flag everybody), but top and last still count
+    two = apply_rules(_cards({"2024-04": [9, 1], "2024-05": [9, 1], "2024-06": [9, 1]}, "ab"))
+    assert set(two["rule"]) == {"reward", "review"}
+    # ties: both tied at the top are rewarded; unranked people are never flagged
+    tied = apply_rules(_cards({"2024-06": [5, 5, 1, np.nan]}))
+    assert sorted(tied.loc[tied["rule"] == "reward", "person"]) == ["ann", "bo"]
+    assert "di" not in set(tied["person"])
+    assert apply_rules(_cards({"2024-06": [5, 1, 3, 2]}), bottom=1)["rule"].tolist() == [
+        "improvement_plan",
+        "reward",
+    ]
+    with pytest.raises(ValueError, match="bottom"):
+        apply_rules(_cards({"2024-06": [1, 2, 3, 4]}), bottom=0)
+    with pytest.raises(ValueError, match="no 'composite' column"):
+        apply_rules({"2024-06": pd.DataFrame({"score": [1.0]})})
+    with pytest.raises(ValueError, match="scorecards"):
+        apply_rules({})
+
+
+# --- agents -----------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def service():
+    frames = _frames()
+    # June tickets: A1 handles 3 (responses 1, 2, 30 h), A2 handles 1 (5 h), A3 only in May
+    frames["tickets"] = pd.DataFrame(
+        {
+            "ticket_id": ["t1", "t2", "t3", "t4", "t5"],
+            "customer_id": ["O1-c1", "O2-c1", "O3-c1", "O4-c1", "O1-c2"],
+            "opened_at": ["2024-06-01", "2024-06-02", "2024-06-03", "2024-06-04", "2024-05-02"],
+            "first_response_at": [
+                "2024-06-01 01:00",
+                "2024-06-02 02:00",
+                "2024-06-04 06:00",
+                "2024-06-04 05:00",
+                "2024-05-02 01:00",
+            ],
+            "resolved_at": ["2024-06-01 05:00", "2024-06-03", "2024-06-06", "2024-06-05", None],
+            "is_complaint": [False, True, False, False, False],
+            "agent_id": ["A1", "A1", "A1", "A2", "A3"],
+            "satisfaction": [5, 3, 4, 2, None],
+        }
+    )
+    return validate_frames(frames)
+
+
+def test_agent_scorecard_from_tickets(service):
+    card = agent_scorecard(service, "2024-06")
+    assert card.index.name == "agent_id"
+    assert sorted(card.index) == ["A1", "A2"]  # A3 had no ticket in June
+    assert card.loc["A1", "tickets"] == 3
+    assert card.loc["A1", "first_response_hours"] == pytest.approx(2.0)
+    assert card.loc["A1", "sla_compliance"] == pytest.approx(2 / 3)
+    assert card.loc["A1", "csat"] == pytest.approx(4.0)
+    assert card.loc["A1", "complaint_share"] == pytest.approx(1 / 3)
+    assert card.loc["A2", "first_response_hours"] == pytest.approx(5.0)
+    # handling more tickets scores higher for an agent
+    assert card.loc["A1", "score_tickets"] > card.loc["A2", "score_tickets"]
+    assert card.attrs["weights"] == AGENT_WEIGHTS
+    assert card.attrs["directions"]["tickets"] == "higher"
+
+
+def test_agent_scorecard_needs_tickets(history):
+    with pytest.raises(ValueError, match="tickets table with an agent_id"):
+        agent_scorecard(history, "2024-06")
+    frames = _frames()
+    frames["customers"] = frames["customers"].drop(columns="owner_id")
+    with pytest.raises(ValueError, match="owner_id"):
+        owner_scorecard(validate_frames(frames), "2024-06")
+
+
+# --- the sample and the plots -------------------------------------------------------------------
+
+
+def test_sample_scorecards(sample_dataset):
+    owners = owner_scorecard(sample_dataset, "2024-06")
+    assert owners.index.is_unique and len(owners) == sample_dataset.customers["owner_id"].nunique()
+    assert owners["rank"].min() == 1
+    assert owners["composite"].between(0, 100).all()
+    assert (owners["flags"].str.contains("reward")).sum() >= 1
+    assert (owners["flags"].str.contains("improvement_plan")).sum() >= 2
+    assert owners["blend"].str.contains("2024-Q2").all()
+    assert owners["revenue_target"].notna().all()  # the sample has monthly owner targets
+    agents = agent_scorecard(sample_dataset, "2024-06")
+    assert len(agents) >= 3 and agents["rank"].min() == 1
+    assert set(agents["team"]) == {"Service"}
+
+
+def test_scorecard_plots(history):
+    card = owner_scorecard(history, "2024-06")
+    ax = composite_bars(card)
+    assert "2024-06" in ax.get_title()
+    assert len(ax.patches) >= len(card)
+    fig, ax2 = plt.subplots()
+    assert score_heatmap(card, ax=ax2) is ax2
+    with pytest.raises(ValueError, match="composite"):
+        composite_bars(pd.DataFrame({"x": [1]}))
+    with pytest.raises(ValueError, match="score_"):
+        score_heatmap(pd.DataFrame({"x": [1]}))
+    plt.close("all")
