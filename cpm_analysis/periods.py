@@ -270,6 +270,11 @@ def to_cutoff(value: Any) -> pd.Timestamp:
             return parse_period(text).end
         if re.match(r"^\d{4}-\d{2}-\d{2}$", text):
             return pd.Timestamp(text) + pd.Timedelta(1, "D") - pd.Timedelta(1, "ns")
+        if not re.match(r"^\d{4}-\d{2}-\d{2}[T ]\d", text):
+            raise PeriodError(
+                f"cutoff: cannot read '{value}'; use a period (2024-06), a date (2024-06-30) "
+                "or a date and time (2024-06-30 18:00)"
+            )
         try:
             ts = pd.Timestamp(text)
         except ValueError:
@@ -285,4 +290,4 @@ def to_cutoff(value: Any) -> pd.Timestamp:
         raise PeriodError("cutoff: got a missing value (NaT)")
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts
+    return ts.as_unit("ns")

@@ -105,3 +105,6 @@ def test_to_cutoff_semantics():
     assert to_cutoff("2024-06-30T12:00:00+02:00") == pd.Timestamp("2024-06-30 10:00")
     with pytest.raises(PeriodError, match="cutoff"):
         to_cutoff("someday")
+    with pytest.raises(PeriodError, match="cutoff"):
+        to_cutoff("June")
+    assert to_cutoff(pd.Timestamp("2024-06-30 12:00").as_unit("us")).unit == "ns"
