@@ -19,9 +19,10 @@ How a scorecard is built (for period ``P``):
 4. **Assessment blend.** When the dataset has an ``assessments`` table, the assessment score is
    ``30% self + 70% manager`` (``assessment_weights=``) and
    ``composite = 50% KPI score + 50% assessment`` (``assessment_share=``); the ``blend`` column
-   states the formula used. A monthly scorecard uses the assessment of the quarter containing
-   the month (an assessment of exactly the period wins; a yearly scorecard averages the
-   assessments inside the year). Without an assessment, composite = KPI score.
+   states the formula used. Point in time: only assessments of periods that ended by the
+   scorecard's cutoff count. An assessment of exactly the period wins; else the assessments of
+   periods inside it are averaged (a year averages its quarters); else the latest one finished
+   before (a monthly scorecard for May uses Q1, for June Q2). Without one, composite = KPI score.
 5. **Rank** by composite (1 = best; ties share the better rank).
 6. **Rules** (:func:`apply_rules`) over the last ``history`` periods: the bottom two of a
    period are flagged ``improvement_plan``; last place in three consecutive periods,
@@ -158,13 +159,12 @@ def _assessment_for(assessments: pd.DataFrame | None, period: Period) -> tuple[p
         return empty, ""
     labels = pd.Series(assessments["period"].astype("str").unique())
     parsed = {label: parse_period(label) for label in labels}
-    exact = [lbl for lbl, p in parsed.items() if p == period]
-    containing = sorted(
-        (lbl for lbl, p in parsed.items() if p.start <= period.start and p.end >= period.end),
-        key=lambda lbl: parsed[lbl].end - parsed[lbl].start,
-    )
-    inside = [lbl for lbl, p in parsed.items() if p.start >= period.start and p.end <= period.end]
-    chosen = exact or containing[:1] or inside
+    # point in time: only assessments of periods that ended by this period's cutoff exist
+    done = {lbl: p for lbl, p in parsed.items() if p.end <= period.end}
+    exact = [lbl for lbl, p in done.items() if p == period]
+    inside = [lbl for lbl, p in done.items() if p.start >= period.start]
+    latest = sorted(done, key=lambda lbl: (done[lbl].end, done[lbl].start))[-1:]
+    chosen = exact or inside or latest
     if not chosen:
         return empty, ""
     rows = assessments.loc[assessments["period"].astype("str").isin(chosen)]

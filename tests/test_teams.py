@@ -172,6 +172,22 @@ def test_assessment_blend_uses_the_quarter_of_the_month():
         owner_scorecard(validate_frames(frames), "2024-06", assessment_weights={"peer": 1})
 
 
+def test_assessment_not_yet_made_at_the_cutoff_is_not_used():
+    frames = _frames()
+    frames["assessments"] = pd.DataFrame(
+        {
+            "staff_id": ["O1", "O1"],
+            "period": ["2024-Q1", "2024-Q2"],
+            "self_score": [40, 80],
+            "manager_score": [20, 60],
+        }
+    )
+    # the Q2 assessment is made at the end of June: a May scorecard uses Q1's
+    card = owner_scorecard(validate_frames(frames), "2024-05", history=1)
+    assert card.loc["O1", "assessment"] == pytest.approx(0.3 * 40 + 0.7 * 20)
+    assert card.loc["O1", "blend"].endswith("2024-Q1)")
+
+
 def test_quarterly_scorecard_uses_the_quarter_assessment_and_a_year_averages():
     frames = _frames()
     frames["assessments"] = pd.DataFrame(
