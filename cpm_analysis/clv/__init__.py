@@ -1,0 +1,55 @@
+"""Customer lifetime value with buy-till-you-die models.
+
+The workflow follows ``lifetimes`` / ``pymc-marketing`` naming:
+
+1. :func:`rfm_summary` turns orders into one row per customer (``frequency``, ``recency``,
+   ``T``, ``monetary_value``; optionally a calibration/holdout split);
+2. a purchase model, :class:`BetaGeoModel` (BG/NBD) or :class:`ParetoNBDModel`, is fitted by
+   maximum likelihood and gives :meth:`~BetaGeoModel.expected_purchases` and
+   :meth:`~BetaGeoModel.probability_alive` per customer;
+3. :class:`GammaGammaModel` gives each customer's expected spend per transaction;
+4. :func:`customer_lifetime_value` discounts expected purchases times spend over the next
+   months; :func:`calibration_holdout_report` checks a model against a holdout period.
+
+Times are in the summary's unit (``time_unit="W"`` weeks by default, or ``"D"`` days), and the
+models' rates are per that unit. A month is 30.4375 days (4.348 weeks).
+
+Examples
+--------
+>>> from cpm_analysis.data import load_cdnow
+>>> from cpm_analysis.clv import BetaGeoModel, GammaGammaModel, rfm_summary
+>>> ds = load_cdnow(sample=True)
+>>> summary = rfm_summary(ds, calibration_end="1997-09-30", observation_end="1998-06-30")
+>>> bgf = BetaGeoModel().fit(summary)
+>>> round(bgf.params_["r"], 4)
+0.2426
+>>> spend = GammaGammaModel().fit(summary)
+>>> clv = customer_lifetime_value(bgf, spend, summary, horizon_months=12)
+>>> len(clv)
+2357
+"""
+
+from __future__ import annotations
+
+from cpm_analysis.clv.base import ConvergenceWarning, NotFittedError
+from cpm_analysis.clv.bgnbd import BetaGeoModel
+from cpm_analysis.clv.gammagamma import GammaGammaModel
+from cpm_analysis.clv.paretonbd import ParetoNBDModel
+from cpm_analysis.clv.summary import rfm_summary
+from cpm_analysis.clv.value import (
+    DAYS_PER_MONTH,
+    calibration_holdout_report,
+    customer_lifetime_value,
+)
+
+__all__ = [
+    "DAYS_PER_MONTH",
+    "BetaGeoModel",
+    "ConvergenceWarning",
+    "GammaGammaModel",
+    "NotFittedError",
+    "ParetoNBDModel",
+    "calibration_holdout_report",
+    "customer_lifetime_value",
+    "rfm_summary",
+]

@@ -16,12 +16,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
+from scipy import linalg, optimize
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 # Bounds of the log-parameters: exp(+-20) spans 2e-9 .. 5e8, far beyond any sensible value, and
 # keeps every intermediate quantity finite.
 LOG_BOUND = 20.0
+# Fits on more distinct rows than this start from a fit on this many of them.
+WARM_START_ROWS = 5_000
+# Relative change of the objective at which L-BFGS-B stops (besides the gradient test).
+FTOL = 1e-12
 
 __all__ = [
     "ConvergenceWarning",
@@ -107,22 +112,40 @@ def check_summary(
 
 @dataclass
 class Compressed:
-    """Distinct rows of a set of columns with their multiplicities."""
+    """Distinct rows of a set of columns with their multiplicities.
+
+    ``columns[name]`` holds the distinct rows' values; ``uniques[name]`` and ``codes[name]``
+    give the same values as the column's distinct values and an index into them, so that
+    functions of one column can be evaluated once per distinct value.
+    """
 
     columns: dict[str, np.ndarray]
     weights: np.ndarray
     inverse: np.ndarray
+    uniques: dict[str, np.ndarray]
+    codes: dict[str, np.ndarray]
 
     @property
     def n_rows(self) -> int:
         return len(self.weights)
 
+    def subset(self, rows: np.ndarray, scale: float = 1.0) -> Compressed:
+        """Some of the distinct rows (weights multiplied by ``scale``); no inverse mapping."""
+        return Compressed(
+            columns={k: v[rows] for k, v in self.columns.items()},
+            weights=self.weights[rows] * scale,
+            inverse=np.zeros(0, dtype=np.int64),
+            uniques=self.uniques,
+            codes={k: v[rows] for k, v in self.codes.items()},
+        )
+
 
 def compress_rows(columns: dict[str, np.ndarray]) -> Compressed:
     """The distinct rows of equal-length float columns, their counts and the inverse mapping.
 
-    Hash-based (``pd.factorize`` per column, then of the combined code), so the cost is linear in
-    the number of rows.
+    Each column is factorised (hash-based), the codes are combined into one integer key per row,
+    and the key is sorted together with the row number packed into its low bits (a plain
+    ``np.sort`` of int64, much faster than ``argsort``). Distinct rows come out in key order.
 
     Examples
     --------
@@ -134,23 +157,47 @@ def compress_rows(columns: dict[str, np.ndarray]) -> Compressed:
     n = len(columns[names[0]])
     key = np.zeros(n, dtype=np.int64)
     size = 1
+    col_codes: dict[str, np.ndarray] = {}
+    uniques: dict[str, np.ndarray] = {}
     for name in names:
-        codes, uniques = pd.factorize(columns[name], sort=False)
-        if size * max(len(uniques), 1) >= 2**62:
-            key, _ = pd.factorize(key, sort=False)
-            key = key.astype(np.int64)
+        codes, uniq = pd.factorize(columns[name], sort=False)
+        col_codes[name] = codes.astype(np.int64, copy=False)
+        uniques[name] = np.asarray(uniq, dtype=np.float64)
+        k = max(len(uniq), 1)
+        if size * k >= 2**62:
+            key = pd.factorize(key, sort=False)[0].astype(np.int64)
             size = int(key.max()) + 1 if n else 1
-        key = key * len(uniques) + codes
-        size *= max(len(uniques), 1)
-    inverse, uniq = pd.factorize(key, sort=False)
-    k = len(uniq)
-    weights = np.bincount(inverse, minlength=k).astype(np.float64)
-    first = np.empty(k, dtype=np.int64)
-    first[inverse[::-1]] = np.arange(n - 1, -1, -1)
+        key = key * k + col_codes[name]
+        size *= k
+    row_bits = max(int(n - 1).bit_length(), 1)
+    if n and size.bit_length() + row_bits <= 62:
+        packed = (key << row_bits) | np.arange(n, dtype=np.int64)
+        packed.sort()
+        order = packed & ((1 << row_bits) - 1)
+        packed >>= row_bits
+        new = np.empty(n, dtype=bool)
+        new[0] = True
+        np.not_equal(packed[1:], packed[:-1], out=new[1:])
+        starts = np.flatnonzero(new)
+        group = np.cumsum(new) - 1
+        inverse = np.empty(n, dtype=np.int64)
+        inverse[order] = group
+        first = order[starts]
+        weights = np.diff(np.append(starts, n)).astype(np.float64)
+    else:
+        inv, uniq_key = pd.factorize(key, sort=False)
+        inverse = inv.astype(np.int64, copy=False)
+        k = len(uniq_key)
+        weights = np.bincount(inverse, minlength=k).astype(np.float64)
+        first = np.empty(k, dtype=np.int64)
+        first[inverse[::-1]] = np.arange(n - 1, -1, -1)
+    codes_first = {name: col_codes[name][first] for name in names}
     return Compressed(
-        columns={name: columns[name][first] for name in names},
+        columns={name: uniques[name][codes_first[name]] for name in names},
         weights=weights,
-        inverse=inverse.astype(np.int64, copy=False),
+        inverse=inverse,
+        uniques=uniques,
+        codes=codes_first,
     )
 
 
@@ -164,22 +211,49 @@ class FitResult:
     converged: bool
     n_iter: int
     message: str
+    log_hessian: np.ndarray | None = None
 
 
 def _numeric_hessian(grad: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
+    """Forward differences of an analytic gradient (k + 1 gradient evaluations)."""
     k = len(x)
     hess = np.empty((k, k))
+    g0 = grad(x)
     for j in range(k):
-        h = 1e-5 * max(1.0, abs(x[j]))
-        up, down = x.copy(), x.copy()
+        h = 1e-4 * max(abs(x[j]), 1e-3)
+        up = x.copy()
         up[j] += h
-        down[j] -= h
-        hess[:, j] = (grad(up) - grad(down)) / (2 * h)
+        hess[:, j] = (grad(up) - g0) / h
     return (hess + hess.T) / 2
 
 
+def _standard_errors(
+    raw: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    exact_hessian: np.ndarray | None,
+    theta: np.ndarray,
+    penalizer_coef: float,
+    n_customers: float,
+) -> np.ndarray:
+    """Square roots of the diagonal of the inverse Hessian of the total objective (NaN when
+    the Hessian is not positive definite)."""
+    k = len(theta)
+    with np.errstate(all="ignore"):
+        if exact_hessian is not None:
+            h = exact_hessian + 2 * penalizer_coef * n_customers * np.eye(k)
+        else:
+            h = _numeric_hessian(lambda t: raw(t)[1] + 2 * penalizer_coef * n_customers * t, theta)
+        if not np.all(np.isfinite(h)):
+            return np.full(k, np.nan)
+        try:
+            np.linalg.cholesky(h)
+            var = np.diag(np.linalg.inv(h))
+        except np.linalg.LinAlgError:
+            return np.full(k, np.nan)
+    return np.where(var > 0, np.sqrt(np.abs(var)), np.nan)
+
+
 def maximize_likelihood(
-    neg_ll: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    neg_ll: Callable[[np.ndarray], tuple[Any, ...]],
     x0: np.ndarray,
     *,
     n_customers: float,
@@ -189,20 +263,29 @@ def maximize_likelihood(
     max_iter: int = 1000,
     tol: float = 1e-8,
     method: str = "L-BFGS-B",
-    hess: Callable[[np.ndarray], np.ndarray] | None = None,
+    final: bool = True,
+    curvature: np.ndarray | None = None,
 ) -> FitResult:
     """Minimise a total negative log-likelihood over log-parameters and report the fit.
 
     Parameters
     ----------
     neg_ll : callable
-        ``neg_ll(params) -> (total negative log-likelihood, gradient)`` in natural parameters.
+        ``neg_ll(params) -> (total negative log-likelihood, gradient)`` in natural parameters,
+        or ``(value, gradient, hessian)`` for ``method="trust-exact"``.
     x0 : array
         Starting natural parameters (positive).
     n_customers : float
         Customers in the likelihood, for the per-customer mean the optimiser works on.
-    hess : callable, optional
-        Analytic Hessian in natural parameters; enables ``method="trust-exact"``.
+    method : {"L-BFGS-B", "trust-exact"}
+        The optimiser; ``trust-exact`` (Newton with a trust region) needs the Hessian.
+    final : bool
+        False for a preliminary fit (a warm start): no warning, no standard errors, but the
+        Hessian of the mean objective in log-parameters (``log_hessian``) for preconditioning.
+    curvature : array, optional
+        An approximate Hessian of the mean objective in log-parameters (from a preliminary fit);
+        L-BFGS then works on variables in which it is the identity, which takes the
+        iterations on the full data from about twenty down to a few.
 
     Returns
     -------
@@ -223,14 +306,32 @@ def maximize_likelihood(
     if not np.all(np.isfinite(x0)) or np.any(x0 <= 0):
         raise ValueError(f"initial_params: {model} needs positive finite values, got {x0}")
     scale = 1.0 / max(float(n_customers), 1.0)
-    best = {"f": np.inf, "phi": np.log(x0)}
+    best: dict[str, Any] = {"f": np.inf, "phi": np.log(x0)}
+    cache: dict[bytes, tuple[float, np.ndarray, np.ndarray | None]] = {}
+
+    def full(theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray | None]:
+        """Total negative log-likelihood, gradient (and Hessian) in natural parameters."""
+        key = theta.tobytes()
+        if key not in cache:
+            if len(cache) > 8:
+                cache.clear()
+            with np.errstate(all="ignore"):
+                out = neg_ll(theta)
+            h = np.asarray(out[2], dtype=np.float64) if len(out) > 2 else None
+            cache[key] = (float(out[0]), np.asarray(out[1], dtype=np.float64), h)
+        return cache[key]
+
+    def raw(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad, _ = full(theta)
+        return value, grad
 
     def objective(phi: np.ndarray) -> tuple[float, np.ndarray]:
+        if not np.all(np.abs(phi) <= LOG_BOUND + 1e-9):  # trust-exact has no bounds
+            return np.inf, np.zeros_like(phi)
         theta = np.exp(phi)
-        with np.errstate(all="ignore"):
-            value, grad = neg_ll(theta)
-            value = value * scale + penalizer_coef * float(np.sum(theta**2))
-            grad = (np.asarray(grad) * scale + 2 * penalizer_coef * theta) * theta
+        value, grad = raw(theta)
+        value = value * scale + penalizer_coef * float(np.sum(theta**2))
+        grad = (grad * scale + 2 * penalizer_coef * theta) * theta
         if not np.isfinite(value) or not np.all(np.isfinite(grad)):
             return np.inf, np.zeros_like(phi)
         if value < best["f"]:
@@ -238,12 +339,16 @@ def maximize_likelihood(
         return float(value), grad
 
     def objective_hess(phi: np.ndarray) -> np.ndarray:
+        if not np.all(np.abs(phi) <= LOG_BOUND + 1e-9):
+            return np.eye(len(phi))
         theta = np.exp(phi)
-        with np.errstate(all="ignore"):
-            _, grad = neg_ll(theta)
-            h = hess(theta) * scale + 2 * penalizer_coef * np.eye(len(theta))
-            g = np.asarray(grad) * scale + 2 * penalizer_coef * theta
-        return h * np.outer(theta, theta) + np.diag(g * theta)
+        _, grad, hess = full(theta)
+        if hess is None:
+            raise ValueError(f"{model}: method='trust-exact' needs the Hessian")
+        h = hess * scale + 2 * penalizer_coef * np.eye(len(theta))
+        g = grad * scale + 2 * penalizer_coef * theta
+        out = h * np.outer(theta, theta) + np.diag(g * theta)
+        return out if np.all(np.isfinite(out)) else np.eye(len(theta))
 
     phi0 = np.clip(np.log(x0), -LOG_BOUND, LOG_BOUND)
     if method == "trust-exact":
@@ -255,19 +360,53 @@ def maximize_likelihood(
             method="trust-exact",
             options={"maxiter": max_iter, "gtol": tol},
         )
-        bounds_hit: list[str] = [
-            n for n, v in zip(names, res.x, strict=True) if abs(v) >= LOG_BOUND
-        ]
     else:
+        chol = None
+        if curvature is not None:
+            try:
+                chol = np.linalg.cholesky(curvature)
+            except np.linalg.LinAlgError:
+                chol = None
+        if chol is None:
+            res = optimize.minimize(
+                objective,
+                phi0,
+                jac=True,
+                method="L-BFGS-B",
+                bounds=[(-LOG_BOUND, LOG_BOUND)] * len(phi0),
+                options={"maxiter": max_iter, "gtol": tol, "ftol": FTOL, "maxls": 50},
+            )
+        else:
+            # phi = phi0 + chol^-T psi: the objective's Hessian in psi is about the identity.
+            def to_phi(psi: np.ndarray) -> np.ndarray:
+                return phi0 + linalg.solve_triangular(chol.T, psi, lower=False)
+
+            def objective_psi(psi: np.ndarray) -> tuple[float, np.ndarray]:
+                phi_ = to_phi(psi)
+                if np.any(np.abs(phi_) > LOG_BOUND):
+                    return np.inf, np.zeros_like(psi)
+                value, grad = objective(phi_)
+                return value, linalg.solve_triangular(chol, grad, lower=True)
+
+            res = optimize.minimize(
+                objective_psi,
+                np.zeros_like(phi0),
+                jac=True,
+                method="L-BFGS-B",
+                options={"maxiter": max_iter, "gtol": tol, "ftol": FTOL, "maxls": 50},
+            )
+            res.x = to_phi(res.x)
+    if method == "trust-exact" and not res.success and np.isfinite(best["f"]):
+        # a failed trust-region step (e.g. an indefinite Hessian far from the optimum):
+        # continue with L-BFGS-B from the best point found
         res = optimize.minimize(
             objective,
-            phi0,
+            np.clip(best["phi"], -LOG_BOUND, LOG_BOUND),
             jac=True,
             method="L-BFGS-B",
             bounds=[(-LOG_BOUND, LOG_BOUND)] * len(phi0),
-            options={"maxiter": max_iter, "gtol": tol, "ftol": 1e-15, "maxls": 50},
+            options={"maxiter": max_iter, "gtol": tol, "ftol": FTOL, "maxls": 50},
         )
-        bounds_hit = [n for n, v in zip(names, res.x, strict=True) if abs(v) >= LOG_BOUND - 1e-6]
     phi = np.asarray(res.x, dtype=np.float64)
     converged = bool(res.success)
     message = str(getattr(res, "message", ""))
@@ -275,22 +414,43 @@ def maximize_likelihood(
     if not np.isfinite(f_final) or f_final > best["f"]:
         phi = best["phi"]
         f_final, g_final = objective(phi)
-    if converged and g_final is not None:
-        # L-BFGS-B also stops on a stalled line search; check the gradient ourselves.
-        converged = bool(np.max(np.abs(g_final)) <= max(1e3 * tol, 1e-5))
-        if not converged:
-            message = f"gradient {np.max(np.abs(g_final)):.2g} still large ({message})"
-    theta = np.exp(phi)
     if not np.isfinite(f_final):
         raise RuntimeError(
             f"{model}: the log-likelihood is not finite at any parameters tried; check the "
             "summary or pass initial_params"
         )
+    if converged and g_final is not None:
+        # L-BFGS-B also stops on a stalled line search; check the gradient ourselves.
+        worst = float(np.max(np.abs(g_final)))
+        if worst > max(1e3 * tol, 1e-5):
+            converged = False
+            message = f"the gradient is still {worst:.2g} ({message})"
+    bounds_hit = [n for n, v in zip(names, phi, strict=True) if abs(v) >= LOG_BOUND - 1e-6]
     if bounds_hit:
         converged = False
         message = (
             f"parameter(s) {', '.join(bounds_hit)} ran to the edge of the search range "
             f"(exp(+-{LOG_BOUND:g})); the data do not pin them down"
+        )
+    theta = np.exp(phi)
+    value, _ = raw(theta)
+    se = np.full(len(theta), np.nan)
+    if final:
+        se = _standard_errors(raw, full(theta)[2], theta, penalizer_coef, n_customers)
+        if converged and not np.all(np.isfinite(se)):
+            converged = False
+            bad = [n for n, v in zip(names, se, strict=True) if not np.isfinite(v)]
+            message = (
+                f"the Hessian is singular at the optimum, so {', '.join(bad)} are not "
+                "identified by the data"
+            )
+    if not final:
+        try:
+            curv = _numeric_hessian(lambda ph: objective(ph)[1], phi)
+        except (ValueError, FloatingPointError):  # pragma: no cover - defensive
+            curv = None
+        return FitResult(
+            theta, -value, np.full(len(theta), np.nan), converged, res.nit, message, curv
         )
     if not converged:
         warnings.warn(
@@ -301,26 +461,9 @@ def maximize_likelihood(
             stacklevel=3,
         )
 
-    def total_grad(theta_: np.ndarray) -> np.ndarray:
-        with np.errstate(all="ignore"):
-            _, g = neg_ll(theta_)
-        return np.asarray(g) + 2 * penalizer_coef * n_customers * theta_
-
-    with np.errstate(all="ignore"):
-        value, _ = neg_ll(theta)
-        try:
-            if hess is not None:
-                h = hess(theta) + 2 * penalizer_coef * n_customers * np.eye(len(theta))
-            else:
-                h = _numeric_hessian(total_grad, theta)
-            cov = np.linalg.inv(h)
-            var = np.diag(cov)
-            se = np.where(var > 0, np.sqrt(np.abs(var)), np.nan)
-        except np.linalg.LinAlgError:
-            se = np.full(len(theta), np.nan)
     return FitResult(
         params=theta,
-        log_likelihood=-float(value),
+        log_likelihood=-value,
         standard_errors=se,
         converged=converged,
         n_iter=int(getattr(res, "nit", 0)),
@@ -328,14 +471,23 @@ def maximize_likelihood(
     )
 
 
-class BaseModel:
+class BaseModel(BaseEstimator):
     """Common behaviour of the CLV models (scikit-learn style).
 
-    Parameters are set in ``__init__`` only; :meth:`fit` sets the attributes ending in ``_``.
+    Parameters are set in ``__init__`` only; :meth:`fit` sets the attributes ending in ``_``;
+    methods of an unfitted model raise :class:`~sklearn.exceptions.NotFittedError`.
+
+    Examples
+    --------
+    >>> from sklearn.base import clone
+    >>> from cpm_analysis.clv import BetaGeoModel
+    >>> clone(BetaGeoModel(penalizer_coef=0.01)).get_params()["penalizer_coef"]
+    0.01
     """
 
     _param_names: tuple[str, ...] = ()
     _model_name = "model"
+    _method = "L-BFGS-B"
 
     def __init__(
         self,
@@ -349,30 +501,6 @@ class BaseModel:
         self.initial_params = initial_params
         self.max_iter = max_iter
         self.tol = tol
-
-    # -- scikit-learn conventions ----------------------------------------------------------
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Constructor parameters, as in scikit-learn."""
-        return {
-            "penalizer_coef": self.penalizer_coef,
-            "initial_params": self.initial_params,
-            "max_iter": self.max_iter,
-            "tol": self.tol,
-        }
-
-    def set_params(self, **params: Any) -> BaseModel:
-        """Set constructor parameters, as in scikit-learn."""
-        valid = self.get_params()
-        for key, value in params.items():
-            if key not in valid:
-                raise ValueError(f"{type(self).__name__}: unknown parameter {key!r}")
-            setattr(self, key, value)
-        return self
-
-    def __repr__(self) -> str:
-        changed = {k: v for k, v in self.get_params().items() if v != type(self)().get_params()[k]}
-        args = ", ".join(f"{k}={v!r}" for k, v in changed.items())
-        return f"{type(self).__name__}({args})"
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "params_"):
@@ -409,17 +537,267 @@ class BaseModel:
         self.n_iter_ = result.n_iter
         self.time_unit_ = summary.attrs.get("time_unit")
 
-    @property
-    def summary_(self) -> pd.DataFrame:
-        """Fitted parameters with standard errors and 95% intervals (normal approximation)."""
-        self._check_fitted()
-        coef = pd.Series(self.params_)
-        se = pd.Series(self.standard_errors_)
-        return pd.DataFrame(
-            {
-                "coef": coef,
-                "se": se,
-                "lower_95": coef - 1.959964 * se,
-                "upper_95": coef + 1.959964 * se,
-            }
+
+def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unique values (first-appearance order) and the inverse index, hash-based.
+
+    Examples
+    --------
+    >>> unique_inverse(np.array([2.0, 1.0, 2.0]))
+    (array([2., 1.]), array([0, 1, 0]))
+    """
+    codes, uniques = pd.factorize(values, sort=False)
+    return np.asarray(uniques, dtype=np.float64), codes.astype(np.int64, copy=False)
+
+
+def as_times(t: Any, index: pd.Index, name: str = "t") -> float | np.ndarray:
+    """A non-negative scalar time, or one per customer aligned to ``index``.
+
+    Examples
+    --------
+    >>> as_times(52, pd.RangeIndex(2))
+    52.0
+    """
+    if np.ndim(t) == 0:
+        try:
+            value = float(t)
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}: expected a number of time units, got {t!r}") from None
+        if not np.isfinite(value) or value < 0:
+            raise ValueError(f"{name}: expected a non-negative finite time, got {t!r}")
+        return value
+    if isinstance(t, pd.Series):
+        if not t.index.equals(index):
+            t = t.reindex(index)
+        arr = t.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        arr = np.asarray(t, dtype=np.float64).ravel()
+    if len(arr) != len(index):
+        raise ValueError(f"{name}: got {len(arr)} times for {len(index)} customers")
+    bad = ~np.isfinite(arr) | (arr < 0)
+    if bad.any():
+        raise ValueError(f"{name}: {int(bad.sum())} time(s) are missing, infinite or negative")
+    return arr
+
+
+PURCHASE_COLUMNS = ("frequency", "recency", "T")
+
+
+class PurchaseModel(BaseModel):
+    """Shared interface of the buy-till-you-die purchase models (BG/NBD, Pareto/NBD).
+
+    Examples
+    --------
+    >>> from cpm_analysis.clv import BetaGeoModel, ParetoNBDModel
+    >>> issubclass(ParetoNBDModel, PurchaseModel) and issubclass(BetaGeoModel, PurchaseModel)
+    True
+    """
+
+    def _nll_factory(
+        self, data: Compressed
+    ) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _default_start(self, cols: dict[str, np.ndarray]) -> dict[str, float]:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def fit(self, summary: pd.DataFrame) -> PurchaseModel:
+        """Fit the model by maximum likelihood to a customer summary.
+
+        Parameters
+        ----------
+        summary : DataFrame
+            One row per customer with ``frequency``, ``recency`` and ``T`` (see
+            :func:`~cpm_analysis.clv.rfm_summary`). Rates are per the summary's time unit.
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> bgf = BetaGeoModel().fit(summary)  # doctest: +SKIP
+        >>> bgf.params_, bgf.log_likelihood_  # doctest: +SKIP
+        """
+        self._check_init()
+        cols = check_summary(summary, PURCHASE_COLUMNS)
+        data = compress_rows(cols)
+        w = data.weights
+        start = self._start(self._default_start(cols))
+        curvature = None
+        if data.n_rows > WARM_START_ROWS:
+            # Warm start: fit an evenly spaced subset of the distinct rows first (weights
+            # scaled to the full count), so the fit on all rows needs only a few iterations.
+            rows = np.linspace(0, data.n_rows - 1, WARM_START_ROWS).astype(np.int64)
+            sub = data.subset(rows, float(w.sum()) / float(w[rows].sum()))
+            pre = maximize_likelihood(
+                self._nll_factory(sub),
+                start,
+                method=self._method,
+                n_customers=float(w.sum()),
+                names=self._param_names,
+                model=self._model_name,
+                penalizer_coef=self.penalizer_coef,
+                max_iter=self.max_iter,
+                tol=1e-6,
+                final=False,
+            )
+            if pre.converged:
+                start = pre.params
+                curvature = pre.log_hessian
+        result = maximize_likelihood(
+            self._nll_factory(data),
+            start,
+            method=self._method,
+            n_customers=float(w.sum()),
+            names=self._param_names,
+            model=self._model_name,
+            penalizer_coef=self.penalizer_coef,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            curvature=curvature,
         )
+        self._store_fit(result, len(summary), summary)
+        self.n_distinct_rows_ = data.n_rows
+        self._fitted_index = summary.index
+        self._fitted = cols
+        return self
+
+    # -- prediction helpers ----------------------------------------------------------------
+    def _data(self, summary: pd.DataFrame | None) -> tuple[pd.Index, dict[str, np.ndarray]]:
+        self._check_fitted()
+        if summary is None:
+            return self._fitted_index, self._fitted
+        return summary.index, check_summary(summary, PURCHASE_COLUMNS, allow_empty=True)
+
+    def _theta(self) -> tuple[float, ...]:
+        return tuple(self.params_[n] for n in self._param_names)
+
+    def _expected_many(
+        self, times: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray
+    ) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _expected_each(
+        self, t: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray
+    ) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _p_alive(
+        self, x: np.ndarray, tx: np.ndarray, T: np.ndarray
+    ) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _expected_new(self, t: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def expected_purchases(self, t: Any, summary: pd.DataFrame | None = None) -> pd.Series:
+        """Expected number of purchases in the next ``t`` time units, per customer.
+
+        The conditional expectation E[Y(t) | frequency, recency, T] of the purchases in
+        (T, T + t] given each customer's history.
+
+        Parameters
+        ----------
+        t : float or array-like
+            Horizon in the summary's time unit (weeks for ``time_unit="W"``); a scalar, or one
+            value per customer (a Series is aligned on the index).
+        summary : DataFrame, optional
+            Customers to score (``frequency``, ``recency``, ``T``); default the fitted ones.
+
+        Returns
+        -------
+        Series
+            Named ``expected_purchases``, indexed like the summary.
+
+        Examples
+        --------
+        >>> bgf.expected_purchases(52).nlargest(5)  # doctest: +SKIP
+        >>> bgf.expected_purchases(summary["duration_holdout"], summary)  # doctest: +SKIP
+        """
+        index, cols = self._data(summary)
+        tt = as_times(t, index)
+        x, tx, T = cols["frequency"], cols["recency"], cols["T"]
+        if np.ndim(tt) == 0:
+            values = self._expected_many(np.array([tt]), x, tx, T)[:, 0]
+        else:
+            values = self._expected_each(tt, x, tx, T)
+        return pd.Series(values, index=index, name="expected_purchases")
+
+    def expected_purchases_over(
+        self, times: Sequence[float], summary: pd.DataFrame | None = None
+    ) -> np.ndarray:
+        """Expected purchases for several horizons at once: an array (customers, horizons).
+
+        Faster than calling :meth:`expected_purchases` per horizon (the special functions are
+        evaluated once per distinct customer history); used by
+        :func:`~cpm_analysis.clv.customer_lifetime_value`.
+
+        Examples
+        --------
+        >>> bgf.expected_purchases_over([4, 13, 52]).shape  # doctest: +SKIP
+        (2357, 3)
+        """
+        index, cols = self._data(summary)
+        ts = np.array([as_times(t, index) for t in times], dtype=np.float64)
+        return self._expected_many(ts, cols["frequency"], cols["recency"], cols["T"])
+
+    def probability_alive(self, summary: pd.DataFrame | None = None) -> pd.Series:
+        """Probability that each customer is still active at the end of their history (T).
+
+        Parameters
+        ----------
+        summary : DataFrame, optional
+            Customers to score; default the fitted ones.
+
+        Returns
+        -------
+        Series
+            Named ``probability_alive``, in [0, 1], indexed like the summary.
+
+        Examples
+        --------
+        >>> (bgf.probability_alive() < 0.2).sum()  # doctest: +SKIP
+        """
+        index, cols = self._data(summary)
+        values = self._p_alive(cols["frequency"], cols["recency"], cols["T"])
+        return pd.Series(values, index=index, name="probability_alive")
+
+    def expected_purchases_new_customer(self, t: Any) -> float | np.ndarray:
+        """Unconditional expected repeat purchases E[X(t)] of a new customer in ``t`` units.
+
+        Parameters
+        ----------
+        t : float or array-like
+            Time since the first purchase, in the fitted time unit.
+
+        Returns
+        -------
+        float or ndarray
+            Same shape as ``t``.
+
+        Examples
+        --------
+        >>> round(bgf.expected_purchases_new_customer(39), 3)  # doctest: +SKIP
+        1.195
+        """
+        self._check_fitted()
+        arr = np.asarray(t, dtype=np.float64)
+        if np.any(~np.isfinite(arr)) or np.any(arr < 0):
+            raise ValueError("t: expected non-negative finite times")
+        out = self._expected_new(np.atleast_1d(arr).ravel()).reshape(arr.shape)
+        return float(out) if out.ndim == 0 else out
+
+
+def dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Inner product of two vectors without BLAS threads.
+
+    A BLAS ``dot`` hands long vectors to its worker threads, which only costs time when the
+    cores are shared; ``einsum`` runs its own single-threaded loop.
+
+    Examples
+    --------
+    >>> dot(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    11.0
+    """
+    return float(np.einsum("i,i->", a, b))

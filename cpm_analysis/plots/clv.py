@@ -1,0 +1,303 @@
+"""Charts of the CLV models; every function takes an optional ``ax`` and returns the Axes.
+
+Examples
+--------
+>>> from cpm_analysis.plots.clv import plot_probability_alive_matrix
+>>> ax = plot_probability_alive_matrix(bgf)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
+
+from cpm_analysis.clv.summary import days_per_unit, summary_cutoff, transaction_days
+from cpm_analysis.clv.value import calibration_holdout_report
+
+_UNIT_NAMES = {"W": "weeks", "D": "days"}
+
+
+def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=size)
+    return ax
+
+
+def _unit_name(model: Any) -> str:
+    return _UNIT_NAMES.get(getattr(model, "time_unit_", None) or "", "time units")
+
+
+def _grid(
+    model: Any, max_frequency: int | None, max_recency: float | None, n_recency: int
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """A (frequency x recency) grid of hypothetical customers observed for T = max_recency."""
+    model._check_fitted()
+    fitted = model._fitted
+    if max_frequency is None:
+        max_frequency = int(np.max(fitted["frequency"])) if len(fitted["frequency"]) else 10
+    if max_recency is None:
+        max_recency = float(np.max(fitted["T"])) if len(fitted["T"]) else 1.0
+    if max_frequency < 0 or not max_recency > 0:
+        raise ValueError("max_frequency must be >= 0 and max_recency > 0")
+    freqs = np.arange(0, int(max_frequency) + 1, dtype=np.float64)
+    recs = np.linspace(0.0, float(max_recency), int(n_recency))
+    f, r = np.meshgrid(freqs, recs, indexing="ij")
+    r = np.where(f == 0, 0.0, r)  # no repeat purchase: recency is 0 by definition
+    grid = pd.DataFrame(
+        {"frequency": f.ravel(), "recency": r.ravel(), "T": np.full(f.size, float(max_recency))}
+    )
+    return grid, freqs, recs
+
+
+def _matrix_plot(
+    values: np.ndarray,
+    freqs: np.ndarray,
+    recs: np.ndarray,
+    ax: Axes | None,
+    title: str,
+    label: str,
+    unit: str,
+    cmap: str,
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> Axes:
+    ax = _axes(ax, (7, 5.5))
+    matrix = values.reshape(len(freqs), len(recs))
+    image = ax.imshow(
+        matrix,
+        aspect="auto",
+        origin="lower",
+        cmap=cmap,
+        vmin=vmin,
+        vmax=vmax,
+        extent=(recs[0], recs[-1], freqs[0] - 0.5, freqs[-1] + 0.5),
+        interpolation="nearest",
+    )
+    ax.figure.colorbar(image, ax=ax, label=label)
+    ax.set_xlabel(f"Recency: time of the last purchase ({unit} after the first)")
+    ax.set_ylabel("Frequency: repeat purchases")
+    ax.set_title(title)
+    return ax
+
+
+def plot_frequency_recency_matrix(
+    model: Any,
+    t: float = 1.0,
+    *,
+    max_frequency: int | None = None,
+    max_recency: float | None = None,
+    n_recency: int = 100,
+    cmap: str = "viridis",
+    ax: Axes | None = None,
+) -> Axes:
+    """Expected purchases in the next ``t`` time units over a frequency x recency grid.
+
+    Every cell is a hypothetical customer observed for ``T = max_recency`` (default: the longest
+    ``T`` among the fitted customers); the best customers buy often and recently (top right).
+
+    Parameters
+    ----------
+    model : BetaGeoModel or ParetoNBDModel
+        A fitted purchase model.
+    t : float
+        Horizon, in the model's time unit.
+    max_frequency, max_recency : optional
+        Grid limits; default the fitted customers' largest frequency and T.
+    n_recency : int
+        Recency points.
+
+    Examples
+    --------
+    >>> ax = plot_frequency_recency_matrix(bgf, t=4)  # doctest: +SKIP
+    """
+    grid, freqs, recs = _grid(model, max_frequency, max_recency, n_recency)
+    values = model.expected_purchases(t, grid).to_numpy()
+    unit = _unit_name(model)
+    return _matrix_plot(
+        values,
+        freqs,
+        recs,
+        ax,
+        f"Expected purchases in the next {t:g} {unit}, by frequency and recency",
+        "expected purchases",
+        unit,
+        cmap,
+    )
+
+
+def plot_probability_alive_matrix(
+    model: Any,
+    *,
+    max_frequency: int | None = None,
+    max_recency: float | None = None,
+    n_recency: int = 100,
+    cmap: str = "viridis",
+    ax: Axes | None = None,
+) -> Axes:
+    """Probability that a customer is still active, over a frequency x recency grid.
+
+    Cells as in :func:`plot_frequency_recency_matrix`. Frequent buyers who have not bought for
+    a while (bottom right of the top rows) are the ones most likely lost.
+
+    Examples
+    --------
+    >>> ax = plot_probability_alive_matrix(bgf)  # doctest: +SKIP
+    """
+    grid, freqs, recs = _grid(model, max_frequency, max_recency, n_recency)
+    values = model.probability_alive(grid).to_numpy()
+    return _matrix_plot(
+        values,
+        freqs,
+        recs,
+        ax,
+        "Probability that the customer is still active",
+        "P(alive)",
+        _unit_name(model),
+        cmap,
+        vmin=0.0,
+        vmax=1.0,
+    )
+
+
+def plot_calibration_purchases_vs_holdout_purchases(
+    report_or_model: Any,
+    summary: pd.DataFrame | None = None,
+    *,
+    max_frequency: int = 7,
+    ax: Axes | None = None,
+) -> Axes:
+    """Mean holdout purchases per customer, actual against predicted, by calibration frequency.
+
+    Parameters
+    ----------
+    report_or_model : DataFrame or purchase model
+        A :func:`~cpm_analysis.clv.calibration_holdout_report`, or a fitted model (then
+        ``summary`` is required and the report is computed).
+    summary : DataFrame, optional
+        Calibration/holdout summary from ``rfm_summary(..., calibration_end=...)``.
+    max_frequency : int
+        Frequencies from this value up are grouped, when the report is computed here.
+
+    Examples
+    --------
+    >>> ax = plot_calibration_purchases_vs_holdout_purchases(bgf, summary)  # doctest: +SKIP
+    """
+    if isinstance(report_or_model, pd.DataFrame):
+        report = report_or_model
+    else:
+        if summary is None:
+            raise ValueError("summary: needed to compute the report from a model")
+        report = calibration_holdout_report(report_or_model, summary, max_frequency=max_frequency)
+    rows = report.drop(index="total", errors="ignore")
+    ax = _axes(ax, (7, 4.5))
+    labels = [str(i) for i in rows.index]
+    positions = np.arange(len(labels))
+    palette = sns.color_palette("colorblind", 2)
+    ax.plot(positions, rows["actual_mean"], marker="o", color=palette[0], label="actual")
+    ax.plot(
+        positions,
+        rows["predicted_mean"],
+        marker="s",
+        linestyle="--",
+        color=palette[1],
+        label="model",
+    )
+    ax.set_xticks(positions, labels)
+    ax.set_xlabel("Repeat purchases in the calibration period")
+    ax.set_ylabel("Mean purchases in the holdout period")
+    ax.set_title("Holdout purchases: actual vs model, by calibration frequency")
+    ax.legend()
+    return ax
+
+
+def plot_cumulative_transactions(
+    model: Any,
+    orders: Any,
+    *,
+    observation_end: Any,
+    calibration_end: Any = None,
+    time_unit: str = "W",
+    customer_col: str = "customer_id",
+    date_col: str = "order_date",
+    amount_col: str = "amount",
+    ax: Axes | None = None,
+) -> Axes:
+    """Cumulative repeat transactions over time: actual against the model's expectation.
+
+    The tracking plot of Fader, Hardie & Lee (2005): the cohort of customers whose first
+    purchase is at or before ``calibration_end`` (all customers without it); each customer is
+    expected to make ``model.expected_purchases_new_customer(t)`` repeat purchases by ``t``
+    after their first purchase, so the expected total on day ``d`` is the convolution of the
+    daily count of first purchases with that curve. Transactions are counted as in
+    :func:`~cpm_analysis.clv.rfm_summary` (paid orders, one per customer and day).
+
+    Parameters
+    ----------
+    model : BetaGeoModel or ParetoNBDModel
+        A model fitted in ``time_unit``.
+    orders : DataFrame or Dataset
+        The orders (with the same columns as for ``rfm_summary``).
+    observation_end, calibration_end :
+        As for :func:`~cpm_analysis.clv.rfm_summary`; the calibration end is marked.
+    time_unit : {"W", "D"}
+        The unit the model was fitted in.
+
+    Examples
+    --------
+    >>> ax = plot_cumulative_transactions(
+    ...     bgf, ds.orders, calibration_end="1997-09-30", observation_end="1998-06-30"
+    ... )  # doctest: +SKIP
+    """
+    unit_days = days_per_unit(time_unit)
+    tx = transaction_days(
+        orders,
+        observation_end=observation_end,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+    )
+    day, start = tx["day"], tx["start"]
+    first_day = day[start]
+    cut_day = (
+        tx["obs_day"]
+        if calibration_end is None
+        else summary_cutoff(calibration_end, "calibration_end").value // 86_400_000_000_000
+    )
+    in_cohort = first_day <= cut_day
+    n_tx_customer = np.diff(np.append(start, len(day)))
+    cohort_tx = np.repeat(in_cohort, n_tx_customer)
+    is_first = np.zeros(len(day), dtype=bool)
+    is_first[start] = True
+    repeat_days = day[cohort_tx & ~is_first]
+    firsts = first_day[in_cohort]
+    if len(firsts) == 0:
+        raise ValueError("orders: no customer made a first purchase in the period")
+    d0 = int(firsts.min())
+    span = int(tx["obs_day"]) - d0 + 1
+    actual = np.cumsum(np.bincount(repeat_days - d0, minlength=span)[:span])
+    new_per_day = np.bincount(firsts - d0, minlength=span).astype(np.float64)
+    curve = model.expected_purchases_new_customer(np.arange(span) / unit_days)
+    if span > 2000:
+        from scipy.signal import fftconvolve
+
+        expected = fftconvolve(new_per_day, curve)[:span]
+    else:
+        expected = np.convolve(new_per_day, curve)[:span]
+    dates = pd.to_datetime(d0 + np.arange(span), unit="D")
+    ax = _axes(ax, (8, 4.5))
+    palette = sns.color_palette("colorblind", 2)
+    ax.plot(dates, actual, color=palette[0], label="actual")
+    ax.plot(dates, expected, color=palette[1], linestyle="--", label="model")
+    if calibration_end is not None:
+        ax.axvline(
+            pd.to_datetime(cut_day, unit="D"), color="grey", linestyle=":", label="calibration end"
+        )
+    ax.set_ylabel("Cumulative repeat transactions")
+    ax.set_title("Cumulative repeat transactions: actual vs model")
+    ax.legend()
+    return ax
