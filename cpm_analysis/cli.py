@@ -7,10 +7,12 @@ Examples
 --------
 $ cpm validate data/sample
 $ cpm sample --customers 5000 --seed 1 --out /tmp/company
+$ cpm report --period 2024-06 --out reports/
 """
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -132,6 +134,146 @@ def sample(
     path = data.write(Path(out_dir), format=fmt)
     sizes = ", ".join(f"{name} {len(frame):,}" for name, frame in data.tables.items())
     click.echo(f"wrote {path}: {sizes}")
+
+
+@main.command()
+@click.option(
+    "--data",
+    default=None,
+    metavar="SOURCE",
+    help="Folder of CSV/Parquet files or database URL.  [default: data/sample]",
+)
+@click.option(
+    "--period",
+    default=None,
+    help="2024-06 (month), 2024-Q2 (quarter), 2024 (year) or latest.  [default: latest]",
+)
+@click.option("--from", "start", default=None, metavar="PERIOD", help="Backfill from this period.")
+@click.option(
+    "--to",
+    "end",
+    default=None,
+    metavar="PERIOD",
+    help="Backfill up to this period [default: latest].",
+)
+@click.option(
+    "--freq",
+    type=click.Choice(["monthly", "quarterly", "yearly"]),
+    default=None,
+    help="Frequency of 'latest' [default: monthly]; an explicit period carries its own.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default="reports",
+    show_default=True,
+    help="Output folder: <out>/<period>/ and <out>/index.html.",
+)
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="NAME",
+    help="Run only this notebook (01_data_quality or data_quality); repeat or comma-separate.",
+)
+@click.option(
+    "--pii",
+    type=click.Choice(["mask", "show"]),
+    default="mask",
+    show_default=True,
+    help="mask: no names, e-mails or phones, pseudonymous ids; show: internal use only.",
+)
+@click.option(
+    "--per-owner",
+    is_flag=True,
+    help="Also write one report per account owner, holding only that owner's customers.",
+)
+@click.option(
+    "--notebooks",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Notebooks folder.  [default: $CPM_NOTEBOOKS_DIR or <project>/notebooks]",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random step.")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Notebooks executed at the same time (one kernel each).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no step log; errors only.")
+def report(
+    data: str | None,
+    period: str | None,
+    start: str | None,
+    end: str | None,
+    freq: str | None,
+    out_dir: str,
+    only: tuple[str, ...],
+    pii: str,
+    per_owner: bool,
+    notebooks: str | None,
+    seed: int,
+    jobs: int,
+    quiet: bool,
+) -> None:
+    """Render the periodic reports: notebooks -> reports/<period>/*.html and reports/index.html.
+
+    Each numbered notebook (notebooks/NN_*.ipynb) is executed with papermill for the period and
+    exported to HTML that opens offline, next to the executed notebooks,
+    customers_scored.parquet/.csv, rejected_rows.csv and metrics.json. A period is replaced only
+    when all of it succeeded; a failed attempt is kept in <out>/_failed/<period>/.
+    `cpm report --from 2024-01 --to 2024-06` backfills a range.
+
+    Personal data: with --pii mask (the default) no name, e-mail or phone appears in any HTML or
+    CSV, and customer ids are shown as pseudonyms keyed by $CPM_PSEUDONYM_KEY or, when unset,
+    by <out>/.pseudonym_key (created once; keep it private).
+
+    Exit codes: 0 success; 1 a notebook failed (the message names notebook, cell and error);
+    2 bad arguments or data, or another run holds the output folder.
+    """
+    # jsonschema imports rfc3987_syntax, an optional checker of IRI formats that builds a parser
+    # grammar for 3-4 s, whenever nbformat is imported; no notebook schema has an IRI format, so
+    # the report command goes without it.
+    sys.modules.setdefault("rfc3987_syntax", None)
+    from cpm_analysis.report.lock import ReportLockedError
+    from cpm_analysis.report.runner import ReportArgumentError, run_report
+
+    package_log = logging.getLogger("cpm_analysis")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("cpm report: %(message)s"))
+    package_log.handlers = [handler]
+    package_log.setLevel(logging.WARNING if quiet else logging.INFO)
+    package_log.propagate = False
+    try:
+        outcome = run_report(
+            data=data,
+            period=period,
+            start=start,
+            end=end,
+            freq=freq,
+            out=out_dir,
+            only=only,
+            pii=pii,
+            per_owner=per_owner,
+            notebooks=notebooks,
+            seed=seed,
+            jobs=jobs,
+            progress=not quiet,
+        )
+    except (DataValidationError, PeriodError, ReportArgumentError, ReportLockedError) as err:
+        fail(str(err))
+    failed = outcome.failed
+    published = [p.label for p in outcome.periods if p.ok]
+    if published:
+        click.echo(f"published {', '.join(published)} in {Path(out_dir)}; index {outcome.index}")
+    if failed:
+        fail(
+            f"{len(failed)} of {len(outcome.periods)} period(s) failed: "
+            + "; ".join(f"{p.label}: {p.error}" for p in failed),
+            EXIT_FAILED,
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

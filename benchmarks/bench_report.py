@@ -1,0 +1,194 @@
+"""Benchmark of `cpm report` for one month: where the time goes.
+
+Targets (issue 7), on a 2-core machine: one month on the bundled sample (3,000 customers) in
+under 60 s wall; on a synthetic company of 100,000 customers / ~500,000 orders in under 3 minutes.
+
+Stages, for each data set:
+
+- ``command start``: a fresh interpreter importing the report machinery (papermill, nbconvert);
+- ``kernel start``: papermill executing a notebook that only holds its parameters (a Jupyter
+  kernel started and stopped): the fixed cost paid by every notebook;
+- ``load + validate``: reading and validating the data once in the runner;
+- ``artifacts``: the scored customer table and metrics (the scoring plug-in when it exists,
+  else the customer attributes);
+- ``notebook NN_name`` and ``export NN_name``: executing each notebook (its own kernel start,
+  imports, its own load of the data, its analyses and charts) and exporting it to HTML;
+- ``privacy scan``: scanning every file written for personal data;
+- ``cpm report (wall)``: the whole run in this process, plus ``command start`` for the total a
+  scheduler sees (the target applies to that total).
+
+Run from the repository root::
+
+    python -m benchmarks.bench_report                      # the sample and 100,000 customers
+    python -m benchmarks.bench_report --customers 0        # the sample only
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+try:
+    from benchmarks.common import CACHE, machine
+except ImportError:  # run as a script: python benchmarks/bench_report.py
+    from common import CACHE, machine  # type: ignore[no-redef]
+
+SAMPLE_TARGET_S = 60.0
+LARGE_TARGET_S = 180.0
+
+
+def _command_start() -> float:
+    code = (
+        "import sys; sys.modules.setdefault('rfc3987_syntax', None); "
+        "import cpm_analysis.cli, cpm_analysis.report.runner, papermill, nbconvert"
+    )
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True)
+    return time.perf_counter() - start
+
+
+def _kernel_start(folder: Path) -> float:
+    from cpm_analysis.report.runner import NotebookSpec, execute_notebook
+
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell('period = "latest"', metadata={"tags": ["parameters"]})]
+    )
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    path = folder / "00_empty.ipynb"
+    nbformat.write(nb, path)
+    start = time.perf_counter()
+    execute_notebook(NotebookSpec(path), folder / "executed.ipynb", {"period": "x"}, cwd=folder)
+    return time.perf_counter() - start
+
+
+def _children_peak_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e6
+
+
+def run(
+    data: str | os.PathLike,
+    *,
+    label: str = "sample",
+    period: str | None = None,
+    target_s: float = SAMPLE_TARGET_S,
+    jobs: int = 1,
+) -> list[dict]:
+    """Time one month of `cpm report` on ``data``; rows ``{"stage", "seconds", "target_s", "note"}``.
+
+    Parameters
+    ----------
+    data : path
+        The data folder.
+    label : str
+        Names the data set in the stage names.
+    period : str, optional
+        The month (default the latest complete one).
+    target_s : float
+        Target for the total wall time of the command.
+    jobs : int
+        Notebooks run at the same time.
+
+    Examples
+    --------
+    >>> rows = run("data/sample")  # doctest: +SKIP
+    >>> rows[-1]["stage"]  # doctest: +SKIP
+    'sample: cpm report total (command start + run)'
+    """
+    from cpm_analysis.report.runner import run_report
+
+    sys.modules.setdefault("rfc3987_syntax", None)
+    rows: list[dict] = []
+
+    def add(stage: str, seconds: float, target: float | None = None, note: str = "") -> None:
+        rows.append(
+            {"stage": f"{label}: {stage}", "seconds": seconds, "target_s": target, "note": note}
+        )
+
+    with tempfile.TemporaryDirectory(prefix="cpm-bench-report-") as tmp:
+        folder = Path(tmp)
+        command = _command_start()
+        add("command start", command, note="interpreter + papermill/nbconvert imports")
+        add("kernel start", _kernel_start(folder), note="an empty notebook through papermill")
+        start = time.perf_counter()
+        outcome = run_report(
+            data=str(data), period=period, out=folder / "reports", progress=False, jobs=jobs
+        )
+        wall = time.perf_counter() - start
+        if outcome.exit_code:
+            raise RuntimeError(f"cpm report failed: {[p.error for p in outcome.failed]}")
+        result = outcome.periods[0]
+        add("load + validate", outcome.timings["load"], note="once, in the runner")
+        for name, seconds in result.timings.items():
+            note = ""
+            if name.startswith("run "):
+                note = "kernel start + imports + own data load + analysis + charts"
+            elif name == "artifacts":
+                note = "scored table + metrics"
+            add(
+                name.replace("run ", "notebook ").replace("pii_scan", "privacy scan"),
+                seconds,
+                note=note,
+            )
+        add("index", outcome.timings["index"])
+        add("cpm report (wall, in process)", wall, note=f"period {result.label}, jobs={jobs}")
+        add(
+            "cpm report total (command start + run)",
+            command + wall,
+            target_s,
+            f"peak memory: runner {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB, "
+            f"largest kernel {_children_peak_gb():.2f} GB",
+        )
+    return rows
+
+
+def _large_dataset(n_customers: int, seed: int) -> Path:
+    """A synthetic company as CSV (what an export looks like), generated once and cached."""
+    path = CACHE / f"report-synthetic-{n_customers}-{seed}"
+    if not (path / "orders.csv").is_file():
+        code = (
+            "from cpm_analysis.synthetic import generate; "
+            f"generate({int(n_customers)}, seed={int(seed)}, faults=0.001).write({str(path)!r})"
+        )
+        subprocess.run([sys.executable, "-c", code], check=True)
+    return path
+
+
+def _print(rows: list[dict]) -> None:
+    width = max(len(r["stage"]) for r in rows)
+    print(f"{'stage':<{width}}  {'seconds':>8}  {'target':>7}  note")
+    for r in rows:
+        target = "" if r["target_s"] is None else f"{r['target_s']:.0f}"
+        flag = (
+            "" if r["target_s"] is None else ("  ok" if r["seconds"] <= r["target_s"] else "  SLOW")
+        )
+        print(f"{r['stage']:<{width}}  {r['seconds']:>8.2f}  {target:>7}  {r['note']}{flag}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=100_000, help="0: the sample only")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=1)
+    args = parser.parse_args()
+    from cpm_analysis.data import sample_dir
+
+    print(machine())
+    rows = run(sample_dir(), label="sample", jobs=args.jobs)
+    if args.customers:
+        large = _large_dataset(args.customers, args.seed)
+        rows += run(
+            large, label=f"{args.customers:,} customers", target_s=LARGE_TARGET_S, jobs=args.jobs
+        )
+    _print(rows)

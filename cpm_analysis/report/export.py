@@ -1,0 +1,182 @@
+"""Executed notebook -> self-contained HTML that opens offline (e.g. from an e-mail attachment).
+
+nbconvert's HTML exporter with the package's own template ``cpm_report`` (shipped in
+``cpm_analysis/report/templates/``): JupyterLab's styles inlined, no code, no prompts, no
+parameters or injected-parameters cell, no warnings (stderr) and no JavaScript: nothing is
+loaded from the network, images are embedded as ``data:`` URIs.
+
+Examples
+--------
+>>> export_html("reports/2024-06/01_data_quality.ipynb")  # doctest: +SKIP
+PosixPath('reports/2024-06/01_data_quality.html')
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbconvert import HTMLExporter
+from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
+
+TEMPLATE_NAME = "cpm_report"
+REMOVED_CELL_TAGS: tuple[str, ...] = (
+    "parameters",
+    "injected-parameters",
+    "remove-cell",
+    "papermill-error-cell-tag",
+)
+
+# Resource-loading references to another host: <script src>, <link href>, <img src>, <iframe>,
+# <source>, <embed>, <object data>, CSS url() and @import. Plain <a href> links are not resources.
+_EXTERNAL = re.compile(
+    r"<(?:script|img|iframe|source|embed|audio|video|track|input)\b[^>]*\bsrc\s*=\s*[\"']?\s*(?:https?:)?//"
+    r"|<link\b[^>]*\bhref\s*=\s*[\"']?\s*(?:https?:)?//"
+    r"|<object\b[^>]*\bdata\s*=\s*[\"']?\s*(?:https?:)?//"
+    r"|url\(\s*[\"']?\s*(?:https?:)?//"
+    r"|@import\s+(?:url\()?\s*[\"']?\s*(?:https?:)?//",
+    re.IGNORECASE,
+)
+
+
+def templates_dir() -> Path:
+    """The folder holding the package's nbconvert templates."""
+    return Path(__file__).resolve().parent / "templates"
+
+
+class ReportCleanPreprocessor(Preprocessor):
+    """Drop what a report reader should not see.
+
+    Removes stderr streams (warnings), JavaScript and widget outputs, and code cells left without
+    any output (they would render as empty blocks once the code is hidden). Gives every image an
+    alternative text naming the section it belongs to (the last Markdown heading above it).
+    """
+
+    def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
+        cells = []
+        section = "Chart"
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                headings = re.findall(r"^#{1,6}\s+(.+?)\s*#*\s*$", cell.source, flags=re.MULTILINE)
+                section = headings[-1] if headings else section
+            if cell.cell_type == "code":
+                cell.outputs = [o for o in cell.outputs if _keep_output(o)]
+                if not cell.outputs:
+                    continue
+                for output in cell.outputs:
+                    if "image/png" in output.get("data", {}):
+                        output.setdefault("metadata", {})["cpm_alt"] = f"Chart: {section}"
+            cells.append(cell)
+        nb.cells = cells
+        return nb, resources
+
+
+def _keep_output(output: Any) -> bool:
+    if output.get("output_type") == "stream":
+        return output.get("name") != "stderr"
+    data = output.get("data")
+    if data is not None:
+        for mime in [m for m in data if "javascript" in m or "widget" in m]:
+            del data[mime]
+        return bool(data)
+    return True
+
+
+def html_exporter() -> HTMLExporter:
+    """An HTML exporter configured for reports (see the module docstring).
+
+    Examples
+    --------
+    >>> html_exporter().exclude_input
+    True
+    """
+    exporter = HTMLExporter(
+        template_name=TEMPLATE_NAME,
+        extra_template_basedirs=[str(templates_dir())],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(remove_cell_tags=set(REMOVED_CELL_TAGS), enabled=True), enabled=True
+    )
+    exporter.register_preprocessor(ReportCleanPreprocessor(enabled=True), enabled=True)
+    return exporter
+
+
+def notebook_title(nb: Any, default: str) -> str:
+    """The text of the notebook's first level-1 Markdown heading, else ``default``.
+
+    Examples
+    --------
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Data quality")])
+    >>> notebook_title(nb, "x")
+    'Data quality'
+    """
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            match = re.search(r"^#\s+(.+?)\s*#*\s*$", cell.source, flags=re.MULTILINE)
+            if match:
+                return match.group(1)
+    return default
+
+
+def export_html(
+    notebook: str | os.PathLike,
+    html_path: str | os.PathLike | None = None,
+    *,
+    title: str | None = None,
+) -> Path:
+    """Export an executed notebook to a self-contained, offline HTML report.
+
+    Parameters
+    ----------
+    notebook : path
+        The executed ``.ipynb``.
+    html_path : path, optional
+        Where to write; default next to the notebook with ``.html``.
+    title : str, optional
+        The page title; default the notebook's first heading.
+
+    Returns
+    -------
+    Path
+        The HTML file.
+
+    Raises
+    ------
+    ValueError
+        When the HTML would load anything from the network (a guard against template drift).
+
+    Examples
+    --------
+    >>> export_html("reports/2024-06/01_data_quality.ipynb")  # doctest: +SKIP
+    """
+    source = Path(notebook)
+    target = Path(html_path) if html_path is not None else source.with_suffix(".html")
+    nb = nbformat.read(source, as_version=4)
+    nb.metadata["title"] = title or notebook_title(nb, source.stem)
+    body, _ = html_exporter().from_notebook_node(nb, resources={"metadata": {"name": source.stem}})
+    offending = external_references(body)
+    if offending:
+        raise ValueError(
+            f"{target.name}: the HTML would load {len(offending)} external resource(s), e.g. "
+            f"{offending[0]!r}"
+        )
+    target.write_text(body, encoding="utf-8")
+    return target
+
+
+def external_references(html: str) -> list[str]:
+    """Snippets of ``html`` that load a resource from another host (empty when offline-safe).
+
+    Examples
+    --------
+    >>> external_references('<script src="https://cdn.example/x.js"></script><a href="https://x">')
+    ['<script src="https://']
+    """
+    return [m.group(0) for m in _EXTERNAL.finditer(html)]

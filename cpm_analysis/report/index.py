@@ -1,0 +1,347 @@
+"""``reports/index.html``: every period's reports, with KPI trends drawn as inline SVG.
+
+The page is self-contained (no JavaScript, no fonts, no network): one section per frequency
+(monthly, quarterly, yearly) with a trend table (one sparkline per KPI across the periods, the
+latest value and the change against the previous period) and a table of periods linking to
+their HTML reports and downloads. Periods whose last run failed are flagged; their previous good
+report is the one linked.
+
+Trends come from each period's ``metrics.json``: the ``kpis`` entry when the scoring plug-in
+provides one (a number per KPI, or ``{"value": ..., "label": ...}``), else the row counts of
+the period (new customers, orders, tickets opened, survey answers).
+
+Examples
+--------
+>>> sparkline_svg([1, 3, 2]).startswith("<svg")
+True
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cpm_analysis.periods import FREQS, Period, parse_period
+from cpm_analysis.report.metrics import METRICS_FILE, read_metrics
+
+INDEX_FILE = "index.html"
+FAILED_DIR = "_failed"
+FAILED_NOTE = "FAILED.txt"
+OWNERS_DIR = "owners"
+PERIOD_DIR = re.compile(r"^\d{4}(?:-\d{2}|-Q[1-4])?$")
+DOWNLOADS: tuple[str, ...] = (
+    "customers_scored.csv",
+    "customers_scored.parquet",
+    "rejected_rows.csv",
+    METRICS_FILE,
+)
+_TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass
+class PeriodEntry:
+    """One published period folder."""
+
+    period: Period
+    folder: Path
+    reports: list[tuple[str, str]] = field(default_factory=list)
+    downloads: list[str] = field(default_factory=list)
+    metrics: dict[str, Any] | None = None
+    owners: int = 0
+    failed_note: str | None = None
+
+
+def html_title(path: str | os.PathLike, default: str = "") -> str:
+    """The ``<title>`` of an HTML file (read from its first 64 KB).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "a.html"
+    >>> _ = p.write_text("<html><head><title>Data quality</title></head></html>")
+    >>> html_title(p)
+    'Data quality'
+    """
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        head = handle.read(65536)
+    match = _TITLE.search(head)
+    return html.unescape(match.group(1).strip()) if match else default
+
+
+def collect_periods(out_dir: str | os.PathLike) -> tuple[list[PeriodEntry], list[tuple[str, str]]]:
+    """The published periods of a report folder, and the failed runs without a good report.
+
+    Returns
+    -------
+    entries : list of PeriodEntry
+        Sorted by frequency then period.
+    failed_only : list of (label, note)
+        Periods whose only run failed (nothing published yet).
+    """
+    root = Path(out_dir)
+    failed: dict[str, str] = {}
+    failed_root = root / FAILED_DIR
+    if failed_root.is_dir():
+        for folder in sorted(failed_root.iterdir()):
+            if folder.is_dir() and PERIOD_DIR.match(folder.name):
+                note = folder / FAILED_NOTE
+                text = note.read_text(encoding="utf-8").strip() if note.exists() else "failed"
+                failed[folder.name] = text.splitlines()[0] if text else "failed"
+    entries = []
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        if not (folder.is_dir() and PERIOD_DIR.match(folder.name)):
+            continue
+        entry = PeriodEntry(period=parse_period(folder.name), folder=folder)
+        for page in sorted(folder.glob("*.html")):
+            entry.reports.append((html_title(page, page.stem), f"{folder.name}/{page.name}"))
+        entry.downloads = [name for name in DOWNLOADS if (folder / name).exists()]
+        if (folder / METRICS_FILE).exists():
+            entry.metrics = read_metrics(folder / METRICS_FILE)
+        owners = folder / OWNERS_DIR
+        entry.owners = sum(1 for p in owners.iterdir() if p.is_dir()) if owners.is_dir() else 0
+        entry.failed_note = failed.pop(folder.name, None)
+        entries.append(entry)
+    entries.sort(key=lambda e: ("MQY".index(e.period.freq), e.period.start))
+    return entries, sorted(failed.items())
+
+
+def trend_values(metrics: dict[str, Any] | None) -> dict[str, tuple[str, float | None]]:
+    """The numbers to trend from one ``metrics.json``: ``{id: (label, value)}``.
+
+    Examples
+    --------
+    >>> trend_values({"kpis": {"revenue": {"value": 10.0, "label": "Revenue"}, "orders": 3}})
+    {'revenue': ('Revenue', 10.0), 'orders': ('orders', 3.0)}
+    >>> trend_values({"data": {"rows_in_period": {"orders": 7}}})
+    {'orders': ('orders in period', 7.0)}
+    """
+    if not metrics:
+        return {}
+    out: dict[str, tuple[str, float | None]] = {}
+    kpis = metrics.get("kpis")
+    if isinstance(kpis, dict) and kpis:
+        for key, value in kpis.items():
+            label = str(key)
+            if isinstance(value, dict):
+                label = str(value.get("label") or key)
+                value = value.get("value")
+            if isinstance(value, bool) or not isinstance(value, int | float | type(None)):
+                continue
+            out[str(key)] = (label, None if value is None else float(value))
+        return out
+    rows = metrics.get("data", {}).get("rows_in_period", {})
+    for key, value in rows.items():
+        out[str(key)] = (f"{str(key).replace('_', ' ')} in period", float(value))
+    return out
+
+
+def sparkline_svg(
+    values: Sequence[float | None], *, width: int = 140, height: int = 30, label: str = ""
+) -> str:
+    """A tiny line chart as inline SVG; missing values break the line.
+
+    Examples
+    --------
+    >>> 'points="' in sparkline_svg([1.0, 2.0, None, 4.0])
+    True
+    """
+    pad = 3.0
+    clean = [v if v is not None and math.isfinite(v) else None for v in values]
+    known = [v for v in clean if v is not None]
+    title = html.escape(label)
+    head = (
+        f'<svg class="spark" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{title}"><title>{title}</title>'
+    )
+    if not known:
+        return head + "</svg>"
+    low, high = min(known), max(known)
+    span = high - low or 1.0
+    step = (width - 2 * pad) / max(len(clean) - 1, 1)
+
+    def xy(i: int, v: float) -> str:
+        x = pad + i * step if len(clean) > 1 else width / 2
+        y = height - pad - (v - low) / span * (height - 2 * pad) if high > low else height / 2
+        return f"{x:.1f},{y:.1f}"
+
+    segments: list[list[str]] = [[]]
+    for i, v in enumerate(clean):
+        if v is None:
+            segments.append([])
+        else:
+            segments[-1].append(xy(i, v))
+    body = "".join(
+        f'<polyline fill="none" stroke="#2f6690" stroke-width="1.5" points="{" ".join(s)}"/>'
+        for s in segments
+        if len(s) > 1
+    )
+    last_i = max(i for i, v in enumerate(clean) if v is not None)
+    cx, cy = xy(last_i, clean[last_i]).split(",")
+    body += f'<circle cx="{cx}" cy="{cy}" r="2.5" fill="#d1495b"/>'
+    return head + body + "</svg>"
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "–"
+    if value == round(value) and abs(value) >= 1:
+        return f"{value:,.0f}"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.3g}"
+
+
+def _change(current: float | None, previous: float | None) -> str:
+    if current is None or previous is None:
+        return "–"
+    if previous == 0:
+        return "new" if current else "0"
+    return f"{(current - previous) / abs(previous):+.1%}"
+
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+       max-width: 1100px; margin: 0 auto; padding: 24px 32px 48px; color: #1f2328; }
+h1 { font-size: 26px; margin-bottom: 4px; }
+h2 { font-size: 20px; margin-top: 36px; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
+p.lead { color: #57606a; margin-top: 0; }
+table { border-collapse: collapse; margin: 12px 0 24px; font-size: 14px; }
+th, td { padding: 6px 10px; border-bottom: 1px solid #eaeef2; text-align: left; vertical-align: middle; }
+th { background: #f6f8fa; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.failed, p.failed { color: #b42318; }
+a { color: #0b5cad; text-decoration: none; } a:hover { text-decoration: underline; }
+.muted { color: #57606a; font-size: 12px; }
+svg.spark { display: block; }
+"""
+
+
+def render_index(
+    entries: Sequence[PeriodEntry], failed_only: Sequence[tuple[str, str]] = ()
+) -> str:
+    """The HTML text of the index page.
+
+    Examples
+    --------
+    >>> "<svg" not in render_index([])
+    True
+    """
+    from cpm_analysis import __version__
+
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        "<title>Customer performance reports</title>",
+        f"<style>{_CSS}</style></head><body>",
+        "<h1>Customer performance reports</h1>",
+        f'<p class="lead">{len(entries)} published period(s). Each report opens offline; '
+        "customer ids in reports are pseudonyms unless a report says otherwise.</p>",
+    ]
+    if failed_only:
+        items = "".join(
+            f"<li><b>{html.escape(label)}</b>: {html.escape(note)}</li>"
+            for label, note in failed_only
+        )
+        parts.append(
+            f'<p class="failed">Runs that failed with no earlier report:</p><ul>{items}</ul>'
+        )
+    if not entries:
+        parts.append("<p>No reports yet: run <code>cpm report</code>.</p>")
+    for freq in "MQY":
+        group = [e for e in entries if e.period.freq == freq]
+        if not group:
+            continue
+        parts.append(f"<h2>{FREQS[freq].capitalize()}</h2>")
+        parts.extend(_trend_table(group))
+        parts.extend(_period_table(group))
+    parts.append(f'<p class="muted">cpm-analysis {html.escape(__version__)}</p></body></html>')
+    return "\n".join(parts) + "\n"
+
+
+def _trend_table(group: Sequence[PeriodEntry]) -> list[str]:
+    series: dict[str, list[float | None]] = {}
+    labels: dict[str, str] = {}
+    values = [trend_values(e.metrics) for e in group]
+    for key in dict.fromkeys(k for v in values for k in v):
+        labels[key] = next(v[key][0] for v in values if key in v)
+        series[key] = [v[key][1] if key in v else None for v in values]
+    if not series:
+        return []
+    first, last = group[0].period.label, group[-1].period.label
+    rows = [
+        f"<table><caption class=muted>Trends {html.escape(first)} to {html.escape(last)}</caption>",
+        "<thead><tr><th>KPI</th><th>Trend</th><th>Latest</th><th>Change</th></tr></thead><tbody>",
+    ]
+    for key, points in series.items():
+        label = labels[key]
+        latest = points[-1]
+        previous = points[-2] if len(points) > 1 else None
+        svg = sparkline_svg(points, label=f"{label}: {first} to {last}")
+        rows.append(
+            f"<tr><td>{html.escape(label)}</td><td>{svg}</td>"
+            f'<td class="num">{_fmt(latest)}</td><td class="num">{_change(latest, previous)}</td></tr>'
+        )
+    rows.append("</tbody></table>")
+    return rows
+
+
+def _period_table(group: Sequence[PeriodEntry]) -> list[str]:
+    rows = [
+        "<table><thead><tr><th>Period</th><th>Reports</th><th>Downloads</th>"
+        "<th>Data</th></tr></thead><tbody>"
+    ]
+    for entry in reversed(group):
+        label = html.escape(entry.period.label)
+        reports = "<br>".join(
+            f'<a href="{html.escape(href)}">{html.escape(title)}</a>'
+            for title, href in entry.reports
+        )
+        downloads = " · ".join(
+            f'<a href="{label}/{html.escape(name)}">{html.escape(name)}</a>'
+            for name in entry.downloads
+        )
+        data = entry.metrics.get("data", {}) if entry.metrics else {}
+        fingerprint = str(data.get("fingerprint", ""))[:12]
+        info = (
+            f'<span class="muted">fingerprint {html.escape(fingerprint)}</span>'
+            if fingerprint
+            else ""
+        )
+        if entry.owners:
+            info += f'<br><span class="muted">{entry.owners} owner report(s) in {label}/{OWNERS_DIR}/</span>'
+        if entry.failed_note:
+            info += (
+                f'<br><span class="failed">last run failed: {html.escape(entry.failed_note)}; '
+                "this is the previous good report</span>"
+            )
+        rows.append(
+            f"<tr><td><b>{label}</b></td><td>{reports}</td><td>{downloads}</td><td>{info}</td></tr>"
+        )
+    rows.append("</tbody></table>")
+    return rows
+
+
+def write_index(out_dir: str | os.PathLike) -> Path:
+    """(Re)write ``<out_dir>/index.html`` from the period folders, atomically.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> write_index(tempfile.mkdtemp()).name
+    'index.html'
+    """
+    root = Path(out_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    entries, failed_only = collect_periods(root)
+    target = root / INDEX_FILE
+    temporary = root / f".{INDEX_FILE}.tmp"
+    temporary.write_text(render_index(entries, failed_only), encoding="utf-8")
+    os.replace(temporary, target)
+    return target

@@ -1,0 +1,433 @@
+"""Notebook parameters: validation, and the context every report notebook works from.
+
+Each notebook has one cell tagged ``parameters`` holding literals only (``data``, ``period``,
+``freq``, ``out_dir``, ``pii``, ``owner``, ``seed``, ``scored``, and ``customer_id`` for the
+on-demand customer view); the next cell passes them to :func:`validate_parameters`, which loads
+and checks everything and returns a :class:`ReportContext`. A bad value stops the notebook with
+one readable line (:class:`ParameterError` renders without a traceback in Jupyter; papermill still
+sees the error and ``cpm report`` exits 1).
+
+Examples
+--------
+>>> ctx = validate_parameters(data="data/sample", period="2024-06")  # doctest: +SKIP
+>>> ctx.period.label, ctx.view.cutoff  # doctest: +SKIP
+('2024-06', Timestamp('2024-06-30 23:59:59.999999999'))
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cpm_analysis.data import Dataset, load
+from cpm_analysis.data.paths import PROJECT_ROOT
+from cpm_analysis.exceptions import DataValidationError, PeriodError
+from cpm_analysis.periods import FREQS, Period, latest_period, normalize_freq, parse_period
+from cpm_analysis.privacy import (
+    PSEUDONYM_COLUMN,
+    check_mode,
+    load_key,
+    mask_frame,
+    mask_rejected,
+    pseudonymize,
+    restrict_to_owner,
+)
+
+DEFAULT_DATA = "data/sample"
+DEFAULT_REPORTS = "reports"
+
+PARAMETERS: dict[str, Any] = {
+    "data": DEFAULT_DATA,
+    "period": "latest",
+    "freq": "monthly",
+    "out_dir": "",
+    "pii": "mask",
+    "owner": "",
+    "seed": 0,
+    "scored": "",
+}
+"""The standard notebook parameters and their defaults (``customer_id`` is added by the
+on-demand customer notebook)."""
+
+FREQ_NAMES = {"M": "monthly", "Q": "quarterly", "Y": "yearly"}
+
+
+class ParameterError(ValueError):
+    """A notebook parameter is wrong; shown in Jupyter as one line, without a traceback.
+
+    IPython calls ``_render_traceback_`` instead of formatting a traceback, so the analyst sees
+    ``ParameterError: period: cannot read '2024-13' ...`` and what to do; papermill still
+    records the error (``ename``/``evalue``) and stops the run.
+
+    Examples
+    --------
+    >>> ParameterError("period: cannot read 'June'")._render_traceback_()[0]
+    "ParameterError: period: cannot read 'June'"
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self}", "Fix the parameters cell and run it again."]
+
+
+def project_root() -> Path:
+    """The project folder holding ``data/``, ``notebooks/`` and ``reports/``.
+
+    ``$CPM_PROJECT_ROOT`` when set, else the folder above the installed package (the
+    repository checkout for an editable install).
+
+    Examples
+    --------
+    >>> (project_root() / "cpm_analysis").is_dir()  # doctest: +SKIP
+    True
+    """
+    return Path(os.environ.get("CPM_PROJECT_ROOT", PROJECT_ROOT))
+
+
+def resolve_data_source(data: str | os.PathLike) -> str:
+    """Make a ``data`` argument absolute: URLs pass, relative folders are found.
+
+    A relative folder is looked up in the current working directory first, then in the project
+    root (so ``data/sample`` works from a notebook in ``notebooks/`` as well as from the project
+    folder). ``data/sample`` itself means the bundled sample (``$CPM_DATA_DIR/sample`` when that
+    is set).
+
+    Raises
+    ------
+    DataValidationError
+        When the folder exists in neither place.
+
+    Examples
+    --------
+    >>> resolve_data_source("sqlite:///crm.db")
+    'sqlite:///crm.db'
+    """
+    text = os.fspath(data).strip()
+    if not text:
+        raise DataValidationError("data: empty; give a folder of CSV/Parquet files or a URL")
+    if "://" in text:
+        return text
+    path = Path(text).expanduser()
+    if path.is_absolute():
+        if not path.exists():
+            raise DataValidationError(f"data: {path} does not exist")
+        return str(path)
+    if path.as_posix().rstrip("/") == DEFAULT_DATA and "CPM_DATA_DIR" in os.environ:
+        from cpm_analysis.data import sample_dir
+
+        return str(sample_dir())
+    tried = [Path.cwd() / path, project_root() / path]
+    for candidate in tried:
+        if candidate.exists():
+            return str(candidate.resolve())
+    raise DataValidationError(
+        f"data: folder '{text}' not found (looked in {tried[0].parent} and {tried[1].parent}); "
+        "give a folder of CSV/Parquet files or a database URL"
+    )
+
+
+def default_reports_dir() -> Path:
+    """``<project root>/reports``: where ``cpm report`` writes by default."""
+    return project_root() / DEFAULT_REPORTS
+
+
+def resolve_period(dataset: Dataset, period: str | Period, freq: str | None = None) -> Period:
+    """The reporting period a label names, checked against the data.
+
+    ``latest`` is the last complete period of frequency ``freq`` (monthly when ``None``). An
+    explicit label carries its own frequency; a ``freq`` that disagrees is an error, not a silent
+    override. The period must be complete in the data (the data reaches its last day) and must
+    not end before the data starts.
+
+    Raises
+    ------
+    PeriodError
+        For a malformed label, a conflicting ``freq`` or a period the data does not cover.
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> ds = generate(200, seed=1, end="2024-07-15").to_dataset()
+    >>> resolve_period(ds, "latest", "quarterly").label
+    '2024-Q2'
+    >>> resolve_period(ds, "2024-05").label
+    '2024-05'
+    """
+    code = None if freq in (None, "") else normalize_freq(freq)
+    text = period.label if isinstance(period, Period) else str(period).strip()
+    last = dataset.last_date()
+    if text.lower() == "latest":
+        resolved = latest_period(last, code or "M")
+    else:
+        resolved = parse_period(text)
+        if code is not None and resolved.freq != code:
+            raise PeriodError(
+                f"period: '{resolved.label}' is {FREQS[resolved.freq]} but freq is "
+                f"{FREQS[code]}; set freq to {FREQS[resolved.freq]} (or leave it out)"
+            )
+    first = dataset.orders["order_date"].min()
+    if pd.notna(first) and resolved.end < first:
+        raise PeriodError(
+            f"period: {resolved.label} ends before the data starts ({first:%Y-%m-%d})"
+        )
+    if last.normalize() < resolved.last_day:
+        latest = latest_period(last, resolved.freq)
+        raise PeriodError(
+            f"period: {resolved.label} is not complete in the data (the data ends "
+            f"{last:%Y-%m-%d}); the latest complete {FREQS[resolved.freq]} period is "
+            f"{latest.label}"
+        )
+    return resolved
+
+
+def _expect(name: str, value: Any, kind: type | tuple[type, ...]) -> None:
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        expected = (
+            kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        )
+        raise ParameterError(f"{name}: expected {expected}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """Everything a report notebook needs, validated.
+
+    Attributes
+    ----------
+    source : str
+        The resolved data source.
+    dataset : Dataset
+        The full data as loaded (restricted to the owner's book when ``owner`` is set), with its
+        rejected rows.
+    view : Dataset
+        ``dataset.as_of(period.end)``: what every analysis of the period uses.
+    period : Period
+        The reporting period.
+    pii : str
+        ``"mask"`` or ``"show"``.
+    owner : str or None
+        The account owner whose book this is, or ``None`` for everyone.
+    seed : int
+        Seed for every random step.
+    out_dir : Path
+        The report folder (its ``.pseudonym_key`` is used unless ``$CPM_PSEUDONYM_KEY`` is set).
+    scored_path : Path or None
+        The period's ``customers_scored.parquet`` when the runner computed it.
+    customer_id : str or None
+        The customer of the on-demand customer notebook (a real id, resolved from a pseudonym
+        when one was given).
+    key : bytes or None
+        The pseudonym key (``None`` in ``show`` mode).
+
+    Examples
+    --------
+    >>> ctx = validate_parameters(period="2024-06")  # doctest: +SKIP
+    >>> ctx.show(ctx.view.customers.head())  # doctest: +SKIP
+    """
+
+    source: str
+    dataset: Dataset
+    view: Dataset
+    period: Period
+    pii: str
+    owner: str | None
+    seed: int
+    out_dir: Path
+    scored_path: Path | None = None
+    customer_id: str | None = None
+    key: bytes | None = field(default=None, repr=False)
+    _full_view: Dataset | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def freq(self) -> str:
+        """``"monthly"``, ``"quarterly"`` or ``"yearly"``."""
+        return FREQ_NAMES[self.period.freq]
+
+    @property
+    def rejected(self) -> pd.DataFrame:
+        """The rejected rows, personal fields masked and ids pseudonymised in ``mask`` mode."""
+        return mask_rejected(self.dataset.rejected, self.pii, key=self.key)
+
+    def mask(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with personal columns dropped and ids pseudonymised (``mask`` mode)."""
+        return mask_frame(frame, self.pii, key=self.key)
+
+    def pseudonym(self, customer_id: str) -> str:
+        """How ``customer_id`` is shown: its pseudonym in ``mask`` mode, itself in ``show``."""
+        if self.pii == "show" or self.key is None:
+            return customer_id
+        return str(pseudonymize(pd.Series([customer_id], dtype="str"), self.key).iloc[0])
+
+    def show(self, frame: pd.DataFrame, **kwargs: Any) -> Any:
+        """Display ``frame`` as a formatted, masked HTML table (see :func:`tables.show`)."""
+        from cpm_analysis.report.tables import show
+
+        return show(frame, pii=self.pii, key=self.key, **kwargs)
+
+    def scored_table(self) -> pd.DataFrame:
+        """The period's per-customer scoring table (one row per customer).
+
+        Read from ``scored`` when the runner passed it (models are fitted once per period);
+        otherwise built here through the scoring plug-in (see
+        :func:`cpm_analysis.report.artifacts.build_artifacts`). Restricted to the owner's book
+        when ``owner`` is set. Holds real ids: show it through :meth:`show`.
+        """
+        if self.scored_path is not None:
+            scored = pd.read_parquet(self.scored_path)
+        else:
+            from cpm_analysis.report.artifacts import build_artifacts
+
+            full = self._full_view if self._full_view is not None else self.view
+            scored = build_artifacts(full, self.period, seed=self.seed, key=self.key).scored
+        if self.owner is not None and "owner_id" in scored.columns:
+            scored = scored.loc[(scored["owner_id"] == self.owner).to_numpy(dtype=bool)]
+        return scored.reset_index(drop=True)
+
+    def summary(self) -> Any:
+        """A Markdown block stating period, data, scope and personal-data mode."""
+        from IPython.display import Markdown
+
+        p = self.period
+        customers = len(self.view.customers)
+        scope = f"the book of account owner **{self.owner}**" if self.owner else "all owners"
+        privacy = (
+            "masked: no names, e-mails or phone numbers; customer ids shown as pseudonyms"
+            if self.pii == "mask"
+            else "**shown** (internal use only)"
+        )
+        source = self.source if "://" in self.source else Path(self.source).name
+        lines = [
+            f"- **Period:** {p.label} ({self.freq}, {p.start:%Y-%m-%d} to {p.last_day:%Y-%m-%d})",
+            f"- **Data:** `{source}` as of {p.last_day:%Y-%m-%d}: {customers:,} customers "
+            f"({scope}); fingerprint `{self.dataset.fingerprint()[:12]}`",
+            f"- **Personal data:** {privacy}",
+        ]
+        return Markdown("\n".join(lines))
+
+
+def validate_parameters(
+    *,
+    data: str = DEFAULT_DATA,
+    period: str = "latest",
+    freq: str = "monthly",
+    out_dir: str = "",
+    pii: str = "mask",
+    owner: str = "",
+    seed: int = 0,
+    scored: str = "",
+    customer_id: str | None = None,
+    **unknown: Any,
+) -> ReportContext:
+    """Check a notebook's parameters, load the data and return the :class:`ReportContext`.
+
+    Parameters
+    ----------
+    data : str
+        Folder of CSV/Parquet files or database URL; a relative folder is found from the
+        working directory or the project root (see :func:`resolve_data_source`).
+    period : str
+        ``2024-06``, ``2024-Q2``, ``2024`` or ``latest``.
+    freq : str
+        ``monthly``, ``quarterly`` or ``yearly``: the frequency of ``latest``; an explicit
+        period must agree with it.
+    out_dir : str
+        The report folder whose pseudonym key is used; ``""`` means ``<project>/reports``.
+    pii : str
+        ``mask`` (default) or ``show``.
+    owner : str
+        An ``owner_id``: restrict everything to that account owner's customers; ``""`` for all.
+    seed : int
+        Seed of every random step.
+    scored : str
+        Path of the period's ``customers_scored.parquet`` (relative to the working directory);
+        ``""`` computes it in the notebook.
+    customer_id : str, optional
+        For the customer view: a customer id, or its pseudonym.
+
+    Raises
+    ------
+    ParameterError
+        With one readable line naming the parameter, for any bad value, unknown period,
+        missing data folder or unusable data.
+
+    Examples
+    --------
+    >>> validate_parameters(period="2024-13")  # doctest: +SKIP
+    ParameterError: period: month 13 in '2024-13' is not 1-12
+    """
+    if unknown:
+        names = ", ".join(sorted(unknown))
+        raise ParameterError(
+            f"unknown parameter(s) {names}; the parameters are "
+            f"{', '.join([*PARAMETERS, 'customer_id'])}"
+        )
+    for name, value, kind in (
+        ("data", data, str),
+        ("period", period, str),
+        ("freq", freq, str),
+        ("out_dir", out_dir, str),
+        ("pii", pii, str),
+        ("owner", owner, str),
+        ("seed", seed, int),
+        ("scored", scored, str),
+    ):
+        _expect(name, value, kind)
+    if customer_id is not None:
+        _expect("customer_id", customer_id, str)
+    try:
+        check_mode(pii)
+        code = normalize_freq(freq)
+        source = resolve_data_source(data)
+        dataset = load(source)
+        resolved = resolve_period(dataset, period, code)
+        reports = Path(out_dir).expanduser() if out_dir.strip() else default_reports_dir()
+        key = load_key(reports) if pii == "mask" else None
+        full_view = dataset.as_of(resolved.end)
+        scored_path = None
+        if scored.strip():
+            scored_path = Path(scored).expanduser().resolve()
+            if not scored_path.is_file():
+                raise ValueError(f"scored: {scored_path} does not exist (use '' to compute it)")
+        book, view = dataset, full_view
+        if owner.strip():
+            book = restrict_to_owner(dataset, owner.strip())
+            view = restrict_to_owner(full_view, owner.strip())
+        real_id = None
+        if customer_id is not None:
+            real_id = _find_customer(book, customer_id.strip(), key)
+    except (DataValidationError, PeriodError, ValueError) as err:
+        if isinstance(err, ParameterError):
+            raise
+        raise ParameterError(str(err)) from None
+    return ReportContext(
+        source=source,
+        dataset=book,
+        view=view,
+        period=resolved,
+        pii=pii,
+        owner=owner.strip() or None,
+        seed=seed,
+        out_dir=reports,
+        scored_path=scored_path,
+        customer_id=real_id,
+        key=key,
+        _full_view=full_view,
+    )
+
+
+def _find_customer(dataset: Dataset, customer_id: str, key: bytes | None) -> str:
+    ids = dataset.customers["customer_id"]
+    if (ids == customer_id).any():
+        return customer_id
+    if key is not None and customer_id.startswith("P-"):
+        pseudonyms = pseudonymize(ids, key)
+        match = (pseudonyms == customer_id).to_numpy(dtype=bool)
+        if match.any():
+            return str(ids.loc[match].iloc[0])
+    raise ValueError(
+        f"customer_id: '{customer_id}' is not a customer in this data (give a customer id or "
+        f"its pseudonym from the {PSEUDONYM_COLUMN} column of customers_scored.csv)"
+    )

@@ -1,0 +1,319 @@
+"""The data-quality section of the report: what the data holds, what was rejected, what it allows.
+
+Examples
+--------
+>>> from cpm_analysis.synthetic import generate
+>>> from cpm_analysis.periods import parse_period
+>>> ds = generate(300, seed=1, faults=0.01).to_dataset()
+>>> overview = table_overview(ds.as_of("2024-06"), parse_period("2024-06"), ds.rejected)
+>>> bool(overview.loc["orders", "present"])
+True
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cpm_analysis.data import Dataset
+from cpm_analysis.data.schema import ALL_TABLES, EVENT_DATE
+from cpm_analysis.periods import Period
+
+MIN_HISTORY_DAYS = 180
+"""Purchase history needed before lifetime-value and churn models are meaningful."""
+
+MIN_REPEAT_CUSTOMERS = 20
+"""Customers with at least two paid orders needed to fit the purchase models."""
+
+
+def table_overview(
+    view: Dataset, period: Period, rejected: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Rows per table as of the period's end, rows dated in the period, rows rejected, dates.
+
+    Parameters
+    ----------
+    view : Dataset
+        The point-in-time view (``dataset.as_of(period.end)``).
+    period : Period
+        The reporting period.
+    rejected : DataFrame, optional
+        The rejected rows of the load (``dataset.rejected``; default ``view.rejected``).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by table, in contract order: ``present``, ``rows``, ``in_period`` (rows dated
+        in the period; targets and assessments set for it), ``rejected``, ``first`` and
+        ``last`` (the first and last day with a row).
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> from cpm_analysis.periods import parse_period
+    >>> ds = generate(100, seed=1).to_dataset()
+    >>> table_overview(ds.as_of("2024-06"), parse_period("2024-06")).columns.tolist()
+    ['present', 'rows', 'in_period', 'rejected', 'first', 'last']
+    """
+    rejected = view.rejected if rejected is None else rejected
+    counts = rejected.groupby("table").size() if len(rejected) else pd.Series(dtype="int64")
+    records = []
+    for name in ALL_TABLES:
+        frame = getattr(view, name)
+        row = {
+            "table": name,
+            "present": frame is not None,
+            "rows": 0 if frame is None else len(frame),
+            "in_period": pd.NA,
+            "rejected": int(counts.get(name, 0)),
+            "first": pd.NaT,
+            "last": pd.NaT,
+        }
+        if frame is not None and name in EVENT_DATE and len(frame):
+            dates = frame[EVENT_DATE[name]]
+            row.update(
+                in_period=int(period.contains(dates).sum()),
+                first=dates.min().normalize(),
+                last=dates.max().normalize(),
+            )
+        elif frame is not None and "period" in frame.columns:
+            row["in_period"] = int((frame["period"] == period.label).sum())
+        records.append(row)
+    out = pd.DataFrame.from_records(records).set_index("table")
+    out["in_period"] = out["in_period"].astype("Int64")
+    out["first"] = pd.to_datetime(out["first"])
+    out["last"] = pd.to_datetime(out["last"])
+    return out
+
+
+def monthly_activity(view: Dataset) -> pd.DataFrame:
+    """Rows per calendar month of each dated table (signups, orders, tickets, survey answers).
+
+    Returns
+    -------
+    DataFrame
+        Long format: ``month`` (first day), ``table``, ``rows``; months without rows appear
+        with 0 between a table's first and last month, so gaps show.
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> activity = monthly_activity(generate(100, seed=1).to_dataset().as_of("2022-06"))
+    >>> activity.columns.tolist()
+    ['month', 'table', 'rows']
+    """
+    frames = []
+    for name, column in EVENT_DATE.items():
+        frame = getattr(view, name)
+        if frame is None or not len(frame):
+            continue
+        months = frame[column].dt.to_period("M")
+        counts = months.value_counts().sort_index()
+        full = pd.period_range(counts.index.min(), counts.index.max(), freq="M")
+        counts = counts.reindex(full, fill_value=0)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "month": counts.index.to_timestamp(),
+                    "table": name,
+                    "rows": counts.to_numpy(dtype="int64"),
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(
+            {
+                "month": pd.Series(dtype="datetime64[ns]"),
+                "table": pd.Series(dtype="str"),
+                "rows": pd.Series(dtype="int64"),
+            }
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def rejected_summary(rejected: pd.DataFrame) -> pd.DataFrame:
+    """Rejected rows counted by table, column and reason, most frequent first.
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> ds = generate(300, seed=1, faults=0.01).to_dataset()
+    >>> rejected_summary(ds.rejected).columns.tolist()
+    ['table', 'column', 'reason', 'rows']
+    """
+    if rejected.empty:
+        return pd.DataFrame(
+            {
+                "table": pd.Series(dtype="str"),
+                "column": pd.Series(dtype="str"),
+                "reason": pd.Series(dtype="str"),
+                "rows": pd.Series(dtype="int64"),
+            }
+        )
+    counts = rejected.groupby(["table", "column", "reason"]).size().rename("rows").reset_index()
+    order = {name: i for i, name in enumerate(ALL_TABLES)}
+    counts["_order"] = counts["table"].map(order)
+    counts = counts.sort_values(["rows", "_order", "reason"], ascending=[False, True, True])
+    return counts.drop(columns="_order").reset_index(drop=True)
+
+
+def rejected_examples(rejected: pd.DataFrame, per_reason: int = 1) -> pd.DataFrame:
+    """The first ``per_reason`` rejected rows of each table and reason (mask them before showing).
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> ds = generate(300, seed=1, faults=0.01).to_dataset()
+    >>> int(rejected_examples(ds.rejected).groupby(["table", "reason"]).size().max())
+    1
+    """
+    if per_reason < 1:
+        raise ValueError(f"per_reason: expected at least 1, got {per_reason}")
+    out = rejected.sort_values(["table", "reason", "row"], kind="stable")
+    return out.groupby(["table", "reason"], sort=False).head(per_reason).reset_index(drop=True)
+
+
+def capabilities(view: Dataset, period: Period) -> pd.DataFrame:
+    """Which analyses the data supports for the period, and why not when it does not.
+
+    One row per analysis: ``analysis``, ``available`` (bool), ``needs`` (the tables and
+    columns) and ``detail`` (the fact behind the verdict, e.g. "no tickets: service KPIs not
+    available").
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> from cpm_analysis.periods import parse_period
+    >>> ds = generate(200, seed=1).to_dataset()
+    >>> caps = capabilities(ds.as_of("2024-06"), parse_period("2024-06")).set_index("analysis")
+    >>> bool(caps.loc["Service KPIs", "available"])
+    True
+    """
+    rows: list[tuple[str, bool, str, str]] = []
+    customers, orders = view.customers, view.orders
+    in_period = period.contains(orders["order_date"])
+    status = orders["status"] if "status" in orders.columns else None
+    paid = orders if status is None else orders.loc[(status == "paid").to_numpy(dtype=bool)]
+    n_period = int(in_period.sum())
+    rows.append(
+        (
+            "Sales KPIs",
+            n_period > 0,
+            "orders",
+            f"{n_period:,} orders in {period.label}"
+            if n_period
+            else f"no orders in {period.label}: sales KPIs are zero or undefined",
+        )
+    )
+    rows.append(
+        (
+            "Refund and cancellation rates",
+            status is not None,
+            "orders.status",
+            "order status present"
+            if status is not None
+            else "no order status: every order counts as paid; refund and cancellation rates not available",
+        )
+    )
+    has_category = "category" in orders.columns
+    rows.append(
+        (
+            "Product mix",
+            has_category,
+            "orders.category",
+            f"{orders['category'].nunique():,} categories"
+            if has_category
+            else "no product category in orders",
+        )
+    )
+    first = orders["order_date"].min()
+    history = 0 if pd.isna(first) else int((period.end - first).days)
+    repeat = int((paid.groupby("customer_id").size() >= 2).sum()) if len(paid) else 0
+    enough = history >= MIN_HISTORY_DAYS and repeat >= MIN_REPEAT_CUSTOMERS
+    rows.append(
+        (
+            "Lifetime value and P(alive)",
+            enough,
+            f"orders: {MIN_HISTORY_DAYS}+ days of history, {MIN_REPEAT_CUSTOMERS}+ repeat customers",
+            f"{history:,} days of history, {repeat:,} repeat customers",
+        )
+    )
+    horizon = period.previous().start
+    earlier = int((orders["order_date"] < horizon).sum())
+    churn_ok = enough and earlier > 0
+    rows.append(
+        (
+            "Churn model",
+            churn_ok,
+            "orders before the previous period (out-of-time training)",
+            f"{earlier:,} orders before {horizon:%Y-%m-%d}"
+            + ("" if churn_ok else ": not enough history to train and evaluate out of time"),
+        )
+    )
+    has_contract = "churned_at" in customers.columns
+    rows.append(
+        (
+            "Contract churn",
+            has_contract,
+            "customers.churned_at",
+            "contract ends recorded"
+            if has_contract
+            else "no churned_at: churn is inferred from purchase behaviour",
+        )
+    )
+    attributes = [c for c in ("region", "channel") if c in customers.columns]
+    rows.append(
+        (
+            "Segments by region and channel",
+            bool(attributes),
+            "customers.region, customers.channel",
+            f"attributes: {', '.join(attributes)}"
+            if attributes
+            else "no region or channel in customers",
+        )
+    )
+    owners = customers["owner_id"].nunique() if "owner_id" in customers.columns else 0
+    rows.append(
+        (
+            "Account owner books",
+            owners > 0,
+            "customers.owner_id",
+            f"{owners:,} account owners" if owners else "no owner_id: no per-owner reports",
+        )
+    )
+    rows.append(_table_row(view, "tickets", "Service KPIs", "service KPIs", period))
+    rows.append(_table_row(view, "surveys", "NPS", "NPS", period))
+    rows.append(_table_row(view, "staff", "Team scorecards", "team scorecards", period))
+    targets = view.targets
+    if targets is None:
+        rows.append(
+            ("SMART goals", False, "targets", "no targets: attainment against goals not available")
+        )
+    else:
+        n = int((targets["period"] == period.label).sum())
+        rows.append(
+            (
+                "SMART goals",
+                n > 0,
+                "targets for the period",
+                f"{n:,} targets for {period.label}" if n else f"no targets set for {period.label}",
+            )
+        )
+    rows.append(
+        _table_row(view, "assessments", "Blended assessments", "self and manager scores", period)
+    )
+    return pd.DataFrame.from_records(rows, columns=["analysis", "available", "needs", "detail"])
+
+
+def _table_row(
+    view: Dataset, table: str, analysis: str, what: str, period: Period
+) -> tuple[str, bool, str, str]:
+    frame = getattr(view, table)
+    if frame is None:
+        return (analysis, False, table, f"no {table}: {what} not available")
+    if table in EVENT_DATE:
+        n = int(period.contains(frame[EVENT_DATE[table]]).sum())
+        noun = {"tickets": "tickets opened", "surveys": "survey answers"}[table]
+        if n == 0:
+            return (analysis, False, table, f"no {noun} in {period.label}: {what} not available")
+        return (analysis, True, table, f"{n:,} {noun} in {period.label}")
+    return (analysis, len(frame) > 0, table, f"{len(frame):,} rows")

@@ -1,0 +1,877 @@
+"""The engine of ``cpm report``: run the report notebooks for one or more periods.
+
+For each period the runner
+
+1. builds the period's artifacts once (:mod:`cpm_analysis.report.artifacts`): the scored customer
+   table (``customers_scored.parquet`` and ``.csv``) and the model metrics;
+2. writes ``rejected_rows.csv`` (personal fields masked unless ``pii="show"``);
+3. executes every periodic notebook with papermill (kernel ``python3``, working directory = the
+   period folder, parameters injected: ``data``, ``period``, ``freq``, ``out_dir``, ``pii``,
+   ``owner``, ``seed``, ``scored``) and exports each to offline HTML
+   (:mod:`cpm_analysis.report.export`); with ``per_owner`` again for each account owner into
+   ``owners/<owner_id>/``, restricted to that owner's customers;
+4. writes ``metrics.json`` (:mod:`cpm_analysis.report.metrics`);
+5. checks, in ``mask`` mode, that no name, e-mail or phone number of the data appears in any
+   HTML, CSV, notebook or JSON written (:class:`cpm_analysis.privacy.PiiScanner`);
+6. publishes: everything is written to ``<out>/.tmp-<period>-*`` and swapped into
+   ``<out>/<period>`` only when all of it succeeded. A failure leaves the previous report
+   untouched and keeps the failed attempt in ``<out>/_failed/<period>/`` (with ``FAILED.txt``).
+
+Finally ``<out>/index.html`` is rewritten (:mod:`cpm_analysis.report.index`). A lock file
+(:mod:`cpm_analysis.report.lock`) keeps a second run off the same output folder.
+
+Notebook discovery: every ``*.ipynb`` in the notebooks folder (``notebooks=`` argument, else
+``$CPM_NOTEBOOKS_DIR``, else ``<project root>/notebooks``). Names starting with two digits and an
+underscore (``01_data_quality.ipynb``) are *periodic* and run in name order; any other notebook
+(``customer_360.ipynb``) is *on demand*: opened by hand, never run by ``cpm report``.
+
+Examples
+--------
+>>> outcome = run_report(period="2024-06", out="reports")  # doctest: +SKIP
+>>> outcome.exit_code  # doctest: +SKIP
+0
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import logging
+import os
+import re
+import secrets
+import shutil
+import threading
+import time
+import traceback
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cpm_analysis.data import Dataset, load
+from cpm_analysis.periods import Period, normalize_freq, parse_period, period_range
+from cpm_analysis.privacy import (
+    PiiScanner,
+    check_mode,
+    load_key,
+    mask_rejected,
+    restrict_to_owner,
+)
+from cpm_analysis.report.artifacts import build_artifacts, scored_for_csv
+from cpm_analysis.report.export import export_html
+from cpm_analysis.report.index import FAILED_DIR, FAILED_NOTE, OWNERS_DIR, write_index
+from cpm_analysis.report.lock import ReportLock
+from cpm_analysis.report.metrics import base_metrics, merge_plugin_metrics, write_metrics
+from cpm_analysis.report.params import (
+    FREQ_NAMES,
+    default_reports_dir,
+    project_root,
+    resolve_data_source,
+    resolve_period,
+)
+
+log = logging.getLogger("cpm_analysis.report")
+
+NOTEBOOKS_ENV = "CPM_NOTEBOOKS_DIR"
+KERNEL_NAME = "python3"
+PERIODIC_NAME = re.compile(r"^\d{2}_[A-Za-z0-9][A-Za-z0-9_-]*$")
+SCORED_STEM = "customers_scored"
+REJECTED_FILE = "rejected_rows.csv"
+REQUIRED_PARAMETERS: tuple[str, ...] = ("data", "period", "freq", "pii", "owner", "seed")
+"""Parameters every periodic notebook must declare: without ``pii`` or ``owner`` a notebook
+would silently show personal data or every owner's customers."""
+SCANNED_SUFFIXES: tuple[str, ...] = (".html", ".csv", ".ipynb", ".json")
+_KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL"]
+
+
+class ReportArgumentError(ValueError):
+    """A ``cpm report`` argument is wrong (exit code 2)."""
+
+
+class StepFailed(RuntimeError):
+    """A step of a period's report failed while running (exit code 1).
+
+    Parameters
+    ----------
+    step : str
+        What failed: a notebook name, ``scoring`` or ``privacy check``.
+    message : str
+        What happened.
+    details : str
+        More for the record (a traceback), written to ``_failed/<period>/FAILED.txt``.
+    """
+
+    def __init__(self, step: str, message: str, details: str = ""):
+        super().__init__(f"{step}: {message}")
+        self.step = step
+        self.details = details
+
+
+class NotebookFailed(StepFailed):
+    """A notebook raised, timed out or lost its kernel (exit code 1).
+
+    The message names the notebook, the cell and the error, e.g. ``01_data_quality: cell 7 of
+    14, In [5]: `ctx.show(...)` raised ZeroDivisionError: division by zero``.
+    """
+
+
+@dataclass(frozen=True)
+class NotebookSpec:
+    """A notebook found in the notebooks folder.
+
+    Examples
+    --------
+    >>> spec = NotebookSpec(Path("notebooks/01_data_quality.ipynb"))
+    >>> spec.name, spec.periodic, spec.short_name
+    ('01_data_quality', True, 'data_quality')
+    """
+
+    path: Path
+
+    @property
+    def name(self) -> str:
+        """The file name without ``.ipynb``."""
+        return self.path.stem
+
+    @property
+    def periodic(self) -> bool:
+        """Numbered ``NN_name``: part of every periodic report."""
+        return bool(PERIODIC_NAME.match(self.name))
+
+    @property
+    def short_name(self) -> str:
+        """The name without its number (``data_quality``)."""
+        return self.name[3:] if self.periodic else self.name
+
+
+@dataclass
+class PeriodOutcome:
+    """What happened to one period."""
+
+    label: str
+    ok: bool
+    folder: Path
+    error: str | None = None
+    seconds: float = 0.0
+    notebooks: list[str] = field(default_factory=list)
+    owners: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class ReportOutcome:
+    """What ``run_report`` did: one :class:`PeriodOutcome` per period and the index page."""
+
+    periods: list[PeriodOutcome]
+    index: Path
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[PeriodOutcome]:
+        """The periods that failed."""
+        return [p for p in self.periods if not p.ok]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every period succeeded, 1 otherwise."""
+        return 1 if self.failed else 0
+
+
+# --- notebooks ---------------------------------------------------------------------------------
+
+
+def notebooks_dir(folder: str | os.PathLike | None = None) -> Path:
+    """The notebooks folder: ``folder``, else ``$CPM_NOTEBOOKS_DIR``, else ``<project>/notebooks``.
+
+    Examples
+    --------
+    >>> notebooks_dir("/tmp/nb").as_posix()
+    '/tmp/nb'
+    """
+    if folder is not None:
+        return Path(folder)
+    env = os.environ.get(NOTEBOOKS_ENV)
+    return Path(env) if env else project_root() / "notebooks"
+
+
+def discover_notebooks(folder: str | os.PathLike | None = None) -> list[NotebookSpec]:
+    """Every notebook of the folder: periodic ones first in name order, then on-demand ones.
+
+    Checkpoints and files starting with ``.`` or ``_`` are ignored.
+
+    Raises
+    ------
+    ReportArgumentError
+        When the folder does not exist.
+
+    Examples
+    --------
+    >>> [s.name for s in discover_notebooks()]  # doctest: +SKIP
+    ['01_data_quality']
+    """
+    root = notebooks_dir(folder)
+    if not root.is_dir():
+        raise ReportArgumentError(f"notebooks: folder {root} does not exist")
+    specs = [
+        NotebookSpec(path)
+        for path in sorted(root.glob("*.ipynb"))
+        if not path.name.startswith((".", "_"))
+    ]
+    return sorted(specs, key=lambda s: (not s.periodic, s.name))
+
+
+def select_notebooks(
+    specs: Sequence[NotebookSpec], only: Iterable[str] | None = None
+) -> list[NotebookSpec]:
+    """The periodic notebooks to run, all of them or those named in ``only``.
+
+    A name matches ``01_data_quality``, ``data_quality``, ``01`` or ``01_data_quality.ipynb``.
+
+    Raises
+    ------
+    ReportArgumentError
+        For an unknown name, an on-demand notebook, or no periodic notebook at all.
+
+    Examples
+    --------
+    >>> specs = [NotebookSpec(Path("01_a.ipynb")), NotebookSpec(Path("02_b.ipynb"))]
+    >>> [s.name for s in select_notebooks(specs, ["b"])]
+    ['02_b']
+    """
+    periodic = [s for s in specs if s.periodic]
+    wanted = [w.strip() for item in (only or ()) for w in str(item).split(",") if w.strip()]
+    if not wanted:
+        if not periodic:
+            raise ReportArgumentError("notebooks: no periodic notebook (NN_name.ipynb) found")
+        return periodic
+    chosen: list[NotebookSpec] = []
+    for name in wanted:
+        key = name.removesuffix(".ipynb")
+        match = [s for s in specs if key in (s.name, s.short_name, s.name[:2])]
+        if not match:
+            known = ", ".join(s.name for s in specs) or "none"
+            raise ReportArgumentError(f"--only: no notebook '{name}' (notebooks: {known})")
+        spec = match[0]
+        if not spec.periodic:
+            raise ReportArgumentError(
+                f"--only: {spec.name} is an on-demand notebook (not numbered); open it in "
+                "JupyterLab or run it with papermill"
+            )
+        if spec not in chosen:
+            chosen.append(spec)
+    return sorted(chosen, key=lambda s: s.name)
+
+
+def check_notebook_parameters(spec: NotebookSpec) -> set[str]:
+    """The parameters a notebook declares; raises when a required one is missing.
+
+    Raises
+    ------
+    ReportArgumentError
+        When the notebook has no ``parameters`` cell or lacks one of
+        :data:`REQUIRED_PARAMETERS`.
+    """
+    import papermill as pm
+
+    declared = set(pm.inspect_notebook(str(spec.path)))
+    missing = [p for p in REQUIRED_PARAMETERS if p not in declared]
+    if missing:
+        raise ReportArgumentError(
+            f"{spec.name}: the parameters cell must declare {', '.join(missing)} "
+            f"(every periodic notebook takes {', '.join(REQUIRED_PARAMETERS)})"
+        )
+    return declared
+
+
+def execute_notebook(
+    spec: NotebookSpec,
+    output: Path,
+    parameters: dict[str, Any],
+    *,
+    cwd: Path,
+    kernel_name: str = KERNEL_NAME,
+    timeout: float | None = None,
+) -> None:
+    """Execute one notebook with papermill into ``output``.
+
+    Raises
+    ------
+    NotebookFailed
+        Naming the cell (its position in the notebook, its execution count and its first line)
+        and the error, when a cell raises; or the kernel's fate when it dies or times out. The
+        executed notebook, error included, is at ``output``.
+    """
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    try:
+        pm.execute_notebook(
+            str(spec.path),
+            str(output),
+            parameters=parameters,
+            kernel_name=kernel_name,
+            cwd=str(cwd),
+            progress_bar=False,
+            log_output=False,
+            request_save_on_cell_execute=False,
+            execution_timeout=timeout,
+            extra_arguments=_KERNEL_ARGS,
+        )
+    except PapermillExecutionError as err:
+        raise NotebookFailed(spec.name, _describe_cell_error(spec, err)) from None
+    except Exception as err:  # dead kernel, timeout, unreadable notebook, ...
+        raise NotebookFailed(spec.name, f"{type(err).__name__}: {err}") from None
+
+
+def _describe_cell_error(spec: NotebookSpec, err: Any) -> str:
+    import nbformat
+
+    source = (err.source or "").strip()
+    first = source.splitlines()[0] if source else ""
+    position = ""
+    try:
+        cells = nbformat.read(spec.path, as_version=4).cells
+        index = next(i for i, c in enumerate(cells) if c.source.strip() == source)
+        position = f"cell {index + 1} of {len(cells)}, "
+    except (StopIteration, OSError, ValueError):
+        pass
+    count = f"In [{err.exec_count}]" if err.exec_count is not None else "a cell"
+    first = first if len(first) <= 80 else first[:77] + "..."
+    evalue = str(err.evalue).strip().splitlines()[0] if str(err.evalue).strip() else ""
+    return f"{position}{count}: `{first}` raised {err.ename}: {evalue}"
+
+
+# --- periods -------------------------------------------------------------------------------------
+
+
+def resolve_periods(
+    dataset: Dataset,
+    *,
+    period: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    freq: str | None = None,
+) -> list[Period]:
+    """The periods to report: one (``period``, default ``latest``) or a backfill range.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The data (``latest`` and coverage are checked against it).
+    period : str, optional
+        ``2024-06``, ``2024-Q2``, ``2024`` or ``latest``.
+    start, end : str, optional
+        A backfill range (``--from``/``--to``); ``end`` defaults to ``latest``.
+    freq : str, optional
+        Frequency of ``latest``; an explicit label must agree with it.
+
+    Raises
+    ------
+    ReportArgumentError
+        When ``period`` and a range are both given, or ``end`` without ``start``.
+    PeriodError
+        For malformed or uncovered periods.
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> ds = generate(200, seed=1, end="2024-07-15").to_dataset()
+    >>> [p.label for p in resolve_periods(ds, start="2024-04", end="2024-06")]
+    ['2024-04', '2024-05', '2024-06']
+    """
+    if start is None and end is None:
+        return [resolve_period(dataset, period or "latest", freq)]
+    if period is not None:
+        raise ReportArgumentError("give either --period or --from/--to, not both")
+    if start is None:
+        raise ReportArgumentError("--to needs --from (the first period of the backfill)")
+    first = resolve_period(dataset, start, freq)
+    last = resolve_period(dataset, end or "latest", FREQ_NAMES[first.freq])
+    return period_range(first, last)
+
+
+# --- files ----------------------------------------------------------------------------------------
+
+
+def owner_folder_names(owners: Sequence[str]) -> dict[str, str]:
+    """A safe, unique folder name per owner id (the id itself when it is already safe).
+
+    Examples
+    --------
+    >>> owner_folder_names(["S001", "a/b"])
+    {'S001': 'S001', 'a/b': 'a_b'}
+    """
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for owner in owners:
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", owner).strip(".") or "_"
+        name, n = safe, 1
+        while name in used:
+            n += 1
+            name = f"{safe}-{n}"
+        used.add(name)
+        out[owner] = name
+    return out
+
+
+def write_scored(folder: Path, scored: pd.DataFrame) -> None:
+    """Write ``customers_scored.parquet`` and ``.csv`` (byte-identical for equal tables)."""
+    scored.to_parquet(folder / f"{SCORED_STEM}.parquet", index=False)
+    scored_for_csv(scored).to_csv(
+        folder / f"{SCORED_STEM}.csv",
+        index=False,
+        float_format="%.10g",
+        date_format="%Y-%m-%d %H:%M:%S",
+        lineterminator="\n",
+    )
+
+
+def write_rejected(folder: Path, rejected: pd.DataFrame, pii: str) -> None:
+    """Write ``rejected_rows.csv``: real ids kept, personal fields masked unless ``show``."""
+    mask_rejected(rejected, pii).to_csv(folder / REJECTED_FILE, index=False, lineterminator="\n")
+
+
+def _renameat2_exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        function = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    function.argtypes = [
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_int,
+        ctypes.c_char_p,
+        ctypes.c_uint,
+    ]
+    at_fdcwd, rename_exchange = -100, 2
+    return function(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def publish(staging: Path, final: Path) -> None:
+    """Move a finished folder into place, replacing the previous one.
+
+    On Linux the two folders are swapped in one atomic step; elsewhere the old folder is renamed
+    away and the new one renamed in, two renames a few microseconds apart. Readers see either
+    the complete old report or the complete new one.
+    """
+    if final.exists():
+        if _renameat2_exchange(staging, final):
+            shutil.rmtree(staging)
+            return
+        old = final.with_name(f".old-{final.name}-{secrets.token_hex(4)}")
+        os.rename(final, old)
+        os.rename(staging, final)
+        shutil.rmtree(old)
+    else:
+        os.rename(staging, final)
+
+
+def keep_failed(staging: Path, out: Path, label: str, message: str) -> Path:
+    """Move a failed attempt to ``<out>/_failed/<label>/`` (replacing an older failure)."""
+    (staging / FAILED_NOTE).write_text(message + "\n", encoding="utf-8")
+    target = out / FAILED_DIR / label
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists():
+        shutil.rmtree(target)
+    os.rename(staging, target)
+    return target
+
+
+def _clean_stale(out: Path) -> None:
+    for stale in out.glob(".tmp-*"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+    for stale in out.glob(".old-*"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+# --- the run -------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _log_through(bar: Any) -> Iterator[None]:
+    """While the bar is shown, print the package's log lines above it (not through it)."""
+    from tqdm.contrib.logging import _TqdmLoggingHandler
+
+    package = logging.getLogger("cpm_analysis")
+    consoles = [h for h in package.handlers if type(h) is logging.StreamHandler]
+    if bar.disable or not consoles:
+        yield
+        return
+    handler = _TqdmLoggingHandler(type(bar))
+    handler.setFormatter(consoles[0].formatter)
+    handler.setLevel(consoles[0].level)
+    saved = package.handlers[:]
+    package.handlers = [h for h in saved if h not in consoles] + [handler]
+    try:
+        yield
+    finally:
+        package.handlers = saved
+
+
+@dataclass
+class _Task:
+    spec: NotebookSpec
+    folder: Path
+    owner: str | None
+
+
+def run_report(
+    *,
+    data: str | os.PathLike | None = None,
+    period: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    freq: str | None = None,
+    out: str | os.PathLike | None = None,
+    only: Iterable[str] | None = None,
+    pii: str = "mask",
+    per_owner: bool = False,
+    notebooks: str | os.PathLike | None = None,
+    seed: int = 0,
+    jobs: int = 1,
+    timeout: float | None = 1800,
+    progress: bool = True,
+    kernel_name: str = KERNEL_NAME,
+) -> ReportOutcome:
+    """Render the periodic reports (see the module docstring for what is written where).
+
+    Parameters
+    ----------
+    data : path or URL, optional
+        Data source; default the bundled sample ``data/sample``.
+    period : str, optional
+        ``2024-06``, ``2024-Q2``, ``2024`` or ``latest`` (the default).
+    start, end : str, optional
+        A backfill range instead of ``period`` (``end`` defaults to ``latest``).
+    freq : str, optional
+        ``monthly``, ``quarterly`` or ``yearly``: the frequency of ``latest`` (monthly when not
+        given); an explicit period carries its own.
+    out : path, optional
+        Output folder; default ``<project root>/reports``.
+    only : iterable of str, optional
+        Run only these periodic notebooks.
+    pii : {"mask", "show"}
+        Personal data in reports: masked and pseudonymised (default), or shown.
+    per_owner : bool
+        Also write one report per account owner (``<period>/owners/<owner_id>/``).
+    notebooks : path, optional
+        Notebooks folder (default ``$CPM_NOTEBOOKS_DIR`` or ``<project root>/notebooks``).
+    seed : int
+        Seed passed to every notebook and to the scoring plug-in.
+    jobs : int
+        Notebooks executed at the same time (each in its own kernel).
+    timeout : float, optional
+        Seconds a single cell may run.
+    progress : bool
+        Show a progress bar (tqdm, on stderr).
+    kernel_name : str
+        Jupyter kernel to use.
+
+    Returns
+    -------
+    ReportOutcome
+        ``exit_code`` is 0 when every period was published, 1 when a notebook failed.
+
+    Raises
+    ------
+    ReportArgumentError, PeriodError, DataValidationError
+        Bad arguments or unusable data (exit code 2), before anything is written.
+    ReportLockedError
+        Another run holds the output folder (exit code 2).
+    """
+    check_mode(pii)
+    if not isinstance(jobs, int) or jobs < 1:
+        raise ReportArgumentError(f"--jobs: expected a positive integer, got {jobs!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ReportArgumentError(f"--seed: expected an integer, got {seed!r}")
+    if freq is not None:
+        normalize_freq(freq)
+    for label in (period, start, end):  # malformed labels fail before any data is read
+        if label is not None and str(label).strip().lower() != "latest":
+            parse_period(label)
+    specs = select_notebooks(discover_notebooks(notebooks), only)
+    declared = {spec.name: check_notebook_parameters(spec) for spec in specs}
+    out_dir = (Path(out) if out is not None else default_reports_dir()).expanduser().resolve()
+    source = resolve_data_source(data if data is not None else "data/sample")
+
+    with ReportLock(out_dir):
+        _clean_stale(out_dir)
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        dataset = load(source)
+        timings["load"] = time.perf_counter() - started
+        log.info(
+            "data %s: %s; %s rejected rows",
+            dataset.source,
+            ", ".join(f"{n} {len(f):,}" for n, f in dataset.tables.items()),
+            f"{len(dataset.rejected):,}",
+        )
+        periods = resolve_periods(dataset, period=period, start=start, end=end, freq=freq)
+        if pii == "show":
+            log.warning(
+                "--pii show: the reports hold personal data and real customer ids; internal use "
+                "only, do not forward them"
+            )
+        key = load_key(out_dir) if pii == "mask" else None
+        scanner = PiiScanner.from_dataset(dataset) if pii == "mask" else None
+        log.info(
+            "loaded in %.1f s; %d period(s): %s; notebooks: %s",
+            time.perf_counter() - started,
+            len(periods),
+            ", ".join(p.label for p in periods),
+            ", ".join(s.name for s in specs),
+        )
+        from tqdm.auto import tqdm
+
+        outcomes = []
+        # disable=None: a bar on a terminal, plain log lines under cron or in CI
+        with (
+            tqdm(
+                total=0, unit="notebook", disable=None if progress else True, desc="report"
+            ) as bar,
+            _log_through(bar),
+        ):
+            for p in periods:
+                outcome = _run_period(
+                    p,
+                    dataset=dataset,
+                    source=source,
+                    specs=specs,
+                    declared=declared,
+                    out_dir=out_dir,
+                    pii=pii,
+                    key=key,
+                    scanner=scanner,
+                    per_owner=per_owner,
+                    seed=seed,
+                    jobs=jobs,
+                    timeout=timeout,
+                    kernel_name=kernel_name,
+                    bar=bar,
+                )
+                outcomes.append(outcome)
+                write_index(out_dir)
+        tick = time.perf_counter()
+        index = write_index(out_dir)
+        timings["index"] = time.perf_counter() - tick
+        log.info("index %s", index)
+    return ReportOutcome(periods=outcomes, index=index, timings=timings)
+
+
+def _run_period(
+    period: Period,
+    *,
+    dataset: Dataset,
+    source: str,
+    specs: Sequence[NotebookSpec],
+    declared: dict[str, set[str]],
+    out_dir: Path,
+    pii: str,
+    key: bytes | None,
+    scanner: PiiScanner | None,
+    per_owner: bool,
+    seed: int,
+    jobs: int,
+    timeout: float | None,
+    kernel_name: str,
+    bar: Any,
+) -> PeriodOutcome:
+    label = period.label
+    started = time.perf_counter()
+    staging = out_dir / f".tmp-{label}-{secrets.token_hex(4)}"
+    staging.mkdir(parents=True)
+    final = out_dir / label
+    outcome = PeriodOutcome(label=label, ok=False, folder=final, notebooks=[s.name for s in specs])
+    try:
+        tick = time.perf_counter()
+        view = dataset.as_of(period.end)
+        try:
+            artifacts = build_artifacts(view, period, seed=seed, key=key)
+        except Exception as err:  # the scoring plug-in is a step of the report like a notebook
+            raise StepFailed(
+                "scoring", f"{type(err).__name__}: {err}", traceback.format_exc()
+            ) from None
+        if not artifacts.models_available:
+            log.info("%s: %s", label, artifacts.models_note)
+        write_scored(staging, artifacts.scored)
+        write_rejected(staging, dataset.rejected, pii)
+        outcome.timings["artifacts"] = time.perf_counter() - tick
+        log.info(
+            "%s: scored table %s customers x %d columns (%.1f s)",
+            label,
+            f"{len(artifacts.scored):,}",
+            artifacts.scored.shape[1],
+            outcome.timings["artifacts"],
+        )
+        tasks = [_Task(spec, staging, None) for spec in specs]
+        if per_owner:
+            tasks += _owner_tasks(dataset, view, artifacts.scored, specs, staging, pii, outcome)
+        common = {
+            "data": source,
+            "period": label,
+            "freq": FREQ_NAMES[period.freq],
+            "out_dir": str(out_dir),
+            "pii": pii,
+            "seed": seed,
+            "scored": f"{SCORED_STEM}.parquet",
+        }
+        bar.total += len(tasks)
+        bar.refresh()
+        _execute_all(tasks, common, declared, jobs, timeout, kernel_name, bar, outcome)
+
+        parameters = {
+            "data": dataset.source if "://" in dataset.source else Path(dataset.source).name,
+            "period": label,
+            "freq": FREQ_NAMES[period.freq],
+            "pii": pii,
+            "seed": seed,
+            "notebooks": [s.name for s in specs],
+        }
+        metrics = base_metrics(
+            dataset,
+            view,
+            period,
+            parameters=parameters,
+            models_available=artifacts.models_available,
+            models_note=artifacts.models_note,
+        )
+        write_metrics(staging, merge_plugin_metrics(metrics, artifacts.metrics))
+
+        if scanner is not None:
+            tick = time.perf_counter()
+            files = [p for p in sorted(staging.rglob("*")) if p.suffix in SCANNED_SUFFIXES]
+            findings = scanner.scan_files(files)
+            outcome.timings["pii_scan"] = time.perf_counter() - tick
+            if findings:
+                shown = "; ".join(
+                    f"{Path(f.path).relative_to(staging)}: {f.count} {f.kind}(s)"
+                    for f in findings[:5]
+                )
+                raise StepFailed(
+                    "privacy check",
+                    f"personal data found in the output with --pii mask ({shown}); a notebook "
+                    "shows a table without ctx.show / privacy.mask_frame",
+                )
+            log.info("%s: privacy check passed on %d files", label, len(files))
+        publish(staging, final)
+        outcome.ok = True
+        outcome.seconds = time.perf_counter() - started
+        log.info("%s: published %s (%.1f s)", label, final, outcome.seconds)
+    except StepFailed as err:
+        kept = keep_failed(
+            staging, out_dir, label, "\n\n".join(filter(None, [str(err), err.details]))
+        )
+        outcome.error = f"{err} (the failed attempt is kept in {kept})"
+        outcome.seconds = time.perf_counter() - started
+        log.error("%s: FAILED %s", label, outcome.error)
+        if final.exists():
+            log.error("%s: the previous report in %s is unchanged", label, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return outcome
+
+
+def _owner_tasks(
+    dataset: Dataset,
+    view: Dataset,
+    scored: pd.DataFrame,
+    specs: Sequence[NotebookSpec],
+    staging: Path,
+    pii: str,
+    outcome: PeriodOutcome,
+) -> list[_Task]:
+    if "owner_id" not in view.customers.columns:
+        raise ReportArgumentError("--per-owner: customers have no owner_id column")
+    owners = sorted(view.customers["owner_id"].dropna().unique().tolist())
+    names = owner_folder_names(owners)
+    tasks = []
+    for owner in owners:  # a loop over account owners (tens), not customers
+        folder = staging / OWNERS_DIR / names[owner]
+        folder.mkdir(parents=True)
+        mine = scored.loc[(scored["owner_id"] == owner).to_numpy(dtype=bool)].reset_index(drop=True)
+        write_scored(folder, mine)
+        write_rejected(folder, restrict_to_owner(dataset, owner).rejected, pii)
+        tasks.extend(_Task(spec, folder, owner) for spec in specs)
+    outcome.owners = owners
+    log.info("%s: %d owner books", outcome.label, len(owners))
+    return tasks
+
+
+def _execute_all(
+    tasks: Sequence[_Task],
+    common: dict[str, Any],
+    declared: dict[str, set[str]],
+    jobs: int,
+    timeout: float | None,
+    kernel_name: str,
+    bar: Any,
+    outcome: PeriodOutcome,
+) -> None:
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def run(task: _Task) -> None:
+        if stop.is_set():
+            return
+        where = task.spec.name if task.owner is None else f"{task.spec.name} [owner {task.owner}]"
+        parameters = {**common, "owner": task.owner or ""}
+        parameters = {k: v for k, v in parameters.items() if k in declared[task.spec.name]}
+        notebook = task.folder / f"{task.spec.name}.ipynb"
+        tick = time.perf_counter()
+        try:
+            execute_notebook(
+                task.spec,
+                notebook,
+                parameters,
+                cwd=task.folder,
+                kernel_name=kernel_name,
+                timeout=timeout,
+            )
+        except NotebookFailed as err:
+            stop.set()
+            if task.owner is not None:
+                raise NotebookFailed(where, str(err).split(": ", 1)[1]) from None
+            raise
+        executed = time.perf_counter() - tick
+        tick = time.perf_counter()
+        try:
+            import nbformat
+
+            from cpm_analysis.report.export import notebook_title
+
+            heading = notebook_title(nbformat.read(task.spec.path, as_version=4), task.spec.name)
+            scope = common["period"] if task.owner is None else f"{common['period']}, {task.owner}"
+            export_html(notebook, title=f"{heading} ({scope})")
+        except ValueError as err:
+            stop.set()
+            raise NotebookFailed(where, f"HTML export: {err}") from None
+        exported = time.perf_counter() - tick
+        with lock:
+            outcome.timings[f"run {where}"] = executed
+            outcome.timings[f"export {where}"] = exported
+            bar.update(1)
+        log.info("%s: ran %s (%.1f s, export %.1f s)", common["period"], where, executed, exported)
+
+    if jobs == 1:
+        for task in tasks:
+            run(task)
+        return
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures: list[Future] = [pool.submit(run, task) for task in tasks]
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in futures:
+            future.cancel()
+        wait(futures)
+        for future in futures:
+            if future.done() and not future.cancelled() and future.exception() is not None:
+                raise future.exception()

@@ -1,0 +1,171 @@
+"""The reports in a real browser, offline: headless Chromium driven by Playwright.
+
+Every request that is not a local file is aborted and recorded; the index and each report must
+load with no console error, no failed or blocked request, and every chart must be a decoded,
+visible image (naturalWidth > 0 and a rendered size > 0); the index's sparklines must render.
+
+Needs Debian's Chromium (``apt-get install -y chromium chromium-driver``; /usr/bin/chromium) and
+Playwright for Python (``pip install playwright``; never ``playwright install``: the system
+Chromium is used). Skipped with the reason when either is missing, except in CI (``CI`` set),
+where it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cpm_analysis import privacy
+from cpm_analysis.report.runner import run_report
+from cpm_analysis.synthetic import generate
+
+CHROMIUM = os.environ.get("CPM_CHROMIUM", "/usr/bin/chromium")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",  # containers often have a tiny /dev/shm
+]
+
+
+def _missing() -> list[str]:
+    missing = []
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        missing.append(f"Chromium at {CHROMIUM} (apt-get install -y chromium chromium-driver)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("Playwright for Python (pip install playwright)")
+    return missing
+
+
+@pytest.fixture(scope="module")
+def browser():
+    missing = _missing()
+    if missing:
+        message = "browser test needs " + " and ".join(missing)
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    data = generate(400, seed=41, faults=0.01)
+    source = tmp_path_factory.mktemp("company")
+    data.write(source)
+    out = tmp_path_factory.mktemp("reports")
+    os.environ.pop(privacy.KEY_ENV, None)
+    outcome = run_report(data=str(source), out=str(out), progress=False)
+    assert outcome.exit_code == 0, [p.error for p in outcome.periods]
+    return out
+
+
+class OfflinePage:
+    """A page whose non-file requests are aborted, with everything that went wrong recorded."""
+
+    def __init__(self, browser):
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.blocked: list[str] = []
+        self.failed: list[str] = []
+        self.errors: list[str] = []
+        self.context.route("**/*", self._route)
+        self.page = self.context.new_page()
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda err: self.errors.append(f"page error: {err}"))
+        self.page.on("requestfailed", lambda req: self.failed.append(f"{req.url} {req.failure}"))
+
+    def _route(self, route):
+        url = route.request.url
+        if url.startswith(("file://", "data:")):
+            route.continue_()
+        else:
+            self.blocked.append(url)
+            route.abort()
+
+    def _console(self, message):
+        if message.type == "error":
+            self.errors.append(f"console: {message.text}")
+
+    def open(self, path: Path) -> None:
+        self.page.goto(path.resolve().as_uri(), wait_until="load")
+
+    def assert_clean(self) -> None:
+        assert self.blocked == [], f"network requests: {self.blocked[:5]}"
+        assert self.failed == [], f"failed requests: {self.failed[:5]}"
+        assert self.errors == [], self.errors[:5]
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def test_index_renders_offline_with_sparklines_and_links(browser, reports):
+    page = OfflinePage(browser)
+    try:
+        page.open(reports / "index.html")
+        sparks = page.page.eval_on_selector_all(
+            "svg.spark",
+            "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; })",
+        )
+        assert sparks and all(w > 0 and h > 0 for w, h in sparks)
+        links = page.page.eval_on_selector_all("a[href$='.html']", "els => els.map(e => e.href)")
+        assert links and all(link.startswith("file://") for link in links)
+        assert "Customer performance reports" in page.page.title()
+        page.assert_clean()
+    finally:
+        page.close()
+
+
+def test_every_report_renders_offline_with_visible_charts(browser, reports):
+    pages = sorted(p for p in reports.rglob("*.html") if p.name != "index.html")
+    assert pages
+    for path in pages:
+        page = OfflinePage(browser)
+        try:
+            page.open(path)
+            images = page.page.eval_on_selector_all(
+                "img",
+                """els => els.map(e => {
+                    const r = e.getBoundingClientRect();
+                    return {complete: e.complete, natural: e.naturalWidth, w: r.width, h: r.height,
+                            src: e.src.slice(0, 22)};
+                })""",
+            )
+            assert images, f"{path.name}: no chart"
+            for image in images:
+                assert image["complete"] and image["natural"] > 0, (path.name, image)
+                assert image["w"] > 0 and image["h"] > 0, (path.name, image)
+                assert image["src"].startswith("data:image/png"), (path.name, image)
+            scripts = page.page.eval_on_selector_all("script[src], link[href]", "els => els.length")
+            assert scripts == 0
+            assert page.page.locator("h1").count() >= 1
+            page.assert_clean()
+        finally:
+            page.close()
+
+
+def test_the_offline_check_would_catch_a_network_request(browser, tmp_path):
+    page_file = tmp_path / "leaky.html"
+    page_file.write_text('<html><body><img src="https://cdn.example.invalid/x.png"></body></html>')
+    page = OfflinePage(browser)
+    try:
+        page.open(page_file)
+        assert page.blocked == ["https://cdn.example.invalid/x.png"]
+        with pytest.raises(AssertionError, match="network requests"):
+            page.assert_clean()
+    finally:
+        page.close()

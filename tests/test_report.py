@@ -1,0 +1,966 @@
+"""Tests of cpm_analysis.report and `cpm report`: parameters, artifacts, metrics, export, index,
+the runner's publishing rules, and the command end to end on a small synthetic company."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import matplotlib
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from cpm_analysis import privacy
+from cpm_analysis.cli import main
+from cpm_analysis.data import load, validate_frames
+from cpm_analysis.exceptions import DataValidationError, PeriodError
+from cpm_analysis.periods import parse_period
+from cpm_analysis.plots import quality as charts
+from cpm_analysis.report import artifacts, export, index, metrics, params, quality, runner, tables
+from cpm_analysis.report.lock import ReportLock, ReportLockedError
+from cpm_analysis.synthetic import generate
+
+PERIOD = "2025-12"
+OWNERS = ("S001", "S002")
+ROOT = Path(__file__).resolve().parents[1]
+matplotlib.use("Agg")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch):
+    monkeypatch.delenv(privacy.KEY_ENV, raising=False)
+    monkeypatch.delenv(runner.NOTEBOOKS_ENV, raising=False)
+
+
+# --- data and notebooks for the tests ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def company(tmp_path_factory):
+    """A 400-customer company with faults, its customers split between two owners."""
+    data = generate(400, seed=21, faults=0.01)
+    customers = data.tables["customers"]
+    customers["owner_id"] = np.where(np.arange(len(customers)) % 3 == 0, OWNERS[1], OWNERS[0])
+    folder = tmp_path_factory.mktemp("company")
+    data.write(folder)
+    return data, folder
+
+
+@pytest.fixture(scope="module")
+def dataset(company):
+    return load(company[1])
+
+
+def _parameters_cell(extra: str = "") -> str:
+    return (
+        'data: str = "data/sample"\nperiod: str = "latest"\nfreq: str = "monthly"\n'
+        'out_dir: str = ""\npii: str = "mask"\nowner: str = ""\nseed: int = 0\n'
+        'scored: str = ""' + extra
+    )
+
+
+def write_notebook(path: Path, *code: str, parameters: str | None = None) -> Path:
+    """A tiny notebook: a title, a parameters cell, then ``code`` cells."""
+    cells = [new_markdown_cell(f"# {path.stem}")]
+    cells.append(new_code_cell(parameters or _parameters_cell(), metadata={"tags": ["parameters"]}))
+    cells.extend(new_code_cell(c) for c in code)
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`cpm report ...` in a subprocess, as cron would run it."""
+    command = [sys.executable, "-m", "cpm_analysis.cli", "report", *args]
+    full_env = {k: v for k, v in os.environ.items() if k != privacy.KEY_ENV}
+    full_env.update(env or {})
+    return subprocess.run(command, capture_output=True, text=True, env=full_env, timeout=600)
+
+
+# --- parameters --------------------------------------------------------------------------------
+
+
+def test_validate_parameters_builds_the_context(company, tmp_path):
+    ctx = params.validate_parameters(data=str(company[1]), period="2025-06", out_dir=str(tmp_path))
+    assert ctx.period.label == "2025-06"
+    assert ctx.view.cutoff == parse_period("2025-06").end
+    assert ctx.view.orders["order_date"].max() <= ctx.view.cutoff
+    assert ctx.freq == "monthly" and ctx.pii == "mask" and ctx.owner is None
+    assert ctx.key == privacy.load_key(tmp_path)
+    assert ctx.scored_path is None
+
+
+def test_validate_parameters_latest_and_quarterly(company, tmp_path):
+    ctx = params.validate_parameters(
+        data=str(company[1]), freq="quarterly", out_dir=str(tmp_path), pii="show"
+    )
+    assert ctx.period.label == "2025-Q4"
+    assert ctx.key is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"period": "2024-13"}, "period: month 13"),
+        ({"period": "June"}, "period: cannot read 'June'"),
+        ({"period": "2031-01"}, "not complete in the data"),
+        ({"period": "2019-01"}, "ends before the data starts"),
+        ({"period": "2024-Q2"}, "is quarterly but freq is monthly"),
+        ({"freq": "weekly"}, "unknown frequency"),
+        ({"pii": "hide"}, "pii: expected 'mask' or 'show'"),
+        ({"seed": "1"}, "seed: expected int"),
+        ({"seed": True}, "seed: expected int"),
+        ({"owner": "S999"}, "'S999' owns no customers"),
+        ({"scored": "/nonexistent/x.parquet"}, "scored: "),
+        ({"customer_id": "C_NOPE"}, "customer_id: 'C_NOPE' is not a customer"),
+        ({"top_n": 5}, "unknown parameter"),
+    ],
+)
+def test_bad_parameters_stop_with_one_readable_line(company, tmp_path, kwargs, message):
+    arguments = {"data": str(company[1]), "out_dir": str(tmp_path), **kwargs}
+    with pytest.raises(params.ParameterError, match=re.escape(message)) as info:
+        params.validate_parameters(**arguments)
+    rendered = info.value._render_traceback_()
+    assert rendered[0].startswith("ParameterError: ")
+    assert len(rendered) == 2 and "Traceback" not in "".join(rendered)
+
+
+def test_missing_data_folder_is_a_parameter_error(tmp_path):
+    with pytest.raises(params.ParameterError, match="data: folder 'no/such/folder' not found"):
+        params.validate_parameters(data="no/such/folder", out_dir=str(tmp_path))
+
+
+def test_relative_data_resolves_from_cwd_then_project_root(tmp_path, monkeypatch, company):
+    monkeypatch.chdir(tmp_path)
+    assert params.resolve_data_source("data/sample") == str((ROOT / "data" / "sample").resolve())
+    local = tmp_path / "mine"
+    shutil.copytree(company[1], local)
+    assert params.resolve_data_source("mine") == str(local)
+    assert params.resolve_data_source("sqlite:///x.db") == "sqlite:///x.db"
+    with pytest.raises(DataValidationError):
+        params.resolve_data_source(str(tmp_path / "absent"))
+
+
+def test_owner_and_customer_parameters(company, tmp_path):
+    key_dir = str(tmp_path)
+    ctx = params.validate_parameters(data=str(company[1]), owner=OWNERS[1], out_dir=key_dir)
+    assert set(ctx.view.customers["owner_id"]) == {OWNERS[1]}
+    assert set(ctx.view.orders["customer_id"]) <= set(ctx.view.customers["customer_id"])
+    some = ctx.view.customers["customer_id"].iloc[0]
+    by_id = params.validate_parameters(data=str(company[1]), customer_id=some, out_dir=key_dir)
+    by_pseudonym = params.validate_parameters(
+        data=str(company[1]), customer_id=ctx.pseudonym(some), out_dir=key_dir
+    )
+    assert by_id.customer_id == by_pseudonym.customer_id == some
+    assert ctx.pseudonym(some).startswith("P-")
+
+
+def test_context_scored_table_without_and_with_a_file(company, tmp_path):
+    ctx = params.validate_parameters(data=str(company[1]), out_dir=str(tmp_path))
+    scored = ctx.scored_table()
+    assert scored["customer_id"].is_unique
+    assert len(scored) == len(ctx.view.customers)
+    path = tmp_path / "customers_scored.parquet"
+    scored.iloc[:10].to_parquet(path)
+    mine = params.validate_parameters(
+        data=str(company[1]), out_dir=str(tmp_path), scored=str(path), owner=OWNERS[0]
+    ).scored_table()
+    assert len(mine) <= 10 and set(mine["owner_id"]) <= {OWNERS[0]}
+
+
+def test_context_summary_and_show_mask(company, tmp_path):
+    data, folder = company
+    ctx = params.validate_parameters(data=str(folder), out_dir=str(tmp_path))
+    text = ctx.summary().data
+    assert "2025-12" in text and "masked" in text and "fingerprint" in text
+    html = ctx.show(ctx.view.customers.head(3)).data
+    assert "P-" in html
+    for value in ctx.view.customers.head(3)[["customer_id", "name", "email"]].to_numpy().ravel():
+        assert value not in html
+
+
+# --- artifacts and metrics ---------------------------------------------------------------------
+
+
+def test_fallback_artifacts_hold_attributes_only(dataset):
+    period = parse_period(PERIOD)
+    view = dataset.as_of(period.end)
+    art = artifacts.build_artifacts(view, period, key=b"k" * 16, plugin=None)
+    assert not art.models_available and "not installed" in art.models_note
+    assert art.scored.columns.tolist() == [
+        "customer_id",
+        "pseudonym",
+        "owner_id",
+        "region",
+        "channel",
+    ]
+    assert art.scored["customer_id"].tolist() == sorted(view.customers["customer_id"])
+    assert art.metrics == {}
+
+
+def test_plugin_is_used_when_present(dataset, monkeypatch):
+    calls = {}
+
+    def build_period_artifacts(ds, period, *, seed):
+        calls["cutoff"], calls["seed"] = ds.cutoff, seed
+        ids = ds.customers["customer_id"].iloc[::-1]
+        scored = pd.DataFrame({"customer_id": ids, "clv": np.arange(len(ids), dtype=float)})
+        return scored, {"kpis": {"revenue": 12.5}, "models": {"clv": "bgnbd"}}
+
+    module = types.ModuleType("cpm_analysis.scoring")
+    module.build_period_artifacts = build_period_artifacts
+    monkeypatch.setitem(sys.modules, "cpm_analysis.scoring", module)
+    period = parse_period(PERIOD)
+    art = artifacts.build_artifacts(dataset.as_of(period.end), period, seed=7)
+    assert art.models_available and calls == {"cutoff": period.end, "seed": 7}
+    assert art.scored["customer_id"].is_monotonic_increasing
+    assert "owner_id" in art.scored.columns  # added from the customers
+    merged = metrics.merge_plugin_metrics({"models": {"available": True}}, art.metrics)
+    assert merged["models"] == {"available": True, "clv": "bgnbd"}
+    assert merged["kpis"] == {"revenue": 12.5}
+
+
+def test_plugin_lookup_absent_broken_or_incomplete(monkeypatch):
+    assert artifacts.find_scoring_plugin() is None or "cpm_analysis.scoring" in sys.modules
+    module = types.ModuleType("cpm_analysis.scoring")
+    monkeypatch.setitem(sys.modules, "cpm_analysis.scoring", module)
+    with pytest.raises(TypeError, match="has no function build_period_artifacts"):
+        artifacts.find_scoring_plugin()
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        (pd.DataFrame({"x": [1]}), "'customer_id' is missing"),
+        (pd.DataFrame({"customer_id": ["C1", "C1"]}), "duplicate customer_id"),
+        (pd.DataFrame({"customer_id": ["C_NOPE"]}), "are not customers"),
+        (pd.DataFrame({"customer_id": ["C1"], "email": ["a@b.c"]}), "personal columns"),
+    ],
+)
+def test_scored_table_contract_is_enforced(frame, message):
+    ds = validate_frames(
+        {
+            "customers": pd.DataFrame({"customer_id": ["C1"], "signup_date": ["2024-01-01"]}),
+            "orders": pd.DataFrame(
+                {
+                    "order_id": ["O1"],
+                    "customer_id": ["C1"],
+                    "order_date": ["2024-01-02"],
+                    "amount": [1.0],
+                }
+            ),
+        }
+    )
+    with pytest.raises(ValueError, match=message):
+        artifacts.finalize_scored(frame, ds)
+
+
+def test_scored_csv_joins_lists():
+    out = artifacts.scored_for_csv(
+        pd.DataFrame({"reason_codes": [["late", "low"], []], "x": [1, 2]})
+    )
+    assert out["reason_codes"].tolist() == ["late; low", ""]
+
+
+def test_metrics_are_canonical_json():
+    text = metrics.dumps(
+        {"b": np.float64(1 / 3), "a": [np.nan, np.int64(2)], "t": pd.Timestamp("2024-06-30 10:00")}
+    )
+    assert json.loads(text) == {"a": [None, 2], "b": 0.333333333333, "t": "2024-06-30T10:00:00"}
+    assert text.endswith("\n") and text.index('"a"') < text.index('"b"')
+    assert metrics.to_jsonable(Path("/tmp/abc/file.csv")) == "file.csv"
+    with pytest.raises(TypeError, match="DataFrame"):
+        metrics.dumps({"x": pd.DataFrame()})
+    with pytest.raises(ValueError, match="reserved key"):
+        metrics.merge_plugin_metrics({}, {"data": 1})
+
+
+def test_base_metrics_count_exactly(dataset):
+    period = parse_period(PERIOD)
+    view = dataset.as_of(period.end)
+    out = metrics.base_metrics(
+        dataset, view, period, parameters={"seed": 0}, models_available=False
+    )
+    assert out["data"]["fingerprint"] == dataset.fingerprint()
+    assert out["data"]["rows"]["customers"] == len(view.customers)
+    in_dec = (view.orders["order_date"] >= "2025-12-01").sum()
+    assert out["data"]["rows_in_period"]["orders"] == in_dec
+    assert out["data"]["rejected_rows"] == len(dataset.rejected) > 0
+    assert sum(out["data"]["rejected_by_reason"].values()) == len(dataset.rejected)
+    assert out["period"] == {
+        "label": PERIOD,
+        "freq": "monthly",
+        "start": pd.Timestamp("2025-12-01"),
+        "end": pd.Timestamp("2025-12-31"),
+        "days": 31,
+    }
+
+
+# --- data quality ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """Three customers, four orders (one rejected), no tickets or surveys."""
+    return validate_frames(
+        {
+            "customers": pd.DataFrame(
+                {
+                    "customer_id": ["C1", "C2", "C3"],
+                    "signup_date": ["2024-01-05", "2024-03-10", "2024-06-20"],
+                }
+            ),
+            "orders": pd.DataFrame(
+                {
+                    "order_id": ["O1", "O2", "O3", "O4"],
+                    "customer_id": ["C1", "C1", "C2", "C1"],
+                    "order_date": ["2024-01-06", "2024-06-02", "2024-06-15", "not a date"],
+                    "amount": [10.0, 20.0, 30.0, 5.0],
+                }
+            ),
+        }
+    )
+
+
+def test_table_overview_counts_exactly(tiny):
+    period = parse_period("2024-06")
+    overview = quality.table_overview(tiny.as_of(period.end), period, tiny.rejected)
+    assert overview.loc["customers", ["rows", "in_period", "rejected"]].tolist() == [3, 1, 0]
+    assert overview.loc["orders", ["rows", "in_period", "rejected"]].tolist() == [3, 2, 1]
+    assert overview.loc["orders", "first"] == pd.Timestamp("2024-01-06")
+    assert not overview.loc["tickets", "present"]
+
+
+def test_monthly_activity_fills_gaps(tiny):
+    activity = quality.monthly_activity(tiny)
+    orders = activity.loc[activity["table"] == "orders"]
+    assert orders["rows"].tolist() == [1, 0, 0, 0, 0, 2]
+
+
+def test_rejected_summary_and_examples():
+    data = generate(300, seed=5, faults=0.02)
+    rejected = data.to_dataset().rejected
+    summary = quality.rejected_summary(rejected)
+    assert summary["rows"].sum() == len(rejected)
+    assert summary["rows"].is_monotonic_decreasing
+    examples = quality.rejected_examples(rejected, per_reason=2)
+    assert examples.groupby(["table", "reason"]).size().max() <= 2
+    assert quality.rejected_summary(rejected.iloc[:0]).empty
+
+
+def test_capabilities_say_what_the_data_does_not_allow(tiny):
+    caps = quality.capabilities(tiny.as_of("2024-06"), parse_period("2024-06")).set_index(
+        "analysis"
+    )
+    assert not caps.loc["Service KPIs", "available"]
+    assert caps.loc["Service KPIs", "detail"] == "no tickets: service KPIs not available"
+    assert caps.loc["NPS", "detail"] == "no surveys: NPS not available"
+    assert "no order status" in caps.loc["Refund and cancellation rates", "detail"]
+    assert not caps.loc["Lifetime value and P(alive)", "available"]  # 1 repeat customer
+    assert caps.loc["Sales KPIs", "detail"] == "2 orders in 2024-06"
+
+
+def test_quality_charts_draw(tiny):
+    import matplotlib.pyplot as plt
+
+    period = parse_period("2024-06")
+    ax = charts.table_sizes(quality.table_overview(tiny, period))
+    assert ax.get_title(loc="left") == "Rows per table" and len(ax.patches) >= 2
+    ax = charts.monthly_activity(quality.monthly_activity(tiny), period)
+    assert len(ax.get_lines()) == 2
+    ax = charts.rejected_by_reason(quality.rejected_summary(tiny.rejected))
+    assert len(ax.patches) == 1
+    ax = charts.rejected_by_reason(quality.rejected_summary(tiny.rejected.iloc[:0]))
+    assert "No rows were rejected" in [t.get_text() for t in ax.texts]
+    plt.close("all")
+
+
+# --- tables and style --------------------------------------------------------------------------
+
+
+def test_table_html_formats_and_escapes():
+    frame = pd.DataFrame(
+        {
+            "name_of_thing": ["<b>x</b>", "y"],
+            "rows": [15735, 2],
+            "amount": [1234.567, 2.0],
+            "small": [0.123, 1.5],
+            "churn_probability": [0.25, np.nan],
+            "when": pd.to_datetime(["2024-06-01", "2024-06-02"]),
+            "flag": [True, False],
+        }
+    )
+    html = tables.to_html(frame, caption="A & B", max_rows=1)
+    assert "<caption>A &amp; B</caption>" in html
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
+    assert ">15,735<" in html and ">1,235<" in html and ">0.12<" in html
+    assert ">25.0%<" in html and ">2024-06-01<" in html and ">yes<" in html
+    assert "Name of thing" in html and "Showing 1 of 2 rows" in html
+    assert "No rows." in tables.to_html(frame.iloc[:0])
+
+
+def test_style_apply_sets_laptop_sized_charts():
+    import matplotlib.pyplot as plt
+
+    from cpm_analysis.report import style
+
+    style.apply()
+    assert tuple(plt.rcParams["figure.figsize"]) == style.FIGSIZE
+    assert plt.rcParams["axes.prop_cycle"].by_key()["color"][0] == style.PALETTE[0]
+
+
+# --- export and index --------------------------------------------------------------------------
+
+
+def _executed_notebook(path: Path) -> Path:
+    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    cells = [
+        new_markdown_cell("# Sales review\n\nIntro."),
+        new_code_cell("period = 'x'", metadata={"tags": ["parameters"]}),
+        new_code_cell("period = '2024-06'", metadata={"tags": ["injected-parameters"]}),
+        new_markdown_cell("## Revenue"),
+        new_code_cell(
+            "secret_code_here()",
+            outputs=[
+                new_output("stream", name="stderr", text="UserWarning: noisy\n"),
+                new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
+                new_output(
+                    "display_data",
+                    data={"application/javascript": "alert(1)", "text/html": "<p>kept</p>"},
+                ),
+            ],
+        ),
+        new_code_cell("x = 1"),
+    ]
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
+    return path
+
+
+def test_export_html_is_offline_without_code_or_noise(tmp_path):
+    target = export.export_html(
+        _executed_notebook(tmp_path / "review.ipynb"), title="Sales (2024-06)"
+    )
+    html = target.read_text()
+    assert target.name == "review.html"
+    assert "<title>Sales (2024-06)</title>" in html
+    assert export.external_references(html) == []
+    assert not re.search(r"<script[^>]+src=|<link[^>]+href=[\"']?https?:", html)
+    assert "require.js" not in html and "mathjax" not in html.lower() and "mermaid" not in html
+    assert "secret_code_here" not in html and "2024-06'" not in html and "period = " not in html
+    assert "UserWarning" not in html and "alert(1)" not in html
+    assert "<p>kept</p>" in html and "Intro." in html
+    assert 'src="data:image/png;base64,' in html and 'alt="Chart: Revenue"' in html
+    assert not re.search(r'class="[^"]*(jp-CodeMirrorEditor|jp-InputPrompt)', html)
+    assert re.findall(r'class="jp-Cell jp-CodeCell[^"]*"', html) == [
+        'class="jp-Cell jp-CodeCell jp-Notebook-cell jp-mod-noInput"'
+    ]
+
+
+def test_the_stock_lab_template_would_not_open_offline(tmp_path):
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(_executed_notebook(tmp_path / "review.ipynb"), as_version=4)
+    html, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    assert any(ref.startswith("<script") for ref in export.external_references(html))
+
+
+def test_external_references_are_detected():
+    snippets = [
+        '<script src="https://cdn.x/y.js"></script>',
+        "<link rel=stylesheet href='//fonts.x/css'>",
+        '<img src="http://x/y.png">',
+        "<style>@import url(https://x/y.css);</style>",
+        '<div style="background: url(https://x/y.png)">',
+    ]
+    for snippet in snippets:
+        assert export.external_references(snippet), snippet
+    assert (
+        export.external_references('<a href="https://example.com">docs</a><img src="data:x">') == []
+    )
+
+
+def test_sparkline_and_trend_values():
+    svg = index.sparkline_svg([1.0, None, 2.0, 3.0], label="orders")
+    assert svg.count("<polyline") == 1 and "<circle" in svg and "<title>orders</title>" in svg
+    assert "<polyline" not in index.sparkline_svg([5.0]) and "<circle" in index.sparkline_svg([5.0])
+    assert index.sparkline_svg([None]).endswith("</svg>")
+    assert index.trend_values({"kpis": {"nps": {"value": None}, "flag": True}}) == {
+        "nps": ("nps", None)
+    }
+
+
+def test_index_lists_periods_trends_and_failures(tmp_path):
+    for label, orders in (("2024-05", 10), ("2024-06", 15), ("2024-Q2", 40)):
+        folder = tmp_path / label
+        folder.mkdir()
+        (folder / "01_data_quality.html").write_text("<html><head><title>Data quality</title>")
+        metrics.write_metrics(
+            folder, {"data": {"rows_in_period": {"orders": orders}, "fingerprint": "ab" * 32}}
+        )
+        (folder / "customers_scored.csv").write_text("customer_id\n")
+    (tmp_path / "2024-06" / "owners" / "S001").mkdir(parents=True)
+    for label in ("2024-06", "2024-07"):
+        failed = tmp_path / "_failed" / label
+        failed.mkdir(parents=True)
+        (failed / "FAILED.txt").write_text(f"02_x: cell 3 raised ValueError ({label})\n")
+    (tmp_path / ".tmp-2024-08-abcd").mkdir()
+    html = index.write_index(tmp_path).read_text()
+    assert html.index("<h2>Monthly</h2>") < html.index("<h2>Quarterly</h2>")
+    assert (
+        'href="2024-06/01_data_quality.html"' in html
+        and 'href="2024-06/customers_scored.csv"' in html
+    )
+    assert html.count("<svg") == 2 and "+50.0%" in html
+    assert "last run failed: 02_x: cell 3 raised ValueError (2024-06)" in html
+    assert "2024-07" in html and "no earlier report" in html
+    assert "1 owner report(s)" in html and "2024-08" not in html
+    assert export.external_references(html) == [] and "<script" not in html
+
+
+# --- runner pieces -----------------------------------------------------------------------------
+
+
+def test_discovery_periodic_and_on_demand(tmp_path, monkeypatch):
+    for name in ("02_b", "01_a", "customer_360", "_draft", "10_c"):
+        write_notebook(tmp_path / f"{name}.ipynb")
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    write_notebook(tmp_path / ".ipynb_checkpoints" / "01_a-checkpoint.ipynb")
+    specs = runner.discover_notebooks(tmp_path)
+    assert [(s.name, s.periodic) for s in specs] == [
+        ("01_a", True),
+        ("02_b", True),
+        ("10_c", True),
+        ("customer_360", False),
+    ]
+    monkeypatch.setenv(runner.NOTEBOOKS_ENV, str(tmp_path))
+    assert runner.notebooks_dir() == tmp_path
+    assert [s.name for s in runner.select_notebooks(specs)] == ["01_a", "02_b", "10_c"]
+    assert [s.name for s in runner.select_notebooks(specs, ["b,10", "01_a.ipynb"])] == [
+        "01_a",
+        "02_b",
+        "10_c",
+    ]
+    with pytest.raises(runner.ReportArgumentError, match="on-demand"):
+        runner.select_notebooks(specs, ["customer_360"])
+    with pytest.raises(runner.ReportArgumentError, match="no notebook 'zz'"):
+        runner.select_notebooks(specs, ["zz"])
+    with pytest.raises(runner.ReportArgumentError, match="does not exist"):
+        runner.discover_notebooks(tmp_path / "absent")
+
+
+def test_the_project_notebooks_are_found():
+    names = [s.name for s in runner.discover_notebooks() if s.periodic]
+    assert names[0] == "01_data_quality"
+
+
+def test_notebooks_must_declare_pii_and_owner(tmp_path):
+    spec = runner.NotebookSpec(
+        write_notebook(
+            tmp_path / "01_x.ipynb", parameters='data: str = "x"\nperiod: str = "latest"'
+        )
+    )
+    with pytest.raises(runner.ReportArgumentError, match="must declare freq, pii, owner, seed"):
+        runner.check_notebook_parameters(spec)
+
+
+def test_resolve_periods(dataset):
+    assert [p.label for p in runner.resolve_periods(dataset)] == [PERIOD]
+    assert [p.label for p in runner.resolve_periods(dataset, start="2025-10")] == [
+        "2025-10",
+        "2025-11",
+        "2025-12",
+    ]
+    assert [p.label for p in runner.resolve_periods(dataset, start="2025-Q3")] == [
+        "2025-Q3",
+        "2025-Q4",
+    ]
+    with pytest.raises(runner.ReportArgumentError, match="either --period or --from"):
+        runner.resolve_periods(dataset, period="2025-01", start="2025-01")
+    with pytest.raises(runner.ReportArgumentError, match="--to needs --from"):
+        runner.resolve_periods(dataset, end="2025-01")
+    with pytest.raises(PeriodError, match="ends .* before it starts"):
+        runner.resolve_periods(dataset, start="2025-06", end="2025-01")
+
+
+@pytest.mark.parametrize("atomic", [True, False])
+def test_publish_replaces_the_folder_whole(tmp_path, monkeypatch, atomic):
+    if not atomic:
+        monkeypatch.setattr(runner, "_renameat2_exchange", lambda a, b: False)
+    final = tmp_path / "2024-06"
+    final.mkdir()
+    (final / "old.html").write_text("old")
+    staging = tmp_path / ".tmp-2024-06-x"
+    staging.mkdir()
+    (staging / "new.html").write_text("new")
+    runner.publish(staging, final)
+    assert [p.name for p in final.iterdir()] == ["new.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2024-06"]
+    again = tmp_path / ".tmp-2024-07-x"
+    again.mkdir()
+    runner.publish(again, tmp_path / "2024-07")
+    assert (tmp_path / "2024-07").is_dir() and not again.exists()
+
+
+def test_owner_folder_names_are_safe_and_unique():
+    names = runner.owner_folder_names(["S1", "a/b", "a_b", "..", "x y"])
+    assert names == {"S1": "S1", "a/b": "a_b", "a_b": "a_b-2", "..": "_", "x y": "x_y"}
+
+
+def test_lock_is_exclusive_and_released(tmp_path):
+    with ReportLock(tmp_path) as held:
+        assert f"pid {os.getpid()}" in held.path.read_text()
+        with pytest.raises(ReportLockedError, match=f"another cpm report is running on {tmp_path}"):
+            ReportLock(tmp_path).acquire()
+    with ReportLock(tmp_path):
+        pass
+
+
+# --- `cpm report` end to end -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def published(company, tmp_path_factory):
+    """`cpm report --per-owner` on the company: latest month, the project's notebooks."""
+    out = tmp_path_factory.mktemp("reports")
+    result = run_cli("--data", str(company[1]), "--out", str(out), "--per-owner", "--jobs", "2")
+    assert result.returncode == 0, result.stderr
+    return out, result
+
+
+def _files(folder: Path, *suffixes: str) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix in suffixes and "_failed" not in p.parts)
+
+
+def test_report_writes_every_file(published):
+    out, result = published
+    period = out / PERIOD
+    expected = {
+        "01_data_quality.html",
+        "01_data_quality.ipynb",
+        "customers_scored.csv",
+        "customers_scored.parquet",
+        "rejected_rows.csv",
+        "metrics.json",
+        "owners",
+    }
+    assert expected <= {p.name for p in period.iterdir()}
+    assert (out / "index.html").exists() and (out / privacy.KEY_FILE).exists()
+    assert not list(out.glob(".tmp-*"))
+    assert "models not available" in result.stderr
+    assert f"published {PERIOD}" in result.stdout
+    for owner in OWNERS:
+        assert {"01_data_quality.html", "customers_scored.csv"} <= {
+            p.name for p in (period / "owners" / owner).iterdir()
+        }
+
+
+def test_report_html_is_offline_has_content_and_no_code(published):
+    out, _ = published
+    pages = _files(out, ".html")
+    assert len(pages) == 1 + len(OWNERS) + 1  # main, owners, index
+    for page in pages:
+        html = page.read_text()
+        assert not re.search(r"<script[^>]*\bsrc\s*=\s*[\"']?https?:", html), page
+        assert not re.search(r"<link[^>]*\bhref\s*=\s*[\"']?https?:", html), page
+        assert export.external_references(html) == [], page
+        assert not re.search(r'class="[^"]*(jp-CodeMirrorEditor|jp-InputPrompt)', html), page
+        assert all(
+            "jp-mod-noInput" in c for c in re.findall(r'class="jp-Cell jp-CodeCell[^"]*"', html)
+        )
+        assert "validate_parameters" not in html
+        assert "Traceback" not in html and "Warning" not in html
+    report = (out / PERIOD / "01_data_quality.html").read_text()
+    for text in (
+        "Data quality",
+        "Table sizes",
+        "Rejected rows by reason",
+        "Analyses and the data they need",
+        "no churned_at",
+        "Coverage over time",
+    ):
+        assert text in report
+    assert report.count('src="data:image/png;base64,') == 3
+    assert "<title>Data quality (2025-12)</title>" in report
+
+
+def test_no_personal_data_in_any_html_or_csv(published, company):
+    data, _ = company
+    out, _ = published
+    needles = []
+    for table in ("customers", "staff"):
+        frame = data.tables[table]
+        for column in ("name", "email", "phone"):
+            if column in frame:
+                needles += frame[column].dropna().astype(str).tolist()
+    needles = [n for n in set(needles) if len(n) >= 5]
+    assert len(needles) > 1000
+    files = _files(out, ".html", ".csv", ".ipynb", ".json")
+    assert len(files) >= 12
+    for path in files:
+        text = path.read_text()
+        lower = text.lower()
+        leaked = [n for n in needles if n in text or ("@" in n and n.lower() in lower)]
+        assert not leaked, f"{path}: {leaked[:3]}"
+
+
+def test_csv_keeps_real_ids_and_pseudonyms_html_shows_only_pseudonyms(published, dataset):
+    out, _ = published
+    scored = pd.read_csv(out / PERIOD / "customers_scored.csv", dtype=str)
+    assert scored.columns.tolist() == ["customer_id", "pseudonym", "owner_id", "region", "channel"]
+    view = dataset.as_of(parse_period(PERIOD).end)
+    assert scored["customer_id"].tolist() == sorted(view.customers["customer_id"])
+    key = privacy.load_key(out, create=False)
+    assert scored["pseudonym"].tolist() == privacy.pseudonymize(scored["customer_id"], key).tolist()
+    parquet = pd.read_parquet(out / PERIOD / "customers_scored.parquet")
+    assert parquet["customer_id"].tolist() == scored["customer_id"].tolist()
+    rejected = pd.read_csv(out / PERIOD / "rejected_rows.csv", dtype=str)
+    assert len(rejected) == len(dataset.rejected)
+    assert rejected["values"].str.contains(re.escape(privacy.MASKED)).any()
+    html = (out / PERIOD / "01_data_quality.html").read_text()
+    assert re.search(r"P-[A-Z2-7]{12}", html)
+    assert not re.search(r"\bC\d{4,}\b", html.replace("C_UNKNOWN", ""))
+
+
+def test_per_owner_reports_hold_only_their_owners_customers(published, dataset):
+    out, _ = published
+    view = dataset.as_of(parse_period(PERIOD).end)
+    key = privacy.load_key(out, create=False)
+    for owner in OWNERS:
+        folder = out / PERIOD / "owners" / owner
+        scored = pd.read_csv(folder / "customers_scored.csv", dtype=str)
+        mine = view.customers.loc[view.customers["owner_id"] == owner, "customer_id"]
+        assert sorted(scored["customer_id"]) == sorted(mine)
+        assert set(scored["owner_id"]) == {owner}
+        html = (folder / "01_data_quality.html").read_text()
+        assert f"the book of account owner <strong>{owner}</strong>" in html
+        others = view.customers.loc[view.customers["owner_id"] != owner, "customer_id"]
+        other_pseudonyms = set(privacy.pseudonymize(others, key))
+        assert not other_pseudonyms & set(re.findall(r"P-[A-Z2-7]{12}", html))
+        assert f"{len(mine):,} customers" in html
+        rejected = pd.read_csv(folder / "rejected_rows.csv", dtype=str)
+        for values in rejected["values"]:
+            record = json.loads(values)
+            assert record.get("customer_id") in set(mine) or owner in record.values()
+
+
+def test_metrics_json_content(published, dataset):
+    out, _ = published
+    text = (out / PERIOD / "metrics.json").read_text()
+    data = json.loads(text)
+    assert data["data"]["fingerprint"] == dataset.fingerprint()
+    assert data["parameters"] == {
+        "data": Path(dataset.source).name,
+        "freq": "monthly",
+        "notebooks": ["01_data_quality"],
+        "period": PERIOD,
+        "pii": "mask",
+        "seed": 0,
+    }
+    assert data["package"]["version"] and data["models"]["available"] is False
+    assert str(out) not in text and "/tmp" not in text and text == metrics.dumps(data)
+
+
+def report(*args: str):
+    """`cpm report ...` in this process (same code path as the command, no interpreter start)."""
+    return CliRunner().invoke(main, ["report", *args])
+
+
+def test_rerun_replaces_the_period_byte_for_byte(published, company):
+    out, _ = published
+    period = out / PERIOD
+    names = [
+        "metrics.json",
+        "customers_scored.csv",
+        "customers_scored.parquet",
+        "rejected_rows.csv",
+    ]
+    before = {name: (period / name).read_bytes() for name in names}
+    inode = period.stat().st_ino
+    result = report("--data", str(company[1]), "--out", str(out), "-q")  # without --per-owner
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""  # --quiet: nothing but errors
+    assert period.stat().st_ino != inode  # a new folder was swapped in whole
+    assert not (period / "owners").exists()
+    assert {name: (period / name).read_bytes() for name in names} == before
+    assert not list(out.glob(".tmp-*")) and not list(out.glob(".old-*"))
+
+
+def test_a_failing_notebook_exits_1_names_the_cell_and_keeps_the_report(
+    published, company, tmp_path
+):
+    out = tmp_path / "reports"
+    shutil.copytree(published[0], out)
+    notebooks = tmp_path / "notebooks"
+    shutil.copytree(ROOT / "notebooks", notebooks)
+    write_notebook(notebooks / "00_fails.ipynb", "x = 1", "ratio = x / 0")
+    before = {p: p.read_bytes() for p in _files(out / PERIOD, ".html", ".json", ".csv")}
+    result = report("--data", str(company[1]), "--out", str(out), "--notebooks", str(notebooks))
+    assert result.exit_code == 1
+    assert (
+        "00_fails: cell 4 of 4, In [4]: `ratio = x / 0` raised ZeroDivisionError" in result.stderr
+    )
+    assert "Traceback" not in result.output
+    assert {p: p.read_bytes() for p in _files(out / PERIOD, ".html", ".json", ".csv")} == before
+    failed = out / "_failed" / PERIOD
+    assert (failed / "00_fails.ipynb").exists()
+    assert "ZeroDivisionError" in (failed / "FAILED.txt").read_text()
+    assert not (failed / "01_data_quality.ipynb").exists()  # the run stopped at the failure
+    assert "last run failed: 00_fails" in (out / "index.html").read_text()
+
+
+LIGHT = "print(f'report {period} pii={pii} owner={owner!r}')"  # no imports: a fast kernel
+
+
+def test_backfill_runs_every_period_and_passes_the_parameters(company, tmp_path):
+    notebooks = tmp_path / "nb"
+    write_notebook(notebooks / "01_light.ipynb", LIGHT)
+    out = tmp_path / "out"
+    result = report(
+        "--data",
+        str(company[1]),
+        "--out",
+        str(out),
+        "--from",
+        "2025-Q3",
+        "--to",
+        "2025-Q4",
+        "--notebooks",
+        str(notebooks),
+        "--pii",
+        "show",
+    )
+    assert result.exit_code == 0, result.output
+    assert "--pii show: the reports hold personal data" in result.stderr
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
+        "2025-Q3",
+        "2025-Q4",
+        "index.html",
+    ]
+    assert "report 2025-Q4 pii=show owner=''" in (out / "2025-Q4" / "01_light.html").read_text()
+    scored = pd.read_csv(out / "2025-Q4" / "customers_scored.csv")
+    assert "pseudonym" not in scored.columns  # no key in show mode
+    assert not (out / privacy.KEY_FILE).exists()
+    page = (out / "index.html").read_text()
+    assert "<h2>Quarterly</h2>" in page and page.count("<polyline") >= 1
+
+
+def test_show_mode_shows_real_ids_in_tables(company, tmp_path):
+    ctx = params.validate_parameters(data=str(company[1]), pii="show", out_dir=str(tmp_path))
+    html = ctx.show(ctx.view.customers.head(2)).data
+    assert ctx.view.customers["customer_id"].iloc[0] in html
+    assert ctx.view.customers["name"].iloc[0] in html
+
+
+def test_privacy_guard_fails_a_notebook_that_shows_raw_personal_data(company, tmp_path):
+    notebooks = tmp_path / "nb"
+    write_notebook(
+        notebooks / "01_leaky.ipynb", "print(open(data + '/customers.csv').read()[:600])"
+    )
+    out = tmp_path / "out"
+    result = report("--data", str(company[1]), "--out", str(out), "--notebooks", str(notebooks))
+    assert result.exit_code == 1
+    assert "privacy check: personal data found in the output" in result.stderr
+    assert not (out / PERIOD).exists() and (out / "_failed" / PERIOD / "01_leaky.html").exists()
+
+
+def test_a_failing_scoring_plugin_exits_1_and_keeps_its_traceback(company, tmp_path, monkeypatch):
+    def build_period_artifacts(ds, period, *, seed):
+        raise RuntimeError("model did not converge")
+
+    module = types.ModuleType("cpm_analysis.scoring")
+    module.build_period_artifacts = build_period_artifacts
+    monkeypatch.setitem(sys.modules, "cpm_analysis.scoring", module)
+    notebooks = tmp_path / "nb"
+    write_notebook(notebooks / "01_light.ipynb", LIGHT)
+    out = tmp_path / "out"
+    result = report("--data", str(company[1]), "--out", str(out), "--notebooks", str(notebooks))
+    assert result.exit_code == 1
+    assert "scoring: RuntimeError: model did not converge" in result.stderr
+    note = (out / "_failed" / PERIOD / "FAILED.txt").read_text()
+    assert note.startswith("scoring: RuntimeError") and "Traceback" in note
+    assert not (out / PERIOD).exists()
+
+
+def test_per_owner_runs_each_owner_with_its_id(company, tmp_path):
+    notebooks = tmp_path / "nb"
+    write_notebook(notebooks / "01_light.ipynb", LIGHT)
+    out = tmp_path / "out"
+    result = report(
+        "--data",
+        str(company[1]),
+        "--out",
+        str(out),
+        "--notebooks",
+        str(notebooks),
+        "--per-owner",
+        "--jobs",
+        "2",
+        "-q",
+    )
+    assert result.exit_code == 0, result.output
+    for owner in OWNERS:
+        html = (out / PERIOD / "owners" / owner / "01_light.html").read_text()
+        assert f"owner='{owner}'" in html
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--period", "2024-13"], "error: period: month 13 in '2024-13' is not 1-12"),
+        (["--period", "2024-Q2", "--freq", "monthly"], "is quarterly but freq is monthly"),
+        (["--period", "2025-01", "--from", "2024-01"], "either --period or --from/--to"),
+        (["--only", "nope"], "--only: no notebook 'nope'"),
+        (["--data", "/nonexistent/folder"], "error: data: /nonexistent/folder does not exist"),
+    ],
+)
+def test_bad_arguments_exit_2_in_one_line(company, tmp_path, args, message):
+    arguments = ["report", "--out", str(tmp_path / "out"), "-q"]
+    if "--data" not in args:
+        arguments += ["--data", str(company[1])]
+    result = CliRunner().invoke(main, [*arguments, *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_unusable_data_exits_2(tmp_path):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "customers.csv").write_text("customer_id,signup_date\nC1,2024-01-01\n")
+    result = CliRunner().invoke(
+        main, ["report", "--data", str(folder), "--out", str(tmp_path / "o"), "-q"]
+    )
+    assert result.exit_code == 2 and "orders" in result.output
+
+
+def test_a_second_run_on_the_same_folder_exits_2(company, tmp_path):
+    out = tmp_path / "out"
+    with ReportLock(out):
+        result = CliRunner().invoke(
+            main, ["report", "--data", str(company[1]), "--out", str(out), "-q"]
+        )
+    assert result.exit_code == 2
+    assert f"error: another cpm report is running on {out}" in result.output
+    assert not (out / PERIOD).exists()
