@@ -32,6 +32,10 @@ from cpm_analysis.synthetic import generate
 
 PERIOD = "2025-12"
 OWNERS = ("S001", "S002")
+# The end-to-end run renders the first and the last periodic notebook (every notebook is executed
+# on its own by tests/test_notebooks.py); per-owner copies triple the work, so keep it to two.
+PUBLISHED = ("01_data_quality", "05_performance_review")
+PERIODIC = [Path(f"{name}.ipynb") for name in PUBLISHED]
 ROOT = Path(__file__).resolve().parents[1]
 matplotlib.use("Agg")
 
@@ -644,7 +648,10 @@ def test_lock_is_exclusive_and_released(tmp_path):
 def published(company, tmp_path_factory):
     """`cpm report --per-owner` on the company: latest month, the project's notebooks."""
     out = tmp_path_factory.mktemp("reports")
-    result = run_cli("--data", str(company[1]), "--out", str(out), "--per-owner", "--jobs", "2")
+    result = run_cli(
+        "--data", str(company[1]), "--out", str(out), "--per-owner", "--jobs", "2",
+        "--only", ",".join(PUBLISHED),
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     return out, result
 
@@ -656,9 +663,8 @@ def _files(folder: Path, *suffixes: str) -> list[Path]:
 def test_report_writes_every_file(published):
     out, result = published
     period = out / PERIOD
-    expected = {
-        "01_data_quality.html",
-        "01_data_quality.ipynb",
+    pages = {f"{nb.stem}{suffix}" for nb in PERIODIC for suffix in (".html", ".ipynb")}
+    expected = pages | {
         "customers_scored.csv",
         "customers_scored.parquet",
         "rejected_rows.csv",
@@ -668,10 +674,10 @@ def test_report_writes_every_file(published):
     assert expected <= {p.name for p in period.iterdir()}
     assert (out / "index.html").exists() and (out / privacy.KEY_FILE).exists()
     assert not list(out.glob(".tmp-*"))
-    assert "models not available" in result.stderr
+    assert "models not available" not in result.stderr  # cpm_analysis.scoring is installed
     assert f"published {PERIOD}" in result.stdout
     for owner in OWNERS:
-        assert {"01_data_quality.html", "customers_scored.csv"} <= {
+        assert {f"{nb.stem}.html" for nb in PERIODIC} | {"customers_scored.csv"} <= {
             p.name for p in (period / "owners" / owner).iterdir()
         }
 
@@ -679,7 +685,7 @@ def test_report_writes_every_file(published):
 def test_report_html_is_offline_has_content_and_no_code(published):
     out, _ = published
     pages = _files(out, ".html")
-    assert len(pages) == 1 + len(OWNERS) + 1  # main, owners, index
+    assert len(pages) == len(PERIODIC) * (1 + len(OWNERS)) + 1  # main, owners, index
     for page in pages:
         html = page.read_text()
         assert not re.search(r"<script[^>]*\bsrc\s*=\s*[\"']?https?:", html), page
@@ -705,6 +711,23 @@ def test_report_html_is_offline_has_content_and_no_code(published):
     assert "<title>Data quality (2025-12)</title>" in report
 
 
+def test_review_html_shows_the_scorecard(published):
+    out, _ = published
+    page = (out / PERIOD / "05_performance_review.html").read_text()
+    for text in (
+        "Performance review",
+        "Executive summary",
+        "KPI scorecard against targets",
+        "Owner scorecard",
+        "Improvement actions",
+        "Forecast check",
+    ):
+        assert text in page
+    assert any(status in page for status in (">met<", ">missed<", ">at risk<"))
+    owner_page = (out / PERIOD / "owners" / OWNERS[0] / "05_performance_review.html").read_text()
+    assert "KPI scorecard against targets" in owner_page
+
+
 def test_no_personal_data_in_any_html_or_csv(published, company):
     data, _ = company
     out, _ = published
@@ -728,7 +751,10 @@ def test_no_personal_data_in_any_html_or_csv(published, company):
 def test_csv_keeps_real_ids_and_pseudonyms_html_shows_only_pseudonyms(published, dataset):
     out, _ = published
     scored = pd.read_csv(out / PERIOD / "customers_scored.csv", dtype=str)
-    assert scored.columns.tolist() == ["customer_id", "pseudonym", "owner_id", "region", "channel"]
+    assert scored.columns.tolist()[:3] == ["customer_id", "pseudonym", "owner_id"]
+    for column in ("segment", "tier", "cluster", "clv", "p_alive", "churn_probability"):
+        assert column in scored.columns
+    assert {"reason_codes", "recommended_action"} <= set(scored.columns)
     view = dataset.as_of(parse_period(PERIOD).end)
     assert scored["customer_id"].tolist() == sorted(view.customers["customer_id"])
     key = privacy.load_key(out, create=False)
@@ -773,12 +799,14 @@ def test_metrics_json_content(published, dataset):
     assert data["parameters"] == {
         "data": Path(dataset.source).name,
         "freq": "monthly",
-        "notebooks": ["01_data_quality"],
+        "notebooks": [nb.stem for nb in PERIODIC],
         "period": PERIOD,
         "pii": "mask",
         "seed": 0,
     }
-    assert data["package"]["version"] and data["models"]["available"] is False
+    assert data["package"]["version"] and data["models"]["available"] is True
+    assert set(data["models"]["bgnbd"]["params"]) == {"r", "alpha", "a", "b"}
+    assert data["kpis"]["revenue"]["value"] > 0
     assert str(out) not in text and "/tmp" not in text and text == metrics.dumps(data)
 
 
@@ -798,7 +826,10 @@ def test_rerun_replaces_the_period_byte_for_byte(published, company):
     ]
     before = {name: (period / name).read_bytes() for name in names}
     inode = period.stat().st_ino
-    result = report("--data", str(company[1]), "--out", str(out), "-q")  # without --per-owner
+    # without --per-owner
+    result = report(
+        "--data", str(company[1]), "--out", str(out), "-q", "--only", ",".join(PUBLISHED)
+    )
     assert result.exit_code == 0, result.output
     assert result.stderr == ""  # --quiet: nothing but errors
     assert period.stat().st_ino != inode  # a new folder was swapped in whole

@@ -1,0 +1,456 @@
+"""One customer's view: orders, service history, segment path and every model's verdict.
+
+Used by the on-demand ``customer_360`` notebook (``customer_id`` = a real id or its
+pseudonym). Everything is point in time: only data up to the report period's end is read, and
+the scores are the period's scored table, so the view agrees with the periodic reports.
+
+Examples
+--------
+>>> from cpm_analysis.synthetic import generate
+>>> from cpm_analysis.periods import parse_period
+>>> ds = generate(300, seed=1).to_dataset()
+>>> period = parse_period("2025-06")
+>>> cid = ds.customers["customer_id"].iloc[0]
+>>> cv = customer_view(ds.as_of(period.end), cid, period)
+>>> cv.customer_id == cid
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from cpm_analysis.data import Dataset
+from cpm_analysis.periods import Period, parse_period
+
+PATH_PERIODS = 6
+"""Periods in the segment path."""
+
+PROFILE_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "owner_id",
+    "region",
+    "channel",
+    "company_size",
+    "signup_date",
+    "churned_at",
+)
+
+
+@dataclass
+class CustomerView:
+    """Everything about one customer up to the period's end.
+
+    Attributes
+    ----------
+    customer_id : str
+        The real id (show it through ``ReportContext.show`` / ``pseudonym``).
+    period : Period
+    profile : DataFrame
+        One row: the customer's non-personal attributes and order totals.
+    orders, tickets, surveys : DataFrame
+        The customer's rows (empty frames when the table is absent or has none).
+    scores : Series or None
+        The customer's row of the scored table.
+    has_tickets, has_surveys : bool
+        Whether the data holds the table at all.
+    """
+
+    customer_id: str
+    period: Period
+    profile: pd.DataFrame
+    orders: pd.DataFrame
+    tickets: pd.DataFrame
+    surveys: pd.DataFrame
+    scores: pd.Series | None
+    has_tickets: bool
+    has_surveys: bool
+
+    def score(self, name: str) -> Any:
+        """A score of the customer (``None`` when absent or missing).
+
+        Examples
+        --------
+        >>> cv = CustomerView("C1", parse_period("2025-06"), pd.DataFrame(), pd.DataFrame(),
+        ...                   pd.DataFrame(), pd.DataFrame(), pd.Series({"clv": 3.0}),
+        ...                   False, False)
+        >>> float(cv.score("clv")), cv.score("tier")
+        (3.0, None)
+        """
+        if self.scores is None or name not in self.scores.index:
+            return None
+        value = self.scores[name]
+        return None if _missing(value) else value
+
+    def verdict(self) -> pd.DataFrame:
+        """The models' verdict as a one-row table: segment, tier, CLV, P(alive), churn, action.
+
+        Examples
+        --------
+        >>> cv = CustomerView("C1", parse_period("2025-06"), pd.DataFrame(), pd.DataFrame(),
+        ...                   pd.DataFrame(), pd.DataFrame(), pd.Series({"clv": 3.0}),
+        ...                   False, False)
+        >>> cv.verdict()["clv"].tolist()
+        [3.0]
+        """
+        columns = (
+            "segment",
+            "tier",
+            "cluster_name",
+            "p_alive",
+            "expected_purchases_90d",
+            "clv",
+            "churn_probability",
+            "expected_loss",
+        )
+        row = {"customer_id": self.customer_id}
+        row.update({c: self.score(c) for c in columns if self.scores is not None})
+        return pd.DataFrame([row])
+
+    def reasons(self) -> pd.DataFrame:
+        """The churn model's reasons for this customer, one per row (empty when none).
+
+        Examples
+        --------
+        >>> cv = CustomerView("C1", parse_period("2025-06"), pd.DataFrame(), pd.DataFrame(),
+        ...                   pd.DataFrame(), pd.DataFrame(),
+        ...                   pd.Series({"reason_codes": "late; low"}), False, False)
+        >>> cv.reasons()["reason"].tolist()
+        ['late', 'low']
+        """
+        text = self.score("reason_codes")
+        parts = [p.strip() for p in str(text).split(";")] if text else []
+        return pd.DataFrame({"reason": [p for p in parts if p]}, dtype="str")
+
+    def describe(self, shown_id: str | None = None) -> str:
+        """A short Markdown narrative of the customer, generated from the numbers.
+
+        Parameters
+        ----------
+        shown_id : str, optional
+            How to name the customer (their pseudonym in a masked report); default the id.
+
+        Examples
+        --------
+        >>> cv = CustomerView("C1", parse_period("2025-06"), pd.DataFrame([{"orders": 0}]),
+        ...                   pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), None, False, False)
+        >>> describe = cv.describe("P-X")
+        >>> describe.startswith("**P-X**")
+        True
+        """
+        name = shown_id or self.customer_id
+        profile = self.profile.iloc[0] if len(self.profile) else pd.Series(dtype=object)
+        parts = [f"**{name}**"]
+        owner = profile.get("owner_id")
+        if not _missing(owner):
+            parts.append(f"(account owner {owner})")
+        orders = int(profile.get("orders", 0) or 0)
+        if orders == 0:
+            parts.append(f"had not bought by the end of {self.period.label}.")
+            return " ".join(parts)
+        parts.append(
+            f"has placed {orders} paid order(s) worth {profile.get('revenue', 0):,.0f}, the "
+            f"last on {pd.Timestamp(profile['last_order']):%Y-%m-%d}."
+        )
+        text = " ".join(parts)
+        segment, tier = self.score("segment"), self.score("tier")
+        if segment:
+            text += f" At the end of {self.period.label} they are in the **{segment}** segment"
+            text += f" (value tier {tier})." if tier else "."
+        clv, alive = self.score("clv"), self.score("p_alive")
+        if clv is not None:
+            text += f" Predicted 12-month value: **{clv:,.0f}**"
+            text += f", probability still active {alive:.0%}." if alive is not None else "."
+        churn = self.score("churn_probability")
+        if churn is not None:
+            level = "high" if churn >= 0.6 else "medium" if churn >= 0.3 else "low"
+            text += f" Churn risk within 90 days: **{churn:.0%}** ({level})."
+        elif segment:
+            text += " Not in the active base (no paid order in the last 12 months): no churn score."
+        action = self.score("recommended_action")
+        if action:
+            text += f"\n\n**Recommended action:** {action}"
+        return text
+
+
+def customer_view(
+    view: Dataset, customer_id: str, period: Period | str, scored: pd.DataFrame | None = None
+) -> CustomerView:
+    """Collect one customer's data and scores at the end of ``period``.
+
+    Parameters
+    ----------
+    view : Dataset
+        The point-in-time data (``dataset.as_of(period.end)``).
+    customer_id : str
+        A real customer id (``ReportContext.customer_id`` resolves pseudonyms).
+    period : Period or str
+    scored : DataFrame, optional
+        The period's scored table.
+
+    Raises
+    ------
+    ValueError
+        When the customer is not in ``view``.
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> ds = generate(200, seed=1).to_dataset()
+    >>> customer_view(ds, "nobody", "2025-06")
+    Traceback (most recent call last):
+    ...
+    ValueError: customer_id: 'nobody' is not a customer at the end of 2025-06
+    """
+    period = parse_period(period)
+    customers = view.customers
+    match = (customers["customer_id"] == customer_id).to_numpy(dtype=bool)
+    if not match.any():
+        raise ValueError(
+            f"customer_id: '{customer_id}' is not a customer at the end of {period.label}"
+        )
+    row = customers.loc[match, [c for c in PROFILE_COLUMNS if c in customers.columns]]
+    orders = _rows(view.orders, customer_id).sort_values("order_date", kind="stable")
+    paid = (
+        orders.loc[(orders["status"] == "paid").to_numpy(dtype=bool)]
+        if "status" in orders
+        else orders
+    )
+    profile = row.reset_index(drop=True)
+    profile["orders"] = len(paid)
+    profile["revenue"] = float(orders["amount"].sum()) if len(orders) else 0.0
+    profile["first_order"] = paid["order_date"].min() if len(paid) else pd.NaT
+    profile["last_order"] = paid["order_date"].max() if len(paid) else pd.NaT
+    tickets = _rows(view.tickets, customer_id) if view.has("tickets") else pd.DataFrame()
+    surveys = _rows(view.surveys, customer_id) if view.has("surveys") else pd.DataFrame()
+    scores = None
+    if scored is not None and "customer_id" in scored.columns:
+        hit = scored.loc[(scored["customer_id"] == customer_id).to_numpy(dtype=bool)]
+        scores = hit.iloc[0] if len(hit) else None
+    return CustomerView(
+        customer_id=customer_id,
+        period=period,
+        profile=profile,
+        orders=orders.reset_index(drop=True),
+        tickets=tickets.reset_index(drop=True),
+        surveys=surveys.reset_index(drop=True),
+        scores=scores,
+        has_tickets=view.has("tickets"),
+        has_surveys=view.has("surveys"),
+    )
+
+
+def _rows(frame: pd.DataFrame | None, customer_id: str) -> pd.DataFrame:
+    if frame is None:
+        return pd.DataFrame()
+    return frame.loc[(frame["customer_id"] == customer_id).to_numpy(dtype=bool)]
+
+
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def orders_table(cv: CustomerView, n: int = 20) -> pd.DataFrame:
+    """The customer's latest ``n`` orders, newest first.
+
+    Examples
+    --------
+    >>> o = pd.DataFrame({"order_id": ["a", "b"], "customer_id": ["C1", "C1"],
+    ...                   "order_date": pd.to_datetime(["2025-01-01", "2025-02-01"]),
+    ...                   "amount": [1.0, 2.0]})
+    >>> cv = CustomerView("C1", parse_period("2025-06"), pd.DataFrame(), o, pd.DataFrame(),
+    ...                   pd.DataFrame(), None, False, False)
+    >>> orders_table(cv)["order_id"].tolist()
+    ['b', 'a']
+    """
+    columns = ["order_id", "order_date", "amount", "status", "quantity", "category"]
+    frame = cv.orders
+    return (
+        frame.sort_values("order_date", ascending=False, kind="stable")[
+            [c for c in columns if c in frame.columns]
+        ]
+        .head(n)
+        .reset_index(drop=True)
+    )
+
+
+def tickets_table(cv: CustomerView) -> pd.DataFrame:
+    """The customer's tickets with first-response and resolution hours, newest first.
+
+    Examples
+    --------
+    >>> cv = CustomerView("C1", parse_period("2025-06"), pd.DataFrame(), pd.DataFrame(),
+    ...                   pd.DataFrame(), pd.DataFrame(), None, False, False)
+    >>> tickets_table(cv).empty
+    True
+    """
+    frame = cv.tickets
+    if frame.empty:
+        return pd.DataFrame(columns=["opened_at", "category", "is_complaint", "satisfaction"])
+    out = frame.copy()
+    hour = pd.Timedelta(hours=1)
+    if "first_response_at" in out:
+        out["first_response_hours"] = (out["first_response_at"] - out["opened_at"]) / hour
+    if "resolved_at" in out:
+        out["resolution_hours"] = (out["resolved_at"] - out["opened_at"]) / hour
+    columns = [
+        "opened_at",
+        "category",
+        "is_complaint",
+        "agent_id",
+        "first_response_hours",
+        "resolution_hours",
+        "satisfaction",
+    ]
+    out = out.sort_values("opened_at", ascending=False, kind="stable")
+    return out[[c for c in columns if c in out.columns]].reset_index(drop=True)
+
+
+def surveys_table(cv: CustomerView) -> pd.DataFrame:
+    """The customer's survey answers (score 0-10), newest first.
+
+    Examples
+    --------
+    >>> cv = CustomerView("C1", parse_period("2025-06"), pd.DataFrame(), pd.DataFrame(),
+    ...                   pd.DataFrame(), pd.DataFrame(), None, False, False)
+    >>> surveys_table(cv).empty
+    True
+    """
+    frame = cv.surveys
+    if frame.empty:
+        return pd.DataFrame(columns=["responded_at", "score", "channel"])
+    columns = ["responded_at", "score", "channel"]
+    frame = frame.sort_values("responded_at", ascending=False, kind="stable")
+    return frame[[c for c in columns if c in frame.columns]].reset_index(drop=True)
+
+
+def service_note(cv: CustomerView) -> str:
+    """A line on the customer's service history, or why there is none.
+
+    Examples
+    --------
+    >>> cv = CustomerView("C1", parse_period("2025-06"), pd.DataFrame(), pd.DataFrame(),
+    ...                   pd.DataFrame(), pd.DataFrame(), None, False, False)
+    >>> service_note(cv)
+    'The data has no tickets table. The data has no surveys table.'
+    """
+    parts = []
+    if not cv.has_tickets:
+        parts.append("The data has no tickets table.")
+    else:
+        complaints = (
+            int(cv.tickets["is_complaint"].fillna(False).astype(bool).sum())
+            if "is_complaint" in cv.tickets
+            else 0
+        )
+        sat = cv.tickets["satisfaction"].mean() if "satisfaction" in cv.tickets else np.nan
+        text = f"{len(cv.tickets)} ticket(s), {complaints} complaint(s)"
+        parts.append(text + (f", mean satisfaction {sat:.1f}/5." if pd.notna(sat) else "."))
+    if not cv.has_surveys:
+        parts.append("The data has no surveys table.")
+    else:
+        last = cv.surveys.sort_values("responded_at")["score"].iloc[-1] if len(cv.surveys) else None
+        parts.append(
+            f"{len(cv.surveys)} survey answer(s)"
+            + (f", the latest scoring {last:.0f}/10." if last is not None else ".")
+        )
+    return " ".join(parts)
+
+
+def segment_path(
+    view: Dataset, customer_id: str, period: Period | str, n: int = PATH_PERIODS
+) -> pd.DataFrame:
+    """The customer's RFM segment at the end of each of the last ``n`` periods.
+
+    Scores are relative to the whole base at each cutoff (as in the periodic reports).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by period label (oldest first): ``segment`` (``not yet a buyer`` before the
+        first purchase), ``r_score``, ``f_score``, ``m_score``, ``recency_days``,
+        ``frequency``, ``monetary``.
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> ds = generate(200, seed=1).to_dataset()
+    >>> cid = ds.customers["customer_id"].iloc[0]
+    >>> segment_path(ds, cid, "2025-06", 3).index.tolist()
+    ['2025-04', '2025-05', '2025-06']
+    """
+    from cpm_analysis.segments import rfm_scores, rfm_segments
+
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n: expected a positive integer, got {n!r}")
+    last = parse_period(period)
+    columns = ["segment", "r_score", "f_score", "m_score", "recency_days", "frequency", "monetary"]
+    rows = []
+    for k in range(n - 1, -1, -1):
+        p = last.shift(-k)
+        segments = rfm_segments(rfm_scores(view, p.end))
+        if customer_id in segments.index:
+            row = segments.loc[customer_id, columns].to_dict()
+            row["segment"] = str(row["segment"])
+        else:
+            row = dict.fromkeys(columns, np.nan)
+            row["segment"] = "not yet a buyer"
+        rows.append({"period": p.label, **row})
+    return pd.DataFrame(rows).set_index("period")
+
+
+def plot_orders(cv: CustomerView, *, ax: Axes | None = None) -> Axes:
+    """The customer's orders over time: amounts as stems, cumulative revenue as a line.
+
+    Refunds (negative amounts) are drawn in red. The period's end is marked.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> o = pd.DataFrame({"order_date": pd.to_datetime(["2025-01-01", "2025-02-01"]),
+    ...                   "amount": [10.0, -2.0]})
+    >>> cv = CustomerView("C1", parse_period("2025-06"), pd.DataFrame(), o, pd.DataFrame(),
+    ...                   pd.DataFrame(), None, False, False)
+    >>> plot_orders(cv).get_ylabel()
+    'Order amount'
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3.5))
+    orders = cv.orders
+    if orders.empty:
+        ax.text(
+            0.5,
+            0.5,
+            "No orders up to the end of the period",
+            ha="center",
+            va="center",
+            transform=ax.transAxes,
+        )
+    else:
+        dates = orders["order_date"].to_numpy()
+        amounts = orders["amount"].to_numpy(dtype=float)
+        colors = np.where(amounts < 0, "#C44E52", "#4C72B0")
+        ax.vlines(dates, 0, amounts, colors=colors, linewidth=1.5)
+        ax.scatter(dates, amounts, c=colors, s=18, zorder=3)
+        twin = ax.twinx()
+        twin.plot(dates, np.cumsum(amounts), color="#55A868", linewidth=1.5)
+        twin.set_ylabel("Cumulative revenue", color="#55A868")
+        twin.grid(False)
+    ax.axvline(cv.period.end, color="#888888", linestyle="--", linewidth=1)
+    ax.axhline(0, color="#888888", linewidth=0.8)
+    ax.set_ylabel("Order amount")
+    ax.set_title(f"Orders up to the end of {cv.period.label}")
+    return ax
