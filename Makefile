@@ -3,6 +3,9 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
+# OpenMP/BLAS threads that busy-wait slow scikit-learn down badly on a shared 2-core machine
+export OMP_WAIT_POLICY ?= passive
+export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: setup test lint report benchmark clean
 

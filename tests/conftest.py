@@ -7,9 +7,18 @@ import os
 import matplotlib
 import pandas as pd
 import pytest
+from threadpoolctl import threadpool_limits
 
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_thread():
+    """Run every test single-threaded: OpenMP/BLAS threads spinning on a busy 2-core machine
+    made scikit-learn fits up to 10x slower, and one thread keeps timings predictable."""
+    with threadpool_limits(limits=1):
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,381 @@
+"""Out-of-time evaluation of churn models: metrics, lift, calibration and a rolling backtest.
+
+A churn model is used at a cutoff to predict the following period, and it can only have been
+trained on what was known by then. :func:`backtest` replays exactly that over several
+consecutive cutoffs ``c1 < c2 < ... < ck``: for each pair it trains on the features at ``c(i)``
+with the labels of ``(c(i), c(i) + horizon]`` (known by ``c(i+1)``, which is checked), and
+scores the customers at ``c(i+1)`` against what happened in ``(c(i+1), c(i+1) + horizon]``.
+Never a random split of one period: the test customers are scored at a later time than any
+training label.
+
+Metrics (per scored cutoff):
+
+- ``roc_auc``: probability that a churner is ranked above a stayer;
+- ``pr_auc``: average precision (area under the precision-recall curve);
+- ``brier``: mean squared error of the probabilities (lower is better);
+- ``lift_top_decile``: churn rate among the 10% highest scores divided by the overall rate;
+- ``capture_top_decile``: share of all churners found in those 10%;
+- a calibration table (mean predicted vs observed rate in ten equal-count score bins) and
+  permutation importance of every feature on the held-out customers (drop in ROC AUC when a
+  feature's values are shuffled).
+
+Examples
+--------
+>>> from cpm_analysis.churn import backtest
+>>> result = backtest(ds, ["2024-03", "2024-06", "2024-09", "2024-12"], horizon="90D")  # doctest: +SKIP
+>>> result.metrics[["roc_auc", "lift_top_decile"]]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.inspection import permutation_importance
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+from cpm_analysis.churn.features import churn_features
+from cpm_analysis.churn.labels import churn_labels, parse_horizon
+from cpm_analysis.churn.model import ChurnModel
+from cpm_analysis.periods import to_cutoff
+
+IMPORTANCE_MAX_ROWS = 10_000
+"""Permutation importance is measured on at most this many held-out customers (a seeded sample)."""
+
+
+def _check_scores(y_true: Any, y_score: Any) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(y_true)
+    s = np.asarray(y_score, dtype=np.float64)
+    if y.ndim != 1 or s.ndim != 1 or len(y) != len(s):
+        raise ValueError(
+            f"y_true, y_score: expected two 1-D arrays of the same length, got shapes "
+            f"{y.shape} and {s.shape}"
+        )
+    if len(y) == 0:
+        raise ValueError("y_true: no rows")
+    if np.isnan(s).any():
+        raise ValueError(f"y_score: {int(np.isnan(s).sum())} missing score(s)")
+    values = set(np.unique(y).tolist())
+    if not values <= {0, 1}:
+        raise ValueError(f"y_true: expected 0/1 labels, got {sorted(values)[:5]}")
+    return y.astype(np.int64), s
+
+
+def _ranks(score: np.ndarray) -> np.ndarray:
+    """Positions after sorting by score, highest first (ties in input order)."""
+    order = np.argsort(-score, kind="stable")
+    return order
+
+
+def lift_table(y_true: Any, y_score: Any, n_bins: int = 10) -> pd.DataFrame:
+    """Churn rate, lift and cumulative capture by score bin (bin 1 = highest scores).
+
+    Customers are sorted by score (highest first, ties in input order) and cut into
+    ``n_bins`` groups of equal size (deciles by default).
+
+    Parameters
+    ----------
+    y_true : array-like of 0/1
+        What happened.
+    y_score : array-like of float
+        Churn scores or probabilities.
+    n_bins : int
+        Number of groups.
+
+    Returns
+    -------
+    DataFrame
+        One row per bin: ``bin``, ``customers``, ``churners``, ``churn_rate``, ``lift`` (rate /
+        overall rate), ``cumulative_share`` (of customers), ``cumulative_capture`` (share of all
+        churners in this and the higher bins) and ``cumulative_lift``.
+
+    Examples
+    --------
+    >>> lift_table([1, 0, 0, 0], [0.9, 0.1, 0.2, 0.3], n_bins=2)["lift"].tolist()
+    [2.0, 0.0]
+    """
+    y, s = _check_scores(y_true, y_score)
+    if not (isinstance(n_bins, int | np.integer) and 1 <= n_bins <= len(y)):
+        raise ValueError(f"n_bins: expected an integer from 1 to {len(y)}, got {n_bins!r}")
+    order = _ranks(s)
+    position = np.empty(len(y), dtype=np.int64)
+    position[order] = np.arange(len(y))
+    bins = position * n_bins // len(y)
+    customers = np.bincount(bins, minlength=n_bins)
+    churners = np.bincount(bins, weights=y, minlength=n_bins)
+    overall = y.mean()
+    rate = churners / customers
+    total = max(churners.sum(), 1e-12)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lift = rate / overall if overall > 0 else np.full(n_bins, np.nan)
+        cum_rate = np.cumsum(churners) / np.cumsum(customers)
+        cum_lift = cum_rate / overall if overall > 0 else np.full(n_bins, np.nan)
+    return pd.DataFrame(
+        {
+            "bin": np.arange(1, n_bins + 1),
+            "customers": customers,
+            "churners": churners.astype(np.int64),
+            "churn_rate": rate,
+            "lift": lift,
+            "cumulative_share": np.cumsum(customers) / len(y),
+            "cumulative_capture": np.cumsum(churners) / total,
+            "cumulative_lift": cum_lift,
+        }
+    )
+
+
+def calibration_table(y_true: Any, y_score: Any, n_bins: int = 10) -> pd.DataFrame:
+    """Mean predicted probability against the observed churn rate in equal-count score bins.
+
+    Returns
+    -------
+    DataFrame
+        ``bin`` (1 = lowest scores), ``customers``, ``mean_predicted``, ``observed_rate``.
+
+    Examples
+    --------
+    >>> calibration_table([0, 0, 1, 1], [0.1, 0.2, 0.7, 0.9], n_bins=2)["observed_rate"].tolist()
+    [0.0, 1.0]
+    """
+    y, s = _check_scores(y_true, y_score)
+    if not (isinstance(n_bins, int | np.integer) and 1 <= n_bins <= len(y)):
+        raise ValueError(f"n_bins: expected an integer from 1 to {len(y)}, got {n_bins!r}")
+    order = np.argsort(s, kind="stable")
+    position = np.empty(len(y), dtype=np.int64)
+    position[order] = np.arange(len(y))
+    bins = position * n_bins // len(y)
+    customers = np.bincount(bins, minlength=n_bins)
+    return pd.DataFrame(
+        {
+            "bin": np.arange(1, n_bins + 1),
+            "customers": customers,
+            "mean_predicted": np.bincount(bins, weights=s, minlength=n_bins) / customers,
+            "observed_rate": np.bincount(bins, weights=y, minlength=n_bins) / customers,
+        }
+    )
+
+
+def churn_metrics(y_true: Any, y_score: Any) -> dict[str, float]:
+    """ROC AUC, PR AUC, Brier score, top-decile lift and capture, churn rate, customers.
+
+    ``roc_auc`` and ``pr_auc`` are ``NaN`` when only one class occurs.
+
+    Examples
+    --------
+    >>> m = churn_metrics([1, 0, 0, 0, 1, 0, 0, 0, 0, 0], np.linspace(1, 0, 10))
+    >>> m["roc_auc"], m["lift_top_decile"]
+    (0.8125, 5.0)
+    """
+    y, s = _check_scores(y_true, y_score)
+    both = 0 < y.sum() < len(y)
+    top = lift_table(y, s, n_bins=10).iloc[0] if len(y) >= 10 else None
+    return {
+        "customers": int(len(y)),
+        "churn_rate": float(y.mean()),
+        "roc_auc": float(roc_auc_score(y, s)) if both else np.nan,
+        "pr_auc": float(average_precision_score(y, s)) if both else np.nan,
+        "brier": float(brier_score_loss(y, np.clip(s, 0.0, 1.0))),
+        "lift_top_decile": float(top["lift"]) if top is not None else np.nan,
+        "capture_top_decile": float(top["cumulative_capture"]) if top is not None else np.nan,
+    }
+
+
+@dataclass
+class BacktestResult:
+    """What :func:`backtest` measured.
+
+    Attributes
+    ----------
+    metrics : DataFrame
+        One row per scored cutoff (index ``cutoff``): ``train_cutoff``, ``train_customers``,
+        ``model`` (the kept candidate) and :func:`churn_metrics`.
+    calibration : DataFrame
+        :func:`calibration_table` per scored cutoff (column ``cutoff``).
+    importance : DataFrame
+        Permutation importance on the held-out customers: ``cutoff``, ``feature``,
+        ``importance_mean``, ``importance_std`` (drop in ROC AUC when shuffled).
+    predictions : DataFrame
+        ``cutoff``, ``customer_id``, ``y_true``, ``y_score`` for every held-out customer.
+    models : dict
+        The fitted model per scored cutoff.
+    horizon : Timedelta
+        The churn window.
+    """
+
+    metrics: pd.DataFrame
+    calibration: pd.DataFrame
+    importance: pd.DataFrame
+    predictions: pd.DataFrame
+    models: dict[pd.Timestamp, Any] = field(default_factory=dict, repr=False)
+    horizon: pd.Timedelta | None = None
+
+    def summary(self) -> pd.Series:
+        """Mean of each metric over the scored cutoffs.
+
+        Examples
+        --------
+        >>> result.summary()["roc_auc"]  # doctest: +SKIP
+        """
+        numeric = self.metrics.select_dtypes("number")
+        return numeric.mean()
+
+    def drivers(self) -> pd.DataFrame:
+        """Permutation importance averaged over cutoffs, most important first.
+
+        Examples
+        --------
+        >>> result.drivers().head()  # doctest: +SKIP
+        """
+        if self.importance.empty:
+            return pd.DataFrame(columns=["importance_mean", "importance_std"])
+        grouped = self.importance.groupby("feature", sort=False)
+        out = pd.DataFrame(
+            {
+                "importance_mean": grouped["importance_mean"].mean(),
+                "importance_std": grouped["importance_std"].mean(),
+            }
+        )
+        return out.sort_values("importance_mean", ascending=False, kind="stable")
+
+
+def backtest(
+    dataset: Any,
+    cutoffs: Sequence[Any],
+    horizon: Any = "90D",
+    *,
+    model: Any = None,
+    active_window: Any = "365D",
+    clv: bool = True,
+    importance: bool = True,
+    n_repeats: int = 3,
+    random_state: int | None = 0,
+) -> BacktestResult:
+    """Train at each cutoff, score the next one out of time, and measure.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The full data; it must reach the last cutoff plus ``horizon``.
+    cutoffs : sequence
+        At least two cutoffs (period labels, dates or instants), at least ``horizon`` apart so
+        that the training labels are known at the next cutoff. Sorted before use.
+    horizon : str, Timedelta or int
+        The churn window (see :func:`~cpm_analysis.churn.churn_labels`).
+    model : estimator, optional
+        A scikit-learn classifier with ``predict_proba``; cloned for every cutoff. Default
+        ``ChurnModel(random_state=random_state)``.
+    active_window : str, Timedelta, int or None
+        The active-base rule of the labels.
+    clv : bool
+        Include the BG/NBD features (see :func:`~cpm_analysis.churn.churn_features`).
+    importance : bool
+        Compute permutation importance on the held-out customers (the slowest step).
+    n_repeats : int
+        Shuffles per feature for the permutation importance.
+    random_state : int or None
+        Seeds the default model and the permutation importance.
+
+    Returns
+    -------
+    BacktestResult
+
+    Raises
+    ------
+    ValueError
+        Fewer than two cutoffs, two cutoffs closer than ``horizon``, or a last cutoff whose
+        labels are not known yet.
+
+    Examples
+    --------
+    >>> result = backtest(ds, ["2024-06", "2024-09", "2024-12"], "90D")  # doctest: +SKIP
+    >>> result.summary()[["roc_auc", "lift_top_decile"]]  # doctest: +SKIP
+    """
+    if isinstance(cutoffs, str) or len(cutoffs) < 2:
+        raise ValueError(
+            "cutoffs: need at least two cutoffs (train at one, score the next), e.g. "
+            "['2024-06', '2024-09', '2024-12']"
+        )
+    delta = parse_horizon(horizon)
+    stamps = sorted(to_cutoff(c) for c in cutoffs)
+    for earlier, later in zip(stamps[:-1], stamps[1:], strict=True):
+        if later - earlier < delta:
+            raise ValueError(
+                f"cutoffs: {earlier} and {later} are closer than the horizon ({delta.days} days);"
+                " the training labels would not be known at the scoring cutoff"
+            )
+    template = model if model is not None else ChurnModel(random_state=random_state)
+    frames: dict[pd.Timestamp, tuple[pd.DataFrame, pd.Series]] = {}
+    for ts in stamps:
+        labels = churn_labels(dataset, ts, delta, active_window=active_window)
+        features = churn_features(dataset, ts, clv=clv)
+        frames[ts] = (features.loc[labels.index], labels)
+
+    rows, calibrations, importances, predictions = [], [], [], []
+    models: dict[pd.Timestamp, Any] = {}
+    for train_ts, test_ts in zip(stamps[:-1], stamps[1:], strict=True):
+        X_train, y_train = frames[train_ts]
+        X_test, y_test = frames[test_ts]
+        fitted = clone(template).fit(X_train, y_train)
+        models[test_ts] = fitted
+        score = fitted.predict_proba(X_test)[:, 1]
+        metrics = churn_metrics(y_test.to_numpy(), score)
+        rows.append(
+            {
+                "cutoff": test_ts,
+                "train_cutoff": train_ts,
+                "train_customers": len(y_train),
+                "model": getattr(fitted, "selected_model_", type(fitted).__name__),
+                **metrics,
+            }
+        )
+        table = calibration_table(y_test.to_numpy(), score)
+        table.insert(0, "cutoff", test_ts)
+        calibrations.append(table)
+        predictions.append(
+            pd.DataFrame(
+                {
+                    "cutoff": test_ts,
+                    "customer_id": X_test.index.to_numpy(),
+                    "y_true": y_test.to_numpy(),
+                    "y_score": score,
+                }
+            )
+        )
+        if importance and 0 < y_test.sum() < len(y_test):
+            result = permutation_importance(
+                fitted,
+                X_test,
+                y_test.to_numpy(),
+                scoring="roc_auc",
+                n_repeats=n_repeats,
+                random_state=random_state,
+                max_samples=min(1.0, IMPORTANCE_MAX_ROWS / len(y_test)),
+            )
+            importances.append(
+                pd.DataFrame(
+                    {
+                        "cutoff": test_ts,
+                        "feature": list(X_test.columns),
+                        "importance_mean": result.importances_mean,
+                        "importance_std": result.importances_std,
+                    }
+                ).sort_values("importance_mean", ascending=False, kind="stable")
+            )
+    metrics_frame = pd.DataFrame(rows).set_index("cutoff")
+    importance_frame = (
+        pd.concat(importances, ignore_index=True)
+        if importances
+        else pd.DataFrame(columns=["cutoff", "feature", "importance_mean", "importance_std"])
+    )
+    return BacktestResult(
+        metrics=metrics_frame,
+        calibration=pd.concat(calibrations, ignore_index=True),
+        importance=importance_frame,
+        predictions=pd.concat(predictions, ignore_index=True),
+        models=models,
+        horizon=delta,
+    )

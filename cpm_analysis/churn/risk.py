@@ -1,0 +1,187 @@
+"""The risk list: customers ranked by what their churn would cost, with reasons, for owners.
+
+Examples
+--------
+>>> from cpm_analysis.churn import ChurnModel, churn_features, churn_labels, risk_list
+>>> y = churn_labels(ds, "2025-09", "90D")  # doctest: +SKIP
+>>> model = ChurnModel(random_state=0).fit(churn_features(ds, "2025-09").loc[y.index], y)  # doctest: +SKIP
+>>> risk_list(model, ds, "2025-12", clv=clv).head(20)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cpm_analysis.churn.features import churn_features
+from cpm_analysis.churn.labels import active_customers
+from cpm_analysis.periods import to_cutoff
+
+CLV_FEATURES = ("p_alive", "expected_purchases_90d")
+RISK_COLUMNS = [
+    "customer_id",
+    "owner_id",
+    "segment",
+    "churn_probability",
+    "clv",
+    "expected_loss",
+    "reasons",
+]
+
+
+def _per_customer(values: Any, name: str, index: pd.Index, column: str | None = None) -> pd.Series:
+    """A Series aligned to ``index`` from a Series, or a DataFrame's ``column``."""
+    if isinstance(values, pd.DataFrame):
+        if column is None or column not in values.columns:
+            if values.shape[1] != 1:
+                raise ValueError(
+                    f"{name}: expected a Series indexed by customer_id, or a DataFrame with a "
+                    f"'{column}' column; got columns {list(values.columns)}"
+                )
+            column = values.columns[0]
+        values = values[column]
+    if not isinstance(values, pd.Series):
+        raise ValueError(f"{name}: expected a Series indexed by customer_id")
+    if values.index.has_duplicates:
+        raise ValueError(f"{name}: duplicate customer ids in the index")
+    return values.reindex(index.astype(object)).set_axis(index)
+
+
+def risk_list(
+    model: Any,
+    dataset: Any,
+    cutoff: Any,
+    clv: pd.Series | pd.DataFrame | None = None,
+    *,
+    segments: pd.Series | pd.DataFrame | bool | None = None,
+    features: pd.DataFrame | None = None,
+    active_window: Any = "365D",
+    n: int | None = None,
+    n_reasons: int = 3,
+) -> pd.DataFrame:
+    """Customers alive at ``cutoff`` ranked by expected loss, with owner, segment and reasons.
+
+    Parameters
+    ----------
+    model : ChurnModel or classifier
+        A fitted model whose columns are churn features; :meth:`ChurnModel.explain` supplies
+        the reasons (another classifier gives probabilities and empty reasons).
+    dataset : Dataset
+        The data; only data at or before the cutoff is used.
+    cutoff : str, date or Timestamp
+        When to score (a period label means its last instant).
+    clv : Series or DataFrame, optional
+        Customer lifetime value by ``customer_id`` (a DataFrame's ``clv`` column, or its only
+        column), e.g. :func:`cpm_analysis.clv.customer_lifetime_value`. Customers without a
+        value get a missing ``clv`` and ``expected_loss`` and rank after those with one.
+    segments : Series, DataFrame or False, optional
+        Segment by ``customer_id`` (a DataFrame's ``segment`` column, e.g. the output of
+        :func:`cpm_analysis.segments.rfm_segments`). By default the customers table's
+        ``segment`` column when there is one, otherwise the RFM segment at the cutoff
+        (:func:`~cpm_analysis.segments.rfm_scores` + :func:`~cpm_analysis.segments.rfm_segments`).
+        ``False`` leaves the column empty.
+    features : DataFrame, optional
+        Churn features at the cutoff if already computed (:func:`churn_features`); built
+        otherwise (with the CLV features when the model uses them).
+    active_window : str, Timedelta, int or None
+        The active-base rule (see :func:`~cpm_analysis.churn.active_customers`).
+    n : int, optional
+        Keep only the ``n`` highest-ranked customers (reasons are computed for these only,
+        which matters for large bases with the boosted model).
+    n_reasons : int
+        Reasons per customer.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``, ``owner_id``, ``segment``, ``churn_probability``, ``clv``,
+        ``expected_loss`` (``churn_probability x clv``) and ``reasons`` (joined by ``"; "``),
+        sorted by ``expected_loss`` (by ``churn_probability`` when no CLV is given), highest
+        first; ties by customer id.
+
+    Examples
+    --------
+    >>> risk_list(model, ds, "2025-12", n=50)[["customer_id", "churn_probability", "reasons"]]  # doctest: +SKIP
+    """
+    ts = to_cutoff(cutoff)
+    if n is not None and not (isinstance(n, int | np.integer) and n >= 1):
+        raise ValueError(f"n: expected a positive integer or None, got {n!r}")
+    columns = list(getattr(model, "feature_names_in_", []))
+    if features is None:
+        needs_clv = any(c in columns for c in CLV_FEATURES)
+        features = churn_features(dataset, ts, clv=needs_clv)
+    base = active_customers(dataset, ts, active_window=active_window)
+    missing = base.difference(features.index)
+    if len(missing):
+        raise ValueError(
+            f"features: {len(missing)} active customer(s) have no feature row, e.g. "
+            f"{list(missing[:3])}; were the features built at the same cutoff?"
+        )
+    X = features.loc[base]
+    if columns:
+        absent = [c for c in columns if c not in X.columns]
+        if absent:
+            raise ValueError(f"features: the model needs column(s) {absent} that are missing")
+        X = X[columns]
+    if len(X) == 0:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in RISK_COLUMNS})
+    probability = model.predict_proba(X)[:, 1]
+
+    ids = X.index
+    customers = dataset.customers.set_index("customer_id")
+    owner = (
+        customers["owner_id"].reindex(ids)
+        if "owner_id" in customers.columns
+        else pd.Series(pd.NA, index=ids, dtype="str")
+    )
+    if segments is False:
+        segment = pd.Series(pd.NA, index=ids, dtype="str")
+    elif segments is not None and segments is not True:
+        segment = _per_customer(segments, "segments", ids, "segment")
+    elif "segment" in customers.columns:
+        segment = customers["segment"].reindex(ids)
+    else:
+        from cpm_analysis.segments import rfm_scores, rfm_segments
+
+        named = rfm_segments(rfm_scores(dataset, ts))["segment"].astype("str")
+        segment = _per_customer(named, "segments", ids)
+    if clv is not None:
+        value = _per_customer(clv, "clv", ids, "clv").astype("float64")
+        loss = probability * value.to_numpy()
+    else:
+        value = pd.Series(np.nan, index=ids)
+        loss = np.full(len(ids), np.nan)
+    out = pd.DataFrame(
+        {
+            "customer_id": ids.to_numpy(),
+            "owner_id": owner.to_numpy(),
+            "segment": segment.to_numpy(),
+            "churn_probability": probability,
+            "clv": value.to_numpy(),
+            "expected_loss": loss,
+        }
+    )
+    keys = (
+        ["expected_loss", "churn_probability", "customer_id"]
+        if clv is not None
+        else [
+            "churn_probability",
+            "customer_id",
+        ]
+    )
+    out = out.sort_values(
+        keys,
+        ascending=[False] * (len(keys) - 1) + [True],
+        na_position="last",
+        kind="stable",
+    ).reset_index(drop=True)
+    if n is not None:
+        out = out.iloc[:n]
+    if hasattr(model, "explain"):
+        chosen = X.loc[pd.Index(out["customer_id"].to_numpy(), dtype=ids.dtype)]
+        out["reasons"] = model.explain(chosen, n_reasons=n_reasons)["reasons"].to_numpy()
+    else:
+        out["reasons"] = ""
+    return out[RISK_COLUMNS]
