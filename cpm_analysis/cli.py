@@ -13,6 +13,7 @@ $ cpm report --period 2024-06 --out reports/
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -198,8 +199,8 @@ def sample(
 @click.option(
     "--jobs",
     type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
+    default=min(2, os.cpu_count() or 1),
+    show_default="2, or 1 on a single core",
     help="Notebooks executed at the same time (one kernel each).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no step log; errors only.")

@@ -10,7 +10,7 @@ import pandas as pd
 from click.testing import CliRunner
 
 from cpm_analysis.cli import main
-from cpm_analysis.data import sample_dir
+from cpm_analysis.data import cdnow_dir, sample_dir
 
 
 def test_help_explains_every_command():
@@ -28,7 +28,7 @@ def test_validate_sample_succeeds():
 
 
 def test_validate_cdnow_succeeds():
-    result = CliRunner().invoke(main, ["validate", "data/external/cdnow"])
+    result = CliRunner().invoke(main, ["validate", str(cdnow_dir())])
     assert result.exit_code == 0, result.output
     assert "69,659" in result.output
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from cpm_analysis import DataValidationError, load
-from cpm_analysis.data import Dataset, load_cdnow, paid_orders, validate_frames
+from cpm_analysis.data import Dataset, cdnow_dir, load_cdnow, paid_orders, validate_frames
 from cpm_analysis.data.schema import TABLES
 
 
@@ -91,7 +91,7 @@ def test_mapping_file_in_folder_is_used(tmp_path, tiny_frames):
 
 
 def test_cdnow_folder_loads_as_canonical_tables():
-    ds = load("data/external/cdnow")
+    ds = load(cdnow_dir())
     assert len(ds.customers) == 23_570
     assert len(ds.orders) == 69_659
     assert len(ds.rejected) == 0

@@ -847,7 +847,9 @@ def test_a_failing_notebook_exits_1_names_the_cell_and_keeps_the_report(
     shutil.copytree(ROOT / "notebooks", notebooks)
     write_notebook(notebooks / "00_fails.ipynb", "x = 1", "ratio = x / 0")
     before = {p: p.read_bytes() for p in _files(out / PERIOD, ".html", ".json", ".csv")}
-    result = report("--data", str(company[1]), "--out", str(out), "--notebooks", str(notebooks))
+    result = report(
+        "--data", str(company[1]), "--out", str(out), "--notebooks", str(notebooks), "--jobs", "1"
+    )
     assert result.exit_code == 1
     assert (
         "00_fails: cell 4 of 4, In [4]: `ratio = x / 0` raised ZeroDivisionError" in result.stderr
@@ -910,7 +912,9 @@ def test_privacy_guard_fails_a_notebook_that_shows_raw_personal_data(company, tm
         notebooks / "01_leaky.ipynb", "print(open(data + '/customers.csv').read()[:600])"
     )
     out = tmp_path / "out"
-    result = report("--data", str(company[1]), "--out", str(out), "--notebooks", str(notebooks))
+    result = report(
+        "--data", str(company[1]), "--out", str(out), "--notebooks", str(notebooks), "--jobs", "1"
+    )
     assert result.exit_code == 1
     assert "privacy check: personal data found in the output" in result.stderr
     assert not (out / PERIOD).exists() and (out / "_failed" / PERIOD / "01_leaky.html").exists()
@@ -926,7 +930,9 @@ def test_a_failing_scoring_plugin_exits_1_and_keeps_its_traceback(company, tmp_p
     notebooks = tmp_path / "nb"
     write_notebook(notebooks / "01_light.ipynb", LIGHT)
     out = tmp_path / "out"
-    result = report("--data", str(company[1]), "--out", str(out), "--notebooks", str(notebooks))
+    result = report(
+        "--data", str(company[1]), "--out", str(out), "--notebooks", str(notebooks), "--jobs", "1"
+    )
     assert result.exit_code == 1
     assert "scoring: RuntimeError: model did not converge" in result.stderr
     note = (out / "_failed" / PERIOD / "FAILED.txt").read_text()
