@@ -27,7 +27,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -38,9 +37,9 @@ import numpy as np
 import pandas as pd
 
 try:
-    from benchmarks.common import CACHE, dataset_dir, machine, peak_memory_gb, stage
+    from benchmarks.common import dataset_dir_in_child, machine, peak_memory_gb, stage
 except ImportError:  # run as a script: python benchmarks/bench_churn.py
-    from common import CACHE, dataset_dir, machine, peak_memory_gb, stage  # type: ignore[no-redef]
+    from common import dataset_dir_in_child, machine, peak_memory_gb, stage  # type: ignore[no-redef]
 
 TARGETS = {"features": 20.0, "fit": 60.0, "score": 10.0}
 
@@ -56,21 +55,6 @@ def _stage(rows: list[dict], name: str, target_s: float | None) -> Iterator[None
     with stage(rows, name, target_s):
         yield
     rows[-1]["cpu_s"] = time.process_time() - cpu
-
-
-def _dataset_path(n_customers: int, seed: int) -> Path:
-    """The cached synthetic company, generated in a child process when missing."""
-    path = CACHE / f"synthetic-{n_customers}-{seed}"
-    if not (path / "orders.parquet").is_file():
-        here = Path(__file__).resolve().parent
-        code = (
-            f"import sys; sys.path.insert(0, {str(here)!r}); from common import dataset_dir; "
-            f"dataset_dir({int(n_customers)}, {int(seed)})"
-        )
-        subprocess.run([sys.executable, "-c", code], check=True)
-    if not (path / "orders.parquet").is_file():  # CACHE moved: fall back to this process
-        path = dataset_dir(n_customers, seed)
-    return path
 
 
 def run(
@@ -122,7 +106,7 @@ def run(
 
     rows: list[dict] = []
     if dataset is None:
-        dataset = load(_dataset_path(n_customers, seed))
+        dataset = load(dataset_dir_in_child(n_customers, seed))
     note = f"{len(dataset.customers):,} customers, {len(dataset.orders):,} orders"
 
     with _stage(rows, "features (training cutoff)", None):

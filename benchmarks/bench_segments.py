@@ -16,31 +16,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 
 try:
-    from benchmarks.common import CACHE, dataset_dir, machine, peak_memory_gb, stage
+    from benchmarks.common import dataset_dir_in_child, machine, peak_memory_gb, stage
 except ImportError:  # run as a script: python benchmarks/bench_segments.py
-    from common import CACHE, dataset_dir, machine, peak_memory_gb, stage  # type: ignore[no-redef]
-
-
-def _orders_path(n_customers: int, seed: int) -> Path:
-    """The cached orders table, generated in a child process when missing."""
-    path = CACHE / f"synthetic-{n_customers}-{seed}" / "orders.parquet"
-    if not path.is_file():
-        here = Path(__file__).resolve().parent
-        code = (
-            f"import sys; sys.path.insert(0, {str(here)!r}); from common import dataset_dir; "
-            f"dataset_dir({int(n_customers)}, {int(seed)})"
-        )
-        subprocess.run([sys.executable, "-c", code], check=True)
-    if not path.is_file():  # CACHE moved by the environment: fall back to this process
-        path = dataset_dir(n_customers, seed) / "orders.parquet"
-    return path
+    from common import dataset_dir_in_child, machine, peak_memory_gb, stage  # type: ignore[no-redef]
 
 
 def run(
@@ -78,7 +60,7 @@ def run(
 
     rows: list[dict] = []
     if orders is None:
-        path = _orders_path(n_customers, seed)
+        path = dataset_dir_in_child(n_customers, seed) / "orders.parquet"
         with stage(rows, "read orders.parquet (not timed by the issue)"):
             orders = pd.read_parquet(path)
     rows.append(
