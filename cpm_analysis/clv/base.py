@@ -140,12 +140,41 @@ class Compressed:
         )
 
 
-def compress_rows(columns: dict[str, np.ndarray]) -> Compressed:
+def check_sample_weight(sample_weight: Any, n_rows: int) -> np.ndarray | None:
+    """``sample_weight`` as finite non-negative floats, one per row, or ``None``.
+
+    Examples
+    --------
+    >>> check_sample_weight([1, 2], 2)
+    array([1., 2.])
+    """
+    if sample_weight is None:
+        return None
+    try:
+        w = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise ValueError("sample_weight: expected numbers, one per summary row") from None
+    if len(w) != n_rows:
+        raise ValueError(f"sample_weight: {len(w)} weights for {n_rows} summary rows")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError("sample_weight: weights must be finite and non-negative")
+    if not (w > 0).any():
+        raise ValueError("sample_weight: at least one weight must be positive")
+    return w
+
+
+def compress_rows(
+    columns: dict[str, np.ndarray], weights: np.ndarray | None = None, *, sort: bool = False
+) -> Compressed:
     """The distinct rows of equal-length float columns, their counts and the inverse mapping.
 
     Each column is factorised (hash-based), the codes are combined into one integer key per row,
     and the key is sorted together with the row number packed into its low bits (a plain
-    ``np.sort`` of int64, much faster than ``argsort``). Distinct rows come out in key order.
+    ``np.sort`` of int64, much faster than ``argsort``). Distinct rows come out in key order;
+    with ``sort=True`` the codes follow the sorted values, so the distinct rows come out sorted
+    by value whatever the input order (model fits use this, so that a fit on a summary and on
+    its distinct rows with ``weights`` see identical data). ``weights`` (one per row) are summed
+    per distinct row instead of counting the rows.
 
     Examples
     --------
@@ -160,7 +189,7 @@ def compress_rows(columns: dict[str, np.ndarray]) -> Compressed:
     col_codes: dict[str, np.ndarray] = {}
     uniques: dict[str, np.ndarray] = {}
     for name in names:
-        codes, uniq = pd.factorize(columns[name], sort=False)
+        codes, uniq = pd.factorize(columns[name], sort=sort)
         col_codes[name] = codes.astype(np.int64, copy=False)
         uniques[name] = np.asarray(uniq, dtype=np.float64)
         k = max(len(uniq), 1)
@@ -183,18 +212,20 @@ def compress_rows(columns: dict[str, np.ndarray]) -> Compressed:
         inverse = np.empty(n, dtype=np.int64)
         inverse[order] = group
         first = order[starts]
-        weights = np.diff(np.append(starts, n)).astype(np.float64)
+        counts = np.diff(np.append(starts, n)).astype(np.float64)
     else:
         inv, uniq_key = pd.factorize(key, sort=False)
         inverse = inv.astype(np.int64, copy=False)
         k = len(uniq_key)
-        weights = np.bincount(inverse, minlength=k).astype(np.float64)
+        counts = np.bincount(inverse, minlength=k).astype(np.float64)
         first = np.empty(k, dtype=np.int64)
         first[inverse[::-1]] = np.arange(n - 1, -1, -1)
+    if weights is not None:
+        counts = np.bincount(inverse, weights=weights, minlength=len(first)).astype(np.float64)
     codes_first = {name: col_codes[name][first] for name in names}
     return Compressed(
         columns={name: uniques[name][codes_first[name]] for name in names},
-        weights=weights,
+        weights=counts,
         inverse=inverse,
         uniques=uniques,
         codes=codes_first,
@@ -598,10 +629,10 @@ class PurchaseModel(BaseModel):
     ) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _default_start(self, cols: dict[str, np.ndarray]) -> dict[str, float]:
+    def _default_start(self, data: Compressed) -> dict[str, float]:
         raise NotImplementedError  # pragma: no cover - abstract
 
-    def fit(self, summary: pd.DataFrame) -> PurchaseModel:
+    def fit(self, summary: pd.DataFrame, sample_weight: Any = None) -> PurchaseModel:
         """Fit the model by maximum likelihood to a customer summary.
 
         Parameters
@@ -609,6 +640,10 @@ class PurchaseModel(BaseModel):
         summary : DataFrame
             One row per customer with ``frequency``, ``recency`` and ``T`` (see
             :func:`~cpm_analysis.clv.rfm_summary`). Rates are per the summary's time unit.
+        sample_weight : array-like, optional
+            How many customers each row stands for, e.g. the counts of a summary's distinct
+            rows (:func:`cpm_analysis.scale.clv.distinct_rows`); a fit on the distinct rows with
+            their counts gives the same parameters as a fit on the full summary.
 
         Returns
         -------
@@ -621,9 +656,10 @@ class PurchaseModel(BaseModel):
         """
         self._check_init()
         cols = check_summary(summary, PURCHASE_COLUMNS)
-        data = compress_rows(cols)
+        weights = check_sample_weight(sample_weight, len(summary))
+        data = compress_rows(cols, weights, sort=True)
         w = data.weights
-        start = self._start(self._default_start(cols))
+        start = self._start(self._default_start(data))
         curvature = None
         if data.n_rows > WARM_START_ROWS:
             # Warm start: fit an evenly spaced subset of the distinct rows first (weights
@@ -657,7 +693,7 @@ class PurchaseModel(BaseModel):
             tol=self.tol,
             curvature=curvature,
         )
-        self._store_fit(result, len(summary), summary)
+        self._store_fit(result, round(float(w.sum())), summary)
         self.n_distinct_rows_ = data.n_rows
         self._fitted_index = summary.index
         self._fitted = cols

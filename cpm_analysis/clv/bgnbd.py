@@ -80,9 +80,9 @@ class BetaGeoModel(PurchaseModel):
     _model_name = "BG/NBD"
     _method = "trust-exact"
 
-    def _default_start(self, cols: dict[str, np.ndarray]) -> dict[str, float]:
-        mean_x = float(np.mean(cols["frequency"]))
-        mean_t = float(np.mean(cols["T"]))
+    def _default_start(self, data: Compressed) -> dict[str, float]:
+        mean_x = float(np.average(data.columns["frequency"], weights=data.weights))
+        mean_t = float(np.average(data.columns["T"], weights=data.weights))
         alpha = float(np.clip(mean_t / max(mean_x, 1e-2), 1e-3, 1e6)) if mean_t > 0 else 1.0
         return {"r": 1.0, "alpha": alpha, "a": 1.0, "b": 1.0}
 

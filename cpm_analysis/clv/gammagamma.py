@@ -33,13 +33,18 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma, gammaln, polygamma
 
-from cpm_analysis.clv.base import BaseModel, check_summary, maximize_likelihood
+from cpm_analysis.clv.base import (
+    BaseModel,
+    check_sample_weight,
+    check_summary,
+    maximize_likelihood,
+)
 from cpm_analysis.clv.base import dot as _dot
 
 SPEND_COLUMNS = ("frequency", "monetary_value")
 
 
-def _moments_start(x: np.ndarray, m: np.ndarray) -> dict[str, float]:
+def _moments_start(x: np.ndarray, m: np.ndarray, w: np.ndarray | None = None) -> dict[str, float]:
     """Method-of-moments values of (p, q, v) from E[m], E[m^2] and E[log m].
 
     Given nu, ``m ~ Gamma(p x, nu x)``, so ``E[m] = p v / (q-1)``,
@@ -47,13 +52,14 @@ def _moments_start(x: np.ndarray, m: np.ndarray) -> dict[str, float]:
     ``E[log m] = E[digamma(p x) - log x] - digamma(q) + log v``; for each p on a grid the first
     two give q and v, and the third picks p.
     """
-    fallback = {"p": 2.0, "q": 3.0, "v": float(np.mean(m)) if len(m) else 1.0}
+    fallback = {"p": 2.0, "q": 3.0, "v": float(np.average(m, weights=w)) if len(m) else 1.0}
     if len(m) < 3:
         return fallback
-    m1, m2 = float(np.mean(m)), float(np.mean(m * m))
-    h1 = float(np.mean(1.0 / x))
-    mean_log = float(np.mean(np.log(m)))
-    xu, counts = np.unique(x, return_counts=True)
+    m1, m2 = float(np.average(m, weights=w)), float(np.average(m * m, weights=w))
+    h1 = float(np.average(1.0 / x, weights=w))
+    mean_log = float(np.average(np.log(m), weights=w))
+    xu, xi = np.unique(x, return_inverse=True)
+    counts = np.bincount(xi, weights=w, minlength=len(xu))
     share = counts / counts.sum()
     ratio = m2 / m1**2
     p_grid = np.geomspace(0.05, 500.0, 121)
@@ -72,15 +78,25 @@ def _moments_start(x: np.ndarray, m: np.ndarray) -> dict[str, float]:
     return {"p": float(p_grid[best]), "q": float(q[best]), "v": float(v[best])}
 
 
-def _gg_nll_factory(x: np.ndarray, m: np.ndarray) -> Callable[[np.ndarray], tuple[Any, ...]]:
-    """Total negative log-likelihood, gradient and Hessian in (p, q, v)."""
-    n = float(len(x))
+def _gg_nll_factory(
+    x: np.ndarray, m: np.ndarray, w: np.ndarray | None = None
+) -> Callable[[np.ndarray], tuple[Any, ...]]:
+    """Total negative log-likelihood, gradient and Hessian in (p, q, v).
+
+    ``w`` weights the rows (customers per distinct row); without it every row counts once.
+    """
+    n = float(len(x)) if w is None else float(w.sum())
     xu, xi = np.unique(x, return_inverse=True)
-    cnt = np.bincount(xi, minlength=len(xu)).astype(np.float64)
+    cnt = np.bincount(xi, weights=w, minlength=len(xu)).astype(np.float64)
     mx = m * x
     log_m = np.log(m)
-    const_p = _dot(x, log_m + np.log(x))  # sum x (log m + log x)
-    sum_log_m = float(log_m.sum())
+    wx = x if w is None else w * x  # the weight of each row's x-scaled terms
+
+    def total(values: np.ndarray) -> float:
+        return float(values.sum()) if w is None else _dot(w, values)
+
+    const_p = _dot(wx, log_m + np.log(x))  # sum x (log m + log x)
+    sum_log_m = total(log_m)
 
     def nll(theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         p, q, v = (np.float64(t) for t in theta)
@@ -88,9 +104,9 @@ def _gg_nll_factory(x: np.ndarray, m: np.ndarray) -> Callable[[np.ndarray], tupl
         log_y = np.log(y)
         inv = 1.0 / y
         inv2 = inv * inv
-        s_xl, s_l = _dot(x, log_y), float(log_y.sum())
-        s_xi, s_i = _dot(x, inv), float(inv.sum())
-        s_xi2, s_i2 = _dot(x, inv2), float(inv2.sum())
+        s_xl, s_l = _dot(wx, log_y), total(log_y)
+        s_xi, s_i = _dot(wx, inv), total(inv)
+        s_xi2, s_i2 = _dot(wx, inv2), total(inv2)
         px = p * xu
         ll = (
             _dot(cnt, gammaln(px + q) - gammaln(px))
@@ -160,7 +176,7 @@ class GammaGammaModel(BaseModel):
     _model_name = "Gamma-Gamma"
     _method = "trust-exact"
 
-    def fit(self, summary: pd.DataFrame) -> GammaGammaModel:
+    def fit(self, summary: pd.DataFrame, sample_weight: Any = None) -> GammaGammaModel:
         """Fit on the repeat buyers of a customer summary.
 
         Parameters
@@ -168,6 +184,9 @@ class GammaGammaModel(BaseModel):
         summary : DataFrame
             With ``frequency`` and ``monetary_value`` (see
             :func:`~cpm_analysis.clv.rfm_summary`); rows with ``frequency == 0`` are ignored.
+        sample_weight : array-like, optional
+            How many customers each row stands for (the counts of distinct rows, as the Dask
+            engine fits them); without it every row is one customer.
 
         Returns
         -------
@@ -181,8 +200,12 @@ class GammaGammaModel(BaseModel):
         """
         self._check_init()
         cols = check_summary(summary, SPEND_COLUMNS)
+        weights = check_sample_weight(sample_weight, len(summary))
         repeat = cols["frequency"] > 0
+        if weights is not None:
+            repeat &= weights > 0
         x, m = cols["frequency"][repeat], cols["monetary_value"][repeat]
+        w = None if weights is None else weights[repeat]
         if len(x) == 0:
             raise ValueError(
                 "summary: no customer has frequency > 0; the Gamma-Gamma model needs repeat buyers"
@@ -194,7 +217,11 @@ class GammaGammaModel(BaseModel):
                 "with frequency > 0; the Gamma-Gamma model needs positive spend"
             )
         if len(x) > 2 and np.std(x) > 0 and np.std(m) > 0:
-            corr = float(np.corrcoef(x, m)[0, 1])
+            if w is None:
+                corr = float(np.corrcoef(x, m)[0, 1])
+            else:
+                c = np.cov(x, m, aweights=w)
+                corr = float(c[0, 1] / np.sqrt(c[0, 0] * c[1, 1]))
             if abs(corr) > 0.3:
                 warnings.warn(
                     f"Gamma-Gamma assumes spend is independent of frequency, but their "
@@ -202,19 +229,20 @@ class GammaGammaModel(BaseModel):
                     UserWarning,
                     stacklevel=2,
                 )
-        start = self._start(_moments_start(x, m))
+        start = self._start(_moments_start(x, m, w))
+        n_repeat = float(len(x)) if w is None else float(w.sum())
         result = maximize_likelihood(
-            _gg_nll_factory(x, m),
+            _gg_nll_factory(x, m, w),
             start,
             method=self._method,
-            n_customers=float(len(x)),
+            n_customers=n_repeat,
             names=self._param_names,
             model=self._model_name,
             penalizer_coef=self.penalizer_coef,
             max_iter=self.max_iter,
             tol=self.tol,
         )
-        self._store_fit(result, len(x), summary)
+        self._store_fit(result, round(n_repeat), summary)
         if self.params_["q"] <= 1.0:
             warnings.warn(
                 f"Gamma-Gamma q = {self.params_['q']:.3g} <= 1: the mean spend in the population "

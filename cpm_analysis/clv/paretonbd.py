@@ -111,9 +111,9 @@ class ParetoNBDModel(PurchaseModel):
     _param_names = ("r", "alpha", "s", "beta")
     _model_name = "Pareto/NBD"
 
-    def _default_start(self, cols: dict[str, np.ndarray]) -> dict[str, float]:
-        mean_x = float(np.mean(cols["frequency"]))
-        mean_t = float(np.mean(cols["T"]))
+    def _default_start(self, data: Compressed) -> dict[str, float]:
+        mean_x = float(np.average(data.columns["frequency"], weights=data.weights))
+        mean_t = float(np.average(data.columns["T"], weights=data.weights))
         scale = float(np.clip(mean_t / max(mean_x, 1e-2), 1e-3, 1e6)) if mean_t > 0 else 1.0
         return {"r": 1.0, "alpha": scale, "s": 1.0, "beta": scale}
 

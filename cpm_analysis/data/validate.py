@@ -48,6 +48,20 @@ def empty_rejected() -> pd.DataFrame:
     )
 
 
+def raw_json(raw: pd.DataFrame) -> list[str]:
+    """Each row as read, as one JSON object (the ``values`` of a rejected row).
+
+    Examples
+    --------
+    >>> raw_json(pd.DataFrame({"amount": ["x"], "note": [None]}))
+    ['{"amount":"x","note":null}']
+    """
+    if len(raw) == 0:
+        return []
+    values = raw.astype(object).where(raw.notna(), None)
+    return values.to_json(orient="records", lines=True, date_format="iso").splitlines()
+
+
 class _Quarantine:
     """Collects one reason per faulty row of one table (the first fault found wins)."""
 
@@ -72,9 +86,7 @@ class _Quarantine:
     def frame(self) -> pd.DataFrame:
         if not self.bad.any():
             return empty_rejected()
-        raw_bad = self.raw.loc[self.bad]
-        values = raw_bad.astype(object).where(raw_bad.notna(), None)
-        lines = values.to_json(orient="records", lines=True, date_format="iso").splitlines()
+        lines = raw_json(self.raw.loc[self.bad])
         return pd.DataFrame(
             {
                 "table": self.table,
@@ -228,34 +240,34 @@ def check_columns(table: str, frame: pd.DataFrame) -> None:
         )
 
 
-def validate_table(
-    table: str, raw: pd.DataFrame, customer_ids: pd.Index | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Type one raw table and quarantine its faulty rows.
+def convert_table(table: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, _Quarantine]:
+    """Type one raw table and find its row-level faults (the checks that need no other row).
+
+    The first half of :func:`validate_table`, shared with the Dask engine, which runs it per
+    partition and adds the checks across rows (duplicate keys, unknown customers) itself.
 
     Parameters
     ----------
     table : str
         A table name of the contract.
     raw : DataFrame
-        The table as read, with canonical column names.
-    customer_ids : Index, optional
-        The valid customer ids; rows referencing others are rejected (orders, tickets, surveys).
+        The rows as read, with canonical column names (the required columns are checked by
+        :func:`check_columns` before).
 
     Returns
     -------
-    (clean, rejected) : tuple of DataFrame
-        The typed rows that passed, with a fresh ``RangeIndex``, and the rejected rows.
+    (typed, quarantine)
+        Every row typed (faulty ones included, with a fresh ``RangeIndex``) and the quarantine
+        holding one reason per faulty row.
 
     Examples
     --------
-    >>> raw = pd.DataFrame({"customer_id": ["1", "2"], "signup_date": ["2024-01-05", "soon"]})
-    >>> clean, rejected = validate_table("customers", raw)
-    >>> len(clean), rejected["reason"].tolist()
-    (1, ["unparseable date 'soon'"])
+    >>> raw = pd.DataFrame({"customer_id": ["1"], "signup_date": ["soon"]})
+    >>> typed, q = convert_table("customers", raw)
+    >>> q.bad.tolist()
+    [True]
     """
     spec: TableSpec = TABLES[table]
-    check_columns(table, raw)
     raw = raw.reset_index(drop=True)
     q = _Quarantine(table, raw)
     out = {}
@@ -284,6 +296,38 @@ def validate_table(
             "churned_at",
             "churned_at before signup_date",
         )
+    return clean, q
+
+
+def validate_table(
+    table: str, raw: pd.DataFrame, customer_ids: pd.Index | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Type one raw table and quarantine its faulty rows.
+
+    Parameters
+    ----------
+    table : str
+        A table name of the contract.
+    raw : DataFrame
+        The table as read, with canonical column names.
+    customer_ids : Index, optional
+        The valid customer ids; rows referencing others are rejected (orders, tickets, surveys).
+
+    Returns
+    -------
+    (clean, rejected) : tuple of DataFrame
+        The typed rows that passed, with a fresh ``RangeIndex``, and the rejected rows.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"customer_id": ["1", "2"], "signup_date": ["2024-01-05", "soon"]})
+    >>> clean, rejected = validate_table("customers", raw)
+    >>> len(clean), rejected["reason"].tolist()
+    (1, ['unparseable date'])
+    """
+    spec: TableSpec = TABLES[table]
+    check_columns(table, raw)
+    clean, q = convert_table(table, raw)
     if spec.key is not None:
         keys = clean[spec.key]
         candidates = keys.where(~pd.Series(q.bad, index=keys.index))
