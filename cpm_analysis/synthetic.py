@@ -30,7 +30,10 @@ Examples
 
 from __future__ import annotations
 
+import inspect
+import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -121,9 +124,34 @@ class SyntheticData:
         return out
 
 
-def _ids(prefix: str, n: int, width: int | None = None) -> np.ndarray:
+def _ids(prefix: str, n: int, width: int | None = None, offset: int = 0) -> np.ndarray:
+    """Ids ``prefix`` + zero-padded ``offset + 1 .. offset + n`` (never cut to ``width``)."""
     width = width or max(4, len(str(n)))
-    return np.char.add(prefix, np.char.zfill(np.arange(1, n + 1).astype(str), width))
+    if n == 0:
+        return np.array([], dtype=f"<U{len(prefix) + width}")
+    numbers = np.arange(offset + 1, offset + n + 1).astype(str)
+    return np.char.add(prefix, np.char.zfill(numbers, width))
+
+
+ID_TABLES = ("customers", "orders", "tickets")
+
+
+def _id_settings(name: str, value: Mapping[str, int] | None, minimum: int) -> dict[str, int]:
+    """Check ``id_offsets`` / ``id_widths``: integers >= ``minimum`` by id-bearing table."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{name}: expected a dict by table ({', '.join(ID_TABLES)})")
+    out = {}
+    for table, number in value.items():
+        if table not in ID_TABLES:
+            raise ValueError(f"{name}: unknown table {table!r} (tables with ids: {ID_TABLES})")
+        if isinstance(number, bool) or not isinstance(number, int | np.integer):
+            raise ValueError(f"{name}: {table} must be an integer, got {number!r}")
+        if number < minimum:
+            raise ValueError(f"{name}: {table} must be at least {minimum}, got {number}")
+        out[table] = int(number)
+    return out
 
 
 def _people(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -198,6 +226,9 @@ def generate(
     cancel_share: float = 0.03,
     refund_share: float = 0.02,
     faults: float = 0.0,
+    id_offsets: Mapping[str, int] | None = None,
+    id_widths: Mapping[str, int] | None = None,
+    staff_for_customers: int | None = None,
 ) -> SyntheticData:
     """Generate a company's customers, orders, tickets, surveys, staff, targets, assessments.
 
@@ -226,6 +257,17 @@ def generate(
     faults : float
         Share of rows (at least one per kind) given row-level faults that validation must
         quarantine; 0 for clean data. The faults are listed in ``SyntheticData.faults``.
+    id_offsets : dict, optional
+        Where the numbering of ``customers``, ``orders`` and ``tickets`` ids starts (default 0:
+        ``C000001``, ``O00000001``, ``T0000001``); an offset of 500 makes the first customer
+        ``C000501``. Lets chunks of one large company (see :func:`write_partitioned`) have ids
+        unique across chunks.
+    id_widths : dict, optional
+        Digits of the ``customers``, ``orders`` and ``tickets`` ids (default: customers
+        ``max(6, digits of n_customers)``, orders 8, tickets 7). Longer numbers are never cut.
+    staff_for_customers : int, optional
+        Size the staff (account owners, service agents) as for a company of this many customers
+        instead of ``n_customers``, so chunks of one company share staff ids and roles.
 
     Returns
     -------
@@ -239,6 +281,12 @@ def generate(
     """
     if n_customers < 10:
         raise ValueError(f"n_customers: need at least 10 customers, got {n_customers}")
+    offsets = _id_settings("id_offsets", id_offsets, minimum=0)
+    widths = _id_settings("id_widths", id_widths, minimum=1)
+    if staff_for_customers is not None and staff_for_customers < 10:
+        raise ValueError(
+            f"staff_for_customers: need at least 10 customers, got {staff_for_customers}"
+        )
     for name, value in (("faults", faults), ("never_ordered_share", never_ordered_share)):
         if not 0 <= value < 1:
             raise ValueError(f"{name}: expected a share in [0, 1), got {value}")
@@ -263,15 +311,18 @@ def generate(
     buyer = rng.random(n) >= never_ordered_share
     risk = np.clip(p_drop / np.quantile(p_drop, 0.99), 0, 1)  # 0 loyal .. 1 about to leave
 
-    n_owners = int(np.clip(n // 150, 4, 60))
-    n_agents = int(np.clip(n // 300, 3, 40))
+    n_staffed = n if staff_for_customers is None else int(staff_for_customers)
+    n_owners = int(np.clip(n_staffed // 150, 4, 60))
+    n_agents = int(np.clip(n_staffed // 300, 3, 40))
     staff_ids = _ids("S", n_owners + n_agents + 4, 3)
     owners = staff_ids[:n_owners]
     agents = staff_ids[n_owners : n_owners + n_agents]
     owner_weights = rng.dirichlet(np.full(n_owners, 4.0))
     owner_of = owners[rng.choice(n_owners, n, p=owner_weights)]
     names, emails, phones = _people(rng, n)
-    customer_ids = _ids("C", n, max(6, len(str(n))))
+    customer_ids = _ids(
+        "C", n, widths.get("customers", max(6, len(str(n)))), offsets.get("customers", 0)
+    )
     customers = pd.DataFrame(
         {
             "customer_id": customer_ids,
@@ -322,7 +373,7 @@ def generate(
     status = np.concatenate([np.full(n_paid, "paid"), extra_status])[order_rows]
     orders = pd.DataFrame(
         {
-            "order_id": _ids("O", len(all_who), 8),
+            "order_id": _ids("O", len(all_who), widths.get("orders", 8), offsets.get("orders", 0)),
             "customer_id": customer_ids[all_who[order_rows]],
             "order_date": all_when[order_rows].astype("datetime64[ns]"),
             "amount": np.concatenate([amount, extra_amount])[order_rows],
@@ -392,7 +443,7 @@ def generate(
     t_order = np.argsort(opened, kind="stable")
     tickets = pd.DataFrame(
         {
-            "ticket_id": _ids("T", n_t, 7),
+            "ticket_id": _ids("T", n_t, widths.get("tickets", 7), offsets.get("tickets", 0)),
             "customer_id": customer_ids[t_who[t_order]],
             "opened_at": opened[t_order].astype("datetime64[ns]"),
             "first_response_at": first_resp[t_order].astype("datetime64[ns]"),
@@ -473,6 +524,251 @@ def generate(
     )
 
 
+PARTITIONED_TABLES = ("customers", "orders", "tickets", "surveys")
+COMPANY_TABLES = ("staff", "targets", "assessments")
+SUCCESS_FILE = "_SUCCESS"
+_LAYOUT_VERSION = 1
+_MANAGED_KWARGS = ("id_offsets", "id_widths", "staff_for_customers")
+
+
+def write_partitioned(
+    out_dir: str | os.PathLike,
+    n_customers: int,
+    *,
+    seed: int = 0,
+    chunk_customers: int = 1_000_000,
+    tables: tuple[str, ...] | list[str] = ("customers", "orders"),
+    **generate_kwargs: Any,
+) -> Path:
+    """Write a large synthetic company as Parquet parts, one chunk of customers at a time.
+
+    The company is generated in chunks of at most ``chunk_customers`` customers (as equal as
+    possible), each by :func:`generate` with its own seed derived from ``seed`` and the chunk
+    number, and written before the next is made, so peak memory is that of one chunk. Customer,
+    order and ticket ids run on across chunks, so they are unique in the whole company; customer
+    ids all have the width of ``n_customers`` (at least 6 digits), order and ticket ids a width
+    fixed from ``n_customers`` too (wider only if a company averages over 100 orders or 10
+    tickets per customer). Every chunk has the same staff ids and roles; a chunk's orders,
+    tickets and surveys belong to its own customers.
+
+    Layout, readable by :func:`cpm_analysis.data.load` and by ``dask.dataframe.read_parquet``::
+
+        out_dir/customers/part-00000.parquet, part-00001.parquet, ...   (one per chunk)
+        out_dir/orders/part-00000.parquet, ...                          (likewise tickets, surveys)
+        out_dir/staff.parquet, assessments.parquet                      (from chunk 0)
+        out_dir/targets.parquet                                         (from all chunks' sums)
+        out_dir/_SUCCESS                                                (JSON, written last)
+
+    ``_SUCCESS`` records the arguments and the rows per table; it is written only when every
+    file is in place, so a folder without it is an interrupted write. When it is there with the
+    same arguments (and the files it lists exist) the call returns at once. Otherwise the
+    table files of a previous write in ``out_dir`` (``<table>/part-*.parquet``,
+    ``<table>.parquet``, ``<table>.csv`` for the seven tables) are deleted first; other files
+    are left alone.
+
+    Parameters
+    ----------
+    out_dir : path
+        Folder to write into (created if missing).
+    n_customers : int
+        Customers in the whole company (at least 10).
+    seed : int
+        Non-negative seed; chunk ``k`` uses ``np.random.SeedSequence(seed, spawn_key=(0, k))``,
+        so the same arguments give the same files.
+    chunk_customers : int
+        Most customers generated (and held in memory) at once; at least 10. Peak memory is
+        about 3 GB per million customers in a chunk (measured: 3.1 GB for 1,000,000, 1.7 GB for
+        500,000), whatever ``n_customers``; time is about 30 s per million customers.
+    tables : sequence of str
+        Tables to write: any of ``customers``, ``orders``, ``tickets``, ``surveys`` (one part
+        per chunk) and ``staff``, ``targets``, ``assessments`` (company-level, one file each;
+        ``targets`` are set from the whole company's monthly sums).
+    **generate_kwargs
+        Passed on to :func:`generate` (``start``, ``end``, ``bgnbd``, ``tickets_per_order``,
+        ...). ``faults`` must stay 0: rows with faults have mixed types Parquet cannot hold.
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+
+    Raises
+    ------
+    ValueError
+        A bad argument; the message names it.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> out = write_partitioned(tempfile.mkdtemp(), 3000, seed=1, chunk_customers=1000)
+    >>> sorted(p.name for p in (out / "orders").iterdir())
+    ['part-00000.parquet', 'part-00001.parquet', 'part-00002.parquet']
+    >>> json.loads((out / "_SUCCESS").read_text())["rows"]["customers"]
+    3000
+    """
+    n_customers = _check_int("n_customers", n_customers, minimum=10)
+    seed = _check_int("seed", seed, minimum=0)
+    chunk_customers = _check_int("chunk_customers", chunk_customers, minimum=10)
+    wanted = _check_tables(tables)
+    _check_generate_kwargs(generate_kwargs)
+    sizes = _chunk_sizes(n_customers, chunk_customers)
+    out = Path(out_dir)
+    arguments = {
+        "layout_version": _LAYOUT_VERSION,
+        "n_customers": n_customers,
+        "seed": seed,
+        "chunk_customers": chunk_customers,
+        "tables": list(wanted),
+        "generate_kwargs": json.loads(json.dumps(generate_kwargs, sort_keys=True, default=str)),
+    }
+    if _is_complete(out, arguments):
+        return out
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / SUCCESS_FILE).unlink(missing_ok=True)
+    _remove_table_files(out)
+    widths = _partitioned_id_widths(n_customers)
+    made = dict.fromkeys(ID_TABLES, 0)
+    rows = dict.fromkeys(wanted, 0)
+    actuals: _TargetActuals | None = None
+    any_tickets = False
+    for k, size in enumerate(sizes):
+        chunk_seed = np.random.SeedSequence(seed, spawn_key=(0, k)).generate_state(1, np.uint64)
+        chunk = generate(
+            size,
+            seed=int(chunk_seed[0]),
+            id_offsets=dict(made),
+            id_widths=widths,
+            staff_for_customers=n_customers,
+            **generate_kwargs,
+        ).tables
+        for table in ID_TABLES:
+            made[table] += len(chunk[table])
+        for table in wanted:
+            if table in PARTITIONED_TABLES:
+                _write_parquet(chunk[table], out / table / f"part-{k:05d}.parquet")
+                rows[table] += len(chunk[table])
+            elif table != "targets" and k == 0:
+                _write_parquet(chunk[table], out / f"{table}.parquet")
+                rows[table] = len(chunk[table])
+        if "targets" in wanted:
+            part = _target_actuals(chunk["customers"], chunk["orders"])
+            actuals = part if actuals is None else actuals + part
+            any_tickets = any_tickets or len(chunk["tickets"]) > 0
+        del chunk
+
+    if actuals is not None:
+        defaults = inspect.signature(generate).parameters
+        start = pd.Timestamp(generate_kwargs.get("start", defaults["start"].default))
+        end = pd.Timestamp(generate_kwargs.get("end", defaults["end"].default))
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
+        targets = _targets_from_actuals(rng, actuals, any_tickets, start, end)
+        _write_parquet(targets, out / "targets.parquet")
+        rows["targets"] = len(targets)
+
+    marker = {**arguments, "chunks": len(sizes), "rows": rows}
+    tmp = out / f".{SUCCESS_FILE}.tmp"
+    tmp.write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, out / SUCCESS_FILE)
+    return out
+
+
+def _partitioned_id_widths(n_customers: int) -> dict[str, int]:
+    """Id digits for a whole company: room for every customer, 100 orders and 10 tickets each."""
+    digits = len(str(n_customers))
+    return {
+        "customers": max(6, digits),
+        "orders": max(8, digits + 2),
+        "tickets": max(7, digits + 1),
+    }
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise ValueError(f"{name}: expected an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name}: must be at least {minimum}, got {value}")
+    return int(value)
+
+
+def _check_tables(tables: Any) -> tuple[str, ...]:
+    allowed = PARTITIONED_TABLES + COMPANY_TABLES
+    if isinstance(tables, str) or not isinstance(tables, tuple | list) or not tables:
+        raise ValueError(f"tables: expected a non-empty list of table names from {allowed}")
+    unknown = [t for t in tables if t not in allowed]
+    if unknown:
+        raise ValueError(f"tables: unknown table {unknown[0]!r} (tables are {allowed})")
+    return tuple(t for t in allowed if t in tables)
+
+
+def _check_generate_kwargs(kwargs: dict[str, Any]) -> None:
+    known = set(inspect.signature(generate).parameters) - {"n_customers", "seed"}
+    for name in kwargs:
+        if name in _MANAGED_KWARGS:
+            raise ValueError(f"{name}: set by write_partitioned for each chunk; do not pass it")
+        if name not in known:
+            raise ValueError(f"{name}: not an argument of generate ({', '.join(sorted(known))})")
+    if kwargs.get("faults", 0) != 0:
+        raise ValueError(
+            "faults: write_partitioned writes clean data only (faulty rows have mixed types "
+            "Parquet cannot hold); use generate(..., faults=...).write(...) instead"
+        )
+
+
+def _chunk_sizes(n_customers: int, chunk_customers: int) -> list[int]:
+    """Split ``n_customers`` into as few chunks of at most ``chunk_customers`` as possible,
+    as equal as possible (so none is much smaller than the others)."""
+    n_chunks = -(-n_customers // chunk_customers)
+    base, extra = divmod(n_customers, n_chunks)
+    if base < 10:
+        raise ValueError(
+            f"chunk_customers: {n_customers} customers in chunks of at most {chunk_customers} "
+            f"would leave a chunk of {base} customers (under 10); use a larger chunk_customers"
+        )
+    return [base + 1] * extra + [base] * (n_chunks - extra)
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` to ``path`` via a hidden temporary file (readers skip ``.`` files)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def _is_complete(out: Path, arguments: dict[str, Any]) -> bool:
+    """Whether ``out`` holds a finished write made with ``arguments``."""
+    try:
+        marker = json.loads((out / SUCCESS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if not isinstance(marker, dict) or any(marker.get(k) != v for k, v in arguments.items()):
+        return False
+    chunks = marker.get("chunks")
+    if not isinstance(chunks, int):
+        return False
+    files = [
+        out / table / f"part-{k:05d}.parquet"
+        if table in PARTITIONED_TABLES
+        else out / f"{table}.parquet"
+        for table in arguments["tables"]
+        for k in (range(chunks) if table in PARTITIONED_TABLES else [0])
+    ]
+    return all(f.is_file() for f in files)
+
+
+def _remove_table_files(out: Path) -> None:
+    """Delete the table files a previous write (or :meth:`SyntheticData.write`) left in ``out``."""
+    for table in PARTITIONED_TABLES + COMPANY_TABLES:
+        for stale in (out / f"{table}.parquet", out / f"{table}.csv"):
+            stale.unlink(missing_ok=True)
+        folder = out / table
+        if folder.is_dir():
+            for pattern in ("part-*.parquet", ".part-*.parquet.tmp"):
+                for stale in folder.glob(pattern):
+                    stale.unlink()
+
+
 def _targets(
     rng: np.random.Generator,
     customers: pd.DataFrame,
@@ -482,6 +778,31 @@ def _targets(
     t_end: pd.Timestamp,
 ) -> pd.DataFrame:
     """Monthly and quarterly SMART targets set a little above what the company achieved."""
+    actuals = _target_actuals(customers, orders)
+    return _targets_from_actuals(rng, actuals, len(tickets) > 0, t_start, t_end)
+
+
+@dataclass
+class _TargetActuals:
+    """What the company achieved, in sums that add up over disjoint sets of customers.
+
+    ``monthly``: paid revenue, paid orders, active and new customers by month; ``quarterly``:
+    paid revenue by quarter; ``by_owner``: paid revenue by (owner, month).
+    """
+
+    monthly: pd.DataFrame
+    quarterly: pd.Series
+    by_owner: pd.Series
+
+    def __add__(self, other: _TargetActuals) -> _TargetActuals:
+        return _TargetActuals(
+            monthly=self.monthly.add(other.monthly, fill_value=0.0),
+            quarterly=self.quarterly.add(other.quarterly, fill_value=0.0),
+            by_owner=self.by_owner.add(other.by_owner, fill_value=0.0),
+        )
+
+
+def _target_actuals(customers: pd.DataFrame, orders: pd.DataFrame) -> _TargetActuals:
     paid = orders.loc[orders["status"] == "paid"]
     month = paid["order_date"].dt.to_period("M")
     first_month = paid.groupby("customer_id")["order_date"].min().dt.to_period("M")
@@ -493,6 +814,21 @@ def _targets(
             "new_customers": first_month.value_counts(),
         }
     ).fillna(0.0)
+    quarter = paid["order_date"].dt.to_period("Q")
+    quarterly = paid.groupby(quarter)["amount"].sum()
+    owner_of = customers.set_index("customer_id")["owner_id"]
+    by_owner = paid.groupby([paid["customer_id"].map(owner_of), month])["amount"].sum()
+    return _TargetActuals(monthly=monthly, quarterly=quarterly, by_owner=by_owner)
+
+
+def _targets_from_actuals(
+    rng: np.random.Generator,
+    actuals: _TargetActuals,
+    has_tickets: bool,
+    t_start: pd.Timestamp,
+    t_end: pd.Timestamp,
+) -> pd.DataFrame:
+    monthly = actuals.monthly
     months = pd.period_range(t_start, t_end, freq="M")
     monthly = monthly.reindex(months).fillna(0.0).iloc[1:]  # the first month has no history
     stretch = rng.uniform(0.95, 1.12, size=monthly.shape)
@@ -502,15 +838,14 @@ def _targets(
     company["first_response_hours"] = 6.0
     company["sla_compliance"] = 0.85
     company["retention_rate"] = 0.35
-    company["complaint_rate"] = 1.5 if len(tickets) else np.nan
+    company["complaint_rate"] = 1.5 if has_tickets else np.nan
     long = company.stack().rename("target").reset_index()
     long.columns = ["period", "kpi", "target"]
     long["period"] = long["period"].astype("str")
     long["owner_id"] = None
     long["weight"] = long["kpi"].map({"revenue": 0.4, "new_customers": 0.2}).fillna(0.1)
 
-    quarter = paid["order_date"].dt.to_period("Q")
-    q_rev = paid.groupby(quarter)["amount"].sum()
+    q_rev = actuals.quarterly
     q_rev = q_rev.loc[q_rev.index > pd.Period(t_start, "Q")]
     q_long = pd.DataFrame(
         {
@@ -521,8 +856,7 @@ def _targets(
             "weight": 0.4,
         }
     )
-    owner_of = customers.set_index("customer_id")["owner_id"]
-    by_owner = paid.groupby([paid["customer_id"].map(owner_of), month])["amount"].sum()
+    by_owner = actuals.by_owner
     by_owner = by_owner.loc[by_owner.index.get_level_values(1) > pd.Period(t_start, "M")]
     o_long = pd.DataFrame(
         {

@@ -229,11 +229,14 @@ def _survey_features(surveys: pd.DataFrame, ids: pd.Series, cut: int) -> dict[st
     }
 
 
-def clv_features(orders: pd.DataFrame, cutoff: pd.Timestamp, ids: pd.Series) -> dict[str, Any]:
+def clv_features(
+    orders: pd.DataFrame, cutoff: pd.Timestamp, ids: pd.Series, model: Any = None
+) -> dict[str, Any]:
     """``p_alive`` and ``expected_purchases_90d`` from a BG/NBD model fitted at the cutoff.
 
     Uses :func:`cpm_analysis.clv.rfm_summary` (weeks) and :class:`cpm_analysis.clv.BetaGeoModel`
-    on the orders up to ``cutoff``; customers without a paid order get missing values.
+    on the orders up to ``cutoff``; customers without a paid order get missing values. A fitted
+    ``model`` (weeks, fitted at the same cutoff) is used as given instead of fitting one.
 
     Examples
     --------
@@ -247,7 +250,8 @@ def clv_features(orders: pd.DataFrame, cutoff: pd.Timestamp, ids: pd.Series) -> 
             f"build the features without P(alive) ({err})"
         ) from err
     summary = rfm_summary(orders, observation_end=cutoff, time_unit="W")
-    model = BetaGeoModel().fit(summary)
+    if model is None:
+        model = BetaGeoModel().fit(summary)
     p_alive = model.probability_alive(summary)
     expected = model.expected_purchases(TREND_DAYS / 7.0, summary)
     position = customer_codes(summary.index.to_series(), ids)
@@ -297,6 +301,7 @@ def churn_features(
     *,
     clv: bool = True,
     windows: Sequence[int] = (30, 90, 365),
+    clv_model: Any = None,
 ) -> pd.DataFrame:
     """One row of churn features per customer, from data dated at or before ``cutoff`` only.
 
@@ -312,13 +317,18 @@ def churn_features(
         :mod:`cpm_analysis.clv`; the model is fitted on the data at the cutoff).
     windows : sequence of int
         Day windows of the recency/frequency/monetary counts.
+    clv_model : BetaGeoModel, optional
+        A BG/NBD model already fitted (in weeks) on the summary at ``cutoff``, used instead of
+        fitting one (the Dask engine fits once on the whole data and scores every partition).
 
     Returns
     -------
     DataFrame
         Indexed by ``customer_id`` (every customer signed up at or before the cutoff, in
         customers-table order); the columns of the module docstring. Numbers are float64,
-        text attributes keep their dtype. ``attrs["cutoff"]`` is the cutoff.
+        text attributes keep their dtype. ``attrs["cutoff"]`` is the cutoff. With a
+        :class:`~cpm_analysis.scale.DaskDataset` a Dask DataFrame with the same rows and
+        columns (partitioned by customer, so in another order).
 
     Examples
     --------
@@ -330,6 +340,12 @@ def churn_features(
         raise ValueError(f"windows: expected positive day counts, got {windows!r}")
     windows = sorted({int(w) for w in windows})
     ts = to_cutoff(cutoff)
+    from cpm_analysis.scale import is_dask
+
+    if is_dask(dataset):
+        from cpm_analysis.scale.churn import churn_features_dask
+
+        return churn_features_dask(dataset, ts, clv=clv, windows=windows)
     view = dataset.as_of(ts)
     customers = view.customers
     ids = customers["customer_id"]
@@ -343,7 +359,7 @@ def churn_features(
     if view.surveys is not None:
         columns.update(_survey_features(view.surveys, ids, cut))
     if clv:
-        columns.update(clv_features(view.orders, ts, ids))
+        columns.update(clv_features(view.orders, ts, ids, clv_model))
     for name, values in attribute_features(customers, ts).items():
         columns[f"attr_{name}" if name in columns else name] = values
     index = pd.Index(ids.to_numpy(), dtype=ids.dtype, name="customer_id")

@@ -281,7 +281,9 @@ def rfm_summary(
     orders : DataFrame or Dataset
         One row per order with a customer id, an order date and an amount (a
         :class:`~cpm_analysis.data.Dataset` uses its ``orders``). When a ``status`` column
-        exists only ``"paid"`` orders count (a missing status counts as paid).
+        exists only ``"paid"`` orders count (a missing status counts as paid). A
+        :class:`~cpm_analysis.scale.DaskDataset` or a Dask DataFrame of orders gives a Dask
+        DataFrame with the same rows, computed partition by partition on the cluster.
     observation_end : str, date or Timestamp
         The end of the data used. Orders after it are ignored. A date, or a Timestamp at
         midnight, means the end of that day (see :func:`summary_cutoff`).
@@ -330,6 +332,20 @@ def rfm_summary(
     [2457, 1882]
     """
     unit = days_per_unit(time_unit)
+    from cpm_analysis.scale import is_dask
+
+    if is_dask(orders):
+        from cpm_analysis.scale.clv import rfm_summary_dask
+
+        return rfm_summary_dask(
+            orders,
+            observation_end=observation_end,
+            calibration_end=calibration_end,
+            time_unit=time_unit,
+            customer_col=customer_col,
+            date_col=date_col,
+            amount_col=amount_col,
+        )
     tx = transaction_days(
         orders,
         observation_end=observation_end,

@@ -190,7 +190,10 @@ def validate_frames(
 def load(
     source: str | os.PathLike | Mapping[str, pd.DataFrame],
     mapping: ColumnMapping | str | os.PathLike | None = None,
-) -> Dataset:
+    *,
+    engine: str = "pandas",
+    **dask_options: Any,
+) -> Any:
     """Load and validate a dataset.
 
     Parameters
@@ -204,10 +207,17 @@ def load(
         Your column names onto the canonical ones, per table:
         ``{"orders": {"OrderDate": "order_date"}}``, or a YAML/JSON file holding that. A
         ``mapping.yaml`` inside a source folder is used when no mapping is given.
+    engine : {"pandas", "dask"}
+        ``"dask"`` validates a folder of Parquet files (or a dict of DataFrames) on the active
+        Dask cluster into a customer-partitioned store and returns a
+        :class:`~cpm_analysis.scale.DaskDataset` (needs ``pip install "cpm-analysis[scale]"``).
+    **dask_options
+        With ``engine="dask"``: ``work_dir``, ``npartitions``, ``reuse`` (see
+        :func:`cpm_analysis.scale.store.load_dask`).
 
     Returns
     -------
-    Dataset
+    Dataset or DaskDataset
         Typed tables and the rejected rows (see :class:`Dataset`).
 
     Raises
@@ -222,6 +232,18 @@ def load(
     >>> ds = load("data/sample")  # doctest: +SKIP
     >>> ds.rejected.groupby("reason").size()  # doctest: +SKIP
     """
+    if engine == "dask":
+        from cpm_analysis.scale import require_dask
+
+        require_dask()
+        from cpm_analysis.scale.store import load_dask
+
+        return load_dask(source, mapping, **dask_options)
+    if engine != "pandas":
+        raise ValueError(f"engine: expected 'pandas' or 'dask', got {engine!r}")
+    if dask_options:
+        name = next(iter(dask_options))
+        raise TypeError(f"{name}: only used with engine='dask'")
     if isinstance(source, Mapping):
         return validate_frames(source, mapping)
     text = os.fspath(source)

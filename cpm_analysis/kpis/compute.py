@@ -162,7 +162,9 @@ def compute_kpis(
     Parameters
     ----------
     dataset : Dataset
-        The data (see :func:`cpm_analysis.data.load`).
+        The data (see :func:`cpm_analysis.data.load`); a
+        :class:`~cpm_analysis.scale.DaskDataset` gives the same table (the orders the period
+        needs are selected on the cluster, see :mod:`cpm_analysis.scale.kpis`).
     period : str or Period
         ``"2024-06"``, ``"2024-Q2"``, ``"2024"``, a :class:`~cpm_analysis.periods.Period`, or
         ``"latest"`` (the last complete month in the data).
@@ -209,6 +211,14 @@ def compute_kpis(
     >>> compute_kpis(ds, "2024-06").loc["revenue", ["value", "previous", "change"]]  # doctest: +SKIP
     >>> compute_kpis(ds, "2024-Q2", by="owner_id").xs("csat", level="kpi")  # doctest: +SKIP
     """
+    from cpm_analysis.scale import is_dask
+
+    if is_dask(dataset):
+        from cpm_analysis.scale.kpis import compute_kpis_dask
+
+        return compute_kpis_dask(
+            dataset, period, by=by, kpis=kpis, sla_hours=sla_hours, scores=scores
+        )
     target = resolve_period(period, dataset) if isinstance(period, str) else parse_period(period)
     out = _run(dataset, [target], by=by, kpis=kpis, sla_hours=sla_hours, scores=scores)[target]
     out.attrs.update(

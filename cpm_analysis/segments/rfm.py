@@ -247,7 +247,9 @@ def rfm_scores(
     ----------
     data : Dataset or DataFrame
         A dataset (its ``orders`` are used) or an orders table with the canonical columns
-        ``customer_id``, ``order_date`` (datetime), ``amount`` and optionally ``status``.
+        ``customer_id``, ``order_date`` (datetime), ``amount`` and optionally ``status``. A
+        :class:`~cpm_analysis.scale.DaskDataset` or a Dask orders DataFrame works too: the
+        measures are computed on the cluster, the ranking on the per-customer table in memory.
     as_of : str, date or Timestamp
         The cutoff: a period label (``"2024-06"``: its last instant), a date (``"2024-06-30"``:
         the end of that day) or an exact Timestamp. Orders after it are ignored.
@@ -281,6 +283,12 @@ def rfm_scores(
     bins = check_bins(bins)
     cutoff = read_cutoff(as_of)
     delta = read_window(window)
+    from cpm_analysis.scale import is_dask
+
+    if is_dask(data):
+        from cpm_analysis.scale.segments import rfm_scores_dask
+
+        return rfm_scores_dask(data, cutoff, bins=bins, window=delta)
     orders = orders_frame(data)
     missing = [c for c in _REQUIRED if c not in orders.columns]
     if missing:
@@ -329,19 +337,45 @@ def rfm_scores(
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(frequency > 0, monetary / np.maximum(frequency, 1), np.nan)
 
-    # monetary as dense integer ranks, so that the three sorts below run on packed int64 keys
-    spend = np.unique(monetary, return_inverse=True)[1].astype(np.int64).reshape(-1)
     out = pd.DataFrame(
         {
             "recency_days": recency,
             "frequency": frequency,
             "monetary": monetary,
             "monetary_mean": mean,
-            "r_score": quantile_scores((spend, frequency, -recency), bins),
-            "f_score": quantile_scores((-recency, spend, frequency), bins),
-            "m_score": quantile_scores((-recency, frequency, spend), bins),
         },
         index=index.rename("customer_id"),
     )
-    out.attrs = {"as_of": cutoff, "bins": bins, "window": delta}
+    return score_measures(out, bins, as_of=cutoff, window=delta)
+
+
+def score_measures(
+    measures: pd.DataFrame,
+    bins: int,
+    *,
+    as_of: pd.Timestamp | None = None,
+    window: pd.Timedelta | None = None,
+) -> pd.DataFrame:
+    """Add ``r_score``, ``f_score``, ``m_score`` to per-customer measures sorted by id.
+
+    The ranking half of :func:`rfm_scores` (see the module docstring for the tie rules); the
+    Dask engine computes the measures on the cluster and ranks them here.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"recency_days": [3, 1], "frequency": [1, 2], "monetary": [5.0, 9.0],
+    ...                   "monetary_mean": [5.0, 4.5]}, index=pd.Index(["a", "b"]))
+    >>> score_measures(m, 2)["r_score"].tolist()
+    [1, 2]
+    """
+    recency = measures["recency_days"].to_numpy(dtype=np.int64)
+    frequency = measures["frequency"].to_numpy(dtype=np.int64)
+    monetary = measures["monetary"].to_numpy(dtype=np.float64)
+    # monetary as dense integer ranks, so that the three sorts below run on packed int64 keys
+    spend = np.unique(monetary, return_inverse=True)[1].astype(np.int64).reshape(-1)
+    out = measures[list(MEASURE_COLUMNS)].copy()
+    out["r_score"] = quantile_scores((spend, frequency, -recency), bins)
+    out["f_score"] = quantile_scores((-recency, spend, frequency), bins)
+    out["m_score"] = quantile_scores((-recency, frequency, spend), bins)
+    out.attrs = {"as_of": as_of, "bins": bins, "window": window}
     return out

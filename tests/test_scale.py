@@ -1,0 +1,186 @@
+"""The Dask engine gives the pandas numbers (2-worker local cluster on the bundled sample)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("dask.dataframe")
+pytest.importorskip("distributed")
+
+from cpm_analysis import load
+from cpm_analysis.churn import churn_features
+from cpm_analysis.clv import BetaGeoModel, GammaGammaModel, rfm_summary
+from cpm_analysis.data.paths import sample_dir
+from cpm_analysis.kpis import compute_kpis
+from cpm_analysis.segments import rfm_scores
+
+CUTOFF = "2025-06"
+
+
+@pytest.fixture(scope="module")
+def client():
+    from cpm_analysis.scale.cluster import close_client, start_client
+
+    client = start_client(n_workers=2, memory_limit="1.5GB")
+    yield client
+    close_client(client)
+
+
+@pytest.fixture(scope="module")
+def pandas_ds():
+    return load(sample_dir())
+
+
+@pytest.fixture(scope="module")
+def dask_ds(client, tmp_path_factory):
+    return load(
+        sample_dir(), engine="dask", work_dir=tmp_path_factory.mktemp("store"), npartitions=3
+    )
+
+
+def _same(left: pd.DataFrame, right: pd.DataFrame) -> None:
+    left = left.sort_index(kind="stable")
+    right = right.sort_index(kind="stable")
+    pd.testing.assert_frame_equal(left, right, check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+def test_load_keeps_and_rejects_the_same_rows(pandas_ds, dask_ds):
+    assert dask_ds.npartitions == 3
+    keys = {"customers": "customer_id", "orders": "order_id", "tickets": "ticket_id"}
+    collected = dask_ds.collect()
+    for table in ("customers", "orders", "tickets", "surveys", "staff", "targets"):
+        mine, theirs = getattr(collected, table), getattr(pandas_ds, table)
+        by = keys.get(table, list(theirs.columns))
+        pd.testing.assert_frame_equal(
+            mine.sort_values(by).reset_index(drop=True),
+            theirs.sort_values(by).reset_index(drop=True),
+        )
+    rejected = dask_ds.rejected.compute().sort_values(["table", "row"]).reset_index(drop=True)
+    expected = pandas_ds.rejected.sort_values(["table", "row"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(rejected, expected)
+    for table, counts in dask_ds.counts.items():
+        assert counts["read"] == counts["kept"] + counts["rejected"], table
+    assert dask_ds.counts["orders"]["rejected"] == int((expected["table"] == "orders").sum())
+
+
+def _partition_of_each_row(part: pd.DataFrame, partition_info=None) -> pd.DataFrame:
+    number = partition_info["number"] if partition_info else -1
+    return pd.DataFrame({"customer_id": part["customer_id"].to_numpy(), "p": number})
+
+
+def test_every_customer_lives_in_one_partition_of_every_table(dask_ds):
+    meta = pd.DataFrame({"customer_id": pd.Series(dtype="str"), "p": pd.Series(dtype="int64")})
+    where = {
+        table: getattr(dask_ds, table).map_partitions(_partition_of_each_row, meta=meta).compute()
+        for table in ("customers", "orders", "tickets", "surveys")
+    }
+    home = where["customers"].set_index("customer_id")["p"]
+    assert home.index.is_unique
+    assert home.nunique() == 3
+    for table in ("orders", "tickets", "surveys"):
+        rows = where[table]
+        assert (rows["p"].to_numpy() == home.loc[rows["customer_id"]].to_numpy()).all(), table
+
+
+def test_rfm_summary_matches(pandas_ds, dask_ds):
+    expected = rfm_summary(pandas_ds, observation_end="2025-06-30", calibration_end="2024-12-31")
+    lazy = rfm_summary(dask_ds, observation_end="2025-06-30", calibration_end="2024-12-31")
+    assert hasattr(lazy, "dask")
+    _same(lazy.compute(), expected)
+
+
+def test_rfm_summary_of_a_plain_dask_orders_frame_matches(pandas_ds, client):
+    import dask.dataframe as dd
+
+    orders = dd.from_pandas(pandas_ds.orders, npartitions=4)
+    expected = rfm_summary(pandas_ds.orders, observation_end="2025-12-31", time_unit="D")
+    _same(rfm_summary(orders, observation_end="2025-12-31", time_unit="D").compute(), expected)
+
+
+@pytest.mark.parametrize("window", [None, "365D"])
+def test_rfm_scores_match(pandas_ds, dask_ds, window):
+    expected = rfm_scores(pandas_ds, CUTOFF, window=window)
+    got = rfm_scores(dask_ds, CUTOFF, window=window)
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9)
+    assert got.attrs == expected.attrs
+
+
+def test_rfm_scores_of_a_point_in_time_view_match(pandas_ds, dask_ds):
+    expected = rfm_scores(pandas_ds.as_of("2024-12"), "2024-12")
+    got = rfm_scores(dask_ds.as_of("2024-12"), "2024-12")
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9)
+
+
+def test_churn_features_match_with_the_bgnbd_columns(pandas_ds, dask_ds):
+    expected = churn_features(pandas_ds, CUTOFF)
+    got = churn_features(dask_ds, CUTOFF)
+    assert hasattr(got, "dask")
+    got = got.compute()
+    assert list(got.columns) == list(expected.columns)
+    assert got["p_alive"].notna().sum() > 1000
+    _same(got, expected)
+
+
+def test_kpis_match(pandas_ds, dask_ds):
+    for by in (None, "owner_id", "agent_id"):
+        expected = compute_kpis(pandas_ds, CUTOFF, by=by)
+        got = compute_kpis(dask_ds, CUTOFF, by=by)
+        pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9)
+    quarter = compute_kpis(dask_ds, "2025-Q2")
+    pd.testing.assert_frame_equal(
+        quarter, compute_kpis(pandas_ds, "2025-Q2"), check_exact=False, rtol=1e-9
+    )
+
+
+def test_fits_on_distinct_rows_and_scores_to_parquet(pandas_ds, dask_ds, tmp_path):
+    from cpm_analysis.clv import customer_lifetime_value
+    from cpm_analysis.scale.clv import fit_on_distinct, score_clv
+
+    expected = rfm_summary(pandas_ds, observation_end="2025-12-31")
+    bg_ref = BetaGeoModel().fit(expected)
+    gg_ref = GammaGammaModel().fit(expected)
+    summary = rfm_summary(dask_ds, observation_end="2025-12-31")
+    bg = fit_on_distinct(BetaGeoModel(), summary)
+    gg = fit_on_distinct(GammaGammaModel(), summary)
+    assert bg.n_distinct_rows_ < len(expected)
+    for name, value in bg_ref.params_.items():
+        assert bg.params_[name] == pytest.approx(value, rel=1e-9)
+    for name, value in gg_ref.params_.items():
+        assert gg.params_[name] == pytest.approx(value, rel=1e-6)
+    out = score_clv(summary, bg, gg, path=tmp_path / "scored")
+    files = sorted((tmp_path / "scored").glob("part-*.parquet"))
+    assert len(files) == summary.npartitions
+    scored = pd.read_parquet(out).set_index("customer_id")
+    clv = customer_lifetime_value(bg_ref, gg_ref, expected, time_unit="W")
+    assert len(scored) == len(expected)
+    np.testing.assert_allclose(
+        scored.loc[expected.index, "clv"].to_numpy(), clv.to_numpy(), rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        scored.loc[expected.index, "p_alive"].to_numpy(),
+        bg_ref.probability_alive(expected),
+        rtol=1e-9,
+    )
+
+
+def test_a_second_load_reuses_the_store(dask_ds):
+    again = load(sample_dir(), engine="dask", work_dir=dask_ds.work_dir, npartitions=3)
+    assert again.counts == dask_ds.counts
+    assert (dask_ds.work_dir / "manifest.json").is_file()
+
+
+def test_dask_load_errors_name_the_table(client, tmp_path):
+    from cpm_analysis.exceptions import DataValidationError
+
+    orders = pd.DataFrame({"order_id": ["1"], "customer_id": ["a"], "amount": [1.0]})
+    customers = pd.DataFrame({"customer_id": ["a"], "signup_date": ["2024-01-01"]})
+    with pytest.raises(DataValidationError, match="orders: required column 'order_date'"):
+        load({"customers": customers, "orders": orders}, engine="dask", work_dir=tmp_path)
+    with pytest.raises(DataValidationError, match="orders: required table is missing"):
+        load({"customers": customers}, engine="dask", work_dir=tmp_path)
+    with pytest.raises(ValueError, match="engine: expected"):
+        load(sample_dir(), engine="spark")
+    with pytest.raises(TypeError, match="work_dir: only used with engine='dask'"):
+        load(sample_dir(), work_dir=tmp_path)
