@@ -203,6 +203,21 @@ def sample(
     show_default="2, or 1 on a single core",
     help="Notebooks executed at the same time (one kernel each).",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["pandas", "dask"]),
+    default="pandas",
+    show_default=True,
+    help="dask: validate and run the transaction-heavy stages (RFM, lifetime value, KPIs) on a "
+    'Dask cluster (pip install "cpm-analysis[scale]").',
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="With --engine dask: a running scheduler (tcp://host:8786 or a scheduler file); "
+    "default a local cluster sized to this machine.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no step log; errors only.")
 def report(
     data: str | None,
@@ -217,6 +232,8 @@ def report(
     notebooks: str | None,
     seed: int,
     jobs: int,
+    engine: str,
+    scheduler: str | None,
     quiet: bool,
 ) -> None:
     """Render the periodic reports: notebooks -> reports/<period>/*.html and reports/index.html.
@@ -225,7 +242,9 @@ def report(
     exported to HTML that opens offline, next to the executed notebooks,
     customers_scored.parquet/.csv, rejected_rows.csv and metrics.json. A period is replaced only
     when all of it succeeded; a failed attempt is kept in <out>/_failed/<period>/.
-    `cpm report --from 2024-01 --to 2024-06` backfills a range.
+    `cpm report --from 2024-01 --to 2024-06` backfills a range. With --engine dask the data is
+    validated on a Dask cluster into <out>/.store and the scoring's RFM, lifetime-value and KPI
+    stages run there (--scheduler ADDRESS for a running cluster, else a local one).
 
     Personal data: with --pii mask (the default) no name, e-mail or phone appears in any HTML or
     CSV, and customer ids are shown as pseudonyms keyed by $CPM_PSEUDONYM_KEY or, when unset,
@@ -262,6 +281,8 @@ def report(
             seed=seed,
             jobs=jobs,
             progress=not quiet,
+            engine=engine,
+            scheduler=scheduler,
         )
     except (DataValidationError, PeriodError, ReportArgumentError, ReportLockedError) as err:
         fail(str(err))

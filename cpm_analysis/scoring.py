@@ -104,13 +104,11 @@ def _clv_block(view: Dataset, cutoff: pd.Timestamp) -> tuple[pd.DataFrame, dict,
     )
 
     summary = rfm_summary(view.orders, observation_end=cutoff, time_unit="W")
-    notes: list[str] = []
-    models: dict[str, Any] = {"bgnbd": None, "gamma_gamma": None}
-    metrics: dict[str, Any] = {}
+    repeat_buyers = int((summary["frequency"] > 0).sum())
     out = pd.DataFrame(index=summary.index)
-    if (summary["frequency"] > 0).sum() < 20:
-        notes.append("lifetime value: fewer than 20 repeat buyers, models not fitted")
-        return out, models, metrics, notes
+    notes, models = _clv_enough(repeat_buyers)
+    if notes:
+        return out, models, {}, notes
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         bg = BetaGeoModel().fit(summary)
@@ -127,23 +125,69 @@ def _clv_block(view: Dataset, cutoff: pd.Timestamp) -> tuple[pd.DataFrame, dict,
         time_unit="W",
     )
     models.update(bgnbd=bg, gamma_gamma=gg)
-    metrics["bgnbd"] = {
-        "params": dict(bg.params_),
-        "log_likelihood": bg.log_likelihood_,
-        "customers": int(len(summary)),
-        "time_unit": "weeks",
+    return out, models, _clv_metrics(bg, gg, len(summary), repeat_buyers, out["clv"]), notes
+
+
+def _clv_enough(repeat_buyers: int) -> tuple[list[str], dict[str, Any]]:
+    models: dict[str, Any] = {"bgnbd": None, "gamma_gamma": None}
+    if repeat_buyers < 20:
+        return ["lifetime value: fewer than 20 repeat buyers, models not fitted"], models
+    return [], models
+
+
+def _clv_metrics(
+    bg: Any, gg: Any, customers: int, repeat_buyers: int, clv: pd.Series
+) -> dict[str, Any]:
+    return {
+        "bgnbd": {
+            "params": dict(bg.params_),
+            "log_likelihood": bg.log_likelihood_,
+            "customers": int(customers),
+            "time_unit": "weeks",
+        },
+        "gamma_gamma": {"params": dict(gg.params_), "repeat_buyers": int(repeat_buyers)},
+        "clv": {
+            "horizon_months": CLV_HORIZON_MONTHS,
+            "monthly_discount_rate": CLV_DISCOUNT_RATE,
+            "total": float(clv.sum()),
+            "mean": float(clv.mean()),
+        },
     }
-    metrics["gamma_gamma"] = {
-        "params": dict(gg.params_),
-        "repeat_buyers": int((summary["frequency"] > 0).sum()),
-    }
-    metrics["clv"] = {
-        "horizon_months": CLV_HORIZON_MONTHS,
-        "monthly_discount_rate": CLV_DISCOUNT_RATE,
-        "total": float(out["clv"].sum()),
-        "mean": float(out["clv"].mean()),
-    }
-    return out, models, metrics, notes
+
+
+def _clv_block_cluster(
+    view: Any, cutoff: pd.Timestamp
+) -> tuple[pd.DataFrame, dict, dict, list[str]]:
+    """:func:`_clv_block` on a Dask cluster: summary per partition, fits on distinct rows,
+    scoring per partition; only the three model columns come back."""
+    from cpm_analysis.clv import BetaGeoModel, GammaGammaModel, rfm_summary
+    from cpm_analysis.scale.clv import fit_on_distinct, score_clv
+
+    summary = rfm_summary(view, observation_end=cutoff, time_unit="W").persist()
+    try:
+        repeat_buyers = int((summary["frequency"] > 0).sum().compute())
+        notes, models = _clv_enough(repeat_buyers)
+        if notes:
+            index = summary.index.compute()
+            return pd.DataFrame(index=index), models, {}, notes
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            bg = fit_on_distinct(BetaGeoModel(), summary)
+            gg = fit_on_distinct(GammaGammaModel(), summary)
+        notes.extend(f"lifetime value: {w.message}" for w in caught)
+        scored = score_clv(
+            summary,
+            bg,
+            gg,
+            horizon_months=CLV_HORIZON_MONTHS,
+            discount_rate=CLV_DISCOUNT_RATE,
+            time_unit="W",
+        )
+        out = scored[["p_alive", "expected_purchases_90d", "clv"]].compute()
+    finally:
+        del summary
+    models.update(bgnbd=bg, gamma_gamma=gg)
+    return out, models, _clv_metrics(bg, gg, len(out), repeat_buyers, out["clv"]), notes
 
 
 def _churn_block(
@@ -215,7 +259,9 @@ def _churn_block(
     return out, model, metrics, notes
 
 
-def score_customers(dataset: Dataset, period: str | Period, *, seed: int = 0) -> ScoredPeriod:
+def score_customers(
+    dataset: Dataset, period: str | Period, *, seed: int = 0, cluster_data: Any = None
+) -> ScoredPeriod:
     """Score every customer at a period's cutoff: segment, tier, cluster, CLV, churn risk.
 
     Parameters
@@ -226,6 +272,10 @@ def score_customers(dataset: Dataset, period: str | Period, *, seed: int = 0) ->
         The reporting period (``"2025-06"``, ``"2025-Q2"``, ``"2025"``).
     seed : int
         Seed of every random step (clustering, churn model).
+    cluster_data : DaskDataset, optional
+        The same data on a Dask cluster (``load(source, engine="dask")``): the RFM measures and
+        the lifetime-value stage (summary, BG/NBD and Gamma-Gamma fits on distinct rows,
+        scoring per partition) run there; the results are the same.
 
     Returns
     -------
@@ -246,10 +296,10 @@ def score_customers(dataset: Dataset, period: str | Period, *, seed: int = 0) ->
     """
     period = parse_period(period)
     with threadpool_limits(limits=1, user_api="openmp"):
-        return _score(dataset, period, seed)
+        return _score(dataset, period, seed, cluster_data)
 
 
-def _score(dataset: Dataset, period: Period, seed: int) -> ScoredPeriod:
+def _score(dataset: Dataset, period: Period, seed: int, cluster_data: Any = None) -> ScoredPeriod:
     from cpm_analysis.segments import (
         cluster_customers,
         default_segment_map,
@@ -267,7 +317,8 @@ def _score(dataset: Dataset, period: Period, seed: int) -> ScoredPeriod:
         if column in base.columns:
             scored[column] = base[column]
 
-    scores = rfm_scores(view, cutoff)
+    cluster_view = cluster_data.as_of(cutoff) if cluster_data is not None else None
+    scores = rfm_scores(cluster_view if cluster_view is not None else view, cutoff)
     segments = value_tiers(rfm_segments(scores))
     for column in ("recency_days", "frequency", "monetary", "r_score", "f_score", "m_score"):
         scored[column] = segments[column]
@@ -290,7 +341,10 @@ def _score(dataset: Dataset, period: Period, seed: int) -> ScoredPeriod:
     else:
         notes.append("clusters: fewer than 50 buyers, not clustered")
 
-    clv_frame, models, clv_metrics, clv_notes = _clv_block(view, cutoff)
+    if cluster_view is not None:
+        clv_frame, models, clv_metrics, clv_notes = _clv_block_cluster(cluster_view, cutoff)
+    else:
+        clv_frame, models, clv_metrics, clv_notes = _clv_block(view, cutoff)
     notes += clv_notes
     for column in clv_frame.columns:
         scored[column] = clv_frame[column]
@@ -318,13 +372,14 @@ def _score(dataset: Dataset, period: Period, seed: int) -> ScoredPeriod:
 
 
 def build_period_artifacts(
-    dataset: Dataset, period: Period, *, seed: int = 0
+    dataset: Dataset, period: Period, *, seed: int = 0, cluster_data: Any = None
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The report runner's plug-in: the scored table and the period's metrics.
 
     Adds the period's KPIs (``kpis``: value by KPI id, available ones only, with the model
     KPIs ``predicted_clv`` and ``revenue_at_risk`` from the scored table) to
-    :func:`score_customers`' metrics.
+    :func:`score_customers`' metrics. With ``cluster_data`` (``cpm report --engine dask``)
+    the RFM, lifetime-value and KPI stages run on the Dask cluster.
 
     Examples
     --------
@@ -336,12 +391,13 @@ def build_period_artifacts(
     """
     from cpm_analysis.kpis import compute_kpis
 
-    result = score_customers(dataset, period, seed=seed)
+    result = score_customers(dataset, period, seed=seed, cluster_data=cluster_data)
     scores = result.scored.set_index("customer_id")
     model_scores = None
     if {"clv", "churn_probability"} <= set(scores.columns):
         model_scores = scores[["clv", "churn_probability"]]
-    kpis = compute_kpis(dataset, period, scores=model_scores)
+    data = cluster_data.as_of(period.end) if cluster_data is not None else dataset
+    kpis = compute_kpis(data, period, scores=model_scores)
     available = kpis.loc[kpis["available"].astype(bool)]
     metrics = dict(result.metrics)
     metrics["kpis"] = {

@@ -148,7 +148,7 @@ def test_fits_on_distinct_rows_and_scores_to_parquet(pandas_ds, dask_ds, tmp_pat
     for name, value in bg_ref.params_.items():
         assert bg.params_[name] == pytest.approx(value, rel=1e-9)
     for name, value in gg_ref.params_.items():
-        assert gg.params_[name] == pytest.approx(value, rel=1e-6)
+        assert gg.params_[name] == pytest.approx(value, rel=1e-9)
     out = score_clv(summary, bg, gg, path=tmp_path / "scored")
     files = sorted((tmp_path / "scored").glob("part-*.parquet"))
     assert len(files) == summary.npartitions
@@ -156,7 +156,7 @@ def test_fits_on_distinct_rows_and_scores_to_parquet(pandas_ds, dask_ds, tmp_pat
     clv = customer_lifetime_value(bg_ref, gg_ref, expected, time_unit="W")
     assert len(scored) == len(expected)
     np.testing.assert_allclose(
-        scored.loc[expected.index, "clv"].to_numpy(), clv.to_numpy(), rtol=1e-6
+        scored.loc[expected.index, "clv"].to_numpy(), clv.to_numpy(), rtol=1e-9
     )
     np.testing.assert_allclose(
         scored.loc[expected.index, "p_alive"].to_numpy(),
@@ -184,3 +184,9 @@ def test_dask_load_errors_name_the_table(client, tmp_path):
         load(sample_dir(), engine="spark")
     with pytest.raises(TypeError, match="work_dir: only used with engine='dask'"):
         load(sample_dir(), work_dir=tmp_path)
+
+
+def test_the_store_reads_back_as_the_pandas_dataset(pandas_ds, dask_ds):
+    again = load(dask_ds.work_dir)  # the pandas engine reads a store without validating again
+    assert again.fingerprint() == pandas_ds.fingerprint()
+    pd.testing.assert_frame_equal(again.rejected, pandas_ds.rejected)

@@ -37,6 +37,7 @@ from cpm_analysis.clv.base import (
     BaseModel,
     check_sample_weight,
     check_summary,
+    compress_rows,
     maximize_likelihood,
 )
 from cpm_analysis.clv.base import dot as _dot
@@ -229,10 +230,14 @@ class GammaGammaModel(BaseModel):
                     UserWarning,
                     stacklevel=2,
                 )
-        start = self._start(_moments_start(x, m, w))
-        n_repeat = float(len(x)) if w is None else float(w.sum())
+        # Fit the distinct (frequency, monetary_value) rows, sorted, with their counts: a fit
+        # on a summary and on its distinct rows with weights then see identical data.
+        data = compress_rows({"frequency": x, "monetary_value": m}, w, sort=True)
+        xd, md, wd = data.columns["frequency"], data.columns["monetary_value"], data.weights
+        start = self._start(_moments_start(xd, md, wd))
+        n_repeat = float(wd.sum())
         result = maximize_likelihood(
-            _gg_nll_factory(x, m, w),
+            _gg_nll_factory(xd, md, wd),
             start,
             method=self._method,
             n_customers=n_repeat,

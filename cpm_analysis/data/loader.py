@@ -202,7 +202,8 @@ def load(
         A folder with one file per table named after it (``customers.csv``,
         ``orders.parquet``, or a folder ``orders/`` of Parquet parts); a SQLAlchemy database URL
         (``sqlite:///crm.db``, ``postgresql://...``) with tables of those names; a folder holding
-        the CDNOW files (``CDNOW_master.txt``); or a dict of DataFrames by table name.
+        the CDNOW files (``CDNOW_master.txt``); a store written by ``engine="dask"`` (read
+        as it is, already validated); or a dict of DataFrames by table name.
     mapping : dict or path, optional
         Your column names onto the canonical ones, per table:
         ``{"orders": {"OrderDate": "order_date"}}``, or a YAML/JSON file holding that. A
@@ -262,6 +263,10 @@ def load(
 
     if is_cdnow_folder(folder):
         return validate_frames(read_cdnow_frames(folder), mapping, source=str(folder))
+    from cpm_analysis.scale.store import is_store, read_store
+
+    if is_store(folder):  # validated by load(engine="dask") already
+        return read_store(folder)
     if mapping is None and (folder / MAPPING_FILE).is_file():
         mapping = folder / MAPPING_FILE
     return validate_frames(_read_folder(folder), mapping, source=str(folder))

@@ -183,6 +183,7 @@ def build_artifacts(
     seed: int = 0,
     key: bytes | None = None,
     plugin: ScoringFunction | None | str = "auto",
+    cluster_data: Any = None,
 ) -> PeriodArtifacts:
     """Build a period's scored table and model metrics, through the plug-in when it exists.
 
@@ -199,6 +200,9 @@ def build_artifacts(
     plugin : callable, None or "auto"
         ``"auto"`` looks up :func:`find_scoring_plugin`; ``None`` forces the no-model table;
         a callable is used as the plug-in (tests).
+    cluster_data : DaskDataset, optional
+        With ``cpm report --engine dask``: the same data on the cluster, handed to the plug-in
+        (``cluster_data=``) so that its transaction-heavy stages run there.
 
     Returns
     -------
@@ -223,7 +227,10 @@ def build_artifacts(
                 "table holds customer attributes only"
             ),
         )
-    result = function(dataset, period, seed=seed)
+    if cluster_data is not None:
+        result = function(dataset, period, seed=seed, cluster_data=cluster_data)
+    else:
+        result = function(dataset, period, seed=seed)
     if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)):
         raise TypeError(f"{PLUGIN_MODULE}.{PLUGIN_FUNCTION} must return (DataFrame, dict)")
     scored, metrics = result

@@ -82,6 +82,7 @@ KERNEL_NAME = "python3"
 PERIODIC_NAME = re.compile(r"^\d{2}_[A-Za-z0-9][A-Za-z0-9_-]*$")
 SCORED_STEM = "customers_scored"
 REJECTED_FILE = "rejected_rows.csv"
+STORE_DIR = ".store"  # the validated data of --engine dask, reused while the source is unchanged
 REQUIRED_PARAMETERS: tuple[str, ...] = ("data", "period", "freq", "pii", "owner", "seed")
 """Parameters every periodic notebook must declare: without ``pii`` or ``owner`` a notebook
 would silently show personal data or every owner's customers."""
@@ -541,6 +542,8 @@ def run_report(
     timeout: float | None = 1800,
     progress: bool = True,
     kernel_name: str = KERNEL_NAME,
+    engine: str = "pandas",
+    scheduler: str | None = None,
 ) -> ReportOutcome:
     """Render the periodic reports (see the module docstring for what is written where).
 
@@ -575,6 +578,15 @@ def run_report(
         Show a progress bar (tqdm, on stderr).
     kernel_name : str
         Jupyter kernel to use.
+    engine : {"pandas", "dask"}
+        ``"dask"`` validates the data on a Dask cluster into a store
+        (``<out>/.store``, reused while the source files are unchanged) and runs the
+        transaction-heavy stages of the scoring there: RFM measures, the lifetime-value models
+        (summary, fits on distinct rows, scoring per partition) and the KPIs. The notebooks read
+        the validated store, so nothing is validated twice.
+    scheduler : str, optional
+        With ``engine="dask"``: the address of a running scheduler (``tcp://host:8786``) or a
+        scheduler file; without it a local cluster sized to this machine is started.
 
     Returns
     -------
@@ -589,6 +601,17 @@ def run_report(
         Another run holds the output folder (exit code 2).
     """
     check_mode(pii)
+    if engine not in ("pandas", "dask"):
+        raise ReportArgumentError(f"--engine: expected pandas or dask, got {engine!r}")
+    if scheduler and engine != "dask":
+        raise ReportArgumentError("--scheduler: only used with --engine dask")
+    if engine == "dask":
+        from cpm_analysis.scale import require_dask
+
+        try:
+            require_dask()
+        except ImportError as err:
+            raise ReportArgumentError(f"--engine dask: {err}") from None
     if not isinstance(jobs, int) or jobs < 1:
         raise ReportArgumentError(f"--jobs: expected a positive integer, got {jobs!r}")
     if not isinstance(seed, int) or isinstance(seed, bool):
@@ -603,10 +626,19 @@ def run_report(
     out_dir = (Path(out) if out is not None else default_reports_dir()).expanduser().resolve()
     source = resolve_data_source(data if data is not None else "data/sample")
 
-    with ReportLock(out_dir):
+    with ReportLock(out_dir), _cluster(engine, scheduler) as client:
         _clean_stale(out_dir)
         started = time.perf_counter()
         timings: dict[str, float] = {}
+        cluster_data = None
+        if client is not None:
+            cluster_data = load(source, engine="dask", work_dir=out_dir / STORE_DIR)
+            log.info(
+                "validated on the cluster %s into %s",
+                client.dashboard_link or client.scheduler.address,
+                cluster_data.work_dir,
+            )
+            source = str(cluster_data.work_dir)  # the notebooks read the validated store
         dataset = load(source)
         timings["load"] = time.perf_counter() - started
         log.info(
@@ -644,6 +676,7 @@ def run_report(
                 outcome = _run_period(
                     p,
                     dataset=dataset,
+                    cluster_data=cluster_data,
                     source=source,
                     specs=specs,
                     declared=declared,
@@ -667,10 +700,26 @@ def run_report(
     return ReportOutcome(periods=outcomes, index=index, timings=timings)
 
 
+@contextlib.contextmanager
+def _cluster(engine: str, scheduler: str | None) -> Iterator[Any]:
+    """A Dask client for ``engine="dask"`` (closed afterwards), else ``None``."""
+    if engine != "dask":
+        yield None
+        return
+    from cpm_analysis.scale.cluster import close_client, start_client
+
+    client = start_client(scheduler)
+    try:
+        yield client
+    finally:
+        close_client(client)
+
+
 def _run_period(
     period: Period,
     *,
     dataset: Dataset,
+    cluster_data: Any,
     source: str,
     specs: Sequence[NotebookSpec],
     declared: dict[str, set[str]],
@@ -695,7 +744,7 @@ def _run_period(
         tick = time.perf_counter()
         view = dataset.as_of(period.end)
         try:
-            artifacts = build_artifacts(view, period, seed=seed, key=key)
+            artifacts = build_artifacts(view, period, seed=seed, key=key, cluster_data=cluster_data)
         except Exception as err:  # the scoring plug-in is a step of the report like a notebook
             raise StepFailed(
                 "scoring", f"{type(err).__name__}: {err}", traceback.format_exc()

@@ -153,7 +153,7 @@ def _score_part(
         return out
     out["p_alive"] = np.asarray(bgnbd.probability_alive(summary), dtype=np.float64)
     out["expected_purchases_90d"] = np.asarray(
-        bgnbd.expected_purchases(90.0 / days, summary), dtype=np.float64
+        bgnbd.expected_purchases(90 * (1.0 / days), summary), dtype=np.float64
     )
     out["expected_spend"] = np.asarray(gamma_gamma.expected_spend(summary), dtype=np.float64)
     out["clv"] = np.asarray(

@@ -62,7 +62,7 @@ from cpm_analysis.exceptions import DataValidationError
 CUSTOMER_TABLES: tuple[str, ...] = ("customers", "orders", "tickets", "surveys")
 PLAN_TABLES: tuple[str, ...] = ("staff", "targets", "assessments")
 MANIFEST = "manifest.json"
-STORE_VERSION = 1
+STORE_VERSION = 2
 PIECE_ROWS = 1_000_000
 """Rows per partition when reading Parquet (whole row groups are kept together)."""
 BUCKET_ORDERS = 2_000_000
@@ -300,10 +300,15 @@ def _clean_rows(
     valid: np.ndarray | None,
     dropped: np.ndarray,
 ) -> pd.DataFrame:
-    """The rows that pass every check, typed, without ``_row``."""
+    """The rows that pass every check, typed, with the source row number ``_row`` last
+    (kept in the store so that :func:`read_store` gives the rows in the source's order)."""
     typed, _, q, unknown, _ = _row_checks(part, table, candidates, valid)
     keep = ~q.bad & ~unknown & ~np.isin(typed.index.to_numpy(), dropped)
-    return typed.loc[keep].reset_index(drop=True)
+    clean = typed.loc[keep]
+    rows = clean.index.to_numpy(dtype=np.int64)
+    clean = clean.reset_index(drop=True)
+    clean[_ROW] = rows
+    return clean
 
 
 # --- the dataset --------------------------------------------------------------------------------
@@ -322,7 +327,8 @@ def _plain_strings(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _read_bucket(path: str) -> pd.DataFrame:
-    return _plain_strings(pd.read_parquet(path))
+    frame = _plain_strings(pd.read_parquet(path))
+    return frame.drop(columns=[_ROW]) if _ROW in frame.columns else frame
 
 
 def _open_buckets(folder: Path, npartitions: int) -> Any:
@@ -336,6 +342,7 @@ def _open_buckets(folder: Path, npartitions: int) -> Any:
             "load the source again (the store is incomplete)"
         )
     meta = _plain_strings(pq.read_schema(files[0]).empty_table().to_pandas())
+    meta = meta.drop(columns=[_ROW]) if _ROW in meta.columns else meta
     return dd.from_map(_read_bucket, files, meta=meta, label=f"read-{folder.name}")
 
 
@@ -343,6 +350,15 @@ def _bucket_dataset(
     names: tuple[str, ...], parts: tuple[pd.DataFrame, ...], cutoff: pd.Timestamp | None
 ) -> Dataset:
     tables = dict(zip(names, parts, strict=True))
+    if "orders" not in tables:  # a function that reads no orders: an empty table stands in
+        tables["orders"] = pd.DataFrame(
+            {
+                "order_id": pd.Series(dtype="str"),
+                "customer_id": pd.Series(dtype="str"),
+                "order_date": pd.Series(dtype="datetime64[ns]"),
+                "amount": pd.Series(dtype="float64"),
+            }
+        )
     ds = Dataset(**tables)
     return ds.as_of(cutoff) if cutoff is not None else ds
 
@@ -627,6 +643,61 @@ def open_store(work_dir: str | os.PathLike) -> DaskDataset:
         counts=manifest["counts"],
         source=manifest["source"],
     )
+
+
+def is_store(folder: str | os.PathLike) -> bool:
+    """Whether ``folder`` is a store written by :func:`load_dask` (it has the manifest).
+
+    Examples
+    --------
+    >>> is_store("data/sample")
+    False
+    """
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        return False
+    try:
+        return "npartitions" in json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+
+
+def read_store(work_dir: str | os.PathLike) -> Dataset:
+    """A store's validated tables as a pandas :class:`Dataset`, without Dask.
+
+    ``load(store_folder)`` with the pandas engine comes here: the report's notebooks read the
+    data the cluster validated instead of validating it again. Rows come in the source's order,
+    so the dataset equals the one the pandas loader gives (same fingerprint).
+
+    Examples
+    --------
+    >>> ds = read_store("reports/.store")  # doctest: +SKIP
+    """
+    work = Path(work_dir)
+    manifest = json.loads((work / MANIFEST).read_text(encoding="utf-8"))
+    if manifest.get("version") != STORE_VERSION:
+        raise DataValidationError(f"store: {work} was written by another version; load again")
+    tables: dict[str, Any] = {}
+    for table in CUSTOMER_TABLES:
+        files = _bucket_files(work / table)
+        if table in manifest["tables"]:
+            if len(files) != int(manifest["npartitions"]):
+                raise DataValidationError(f"store: {work / table} is incomplete; load again")
+            frame = _plain_strings(pd.read_parquet(files))
+            frame = frame.sort_values(_ROW, kind="stable").drop(columns=[_ROW])
+            tables[table] = frame.reset_index(drop=True)
+    for table in PLAN_TABLES:
+        path = work / "plan" / f"{table}.parquet"
+        if path.is_file():
+            tables[table] = pd.read_parquet(path)
+    rejected_files = sorted(str(p) for p in (work / "rejected").rglob("*.parquet"))
+    rejected = (
+        _plain_strings(pd.read_parquet(rejected_files)) if rejected_files else empty_rejected()
+    )
+    position = rejected["table"].map({t: i for i, t in enumerate(ALL_TABLES)})
+    order = np.lexsort((rejected["row"].to_numpy(), position.to_numpy()))
+    rejected = rejected.iloc[order].reset_index(drop=True)  # contract order, then source row
+    return Dataset(**tables, rejected=rejected, source=str(manifest["source"]))
 
 
 def _find_sources(folder: Path) -> dict[str, Path]:
