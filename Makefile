@@ -9,10 +9,10 @@ export OPENBLAS_NUM_THREADS ?= 1
 
 .PHONY: setup test lint report benchmark clean
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,scale]"
 	touch $@
 
 setup: $(BIN)/.installed

@@ -4,9 +4,11 @@ Usage::
 
     python -m benchmarks --customers 1000000            # everything
     python -m benchmarks --customers 200000 --only clv kpis
+    python -m benchmarks --customers 10000000 --only scale   # the Dask engine (issue 8)
 
 The synthetic company of each size is generated once and cached under ``benchmarks/.cache``
-(``CPM_BENCH_CACHE`` to move it). The report benchmark uses its own sizes (the sample and
+(``CPM_BENCH_CACHE`` to move it); the Dask benchmark writes it as partitioned Parquet, one
+million customers at a time. The report benchmark uses its own sizes (the sample and
 100,000 customers). Output is plain text, ready to paste into the README's performance section.
 """
 
@@ -19,7 +21,7 @@ import time
 
 from benchmarks.common import machine
 
-AREAS = ("data", "clv", "segments", "kpis", "churn", "report")
+AREAS = ("data", "clv", "segments", "kpis", "churn", "report", "scale")
 
 
 def main(argv: list[str] | None = None) -> int:

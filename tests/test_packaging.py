@@ -32,6 +32,9 @@ def test_environment_yml_declares_the_same_runtime_dependencies():
     extra = set(conda_specs) - set(runtime) - {"python", "pip"} - set(scale) - {"distributed"}
     assert not extra, f"environment.yml has dependencies pyproject.toml lacks: {extra}"
     assert "dask" in conda_specs and "distributed" in conda_specs
+    version = scale["dask"].removeprefix("dask")
+    assert conda_specs["dask"] == "dask" + version, "the scale extra drifted from environment.yml"
+    assert conda_specs["distributed"] == "distributed" + version
     assert conda_specs["python"] == "python" + project["requires-python"]
 
 

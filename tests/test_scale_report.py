@@ -10,8 +10,6 @@ import pytest
 from click.testing import CliRunner
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-pytest.importorskip("distributed")
-
 from cpm_analysis.cli import main
 from cpm_analysis.report.runner import STORE_DIR, run_report
 from cpm_analysis.synthetic import generate

@@ -49,7 +49,7 @@ def local_cluster_options(
         "threads_per_worker": 1,
         "processes": True,
         "memory_limit": memory_limit,
-        "dashboard_address": None,
+        "dashboard_address": ":0",  # a free port: two clusters never collide
     }
 
 

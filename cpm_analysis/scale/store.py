@@ -506,24 +506,14 @@ class DaskDataset:
     def collect(self) -> Dataset:
         """The whole dataset in pandas (for data that fits in memory, e.g. tests).
 
+        The rows come in the source's order (:func:`read_store`), at :attr:`cutoff` when set,
+        so the result equals what the pandas loader gives.
+
         Examples
         --------
         >>> small = ds.collect()  # doctest: +SKIP
         """
-        import dask
-
-        names = self.customer_tables
-        frames = dask.compute(*[getattr(self, t) for t in names])
-        tables = {t: f.reset_index(drop=True) for t, f in zip(names, frames, strict=True)}
-        rejected = self.rejected.compute().reset_index(drop=True)
-        ds = Dataset(
-            **tables,
-            staff=self.staff,
-            targets=self.targets,
-            assessments=self.assessments,
-            rejected=rejected,
-            source=self.source,
-        )
+        ds = read_store(self.work_dir)
         return ds.as_of(self.cutoff) if self.cutoff is not None else ds
 
     def last_date(self) -> pd.Timestamp:
