@@ -121,6 +121,28 @@ def _read_database(url: str) -> tuple[dict[str, pd.DataFrame], str]:
     return frames, shown
 
 
+def normalise_columns(frame: Any, table: str, rename: Mapping[str, str]) -> Any:
+    """``frame`` with the mapping applied and names stripped; a name twice is an error.
+
+    Works on pandas and Dask DataFrames alike.
+
+    Examples
+    --------
+    >>> normalise_columns(pd.DataFrame({" Id ": [1]}), "customers", {}).columns.tolist()
+    ['Id']
+    """
+    frame = frame.rename(columns=dict(rename))
+    frame.columns = [str(c).strip() for c in frame.columns]
+    duplicated = [c for i, c in enumerate(frame.columns) if c in list(frame.columns)[:i]]
+    if duplicated:
+        raise DataValidationError(
+            f"{table}: column '{duplicated[0]}' appears twice (after mapping)",
+            table=table,
+            column=duplicated[0],
+        )
+    return frame
+
+
 def validate_frames(
     frames: Mapping[str, pd.DataFrame],
     mapping: ColumnMapping | None = None,
@@ -159,16 +181,7 @@ def validate_frames(
             continue
         if not isinstance(frame, pd.DataFrame):
             raise DataValidationError(f"{table}: expected a pandas DataFrame", table=table)
-        frame = frame.rename(columns=mapping.get(table, {}))
-        frame.columns = [str(c).strip() for c in frame.columns]
-        duplicated = frame.columns[frame.columns.duplicated()].tolist()
-        if duplicated:
-            raise DataValidationError(
-                f"{table}: column '{duplicated[0]}' appears twice (after mapping)",
-                table=table,
-                column=duplicated[0],
-            )
-        renamed[table] = frame
+        renamed[table] = normalise_columns(frame, table, mapping.get(table, {}))
 
     customers, rejected_customers = validate_table("customers", renamed["customers"])
     tables: dict[str, Any] = {"customers": customers}

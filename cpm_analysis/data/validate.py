@@ -16,6 +16,8 @@ raw row kept. Every check is one vectorised pandas expression.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -217,10 +219,22 @@ def _convert_column(col: Column, raw: pd.Series, q: _Quarantine, table: str) -> 
 
 def check_columns(table: str, frame: pd.DataFrame) -> None:
     """Raise :class:`DataValidationError` when a required column is missing or no rows exist."""
+    require_columns(table, frame.columns)
+    require_rows(table, len(frame))
+
+
+def require_columns(table: str, columns: Any) -> None:
+    """Raise :class:`DataValidationError` naming the first required column ``columns`` lacks.
+
+    Examples
+    --------
+    >>> require_columns("customers", ["customer_id", "signup_date"])
+    """
     spec = TABLES[table]
-    missing = [c for c in spec.required_columns if c not in frame.columns]
+    columns = list(columns)
+    missing = [c for c in spec.required_columns if c not in columns]
     if missing:
-        have = ", ".join(map(str, frame.columns[:12])) or "none"
+        have = ", ".join(map(str, columns[:12])) or "none"
         raise DataValidationError(
             f"{table}: required column '{missing[0]}' is missing (columns found: {have}). "
             f"Add it, or map your column onto it with mapping={{'{table}': "
@@ -228,7 +242,16 @@ def check_columns(table: str, frame: pd.DataFrame) -> None:
             table=table,
             column=missing[0],
         )
-    if len(frame) == 0:
+
+
+def require_rows(table: str, rows: int) -> None:
+    """Raise :class:`DataValidationError` when ``table`` has no rows.
+
+    Examples
+    --------
+    >>> require_rows("orders", 3)
+    """
+    if rows == 0:
         raise DataValidationError(
             f"{table}: the table has no rows. "
             + (

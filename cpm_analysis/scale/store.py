@@ -49,12 +49,15 @@ import numpy as np
 import pandas as pd
 
 from cpm_analysis.data.dataset import Dataset
+from cpm_analysis.data.loader import normalise_columns
 from cpm_analysis.data.schema import ALL_TABLES, EVENT_DATE, REQUIRED_TABLES, TABLES
 from cpm_analysis.data.validate import (
     REJECTED_COLUMNS,
     convert_table,
     empty_rejected,
     raw_json,
+    require_columns,
+    require_rows,
     validate_table,
 )
 from cpm_analysis.exceptions import DataValidationError
@@ -75,19 +78,6 @@ def _hash_ids(values: pd.Series) -> np.ndarray:
     """64-bit hashes of ids read as strings (equal ids, equal hashes, in every table)."""
     text = values.astype("str")
     return pd.util.hash_pandas_object(text, index=False, categorize=False).to_numpy()
-
-
-def _normalise_columns(frame: pd.DataFrame, table: str, rename: Mapping[str, str]) -> pd.DataFrame:
-    frame = frame.rename(columns=dict(rename))
-    frame.columns = [str(c).strip() for c in frame.columns]
-    duplicated = frame.columns[frame.columns.duplicated()].tolist()
-    if duplicated:
-        raise DataValidationError(
-            f"{table}: column '{duplicated[0]}' appears twice (after mapping)",
-            table=table,
-            column=duplicated[0],
-        )
-    return frame
 
 
 def _read_piece(piece: tuple[str, list[int], int], rename: Mapping[str, str]) -> pd.DataFrame:
@@ -161,7 +151,7 @@ def _open_raw(table: str, path: Path, rename: Mapping[str, str]) -> _Raw:
         if path.is_dir() or path.suffix == ".parquet":
             pieces, rows = _parquet_pieces(path)
             meta = _read_piece((pieces[0][0], [], 0), rename)
-            _normalise_columns(meta.drop(columns=[_ROW]), table, {})
+            normalise_columns(meta.drop(columns=[_ROW]), table, {})
             frame = dd.from_map(_read_piece, pieces, rename=dict(rename), meta=meta)
             return _Raw(frame, rows)
         frame = dd.read_csv(
@@ -175,10 +165,7 @@ def _open_raw(table: str, path: Path, rename: Mapping[str, str]) -> _Raw:
             "Check that it is a valid Parquet file (or folder of parts) or CSV.",
             table=table,
         ) from err
-    _normalise_columns(frame._meta, table, rename)
-    frame = frame.rename(columns=dict(rename))
-    frame.columns = [str(c).strip() for c in frame.columns]
-    framed, rows = _with_rows(frame)
+    framed, rows = _with_rows(normalise_columns(frame, table, rename))
     return _Raw(framed, rows)
 
 
@@ -194,36 +181,13 @@ def _from_memory(table: str, frame: Any, rename: Mapping[str, str]) -> _Raw:
                 table=table,
             )
         frame = dd.from_pandas(frame, npartitions=max(1, math.ceil(len(frame) / PIECE_ROWS)))
-    _normalise_columns(frame._meta, table, rename)
-    frame = frame.rename(columns=dict(rename))
-    frame.columns = [str(c).strip() for c in frame.columns]
-    framed, rows = _with_rows(frame)
+    framed, rows = _with_rows(normalise_columns(frame, table, rename))
     return _Raw(framed, rows)
 
 
 def _check_columns(table: str, raw: _Raw) -> None:
-    spec = TABLES[table]
-    columns = [c for c in raw.frame.columns if c != _ROW]
-    missing = [c for c in spec.required_columns if c not in columns]
-    if missing:
-        have = ", ".join(map(str, columns[:12])) or "none"
-        raise DataValidationError(
-            f"{table}: required column '{missing[0]}' is missing (columns found: {have}). "
-            f"Add it, or map your column onto it with mapping={{'{table}': "
-            f"{{'your_column': '{missing[0]}'}}}}.",
-            table=table,
-            column=missing[0],
-        )
-    if raw.rows == 0:
-        raise DataValidationError(
-            f"{table}: the table has no rows. "
-            + (
-                "It is required: export it with at least one row."
-                if table in REQUIRED_TABLES
-                else "Remove it from the source if you have no such data."
-            ),
-            table=table,
-        )
+    require_columns(table, [c for c in raw.frame.columns if c != _ROW])
+    require_rows(table, raw.rows)
 
 
 # --- per-partition validation -----------------------------------------------------------------
@@ -706,6 +670,17 @@ def _write_rejected(frame: pd.DataFrame, path: Path) -> None:
     frame[list(REJECTED_COLUMNS)].to_parquet(path, index=False)
 
 
+def _write_parts(frame: Any, folder: Path) -> Any:
+    """A lazy write of ``frame`` as ``folder/part-NNNNN.parquet``, one file per partition."""
+    return frame.to_parquet(
+        str(folder),
+        write_index=False,
+        compute=False,
+        name_function=lambda i: f"part-{i:05d}.parquet",
+        write_metadata_file=False,
+    )
+
+
 def _validate_customer_table(
     table: str,
     raw: _Raw,
@@ -741,13 +716,7 @@ def _validate_customer_table(
     rejected_dir = work / "rejected"
     rejected_dir.mkdir(parents=True, exist_ok=True)
     final = special[special["final"]][list(REJECTED_COLUMNS)]
-    write_final = final.to_parquet(
-        str(rejected_dir / table),
-        write_index=False,
-        compute=False,
-        name_function=lambda i: f"part-{i:05d}.parquet",
-        write_metadata_file=False,
-    )
+    write_final = _write_parts(final, rejected_dir / table)
     settle = special[~special["final"]]
     _, settled, n_final = dask.compute(write_final, settle, final.map_partitions(len).sum())
 
@@ -775,13 +744,7 @@ def _validate_customer_table(
         enforce_metadata=False,
     )
     shuffled = clean.shuffle("customer_id", npartitions=npartitions)
-    write_clean = shuffled.to_parquet(
-        str(work / table),
-        write_index=False,
-        compute=False,
-        name_function=lambda i: f"part-{i:05d}.parquet",
-        write_metadata_file=False,
-    )
+    write_clean = _write_parts(shuffled, work / table)
     if table == "customers":
         ids = clean["customer_id"].map_partitions(
             lambda s: pd.Series(_hash_ids(s)), meta=pd.Series(dtype="uint64")
@@ -927,7 +890,7 @@ def load_dask(
             frame = frame.compute() if hasattr(frame, "compute") else frame
         else:
             continue
-        frame = _normalise_columns(frame, table, columns.get(table, {}))
+        frame = normalise_columns(frame, table, columns.get(table, {}))
         clean, rejected = validate_table(table, frame)
         clean.to_parquet(plan_dir / f"{table}.parquet", index=False)
         if len(rejected):
