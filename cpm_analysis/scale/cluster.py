@@ -111,3 +111,23 @@ def close_client(client: Any) -> None:
     client.close()
     if getattr(client, "_cpm_owns_cluster", False) and cluster is not None:
         cluster.close()
+
+
+def broadcast(value: Any) -> Any:
+    """``value`` sent once to every worker (a Future), to pass to ``map_partitions``.
+
+    Large arrays embedded in a task graph travel with every graph submitted; scattered, they
+    travel once. Without a distributed client a ``dask.delayed`` wrapper is returned.
+
+    Examples
+    --------
+    >>> hashes = broadcast(np.arange(10))  # doctest: +SKIP
+    """
+    import dask
+    from distributed import get_client
+
+    try:
+        client = get_client()
+    except ValueError:  # no distributed client: the local schedulers share memory
+        return dask.delayed(value, pure=True)
+    return client.scatter(value, broadcast=True, hash=False)

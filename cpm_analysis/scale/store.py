@@ -61,6 +61,7 @@ from cpm_analysis.data.validate import (
     validate_table,
 )
 from cpm_analysis.exceptions import DataValidationError
+from cpm_analysis.scale.cluster import broadcast
 
 CUSTOMER_TABLES: tuple[str, ...] = ("customers", "orders", "tickets", "surveys")
 PLAN_TABLES: tuple[str, ...] = ("staff", "targets", "assessments")
@@ -706,7 +707,7 @@ def _validate_customer_table(
         candidates = np.sort(counted[counted > 1].index.compute().to_numpy().astype(np.uint64))
     else:
         candidates = np.zeros(0, dtype=np.uint64)
-    valid_arg = dask.delayed(valid, pure=True) if valid is not None else None
+    valid_arg = broadcast(valid) if valid is not None else None
     cand_arg = dask.delayed(candidates, pure=True)
 
     special_meta = _special_rows(frame._meta, table, candidates[:0], valid)
