@@ -46,7 +46,11 @@ def customer_orders(data: Any, customer_col: str = "customer_id") -> Any:
         raise ValueError(
             f"orders: missing column {customer_col!r} (have {', '.join(map(str, data.columns))})"
         )
-    return data.shuffle(customer_col, npartitions=data.npartitions)
+    from cpm_analysis.scale.store import plain_strings
+
+    shuffled = data.shuffle(customer_col, npartitions=data.npartitions)
+    # the shuffle goes through Arrow and comes back with ``string[pyarrow]`` columns
+    return shuffled.map_partitions(plain_strings, meta=plain_strings(data._meta.copy()))
 
 
 def _bucket_orders(bucket: Any) -> pd.DataFrame:

@@ -281,7 +281,7 @@ def _bucket_files(folder: Path) -> list[str]:
     return sorted(str(p) for p in folder.glob("part-*.parquet"))
 
 
-def _plain_strings(frame: pd.DataFrame) -> pd.DataFrame:
+def plain_strings(frame: pd.DataFrame) -> pd.DataFrame:
     """Text columns in pandas' default ``str`` dtype, as the pandas loader gives them (Dask
     writes them as ``string[pyarrow]`` with ``pd.NA``)."""
     for col in frame.columns:
@@ -292,7 +292,7 @@ def _plain_strings(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _read_bucket(path: str) -> pd.DataFrame:
-    frame = _plain_strings(pd.read_parquet(path))
+    frame = plain_strings(pd.read_parquet(path))
     return frame.drop(columns=[_ROW]) if _ROW in frame.columns else frame
 
 
@@ -306,7 +306,7 @@ def _open_buckets(folder: Path, npartitions: int) -> Any:
             f"store: {folder} holds {len(files)} partitions, the manifest says {npartitions}; "
             "load the source again (the store is incomplete)"
         )
-    meta = _plain_strings(pq.read_schema(files[0]).empty_table().to_pandas())
+    meta = plain_strings(pq.read_schema(files[0]).empty_table().to_pandas())
     meta = meta.drop(columns=[_ROW]) if _ROW in meta.columns else meta
     return dd.from_map(_read_bucket, files, meta=meta, label=f"read-{folder.name}")
 
@@ -638,7 +638,7 @@ def read_store(work_dir: str | os.PathLike) -> Dataset:
         if table in manifest["tables"]:
             if len(files) != int(manifest["npartitions"]):
                 raise DataValidationError(f"store: {work / table} is incomplete; load again")
-            frame = _plain_strings(pd.read_parquet(files))
+            frame = plain_strings(pd.read_parquet(files))
             frame = frame.sort_values(_ROW, kind="stable").drop(columns=[_ROW])
             tables[table] = frame.reset_index(drop=True)
     for table in PLAN_TABLES:
@@ -647,7 +647,7 @@ def read_store(work_dir: str | os.PathLike) -> Dataset:
             tables[table] = pd.read_parquet(path)
     rejected_files = sorted(str(p) for p in (work / "rejected").rglob("*.parquet"))
     rejected = (
-        _plain_strings(pd.read_parquet(rejected_files)) if rejected_files else empty_rejected()
+        plain_strings(pd.read_parquet(rejected_files)) if rejected_files else empty_rejected()
     )
     position = rejected["table"].map({t: i for i, t in enumerate(ALL_TABLES)})
     order = np.lexsort((rejected["row"].to_numpy(), position.to_numpy()))
