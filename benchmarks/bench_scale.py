@@ -4,6 +4,7 @@ Run: ``python -m benchmarks.bench_scale --customers 10000000``. Target (issue 8)
 customers / about 50 million orders as partitioned Parquet through ``load(engine="dask")``,
 ``rfm_summary``, the BG/NBD and Gamma-Gamma fits and scoring (written as partitioned Parquet),
 on a 2-worker ``LocalCluster`` with 6 GB per worker, in under 10 minutes on a 2-core machine.
+After that total, ``rfm_scores`` and ``compute_kpis`` for one month are timed on the same data.
 
 ``--kill-worker SECONDS`` kills one worker process (SIGKILL) that many seconds into the pipeline;
 its nanny starts a new one, Dask recomputes the lost partitions, and the run must give the same
@@ -90,8 +91,10 @@ def run_dask(
     """The pipeline on a local cluster; returns the stage rows and the result checksums."""
     from cpm_analysis import load
     from cpm_analysis.clv import BetaGeoModel, GammaGammaModel, rfm_summary
+    from cpm_analysis.kpis import compute_kpis
     from cpm_analysis.scale.cluster import close_client, start_client
     from cpm_analysis.scale.clv import fit_on_distinct, score_clv
+    from cpm_analysis.segments import rfm_scores
 
     rows: list[dict] = []
     events: list[str] = []
@@ -130,6 +133,13 @@ def run_dask(
                 "note": "; ".join(events),
             }
         )
+        with stage(rows, "rfm_scores (segments' RFM)", None, "measures on the cluster"):
+            scores = rfm_scores(ds, OBSERVATION_END)
+        rows[-1]["note"] = f"{len(scores):,} customers ranked in memory"
+        del scores
+        with stage(rows, "compute_kpis, one month", None, "orders reduced on the cluster"):
+            kpis = compute_kpis(ds, "2025-12")
+        rows[-1]["note"] = f"{int(kpis['available'].sum())} KPIs available"
         peaks = client.run(_worker_peak_gb)
         rows.append(
             {
