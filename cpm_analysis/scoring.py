@@ -162,6 +162,7 @@ def _clv_block_cluster(
     scoring per partition; only the three model columns come back."""
     from cpm_analysis.clv import BetaGeoModel, GammaGammaModel, rfm_summary
     from cpm_analysis.scale.clv import fit_on_distinct, score_clv
+    from cpm_analysis.scale.store import gather
 
     summary = rfm_summary(view, observation_end=cutoff, time_unit="W").persist()
     try:
@@ -183,7 +184,7 @@ def _clv_block_cluster(
             discount_rate=CLV_DISCOUNT_RATE,
             time_unit="W",
         )
-        out = scored[["p_alive", "expected_purchases_90d", "clv"]].compute()
+        (out,) = gather(scored[["p_alive", "expected_purchases_90d", "clv"]])
     finally:
         del summary
     models.update(bgnbd=bg, gamma_gamma=gg)

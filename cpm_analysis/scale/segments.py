@@ -41,13 +41,14 @@ def rfm_scores_dask(
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from cpm_analysis.scale.store import gather
     from cpm_analysis.segments.rfm import score_measures
 
     orders = customer_orders(data)
     meta = _measures_part(orders._meta, as_of, window)
-    measures = orders.map_partitions(
-        _measures_part, as_of, window, meta=meta, enforce_metadata=False
-    ).compute()
+    (measures,) = gather(
+        orders.map_partitions(_measures_part, as_of, window, meta=meta, enforce_metadata=False)
+    )
     ids = pa.array(measures.index.to_numpy(dtype=object), type=pa.string())
     order = pc.sort_indices(ids).to_numpy()
     measures = measures.iloc[order]

@@ -276,6 +276,29 @@ def _clean_rows(
     return clean
 
 
+def gather(*frames: Any) -> list[pd.DataFrame]:
+    """Dask DataFrames into pandas, the partitions concatenated in the client.
+
+    ``frame.compute()`` concatenates on one worker first, which needs room for the whole
+    result there; per-customer results of tens of millions of rows fit the client but not a
+    worker's memory limit. Computed together, shared inputs are read once.
+
+    Examples
+    --------
+    >>> measures, = gather(lazy_measures)  # doctest: +SKIP
+    """
+    import dask
+
+    parts = [frame.to_delayed() for frame in frames]
+    values = dask.compute(*[d for group in parts for d in group])
+    out, start = [], 0
+    for frame, group in zip(frames, parts, strict=True):
+        chunk = values[start : start + len(group)]
+        start += len(group)
+        out.append(pd.concat(chunk) if chunk else frame._meta)
+    return out
+
+
 # --- the dataset --------------------------------------------------------------------------------
 def _bucket_files(folder: Path) -> list[str]:
     return sorted(str(p) for p in folder.glob("part-*.parquet"))
