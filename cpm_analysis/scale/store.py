@@ -207,9 +207,12 @@ def _row_checks(
     unknown = np.zeros(len(typed), dtype=bool)
     if spec.references_customers and valid is not None:
         ids = typed["customer_id"]
-        position = np.searchsorted(valid, _hash_ids(ids))
-        found = valid[np.minimum(position, len(valid) - 1)] == _hash_ids(ids) if len(valid) else 0
-        unknown = ~np.asarray(found, dtype=bool) & ids.notna().to_numpy()
+        hashes = _hash_ids(ids)
+        found = np.zeros(len(ids), dtype=bool)
+        if len(valid):  # valid is sorted: a binary search per id
+            position = np.minimum(np.searchsorted(valid, hashes), len(valid) - 1)
+            found = valid[position] == hashes
+        unknown = ~found & ids.notna().to_numpy()
     typed.index = pd.Index(rows, name=_ROW)
     raw.index = typed.index
     return typed, raw, q, unknown, candidate
