@@ -876,6 +876,8 @@ def load_dask(
 
     work = Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="cpm-dask-"))
     signature = _signature(paths, columns) if paths else None
+    if signature is not None:  # a store with other buckets is not the one asked for
+        signature["npartitions"] = npartitions
     manifest_path = work / MANIFEST
     if reuse and signature is not None and manifest_path.is_file():
         old = json.loads(manifest_path.read_text(encoding="utf-8"))
