@@ -22,3 +22,13 @@ def test_engine_dask_without_dask_says_how_to_install(monkeypatch):
 def test_pandas_objects_are_not_dask():
     assert not is_dask(pd.DataFrame({"a": [1]}))
     assert not is_dask(load(sample_dir()))
+
+
+def test_report_engine_dask_without_dask_is_a_usage_error(monkeypatch, tmp_path):
+    from cpm_analysis.report.runner import ReportArgumentError, run_report
+
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(ReportArgumentError, match=r"--engine dask: .*cpm-analysis\[scale\]"):
+        run_report(out=str(tmp_path), engine="dask", progress=False)
+    with pytest.raises(ReportArgumentError, match="--engine: expected pandas or dask"):
+        run_report(out=str(tmp_path), engine="spark", progress=False)
