@@ -30,6 +30,8 @@ from cpm_analysis.frames import isin
 __all__ = ["convert_table", "empty_rejected", "parse_datetime", "validate_table"]
 
 REJECTED_COLUMNS = ["table", "row", "column", "reason", "values"]
+UNKNOWN_CUSTOMER = "customer_id not found in customers"
+NOT_REFUNDED = "negative amount on an order that is not refunded"
 FUTURE_SLACK = pd.Timedelta(days=1)
 """Event dates may be this far after the load time (exports in local time ahead of UTC)."""
 
@@ -317,7 +319,7 @@ def convert_table(
         status = clean["status"] if "status" in clean else None
         refund = status.eq("refunded").to_numpy() if status is not None else False
         negative = (clean["amount"] < 0).to_numpy()
-        q.add(negative & ~refund, "amount", "negative amount on an order that is not refunded")
+        q.add(negative & ~refund, "amount", NOT_REFUNDED)
     if table == "tickets":
         for late in ("first_response_at", "resolved_at"):
             if late in clean:
@@ -366,9 +368,31 @@ def validate_table(
     >>> len(clean), rejected["reason"].tolist()
     (1, ['unparseable date'])
     """
-    spec: TableSpec = TABLES[table]
     check_columns(table, raw)
     clean, q = convert_table(table, raw, dayfirst=dayfirst, now=now)
+    cross_checks(table, clean, q, customer_ids)
+    rejected = q.frame()
+    clean = clean.loc[~q.bad].reset_index(drop=True)
+    return clean, rejected
+
+
+def cross_checks(
+    table: str, clean: pd.DataFrame, q: _Quarantine, customer_ids: pd.Index | None = None
+) -> None:
+    """The checks across rows (duplicate keys, unknown customers), added to ``q``.
+
+    The second half of :func:`validate_table`; ``clean`` and ``q`` come from
+    :func:`convert_table`.
+
+    Examples
+    --------
+    >>> typed, q = convert_table("customers", pd.DataFrame(
+    ...     {"customer_id": ["1", "1"], "signup_date": ["2024-01-05", "2024-01-06"]}))
+    >>> cross_checks("customers", typed, q)
+    >>> q.reason.tolist()
+    [None, 'duplicate customer_id']
+    """
+    spec: TableSpec = TABLES[table]
     if spec.key is not None:
         keys = clean[spec.key]
         candidates = keys.where(~pd.Series(q.bad, index=keys.index))
@@ -381,8 +405,4 @@ def validate_table(
         unknown = (
             ~isin(clean["customer_id"], customer_ids) & clean["customer_id"].notna().to_numpy()
         )
-        q.add(unknown, "customer_id", "customer_id not found in customers")
-
-    rejected = q.frame()
-    clean = clean.loc[~q.bad].reset_index(drop=True)
-    return clean, rejected
+        q.add(unknown, "customer_id", UNKNOWN_CUSTOMER)
