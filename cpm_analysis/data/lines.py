@@ -85,7 +85,7 @@ def order_faults(lines: pd.DataFrame, bad: np.ndarray) -> tuple[np.ndarray, np.n
     order = lines["order_id"]
     known = order.notna().to_numpy()
     codes, _ = pd.factorize(order)
-    n = codes.max() + 1 if len(codes) else 0
+    n = max(int(codes.max()) + 1 if len(codes) else 0, 1)
     reason = np.empty(len(lines), dtype=object)
     mask = np.zeros(len(lines), dtype=bool)
     # orders with a rejected line

@@ -244,6 +244,7 @@ def validate_frames(
             rejected.append(bad)
         orders_typed, orders_q = convert_table("orders", raw_orders, dayfirst=dayfirst, now=now)
 
+    cross_checks("orders", orders_typed, orders_q)  # duplicates first: no customer from them
     if "customers" in renamed:
         customers, bad = validate_table(
             "customers", renamed["customers"], dayfirst=dayfirst, now=now
