@@ -68,7 +68,66 @@ def line_amounts(lines: pd.DataFrame) -> pd.Series:
     return (lines["quantity"] * lines["unit_price"]).rename("line_amount")
 
 
-def order_faults(lines: pd.DataFrame, bad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+DENSE_CELLS = 20_000_000
+"""Above this many (group, value) cells the best value per group is found by sorting."""
+
+
+def codes_of(series: pd.Series, sort: bool = False) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes of ``series`` (``-1`` for missing) and the distinct values.
+
+    With ``sort=True`` the codes follow the sort order of the values.
+
+    Examples
+    --------
+    >>> codes_of(pd.Series(["b", "a", None, "b"]), sort=True)[0].tolist()
+    [1, 0, -1, 1]
+    """
+    codes, uniques = pd.factorize(series, sort=sort)
+    return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
+
+
+def best_per_group(
+    groups: np.ndarray, n_groups: int, values: np.ndarray, n_values: int, weights: np.ndarray
+) -> np.ndarray:
+    """Per group, the value code with the largest total ``weights`` (ties: the lowest code;
+    ``-1`` for a group without values). Rows with a negative group or value code are ignored.
+
+    Examples
+    --------
+    >>> best_per_group(np.array([0, 0, 0, 1]), 3, np.array([1, 0, 1, 0]), 2,
+    ...                np.ones(4)).tolist()
+    [1, 0, -1]
+    """
+    ok = (groups >= 0) & (values >= 0)
+    g, v, w = groups[ok], values[ok], weights[ok]
+    best = np.full(n_groups, -1, dtype=np.int64)
+    if not len(g):
+        return best
+    pair = g * n_values + v
+    if n_groups * n_values <= DENSE_CELLS:
+        cells = n_groups * n_values
+        score = np.abs(np.bincount(pair, weights=w, minlength=cells)).reshape(n_groups, n_values)
+        seen = np.bincount(pair, minlength=cells).reshape(n_groups, n_values) > 0
+        score = np.where(seen, score, -1.0)
+        present = seen.any(axis=1)
+        best[present] = score[present].argmax(axis=1)  # argmax: the first (lowest) code of ties
+        return best
+    unique, inverse = np.unique(pair, return_inverse=True)
+    score = np.abs(np.bincount(inverse, weights=w))
+    g_u, v_u = unique // n_values, unique % n_values
+    order = np.lexsort((v_u, -score, g_u))
+    g_sorted = g_u[order]
+    first = np.r_[True, g_sorted[1:] != g_sorted[:-1]]
+    best[g_sorted[first]] = v_u[order][first]
+    return best
+
+
+def order_faults(
+    lines: pd.DataFrame,
+    bad: np.ndarray,
+    order_codes: np.ndarray | None = None,
+    customer_codes: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Lines to reject because of their order, and the reason for each (vectorised).
 
     ``bad`` marks the lines already rejected for their own faults. Returns the mask of the
@@ -82,40 +141,40 @@ def order_faults(lines: pd.DataFrame, bad: np.ndarray) -> tuple[np.ndarray, np.n
     >>> mask.tolist(), reason[1]
     ([False, True, False], 'order has rejected lines')
     """
-    order = lines["order_id"]
-    known = order.notna().to_numpy()
-    codes, _ = pd.factorize(order)
+    codes = order_codes if order_codes is not None else codes_of(lines["order_id"])[0]
+    known = codes >= 0
     n = max(int(codes.max()) + 1 if len(codes) else 0, 1)
+    safe = np.where(known, codes, 0)
     reason = np.empty(len(lines), dtype=object)
-    mask = np.zeros(len(lines), dtype=bool)
-    # orders with a rejected line
     has_bad = np.zeros(n, dtype=bool)
     has_bad[codes[bad & known]] = True
-    hit = known & ~bad & has_bad[np.where(known, codes, 0)]
-    mask |= hit
-    reason[hit] = "order has rejected lines"
+    mask = known & ~bad & has_bad[safe]
+    reason[mask] = "order has rejected lines"
     for column in ("customer_id", "status"):
         if column not in lines:
             continue
         good = known & ~bad & ~mask
-        values = lines[column].where(pd.Series(good, index=lines.index))
-        frame = pd.DataFrame({"o": codes[good], "v": values[good].fillna("\x00").to_numpy()})
-        distinct = frame.drop_duplicates().groupby("o").size()
+        given = customer_codes if column == "customer_id" else None
+        values = given if given is not None else codes_of(lines[column])[0]
         several = np.zeros(n, dtype=bool)
-        several[distinct.index[distinct.to_numpy() > 1]] = True
-        hit = good & several[np.where(known, codes, 0)]
+        if good.any():
+            spans = pd.Series(values[good]).groupby(codes[good]).agg(["min", "max"])
+            several[spans.index.to_numpy()] = spans["max"].to_numpy() > spans["min"].to_numpy()
+        hit = good & several[safe]
         mask |= hit
         reason[hit] = f"order lines disagree on {column}"
     return mask, reason
 
 
-def aggregate_lines(lines: pd.DataFrame) -> pd.DataFrame:
+def aggregate_lines(lines: pd.DataFrame, order_codes: np.ndarray | None = None) -> pd.DataFrame:
     """The orders of typed, coherent order lines (see the module rules).
 
     Parameters
     ----------
     lines : DataFrame
         Typed lines that passed every check, with ``line_amount`` (see :func:`line_amounts`).
+    order_codes : array, optional
+        ``codes_of(lines["order_id"])[0]`` when already computed.
 
     Returns
     -------
@@ -133,40 +192,55 @@ def aggregate_lines(lines: pd.DataFrame) -> pd.DataFrame:
     >>> aggregate_lines(lines)[["order_id", "amount", "status", "category"]].values.tolist()
     [['A', 8.0, 'paid', 'x'], ['B', -2.0, 'refunded', 'x']]
     """
-    codes, uniques = pd.factorize(lines["order_id"])
-    groups = pd.Series(codes, index=lines.index)
-    first = np.unique(codes, return_index=True)[1]
-    out = pd.DataFrame(
-        {
-            "order_id": pd.Series(uniques, dtype="str"),
-            "customer_id": lines["customer_id"].to_numpy()[first],
-        }
-    )
-    out["customer_id"] = out["customer_id"].astype("str")
-    out["order_date"] = lines["order_date"].groupby(groups).min().to_numpy()
-    amount = lines["line_amount"].groupby(groups).sum()
-    out["amount"] = amount.to_numpy(dtype="float64")
+    if order_codes is None:
+        codes = codes_of(lines["order_id"])[0]
+    else:
+        codes = order_codes
+    n = int(codes.max()) + 1 if len(codes) else 0
+    present, first = np.unique(codes, return_index=True)
+    # codes of a subset may skip numbers: renumber to 0..k-1 in order of first appearance
+    if len(present) != n:
+        remap = np.full(max(n, 1), -1, dtype=np.int64)
+        order_of_first = np.argsort(first, kind="stable")
+        remap[present[order_of_first]] = np.arange(len(present))
+        codes = remap[codes]
+        first = np.sort(first)
+        n = len(present)
+    out = pd.DataFrame({"order_id": lines["order_id"].iloc[first].to_numpy()})
+    out["order_id"] = out["order_id"].astype("str")
+    out["customer_id"] = pd.Series(lines["customer_id"].iloc[first].to_numpy(), dtype="str")
+    dates = lines["order_date"].to_numpy().view("int64")
+    earliest = pd.Series(dates).groupby(codes).min().to_numpy()
+    out["order_date"] = earliest.view("datetime64[ns]")
+    amount = lines["line_amount"].to_numpy(dtype="float64", na_value=np.nan)
+    out["amount"] = np.bincount(codes, weights=amount, minlength=n)
     if "quantity" in lines:
-        out["quantity"] = lines["quantity"].groupby(groups).sum(min_count=1).to_numpy()
+        quantity = lines["quantity"].to_numpy(dtype="float64", na_value=np.nan)
+        given = ~np.isnan(quantity)
+        total = np.bincount(codes, weights=np.where(given, quantity, 0.0), minlength=n)
+        counted = np.bincount(codes, weights=given.astype("float64"), minlength=n)
+        out["quantity"] = np.where(counted > 0, total, np.nan)
     if "category" in lines:
-        share = pd.DataFrame(
-            {"o": codes, "c": lines["category"].to_numpy(), "a": lines["line_amount"].to_numpy()}
+        category, names = codes_of(lines["category"], sort=True)
+        best = best_per_group(codes, n, category, max(len(names), 1), amount)
+        labels = np.asarray(names, dtype=object)
+        out["category"] = pd.Series(
+            np.where(best >= 0, labels[np.maximum(best, 0)] if len(labels) else None, None),
+            dtype="str",
         )
-        share = share.loc[share["c"].notna()]
-        sums = share.groupby(["o", "c"], sort=False)["a"].sum().abs().reset_index()
-        sums = sums.sort_values(["o", "a", "c"], ascending=[True, False, True], kind="stable")
-        best = sums.drop_duplicates("o").set_index("o")["c"]
-        out["category"] = pd.Series(best.reindex(range(len(out))).to_numpy(), dtype="str")
-    status = None
-    if "status" in lines:
-        status = pd.Series(lines["status"].to_numpy()[first], dtype="str")
-    negative = out["amount"] < 0
+    negative = out["amount"].to_numpy() < 0
     default = pd.Series(np.where(negative, "refunded", "paid"), dtype="str")
-    out["status"] = default if status is None else status.where(status.notna(), default)
+    if "status" in lines:
+        status = pd.Series(lines["status"].iloc[first].to_numpy(), dtype="str")
+        out["status"] = status.where(status.notna(), default)
+    else:
+        out["status"] = default
     return out
 
 
-def most_frequent(keys: pd.Series, values: pd.Series) -> pd.Series:
+def most_frequent(
+    keys: pd.Series, values: pd.Series, key_codes: tuple[np.ndarray, pd.Index] | None = None
+) -> pd.Series:
     """Each key's most frequent non-missing value (ties: the first in sort order).
 
     Examples
@@ -176,16 +250,16 @@ def most_frequent(keys: pd.Series, values: pd.Series) -> pd.Series:
     b    NaN
     dtype: str
     """
-    frame = pd.DataFrame({"k": keys.to_numpy(), "v": values.to_numpy()})
-    counts = frame.dropna(subset=["v"]).groupby(["k", "v"], sort=False).size()
-    counts = counts.rename("n").reset_index()
-    counts = counts.sort_values(["k", "n", "v"], ascending=[True, False, True], kind="stable")
-    best = counts.drop_duplicates("k").set_index("k")["v"]
-    index = pd.Index(pd.unique(keys.dropna()))
-    out = best.reindex(index)
-    out.index.name = None
-    out.name = None
-    return out.astype(values.dtype) if pd.api.types.is_string_dtype(values.dtype) else out
+    k, key_names = key_codes if key_codes is not None else codes_of(keys)
+    v, names = codes_of(values, sort=True)
+    best = best_per_group(k, len(key_names), v, max(len(names), 1), np.ones(len(k)))
+    labels = np.asarray(names, dtype=object)
+    chosen = np.where(best >= 0, labels[np.maximum(best, 0)] if len(labels) else None, None)
+    dtype = "str" if pd.api.types.is_string_dtype(values.dtype) else None
+    if dtype is None:
+        out = pd.Series(chosen, index=pd.Index(key_names))
+        return out.infer_objects()
+    return pd.Series(chosen, index=pd.Index(key_names), dtype=dtype)
 
 
 def customer_attributes(frame: pd.DataFrame, table: str, mapped: Iterable[str] = ()) -> list[str]:
@@ -212,7 +286,10 @@ def customer_attributes(frame: pd.DataFrame, table: str, mapped: Iterable[str] =
 
 
 def derive_customers(
-    orders: pd.DataFrame, carriers: pd.DataFrame | None = None, attributes: Iterable[str] = ()
+    orders: pd.DataFrame,
+    carriers: pd.DataFrame | None = None,
+    attributes: Iterable[str] = (),
+    carrier_codes: tuple[np.ndarray, pd.Index] | None = None,
 ) -> pd.DataFrame:
     """A customers table from typed orders: first order date and most frequent attributes.
 
@@ -224,6 +301,8 @@ def derive_customers(
         The rows that carry the attributes (the lines, or the orders); default ``orders``.
     attributes : iterable of str
         Columns of ``carriers`` to take each customer's most frequent value of.
+    carrier_codes : (codes, ids), optional
+        ``codes_of(carriers["customer_id"])`` when already computed.
 
     Returns
     -------
@@ -237,16 +316,28 @@ def derive_customers(
     >>> derive_customers(orders, attributes=["region"]).values.tolist()
     [['b', Timestamp('2024-02-01 00:00:00'), 'W'], ['a', Timestamp('2024-01-01 00:00:00'), 'E']]
     """
-    first = orders.groupby("customer_id", sort=False)["order_date"].min()
+    codes, ids = codes_of(orders["customer_id"])
+    known = codes >= 0
+    dates = orders["order_date"].to_numpy().astype("datetime64[ns]").view("int64")
+    first = pd.Series(dates[known]).groupby(codes[known]).min()
+    signup = np.full(len(ids), np.iinfo(np.int64).min, dtype=np.int64)  # NaT
+    signup[first.index.to_numpy()] = first.to_numpy()
     out = pd.DataFrame(
-        {"customer_id": pd.Series(first.index, dtype="str"), "signup_date": first.to_numpy()}
+        {"customer_id": pd.Series(ids, dtype="str"), "signup_date": signup.view("datetime64[ns]")}
     )
     carriers = orders if carriers is None else carriers
-    for column in attributes:
-        values = most_frequent(carriers["customer_id"], carriers[column])
-        out[column] = values.reindex(out["customer_id"]).to_numpy()
-        if pd.api.types.is_string_dtype(carriers[column].dtype):
-            out[column] = out[column].astype("str")
+    attributes = list(attributes)
+    if attributes:
+        key_codes = (
+            carrier_codes if carrier_codes is not None else codes_of(carriers["customer_id"])
+        )
+        position = key_codes[1].get_indexer(out["customer_id"])
+        for column in attributes:
+            values = most_frequent(carriers["customer_id"], carriers[column], key_codes)
+            chosen = values.to_numpy(dtype=object)
+            picked = np.where(position >= 0, chosen[np.maximum(position, 0)], None)
+            string = pd.api.types.is_string_dtype(carriers[column].dtype)
+            out[column] = pd.Series(picked, dtype="str" if string else None)
     return out
 
 
@@ -257,9 +348,17 @@ class CheckedLines:
     rejects the lines of orders rejected later (unknown customer, ...) and gives the kept lines.
     """
 
-    def __init__(self, typed: pd.DataFrame, quarantine: Any):
+    def __init__(
+        self,
+        typed: pd.DataFrame,
+        quarantine: Any,
+        order_codes: np.ndarray,
+        customer_codes: tuple[np.ndarray, pd.Index],
+    ):
         self.typed = typed
         self.q = quarantine
+        self.order_codes = order_codes
+        self.customer_codes = customer_codes
         self._good: pd.DataFrame | None = None
 
     def good(self) -> pd.DataFrame:
@@ -267,6 +366,15 @@ class CheckedLines:
         if self._good is None:
             self._good = self.typed.loc[~self.q.bad]
         return self._good
+
+    def good_customer_codes(self) -> tuple[np.ndarray, pd.Index]:
+        """``codes_of`` the good lines' customer ids (the codes of every line, subset)."""
+        codes, ids = self.customer_codes
+        return codes[~self.q.bad], ids
+
+    def orders(self) -> pd.DataFrame:
+        """The orders of the good lines (:func:`aggregate_lines`)."""
+        return aggregate_lines(self.good(), self.order_codes[~self.q.bad])
 
     def finish(self, orders: pd.DataFrame, orders_q: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Reject the lines of the rejected ``orders`` (with the order's reason); kept lines
@@ -309,6 +417,8 @@ def read_lines(
         for column in ("quantity", "unit_price"):
             q.add(typed[column].isna().to_numpy(), column, f"missing {column}")
         typed["line_amount"] = line_amounts(typed)
-    mask, reason = order_faults(typed, q.bad.copy())
+    order_codes = codes_of(typed["order_id"])[0]
+    customer_codes = codes_of(typed["customer_id"])
+    mask, reason = order_faults(typed, q.bad.copy(), order_codes, customer_codes[0])
     q.add(mask, "order_id", pd.Series(reason, index=typed.index))
-    return CheckedLines(typed, q)
+    return CheckedLines(typed, q, order_codes, customer_codes)

@@ -12,7 +12,6 @@ import pandas as pd
 from cpm_analysis.data.dataset import Dataset
 from cpm_analysis.data.excel import EXCEL_SUFFIXES, is_workbook, read_sheet
 from cpm_analysis.data.lines import (
-    aggregate_lines,
     customer_attributes,
     derive_customers,
     read_lines,
@@ -221,7 +220,7 @@ def validate_frames(
     lines = None
     if "order_lines" in renamed:
         lines = read_lines(renamed["order_lines"], dayfirst=dayfirst, now=now)
-        orders_typed = aggregate_lines(lines.good())
+        orders_typed = lines.orders()
         if "returns" in renamed:
             returned, bad = apply_returns(renamed["returns"], orders_typed["order_id"])
             orders_typed.loc[returned, "status"] = "refunded"
@@ -255,9 +254,8 @@ def validate_frames(
         carriers = lines.good() if lines is not None else orders_typed.loc[~orders_q.bad]
         attributes = customer_attributes(carriers, carriers_name, mapped[carriers_name])
         good_orders = orders_typed.loc[~orders_q.bad]
-        raw = derive_customers(
-            good_orders, carriers.loc[carriers["customer_id"].notna()], attributes
-        )
+        codes = lines.good_customer_codes() if lines is not None else None
+        raw = derive_customers(good_orders, carriers, attributes, codes)  # ids all present
         require_rows("orders", len(raw))
         customers, bad = validate_table("customers", raw, dayfirst=dayfirst, now=now)
         rejected.append(bad)
