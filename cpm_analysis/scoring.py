@@ -139,12 +139,13 @@ _WARNED_ALREADY = (
 def _fit_notes(caught: list, *models: Any) -> list[str]:
     """The warnings the fits issued, then the health sentences of the models' ``fit_warnings_``
     that no warning carried (excluded spend, no dropout, parameters at a bound)."""
-    notes = [f"lifetime value: {w.message}" for w in caught]
+    warned = [str(w.message) for w in caught]
+    notes = [f"lifetime value: {message}" for message in warned]
     for model in models:
         notes.extend(
             f"lifetime value: {sentence}"
             for sentence in model.fit_warnings_
-            if not sentence.startswith(_WARNED_ALREADY)
+            if not sentence.startswith(_WARNED_ALREADY) and sentence not in warned
         )
     return notes
 

@@ -186,10 +186,9 @@ class GammaGammaModel(BaseModel):
     """Gamma-Gamma model of the average transaction value.
 
     Fitted on the customers with ``frequency > 0`` only (one-time buyers have no repeat
-    transaction whose value the model describes); their ``monetary_value`` must be positive,
-    or, with ``exclude_nonpositive=True``, the repeat buyers without positive spend are left out
-    of the fit (see :func:`gamma_gamma_eligible`), counted in ``n_excluded_`` and valued at the
-    population mean spend.
+    transaction whose value the model describes) and a positive ``monetary_value``: repeat
+    buyers without positive spend are left out of the fit (see :func:`gamma_gamma_eligible`),
+    counted in ``n_excluded_`` and valued at the population mean spend.
 
     Parameters
     ----------
@@ -203,8 +202,9 @@ class GammaGammaModel(BaseModel):
     tol : float
         Gradient tolerance (on the mean log-likelihood per customer).
     exclude_nonpositive : bool
-        False (the default, as in ``lifetimes``): a repeat buyer with ``monetary_value <= 0``
-        is an error. True: such customers are left out of the fit and counted.
+        True (the default): repeat buyers with ``monetary_value <= 0`` are left out of the fit,
+        counted in ``n_excluded_``, named in ``fit_warnings_`` and in a ``UserWarning``, and
+        valued at the population mean spend. False: they are an error (as in ``lifetimes``).
 
     Attributes
     ----------
@@ -216,8 +216,8 @@ class GammaGammaModel(BaseModel):
         As for :class:`~cpm_analysis.clv.BetaGeoModel`; ``n_customers_`` counts the repeat
         buyers fitted.
     n_excluded_ : int
-        Repeat buyers left out for a non-positive ``monetary_value`` (0 unless
-        ``exclude_nonpositive=True``).
+        Repeat buyers left out for a non-positive ``monetary_value`` (always 0
+        with ``exclude_nonpositive=False``, which raises instead).
     observed_mean_spend_ : float
         Mean ``monetary_value`` of the fitted repeat buyers; the population mean spend when the
         fit has ``q <= 1`` (where the model's own mean ``p v / (q - 1)`` is infinite).
@@ -240,7 +240,7 @@ class GammaGammaModel(BaseModel):
         initial_params: dict[str, float] | None = None,
         max_iter: int = 1000,
         tol: float = 1e-8,
-        exclude_nonpositive: bool = False,
+        exclude_nonpositive: bool = True,
     ) -> None:
         super().__init__(
             penalizer_coef=penalizer_coef, initial_params=initial_params, max_iter=max_iter, tol=tol
@@ -288,8 +288,8 @@ class GammaGammaModel(BaseModel):
             raise ValueError(
                 f"summary: column 'monetary_value' is 0 or negative in {bad} row(s) "
                 "with frequency > 0; the Gamma-Gamma model needs positive spend (pass "
-                "GammaGammaModel(exclude_nonpositive=True) to fit the others and give these "
-                "customers the population mean spend)"
+                "exclude_nonpositive=True to fit the others and give these customers the "
+                "population mean spend)"
             )
         x, m = cols["frequency"][repeat], cols["monetary_value"][repeat]
         w = None if weights is None else weights[repeat]
@@ -331,10 +331,12 @@ class GammaGammaModel(BaseModel):
         self._store_fit(result, round(n_repeat), summary)
         self.n_excluded_ = int(n_excluded)
         if n_excluded:
-            self.fit_warnings_.append(
+            sentence = (
                 f"The Gamma-Gamma model left out {n_excluded} repeat buyer(s) whose mean spend is "
                 "0 or negative; they are valued at the population mean spend."
             )
+            self.fit_warnings_.append(sentence)
+            warnings.warn(sentence, UserWarning, stacklevel=2)
         p, q, v = (self.params_[k] for k in self._param_names)
         self.observed_mean_spend_ = float(np.average(md, weights=wd))
         if q <= 1.0:
