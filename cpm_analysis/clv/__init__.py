@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from cpm_analysis.clv.base import ConvergenceWarning, NotFittedError
 from cpm_analysis.clv.bgnbd import BetaGeoModel
-from cpm_analysis.clv.gammagamma import GammaGammaModel
+from cpm_analysis.clv.gammagamma import GammaGammaModel, gamma_gamma_eligible
 from cpm_analysis.clv.paretonbd import ParetoNBDModel
 from cpm_analysis.clv.summary import rfm_summary
 from cpm_analysis.clv.value import (
@@ -51,5 +51,6 @@ __all__ = [
     "ParetoNBDModel",
     "calibration_holdout_report",
     "customer_lifetime_value",
+    "gamma_gamma_eligible",
     "rfm_summary",
 ]
