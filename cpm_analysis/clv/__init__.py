@@ -35,6 +35,7 @@ from cpm_analysis.clv.base import ConvergenceWarning, NotFittedError
 from cpm_analysis.clv.bgnbd import BetaGeoModel
 from cpm_analysis.clv.gammagamma import GammaGammaModel
 from cpm_analysis.clv.paretonbd import ParetoNBDModel
+from cpm_analysis.clv.sbg import ShiftedBetaGeoModel, contract_periods, rows_from_survivors
 from cpm_analysis.clv.summary import rfm_summary
 from cpm_analysis.clv.value import (
     DAYS_PER_MONTH,
@@ -49,7 +50,10 @@ __all__ = [
     "GammaGammaModel",
     "NotFittedError",
     "ParetoNBDModel",
+    "ShiftedBetaGeoModel",
     "calibration_holdout_report",
+    "contract_periods",
     "customer_lifetime_value",
     "rfm_summary",
+    "rows_from_survivors",
 ]
