@@ -311,6 +311,42 @@ def _sbg_nll_factory(data: Compressed) -> Callable[[np.ndarray], tuple[float, np
     return nll
 
 
+def _derl_series(a: float, b: float, n: np.ndarray, d: float) -> np.ndarray:
+    """DERL summed term by term: sum over k >= 0 of (1 + d)^-k prod_{j <= k} r(n + j).
+
+    ``r(m) = (b + m - 1) / (a + b + m - 1) < 1``, so each term is at most ``1 / (1 + d)``
+    times the one before and the tail after a term is at most that term over ``d``; the sum
+    stops when the tail is below ``1e-17`` of the total. Log space keeps every factor finite.
+
+    Examples
+    --------
+    >>> from scipy.special import hyp2f1
+    >>> exact = 0.8 * hyp2f1(1.0, 5.0, 6.0, 1 / 1.1)  # a = 1, b = 4, n = 1
+    >>> bool(np.isclose(_derl_series(1.0, 4.0, np.array([1.0]), 0.1)[0], exact))
+    True
+    """
+    n = np.asarray(n, dtype=np.float64)
+    log_z = -np.log1p(d)
+    total = np.zeros(len(n))
+    log_last = np.zeros(len(n))  # log of the product so far (empty product: 1)
+    active = np.ones(len(n), dtype=bool)
+    start, chunk = 0, 1024
+    while active.any():
+        j = start + np.arange(chunk, dtype=np.float64)
+        m = n[active, None] + j[None, :]
+        steps = np.log(b + m - 1.0) - np.log(a + b + m - 1.0) + log_z
+        log_terms = log_last[active, None] + np.cumsum(steps, axis=1) - log_z
+        terms = np.exp(log_terms)
+        total[active] += terms.sum(axis=1)
+        log_last[active] = log_terms[:, -1] + log_z
+        done = terms[:, -1] / d <= 1e-17 * np.maximum(total[active], 1e-300)
+        idx = np.flatnonzero(active)
+        active[idx[done]] = False
+        start += chunk
+        chunk = min(chunk * 2, 1 << 16)
+    return total
+
+
 class ShiftedBetaGeoModel(BaseModel):
     """Shifted-beta-geometric (sBG) model of contract renewals (Fader & Hardie 2007).
 
@@ -504,12 +540,20 @@ class ShiftedBetaGeoModel(BaseModel):
         return d
 
     def _derl_values(self, d: float, renewals: np.ndarray) -> np.ndarray:
-        """DERL for customers who renewed ``renewals`` times (n - 1), one hyp2f1 per value."""
+        """DERL for customers who renewed ``renewals`` times (n - 1), one hyp2f1 per value.
+
+        scipy's ``hyp2f1`` returns NaN when ``beta + n`` or ``alpha`` is large (thousands and
+        more); those values are summed from the series instead (:func:`_derl_series`).
+        """
         a, b = self.params_["alpha"], self.params_["beta"]
         uniq, inv = np.unique(renewals, return_inverse=True)
         n = uniq + 1.0
         lead = (b + n - 1.0) / (a + b + n - 1.0)
-        values = lead * hyp2f1(1.0, b + n, a + b + n, 1.0 / (1.0 + d))
+        with np.errstate(all="ignore"):
+            values = lead * hyp2f1(1.0, b + n, a + b + n, 1.0 / (1.0 + d))
+        bad = ~np.isfinite(values) | (values < 0)
+        if bad.any():
+            values[bad] = _derl_series(a, b, n[bad], d)
         return values[inv.reshape(renewals.shape)]
 
     def derl(
@@ -626,8 +670,10 @@ class ShiftedBetaGeoModel(BaseModel):
         if isinstance(value_per_period, pd.Series):
             value = value_per_period.reindex(data.index).to_numpy(dtype=np.float64)
         else:
-            value = np.broadcast_to(np.asarray(value_per_period, dtype=np.float64), len(data))
-        if len(value) != len(data) or not np.isfinite(value).all():
+            value = np.asarray(value_per_period, dtype=np.float64)
+            if value.ndim == 0:
+                value = np.full(len(data), float(value))
+        if value.shape != (len(data),) or not np.isfinite(value).all():
             raise ValueError(
                 "value_per_period: expected one finite number, or one per customer of data "
                 "(a Series indexed like data)"
