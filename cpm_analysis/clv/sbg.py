@@ -53,7 +53,13 @@ from cpm_analysis.clv.base import (
     maximize_likelihood,
 )
 
-__all__ = ["PERIOD_DAYS", "ShiftedBetaGeoModel", "contract_periods", "rows_from_survivors"]
+__all__ = [
+    "PERIOD_DAYS",
+    "ShiftedBetaGeoModel",
+    "contract_periods",
+    "derl_values",
+    "rows_from_survivors",
+]
 
 #: Length of a contract period in days, by period code (a month is 365.25 / 12 days).
 PERIOD_DAYS = {"W": 7.0, "M": 30.4375, "Q": 91.3125, "Y": 365.25}
@@ -311,6 +317,30 @@ def _sbg_nll_factory(data: Compressed) -> Callable[[np.ndarray], tuple[float, np
     return nll
 
 
+def derl_values(alpha: float, beta: float, renewals: np.ndarray, d: float) -> np.ndarray:
+    """DERL(d | n) of Fader & Hardie (2010) for ``renewals = n - 1``, elementwise.
+
+    ``(beta + n - 1) / (alpha + beta + n - 1) * 2F1(1, beta + n; alpha + beta + n; 1/(1+d))``.
+    scipy's ``hyp2f1`` returns NaN when ``beta + n`` or ``alpha`` is large (thousands and
+    more); those values are summed from the series instead (:func:`_derl_series`). The BG/BB
+    model's DERT uses the same sum over its dropout process.
+
+    Examples
+    --------
+    >>> derl_values(3.80, 15.20, np.array([0.0, 4.0]), 0.1).round(2)  # F&H 2010, case 1
+    array([3.31, 3.84])
+    """
+    n = np.asarray(renewals, dtype=np.float64) + 1.0
+    a, b = float(alpha), float(beta)
+    with np.errstate(all="ignore"):
+        lead = (b + n - 1.0) / (a + b + n - 1.0)
+        values = np.atleast_1d(lead * hyp2f1(1.0, b + n, a + b + n, 1.0 / (1.0 + d)))
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        values[bad] = _derl_series(a, b, np.atleast_1d(n)[bad], d)
+    return values.reshape(np.shape(n))
+
+
 def _derl_series(a: float, b: float, n: np.ndarray, d: float) -> np.ndarray:
     """DERL summed term by term: sum over k >= 0 of (1 + d)^-k prod_{j <= k} r(n + j).
 
@@ -540,20 +570,9 @@ class ShiftedBetaGeoModel(BaseModel):
         return d
 
     def _derl_values(self, d: float, renewals: np.ndarray) -> np.ndarray:
-        """DERL for customers who renewed ``renewals`` times (n - 1), one hyp2f1 per value.
-
-        scipy's ``hyp2f1`` returns NaN when ``beta + n`` or ``alpha`` is large (thousands and
-        more); those values are summed from the series instead (:func:`_derl_series`).
-        """
-        a, b = self.params_["alpha"], self.params_["beta"]
+        """DERL for customers who renewed ``renewals`` times (n - 1), once per distinct value."""
         uniq, inv = np.unique(renewals, return_inverse=True)
-        n = uniq + 1.0
-        lead = (b + n - 1.0) / (a + b + n - 1.0)
-        with np.errstate(all="ignore"):
-            values = lead * hyp2f1(1.0, b + n, a + b + n, 1.0 / (1.0 + d))
-        bad = ~np.isfinite(values) | (values < 0)
-        if bad.any():
-            values[bad] = _derl_series(a, b, n[bad], d)
+        values = derl_values(self.params_["alpha"], self.params_["beta"], uniq, d)
         return values[inv.reshape(renewals.shape)]
 
     def derl(
