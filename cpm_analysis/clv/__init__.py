@@ -32,6 +32,7 @@ Examples
 from __future__ import annotations
 
 from cpm_analysis.clv.base import ConvergenceWarning, NotFittedError
+from cpm_analysis.clv.bgbb import BetaGeoBetaBinomModel
 from cpm_analysis.clv.bgnbd import BetaGeoModel
 from cpm_analysis.clv.gammagamma import GammaGammaModel
 from cpm_analysis.clv.paretonbd import ParetoNBDModel
@@ -45,6 +46,7 @@ from cpm_analysis.clv.value import (
 
 __all__ = [
     "DAYS_PER_MONTH",
+    "BetaGeoBetaBinomModel",
     "BetaGeoModel",
     "ConvergenceWarning",
     "GammaGammaModel",
