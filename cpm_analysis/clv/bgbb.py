@@ -299,30 +299,28 @@ class BetaGeoBetaBinomModel(PurchaseModel):
         _, _, gamma, delta = self._theta()
         return betaln(gamma, delta + k) - betaln(gamma, delta)
 
-    def _survival_table(self, n: np.ndarray, H: int) -> tuple[np.ndarray, np.ndarray]:
-        """``table[i, h] = sum_{k=1}^{h} S(nu_i + k)`` for the distinct ``nu`` of ``n``, and
-        the index of each ``n`` in ``nu``."""
+    def _log_survival_table(self, n: np.ndarray, H: int) -> tuple[np.ndarray, np.ndarray]:
+        """``table[i, h] = log sum_{k=1}^{h} S(nu_i + k)`` (``-inf`` for ``h = 0``) for the
+        distinct ``nu`` of ``n``, and the index of each ``n`` in ``nu``. Log space keeps the
+        products with the (possibly huge) ratio to the likelihood finite."""
         nu, inv = np.unique(n, return_inverse=True)
-        table = np.zeros((len(nu), H + 1))
+        table = np.full((len(nu), H + 1), -np.inf)
         if H:
             k = np.arange(1, H + 1, dtype=np.float64)
-            table[:, 1:] = np.cumsum(np.exp(self._log_survival(nu[:, None] + k[None, :])), axis=1)
+            table[:, 1:] = np.logaddexp.accumulate(
+                self._log_survival(nu[:, None] + k[None, :]), axis=1
+            )
         return table, inv.reshape(-1)
-
-    def _cumulative_survival(self, n: np.ndarray, horizons: np.ndarray) -> np.ndarray:
-        """sum_{k=1}^{h} S(n + k) for each n (rows) and horizon h (columns)."""
-        h = horizons.astype(np.int64).ravel()
-        table, inv = self._survival_table(n, int(h.max()) if h.size else 0)
-        return table[inv][:, h]
 
     def _expected_many(
         self, times: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray
     ) -> np.ndarray:
-        times = self._opportunities(times)
+        h = self._opportunities(times).astype(np.int64).ravel()
         comp, ll = self._distinct(x, tx, T)
         c = comp.columns
-        lead = np.exp(self._log_p_part(c["x"], c["n"], 1.0) - ll)
-        out = lead[:, None] * self._cumulative_survival(c["n"], times)
+        lead = self._log_p_part(c["x"], c["n"], 1.0) - ll
+        table, inv = self._log_survival_table(c["n"], int(h.max()) if h.size else 0)
+        out = np.exp(lead[:, None] + table[inv][:, h])
         return out[comp.inverse]
 
     def _expected_each(
@@ -332,10 +330,10 @@ class BetaGeoBetaBinomModel(PurchaseModel):
         comp = compress_rows({"x": x, "tx": tx, "n": T, "t": t})
         c = comp.columns
         ll = bgbb_log_likelihood(self._theta(), c["x"], c["tx"], c["n"])
-        lead = np.exp(self._log_p_part(c["x"], c["n"], 1.0) - ll)
+        lead = self._log_p_part(c["x"], c["n"], 1.0) - ll
         h = c["t"].astype(np.int64)
-        table, inv = self._survival_table(c["n"], int(h.max()) if h.size else 0)
-        return (lead * table[inv, h])[comp.inverse]
+        table, inv = self._log_survival_table(c["n"], int(h.max()) if h.size else 0)
+        return np.exp(lead + table[inv, h])[comp.inverse]
 
     def _p_alive(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
         return self._p_alive_at(x, tx, T, 0.0)
@@ -349,8 +347,9 @@ class BetaGeoBetaBinomModel(PurchaseModel):
     def _expected_new(self, t: np.ndarray) -> np.ndarray:
         alpha, beta, _, _ = self._theta()
         t = self._opportunities(t)
-        cum = self._cumulative_survival(np.zeros(1), t.ravel())[0]
-        return (alpha / (alpha + beta) * cum).reshape(t.shape)
+        h = t.astype(np.int64).ravel()
+        table, _ = self._log_survival_table(np.zeros(1), int(h.max()) if h.size else 0)
+        return (alpha / (alpha + beta) * np.exp(table[0, h])).reshape(t.shape)
 
     def probability_alive(
         self, summary: pd.DataFrame | None = None, future_t: Any = 0
@@ -431,8 +430,10 @@ class BetaGeoBetaBinomModel(PurchaseModel):
         _, _, gamma, delta = self._theta()
         nu, inv = np.unique(c["n"], return_inverse=True)
         # sum_{k >= 1} S(n + k) z^k = S(n) z DERL_sBG(gamma, delta | renewals = n)
-        theta_part = (
-            np.exp(self._log_survival(nu)) / (1.0 + d) * derl_values(gamma, delta, nu, d)
-        )[inv.reshape(-1)]
-        values = np.exp(self._log_p_part(c["x"], c["n"], 1.0) - ll) * theta_part
+        with np.errstate(divide="ignore"):
+            log_theta_part = (
+                self._log_survival(nu) - np.log1p(d) + np.log(derl_values(gamma, delta, nu, d))
+            )[inv.reshape(-1)]
+        values = np.exp(self._log_p_part(c["x"], c["n"], 1.0) - ll + log_theta_part)
+
         return pd.Series(values[comp.inverse], index=index, name="dert")
