@@ -35,6 +35,7 @@ from cpm_analysis.clv.base import ConvergenceWarning, NotFittedError
 from cpm_analysis.clv.bgbb import BetaGeoBetaBinomModel
 from cpm_analysis.clv.bgnbd import BetaGeoModel
 from cpm_analysis.clv.gammagamma import GammaGammaModel
+from cpm_analysis.clv.mbgnbd import ModifiedBetaGeoModel
 from cpm_analysis.clv.paretonbd import ParetoNBDModel
 from cpm_analysis.clv.sbg import ShiftedBetaGeoModel, contract_periods, rows_from_survivors
 from cpm_analysis.clv.summary import rfm_summary
@@ -50,6 +51,7 @@ __all__ = [
     "BetaGeoModel",
     "ConvergenceWarning",
     "GammaGammaModel",
+    "ModifiedBetaGeoModel",
     "NotFittedError",
     "ParetoNBDModel",
     "ShiftedBetaGeoModel",
