@@ -209,6 +209,34 @@ def test_recovers_simulated_parameters_with_cohorts_of_different_lengths():
         assert model.params_[name] == pytest.approx(value, abs=4 * model.standard_errors_[name])
 
 
+def test_likelihood_and_gradient_with_cohorts_of_different_lengths():
+    rng = np.random.default_rng(5)
+    summary = _simulate(rng, 5_000, rng.integers(1, 9, 5_000), 0.9, 1.6, 0.5, 3.0)
+    cols = {c: summary[c].to_numpy(float) for c in ("frequency", "recency", "T")}
+    data = bgbb_module.compress_rows(cols, sort=True)
+    nll = bgbb_module._bgbb_nll_factory(data)
+    theta = np.array([0.8, 1.4, 0.6, 2.5])
+    value, grad = nll(theta)
+    c = data.columns
+    per_row = bgbb_module.bgbb_log_likelihood(tuple(theta), c["frequency"], c["recency"], c["T"])
+    assert -value == pytest.approx(float(np.dot(data.weights, per_row)), rel=1e-12)
+    # a row's likelihood summed by hand, straight from eq. 5 of the paper
+    from scipy.special import beta as B
+
+    x, tx, n = 2.0, 3.0, 7.0
+    a, b, g, d = theta
+    by_hand = B(a + x, b + n - x) / B(a, b) * B(g, d + n) / B(g, d) + sum(
+        B(a + x, b + i - x) / B(a, b) * B(g + 1, d + i) / B(g, d) for i in range(3, 7)
+    )
+    ll = bgbb_module.bgbb_log_likelihood(tuple(theta), np.array([x]), np.array([tx]), np.array([n]))
+    assert ll[0] == pytest.approx(np.log(by_hand), rel=1e-12)
+    for j in range(4):
+        step = np.zeros(4)
+        step[j] = 1e-6 * theta[j]
+        numeric = (nll(theta + step)[0] - nll(theta - step)[0]) / (2 * step[j])
+        assert grad[j] == pytest.approx(numeric, rel=1e-6), j
+
+
 @pytest.mark.parametrize(
     ("frame", "message"),
     [
