@@ -181,6 +181,36 @@ def test_contract_periods_counts_paid_and_completed_periods():
     assert ShiftedBetaGeoModel().fit(rows).period_ == "Q"
 
 
+def test_contract_periods_takes_a_point_in_time_dataset():
+    from cpm_analysis.data import Dataset
+
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "signup_date": pd.to_datetime(["2023-01-01", "2023-01-01", "2024-03-01"]),
+            "churned_at": pd.to_datetime(["2023-05-15", "2024-08-20", None]),
+        }
+    )
+    orders = pd.DataFrame(
+        {
+            "order_id": ["o1"],
+            "customer_id": ["a"],
+            "order_date": pd.to_datetime(["2023-01-01"]),
+            "amount": [10.0],
+        }
+    )
+    view = Dataset(customers=customers, orders=orders).as_of("2024-01-31")
+    rows = contract_periods(view, period="M")  # the view's cutoff is the default
+    # The view's cutoff is the last instant of 2024-01-31. b's contract ends after it, so at
+    # the cutoff it is running with 13 months done (Jan 2023 .. Jan 2024); c signed up after
+    # the cutoff and is not in the view.
+    assert rows.index.tolist() == ["a", "b"]
+    assert rows["T"].tolist() == [5, 13]
+    assert rows["churned"].tolist() == [True, False]
+    with pytest.raises(ValueError, match="cutoff: required"):
+        contract_periods(customers)
+
+
 def test_contract_periods_rejects_bad_input():
     ok = pd.DataFrame(
         {
