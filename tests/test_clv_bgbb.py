@@ -253,6 +253,13 @@ def test_fit_rejects_bad_summaries_naming_the_column(frame, message):
         BetaGeoBetaBinomModel().fit(frame)
 
 
+def test_too_many_opportunities_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(bgbb_module, "_MAX_GRID", 100)
+    summary = pd.DataFrame({"frequency": [0, 1, 2], "recency": [0, 5, 40], "T": [52, 52, 52]})
+    with pytest.raises(ValueError, match="too many for the BG/BB model.*BetaGeoModel"):
+        BetaGeoBetaBinomModel().fit(summary)
+
+
 def test_predictions_reject_bad_arguments(model, donations):
     with pytest.raises(ValueError, match="whole numbers of future transaction opportunities"):
         model.expected_purchases(2.5, donations)

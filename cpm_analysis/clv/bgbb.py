@@ -79,19 +79,27 @@ def _check_discrete(cols: dict[str, np.ndarray], what: str = "summary") -> None:
         )
 
 
-def _grid(
-    x: np.ndarray, tx: np.ndarray, n: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+#: Most cells (distinct rows x opportunities) the likelihood grid may hold (about 400 MB).
+_MAX_GRID = 50_000_000
+
+
+def _grid(x: np.ndarray, tx: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """The opportunity grid of a set of rows: ``J[row, k]`` is ``k`` for the sum's terms
     (``k < M = max n``) and ``n`` for the last column (the alive-throughout term); ``mask``
-    marks the cells that belong to a row's likelihood; ``xi``/``xu`` index distinct ``x``."""
+    marks the cells that belong to a row's likelihood."""
     M = int(n.max()) if len(n) else 0
+    if len(x) * (M + 1) > _MAX_GRID:
+        raise ValueError(
+            f"summary: {len(x):,} distinct histories over up to {M:,} opportunities are too many "
+            "for the BG/BB model, which is meant for a few dozen discrete opportunities; for "
+            "purchases at any time use BetaGeoModel, ParetoNBDModel or ModifiedBetaGeoModel"
+        )
     j = np.arange(M + 1, dtype=np.float64)
     J = np.broadcast_to(j, (len(x), M + 1)).copy()
     J[:, M] = n
     mask = (j[None, :] >= tx[:, None]) & (j[None, :] < n[:, None])
     mask[:, M] = True
-    return J, mask, np.asarray(n, dtype=np.float64), M
+    return J, mask, M
 
 
 def _log_terms(
@@ -99,7 +107,7 @@ def _log_terms(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """log of each likelihood term (masked cells -inf), the grid J and the mask."""
     alpha, beta, gamma, delta = theta
-    J, mask, _, M = _grid(x, tx, n)
+    J, mask, M = _grid(x, tx, n)
     safe_j = np.where(mask, J, x[:, None])  # any valid opportunity outside the mask
     second = np.where(
         np.arange(M + 1)[None, :] == M,
@@ -145,7 +153,7 @@ def _bgbb_nll_factory(data: Compressed) -> Callable[[np.ndarray], tuple[float, n
     n = data.columns["T"]
     w = data.weights
     W = float(w.sum())
-    J, mask, _, M = _grid(x, tx, n)
+    J, mask, M = _grid(x, tx, n)
     xu, xi = np.unique(x, return_inverse=True)
     xi = xi.reshape(-1)
     Jm = np.where(mask, J, x[:, None]).astype(np.int64)  # masked cells: any valid j
