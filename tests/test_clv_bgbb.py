@@ -4,10 +4,11 @@ Published figures reproduced on the 1995 donations cohort (data/external/donatio
 
 - Fader, Hardie & Shang (2010), "Customer-base analysis in a discrete-time noncontractual
   setting", Marketing Science 29(6): alpha = 1.204, beta = 0.750, gamma = 0.657,
-  delta = 2.783 and LL = -33,225.6. The same parameters are the reference of lifetimes'
-  test_params_out_is_close_to_Hardie_paper and of pymc-marketing's
+  delta = 2.783 and LL = -33,225.6 (the figures of issue 16). The parameters are also the
+  reference of lifetimes' test_params_out_is_close_to_Hardie_paper and of pymc-marketing's
   tests/clv/models/test_beta_geo_beta_binom.py (1.2035, 0.7497, 0.6567, 2.7834); BTYD's
-  bgbb examples use (1.20, 0.75, 0.66, 2.78).
+  bgbb examples use (1.20, 0.75, 0.66, 2.78). The log-likelihood could not be checked
+  against the paper's text; lifetimes' fit gives the same value (below).
 - Bruce Hardie's note 010 (the BG/BB spreadsheet), "Tracking Plot" sheet: the expected
   cumulative repeat transactions of a new donor over 1..11 opportunities, as quoted in
   pymc-marketing's test_expected_purchases_new_customer.

@@ -6,8 +6,11 @@ Published figures reproduced:
   21(1): table 1 gives the survivors of two cohorts of 1,000 customers over 13 years; the model
   is fitted on years 1-7 (the first 8 counts) and the paper reports alpha = 0.704,
   beta = 1.182, LL = -1680.3 for the "regular" cohort and alpha = 0.668, beta = 3.806,
-  LL = -1611.2 for the "high end" cohort (the same estimates are the reference values of
-  pymc-marketing's tests/clv/models/test_shifted_beta_geo.py).
+  LL = -1611.2 for the "high end" cohort. The parameters were checked against the reference
+  values of pymc-marketing's tests/clv/models/test_shifted_beta_geo.py ("pg(7) of paper":
+  alpha 0.668/0.704 and beta 3.806/1.182 for high end/regular); the paper's own text was not
+  available to check the log-likelihoods, which are the values of the likelihood (B3) at the
+  optimum, rounded as the paper rounds them.
 - Fader & Hardie (2010), "Customer-base valuation in a contractual setting", Marketing Science
   29(1), table 3: DERL at d = 10% for customers who have renewed 0-4 times, for "case 1"
   (alpha = 3.80, beta = 15.20) and "case 2" (alpha = 0.067, beta = 0.267); the printed values
