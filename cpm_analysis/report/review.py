@@ -40,6 +40,7 @@ from matplotlib.axes import Axes
 
 from cpm_analysis.data import Dataset
 from cpm_analysis.periods import Period, parse_period
+from cpm_analysis.report.escaping import md_text
 
 HEADLINE_KPIS: tuple[str, ...] = (
     "revenue",
@@ -411,7 +412,7 @@ class TeamScorecard:
         """
         title = "Owner" if self.role == "owner" else "Agent"
         if not self.available:
-            return f"**{title} scorecard not available:** {self.note}."
+            return f"**{title} scorecard not available:** {md_text(self.note)}."
         table = self.table
         flags = table["flags"].fillna("").astype("str")
         parts = [f"{len(table)} {self.role}s ranked by composite score."]
@@ -422,7 +423,7 @@ class TeamScorecard:
         ):
             who = table.index[flags.str.contains(flag, regex=False).to_numpy()].astype("str")
             if len(who):
-                parts.append(f"{label.capitalize()}: {', '.join(who)}.")
+                parts.append(f"{label.capitalize()}: {', '.join(map(md_text, who))}.")
         return " ".join(parts)
 
     def display(self) -> pd.DataFrame:
@@ -706,7 +707,7 @@ def executive_summary(
         if kpi in kpis.index and bool(kpis.loc[kpi, "available"]):
             row = kpis.loc[kpi]
             lead.append(
-                f"{row['label_en'].lower()} {_fmt(row['value'], row['unit'])}{_change(row)}"
+                f"{md_text(row['label_en'].lower())} {_fmt(row['value'], row['unit'])}{_change(row)}"
             )
     parts.append(f"In {label}: " + (", ".join(lead) if lead else "no KPI available") + ".")
     improved = _improvements(kpis)
@@ -719,9 +720,9 @@ def executive_summary(
         at_risk = card.loc[card["status"] == "at risk", "label_en"].tolist()
         text = f"**Targets:** {counts['met']} of {rated} met"
         if missed:
-            text += f"; missed: {', '.join(missed)}"
+            text += f"; missed: {', '.join(map(md_text, missed))}"
         if at_risk:
-            text += f"; at risk: {', '.join(at_risk)}"
+            text += f"; at risk: {', '.join(map(md_text, at_risk))}"
         parts.append(text + ".")
     else:
         parts.append("**Targets:** no target set for this period.")
@@ -732,7 +733,8 @@ def executive_summary(
         )
     if len(risks):
         listed = "\n".join(
-            f"{i}. **{r.risk}**: {r.evidence}" for i, r in enumerate(risks.itertuples(), 1)
+            f"{i}. **{md_text(r.risk)}**: {md_text(r.evidence)}"
+            for i, r in enumerate(risks.itertuples(), 1)
         )
         parts.append(f"**Biggest risks:**\n\n{listed}")
     if forecast is not None and forecast.available:
@@ -748,7 +750,7 @@ def _improvements(kpis: pd.DataFrame, n: int = 3) -> list[str]:
     relative = sign * (frame["value"] - frame["previous"]) / base
     relative = relative.loc[(relative > 0.001).to_numpy()].sort_values(ascending=False)
     return [
-        f"{frame.loc[k, 'label_en']} {_change(frame.loc[k], lead=False)}"
+        f"{md_text(frame.loc[k, 'label_en'])} {_change(frame.loc[k], lead=False)}"
         for k in relative.index[:n]
     ]
 
