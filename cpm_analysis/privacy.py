@@ -516,7 +516,10 @@ def restrict_to_owner(dataset: Dataset, owner: str) -> Dataset:
 
     Customers whose ``owner_id`` is ``owner``; their orders, tickets and surveys; the owner's own
     staff row and assessments; targets that are the owner's or company-wide (no ``owner_id``);
-    rejected rows that reference one of the owner's customers or the owner. Nothing about another
+    rejected rows that reference one of the owner's customers, or the owner when they reference
+    no validated customer. Books are split on the validated customers only: a quarantined
+    duplicate row of a customer that names another owner does not bring the customer (or the
+    row) into that owner's book, so every customer is in exactly one book. Nothing about another
     owner's customers remains.
 
     Raises
@@ -564,11 +567,20 @@ def restrict_to_owner(dataset: Dataset, owner: str) -> Dataset:
                 dtype=bool
             )
         out["targets"] = targets.loc[keep].reset_index(drop=True)
-    out["rejected"] = _rejected_of_owner(dataset.rejected, ids, owner)
+    out["rejected"] = _rejected_of_owner(dataset.rejected, ids, owner, customers["customer_id"])
     return replace(dataset, **out)
 
 
-def _rejected_of_owner(rejected: pd.DataFrame, ids: pd.Series, owner: str) -> pd.DataFrame:
+def _rejected_of_owner(
+    rejected: pd.DataFrame, ids: pd.Series, owner: str, customers: pd.Series
+) -> pd.DataFrame:
+    """The rejected rows of one owner's book.
+
+    A row naming a customer of the validated table belongs to that customer's owner only,
+    whatever ``owner_id`` the row itself names (a duplicated customer row naming another owner
+    stays in the first owner's book). A row naming no known customer belongs to the owner or
+    staff member it names.
+    """
     if rejected.empty:
         return rejected.copy()
     keep = np.zeros(len(rejected), dtype=bool)
@@ -580,11 +592,15 @@ def _rejected_of_owner(rejected: pd.DataFrame, ids: pd.Series, owner: str) -> pd
             dtype=False,
         )
         hit = np.zeros(len(records), dtype=bool)
+        known = np.zeros(len(records), dtype=bool)
         if "customer_id" in records.columns:
-            hit |= isin(records["customer_id"].astype("str"), ids)
+            named = records["customer_id"].astype("str")
+            hit |= isin(named, ids)
+            known = np.asarray(isin(named, customers), dtype=bool)
         for column in ("owner_id", "staff_id"):
             if column in records.columns:
-                hit |= (records[column].astype("str") == owner).fillna(False).to_numpy(dtype=bool)
+                mine = (records[column].astype("str") == owner).fillna(False).to_numpy(dtype=bool)
+                hit |= mine & ~known
         keep[np.flatnonzero(rows)[hit]] = True
     return rejected.loc[keep].reset_index(drop=True)
 
