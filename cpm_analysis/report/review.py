@@ -445,11 +445,16 @@ class TeamScorecard:
         return out.rename(columns={c: c.removeprefix("score_") for c in scores})
 
 
-def team_scorecard(view: Dataset, period: Period | str, role: str = "owner") -> TeamScorecard:
+def team_scorecard(
+    view: Dataset, period: Period | str, role: str = "owner", *, owner: str | None = None
+) -> TeamScorecard:
     """The owner or agent scorecard of the period with its rule flags (last 3 periods).
 
     Not available (with the reason, never estimated) when the data lacks what the role's KPIs
     need: customers with an ``owner_id`` for owners, tickets with an ``agent_id`` for agents.
+    On an owner's pages (``owner`` set) agents are not scored: the book holds only the tickets
+    of that owner's customers, and ranking or flagging agents on part of their work would
+    contradict the company page, which holds the verdict.
 
     Parameters
     ----------
@@ -457,6 +462,8 @@ def team_scorecard(view: Dataset, period: Period | str, role: str = "owner") -> 
         The point-in-time data of the report.
     period : Period or str
     role : {"owner", "agent"}
+    owner : str, optional
+        The owner whose book ``view`` is (``ReportContext.owner``).
 
     Examples
     --------
@@ -464,12 +471,21 @@ def team_scorecard(view: Dataset, period: Period | str, role: str = "owner") -> 
     >>> ds = generate(300, seed=1).to_dataset()
     >>> team_scorecard(ds, "2025-06", "owner").available
     True
+    >>> team_scorecard(ds, "2025-06", "agent", owner="S001").note[:45]
+    'agents are judged on the company report only:'
     """
     from cpm_analysis import teams
 
     if role not in ("owner", "agent"):
         raise ValueError(f"role: expected 'owner' or 'agent', got {role!r}")
     if role == "agent":
+        if owner:
+            return TeamScorecard(
+                role,
+                None,
+                "agents are judged on the company report only: this book holds just the tickets "
+                "of this owner's customers, part of each agent's work",
+            )
         if not view.has("tickets"):
             return TeamScorecard(role, None, "the data has no tickets table")
         if "agent_id" not in view.tickets.columns or view.tickets["agent_id"].isna().all():
