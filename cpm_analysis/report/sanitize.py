@@ -5,8 +5,9 @@ the page the exporter writes is then passed through nh3 (the Python binding of t
 sanitiser ammonia) configured to exactly what the report template produces:
 
 - the ``<head>`` is the template's own (metadata, the escaped title, inline ``<style>``): it is
-  kept as written, after checking that it holds no ``<script>``, ``<link>``, ``<base>``,
-  ``<iframe>``, ``<object>`` or ``<embed>`` and no ``on*=`` attribute;
+  kept as written, after a parse checks that it holds only ``<meta>``, ``<title>`` and
+  ``<style>`` elements, and no ``on*=``, ``src``, ``href``, ``style`` or ``http-equiv``
+  attribute and no ``javascript:`` URL (the title, which names the owner, is text);
 - the ``<body>`` keeps only the elements and attributes a report uses (text, headings, lists,
   tables, images, the cell ``div`` s with their classes and ids). ``<script>`` and ``<style>``
   elements in the body are removed with their content, every ``on*=`` attribute and every
@@ -29,6 +30,7 @@ Examples
 from __future__ import annotations
 
 import re
+from html.parser import HTMLParser
 
 import nh3
 
@@ -61,12 +63,26 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
 
 _PNG = re.compile(r"data:image/png;base64,[A-Za-z0-9+/=\s]*\Z")
 _BODY = re.compile(r"(<body\b[^>]*>)(.*)(</body\s*>)", re.IGNORECASE | re.DOTALL)
-_HEAD_DANGER = re.compile(
-    r"<\s*(?:script|link|base|iframe|object|embed|frame|meta\s[^>]*http-equiv)\b"
-    r"|\son[a-z]+\s*=|javascript:",
-    re.IGNORECASE,
-)
-_BODY_TAG_ATTR = re.compile(r"\s(?:on[a-z]+|style)\s*=", re.IGNORECASE)
+_HEAD_TAGS = frozenset({"html", "head", "meta", "title", "style", "body"})
+
+
+class _HeadCheck(HTMLParser):
+    """Finds in the template's part of a page what it must not hold."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _HEAD_TAGS:
+            self.found.append(f"<{tag}>")
+        for name, value in attrs:
+            if name.startswith("on") or name in {"style", "src", "href", "http-equiv"}:
+                self.found.append(f"{name}= on <{tag}>")
+            elif "javascript:" in (value or "").lower():
+                self.found.append(f"a javascript: URL on <{tag}>")
+
+    handle_startendtag = handle_starttag
 
 
 class UnsafeTemplateError(ValueError):
@@ -120,19 +136,20 @@ def sanitize_page(page: str) -> str:
     >>> sanitize_page("<html><head><script>x</script></head><body></body></html>")
     Traceback (most recent call last):
     ...
-    cpm_analysis.report.sanitize.UnsafeTemplateError: the page's head holds '<script' ...
+    cpm_analysis.report.sanitize.UnsafeTemplateError: the page's head holds <script> ...
     """
     match = _BODY.search(page)
     if match is None:
         raise UnsafeTemplateError("the page has no <body> to sanitise")
     head, body_tag = page[: match.start()], match.group(1)
-    for part in (head, body_tag):
-        danger = _HEAD_DANGER.search(part) or _BODY_TAG_ATTR.search(part)
-        if danger:
-            raise UnsafeTemplateError(
-                f"the page's head holds {danger.group(0).strip()!r} (template drift?); "
-                "the report template must not load or run anything"
-            )
+    check = _HeadCheck()
+    check.feed(head + body_tag)
+    check.close()
+    if check.found:
+        raise UnsafeTemplateError(
+            f"the page's head holds {check.found[0]} (template drift?); the report template "
+            "must not load or run anything"
+        )
     tail = page[match.end() :]
     if "<" in tail.replace("</html>", ""):
         raise UnsafeTemplateError("the page has markup after </body>")
