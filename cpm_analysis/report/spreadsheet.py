@@ -87,7 +87,11 @@ def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike, **to_csv: Any) -> Path:
-    """Write ``frame`` as a spreadsheet-safe CSV (no index, ``\\n`` line ends by default).
+    """Write ``frame`` as a spreadsheet-safe CSV: formulas neutralised, RFC 4180 line ends.
+
+    Rows end with CRLF (RFC 4180), so a carriage return or line feed inside a text cell is
+    always quoted (Python's ``csv`` quotes only the characters of the line terminator) and a
+    reader sees one row per record. No index is written.
 
     Parameters
     ----------
@@ -104,10 +108,10 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike, **to_csv: Any) -> Pa
     --------
     >>> import tempfile
     >>> path = write_csv(pd.DataFrame({"a": ["=1"]}), Path(tempfile.mkdtemp()) / "x.csv")
-    >>> path.read_text()
-    "a\\n'=1\\n"
+    >>> path.read_bytes()
+    b"a\\r\\n'=1\\r\\n"
     """
-    options = {"index": False, "lineterminator": "\n", **to_csv}
+    options = {"index": False, "lineterminator": "\r\n", **to_csv}
     target = Path(path)
     neutralize_formulas(frame).to_csv(target, **options)
     return target
