@@ -335,6 +335,18 @@ def convert_table(
     return clean, q
 
 
+def _reject_unknown_kpis(targets: pd.DataFrame, q: _Quarantine) -> None:
+    """Quarantine target rows whose ``kpi`` is not a registered KPI id (``unknown kpi 'x'``).
+
+    The registry is read when the data is validated, so KPIs registered by a plug-in count.
+    """
+    from cpm_analysis.kpis import KPIS  # the registry, filled by cpm_analysis.kpis
+
+    kpi = targets["kpi"].astype("str")
+    unknown = targets["kpi"].notna() & ~kpi.isin(list(KPIS))
+    q.add(unknown.to_numpy(dtype=bool), "kpi", "unknown kpi '" + kpi + "'")
+
+
 def validate_table(
     table: str,
     raw: pd.DataFrame,
@@ -398,6 +410,8 @@ def cross_checks(
         candidates = keys.where(~pd.Series(q.bad, index=keys.index))
         dup = candidates.duplicated(keep="first") & candidates.notna()
         q.add(dup.to_numpy(), spec.key, f"duplicate {spec.key}")
+    if table == "targets":
+        _reject_unknown_kpis(clean, q)
     if table == "assessments":
         dup = clean.duplicated(["staff_id", "period"], keep="first") & ~q.bad
         q.add(dup.to_numpy(), "period", "duplicate assessment for this staff_id and period")

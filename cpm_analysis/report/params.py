@@ -290,9 +290,13 @@ class ReportContext:
         """A Markdown block stating period, data, scope and personal-data mode."""
         from IPython.display import Markdown
 
+        from cpm_analysis.report.escaping import md_text
+
         p = self.period
         customers = len(self.view.customers)
-        scope = f"the book of account owner **{self.owner}**" if self.owner else "all owners"
+        scope = (
+            f"the book of account owner **{md_text(self.owner)}**" if self.owner else "all owners"
+        )
         privacy = (
             "masked: no names, e-mails or phone numbers; customer ids shown as pseudonyms"
             if self.pii == "mask"

@@ -59,6 +59,7 @@ from cpm_analysis.privacy import (
     PiiScanner,
     check_mode,
     load_key,
+    mask_content,
     mask_rejected,
     restrict_to_owner,
 )
@@ -74,6 +75,7 @@ from cpm_analysis.report.params import (
     resolve_data_source,
     resolve_period,
 )
+from cpm_analysis.report.spreadsheet import write_csv
 
 log = logging.getLogger("cpm_analysis.report")
 
@@ -420,21 +422,31 @@ def owner_folder_names(owners: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def write_scored(folder: Path, scored: pd.DataFrame) -> None:
-    """Write ``customers_scored.parquet`` and ``.csv`` (byte-identical for equal tables)."""
+def write_scored(folder: Path, scored: pd.DataFrame, scanner: PiiScanner | None = None) -> None:
+    """Write ``customers_scored.parquet`` and ``.csv`` (byte-identical for equal tables).
+
+    The table holds the scoring's fixed columns only (never a free-text column of the source).
+    With ``scanner`` (``--pii mask``) personal data found by content in its text columns (a
+    reason code quoting a free-text attribute) is masked (:func:`privacy.mask_content`); the
+    ids stay real for the CRM. The CSV is spreadsheet-safe (:func:`spreadsheet.write_csv`).
+    """
+    if scanner is not None:
+        scored = mask_content(scored, scanner)
     scored.to_parquet(folder / f"{SCORED_STEM}.parquet", index=False)
-    scored_for_csv(scored).to_csv(
+    write_csv(
+        scored_for_csv(scored),
         folder / f"{SCORED_STEM}.csv",
-        index=False,
         float_format="%.10g",
         date_format="%Y-%m-%d %H:%M:%S",
-        lineterminator="\n",
     )
 
 
-def write_rejected(folder: Path, rejected: pd.DataFrame, pii: str) -> None:
-    """Write ``rejected_rows.csv``: real ids kept, personal fields masked unless ``show``."""
-    mask_rejected(rejected, pii).to_csv(folder / REJECTED_FILE, index=False, lineterminator="\n")
+def write_rejected(
+    folder: Path, rejected: pd.DataFrame, pii: str, scanner: PiiScanner | None = None
+) -> None:
+    """Write ``rejected_rows.csv``: real ids kept; unless ``show``, only the contract columns of
+    each raw row, personal values masked by column and by content (:func:`mask_rejected`)."""
+    write_csv(mask_rejected(rejected, pii, scanner=scanner), folder / REJECTED_FILE)
 
 
 def _renameat2_exchange(a: Path, b: Path) -> bool:
@@ -751,8 +763,8 @@ def _run_period(
             ) from None
         if not artifacts.models_available:
             log.info("%s: %s", label, artifacts.models_note)
-        write_scored(staging, artifacts.scored)
-        write_rejected(staging, dataset.rejected, pii)
+        write_scored(staging, artifacts.scored, scanner)
+        write_rejected(staging, dataset.rejected, pii, scanner)
         outcome.timings["artifacts"] = time.perf_counter() - tick
         log.info(
             "%s: scored table %s customers x %d columns (%.1f s)",
@@ -763,7 +775,9 @@ def _run_period(
         )
         tasks = [_Task(spec, staging, None) for spec in specs]
         if per_owner:
-            tasks += _owner_tasks(dataset, view, artifacts.scored, specs, staging, pii, outcome)
+            tasks += _owner_tasks(
+                dataset, view, artifacts.scored, specs, staging, pii, outcome, scanner
+            )
         common = {
             "data": source,
             "period": label,
@@ -838,6 +852,7 @@ def _owner_tasks(
     staging: Path,
     pii: str,
     outcome: PeriodOutcome,
+    scanner: PiiScanner | None = None,
 ) -> list[_Task]:
     if "owner_id" not in view.customers.columns:
         raise ReportArgumentError("--per-owner: customers have no owner_id column")
@@ -848,8 +863,8 @@ def _owner_tasks(
         folder = staging / OWNERS_DIR / names[owner]
         folder.mkdir(parents=True)
         mine = scored.loc[(scored["owner_id"] == owner).to_numpy(dtype=bool)].reset_index(drop=True)
-        write_scored(folder, mine)
-        write_rejected(folder, restrict_to_owner(dataset, owner).rejected, pii)
+        write_scored(folder, mine, scanner)
+        write_rejected(folder, restrict_to_owner(dataset, owner).rejected, pii, scanner)
         tasks.extend(_Task(spec, folder, owner) for spec in specs)
     outcome.owners = owners
     log.info("%s: %d owner books", outcome.label, len(owners))
