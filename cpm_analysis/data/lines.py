@@ -196,16 +196,16 @@ def aggregate_lines(lines: pd.DataFrame, order_codes: np.ndarray | None = None) 
         codes = codes_of(lines["order_id"])[0]
     else:
         codes = order_codes
-    n = int(codes.max()) + 1 if len(codes) else 0
-    present, first = np.unique(codes, return_index=True)
-    # codes of a subset may skip numbers: renumber to 0..k-1 in order of first appearance
-    if len(present) != n:
-        remap = np.full(max(n, 1), -1, dtype=np.int64)
-        order_of_first = np.argsort(first, kind="stable")
-        remap[present[order_of_first]] = np.arange(len(present))
+    # pd.factorize numbers values in order of first appearance (a subset keeps that order):
+    # a line is its order's first when its code exceeds every code before it
+    before = np.maximum.accumulate(np.r_[-1, codes[:-1]]) if len(codes) else codes
+    is_first = codes > before
+    first = np.flatnonzero(is_first)
+    n = len(first)
+    if len(codes) and int(codes.max()) + 1 != n:  # a subset: renumber 0..n-1
+        remap = np.full(int(codes.max()) + 1, -1, dtype=np.int64)
+        remap[codes[first]] = np.arange(n)
         codes = remap[codes]
-        first = np.sort(first)
-        n = len(present)
     out = pd.DataFrame({"order_id": lines["order_id"].iloc[first].to_numpy()})
     out["order_id"] = out["order_id"].astype("str")
     out["customer_id"] = pd.Series(lines["customer_id"].iloc[first].to_numpy(), dtype="str")

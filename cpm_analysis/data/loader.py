@@ -243,7 +243,9 @@ def validate_frames(
             rejected.append(bad)
         orders_typed, orders_q = convert_table("orders", raw_orders, dayfirst=dayfirst, now=now)
 
-    cross_checks("orders", orders_typed, orders_q)  # duplicates first: no customer from them
+    unique = lines is not None  # orders aggregated from lines have unique ids by construction
+    if not unique:  # duplicates first: no customer is derived from a rejected duplicate
+        cross_checks("orders", orders_typed, orders_q)
     if "customers" in renamed:
         customers, bad = validate_table(
             "customers", renamed["customers"], dayfirst=dayfirst, now=now
@@ -268,7 +270,7 @@ def validate_frames(
             derived["staff"] = "owners"
 
     ids = pd.Index(customers["customer_id"])
-    cross_checks("orders", orders_typed, orders_q, customer_ids=ids)
+    cross_checks("orders", orders_typed, orders_q, customer_ids=ids, keys=not unique)
     orders = orders_typed.loc[~orders_q.bad].reset_index(drop=True)
     tables: dict[str, Any] = {"customers": customers, "orders": orders}
     if lines is not None:
@@ -302,6 +304,13 @@ def validate_frames(
 def _refuse_on_dask(source: Any, mapping: Any) -> None:
     """The Dask engine validates canonical customers and orders only: refuse the rest clearly."""
     folder = None if isinstance(source, Mapping) else Path(os.fspath(source))
+    if folder is not None and (not folder.is_dir() or "://" in str(source)):
+        return  # the Dask engine says itself what it reads
+    from cpm_analysis.data.cdnow import is_cdnow_folder
+    from cpm_analysis.scale.store import is_store
+
+    if folder is not None and (is_cdnow_folder(folder) or is_store(folder)):
+        return
     if mapping is None and folder is not None and (folder / MAPPING_FILE).is_file():
         mapping = folder / MAPPING_FILE
     spec = read_mapping(mapping)
