@@ -22,12 +22,12 @@ lines (or orders) carry as the customer's most frequent value (ties: the first i
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cpm_analysis.data.schema import TABLES
+from cpm_analysis.data.validate import _Quarantine, check_columns, convert_table
 from cpm_analysis.exceptions import DataValidationError
 from cpm_analysis.frames import isin
 
@@ -351,7 +351,7 @@ class CheckedLines:
     def __init__(
         self,
         typed: pd.DataFrame,
-        quarantine: Any,
+        quarantine: _Quarantine,
         order_codes: np.ndarray,
         customer_codes: tuple[np.ndarray, pd.Index],
     ):
@@ -376,7 +376,9 @@ class CheckedLines:
         """The orders of the good lines (:func:`aggregate_lines`)."""
         return aggregate_lines(self.good(), self.order_codes[~self.q.bad])
 
-    def finish(self, orders: pd.DataFrame, orders_q: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def finish(
+        self, orders: pd.DataFrame, orders_q: _Quarantine
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Reject the lines of the rejected ``orders`` (with the order's reason); kept lines
         (fresh index) and every rejected line."""
         if orders_q.bad.any():
@@ -406,8 +408,6 @@ def read_lines(
     >>> checked.good()["order_id"].tolist(), checked.q.reason.tolist()
     (['2'], ['order has rejected lines', 'missing customer_id', None])
     """
-    from cpm_analysis.data.validate import check_columns, convert_table
-
     check_columns("order_lines", raw)
     require_line_amounts(raw.columns)
     typed, q = convert_table("order_lines", raw, dayfirst=dayfirst, now=now)
