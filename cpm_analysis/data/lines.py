@@ -156,10 +156,13 @@ def order_faults(
         good = known & ~bad & ~mask
         given = customer_codes if column == "customer_id" else None
         values = given if given is not None else codes_of(lines[column])[0]
+        # any line's value stands for its order: the order is incoherent when a line differs
+        rows = np.flatnonzero(good)
+        order_of, value = codes[rows], values[rows]
+        reference = np.full(n, -2, dtype=np.int64)
+        reference[order_of] = value
         several = np.zeros(n, dtype=bool)
-        if good.any():
-            spans = pd.Series(values[good]).groupby(codes[good]).agg(["min", "max"])
-            several[spans.index.to_numpy()] = spans["max"].to_numpy() > spans["min"].to_numpy()
+        several[order_of[value != reference[order_of]]] = True
         hit = good & several[safe]
         mask |= hit
         reason[hit] = f"order lines disagree on {column}"
@@ -206,10 +209,14 @@ def aggregate_lines(lines: pd.DataFrame, order_codes: np.ndarray | None = None) 
         remap = np.full(int(codes.max()) + 1, -1, dtype=np.int64)
         remap[codes[first]] = np.arange(n)
         codes = remap[codes]
+        if (codes < 0).any():  # codes not in order of first appearance: number them afresh
+            codes = codes_of(lines["order_id"])[0]
+            first = np.flatnonzero(codes > np.maximum.accumulate(np.r_[-1, codes[:-1]]))
+            n = len(first)
     out = pd.DataFrame({"order_id": lines["order_id"].iloc[first].to_numpy()})
     out["order_id"] = out["order_id"].astype("str")
     out["customer_id"] = pd.Series(lines["customer_id"].iloc[first].to_numpy(), dtype="str")
-    dates = lines["order_date"].to_numpy().view("int64")
+    dates = lines["order_date"].to_numpy().astype("datetime64[ns]").view("int64")
     earliest = pd.Series(dates).groupby(codes).min().to_numpy()
     out["order_date"] = earliest.view("datetime64[ns]")
     amount = lines["line_amount"].to_numpy(dtype="float64", na_value=np.nan)
