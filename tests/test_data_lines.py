@@ -272,3 +272,11 @@ def test_aggregate_lines_with_codes_out_of_order_and_microsecond_dates():
         out["order_date"].tolist()
         == pd.to_datetime(["2024-01-02", "2024-01-01", "2024-01-05"]).tolist()
     )
+
+
+def test_lines_that_all_fail_say_no_row_was_kept_for_both_tables():
+    lines = lines_frame().assign(order_date="soon")
+    with pytest.raises(DataValidationError, match="customers: no row was kept") as info:
+        validate_frames({"order_lines": lines}, now=NOW)
+    assert any("orders: no row was kept" in p for p in info.value.problems)
+    assert len(info.value.dataset.rejected) == len(lines)

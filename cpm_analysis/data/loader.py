@@ -28,7 +28,6 @@ from cpm_analysis.data.validate import (
     cross_checks,
     empty_rejected,
     load_time,
-    require_rows,
     validate_table,
 )
 from cpm_analysis.exceptions import DataValidationError
@@ -258,9 +257,11 @@ def validate_frames(
         good_orders = orders_typed.loc[~orders_q.bad]
         codes = lines.good_customer_codes() if lines is not None else None
         raw = derive_customers(good_orders, carriers, attributes, codes)  # ids all present
-        require_rows("orders", len(raw))
-        customers, bad = validate_table("customers", raw, dayfirst=dayfirst, now=now)
-        rejected.append(bad)
+        if len(raw):
+            customers, bad = validate_table("customers", raw, dayfirst=dayfirst, now=now)
+            rejected.append(bad)
+        else:  # no order kept: the usability check below says so, with the reasons
+            customers = raw
         derived["customers"] = carriers_name
     if "owners" in renamed:
         customers, staff_raw, bad = apply_owners(renamed["owners"], customers)
