@@ -28,7 +28,6 @@ from cpm_analysis.data.validate import (
     cross_checks,
     empty_rejected,
     load_time,
-    require_rows,
     validate_table,
 )
 from cpm_analysis.exceptions import DataValidationError
@@ -243,7 +242,9 @@ def validate_frames(
             rejected.append(bad)
         orders_typed, orders_q = convert_table("orders", raw_orders, dayfirst=dayfirst, now=now)
 
-    cross_checks("orders", orders_typed, orders_q)  # duplicates first: no customer from them
+    unique = lines is not None  # orders aggregated from lines have unique ids by construction
+    if not unique:  # duplicates first: no customer is derived from a rejected duplicate
+        cross_checks("orders", orders_typed, orders_q)
     if "customers" in renamed:
         customers, bad = validate_table(
             "customers", renamed["customers"], dayfirst=dayfirst, now=now
@@ -256,9 +257,11 @@ def validate_frames(
         good_orders = orders_typed.loc[~orders_q.bad]
         codes = lines.good_customer_codes() if lines is not None else None
         raw = derive_customers(good_orders, carriers, attributes, codes)  # ids all present
-        require_rows("orders", len(raw))
-        customers, bad = validate_table("customers", raw, dayfirst=dayfirst, now=now)
-        rejected.append(bad)
+        if len(raw):
+            customers, bad = validate_table("customers", raw, dayfirst=dayfirst, now=now)
+            rejected.append(bad)
+        else:  # no order kept: the usability check below says so, with the reasons
+            customers = raw
         derived["customers"] = carriers_name
     if "owners" in renamed:
         customers, staff_raw, bad = apply_owners(renamed["owners"], customers)
@@ -268,7 +271,7 @@ def validate_frames(
             derived["staff"] = "owners"
 
     ids = pd.Index(customers["customer_id"])
-    cross_checks("orders", orders_typed, orders_q, customer_ids=ids)
+    cross_checks("orders", orders_typed, orders_q, customer_ids=ids, keys=not unique)
     orders = orders_typed.loc[~orders_q.bad].reset_index(drop=True)
     tables: dict[str, Any] = {"customers": customers, "orders": orders}
     if lines is not None:
@@ -302,6 +305,13 @@ def validate_frames(
 def _refuse_on_dask(source: Any, mapping: Any) -> None:
     """The Dask engine validates canonical customers and orders only: refuse the rest clearly."""
     folder = None if isinstance(source, Mapping) else Path(os.fspath(source))
+    if folder is not None and (not folder.is_dir() or "://" in str(source)):
+        return  # the Dask engine says itself what it reads
+    from cpm_analysis.data.cdnow import is_cdnow_folder
+    from cpm_analysis.scale.store import is_store
+
+    if folder is not None and (is_cdnow_folder(folder) or is_store(folder)):
+        return
     if mapping is None and folder is not None and (folder / MAPPING_FILE).is_file():
         mapping = folder / MAPPING_FILE
     spec = read_mapping(mapping)

@@ -389,12 +389,18 @@ def validate_table(
 
 
 def cross_checks(
-    table: str, clean: pd.DataFrame, q: _Quarantine, customer_ids: pd.Index | None = None
+    table: str,
+    clean: pd.DataFrame,
+    q: _Quarantine,
+    customer_ids: pd.Index | None = None,
+    *,
+    keys: bool = True,
 ) -> None:
     """The checks across rows (duplicate keys, unknown customers), added to ``q``.
 
     The second half of :func:`validate_table`; ``clean`` and ``q`` come from
-    :func:`convert_table`.
+    :func:`convert_table`. ``keys=False`` skips the duplicate-key check (for keys unique by
+    construction, such as orders aggregated from lines).
 
     Examples
     --------
@@ -405,9 +411,9 @@ def cross_checks(
     [None, 'duplicate customer_id']
     """
     spec: TableSpec = TABLES[table]
-    if spec.key is not None:
-        keys = clean[spec.key]
-        candidates = keys.where(~pd.Series(q.bad, index=keys.index))
+    if spec.key is not None and keys:
+        key = clean[spec.key]
+        candidates = key.where(~pd.Series(q.bad, index=key.index))
         dup = candidates.duplicated(keep="first") & candidates.notna()
         q.add(dup.to_numpy(), spec.key, f"duplicate {spec.key}")
     if table == "targets":
