@@ -371,7 +371,7 @@ class CheckedLines:
     def good(self) -> pd.DataFrame:
         """The lines without a fault, in source order."""
         if self._good is None:
-            self._good = self.typed.loc[~self.q.bad]
+            self._good = self.typed.loc[~self.q.bad] if self.q.bad.any() else self.typed
         return self._good
 
     def good_customer_codes(self) -> tuple[np.ndarray, pd.Index]:
@@ -398,7 +398,9 @@ class CheckedLines:
             if hit.any():
                 self.q.add(hit, "customer_id", order_id.map(reasons))
                 self.q.column[hit] = order_id[hit].map(columns).to_numpy(dtype=object)
-        kept = self.typed.loc[~self.q.bad].reset_index(drop=True)
+        kept = (
+            self.typed.loc[~self.q.bad].reset_index(drop=True) if self.q.bad.any() else self.typed
+        )
         return kept, self.q.frame()
 
 

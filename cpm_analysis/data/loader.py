@@ -252,9 +252,9 @@ def validate_frames(
         rejected.append(bad)
     else:
         carriers_name = "order_lines" if lines is not None else "orders"
-        carriers = lines.good() if lines is not None else orders_typed.loc[~orders_q.bad]
+        good_orders = orders_typed.loc[~orders_q.bad] if orders_q.bad.any() else orders_typed
+        carriers = lines.good() if lines is not None else good_orders
         attributes = customer_attributes(carriers, carriers_name, mapped[carriers_name])
-        good_orders = orders_typed.loc[~orders_q.bad]
         codes = lines.good_customer_codes() if lines is not None else None
         raw = derive_customers(good_orders, carriers, attributes, codes)  # ids all present
         if len(raw):
