@@ -544,17 +544,19 @@ def publish(staging: Path, final: Path, manifest: Manifest | None = None) -> Non
     if final.exists():
         if _renameat2_exchange(staging, final):
             shutil.rmtree(staging)  # the previous report, now at the staging path
-            return
-        old = final.with_name(f".old-{final.name}-{secrets.token_hex(4)}")
-        if manifest is not None:
-            manifest.reserve(old)  # listed before it exists
-        os.rename(final, old)
-        os.rename(staging, final)
-        shutil.rmtree(old)
-        if manifest is not None:
-            manifest.forget(old)
+        else:
+            old = final.with_name(f".old-{final.name}-{secrets.token_hex(4)}")
+            if manifest is not None:
+                manifest.reserve(old)  # listed before it exists
+            os.rename(final, old)
+            os.rename(staging, final)
+            shutil.rmtree(old)
+            if manifest is not None:
+                manifest.forget(old)
     else:
         os.rename(staging, final)
+    if manifest is not None:
+        manifest.forget(staging)
 
 
 def keep_failed(
@@ -574,6 +576,8 @@ def keep_failed(
     if manifest is not None:
         manifest.record(target, source=staging)
     os.rename(staging, target)
+    if manifest is not None:
+        manifest.forget(staging)
     return target
 
 
