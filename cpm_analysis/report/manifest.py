@@ -48,6 +48,9 @@ FORMAT = 1
 STAGING_PREFIXES: tuple[str, ...] = (".tmp-", ".old-")
 """Folders the runner makes while it writes (listed before they are made, removed after): all
 of what is in them is the run's own."""
+MANAGED: frozenset[str] = frozenset({".store"})
+"""Folders whose content the runner's own code rewrites as it needs (the Dask engine's store):
+once listed, all of what is in them is its own."""
 NEUTRAL: frozenset[str] = frozenset({".gitkeep", LOCK_FILE, KEY_FILE, MANIFEST_FILE})
 """Files that may sit in a folder before ``cpm report`` claims it: it never removes them."""
 
@@ -186,7 +189,7 @@ class Manifest:
             return None
         if name not in self.entries:
             return name
-        if name.startswith(STAGING_PREFIXES):
+        if name.startswith(STAGING_PREFIXES) or name in MANAGED:
             return None
         listed = self.entries[name]
         for file, size in sorted(_files_under(full).items()):

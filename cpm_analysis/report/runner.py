@@ -20,6 +20,12 @@ For each period the runner
 Finally ``<out>/index.html`` is rewritten (:mod:`cpm_analysis.report.index`). A lock file
 (:mod:`cpm_analysis.report.lock`) keeps a second run off the same output folder.
 
+The output folder belongs to the report (:mod:`cpm_analysis.report.manifest`): the runner claims
+only a new or empty folder, lists everything it writes in ``<out>/.cpm-report.json``, and
+replaces or deletes nothing the manifest does not show as its own; it refuses a folder that
+holds the data. A database URL reaches the kernels in their environment (``CPM_DATA_URL``), never
+as a notebook parameter (:mod:`cpm_analysis.credentials`).
+
 Notebook discovery: every ``*.ipynb`` in the notebooks folder (``notebooks=`` argument, else
 ``$CPM_NOTEBOOKS_DIR``, else ``<project root>/notebooks``). Names starting with two digits and an
 underscore (``01_data_quality.ipynb``) are *periodic* and run in name order; any other notebook
@@ -759,9 +765,17 @@ def run_report(
     Raises
     ------
     ReportArgumentError, PeriodError, DataValidationError
-        Bad arguments or unusable data (exit code 2), before anything is written.
+        Bad arguments or unusable data (exit code 2), before anything is written: also a
+        pseudonym key that is too short, and ``--data`` inside ``--out`` or the reverse.
+    OutputFolderError
+        The output folder is not the report's (a non-empty folder without a manifest, or a
+        period folder, failed attempt or ``index.html`` holding files the runner did not write),
+        or cannot be written (exit code 2).
     ReportLockedError
         Another run holds the output folder (exit code 2).
+    OSError
+        The disk filled up or the folder vanished outside a period (exit code 1); inside a
+        period such an error fails the period instead.
     """
     check_mode(pii)
     if engine not in ("pandas", "dask"):
@@ -809,9 +823,9 @@ def run_report(
         cluster_data = None
         if client is not None:
             manifest.require_own(STORE_DIR, "rebuild")
-            manifest.reserve(STORE_DIR)
+            if STORE_DIR not in manifest.entries:
+                manifest.reserve(STORE_DIR)  # listed before load() makes it
             cluster_data = load(source, engine="dask", work_dir=out_dir / STORE_DIR)
-            manifest.record(STORE_DIR)
             log.info(
                 "validated on the cluster %s into %s",
                 client.dashboard_link or client.scheduler.address,
