@@ -29,8 +29,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 def fail(message: str, code: int = EXIT_USAGE) -> None:
     """Print ``message`` (credentials redacted) to stderr as ``error: ...``; exit with ``code``."""
-    text = " ".join(redact_text(str(message)).split("\n"))
-    click.echo(f"error: {text}", err=True)
+    click.echo(f"error: {redact_text(str(message))}", err=True)
     sys.exit(code)
 
 
