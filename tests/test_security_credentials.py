@@ -290,3 +290,64 @@ def test_a_full_report_from_postgres_by_reference_and_query_password(postgres, t
         _check_notebook_parameters(notebook)
     page = (out / PERIOD / "owners" / "S001" / "01_data_quality.html").read_text()
     assert "password=***" in page
+
+
+# --- the hand-over to the kernels, without a server ---------------------------------------------
+
+HANDOVER = (
+    "import os\n"
+    "print('data parameter:', data)\n"
+    "print('url handed over:', os.environ['CPM_DATA_URL'].startswith('sqlite:///'))"
+)
+
+
+def test_the_url_reaches_the_kernel_by_environment_not_as_a_parameter(tmp_path, monkeypatch):
+    import functools
+
+    import sqlalchemy as sa
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    from cpm_analysis.report import artifacts, runner
+
+    monkeypatch.setattr(  # the no-model scored table: this test is about the URL
+        runner, "build_artifacts", functools.partial(artifacts.build_artifacts, plugin=None)
+    )
+    database = tmp_path / "crm.db"
+    engine = sa.create_engine(f"sqlite:///{database}")
+    with engine.begin() as conn:
+        for name, frame in generate(200, seed=3).tables.items():
+            frame.to_sql(name, conn, index=False)
+    engine.dispose()
+    url = f"sqlite:///{database}?password={SECRET}"  # sqlite ignores it: a stand-in secret
+    parameters = (
+        'data: str = "data/sample"\nperiod: str = "latest"\nfreq: str = "monthly"\n'
+        'out_dir: str = ""\npii: str = "mask"\nowner: str = ""\nseed: int = 0\nscored: str = ""'
+    )
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# Hand-over"),
+            new_code_cell(parameters, metadata={"tags": ["parameters"]}),
+            new_code_cell(HANDOVER),
+        ]
+    )
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    (tmp_path / "nb").mkdir()
+    nbformat.write(nb, tmp_path / "nb" / "01_handover.ipynb")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main,
+        ["report", "--data", url, "--out", str(out), "--period", PERIOD,
+         "--notebooks", str(tmp_path / "nb")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert SECRET not in result.output and os.environ.get(DATA_URL_ENV) is None
+    page = (out / PERIOD / "01_handover.html").read_text()
+    assert "data parameter: $CPM_DATA_URL" in page and "url handed over: True" in page
+    _check_notebook_parameters(out / PERIOD / "01_handover.ipynb")
+    for path in _every_file(out):
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        assert SECRET not in text and url not in text, path
