@@ -481,7 +481,7 @@ def owner_folder_names(owners: Sequence[str]) -> dict[str, str]:
         folded[owner.casefold()] = folded.get(owner.casefold(), 0) + 1
     out: dict[str, str] = {}
     used: set[str] = set()
-    plain = [o for o in owners if _plainly_safe(o) and folded[o.casefold()] == 1]
+    plain = {o for o in owners if _plainly_safe(o) and folded[o.casefold()] == 1}
     used.update(o.casefold() for o in plain)
     for owner in owners:
         if owner in plain:
