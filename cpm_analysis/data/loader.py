@@ -97,17 +97,28 @@ def _read_folder(folder: Path, mapping: SourceMapping | None = None) -> dict[str
 
 
 def _read_database(url: str) -> tuple[dict[str, pd.DataFrame], str]:
+    """The contract's tables of a database, and the URL as it may be shown (password and secret
+    query values redacted: :func:`cpm_analysis.credentials.redact_url`). No message raised here
+    holds the password, whatever the driver put in its own."""
     import sqlalchemy as sa
+
+    from cpm_analysis.credentials import redact_text, redact_url, remember_url, url_secrets
+
+    remember_url(url)
+    shown = redact_url(url)
+    secrets = url_secrets(url) | {url}
+
+    def why(err: Exception) -> str:
+        return redact_text(f"{type(err).__name__}: {str(err)[:200]}", secrets)
 
     try:
         engine = sa.create_engine(url)
     except Exception as err:
         raise DataValidationError(
-            f"database: cannot use the URL ({type(err).__name__}: {err}). "
+            f"database: cannot use the URL {shown} ({why(err)}). "
             "Expected a SQLAlchemy URL such as sqlite:///path/to/file.db or "
             "postgresql://user@host/db."
-        ) from err
-    shown = engine.url.render_as_string(hide_password=True)
+        ) from None
     if engine.url.get_backend_name() == "sqlite" and engine.url.database not in (None, ""):
         if engine.url.database != ":memory:" and not Path(engine.url.database).is_file():
             raise DataValidationError(f"database: SQLite file {engine.url.database} not found")
@@ -121,9 +132,9 @@ def _read_database(url: str) -> tuple[dict[str, pd.DataFrame], str]:
         raise
     except Exception as err:
         raise DataValidationError(
-            f"database: cannot read from {shown} ({type(err).__name__}: {str(err)[:200]}). "
+            f"database: cannot read from {shown} ({why(err)}). "
             "Check the URL, the server and the credentials."
-        ) from err
+        ) from None
     finally:
         engine.dispose()
     return frames, shown
