@@ -83,9 +83,9 @@ def validate(source: str | None, mapping: str | None) -> None:
         partial = getattr(err, "dataset", None)
         if partial is not None:  # validated, but not usable: show what was found, and why not
             _print_summary(partial)
-        click.echo("usable: no")
-        for reason in getattr(err, "problems", []):
-            click.echo(f"  {reason}")
+            click.echo("usable: no")
+            for reason in getattr(err, "problems", []):
+                click.echo(f"  {reason}")
         fail(str(err))
     except ValueError as err:
         fail(str(err))

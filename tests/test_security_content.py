@@ -420,3 +420,21 @@ def test_owner_pages_do_not_judge_agents():
 
 def test_privacy_module_exports_used_here():
     assert privacy.mask_content is mask_content
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Data: postgresql+psycopg2://cpm@127.0.0.1:5432/crm?password=***",
+        "Data: postgresql://cpm:***@db.example.com/crm",
+        "Data: postgresql://cpm@db.internal.example.com/crm",
+    ],
+)
+def test_the_redacted_data_source_is_not_taken_for_an_email(text):
+    # the report shows its own data source; a URL's user part is not personal data
+    assert privacy._EMAIL.findall(text) == []
+
+
+def test_an_address_next_to_a_url_is_still_found():
+    text = "see postgresql://cpm@db.example.com/crm or write to ann.lee@example.com"
+    assert privacy._EMAIL.findall(text) == ["ann.lee@example.com"]

@@ -109,7 +109,10 @@ def _read_database(url: str) -> tuple[dict[str, pd.DataFrame], str]:
     secrets = url_secrets(url) | {url}
 
     def why(err: Exception) -> str:
-        return redact_text(f"{type(err).__name__}: {str(err)[:200]}", secrets)
+        # one line: SQLAlchemy appends "(Background on this error at: ...)" after a blank line
+        # (redacted before it is cut, so that no half of a secret survives the cut)
+        text = " ".join(str(err).split("(Background on this error")[0].split())
+        return f"{type(err).__name__}: {redact_text(text, secrets)[:200]}"
 
     try:
         engine = sa.create_engine(url)
