@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -195,8 +196,8 @@ class BetaGeoModel(PurchaseModel):
 _LIMIT_EPS = 1e-10
 # Relative slack of the bounds a closed-form value must satisfy to be accepted.
 _BOUND_SLACK = 1e-9
-# Nodes of the Gauss-Jacobi / Gauss-Laguerre quadrature over the dropout probability.
-_NODES = 200
+# Most nodes of the Gauss-Jacobi / Gauss-Laguerre quadrature over the dropout probability.
+_NODES = 256
 # Above this b + x the Beta(a, b+x) dropout is the Gamma(a, b+x) limit (relative error ~1/(b+x)).
 _GAMMA_LIMIT = 1e7
 # Within this distance of a = 1 (a removable singularity of the closed form) the bracket is
@@ -209,23 +210,24 @@ def _h(p: np.ndarray, n: np.ndarray, k: np.ndarray) -> np.ndarray:
     return -np.expm1(-n * np.log1p(p * k)) / p
 
 
-def _beta_rule(a: float, beta: float) -> tuple[np.ndarray, np.ndarray]:
+@functools.lru_cache(maxsize=1024)
+def _beta_rule(a: float, beta: float, nodes: int) -> tuple[np.ndarray, np.ndarray]:
     """Gauss nodes and weights (summing to 1) of the Beta(a, beta) distribution on [0, 1].
 
     Golub-Welsch on the Jacobi matrix of the shifted Jacobi polynomials, written so that no
     term cancels (scipy's ``roots_jacobi`` overflows its normalisation for large parameters);
     for very large ``beta`` the Gamma(a, beta) limit of the Beta law (generalised Laguerre).
     """
-    i = np.arange(1, _NODES, dtype=np.float64)
+    i = np.arange(1, nodes, dtype=np.float64)
     if beta > _GAMMA_LIMIT:
         c = a - 1.0
-        diag = 2.0 * np.arange(_NODES) + c + 1.0
+        diag = 2.0 * np.arange(nodes) + c + 1.0
         off = np.sqrt(i * (i + c))
-        nodes, vectors = eigh_tridiagonal(diag, off)
-        return nodes / beta, vectors[0] ** 2
+        p, vectors = eigh_tridiagonal(diag, off)
+        return p / beta, vectors[0] ** 2
     al, be = beta - 1.0, a - 1.0  # Jacobi exponents of (1 - p) and p
     sm = al + be
-    j = np.arange(_NODES, dtype=np.float64)
+    j = np.arange(nodes, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         diag = (2 * j * j + 2 * j * (sm + 1.0) + sm * (be + 1.0)) / (
             (2 * j + sm) * (2 * j + sm + 2.0)
@@ -240,15 +242,20 @@ def _beta_rule(a: float, beta: float) -> tuple[np.ndarray, np.ndarray]:
         * (i + sm)
         / ((2 * i + sm + 1.0) * (2 * i + sm - 1.0))
     )
-    nodes, vectors = eigh_tridiagonal(diag, off)
-    return nodes, vectors[0] ** 2
+    p, vectors = eigh_tridiagonal(diag, off)
+    return p, vectors[0] ** 2
 
 
 def _quadrature(n: np.ndarray, k: np.ndarray, beta: float, a: float) -> np.ndarray:
-    """E[h(p)] for p ~ Beta(a, beta) by Gauss quadrature; NaN where the rule fails."""
+    """E[h(p)] for p ~ Beta(a, beta) by Gauss quadrature; NaN where the rule fails.
+
+    h varies on the scale p ~ 1/(n k), so the number of nodes grows with sqrt(n k): from 32
+    to :data:`_NODES` in steps of 32 (the rules are cached per (a, beta, nodes))."""
+    sharp = float(np.max(n * k)) if len(n) else 0.0
+    nodes = int(min(_NODES, 32 * np.ceil((32 + 4 * np.sqrt(max(sharp, 0.0))) / 32)))
     with np.errstate(all="ignore"):
         try:
-            p, weights = _beta_rule(a, beta)
+            p, weights = _beta_rule(float(a), float(beta), nodes)
         except (ValueError, np.linalg.LinAlgError):
             return np.full(len(n), np.nan)
         p = np.clip(p, np.finfo(float).tiny, 1.0)
