@@ -85,6 +85,7 @@ class BetaGeoModel(PurchaseModel):
     """
 
     _param_names = ("r", "alpha", "a", "b")
+    _dropout_limits = {"a": "low", "b": "high"}
     _model_name = "BG/NBD"
     _method = "trust-exact"
 
