@@ -131,12 +131,12 @@ class BetaGeoModel(PurchaseModel):
         if len(x) >= _COMPRESS_MIN:
             comp = compress_rows({"x": x, "T": T})
             xu, Tu = comp.columns["x"], comp.columns["T"]
-            out = np.empty((len(x), len(times)))
-            for j, t in enumerate(times):
-                out[:, j] = self._bracket(t, xu, Tu)[comp.inverse]
+            # one gather of whole rows (contiguous), not one strided column per horizon
+            out = np.stack([self._bracket(t, xu, Tu) for t in times], axis=1)[comp.inverse]
         else:
             out = np.stack([self._bracket(t, x, T) for t in times], axis=1)
-        return out * alive[:, None]
+        out *= alive[:, None]
+        return out
 
     def _expected_each(
         self, t: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray
