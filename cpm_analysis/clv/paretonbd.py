@@ -159,6 +159,16 @@ class ParetoNBDModel(PurchaseModel):
         Gamma(s, beta)), rates per time unit of the summary.
     log_likelihood_, standard_errors_, n_customers_, n_distinct_rows_, converged_, time_unit_
         As for :class:`~cpm_analysis.clv.BetaGeoModel`.
+    at_boundary_, no_dropout_, fit_warnings_
+        The health of the fit, as for :class:`~cpm_analysis.clv.BetaGeoModel` (here no
+        dropout also when ``s`` goes to 0 or ``beta`` to infinity); see :meth:`diagnostics`.
+
+    Notes
+    -----
+    Predictions and the log-likelihood are finite at every parameter: ``log 2F1`` of the tail
+    integral comes from scipy where its argument is at most 0.99 and its value within the
+    analytic bounds, and from a Gauss-Legendre quadrature in log space elsewhere (scipy is
+    slow there, overflows, and is wrong by orders of magnitude near s -> 0).
 
     Examples
     --------
