@@ -343,3 +343,32 @@ def test_retail_shaped_holdout_report_has_no_nan():
             model = model_class().fit(summary[COLS])
             report = calibration_holdout_report(model, summary)
             assert np.isfinite(report[["actual", "predicted"]].to_numpy()).all()
+
+
+def test_churn_features_refuse_non_finite_clv_values():
+    """The churn features never pass a NaN P(alive) or expected purchases on silently."""
+    from cpm_analysis.churn.features import clv_features
+
+    orders = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "order_date": pd.to_datetime(["2024-01-05", "2024-03-01", "2024-02-01"]),
+            "amount": [10.0, 20.0, 5.0],
+        }
+    )
+
+    class Broken:
+        params_ = {"r": 1.0, "alpha": 1.0, "a": 1.0, "b": 1.0}
+
+        def probability_alive(self, summary):
+            return pd.Series(np.nan, index=summary.index, name="probability_alive")
+
+        def expected_purchases(self, t, summary):
+            return pd.Series(1.0, index=summary.index, name="expected_purchases")
+
+    ids = pd.Series(["a", "b"])
+    cutoff = pd.Timestamp("2024-06-30 23:59:59")
+    with pytest.raises(RuntimeError, match="probability_alive is not a finite number for 2"):
+        clv_features(orders, cutoff, ids, model=Broken())
+    good = clv_features(orders, cutoff, ids, model=_at(BetaGeoModel, Broken.params_))
+    assert np.isfinite(good["p_alive"]).all()
