@@ -47,7 +47,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, sparse
+from scipy import linalg
 from sklearn.base import clone
 
 from cpm_analysis.clv.base import (
@@ -355,18 +355,54 @@ def bootstrap_parameters(
 
 
 # -- pushing draws through the predictions ------------------------------------------------------
+#
+# The purchase models' conditional expectations factor as P(alive | x, t_x, T) times the
+# expectation given alive, which depends on (x, T) only (the posterior of the purchase rate and
+# of the dropout given alive at T). Per draw, P(alive) is evaluated once per distinct
+# (x, t_x, T) row and the expectation given alive once per distinct (x, T) pair; the Gamma-Gamma
+# expected spend is linear in a customer's own mean spend, E = A(x) + B(x) m, so it needs A and
+# B once per distinct frequency. A customer's value for a draw is a few gathered products.
 
 
 @dataclass
-class _Rows:
-    """Distinct (frequency, recency, T, group, eligible) rows of a summary to evaluate."""
+class _Layout:
+    """The distinct rows, pairs and frequencies of a summary, and each customer's index."""
 
-    frame: pd.DataFrame  # frequency, recency, T, monetary_value (the rows' mean)
-    counts: np.ndarray
-    inverse: np.ndarray
-    group: np.ndarray  # group code per distinct row
-    dm: np.ndarray | None  # each customer's monetary_value minus their row's mean
-    eligible: np.ndarray | None
+    rows: pd.DataFrame  # distinct frequency, recency, T
+    row_of: np.ndarray  # per customer
+    pairs: pd.DataFrame  # distinct frequency, T (recency = T when frequency > 0)
+    pair_of_row: np.ndarray
+    freqs: np.ndarray  # distinct frequencies of the customers with a positive spend
+    freq_of: np.ndarray  # per customer, -1 for customers valued at the mean spend
+    money: np.ndarray | None  # per customer monetary_value
+
+
+def _layout(summary: pd.DataFrame, with_spend: bool) -> _Layout:
+    need = [*PURCHASE_COLUMNS] + (["monetary_value"] if with_spend else [])
+    cols = check_summary(summary, need, allow_empty=True, allow_negative=("monetary_value",))
+    rows = compress_rows({k: cols[k] for k in PURCHASE_COLUMNS})
+    frame = pd.DataFrame({k: rows.columns[k] for k in PURCHASE_COLUMNS})
+    frame.attrs = dict(summary.attrs)
+    x, T = rows.columns["frequency"], rows.columns["T"]
+    pairs = compress_rows({"frequency": x, "T": T})
+    pair_frame = pd.DataFrame(
+        {
+            "frequency": pairs.columns["frequency"],
+            "recency": np.where(pairs.columns["frequency"] > 0, pairs.columns["T"], 0.0),
+            "T": pairs.columns["T"],
+        }
+    )
+    pair_frame.attrs = dict(summary.attrs)
+    freqs = np.zeros(0)
+    freq_of = np.zeros(0, dtype=np.int64)
+    money = None
+    if with_spend:
+        money = cols["monetary_value"]
+        own = (cols["frequency"] > 0) & (money > 0)
+        freqs, codes = np.unique(cols["frequency"][own], return_inverse=True)
+        freq_of = np.full(len(money), -1, dtype=np.int64)
+        freq_of[own] = codes
+    return _Layout(frame, rows.inverse, pair_frame, pairs.inverse, freqs, freq_of, money)
 
 
 def _with_params(model: Any, values: np.ndarray) -> Any:
@@ -375,73 +411,59 @@ def _with_params(model: Any, values: np.ndarray) -> Any:
     return twin
 
 
-def _distinct(summary: pd.DataFrame, group_codes: np.ndarray | None, with_spend: bool) -> _Rows:
-    need = [*PURCHASE_COLUMNS] + (["monetary_value"] if with_spend else [])
-    cols = check_summary(summary, need, allow_empty=True, allow_negative=("monetary_value",))
-    key = {k: cols[k] for k in PURCHASE_COLUMNS}
-    g = np.zeros(len(summary)) if group_codes is None else group_codes.astype(np.float64)
-    key["group"] = g
-    eligible = None
-    if with_spend:
-        eligible = (cols["frequency"] > 0) & (cols["monetary_value"] > 0)
-        key["eligible"] = eligible.astype(np.float64)
-    rows = compress_rows(key)
-    frame = pd.DataFrame({k: rows.columns[k] for k in PURCHASE_COLUMNS})
-    frame.attrs = dict(summary.attrs)
-    dm = None
-    if with_spend:
-        m = cols["monetary_value"]
-        mean_m = np.bincount(rows.inverse, weights=m, minlength=rows.n_rows) / rows.weights
-        frame["monetary_value"] = mean_m
-        dm = m - mean_m[rows.inverse]
-        eligible = rows.columns["eligible"] > 0
-    return _Rows(
-        frame, rows.weights, rows.inverse, rows.columns["group"].astype(np.int64), dm, eligible
-    )
+@dataclass
+class _Draw:
+    """One parameter draw's values on a layout."""
+
+    alive: np.ndarray  # per distinct row
+    given_alive: np.ndarray | None  # per pair: expectation (or unit CLV) given alive
+    spend_a: np.ndarray | None  # per distinct frequency
+    spend_b: np.ndarray | None
+    spend_mean: float
+
+    def customers(self, lay: _Layout, idx: np.ndarray | slice) -> np.ndarray:
+        row = lay.row_of[idx]
+        out = self.alive[row]
+        if self.given_alive is not None:
+            out = out * self.given_alive[lay.pair_of_row[row]]
+        if self.spend_a is not None:
+            f = lay.freq_of[idx]
+            own = f >= 0
+            fc = np.where(own, f, 0)
+            spend = np.where(own, self.spend_a[fc] + self.spend_b[fc] * lay.money[idx], 0.0)
+            out = out * np.where(own, spend, self.spend_mean)
+        return out
 
 
-def _row_values(
-    pm: Any, sm: Any, rows: _Rows, quantity: str, options: dict[str, Any]
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
-    """Per distinct row: the quantity (CLV at the row's mean spend), and for CLV the slope of
-    the spend in the customer's own monetary value."""
-    frame = rows.frame
+def _draw_values(pm: Any, sm: Any, lay: _Layout, quantity: str, options: dict[str, Any]) -> _Draw:
+    alive = pm.probability_alive(lay.rows).to_numpy()
     if quantity == "probability_alive":
-        return pm.probability_alive(frame).to_numpy(), None, None
+        return _Draw(alive, None, None, None, 0.0)
+    pair_alive = pm.probability_alive(lay.pairs).to_numpy()
     if quantity == "expected_purchases":
-        return pm.expected_purchases(options["t"], frame).to_numpy(), None, None
+        given = pm.expected_purchases(options["t"], lay.pairs).to_numpy() / pair_alive
+        return _Draw(alive, given, None, None, 0.0)
     units = customer_lifetime_value(
         pm,
         1.0,
-        frame,
+        lay.pairs,
         horizon_months=options["horizon_months"],
         discount_rate=options["discount_rate"],
         time_unit=options["time_unit"],
     ).to_numpy()
-    spend = sm.expected_spend(frame).to_numpy()
-    # E[M | x, m] is linear in m for the fitted customers: its slope from a unit step
-    shifted = frame.assign(monetary_value=frame["monetary_value"] + 1.0)
-    slope = np.where(rows.eligible, sm.expected_spend(shifted).to_numpy() - spend, 0.0)
-    return units * spend, units, units * slope
+    one = sm.expected_spend(lay.freqs, np.ones(len(lay.freqs))).to_numpy()
+    two = sm.expected_spend(lay.freqs, np.full(len(lay.freqs), 2.0)).to_numpy()
+    return _Draw(alive, units / pair_alive, 2.0 * one - two, two - one, sm.mean_spend())
 
 
-def _evaluate_chunk(
-    draws: ParameterDraws, rows: _Rows, quantity: str, options: dict[str, Any], idx: np.ndarray
-) -> tuple[np.ndarray, np.ndarray | None]:
-    value = np.empty((len(idx), len(rows.counts)))
-    slope = np.empty_like(value) if quantity == "clv" else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for j, b in enumerate(idx):
-            pm = _with_params(draws.purchase_model, draws.purchase.to_numpy()[b])
-            sm = None
-            if quantity == "clv":
-                sm = _with_params(draws.spend_model, draws.spend.to_numpy()[b])
-            v, _, s = _row_values(pm, sm, rows, quantity, options)
-            value[j] = v
-            if slope is not None:
-                slope[j] = s
-    return value, slope
+def _draw_models(draws: ParameterDraws, b: int | None, quantity: str) -> tuple[Any, Any]:
+    if b is None:
+        return draws.purchase_model, draws.spend_model
+    pm = _with_params(draws.purchase_model, draws.purchase.to_numpy()[b])
+    sm = None
+    if quantity == "clv":
+        sm = _with_params(draws.spend_model, draws.spend.to_numpy()[b])
+    return pm, sm
 
 
 def _check_quantity(draws: ParameterDraws, quantity: str, level: float) -> None:
@@ -455,33 +477,6 @@ def _check_quantity(draws: ParameterDraws, quantity: str, level: float) -> None:
         raise ValueError(f"level: expected a probability in (0, 1), got {level!r}")
 
 
-def _run(
-    draws: ParameterDraws,
-    rows: _Rows,
-    quantity: str,
-    options: dict[str, Any],
-    n_jobs: int | None,
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None]:
-    """Point values per row, and per draw (draws x rows)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        point, _, point_slope = _row_values(
-            draws.purchase_model, draws.spend_model, rows, quantity, options
-        )
-    chunks = np.array_split(np.arange(draws.n_draws), max(1, min(draws.n_draws, 8)))
-    if n_jobs in (None, 1):
-        parts = [_evaluate_chunk(draws, rows, quantity, options, c) for c in chunks]
-    else:
-        from joblib import Parallel, delayed
-
-        parts = Parallel(n_jobs=n_jobs)(
-            delayed(_evaluate_chunk)(draws, rows, quantity, options, c) for c in chunks
-        )
-    value = np.concatenate([p[0] for p in parts])
-    slope = np.concatenate([p[1] for p in parts]) if quantity == "clv" else None
-    return point, point_slope, value, slope
-
-
 def _options(t: Any, horizon_months: int, discount_rate: float, time_unit: str) -> dict[str, Any]:
     return {
         "t": t,
@@ -489,6 +484,49 @@ def _options(t: Any, horizon_months: int, discount_rate: float, time_unit: str) 
         "discount_rate": discount_rate,
         "time_unit": time_unit,
     }
+
+
+def _all_draws(
+    draws: ParameterDraws,
+    lay: _Layout,
+    quantity: str,
+    options: dict[str, Any],
+    idx: np.ndarray,
+    compact: bool = False,
+) -> list[_Draw]:
+    out = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for b in idx:
+            d = _draw_values(*_draw_models(draws, int(b), quantity), lay, quantity, options)
+            if compact:  # kept for every draw: single precision halves the memory
+                d.alive = d.alive.astype(np.float32)
+            out.append(d)
+    return out
+
+
+def _group_sums(
+    draws: ParameterDraws,
+    lay: _Layout,
+    quantity: str,
+    options: dict[str, Any],
+    idx: np.ndarray,
+    codes: np.ndarray,
+    n_groups: int,
+) -> np.ndarray:
+    out = np.empty((len(idx), n_groups))
+    everyone = slice(None)
+    for j, d in enumerate(_all_draws(draws, lay, quantity, options, idx)):
+        out[j] = np.bincount(codes, weights=d.customers(lay, everyone), minlength=n_groups)
+    return out
+
+
+def _parallel(n_jobs: int | None, func: Any, chunks: list[Any]) -> list[Any]:
+    if n_jobs in (None, 1) or len(chunks) == 1:
+        return [func(c) for c in chunks]
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=n_jobs)(delayed(func)(c) for c in chunks)
 
 
 def prediction_intervals(
@@ -538,21 +576,25 @@ def prediction_intervals(
     >>> prediction_intervals(draws, summary, "clv", level=0.9).head()  # doctest: +SKIP
     """
     _check_quantity(draws, quantity, level)
-    rows = _distinct(summary, None, quantity == "clv")
+    lay = _layout(summary, quantity == "clv")
     options = _options(t, horizon_months, discount_rate, time_unit)
-    point, point_slope, value, slope = _run(draws, rows, quantity, options, n_jobs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        point = _draw_values(*_draw_models(draws, None, quantity), lay, quantity, options)
+    n = len(summary)
+    est = point.customers(lay, slice(None))
     qs = [(1.0 - level) / 2.0, (1.0 + level) / 2.0]
-    inv = rows.inverse
-    if quantity != "clv":
-        lo, hi = np.quantile(value, qs, axis=0)
-        est, lower, upper = point[inv], lo[inv], hi[inv]
-    else:
-        est = point[inv] + point_slope[inv] * rows.dm
-        lower, upper = np.empty(len(inv)), np.empty(len(inv))
-        for start in range(0, len(inv), _BLOCK):
-            part = slice(start, start + _BLOCK)
-            cell = value[:, inv[part]] + slope[:, inv[part]] * rows.dm[part]
-            lower[part], upper[part] = np.quantile(cell, qs, axis=0)
+    # the draws' per-row values are kept (draws x rows), customers are taken a block at a time
+    idx_chunks = np.array_split(np.arange(draws.n_draws), max(1, min(draws.n_draws, 8)))
+    parts = _parallel(
+        n_jobs, lambda c: _all_draws(draws, lay, quantity, options, c, True), idx_chunks
+    )
+    every = [d for part in parts for d in part]
+    lower, upper = np.empty(n), np.empty(n)
+    for start in range(0, n, _BLOCK):
+        block = slice(start, min(start + _BLOCK, n))
+        cell = np.stack([d.customers(lay, block) for d in every])
+        lower[block], upper[block] = np.quantile(cell, qs, axis=0)
     return pd.DataFrame({"estimate": est, "lower": lower, "upper": upper}, index=summary.index)
 
 
@@ -614,23 +656,28 @@ def group_intervals(
             "one (e.g. fill missing owners with 'unassigned')"
         )
     codes, names = pd.factorize(labels, sort=True)
-    rows = _distinct(summary, codes, quantity == "clv")
+    codes = codes.astype(np.int64)
+    lay = _layout(summary, quantity == "clv")
     options = _options(t, horizon_months, discount_rate, time_unit)
-    point, _, value, _ = _run(draws, rows, quantity, options, n_jobs)
-    # at each row's mean spend the row's CLV times its count is the sum over its customers
     n_groups = len(names)
-    weight = sparse.csr_matrix(
-        (rows.counts, (rows.group, np.arange(len(rows.counts)))),
-        shape=(n_groups, len(rows.counts)),
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        point = _draw_values(*_draw_models(draws, None, quantity), lay, quantity, options)
+    estimate = np.bincount(codes, weights=point.customers(lay, slice(None)), minlength=n_groups)
+    idx_chunks = np.array_split(np.arange(draws.n_draws), max(1, min(draws.n_draws, 8)))
+    parts = _parallel(
+        n_jobs,
+        lambda c: _group_sums(draws, lay, quantity, options, c, codes, n_groups),
+        idx_chunks,
     )
-    sums = np.asarray(weight @ value.T).T
+    sums = np.concatenate(parts)
     qs = [(1.0 - level) / 2.0, (1.0 + level) / 2.0]
     lo, hi = np.quantile(sums, qs, axis=0)
     index = pd.Index(names, name=labels.name if labels.name is not None else "group")
     return pd.DataFrame(
         {
-            "customers": np.bincount(rows.group, weights=rows.counts, minlength=n_groups).round(),
-            "estimate": weight @ point,
+            "customers": np.bincount(codes, minlength=n_groups),
+            "estimate": estimate,
             "lower": lo,
             "upper": hi,
         },
