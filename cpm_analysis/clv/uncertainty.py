@@ -375,6 +375,8 @@ class _Layout:
     freqs: np.ndarray  # distinct frequencies of the customers with a positive spend
     freq_of: np.ndarray  # per customer, -1 for customers valued at the mean spend
     money: np.ndarray | None  # per customer monetary_value
+    pair_of: np.ndarray  # per customer
+    spend_code: np.ndarray  # per customer: index into freqs, len(freqs) for the mean spend
 
 
 def _layout(summary: pd.DataFrame, with_spend: bool) -> _Layout:
@@ -402,7 +404,18 @@ def _layout(summary: pd.DataFrame, with_spend: bool) -> _Layout:
         freqs, codes = np.unique(cols["frequency"][own], return_inverse=True)
         freq_of = np.full(len(money), -1, dtype=np.int64)
         freq_of[own] = codes
-    return _Layout(frame, rows.inverse, pair_frame, pairs.inverse, freqs, freq_of, money)
+    spend_code = np.where(freq_of >= 0, freq_of, len(freqs))
+    return _Layout(
+        frame,
+        rows.inverse,
+        pair_frame,
+        pairs.inverse,
+        freqs,
+        freq_of,
+        money,
+        pairs.inverse[rows.inverse],
+        spend_code,
+    )
 
 
 def _with_params(model: Any, values: np.ndarray) -> Any:
@@ -421,17 +434,16 @@ class _Draw:
     spend_b: np.ndarray | None
     spend_mean: float
 
-    def customers(self, lay: _Layout, idx: np.ndarray | slice) -> np.ndarray:
-        row = lay.row_of[idx]
-        out = self.alive[row]
+    def customers(self, lay: _Layout, idx: slice) -> np.ndarray:
+        out = self.alive[lay.row_of[idx]]
         if self.given_alive is not None:
-            out = out * self.given_alive[lay.pair_of_row[row]]
+            out *= self.given_alive[lay.pair_of[idx]]
         if self.spend_a is not None:
-            f = lay.freq_of[idx]
-            own = f >= 0
-            fc = np.where(own, f, 0)
-            spend = np.where(own, self.spend_a[fc] + self.spend_b[fc] * lay.money[idx], 0.0)
-            out = out * np.where(own, spend, self.spend_mean)
+            # customers valued at the mean spend have freq 0 (a zero-frequency entry)
+            a = np.append(self.spend_a, self.spend_mean)
+            b = np.append(self.spend_b, 0.0)
+            f = lay.spend_code[idx]
+            out *= a[f] + b[f] * lay.money[idx]
         return out
 
 
