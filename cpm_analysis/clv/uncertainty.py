@@ -448,7 +448,8 @@ class _Draw:
 
 
 def _draw_values(pm: Any, sm: Any, lay: _Layout, quantity: str, options: dict[str, Any]) -> _Draw:
-    alive = pm.probability_alive(lay.rows).to_numpy()
+    r = lay.rows  # the models' vectorised P(alive) on arrays (checked once, in _layout)
+    alive = pm._p_alive(r["frequency"].to_numpy(), r["recency"].to_numpy(), r["T"].to_numpy())
     if quantity == "probability_alive":
         return _Draw(alive, None, None, None, 0.0)
     pair_alive = pm.probability_alive(lay.pairs).to_numpy()
