@@ -18,6 +18,7 @@ from cpm_analysis.clv import (
 )
 from cpm_analysis.clv.uncertainty import (
     bootstrap_parameters,
+    customer_and_group_intervals,
     group_intervals,
     parameter_covariance,
     prediction_intervals,
@@ -137,6 +138,14 @@ def test_clv_intervals_per_customer_and_per_group(fitted):
     summed = (ci["upper"] - ci["lower"]).groupby(s["owner"]).sum()
     assert (width < summed).all()
     assert ((groups["lower"] < groups["estimate"]) & (groups["estimate"] < groups["upper"])).all()
+
+
+def test_one_pass_gives_both_tables(fitted):
+    s, bgf, ggf = fitted
+    draws = bootstrap_parameters(bgf, s, ggf, n_draws=20, random_state=4)
+    per_customer, per_group = customer_and_group_intervals(draws, s, "owner", "clv")
+    pd.testing.assert_frame_equal(per_customer, prediction_intervals(draws, s, "clv"))
+    pd.testing.assert_frame_equal(per_group, group_intervals(draws, s, "owner", "clv"))
 
 
 def test_group_sums_use_the_same_draws_as_customers(fitted):

@@ -43,6 +43,7 @@ from cpm_analysis.clv.summary import rfm_summary
 from cpm_analysis.clv.uncertainty import (
     ParameterDraws,
     bootstrap_parameters,
+    customer_and_group_intervals,
     group_intervals,
     parameter_covariance,
     prediction_intervals,
@@ -69,6 +70,7 @@ __all__ = [
     "bootstrap_parameters",
     "calibration_holdout_report",
     "contract_periods",
+    "customer_and_group_intervals",
     "customer_lifetime_value",
     "gamma_gamma_eligible",
     "group_intervals",
