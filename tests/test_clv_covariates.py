@@ -142,3 +142,12 @@ def test_bad_covariates_are_named(bg_summary):
         BetaGeoCovariateModel(["web", "web"]).fit(s)
     with pytest.raises(Exception, match="not fitted"):
         BetaGeoCovariateModel(["web"]).probability_alive(s)
+
+
+def test_docstring_examples_run():
+    import doctest
+    import importlib
+
+    module = importlib.import_module("cpm_analysis.clv.covariates")
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0

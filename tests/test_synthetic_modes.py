@@ -123,3 +123,16 @@ def test_bundled_contract_sample_is_the_documented_generator_output():
     )
     model = ShiftedBetaGeoModel().fit(rows)
     _within(model, DEFAULT_SBG)
+
+
+def test_docstring_examples_of_the_modes_run():
+    import doctest
+
+    import cpm_analysis.synthetic as module
+
+    finder = doctest.DocTestFinder()
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    for name in ("generate_contractual", "generate_discrete"):
+        for test in finder.find(getattr(module, name), name, globs=vars(module).copy()):
+            runner.run(test)
+    assert runner.failures == 0 and runner.tries > 0
