@@ -9,6 +9,9 @@ one refit per replicate.
 The summary is drawn from the synthetic company's true BG/NBD and Gamma-Gamma parameters
 (4 years, signups spread over the period, times in whole days, as ``rfm_summary`` gives them).
 
+On a machine shared with other jobs the wall time says little; ``--jobs 1`` gives the CPU
+seconds of the whole computation (about twice the wall time on two idle cores).
+
 Run from the repository root::
 
     python -m benchmarks.bench_uncertainty --customers 1000000 --draws 200 --jobs 2
@@ -79,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--customer-bootstrap", type=int, default=20, metavar="N")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    print(f"# {machine()}")
+    print(f"# {machine()}, load average {os.getloadavg()[0]:.1f}")
     summary = simulate_summary(args.customers, args.seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -88,10 +91,12 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
 
     def timed(name, func):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         out = func()
         rows.append((name, time.perf_counter() - start))
-        print(f"{name:<48} {rows[-1][1]:8.2f} s", flush=True)
+        # CPU seconds of this process (the whole cost with --jobs 1; workers not counted)
+        used = time.process_time() - cpu
+        print(f"{name:<48} {rows[-1][1]:8.2f} s wall {used:8.2f} s cpu", flush=True)
         return out
 
     print(f"customers {args.customers:,}, distinct rows {bgf.n_distinct_rows_:,}, jobs {args.jobs}")
