@@ -151,3 +151,20 @@ def test_docstring_examples_run():
     module = importlib.import_module("cpm_analysis.clv.covariates")
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_distinct_rows_with_weights_fit_like_the_full_summary(bg_summary):
+    s = bg_summary.iloc[:4000].copy()
+    s[["recency", "T"]] = s[["recency", "T"]].round(0)
+    s["recency"] = s[["recency", "T"]].min(axis=1)
+    s.loc[s["frequency"] == 0, "recency"] = 0.0
+    grouped = s.groupby(["frequency", "recency", "T", "web"]).size().rename("n").reset_index()
+    assert len(grouped) < len(s)
+    full = BetaGeoCovariateModel(["web"], ["web"]).fit(s)
+    weighted = BetaGeoCovariateModel(["web"], ["web"]).fit(grouped, sample_weight=grouped["n"])
+    assert weighted.n_customers_ == len(s)
+    for name, value in full.params_.items():
+        assert weighted.params_[name] == pytest.approx(value, rel=1e-4)
+    for part, values in full.coefficients_.items():
+        for col, value in values.items():
+            assert weighted.coefficients_[part][col] == pytest.approx(value, rel=1e-3, abs=1e-5)
