@@ -81,7 +81,11 @@ class ScoredPeriod:
     scored : DataFrame
         One row per customer signed up by the cutoff (columns :data:`SCORED_COLUMNS`).
     metrics : dict
-        JSON-able model metrics (``models``) and segment counts (``segments``).
+        JSON-able model metrics (``models``) and segment counts (``segments``). The CLV
+        models carry their health: ``models["bgnbd"]`` has ``converged``, ``at_boundary``,
+        ``no_dropout`` and ``warnings`` (plain sentences for the page), and
+        ``models["gamma_gamma"]`` has ``fitted`` and ``excluded`` (repeat buyers left out for a
+        spend of 0 or less; they get the population mean spend) besides the same flags.
     models : dict
         The fitted models: ``bgnbd``, ``gamma_gamma``, ``churn`` (or ``None`` with the reason in
         ``notes``).

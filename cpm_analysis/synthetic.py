@@ -942,3 +942,251 @@ def _inject_faults(
     count["duplicate customer_id"] = kc
     tables.update({"orders": orders, "customers": customers, "tickets": tickets})
     return tables, count
+
+
+# --- contractual and discrete-time companies ----------------------------------------------------
+
+#: True sBG parameters of the contractual mode (per-month cancellation ~ Beta(alpha, beta)).
+DEFAULT_SBG = {"alpha": 0.7, "beta": 2.5}
+#: True BG/BB parameters of the discrete-time mode.
+DEFAULT_BGBB = {"alpha": 1.2, "beta": 0.75, "gamma": 0.65, "delta": 2.8}
+#: Seconds in the contract month of :func:`cpm_analysis.clv.contract_periods` (30.4375 days).
+MONTH_SECONDS = 2_629_800
+#: Monthly fee of a contract by company size.
+PLAN_FEES = {"small": 19.0, "medium": 49.0, "large": 99.0}
+#: The bundled contractual sample: ``generate_contractual(**SAMPLE_CONTRACT)``.
+SAMPLE_CONTRACT = {"n_customers": 2000, "seed": 2024, "start": "2024-01-01", "end": "2025-12-31"}
+
+
+def _check_truth(name: str, value: Mapping[str, float] | None, default: dict[str, float]):
+    truth = {**default, **(value or {})}
+    unknown = set(truth) - set(default)
+    if unknown:
+        raise ValueError(
+            f"{name}: unknown parameter(s) {sorted(unknown)}; expected {sorted(default)}"
+        )
+    bad = [k for k, v in truth.items() if not (np.isfinite(v) and v > 0)]
+    if bad:
+        raise ValueError(f"{name}: parameter(s) {bad} must be positive and finite")
+    return {k: float(v) for k, v in truth.items()}
+
+
+def generate_contractual(
+    n_customers: int = 2000,
+    *,
+    seed: int = 0,
+    start: str = "2024-01-01",
+    end: str = "2025-12-31",
+    sbg: Mapping[str, float] | None = None,
+) -> SyntheticData:
+    """A subscription company: monthly contracts whose ends follow the sBG model.
+
+    The company (customers, staff, tickets, surveys, assessments) is :func:`generate`'s with
+    the same seed; what changes is the business. Each customer signs a monthly contract on their
+    signup date and cancels at each renewal with their own probability ``theta ~ Beta(alpha,
+    beta)`` (Fader & Hardie's shifted-beta-geometric model), so they pay
+    ``L ~ Geometric(theta)`` months (``L >= 1``). The contract ends exactly ``L`` months of
+    30.4375 days after signup (``customers.churned_at``, missing while it runs at ``end``), the
+    months :func:`cpm_analysis.clv.contract_periods` counts. ``orders`` are the monthly fees
+    (one paid order at the start of every paid month, ``PLAN_FEES`` by company size); tickets and
+    surveys after a contract's end are left out, and targets follow the new orders.
+
+    Parameters
+    ----------
+    n_customers : int
+        Customers (contracts) to create.
+    seed : int
+        Seed of the random generator.
+    start, end : str
+        First and last day of the data.
+    sbg : dict, optional
+        True ``alpha`` and ``beta`` (default ``DEFAULT_SBG``: 0.7 and 2.5).
+
+    Returns
+    -------
+    SyntheticData
+        ``truth["sbg"]`` holds the true parameters and ``truth["customers"]`` by customer id
+        ``theta`` (the cancellation probability), ``months`` (``L``, the paid months of the full
+        contract, also beyond ``end``) and ``churned`` (the contract ended by ``end``).
+
+    Examples
+    --------
+    >>> sd = generate_contractual(300, seed=1)
+    >>> sd.truth["sbg"]
+    {'alpha': 0.7, 'beta': 2.5}
+    >>> bool(sd.tables["customers"]["churned_at"].notna().any())
+    True
+    """
+    truth_sbg = _check_truth("sbg", sbg, DEFAULT_SBG)
+    base = generate(n_customers, seed=seed, start=start, end=end, never_ordered_share=0.0)
+    rng = np.random.default_rng([int(seed), 7])
+    customers = base.tables["customers"].copy()
+    n = len(customers)
+    theta = rng.beta(truth_sbg["alpha"], truth_sbg["beta"], n)
+    months = rng.geometric(np.clip(theta, 1e-12, 1.0)).astype(np.int64)
+    signup = customers["signup_date"].to_numpy(dtype="datetime64[s]")
+    end_instant = (pd.Timestamp(end) + pd.Timedelta(1, "D") - pd.Timedelta(1, "s")).to_datetime64()
+    elapsed = ((end_instant - signup) // np.timedelta64(1, "s")).astype(np.int64)
+    # months beyond the data are capped before the date arithmetic (a tiny theta gives huge L)
+    shown = np.minimum(months, np.maximum(elapsed, 0) // MONTH_SECONDS + 2)
+    ends = signup + (shown * MONTH_SECONDS).astype("timedelta64[s]")
+    churned = ends <= end_instant
+    customers["churned_at"] = np.where(churned, ends, np.datetime64("NaT")).astype("datetime64[ns]")
+    # monthly fees: one paid order at the start of every paid month up to the end of the data
+    paid = np.minimum(months, elapsed // MONTH_SECONDS + 1)
+    who = np.repeat(np.arange(n), paid)
+    k = np.arange(len(who)) - np.repeat(np.cumsum(paid) - paid, paid)
+    when = signup[who] + (k * MONTH_SECONDS).astype("timedelta64[s]")
+    fee = customers["company_size"].map(PLAN_FEES).to_numpy(dtype=np.float64)
+    ids = customers["customer_id"].to_numpy()
+    orders = pd.DataFrame(
+        {
+            "order_id": _ids("O", len(who), 8),
+            "customer_id": ids[who],
+            "order_date": when.astype("datetime64[ns]"),
+            "amount": fee[who],
+            "status": "paid",
+            "quantity": 1,
+            "category": "subscription",
+        }
+    )
+    ended = pd.Series(customers["churned_at"].to_numpy(), index=ids)
+    tables = dict(base.tables)
+    for name, column in (("tickets", "opened_at"), ("surveys", "responded_at")):
+        frame = tables[name]
+        stop = ended.reindex(frame["customer_id"]).to_numpy()
+        keep = pd.isna(stop) | (frame[column].to_numpy() <= stop)
+        tables[name] = frame.loc[keep].reset_index(drop=True)
+    tables["customers"] = customers
+    tables["orders"] = orders
+    tables["targets"] = _targets(
+        rng, customers, orders, tables["tickets"], pd.Timestamp(start), pd.Timestamp(end)
+    )
+    truth_customers = pd.DataFrame(
+        {"theta": theta, "months": months, "churned": churned},
+        index=pd.Index(ids, name="customer_id"),
+    )
+    return SyntheticData(
+        tables=tables,
+        truth={"sbg": truth_sbg, "customers": truth_customers},
+        observation_end=pd.Timestamp(end),
+        seed=seed,
+    )
+
+
+def generate_discrete(
+    n_customers: int = 5000,
+    *,
+    seed: int = 0,
+    first_year: int = 2018,
+    opportunities: int = 6,
+    bgbb: Mapping[str, float] | None = None,
+) -> SyntheticData:
+    """A discrete-time business (yearly donations): one transaction opportunity a year, BG/BB.
+
+    Every customer makes a first donation in ``first_year`` (a single cohort, as the 1995
+    donations cohort of Fader, Hardie & Shang 2010) and then has ``opportunities`` yearly
+    opportunities. While alive they give with probability ``p ~ Beta(alpha, beta)`` at each
+    one; before each opportunity an alive customer dies with probability
+    ``theta ~ Beta(gamma, delta)``, so they are alive at opportunity ``t`` with probability
+    ``(1 - theta)^t``. Each donation is a paid order on a random day of its year.
+
+    Parameters
+    ----------
+    n_customers : int
+        Customers of the cohort.
+    seed : int
+        Seed of the random generator.
+    first_year : int
+        The year of every first donation; the data ends on 31 December of
+        ``first_year + opportunities``.
+    opportunities : int
+        Yearly opportunities after the first donation (``T`` of every customer).
+    bgbb : dict, optional
+        True ``alpha, beta, gamma, delta`` (default ``DEFAULT_BGBB``).
+
+    Returns
+    -------
+    SyntheticData
+        Tables ``customers`` and ``orders``; ``truth["bgbb"]`` the true parameters,
+        ``truth["summary"]`` the BG/BB summary by customer id (``frequency``: repeat
+        donations, ``recency``: the opportunity of the last one, 0 without any, ``T``) and
+        ``truth["customers"]`` each one's ``p``, ``theta`` and ``alive`` after the last
+        opportunity.
+
+    Examples
+    --------
+    >>> sd = generate_discrete(500, seed=1)
+    >>> int(sd.truth["summary"]["T"].max())
+    6
+    """
+    if n_customers < 10:
+        raise ValueError(f"n_customers: need at least 10 customers, got {n_customers}")
+    if int(opportunities) != opportunities or opportunities < 1:
+        raise ValueError(f"opportunities: expected a whole number >= 1, got {opportunities!r}")
+    truth_bb = _check_truth("bgbb", bgbb, DEFAULT_BGBB)
+    rng = np.random.default_rng([int(seed), 11])
+    n, m = int(n_customers), int(opportunities)
+    p = rng.beta(truth_bb["alpha"], truth_bb["beta"], n)
+    theta = rng.beta(truth_bb["gamma"], truth_bb["delta"], n)
+    # death before opportunity t (1-based) with probability theta each time: alive through
+    # opportunity t iff the first "death" trial comes after t
+    death = rng.geometric(np.clip(theta, 1e-12, 1.0))  # first opportunity not alive
+    t_grid = np.arange(1, m + 1)
+    alive = t_grid[None, :] < death[:, None]
+    buys = alive & (rng.random((n, m)) < p[:, None])
+    frequency = buys.sum(axis=1)
+    recency = np.where(frequency > 0, m - np.argmax(buys[:, ::-1], axis=1), 0)
+    ids = _ids("C", n, max(6, len(str(n))))
+    year0 = pd.Timestamp(f"{int(first_year)}-01-01").to_datetime64()
+    first_day = rng.integers(0, 365, n)
+    signup = year0 + first_day.astype("timedelta64[D]")
+    who_rep, opp = np.nonzero(buys)
+    who = np.concatenate([np.arange(n), who_rep])
+    year = np.concatenate([np.zeros(n, dtype=np.int64), opp + 1])
+    day = np.concatenate([first_day, rng.integers(0, 365, len(who_rep))])
+    when = np.array([np.datetime64(f"{int(first_year) + y}-01-01") for y in range(m + 1)])[
+        year
+    ] + day.astype("timedelta64[D]")
+    order = np.lexsort((when, who))
+    orders = pd.DataFrame(
+        {
+            "order_id": _ids("O", len(who), 8),
+            "customer_id": ids[who[order]],
+            "order_date": when[order].astype("datetime64[ns]"),
+            "amount": np.round(rng.gamma(4.0, 12.5, len(who)), 2),
+            "status": "paid",
+        }
+    )
+    customers = pd.DataFrame({"customer_id": ids, "signup_date": signup.astype("datetime64[ns]")})
+    index = pd.Index(ids, name="customer_id")
+    summary = pd.DataFrame(
+        {"frequency": frequency, "recency": recency, "T": np.full(n, m)}, index=index
+    )
+    truth_customers = pd.DataFrame({"p": p, "theta": theta, "alive": death > m}, index=index)
+    return SyntheticData(
+        tables={"customers": customers, "orders": orders},
+        truth={"bgbb": truth_bb, "summary": summary, "customers": truth_customers},
+        observation_end=pd.Timestamp(f"{int(first_year) + m}-12-31"),
+        seed=seed,
+    )
+
+
+def write_sample_contract(out_dir: str | os.PathLike) -> Path:
+    """Write the bundled contractual sample, ``data/sample_contract/`` (seeded, reproducible).
+
+    It is ``generate_contractual(**SAMPLE_CONTRACT)`` (2,000 monthly contracts, 2024-2025,
+    seed 2024) written as CSV, with the true sBG parameters in ``truth.json``. Rebuild it with
+    ``python -c "from cpm_analysis.synthetic import write_sample_contract as w;
+    w('data/sample_contract')"``.
+
+    Examples
+    --------
+    >>> write_sample_contract("/tmp/sample_contract")  # doctest: +SKIP
+    """
+    data = generate_contractual(**SAMPLE_CONTRACT)
+    out = data.write(out_dir)
+    (out / "truth.json").write_text(
+        json.dumps({"sbg": data.truth["sbg"], **SAMPLE_CONTRACT}, indent=2) + "\n"
+    )
+    return out

@@ -346,3 +346,25 @@ def test_numeric_basis_rank_spline_and_missing_indicator():
     np.testing.assert_allclose(basis.evaluate(x, w), basis.transform(x) @ w)
     binary = NumericBasis().fit(np.array([[0.0], [1.0], [1.0]]))
     assert binary.transform(np.array([[1.0]])).shape == (1, 1)  # rank only
+
+
+def test_small_tables_fit_on_one_openmp_thread(telco, monkeypatch):
+    """Below SINGLE_THREAD_ROWS the fit limits OpenMP to one thread (issue 16: a 3,000-row fit
+    took 39 s on a busy machine because the boosted trees' threads waited for each other)."""
+    from cpm_analysis.churn import model as churn_model
+
+    calls = []
+    real = churn_model.threadpool_limits
+
+    def recording(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(churn_model, "threadpool_limits", recording)
+    X, y = telco
+    ChurnModel("logistic", random_state=0).fit(X, y)
+    assert calls == [{"limits": 1, "user_api": "openmp"}]
+    monkeypatch.setattr(churn_model, "SINGLE_THREAD_ROWS", 100)
+    calls.clear()
+    ChurnModel("logistic", random_state=0).fit(X, y)
+    assert calls == []

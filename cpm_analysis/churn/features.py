@@ -254,6 +254,13 @@ def clv_features(
         model = BetaGeoModel().fit(summary)
     p_alive = model.probability_alive(summary)
     expected = model.expected_purchases(TREND_DAYS / 7.0, summary)
+    for values in (p_alive, expected):
+        bad = int((~np.isfinite(np.asarray(values, dtype=np.float64))).sum())
+        if bad:  # the models are finite at every parameter; never hand NaN on silently
+            raise RuntimeError(
+                f"clv_features: {values.name} is not a finite number for {bad} customer(s) "
+                f"with orders (BG/NBD parameters {model.params_}); please report this"
+            )
     position = customer_codes(summary.index.to_series(), ids)
     known = position >= 0
     out = {}

@@ -34,11 +34,20 @@ from __future__ import annotations
 from cpm_analysis.clv.base import ConvergenceWarning, NotFittedError
 from cpm_analysis.clv.bgbb import BetaGeoBetaBinomModel
 from cpm_analysis.clv.bgnbd import BetaGeoModel
+from cpm_analysis.clv.covariates import BetaGeoCovariateModel, ParetoNBDCovariateModel
 from cpm_analysis.clv.gammagamma import GammaGammaModel, gamma_gamma_eligible
 from cpm_analysis.clv.mbgnbd import ModifiedBetaGeoModel
 from cpm_analysis.clv.paretonbd import ParetoNBDModel
 from cpm_analysis.clv.sbg import ShiftedBetaGeoModel, contract_periods, rows_from_survivors
 from cpm_analysis.clv.summary import rfm_summary
+from cpm_analysis.clv.uncertainty import (
+    ParameterDraws,
+    bootstrap_parameters,
+    customer_and_group_intervals,
+    group_intervals,
+    parameter_covariance,
+    prediction_intervals,
+)
 from cpm_analysis.clv.value import (
     DAYS_PER_MONTH,
     calibration_holdout_report,
@@ -48,17 +57,25 @@ from cpm_analysis.clv.value import (
 __all__ = [
     "DAYS_PER_MONTH",
     "BetaGeoBetaBinomModel",
+    "BetaGeoCovariateModel",
     "BetaGeoModel",
     "ConvergenceWarning",
     "GammaGammaModel",
     "ModifiedBetaGeoModel",
     "NotFittedError",
+    "ParameterDraws",
+    "ParetoNBDCovariateModel",
     "ParetoNBDModel",
     "ShiftedBetaGeoModel",
+    "bootstrap_parameters",
     "calibration_holdout_report",
     "contract_periods",
+    "customer_and_group_intervals",
     "customer_lifetime_value",
     "gamma_gamma_eligible",
+    "group_intervals",
+    "parameter_covariance",
+    "prediction_intervals",
     "rfm_summary",
     "rows_from_survivors",
 ]

@@ -30,7 +30,7 @@ FTOL = 1e-12
 # A fitted parameter below 1 / NEAR_BOUND or above NEAR_BOUND is reported in ``at_boundary_``:
 # the data push it towards 0 or infinity (e.g. BG/NBD a -> 0 or b -> infinity: no dropout).
 NEAR_BOUND = 1e6
-# ``no_dropout_``: fewer than NO_DROPOUT_SHARE of the customers have P(alive) < NO_DROPOUT_ALIVE.
+# ``no_dropout_``: fewer than NO_DROPOUT_SHARE of the repeat buyers have P(alive) < NO_DROPOUT_ALIVE.
 NO_DROPOUT_ALIVE = 0.99
 NO_DROPOUT_SHARE = 0.01
 
@@ -687,6 +687,10 @@ class PurchaseModel(BaseModel):
     True
     """
 
+    #: Parameters whose limit ("low": towards 0, "high": towards infinity) means no dropout;
+    #: a subclass names its own (BG/NBD ``a`` low and ``b`` high).
+    _dropout_limits: dict[str, str] = {}
+
     def _nll_factory(
         self, data: Compressed
     ) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:  # pragma: no cover - abstract
@@ -764,18 +768,36 @@ class PurchaseModel(BaseModel):
         return self
 
     def _check_dropout(self, data: Compressed) -> None:
-        """Set ``no_dropout_``: P(alive) >= 0.99 for at least 99 % of the fitted customers."""
+        """Set ``no_dropout_``: P(alive) >= 0.99 for at least 99 % of the repeat buyers.
+
+        Repeat buyers only: in BG/NBD a customer without repeat purchases has P(alive) = 1
+        by construction, so one-time buyers say nothing about dropout."""
         c = data.columns
-        alive = self._p_alive(c["frequency"], c["recency"], c["T"])
-        w = data.weights
-        lapsed = float(w[~(alive >= NO_DROPOUT_ALIVE)].sum()) / float(w.sum())
-        self.no_dropout_ = bool(lapsed < NO_DROPOUT_SHARE)
+        repeat = c["frequency"] > 0
+        w = data.weights[repeat]
+        if w.sum() > 0:
+            alive = self._p_alive(c["frequency"][repeat], c["recency"][repeat], c["T"][repeat])
+            lapsed = float(w[~(alive >= NO_DROPOUT_ALIVE)].sum()) / float(w.sum())
+        else:
+            lapsed = 0.0
+        # a dropout parameter pushed to its no-dropout end (BG/NBD a -> 0 or b -> infinity)
+        degenerate = [
+            n
+            for n, end in self._dropout_limits.items()
+            if n in self.at_boundary_ and (self.params_[n] < 1.0) == (end == "low")
+        ]
+        self.no_dropout_ = bool(lapsed < NO_DROPOUT_SHARE or degenerate)
         if self.no_dropout_:
+            why = (
+                f"P(alive) is at least {NO_DROPOUT_ALIVE:g} for "
+                f"{1 - NO_DROPOUT_SHARE:.0%} of the repeat buyers or more"
+                if lapsed < NO_DROPOUT_SHARE
+                else f"{' and '.join(degenerate)} went to the model's no-dropout limit"
+            )
             self.fit_warnings_.append(
-                f"The {self._model_name} fit found no detectable dropout: P(alive) is at least "
-                f"{NO_DROPOUT_ALIVE:g} for {1 - NO_DROPOUT_SHARE:.0%} of the customers or more, "
-                "so the model treats almost everyone as still active and its forecasts assume "
-                "nobody lapses (a longer history usually shows who did)."
+                f"The {self._model_name} fit found no detectable dropout ({why}): the model "
+                "treats almost everyone as still active and its forecasts assume nobody lapses "
+                "(a longer history usually shows who did)."
             )
 
     def _diagnostic_extras(self) -> dict[str, Any]:

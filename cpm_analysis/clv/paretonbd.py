@@ -41,7 +41,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy.special import digamma, gammaln, hyp2f1, logsumexp, roots_laguerre
+from scipy.special import digamma, gammaln, hyp2f1, logsumexp, roots_legendre
 
 from cpm_analysis.clv.base import Compressed, PurchaseModel, compress_rows
 from cpm_analysis.clv.base import dot as _dot
@@ -78,8 +78,34 @@ def log_tail_integral(
     return log_f - m * np.log(base) - np.log(m)
 
 
-# Gauss-Laguerre nodes of the fallback quadrature of log 2F1(Q, m; m+1; w).
-_LAGUERRE = roots_laguerre(120)
+# Above this argument scipy's 2F1 is slow (33 us a value) and, near the degenerate case
+# Q = 1 (s -> 0), wrong by orders of magnitude; the quadrature is used instead.
+_SERIES_W = 0.99
+# Gauss-Legendre nodes of the fallback quadrature of log 2F1(Q, m; m+1; w) (in log z).
+_LEGENDRE = roots_legendre(64)
+
+
+def _log_tail_quadrature(
+    big_q: np.ndarray, m: np.ndarray, w: np.ndarray, log1mw: np.ndarray
+) -> np.ndarray:
+    """log of int_0^inf e^-z (1 - w e^(-z/m))^-Q dz, by Gauss-Legendre in log z.
+
+    The integrand falls from (1-w)^-Q to about 1 around z ~ m (1-w) / w, which can be tiny;
+    integrating over y = log z from 12 units below that scale (the piece below is its value
+    at 0 times its length) to log 60 resolves it whatever its width."""
+    nodes, weights = _LEGENDRE
+    one_minus_w = np.exp(log1mw)
+    scale = m * one_minus_w / np.maximum(w, 1e-300)
+    lo = np.log(np.minimum(scale, 1.0)) - 12.0
+    hi = np.full_like(lo, np.log(60.0))
+    half = (hi - lo) / 2.0
+    y = lo[:, None] + half[:, None] * (nodes[None, :] + 1.0)
+    z = np.exp(y)
+    inner = one_minus_w[:, None] - w[:, None] * np.expm1(-z / m[:, None])
+    terms = np.log(weights)[None, :] + np.log(half)[:, None] + y - z
+    terms = terms - big_q[:, None] * np.log(inner)
+    head = lo - big_q * log1mw  # the piece [0, e^lo] at the integrand's value at 0
+    return np.logaddexp(logsumexp(terms, axis=1), head)
 
 
 def _log_hyp2f1_tail(
@@ -87,37 +113,26 @@ def _log_hyp2f1_tail(
 ) -> np.ndarray:
     """log 2F1(Q, m; m+1; w) for Q, m > 0 and 0 <= w < 1, with log(1 - w) given exactly.
 
-    The value lies in [1, (1-w)^-Q]. scipy's ``hyp2f1`` is used where it returns a value in
-    that range; otherwise Euler's form (1-w)^(1-Q) 2F1(m+1-Q, 1; m+1; w) (which stays moderate
-    when the function itself overflows); otherwise the integral
+    The value lies in [1, (1-w)^-Q]. scipy's ``hyp2f1`` is used for ``w <= 0.99`` where it
+    returns a value in that range; otherwise (where scipy is slow, overflows, or is wrong near
+    the degenerate case Q = 1) the integral
     ``m int_0^1 y^(m-1) (1-wy)^-Q dy = int_0^inf e^-z (1 - w e^(-z/m))^-Q dz`` by
-    Gauss-Laguerre quadrature in log space. The result is clipped to the range.
+    :func:`_log_tail_quadrature`. The result is clipped to the range.
     """
     big_q, m, w, log1mw = np.broadcast_arrays(
         np.asarray(big_q, dtype=np.float64), m, np.asarray(w, dtype=np.float64), log1mw
     )
     top = -big_q * log1mw  # log of the upper bound (1-w)^-Q
     slack = 1e-12 + 1e-9 * np.abs(top)
+    out = np.full(top.shape, np.nan)
     with np.errstate(all="ignore"):
-        out = np.log(hyp2f1(big_q, m, m + 1.0, w))
+        series = np.flatnonzero(w <= _SERIES_W)
+        if len(series):
+            out[series] = np.log(hyp2f1(big_q[series], m[series], m[series] + 1.0, w[series]))
         bad = ~((out >= -slack) & (out <= top + slack))
         if bad.any():
             i = np.flatnonzero(bad)
-            euler = (1.0 - big_q[i]) * log1mw[i] + np.log(
-                hyp2f1(m[i] + 1.0 - big_q[i], 1.0, m[i] + 1.0, w[i])
-            )
-            ok = (euler >= -slack[i]) & (euler <= top[i] + slack[i])
-            out[i[ok]] = euler[ok]
-            bad[i[ok]] = False
-        if bad.any():
-            i = np.flatnonzero(bad)
-            z, weights = _LAGUERRE
-            # 1 - w e^(-z/m) = (1 - w) - w expm1(-z/m), both terms >= 0
-            inner = np.exp(log1mw[i])[:, None] - w[i][:, None] * np.expm1(
-                -z[None, :] / m[i][:, None]
-            )
-            terms = np.log(weights)[None, :] - big_q[i][:, None] * np.log(inner)
-            out[i] = logsumexp(terms, axis=1)
+            out[i] = _log_tail_quadrature(big_q[i], m[i], w[i], log1mw[i])
     return np.clip(np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0), 0.0, np.maximum(top, 0.0))
 
 
@@ -144,6 +159,16 @@ class ParetoNBDModel(PurchaseModel):
         Gamma(s, beta)), rates per time unit of the summary.
     log_likelihood_, standard_errors_, n_customers_, n_distinct_rows_, converged_, time_unit_
         As for :class:`~cpm_analysis.clv.BetaGeoModel`.
+    at_boundary_, no_dropout_, fit_warnings_
+        The health of the fit, as for :class:`~cpm_analysis.clv.BetaGeoModel` (here no
+        dropout also when ``s`` goes to 0 or ``beta`` to infinity); see :meth:`diagnostics`.
+
+    Notes
+    -----
+    Predictions and the log-likelihood are finite at every parameter: ``log 2F1`` of the tail
+    integral comes from scipy where its argument is at most 0.99 and its value within the
+    analytic bounds, and from a Gauss-Legendre quadrature in log space elsewhere (scipy is
+    slow there, overflows, and is wrong by orders of magnitude near s -> 0).
 
     Examples
     --------
@@ -153,6 +178,7 @@ class ParetoNBDModel(PurchaseModel):
     """
 
     _param_names = ("r", "alpha", "s", "beta")
+    _dropout_limits = {"s": "low", "beta": "high"}
     _model_name = "Pareto/NBD"
 
     def _default_start(self, data: Compressed) -> dict[str, float]:

@@ -1,0 +1,758 @@
+"""Parameter uncertainty carried to customers and to groups of customers.
+
+A fitted model's parameters are estimates; this module turns their uncertainty into intervals
+for what decisions rest on: each customer's CLV, expected purchases and P(alive), and the sums
+of those over an owner's book, a segment or a tier.
+
+Two ways to draw parameter vectors (:func:`bootstrap_parameters`):
+
+- ``method="parametric"``: from the asymptotic normal law of the maximum-likelihood estimate,
+  ``N(theta_hat, H^-1)`` with ``H`` the Hessian of the negative log-likelihood at the optimum
+  (:func:`parameter_covariance`). By default the draws are made on the log scale
+  (``log theta ~ N(log theta_hat, J^-1 H^-1 J^-1)``, the delta method with ``J = diag(theta)``),
+  which keeps every parameter positive; ``space="natural"`` draws on the natural scale and clips
+  to the valid domain (at least ``exp(-20)``).
+- ``method="customer"``: the nonparametric (customer) bootstrap. Customers are resampled with
+  replacement as multinomial counts on the *distinct* summary rows, and the models are refitted
+  with those counts as ``sample_weight``, so a replicate costs one fit on the distinct rows.
+  The purchase and the spend model are refitted on the same resample.
+
+The draws are then pushed through the models' own predictions (:func:`prediction_intervals`,
+:func:`group_intervals`). A group's interval is the quantile of the group's *sum* over the
+same parameter draws, so it is the interval of the sum, not the sum of the intervals (which would
+be far too wide). Everything is seeded by ``random_state`` and does not depend on ``n_jobs``.
+
+The intervals describe parameter uncertainty only: how well the model's parameters are known,
+not the purchase-to-purchase randomness of a single customer's future.
+
+Examples
+--------
+>>> from cpm_analysis.data import load_cdnow
+>>> from cpm_analysis.clv import BetaGeoModel, rfm_summary
+>>> s = rfm_summary(load_cdnow(sample=True), observation_end="1998-06-30")
+>>> draws = bootstrap_parameters(BetaGeoModel().fit(s), s, n_draws=50, random_state=1)
+>>> draws.purchase.shape
+(50, 4)
+>>> ci = prediction_intervals(draws, s, "expected_purchases", t=26)
+>>> bool((ci["lower"] <= ci["estimate"]).all() and (ci["estimate"] <= ci["upper"]).all())
+True
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import linalg
+from sklearn.base import clone
+
+from cpm_analysis.clv.base import (
+    LOG_BOUND,
+    PURCHASE_COLUMNS,
+    PurchaseModel,
+    _numeric_hessian,
+    check_sample_weight,
+    check_summary,
+    compress_rows,
+)
+from cpm_analysis.clv.gammagamma import GammaGammaModel, _gg_nll_factory, gamma_gamma_eligible
+from cpm_analysis.clv.value import customer_lifetime_value
+
+__all__ = [
+    "ParameterDraws",
+    "bootstrap_parameters",
+    "customer_and_group_intervals",
+    "group_intervals",
+    "parameter_covariance",
+    "prediction_intervals",
+]
+
+Method = Literal["parametric", "customer"]
+Quantity = Literal["clv", "expected_purchases", "probability_alive"]
+_QUANTITIES = ("clv", "expected_purchases", "probability_alive")
+# Customers per block when per-customer CLV quantiles are taken (draws x block floats).
+_BLOCK = 20_000
+
+
+@dataclass
+class ParameterDraws:
+    """Parameter vectors drawn by :func:`bootstrap_parameters`, with the fitted models.
+
+    Attributes
+    ----------
+    purchase : DataFrame
+        One row per draw, one column per parameter of the purchase model.
+    spend : DataFrame or None
+        The same for the spend model (Gamma-Gamma), when one was given.
+    method : str
+        ``"parametric"`` or ``"customer"``.
+    purchase_model, spend_model
+        The fitted models the draws belong to; their own parameters give the estimates.
+    n_failed : int
+        Customer-bootstrap replicates whose refit did not converge (kept; their parameters are
+        the best found).
+    """
+
+    purchase: pd.DataFrame
+    spend: pd.DataFrame | None
+    method: str
+    purchase_model: Any
+    spend_model: Any = None
+    n_failed: int = 0
+
+    @property
+    def n_draws(self) -> int:
+        """Number of parameter vectors."""
+        return len(self.purchase)
+
+
+def _check_model(model: Any, name: str) -> None:
+    if not hasattr(model, "params_"):
+        raise ValueError(f"{name}: expected a fitted model (call fit first)")
+
+
+def _nll_at(model: Any, summary: pd.DataFrame, sample_weight: Any) -> tuple[Any, float]:
+    """The model's total negative log-likelihood over the summary, and the customers in it."""
+    if isinstance(model, PurchaseModel):
+        cols = check_summary(summary, PURCHASE_COLUMNS)
+        weights = check_sample_weight(sample_weight, len(summary))
+        data = compress_rows(cols, weights, sort=True)
+        return model._nll_factory(data), float(data.weights.sum())
+    if isinstance(model, GammaGammaModel):
+        weights = check_sample_weight(sample_weight, len(summary))
+        repeat, _ = gamma_gamma_eligible(summary, weights)
+        x = summary["frequency"].to_numpy(dtype=np.float64)[repeat]
+        m = summary["monetary_value"].to_numpy(dtype=np.float64)[repeat]
+        w = None if weights is None else weights[repeat]
+        data = compress_rows({"frequency": x, "monetary_value": m}, w, sort=True)
+        c = data.columns
+        return (
+            _gg_nll_factory(c["frequency"], c["monetary_value"], data.weights),
+            float(data.weights.sum()),
+        )
+    raise TypeError(
+        f"model: expected a fitted BetaGeoModel, ParetoNBDModel, ModifiedBetaGeoModel or "
+        f"GammaGammaModel, got {type(model).__name__}"
+    )
+
+
+def parameter_covariance(
+    model: Any, summary: pd.DataFrame, sample_weight: Any = None
+) -> pd.DataFrame:
+    """Asymptotic covariance of a fitted model's parameters: the inverse Hessian.
+
+    The Hessian of the total negative log-likelihood (plus the L2 penalty, if any) at the
+    fitted parameters, from the model's own likelihood (analytic where the model has one,
+    otherwise forward differences of its analytic gradient). Its diagonal's square root is the
+    model's ``standard_errors_``.
+
+    Parameters
+    ----------
+    model : BetaGeoModel, ParetoNBDModel, ModifiedBetaGeoModel or GammaGammaModel
+        Fitted.
+    summary : DataFrame
+        The summary it was fitted on.
+    sample_weight : array-like, optional
+        The weights it was fitted with.
+
+    Returns
+    -------
+    DataFrame
+        Parameters by parameters, in natural units.
+
+    Raises
+    ------
+    ValueError
+        When the Hessian is not positive definite (a parameter at the edge of its range): the
+        normal approximation does not hold; use ``method="customer"`` or a penalty.
+
+    Examples
+    --------
+    >>> from cpm_analysis.data import load_cdnow
+    >>> from cpm_analysis.clv import BetaGeoModel, rfm_summary
+    >>> s = rfm_summary(load_cdnow(sample=True), observation_end="1998-06-30")
+    >>> m = BetaGeoModel().fit(s)
+    >>> cov = parameter_covariance(m, s)
+    >>> bool(np.isclose(np.sqrt(cov.loc["r", "r"]), m.standard_errors_["r"], rtol=1e-3))
+    True
+    """
+    _check_model(model, "model")
+    names = list(model._param_names)
+    theta = np.array([model.params_[n] for n in names], dtype=np.float64)
+    nll, n_customers = _nll_at(model, summary, sample_weight)
+    with np.errstate(all="ignore"):
+        out = nll(theta)
+        if len(out) > 2:
+            hess = np.asarray(out[2], dtype=np.float64)
+        else:
+            hess = _numeric_hessian(lambda t: np.asarray(nll(t)[1], dtype=np.float64), theta)
+    hess = hess + 2.0 * float(model.penalizer_coef) * n_customers * np.eye(len(theta))
+    try:
+        if not np.all(np.isfinite(hess)):
+            raise np.linalg.LinAlgError
+        chol = linalg.cho_factor(hess)
+        cov = linalg.cho_solve(chol, np.eye(len(theta)))
+    except (np.linalg.LinAlgError, linalg.LinAlgError):
+        raise ValueError(
+            f"model: the Hessian of the {model._model_name} fit is not positive definite "
+            f"(parameters {model.params_}); the normal approximation of the parameters does "
+            "not hold there: use method='customer' or a small penalizer_coef"
+        ) from None
+    return pd.DataFrame((cov + cov.T) / 2.0, index=names, columns=names)
+
+
+def _parametric(
+    model: Any,
+    summary: pd.DataFrame,
+    sample_weight: Any,
+    n_draws: int,
+    rng: np.random.Generator,
+    space: str,
+) -> pd.DataFrame:
+    cov = parameter_covariance(model, summary, sample_weight).to_numpy()
+    names = list(model._param_names)
+    theta = np.array([model.params_[n] for n in names])
+    z = rng.standard_normal((n_draws, len(names)))
+    if space == "log":
+        cov_log = cov / np.outer(theta, theta)
+        chol = np.linalg.cholesky(cov_log + 1e-300 * np.eye(len(names)))
+        phi = np.clip(np.log(theta) + z @ chol.T, -LOG_BOUND, LOG_BOUND)
+        values = np.exp(phi)
+    else:
+        chol = np.linalg.cholesky(cov)
+        values = np.clip(theta + z @ chol.T, np.exp(-LOG_BOUND), np.exp(LOG_BOUND))
+    return pd.DataFrame(values, columns=names)
+
+
+def _refit(
+    models: list[Any], frame: pd.DataFrame, counts: np.ndarray
+) -> tuple[list[np.ndarray], bool]:
+    """Refit clones of the models on one resample; their parameters and whether all converged."""
+    out, ok = [], True
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for model in models:
+            fitted = clone(model).fit(frame, sample_weight=counts)
+            out.append(np.array([fitted.params_[n] for n in model._param_names]))
+            ok = ok and bool(fitted.converged_)
+    return out, ok
+
+
+def _customer(
+    models: list[Any],
+    summary: pd.DataFrame,
+    sample_weight: Any,
+    n_draws: int,
+    rng: np.random.Generator,
+    n_jobs: int | None,
+) -> tuple[list[pd.DataFrame], int]:
+    columns = [*PURCHASE_COLUMNS]
+    if any(isinstance(m, GammaGammaModel) for m in models):
+        columns.append("monetary_value")
+    cols = check_summary(summary, columns, allow_negative=("monetary_value",))
+    weights = check_sample_weight(sample_weight, len(summary))
+    rows = compress_rows(cols, weights)
+    frame = pd.DataFrame(rows.columns)
+    frame.attrs = dict(summary.attrs)
+    total = rows.weights.sum()
+    n = int(round(total))
+    counts = rng.multinomial(n, rows.weights / total, size=n_draws).astype(np.float64)
+    from joblib import Parallel, delayed
+
+    results = Parallel(n_jobs=n_jobs)(delayed(_refit)(models, frame, c) for c in counts)
+    tables = [
+        pd.DataFrame(np.array([r[0][i] for r in results]), columns=list(m._param_names))
+        for i, m in enumerate(models)
+    ]
+    return tables, sum(1 for r in results if not r[1])
+
+
+def bootstrap_parameters(
+    purchase_model: Any,
+    summary: pd.DataFrame,
+    spend_model: GammaGammaModel | None = None,
+    *,
+    n_draws: int = 200,
+    method: Method = "parametric",
+    sample_weight: Any = None,
+    random_state: int | None = 0,
+    n_jobs: int | None = 1,
+    space: Literal["log", "natural"] = "log",
+) -> ParameterDraws:
+    """Draw parameter vectors of fitted CLV models, parametrically or by customer bootstrap.
+
+    Parameters
+    ----------
+    purchase_model : BetaGeoModel, ParetoNBDModel or ModifiedBetaGeoModel
+        Fitted on ``summary``.
+    summary : DataFrame
+        The summary the models were fitted on (with ``monetary_value`` for a spend model).
+    spend_model : GammaGammaModel, optional
+        Fitted on ``summary``; needed for CLV intervals.
+    n_draws : int
+        Parameter vectors (bootstrap replicates) to draw.
+    method : {"parametric", "customer"}
+        ``parametric``: from the normal law of the estimate (the models are independent, so
+        their draws are too); ``customer``: refits on multinomial resamples of the customers
+        (one resample for both models).
+    sample_weight : array-like, optional
+        The weights the models were fitted with (customers per row).
+    random_state : int, optional
+        Seed; the same seed gives the same draws, whatever ``n_jobs``.
+    n_jobs : int, optional
+        Parallel refits of the customer bootstrap (joblib; ``-1``: all cores).
+    space : {"log", "natural"}
+        Scale of the parametric draws (see the module docstring).
+
+    Returns
+    -------
+    ParameterDraws
+
+    Examples
+    --------
+    >>> draws = bootstrap_parameters(bgf, summary, ggf, n_draws=200)  # doctest: +SKIP
+    >>> draws.purchase.quantile([0.05, 0.95])  # doctest: +SKIP
+    """
+    _check_model(purchase_model, "purchase_model")
+    if not isinstance(purchase_model, PurchaseModel):
+        raise TypeError(
+            "purchase_model: expected a fitted BetaGeoModel, ParetoNBDModel or "
+            f"ModifiedBetaGeoModel, got {type(purchase_model).__name__}"
+        )
+    if spend_model is not None:
+        _check_model(spend_model, "spend_model")
+        if not isinstance(spend_model, GammaGammaModel):
+            raise TypeError(
+                f"spend_model: expected a fitted GammaGammaModel, got {type(spend_model).__name__}"
+            )
+    if isinstance(n_draws, bool) or int(n_draws) != n_draws or n_draws < 2:
+        raise ValueError(f"n_draws: expected a whole number >= 2, got {n_draws!r}")
+    if space not in ("log", "natural"):
+        raise ValueError(f"space: expected 'log' or 'natural', got {space!r}")
+    rng = np.random.default_rng(random_state)
+    models = [purchase_model] + ([spend_model] if spend_model is not None else [])
+    n_failed = 0
+    match method:
+        case "parametric":
+            tables = [
+                _parametric(m, summary, sample_weight, int(n_draws), rng, space) for m in models
+            ]
+        case "customer":
+            tables, n_failed = _customer(models, summary, sample_weight, int(n_draws), rng, n_jobs)
+        case _:
+            raise ValueError(f"method: expected 'parametric' or 'customer', got {method!r}")
+    return ParameterDraws(
+        purchase=tables[0],
+        spend=tables[1] if spend_model is not None else None,
+        method=method,
+        purchase_model=purchase_model,
+        spend_model=spend_model,
+        n_failed=n_failed,
+    )
+
+
+# -- pushing draws through the predictions ------------------------------------------------------
+#
+# The purchase models' conditional expectations factor as P(alive | x, t_x, T) times the
+# expectation given alive, which depends on (x, T) only (the posterior of the purchase rate and
+# of the dropout given alive at T). Per draw, P(alive) is evaluated once per distinct
+# (x, t_x, T) row and the expectation given alive once per distinct (x, T) pair; the Gamma-Gamma
+# expected spend is linear in a customer's own mean spend, E = A(x) + B(x) m, so it needs A and
+# B once per distinct frequency. A customer's value for a draw is a few gathered products.
+
+
+@dataclass
+class _Layout:
+    """The distinct rows, pairs and frequencies of a summary, and each customer's index."""
+
+    rows: pd.DataFrame  # distinct frequency, recency, T
+    row_of: np.ndarray  # per customer
+    pairs: pd.DataFrame  # distinct frequency, T (recency = T when frequency > 0)
+    pair_of_row: np.ndarray
+    freqs: np.ndarray  # distinct frequencies of the customers with a positive spend
+    freq_of: np.ndarray  # per customer, -1 for customers valued at the mean spend
+    money: np.ndarray | None  # per customer monetary_value
+    pair_of: np.ndarray  # per customer
+    spend_code: np.ndarray  # per customer: index into freqs, len(freqs) for the mean spend
+
+
+def _layout(summary: pd.DataFrame, with_spend: bool) -> _Layout:
+    need = [*PURCHASE_COLUMNS] + (["monetary_value"] if with_spend else [])
+    cols = check_summary(summary, need, allow_empty=True, allow_negative=("monetary_value",))
+    rows = compress_rows({k: cols[k] for k in PURCHASE_COLUMNS})
+    frame = pd.DataFrame({k: rows.columns[k] for k in PURCHASE_COLUMNS})
+    frame.attrs = dict(summary.attrs)
+    x, T = rows.columns["frequency"], rows.columns["T"]
+    pairs = compress_rows({"frequency": x, "T": T})
+    pair_frame = pd.DataFrame(
+        {
+            "frequency": pairs.columns["frequency"],
+            "recency": np.where(pairs.columns["frequency"] > 0, pairs.columns["T"], 0.0),
+            "T": pairs.columns["T"],
+        }
+    )
+    pair_frame.attrs = dict(summary.attrs)
+    freqs = np.zeros(0)
+    freq_of = np.zeros(0, dtype=np.int64)
+    money = None
+    if with_spend:
+        money = cols["monetary_value"]
+        own = (cols["frequency"] > 0) & (money > 0)
+        freqs, codes = np.unique(cols["frequency"][own], return_inverse=True)
+        freq_of = np.full(len(money), -1, dtype=np.int64)
+        freq_of[own] = codes
+    spend_code = np.where(freq_of >= 0, freq_of, len(freqs))
+    return _Layout(
+        frame,
+        rows.inverse,
+        pair_frame,
+        pairs.inverse,
+        freqs,
+        freq_of,
+        money,
+        pairs.inverse[rows.inverse],
+        spend_code,
+    )
+
+
+def _with_params(model: Any, values: np.ndarray) -> Any:
+    twin = copy.copy(model)
+    twin.params_ = {n: float(v) for n, v in zip(model._param_names, values, strict=True)}
+    return twin
+
+
+@dataclass
+class _Draw:
+    """One parameter draw's values on a layout."""
+
+    alive: np.ndarray  # per distinct row
+    given_alive: np.ndarray | None  # per pair: expectation (or unit CLV) given alive
+    spend_a: np.ndarray | None  # per distinct frequency
+    spend_b: np.ndarray | None
+    spend_mean: float
+
+    def customers(self, lay: _Layout, idx: slice) -> np.ndarray:
+        out = self.alive[lay.row_of[idx]]
+        if self.given_alive is not None:
+            out *= self.given_alive[lay.pair_of[idx]]
+        if self.spend_a is not None:
+            # customers valued at the mean spend have freq 0 (a zero-frequency entry)
+            a = np.append(self.spend_a, self.spend_mean)
+            b = np.append(self.spend_b, 0.0)
+            f = lay.spend_code[idx]
+            out *= a[f] + b[f] * lay.money[idx]
+        return out
+
+
+def _draw_values(pm: Any, sm: Any, lay: _Layout, quantity: str, options: dict[str, Any]) -> _Draw:
+    r = lay.rows  # the models' vectorised P(alive) on arrays (checked once, in _layout)
+    alive = pm._p_alive(r["frequency"].to_numpy(), r["recency"].to_numpy(), r["T"].to_numpy())
+    if quantity == "probability_alive":
+        return _Draw(alive, None, None, None, 0.0)
+    pair_alive = pm.probability_alive(lay.pairs).to_numpy()
+    if quantity == "expected_purchases":
+        given = pm.expected_purchases(options["t"], lay.pairs).to_numpy() / pair_alive
+        return _Draw(alive, given, None, None, 0.0)
+    units = customer_lifetime_value(
+        pm,
+        1.0,
+        lay.pairs,
+        horizon_months=options["horizon_months"],
+        discount_rate=options["discount_rate"],
+        time_unit=options["time_unit"],
+    ).to_numpy()
+    one = sm.expected_spend(lay.freqs, np.ones(len(lay.freqs))).to_numpy()
+    two = sm.expected_spend(lay.freqs, np.full(len(lay.freqs), 2.0)).to_numpy()
+    return _Draw(alive, units / pair_alive, 2.0 * one - two, two - one, sm.mean_spend())
+
+
+def _draw_models(draws: ParameterDraws, b: int | None, quantity: str) -> tuple[Any, Any]:
+    if b is None:
+        return draws.purchase_model, draws.spend_model
+    pm = _with_params(draws.purchase_model, draws.purchase.to_numpy()[b])
+    sm = None
+    if quantity == "clv":
+        sm = _with_params(draws.spend_model, draws.spend.to_numpy()[b])
+    return pm, sm
+
+
+def _check_quantity(draws: ParameterDraws, quantity: str, level: float) -> None:
+    if not isinstance(draws, ParameterDraws):
+        raise TypeError(f"draws: expected ParameterDraws, got {type(draws).__name__}")
+    if quantity not in _QUANTITIES:
+        raise ValueError(f"quantity: expected one of {', '.join(_QUANTITIES)}, got {quantity!r}")
+    if quantity == "clv" and draws.spend_model is None:
+        raise ValueError("quantity: 'clv' needs draws made with a spend_model (GammaGammaModel)")
+    if not (isinstance(level, float | int) and 0 < level < 1):
+        raise ValueError(f"level: expected a probability in (0, 1), got {level!r}")
+
+
+def _options(t: Any, horizon_months: int, discount_rate: float, time_unit: str) -> dict[str, Any]:
+    return {
+        "t": t,
+        "horizon_months": horizon_months,
+        "discount_rate": discount_rate,
+        "time_unit": time_unit,
+    }
+
+
+def _all_draws(
+    draws: ParameterDraws,
+    lay: _Layout,
+    quantity: str,
+    options: dict[str, Any],
+    idx: np.ndarray,
+    compact: bool = False,
+) -> list[_Draw]:
+    out = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for b in idx:
+            d = _draw_values(*_draw_models(draws, int(b), quantity), lay, quantity, options)
+            if compact:  # kept for every draw: single precision halves the memory
+                d.alive = d.alive.astype(np.float32)
+            out.append(d)
+    return out
+
+
+def _work(
+    draws: ParameterDraws,
+    lay: _Layout,
+    quantity: str,
+    options: dict[str, Any],
+    idx: np.ndarray,
+    keep: bool,
+    codes: np.ndarray | None,
+    n_groups: int,
+) -> tuple[list[_Draw] | None, np.ndarray | None]:
+    """Evaluate some draws: keep them (for per-customer quantiles) and/or sum them per group."""
+    done = _all_draws(draws, lay, quantity, options, idx, compact=keep)
+    sums = None
+    if codes is not None:
+        everyone = slice(None)
+        sums = np.stack(
+            [
+                np.bincount(codes, weights=d.customers(lay, everyone), minlength=n_groups)
+                for d in done
+            ]
+        )
+    return (done if keep else None), sums
+
+
+def _labels(summary: pd.DataFrame, groups: Any) -> pd.Series:
+    if isinstance(groups, str):
+        if groups not in summary.columns:
+            raise ValueError(f"groups: summary has no column {groups!r}")
+        labels = summary[groups]
+    elif isinstance(groups, pd.Series):
+        labels = groups.reindex(summary.index) if not groups.index.equals(summary.index) else groups
+    else:
+        raise TypeError("groups: expected a column name of the summary or a Series")
+    missing = int(labels.isna().sum())
+    if missing:
+        raise ValueError(
+            f"groups: {missing} customer(s) of the summary have no group; give every customer "
+            "one (e.g. fill missing owners with 'unassigned')"
+        )
+    return labels
+
+
+def _evaluate(
+    draws: ParameterDraws,
+    summary: pd.DataFrame,
+    quantity: str,
+    groups: Any,
+    level: float,
+    options: dict[str, Any],
+    n_jobs: int | None,
+    per_customer: bool,
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Per-customer and/or per-group intervals from one pass over the draws."""
+    _check_quantity(draws, quantity, level)
+    codes, names, labels = None, None, None
+    if groups is not None:
+        labels = _labels(summary, groups)
+        codes, names = pd.factorize(labels, sort=True)
+        codes = codes.astype(np.int64)
+    n_groups = 0 if names is None else len(names)
+    lay = _layout(summary, quantity == "clv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        point = _draw_values(*_draw_models(draws, None, quantity), lay, quantity, options)
+    est = point.customers(lay, slice(None))
+    qs = [(1.0 - level) / 2.0, (1.0 + level) / 2.0]
+    chunks = np.array_split(np.arange(draws.n_draws), max(1, min(draws.n_draws, 8)))
+    parts = _parallel(
+        n_jobs,
+        lambda c: _work(draws, lay, quantity, options, c, per_customer, codes, n_groups),
+        chunks,
+    )
+    customers = None
+    if per_customer:
+        # the draws' per-row values are kept (draws x rows); customers a block at a time
+        every = [d for part in parts for d in part[0]]
+        n = len(summary)
+        lower, upper = np.empty(n), np.empty(n)
+        for start in range(0, n, _BLOCK):
+            block = slice(start, min(start + _BLOCK, n))
+            cell = np.stack([d.customers(lay, block) for d in every])
+            lower[block], upper[block] = np.quantile(cell, qs, axis=0)
+        customers = pd.DataFrame(
+            {"estimate": est, "lower": lower, "upper": upper}, index=summary.index
+        )
+    by_group = None
+    if codes is not None:
+        sums = np.concatenate([part[1] for part in parts])
+        lo, hi = np.quantile(sums, qs, axis=0)
+        by_group = pd.DataFrame(
+            {
+                "customers": np.bincount(codes, minlength=n_groups).astype(np.int64),
+                "estimate": np.bincount(codes, weights=est, minlength=n_groups),
+                "lower": lo,
+                "upper": hi,
+            },
+            index=pd.Index(names, name=labels.name if labels.name is not None else "group"),
+        )
+    return customers, by_group
+
+
+def _parallel(n_jobs: int | None, func: Any, chunks: list[Any]) -> list[Any]:
+    if n_jobs in (None, 1) or len(chunks) == 1:
+        return [func(c) for c in chunks]
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=n_jobs)(delayed(func)(c) for c in chunks)
+
+
+def prediction_intervals(
+    draws: ParameterDraws,
+    summary: pd.DataFrame,
+    quantity: Quantity = "clv",
+    *,
+    level: float = 0.9,
+    t: float = 52.0,
+    horizon_months: int = 12,
+    discount_rate: float = 0.01,
+    time_unit: str = "W",
+    n_jobs: int | None = 1,
+) -> pd.DataFrame:
+    """Per-customer estimate and interval of CLV, expected purchases or P(alive).
+
+    Each parameter draw is pushed through the model's own prediction (for CLV,
+    :func:`~cpm_analysis.clv.customer_lifetime_value` with the drawn purchase and spend
+    models); the interval is the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles over
+    the draws. The predictions are evaluated once per distinct ``(frequency, recency, T)`` row,
+    so the cost follows the distinct rows, not the customers.
+
+    Parameters
+    ----------
+    draws : ParameterDraws
+        From :func:`bootstrap_parameters`.
+    summary : DataFrame
+        Customers to score (``frequency``, ``recency``, ``T``; ``monetary_value`` for CLV).
+    quantity : {"clv", "expected_purchases", "probability_alive"}
+        What to give intervals for.
+    level : float
+        Coverage of the interval, e.g. 0.9.
+    t : float
+        Horizon of ``expected_purchases``, in the summary's time unit.
+    horizon_months, discount_rate, time_unit
+        As for :func:`~cpm_analysis.clv.customer_lifetime_value`.
+    n_jobs : int, optional
+        Parallel evaluation of the draws (joblib); the result does not depend on it.
+
+    Returns
+    -------
+    DataFrame
+        Indexed like the summary: ``estimate`` (at the fitted parameters), ``lower``, ``upper``.
+
+    Examples
+    --------
+    >>> prediction_intervals(draws, summary, "clv", level=0.9).head()  # doctest: +SKIP
+    """
+    options = _options(t, horizon_months, discount_rate, time_unit)
+    return _evaluate(draws, summary, quantity, None, level, options, n_jobs, True)[0]
+
+
+def group_intervals(
+    draws: ParameterDraws,
+    summary: pd.DataFrame,
+    groups: str | pd.Series,
+    quantity: Quantity = "clv",
+    *,
+    level: float = 0.9,
+    t: float = 52.0,
+    horizon_months: int = 12,
+    discount_rate: float = 0.01,
+    time_unit: str = "W",
+    n_jobs: int | None = 1,
+) -> pd.DataFrame:
+    """Sum of a prediction per group (owner, segment, tier) with an interval of the sum.
+
+    For every parameter draw the customers' predictions are summed per group; the interval is
+    the quantiles of those sums over the draws. Because each draw moves all customers together,
+    this is the interval of the sum (sums of per-customer intervals would overstate it).
+
+    Parameters
+    ----------
+    draws : ParameterDraws
+        From :func:`bootstrap_parameters`.
+    summary : DataFrame
+        Customers to score.
+    groups : str or Series
+        A column of ``summary`` or a Series aligned on its index naming each customer's group;
+        every customer needs one (a missing group is an error, not a silent drop).
+    quantity, level, t, horizon_months, discount_rate, time_unit, n_jobs
+        As for :func:`prediction_intervals`. For ``probability_alive`` the sum is the expected
+        number of active customers.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by group: ``customers``, ``estimate`` (the sum at the fitted parameters),
+        ``lower``, ``upper``.
+
+    Examples
+    --------
+    >>> group_intervals(draws, summary, summary["owner_id"], "clv")  # doctest: +SKIP
+    """
+    options = _options(t, horizon_months, discount_rate, time_unit)
+    return _evaluate(draws, summary, quantity, groups, level, options, n_jobs, False)[1]
+
+
+def customer_and_group_intervals(
+    draws: ParameterDraws,
+    summary: pd.DataFrame,
+    groups: str | pd.Series,
+    quantity: Quantity = "clv",
+    *,
+    level: float = 0.9,
+    t: float = 52.0,
+    horizon_months: int = 12,
+    discount_rate: float = 0.01,
+    time_unit: str = "W",
+    n_jobs: int | None = 1,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`prediction_intervals` and :func:`group_intervals` from one pass over the draws.
+
+    Each draw's predictions are computed once and used for both tables, which halves the cost
+    of asking for both.
+
+    Returns
+    -------
+    (DataFrame, DataFrame)
+        Per customer (``estimate``, ``lower``, ``upper``) and per group (``customers``,
+        ``estimate``, ``lower``, ``upper``).
+
+    Examples
+    --------
+    >>> per_customer, per_owner = customer_and_group_intervals(
+    ...     draws, summary, "owner_id")  # doctest: +SKIP
+    """
+    options = _options(t, horizon_months, discount_rate, time_unit)
+    customers, by_group = _evaluate(draws, summary, quantity, groups, level, options, n_jobs, True)
+    return customers, by_group

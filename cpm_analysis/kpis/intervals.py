@@ -1,0 +1,252 @@
+"""Intervals for KPI rates per owner or agent, and rankings that respect them.
+
+A small owner book with 2 complaints in 40 tickets and a large one with 60 in 1,500 are not
+equally certain. These functions give each rate an exact or near-exact interval and mark the
+differences that lie within noise, so that no owner is ranked last on a difference smaller than
+the intervals.
+
+- :func:`poisson_interval`: counts per unit of exposure (complaints per 100 orders, tickets per
+  customer-month) with Garwood's exact interval from the chi-square quantiles.
+- :func:`binomial_interval`: proportions (retention, on-time responses, conversion) with the
+  Wilson score interval or the exact Clopper-Pearson interval.
+- :func:`rank_within_noise`: each row's possible ranks given the intervals, and whether its
+  place is settled or within noise.
+
+Examples
+--------
+>>> t = binomial_interval([18, 40], [20, 50], level=0.9)
+>>> t.round(3)
+   rate  lower  upper
+0   0.9  0.738  0.966
+1   0.8  0.693  0.877
+>>> rank_within_noise(t)[["rank", "rank_best", "rank_worst", "within_noise"]]
+   rank  rank_best  rank_worst  within_noise
+0     1          1           2          True
+1     2          1           2          True
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+__all__ = ["binomial_interval", "poisson_interval", "rank_within_noise"]
+
+
+def _level(level: Any) -> float:
+    if isinstance(level, bool) or not isinstance(level, float | int) or not 0 < level < 1:
+        raise ValueError(f"level: expected a probability in (0, 1), got {level!r}")
+    return float(level)
+
+
+def _counts(values: Any, name: str, *, whole: bool) -> np.ndarray:
+    try:
+        arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected numbers") from None
+    bad = ~np.isfinite(arr) | (arr < 0)
+    if bad.any():
+        raise ValueError(f"{name}: {int(bad.sum())} value(s) are missing, infinite or negative")
+    if whole and (arr != np.round(arr)).any():
+        raise ValueError(f"{name}: expected whole numbers (counts)")
+    return arr
+
+
+def _index(*values: Any) -> pd.Index | None:
+    for v in values:
+        if isinstance(v, pd.Series):
+            return v.index
+    return None
+
+
+def poisson_interval(counts: Any, exposure: Any = 1.0, *, level: float = 0.9) -> pd.DataFrame:
+    """Rate ``counts / exposure`` with Garwood's exact Poisson interval.
+
+    ``lower = chi2.ppf((1 - level) / 2, 2 k) / 2 / exposure`` (0 for ``k = 0``) and
+    ``upper = chi2.ppf((1 + level) / 2, 2 k + 2) / 2 / exposure``: an interval that covers the
+    true rate with probability at least ``level`` for every rate.
+
+    Parameters
+    ----------
+    counts : array-like or Series
+        Events per row (owner, agent), whole numbers.
+    exposure : float or array-like
+        Exposure per row (orders, customer-months), positive; 1 for plain counts.
+    level : float
+        Coverage, e.g. 0.9.
+
+    Returns
+    -------
+    DataFrame
+        ``rate``, ``lower``, ``upper`` (indexed like ``counts`` when it is a Series).
+
+    Examples
+    --------
+    >>> poisson_interval([0, 10], [50, 50], level=0.95).round(4)
+       rate   lower   upper
+    0   0.0  0.0000  0.0738
+    1   0.2  0.0959  0.3678
+    """
+    level = _level(level)
+    k = _counts(counts, "counts", whole=True)
+    e = np.broadcast_to(_counts(exposure, "exposure", whole=False), k.shape).astype(np.float64)
+    if (e <= 0).any():
+        raise ValueError(
+            f"exposure: {int((e <= 0).sum())} value(s) are 0; exposure must be positive"
+        )
+    alpha = 1.0 - level
+    lower = np.where(k > 0, stats.chi2.ppf(alpha / 2.0, 2.0 * np.maximum(k, 1)) / 2.0, 0.0)
+    upper = stats.chi2.ppf(1.0 - alpha / 2.0, 2.0 * k + 2.0) / 2.0
+    return pd.DataFrame(
+        {"rate": k / e, "lower": lower / e, "upper": upper / e}, index=_index(counts, exposure)
+    )
+
+
+def binomial_interval(
+    successes: Any,
+    trials: Any,
+    *,
+    level: float = 0.9,
+    method: Literal["wilson", "clopper-pearson"] = "wilson",
+) -> pd.DataFrame:
+    """Proportion ``successes / trials`` with the Wilson or the Clopper-Pearson interval.
+
+    Wilson: the score interval, ``(p + z^2/2n +- z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n)``;
+    close to nominal coverage on average. Clopper-Pearson: the exact interval from beta
+    quantiles, ``Beta((1-level)/2; k, n-k+1)`` to ``Beta((1+level)/2; k+1, n-k)``, whose
+    coverage is at least ``level`` for every proportion (conservative).
+
+    Parameters
+    ----------
+    successes, trials : array-like or Series
+        Whole numbers with ``0 <= successes <= trials`` and ``trials > 0``.
+    level : float
+        Coverage, e.g. 0.9.
+    method : {"wilson", "clopper-pearson"}
+        The interval.
+
+    Returns
+    -------
+    DataFrame
+        ``rate``, ``lower``, ``upper``.
+
+    Examples
+    --------
+    >>> binomial_interval([0, 5], [10, 10], method="clopper-pearson", level=0.95).round(4)
+       rate   lower   upper
+    0   0.0  0.0000  0.3085
+    1   0.5  0.1871  0.8129
+    """
+    level = _level(level)
+    k = _counts(successes, "successes", whole=True)
+    n = _counts(trials, "trials", whole=True)
+    if k.shape != n.shape:
+        raise ValueError(f"successes, trials: {len(k)} successes for {len(n)} trials")
+    if (n <= 0).any():
+        raise ValueError(f"trials: {int((n <= 0).sum())} row(s) have no trials")
+    if (k > n).any():
+        raise ValueError(f"successes: {int((k > n).sum())} row(s) have more successes than trials")
+    alpha = 1.0 - level
+    p = k / n
+    match method:
+        case "wilson":
+            z = stats.norm.ppf(1.0 - alpha / 2.0)
+            centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+            half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+            lower, upper = np.maximum(centre - half, 0.0), np.minimum(centre + half, 1.0)
+        case "clopper-pearson":
+            with np.errstate(invalid="ignore"):
+                lower = np.where(
+                    k > 0, stats.beta.ppf(alpha / 2.0, np.maximum(k, 1), n - k + 1), 0.0
+                )
+                upper = np.where(
+                    k < n, stats.beta.ppf(1.0 - alpha / 2.0, k + 1, np.maximum(n - k, 1)), 1.0
+                )
+        case _:
+            raise ValueError(f"method: expected 'wilson' or 'clopper-pearson', got {method!r}")
+    return pd.DataFrame(
+        {"rate": p, "lower": lower, "upper": upper}, index=_index(successes, trials)
+    )
+
+
+def rank_within_noise(
+    table: pd.DataFrame,
+    *,
+    value: str = "rate",
+    lower: str = "lower",
+    upper: str = "upper",
+    higher_is_better: bool = True,
+) -> pd.DataFrame:
+    """Rank rows by a value and say which places the intervals actually settle.
+
+    Row ``i`` is *clearly ahead* of row ``j`` when their intervals do not overlap. Its best
+    possible rank is 1 plus the rows clearly ahead of it, its worst the number of rows minus
+    those clearly behind it. A row is ``within_noise`` when these differ (its place could change
+    within the intervals); it is ``clearly_last`` (or ``clearly_first``) only when every other
+    row is clearly ahead of (behind) it, so nobody is called last on a difference smaller than
+    the intervals. Non-overlap of two intervals at level ``L`` is a conservative test of a
+    difference (stricter than a test at ``1 - L``).
+
+    Parameters
+    ----------
+    table : DataFrame
+        One row per owner or agent, e.g. from :func:`binomial_interval`; rows with a missing
+        value are an error.
+    value, lower, upper : str
+        Its columns.
+    higher_is_better : bool
+        False for KPIs where lower is better (complaint rate, response time).
+
+    Returns
+    -------
+    DataFrame
+        ``table`` with ``rank`` (1 = best, by value; ties share the lower rank),
+        ``rank_best``, ``rank_worst``, ``within_noise``, ``clearly_first``, ``clearly_last``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"rate": [0.9, 0.5, 0.85], "lower": [0.8, 0.4, 0.7],
+    ...                   "upper": [0.95, 0.6, 0.93]}, index=["S1", "S2", "S3"])
+    >>> rank_within_noise(t)[["rank", "rank_best", "rank_worst", "clearly_last"]]
+        rank  rank_best  rank_worst  clearly_last
+    S1     1          1           2         False
+    S2     3          3           3          True
+    S3     2          1           2         False
+    """
+    if not isinstance(table, pd.DataFrame):
+        raise TypeError(f"table: expected a DataFrame, got {type(table).__name__}")
+    missing = [c for c in (value, lower, upper) if c not in table.columns]
+    if missing:
+        raise ValueError(f"table: missing column(s) {', '.join(map(repr, missing))}")
+    v, lo, hi = (
+        pd.to_numeric(table[c], errors="coerce").to_numpy(np.float64) for c in (value, lower, upper)
+    )
+    bad = ~(np.isfinite(v) & np.isfinite(lo) & np.isfinite(hi))
+    if bad.any():
+        raise ValueError(
+            f"table: {int(bad.sum())} row(s) have a missing {value!r}, {lower!r} or {upper!r}; "
+            "leave rows without data out of the ranking"
+        )
+    if (lo > hi).any():
+        raise ValueError(f"table: {lower!r} is above {upper!r} in {int((lo > hi).sum())} row(s)")
+    sign = 1.0 if higher_is_better else -1.0
+    if higher_is_better:
+        ahead = lo[None, :] > hi[:, None]  # ahead[i, j]: j clearly better than i
+    else:
+        ahead = hi[None, :] < lo[:, None]
+    n = len(v)
+    behind = ahead.T
+    rank_best = 1 + ahead.sum(axis=1)
+    rank_worst = n - behind.sum(axis=1)
+    rank = pd.Series(-sign * v).rank(method="min").astype(np.int64).to_numpy()
+    out = table.copy()
+    out["rank"] = rank
+    out["rank_best"] = rank_best
+    out["rank_worst"] = rank_worst
+    out["within_noise"] = rank_best != rank_worst
+    out["clearly_first"] = (rank_worst == 1) if n > 1 else False
+    out["clearly_last"] = (rank_best == n) if n > 1 else False
+    return out

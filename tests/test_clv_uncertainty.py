@@ -1,0 +1,221 @@
+"""Parameter uncertainty carried to customers and groups (cpm_analysis.clv.uncertainty)."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cpm_analysis.clv import (
+    BetaGeoModel,
+    GammaGammaModel,
+    ModifiedBetaGeoModel,
+    ParetoNBDModel,
+    customer_lifetime_value,
+)
+from cpm_analysis.clv.uncertainty import (
+    bootstrap_parameters,
+    customer_and_group_intervals,
+    group_intervals,
+    parameter_covariance,
+    prediction_intervals,
+)
+
+TRUE_BG = {"r": 0.8, "alpha": 6.0, "a": 0.7, "b": 3.0}
+TRUE_GG = {"p": 6.0, "q": 4.0, "v": 15.0}
+
+
+def simulate_bgnbd(n, params, seed, *, spend=False):
+    """A BG/NBD summary (weeks) of ``n`` customers drawn from ``params`` (whole-day times)."""
+    rng = np.random.default_rng(seed)
+    lam = rng.gamma(params["r"], 1.0 / params["alpha"], n)
+    p = rng.beta(params["a"], params["b"], n)
+    T = np.round(rng.uniform(20, 60, n) * 7) / 7
+    t = np.zeros(n)
+    x = np.zeros(n)
+    last = np.zeros(n)
+    active = np.ones(n, dtype=bool)
+    while active.any():
+        idx = np.flatnonzero(active)
+        t[idx] += rng.exponential(1.0 / lam[idx])
+        bought = t[idx] <= T[idx]
+        done = idx[~bought]
+        active[done] = False
+        got = idx[bought]
+        x[got] += 1
+        last[got] = np.round(t[got] * 7) / 7
+        active[got[rng.random(len(got)) < p[got]]] = False
+    summary = pd.DataFrame(
+        {"frequency": x, "recency": np.minimum(last, T), "T": T},
+        index=pd.Index([f"C{i:05d}" for i in range(n)], name="customer_id"),
+    )
+    summary.loc[summary["frequency"] == 0, "recency"] = 0.0
+    if spend:
+        nu = rng.gamma(TRUE_GG["q"], 1.0 / TRUE_GG["v"], n)
+        mean = rng.gamma(TRUE_GG["p"] * np.maximum(x, 1), 1.0 / nu) / np.maximum(x, 1)
+        summary["monetary_value"] = np.where(x > 0, np.round(mean, 2), 0.0)
+    summary["owner"] = np.where(np.arange(n) % 3 == 0, "small", "large")
+    return summary
+
+
+def _fit(model, summary):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(summary)
+
+
+def _truth(model, params):
+    twin = copy.copy(model)
+    twin.params_ = dict(params)
+    return twin
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    s = simulate_bgnbd(4000, TRUE_BG, seed=1, spend=True)
+    return s, _fit(BetaGeoModel(), s), _fit(GammaGammaModel(), s)
+
+
+def test_covariance_matches_the_fits_standard_errors(fitted):
+    s, bgf, ggf = fitted
+    for model in (bgf, ggf):
+        cov = parameter_covariance(model, s)
+        se = np.sqrt(np.diag(cov))
+        expected = np.array([model.standard_errors_[n] for n in cov.index])
+        np.testing.assert_allclose(se, expected, rtol=1e-3)
+
+
+def test_parametric_draws_are_seeded_positive_and_centred(fitted):
+    s, bgf, _ = fitted
+    a = bootstrap_parameters(bgf, s, n_draws=400, random_state=3)
+    b = bootstrap_parameters(bgf, s, n_draws=400, random_state=3)
+    pd.testing.assert_frame_equal(a.purchase, b.purchase)
+    assert (a.purchase > 0).all().all()
+    se = pd.Series(bgf.standard_errors_)
+    spread = a.purchase.std()
+    np.testing.assert_allclose(spread[se.index], se, rtol=0.25)
+    nat = bootstrap_parameters(bgf, s, n_draws=400, random_state=3, space="natural")
+    assert (nat.purchase > 0).all().all()
+
+
+@pytest.mark.slow
+def test_parameter_intervals_cover_the_truth_at_nominal_rate():
+    """Coverage of the 90% intervals of the parameters and of a group total (expected
+    purchases in the next 26 weeks under the true parameters), 120 simulated companies."""
+    reps, hits_r, hits_sum = 120, 0, 0
+    for rep in range(reps):
+        s = simulate_bgnbd(800, TRUE_BG, seed=100 + rep)
+        bgf = _fit(BetaGeoModel(), s)
+        draws = bootstrap_parameters(bgf, s, n_draws=120, random_state=rep)
+        lo, hi = draws.purchase["r"].quantile([0.05, 0.95])
+        hits_r += lo <= TRUE_BG["r"] <= hi
+        groups = group_intervals(draws, s, "owner", "expected_purchases", t=26)
+        true_sum = _truth(bgf, TRUE_BG).expected_purchases(26, s).groupby(s["owner"]).sum()
+        row = groups.loc["small"]
+        hits_sum += row["lower"] <= true_sum["small"] <= row["upper"]
+    tolerance = 3 * np.sqrt(0.9 * 0.1 / reps)  # three binomial standard deviations
+    assert abs(hits_r / reps - 0.9) <= tolerance, hits_r / reps
+    assert abs(hits_sum / reps - 0.9) <= tolerance, hits_sum / reps
+
+
+def test_clv_intervals_per_customer_and_per_group(fitted):
+    s, bgf, ggf = fitted
+    draws = bootstrap_parameters(bgf, s, ggf, n_draws=150, random_state=0)
+    ci = prediction_intervals(draws, s, "clv", level=0.9, horizon_months=12)
+    point = customer_lifetime_value(bgf, ggf, s, horizon_months=12)
+    np.testing.assert_allclose(ci["estimate"], point, rtol=1e-9)
+    assert (ci["lower"] <= ci["upper"]).all()
+    inside = (ci["lower"] <= point * (1 + 1e-9)) & (point <= ci["upper"] * (1 + 1e-9))
+    assert inside.mean() > 0.95
+    groups = group_intervals(draws, s, "owner", "clv", level=0.9, horizon_months=12)
+    np.testing.assert_allclose(groups["estimate"], point.groupby(s["owner"]).sum(), rtol=1e-9)
+    assert groups["customers"].sum() == len(s)
+    # the interval of a sum is narrower than the sum of the intervals
+    width = groups["upper"] - groups["lower"]
+    summed = (ci["upper"] - ci["lower"]).groupby(s["owner"]).sum()
+    assert (width < summed).all()
+    assert ((groups["lower"] < groups["estimate"]) & (groups["estimate"] < groups["upper"])).all()
+
+
+def test_one_pass_gives_both_tables(fitted):
+    s, bgf, ggf = fitted
+    draws = bootstrap_parameters(bgf, s, ggf, n_draws=20, random_state=4)
+    per_customer, per_group = customer_and_group_intervals(draws, s, "owner", "clv")
+    pd.testing.assert_frame_equal(per_customer, prediction_intervals(draws, s, "clv"))
+    pd.testing.assert_frame_equal(per_group, group_intervals(draws, s, "owner", "clv"))
+
+
+def test_group_sums_use_the_same_draws_as_customers(fitted):
+    """The sum over one group of per-customer values for each draw is the group's draw."""
+    s, bgf, _ = fitted
+    draws = bootstrap_parameters(bgf, s, n_draws=5, random_state=2)
+    groups = group_intervals(draws, s, s["owner"], "probability_alive", level=0.5)
+    sums = []
+    for values in draws.purchase.to_numpy():
+        twin = _truth(bgf, dict(zip(draws.purchase.columns, values, strict=True)))
+        sums.append(twin.probability_alive(s).groupby(s["owner"]).sum())
+    frame = pd.DataFrame(sums)
+    np.testing.assert_allclose(groups["lower"], frame.quantile(0.25), rtol=1e-9)
+    np.testing.assert_allclose(groups["upper"], frame.quantile(0.75), rtol=1e-9)
+
+
+def test_customer_bootstrap_agrees_with_standard_errors_and_is_seeded(fitted):
+    s, bgf, ggf = fitted
+    a = bootstrap_parameters(bgf, s, ggf, n_draws=60, method="customer", random_state=5)
+    b = bootstrap_parameters(bgf, s, ggf, n_draws=60, method="customer", random_state=5, n_jobs=2)
+    pd.testing.assert_frame_equal(a.purchase, b.purchase)
+    pd.testing.assert_frame_equal(a.spend, b.spend)
+    for table, model in ((a.purchase, bgf), (a.spend, ggf)):
+        se = pd.Series(model.standard_errors_)
+        ratio = table.std()[se.index] / se
+        assert ((ratio > 0.6) & (ratio < 1.6)).all(), ratio
+    ci = prediction_intervals(a, s, "clv")
+    assert (ci["lower"] <= ci["upper"]).all()
+
+
+@pytest.mark.parametrize("model", [ParetoNBDModel(), ModifiedBetaGeoModel()])
+def test_other_purchase_models(fitted, model):
+    s, _, _ = fitted
+    fitted_model = _fit(model, s)
+    draws = bootstrap_parameters(fitted_model, s, n_draws=40, random_state=0)
+    ci = prediction_intervals(draws, s, "probability_alive")
+    np.testing.assert_allclose(ci["estimate"], fitted_model.probability_alive(s), rtol=1e-9)
+    assert ((ci["lower"] >= 0) & (ci["upper"] <= 1)).all()
+    groups = group_intervals(draws, s, "owner", "expected_purchases", t=13)
+    assert (groups["lower"] <= groups["upper"]).all()
+
+
+def test_bad_input_is_named(fitted):
+    s, bgf, ggf = fitted
+    draws = bootstrap_parameters(bgf, s, n_draws=5, random_state=0)
+    with pytest.raises(ValueError, match="method"):
+        bootstrap_parameters(bgf, s, method="jackknife")
+    with pytest.raises(ValueError, match="n_draws"):
+        bootstrap_parameters(bgf, s, n_draws=1)
+    with pytest.raises(ValueError, match="fitted"):
+        bootstrap_parameters(BetaGeoModel(), s)
+    with pytest.raises(TypeError, match="spend_model"):
+        bootstrap_parameters(bgf, s, bgf)
+    with pytest.raises(ValueError, match="spend_model"):
+        prediction_intervals(draws, s, "clv")
+    with pytest.raises(ValueError, match="quantity"):
+        prediction_intervals(draws, s, "revenue")
+    with pytest.raises(ValueError, match="level"):
+        prediction_intervals(draws, s, "probability_alive", level=1.5)
+    with pytest.raises(ValueError, match="no column"):
+        group_intervals(draws, s, "segment", "probability_alive")
+    holes = s["owner"].where(np.arange(len(s)) % 10 != 0)
+    with pytest.raises(ValueError, match="no group"):
+        group_intervals(draws, s, holes, "probability_alive")
+
+
+def test_docstring_examples_run():
+    import doctest
+    import importlib
+
+    module = importlib.import_module("cpm_analysis.clv.uncertainty")
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted > 0
