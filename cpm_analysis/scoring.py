@@ -44,6 +44,7 @@ WEEKS_PER_DAY = 1.0 / 7.0
 CLV_HORIZON_MONTHS = 12
 CLV_DISCOUNT_RATE = 0.01
 CHURN_HORIZON = "90D"
+"""The standard churn horizon (shorter ones are used when the history is short)."""
 ACTIVE_WINDOW = "365D"
 
 SCORED_COLUMNS: tuple[str, ...] = (
@@ -203,21 +204,22 @@ def _churn_block(
         churn_features,
         churn_labels,
         churn_metrics,
-        parse_horizon,
         risk_list,
     )
+    from cpm_analysis.churn.evaluation import training_window
+    from cpm_analysis.report.availability import churn_model as churn_check
 
-    horizon = parse_horizon(CHURN_HORIZON)
-    train_cut = cutoff - horizon
     notes: list[str] = []
-    earliest = view.orders["order_date"].min()
-    if train_cut - parse_horizon(ACTIVE_WINDOW) < earliest - horizon:
-        notes.append("churn: less than about 15 months of history, model not trained")
+    check = churn_check(view, cutoff)
+    if not check.available:
+        notes.append(f"churn: {check.detail}, model not trained")
         return pd.DataFrame(), None, {}, notes
-    y = churn_labels(view, train_cut, CHURN_HORIZON, active_window=ACTIVE_WINDOW)
-    if y.nunique() < 2 or len(y) < 50:
-        notes.append("churn: too few customers or one class only at the training cutoff")
-        return pd.DataFrame(), None, {}, notes
+    window = training_window(view.orders["order_date"].min(), cutoff)
+    horizon, active_window = window.horizon, window.active_window
+    train_cut = cutoff - horizon
+    if not window.standard:
+        notes.append(f"churn: {window.describe()}, shorter than the standard: the history is short")
+    y = churn_labels(view, train_cut, horizon, active_window=active_window)
     X = churn_features(view, train_cut).loc[y.index]
     model = ChurnModel(random_state=seed).fit(X, y)
     features_now = churn_features(view, cutoff)
@@ -228,12 +230,13 @@ def _churn_block(
         clv=clv,
         segments=segments,
         features=features_now,
-        active_window=ACTIVE_WINDOW,
+        active_window=active_window,
     )
     out = risk.set_index("customer_id")[["churn_probability", "expected_loss", "reasons"]]
     out = out.rename(columns={"reasons": "reason_codes"})
     metrics: dict[str, Any] = {
         "horizon_days": int(horizon.days),
+        "active_window_days": int(active_window.days),
         "trained_at": str(train_cut.date()),
         "training_customers": int(len(y)),
         "training_churn_rate": float(y.mean()),
@@ -244,7 +247,7 @@ def _churn_block(
     # out-of-time check of the same recipe one horizon earlier, whose outcome is known now
     earlier = train_cut - horizon
     try:
-        y_old = churn_labels(view, earlier, CHURN_HORIZON, active_window=ACTIVE_WINDOW)
+        y_old = churn_labels(view, earlier, horizon, active_window=active_window)
         if y_old.nunique() == 2:
             old = ChurnModel(random_state=seed).fit(
                 churn_features(view, earlier).loc[y_old.index], y_old

@@ -240,6 +240,7 @@ class ReportContext:
     customer_id: str | None = None
     key: bytes | None = field(default=None, repr=False)
     _full_view: Dataset | None = field(default=None, repr=False, compare=False)
+    _company: Dataset | None = field(default=None, repr=False, compare=False)
 
     @property
     def freq(self) -> str:
@@ -261,10 +262,23 @@ class ReportContext:
             return customer_id
         return str(pseudonymize(pd.Series([customer_id], dtype="str"), self.key).iloc[0])
 
+    @property
+    def company(self) -> Dataset:
+        """``dataset`` of every customer, also on an owner's pages: what the models are fitted
+        on (an owner's numbers are a slice of the company's, never a refit on the book)."""
+        return self._company if self._company is not None else self.dataset
+
     def show(self, frame: pd.DataFrame, **kwargs: Any) -> Any:
-        """Display ``frame`` as a formatted, masked HTML table (see :func:`tables.show`)."""
+        """Display ``frame`` as a formatted, masked HTML table (see :func:`tables.show`).
+
+        A section result that is not available
+        (:class:`~cpm_analysis.report.availability.Unavailable`) is shown as its one sentence.
+        """
+        from cpm_analysis.report.availability import Unavailable
         from cpm_analysis.report.tables import show
 
+        if isinstance(frame, Unavailable):
+            return frame
         return show(frame, pii=self.pii, key=self.key, **kwargs)
 
     def scored_table(self) -> pd.DataFrame:
@@ -415,6 +429,7 @@ def validate_parameters(
         customer_id=real_id,
         key=key,
         _full_view=full_view,
+        _company=dataset,
     )
 
 
