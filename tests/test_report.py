@@ -373,8 +373,8 @@ def test_capabilities_say_what_the_data_does_not_allow(tiny):
         "analysis"
     )
     assert not caps.loc["Service KPIs", "available"]
-    assert caps.loc["Service KPIs", "detail"] == "no tickets: service KPIs not available"
-    assert caps.loc["NPS", "detail"] == "no surveys: NPS not available"
+    assert caps.loc["Service KPIs", "detail"] == "the data has no tickets table"
+    assert caps.loc["NPS", "detail"] == "the data has no surveys table"
     assert "no order status" in caps.loc["Refund and cancellation rates", "detail"]
     assert not caps.loc["Lifetime value and P(alive)", "available"]  # 1 repeat customer
     assert caps.loc["Sales KPIs", "detail"] == "2 orders in 2024-06"
