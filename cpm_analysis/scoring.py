@@ -208,6 +208,7 @@ def _churn_block(
     )
     from cpm_analysis.churn.evaluation import training_window
     from cpm_analysis.report.availability import churn_model as churn_check
+    from cpm_analysis.report.availability import lifetime_value
 
     notes: list[str] = []
     check = churn_check(view, cutoff)
@@ -220,9 +221,14 @@ def _churn_block(
     if not window.standard:
         notes.append(f"churn: {window.describe()}, shorter than the standard: the history is short")
     y = churn_labels(view, train_cut, horizon, active_window=active_window)
-    X = churn_features(view, train_cut).loc[y.index]
+    # P(alive) and expected purchases are features only where BG/NBD can be fitted (at the
+    # training cutoff, hence also later): never a degenerate fit's numbers
+    use_clv = lifetime_value(view, train_cut).available
+    if not use_clv:
+        notes.append("churn: too few repeat buyers for the P(alive) features, trained without them")
+    X = churn_features(view, train_cut, clv=use_clv).loc[y.index]
     model = ChurnModel(random_state=seed).fit(X, y)
-    features_now = churn_features(view, cutoff)
+    features_now = churn_features(view, cutoff, clv=use_clv)
     risk = risk_list(
         model,
         view,
@@ -250,7 +256,7 @@ def _churn_block(
         y_old = churn_labels(view, earlier, horizon, active_window=active_window)
         if y_old.nunique() == 2:
             old = ChurnModel(random_state=seed).fit(
-                churn_features(view, earlier).loc[y_old.index], y_old
+                churn_features(view, earlier, clv=use_clv).loc[y_old.index], y_old
             )
             p = old.predict_proba(X)[:, 1]
             metrics["out_of_time"] = {

@@ -962,6 +962,27 @@ def test_per_owner_runs_each_owner_with_its_id(company, tmp_path):
         assert f"owner='{owner}'" in html
 
 
+def test_a_failing_owner_book_does_not_stop_the_company_report(company, tmp_path):
+    notebooks = tmp_path / "nb"
+    fails_for_one = f"assert owner != {OWNERS[1]!r}, 'this book fails'\n{LIGHT}"
+    write_notebook(notebooks / "01_light.ipynb", fails_for_one)
+    out = tmp_path / "out"
+    result = report(
+        "--data", str(company[1]), "--out", str(out), "--notebooks", str(notebooks),
+        "--per-owner", "--jobs", "1", "-q",
+    )  # fmt: skip
+    assert result.exit_code == 1  # a scheduler notices the failed book
+    assert f"1 owner book(s) failed (the company report was published): {PERIOD} [owner " in (
+        result.output
+    )
+    assert "owner=''" in (out / PERIOD / "01_light.html").read_text()
+    good = out / PERIOD / "owners" / OWNERS[0]
+    assert f"owner='{OWNERS[0]}'" in (good / "01_light.html").read_text()
+    bad = out / PERIOD / "owners" / OWNERS[1]
+    assert [p.name for p in bad.iterdir()] == ["FAILED.txt"]
+    assert "this book fails" in (bad / "FAILED.txt").read_text()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -139,7 +139,10 @@ def test_team_scorecards_and_their_absence(company, no_service):
     assert review.plot_team(agents) is None
     # one sentence instead of an empty table: the message and the table are the same object
     assert not agents.display().available and agents.display() is agents.message()
-    assert agents.message().text == "The agent scorecard is not available: the data has no tickets table."
+    assert (
+        agents.message().text
+        == "The agent scorecard is not available: the data has no tickets table."
+    )
     with pytest.raises(ValueError, match="role"):
         review.team_scorecard(company, PERIOD, "manager")
 

@@ -685,12 +685,15 @@ def churn_backtest(
                 f"{labels.nunique()} outcome(s) (needs {availability.MIN_CHURN_CUSTOMERS} "
                 "customers and both churners and stayers)",
             ).missing()
+    # the P(alive) features only where BG/NBD can be fitted at every cutoff (as in the scoring)
+    use_clv = availability.lifetime_value(view, cutoffs[0]).available
     with threadpool_limits(limits=1, user_api="openmp"):
         return backtest(
             view,
             cutoffs,
             window.horizon,
             active_window=window.active_window,
+            clv=use_clv,
             n_repeats=IMPORTANCE_REPEATS,
             random_state=seed,
         )
