@@ -440,6 +440,19 @@ def churn_backtest(view: Dataset, period: Period, n: int = BACKTEST_CUTOFFS) -> 
         window, cutoffs = backtest_plan(first, period.end, n=n)
     except ValueError as err:
         return Check("The churn backtest", False, needs, str(err).split(": ", 1)[1])
+    from cpm_analysis.churn.labels import churn_labels
+
+    for cutoff in cutoffs:
+        labels = churn_labels(view, cutoff, window.horizon, active_window=window.active_window)
+        if labels.nunique() < 2 or len(labels) < MIN_CHURN_CUSTOMERS:
+            return Check(
+                "The churn backtest",
+                False,
+                needs,
+                f"{len(labels):,} active customers at {cutoff:%Y-%m-%d} with "
+                f"{labels.nunique()} outcome(s) (needs {MIN_CHURN_CUSTOMERS} customers and "
+                "both churners and stayers)",
+            )
     detail = f"{len(cutoffs)} cutoffs, {window.describe()}"
     if not window.standard:
         detail += (

@@ -886,7 +886,8 @@ class ForecastCheck:
         return gone
 
     def purchases_table(self) -> Any:
-        """:attr:`purchases` for display, or why there is no purchase check.
+        """:attr:`purchases` for display (``error`` shown as ``difference``), or why there is no
+        purchase check.
 
         Examples
         --------
@@ -895,7 +896,8 @@ class ForecastCheck:
         False
         """
         if len(self.purchases):
-            return self.purchases
+            # "difference" (predicted / actual - 1), not "error": a page shows no error word
+            return self.purchases.rename(columns={"error": "difference"})
         notes = [n for n in self.notes if "purchase" in n] or self.notes
         return self._missing("; ".join(notes) or "no purchase check")
 

@@ -668,23 +668,12 @@ def churn_backtest(
     >>> ds = generate(300, seed=2).to_dataset()  # doctest: +SKIP
     >>> churn_backtest(ds, parse_period("2025-06")).summary()["roc_auc"]  # doctest: +SKIP
     """
-    from cpm_analysis.churn import backtest, churn_labels
+    from cpm_analysis.churn import backtest
 
     check = availability.churn_backtest(view, period, n=n)
     if not check.available:
         return check.missing()
     window, cutoffs = backtest_cutoffs(view, period, n=n)
-    for cutoff in cutoffs:
-        labels = churn_labels(view, cutoff, window.horizon, active_window=window.active_window)
-        if labels.nunique() < 2 or len(labels) < availability.MIN_CHURN_CUSTOMERS:
-            return availability.Check(
-                "The churn backtest",
-                False,
-                check.needs,
-                f"{len(labels):,} active customers at {cutoff:%Y-%m-%d} with "
-                f"{labels.nunique()} outcome(s) (needs {availability.MIN_CHURN_CUSTOMERS} "
-                "customers and both churners and stayers)",
-            ).missing()
     # the P(alive) features only where BG/NBD can be fitted at every cutoff (as in the scoring)
     use_clv = availability.lifetime_value(view, cutoffs[0]).available
     with threadpool_limits(limits=1, user_api="openmp"):
@@ -795,7 +784,7 @@ def risk_table(scored: pd.DataFrame, n: int = 25) -> pd.DataFrame:
     ['b', 'a']
     """
     _positive("n", n)
-    missing = _missing_columns(scored, ("expected_loss",), "The risk list")
+    missing = _missing_columns(scored, ("churn_probability", "expected_loss"), "The risk list")
     if missing is not None:
         return missing
     frame = scored.loc[scored["expected_loss"].notna()]
@@ -822,8 +811,8 @@ def risk_overview(scored: pd.DataFrame) -> pd.DataFrame:
         {
             "customers": grouped.size(),
             "mean_churn_probability": grouped["churn_probability"].mean(),
-            "clv": grouped["clv"].sum() if "clv" in frame else np.nan,
-            "expected_loss": grouped["expected_loss"].sum(),
+            "clv": grouped["clv"].sum(min_count=1) if "clv" in frame else np.nan,
+            "expected_loss": grouped["expected_loss"].sum(min_count=1),
         }
     )
     total = out["expected_loss"].sum()
@@ -836,12 +825,36 @@ def _positive(name: str, value: Any) -> None:
         raise ValueError(f"{name}: expected a positive integer, got {value!r}")
 
 
+def churn_window_note(dataset: Dataset, cutoff: Any) -> str:
+    """One sentence: the churn window of the period's model, and why when it is not the standard.
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> churn_window_note(generate(100, seed=1).to_dataset(), "2025-06-30")[:48]
+    'Churn here is a 90-day horizon over the customers'
+    """
+    from cpm_analysis.churn.evaluation import training_window
+
+    first = dataset.orders["order_date"].min() if len(dataset.orders) else pd.NaT
+    window = training_window(first, pd.Timestamp(cutoff))
+    if window is None:
+        return availability.churn_model(dataset.as_of(cutoff), cutoff).sentence
+    text = f"Churn here is {window.describe()}"
+    if window.standard:
+        return text + "."
+    return (
+        text
+        + ": shorter than the standard 90 days over the last 365 days, because the history is too short for it."
+    )
+
+
 COLUMN_NEEDS = {
     "owner_id": "the customers have no owner_id, so there are no account owners",
     "clv": "the lifetime-value models were not fitted for this period (see What the data "
     "allows on the data-quality page)",
-    "expected_loss": "the churn model was not trained for this period (see What the data "
-    "allows on the data-quality page)",
+    "expected_loss": "the expected loss is the churn probability times the lifetime value, "
+    "which was not fitted for this period",
     "churn_probability": "the churn model was not trained for this period (see What the data "
     "allows on the data-quality page)",
 }
