@@ -75,6 +75,24 @@ def few_repeat_buyers(folder: Path, keep: int = 10) -> Path:
     return folder
 
 
+def no_orders_in_period(folder: Path) -> Path:
+    """No order, ticket or survey dated in :data:`PERIOD` (a month the extract missed)."""
+    _copy(folder)
+    start = "2025-12-01"
+    for name, column in (
+        ("orders", "order_date"),
+        ("tickets", "opened_at"),
+        ("surveys", "responded_at"),
+    ):
+        frame = pd.read_csv(folder / f"{name}.csv", dtype=str)
+        frame.loc[frame[column] < start].to_csv(folder / f"{name}.csv", index=False)
+    return folder
+
+
+def no_surveys(folder: Path) -> Path:
+    return _copy(folder, drop=("surveys",))
+
+
 VARIANTS: dict[str, Callable[[Path], Path]] = {
     "no_tickets": no_tickets,
     "no_targets": no_targets,

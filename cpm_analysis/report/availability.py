@@ -199,6 +199,25 @@ def chart(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return function(*args, **kwargs)
 
 
+def section(value: Any) -> Any:
+    """``value`` for use under a new heading: an :class:`Unavailable` states its reason again.
+
+    An unavailable result is shown once; a later section that depends on it (the P(alive)
+    matrix after the model parameters, the churn drivers after the backtest) passes it through
+    ``section`` so that its heading is not left empty.
+
+    Examples
+    --------
+    >>> gone = Unavailable("x")
+    >>> gone.shown = True
+    >>> section(gone).shown, section(gone).text, section(3)
+    (False, 'x', 3)
+    """
+    if isinstance(value, Unavailable):
+        return Unavailable(value.text)
+    return value
+
+
 def markdown(text: Any) -> Any:
     """``IPython.display.Markdown(text)``, or ``text`` itself when it is an :class:`Unavailable`.
 
