@@ -59,6 +59,16 @@ def test_show_passes_an_unavailable_result_through():
     gone = Unavailable("x")
     ctx = ReportContext.__new__(ReportContext)
     assert ReportContext.show(ctx, gone) is gone
+    empty = ReportContext.show(ctx, pd.DataFrame({"a": []}), caption="Improvement actions")
+    assert empty.text == "Improvement actions: none."  # a sentence, not a "No rows." table
+
+
+def test_no_fallen_customer_is_a_sentence_not_an_empty_table():
+    from cpm_analysis.segments import segment_migration
+
+    stayed = segment_migration(pd.Series({"a": "Champions"}), pd.Series({"a": "Champions"}))
+    out = sections.fallen_customers(stayed, pd.DataFrame({"customer_id": ["a"]}))
+    assert out.text == "No customer fell from a top segment since the previous period."
 
 
 # --- numbers that cannot be computed ----------------------------------------------------------

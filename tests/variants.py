@@ -76,16 +76,10 @@ def few_repeat_buyers(folder: Path, keep: int = 10) -> Path:
 
 
 def no_orders_in_period(folder: Path) -> Path:
-    """No order, ticket or survey dated in :data:`PERIOD` (a month the extract missed)."""
+    """No order dated in :data:`PERIOD` (the shop was closed); tickets and surveys go on."""
     _copy(folder)
-    start = "2025-12-01"
-    for name, column in (
-        ("orders", "order_date"),
-        ("tickets", "opened_at"),
-        ("surveys", "responded_at"),
-    ):
-        frame = pd.read_csv(folder / f"{name}.csv", dtype=str)
-        frame.loc[frame[column] < start].to_csv(folder / f"{name}.csv", index=False)
+    orders = pd.read_csv(folder / "orders.csv", dtype=str)
+    orders.loc[orders["order_date"] < "2025-12-01"].to_csv(folder / "orders.csv", index=False)
     return folder
 
 

@@ -272,13 +272,17 @@ class ReportContext:
         """Display ``frame`` as a formatted, masked HTML table (see :func:`tables.show`).
 
         A section result that is not available
-        (:class:`~cpm_analysis.report.availability.Unavailable`) is shown as its one sentence.
+        (:class:`~cpm_analysis.report.availability.Unavailable`) is shown as its one sentence,
+        an empty table as one sentence naming it (never an empty "No rows." table).
         """
         from cpm_analysis.report.availability import Unavailable
         from cpm_analysis.report.tables import show
 
         if isinstance(frame, Unavailable):
             return frame
+        if isinstance(frame, pd.DataFrame) and frame.empty:  # a sentence, not an empty table
+            caption = kwargs.get("caption") or "This table"
+            return Unavailable(f"{caption}: none.")
         return show(frame, pii=self.pii, key=self.key, **kwargs)
 
     def scored_table(self) -> pd.DataFrame:

@@ -120,6 +120,11 @@ def fallen_customers(migration: Any, scored: pd.DataFrame, n: int = 25) -> pd.Da
     n : int
         Rows to return (the most valuable by historical revenue).
 
+    Returns
+    -------
+    DataFrame or Unavailable
+        The sentence "No customer fell ..." instead of an empty table.
+
     Examples
     --------
     >>> from cpm_analysis.segments import segment_migration
@@ -154,6 +159,8 @@ def fallen_customers(migration: Any, scored: pd.DataFrame, n: int = 25) -> pd.Da
         if c in out
     ]
     out = out.sort_values("monetary", ascending=False, kind="stable") if "monetary" in out else out
+    if out.empty:
+        return Unavailable("No customer fell from a top segment since the previous period.")
     return out[columns].head(n).reset_index(drop=True)
 
 
