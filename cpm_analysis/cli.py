@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -59,7 +60,19 @@ def validate(source: str | None, mapping: str | None) -> None:
     try:
         ds = load(source, mapping=mapping)
     except DataValidationError as err:
+        partial = getattr(err, "dataset", None)
+        if partial is not None:  # validated, but not usable: show what was found, and why not
+            _print_summary(partial)
+        click.echo("usable: no")
+        for reason in getattr(err, "problems", [str(err)]):
+            click.echo(f"  {reason}")
         fail(str(err))
+    _print_summary(ds)
+    click.echo("usable: yes")
+
+
+def _print_summary(ds: Any) -> None:
+    """The per-table counts, what was derived, and the rejected rows by reason."""
     summary = ds.summary()
     click.echo(f"source: {ds.source}")
     click.echo(f"{'table':<12} {'rows':>10} {'rejected':>9}  {'first':<10}  {'last':<10}")
@@ -70,6 +83,17 @@ def validate(source: str | None, mapping: str | None) -> None:
         first = "" if row["first"] is None or str(row["first"]) == "NaT" else str(row["first"])[:10]
         last = "" if row["last"] is None or str(row["last"]) == "NaT" else str(row["last"])[:10]
         click.echo(f"{table:<12} {row['rows']:>10,} {row['rejected']:>9,}  {first:<10}  {last:<10}")
+    for table, origin in getattr(ds, "derived", {}).items():
+        how = {
+            "customers": "one row per customer id, signup_date the first order, attributes "
+            "the most frequent value",
+            "orders": "the lines of each order summed",
+            "staff": "the account owners, role sales",
+        }.get(table, "")
+        click.echo(f"{table} derived from {origin}" + (f" ({how})" if how else ""))
+    others = ds.rejected.loc[~ds.rejected["table"].isin(summary.index)] if len(ds.rejected) else []
+    for table, count in others.groupby("table").size().items() if len(others) else []:
+        click.echo(f"{table:<12} {'applied':>10} {count:>9,}")
     if len(ds.rejected):
         click.echo("\nrejected rows by reason:")
         counts = ds.rejected.groupby(["table", "reason"]).size()
@@ -77,10 +101,9 @@ def validate(source: str | None, mapping: str | None) -> None:
             click.echo(f"  {table}: {reason}: {count:,}")
     else:
         click.echo("\nno rejected rows")
-    absent = [t for t, row in summary.iterrows() if not row["present"]]
+    absent = [t for t, row in summary.iterrows() if not row["present"] and t != "order_lines"]
     if absent:
         click.echo(f"absent tables (the analyses that need them are skipped): {', '.join(absent)}")
-    click.echo("usable: yes")
 
 
 @main.command()

@@ -113,8 +113,8 @@ def _clv_block(view: Dataset, cutoff: pd.Timestamp) -> tuple[pd.DataFrame, dict,
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         bg = BetaGeoModel().fit(summary)
-        gg = GammaGammaModel().fit(summary)
-    notes.extend(f"lifetime value: {w.message}" for w in caught)
+        gg = GammaGammaModel(exclude_nonpositive=True).fit(summary)
+    notes.extend(_fit_notes(caught, bg, gg))
     out["p_alive"] = bg.probability_alive(summary)
     out["expected_purchases_90d"] = bg.expected_purchases(90 * WEEKS_PER_DAY, summary)
     out["clv"] = customer_lifetime_value(
@@ -129,6 +129,28 @@ def _clv_block(view: Dataset, cutoff: pd.Timestamp) -> tuple[pd.DataFrame, dict,
     return out, models, _clv_metrics(bg, gg, len(summary), repeat_buyers, out["clv"]), notes
 
 
+# health sentences that repeat a warning the fit issued anyway
+_WARNED_ALREADY = (
+    "The BG/NBD fit did not converge",
+    "The Gamma-Gamma fit did not converge",
+    "The Gamma-Gamma fit has q =",
+)
+
+
+def _fit_notes(caught: list, *models: Any) -> list[str]:
+    """The warnings the fits issued, then the health sentences of the models' ``fit_warnings_``
+    that no warning carried (excluded spend, no dropout, parameters at a bound)."""
+    warned = [str(w.message) for w in caught]
+    notes = [f"lifetime value: {message}" for message in warned]
+    for model in models:
+        notes.extend(
+            f"lifetime value: {sentence}"
+            for sentence in model.fit_warnings_
+            if not sentence.startswith(_WARNED_ALREADY) and sentence not in warned
+        )
+    return notes
+
+
 def _clv_enough(repeat_buyers: int) -> tuple[list[str], dict[str, Any]]:
     models: dict[str, Any] = {"bgnbd": None, "gamma_gamma": None}
     if repeat_buyers < 20:
@@ -139,14 +161,28 @@ def _clv_enough(repeat_buyers: int) -> tuple[list[str], dict[str, Any]]:
 def _clv_metrics(
     bg: Any, gg: Any, customers: int, repeat_buyers: int, clv: pd.Series
 ) -> dict[str, Any]:
+    bg_health = bg.diagnostics()
+    gg_health = gg.diagnostics()
     return {
         "bgnbd": {
             "params": dict(bg.params_),
             "log_likelihood": bg.log_likelihood_,
             "customers": int(customers),
             "time_unit": "weeks",
+            "converged": bg_health["converged"],
+            "at_boundary": bg_health["at_boundary"],
+            "no_dropout": bg_health["no_dropout"],
+            "warnings": bg_health["warnings"],
         },
-        "gamma_gamma": {"params": dict(gg.params_), "repeat_buyers": int(repeat_buyers)},
+        "gamma_gamma": {
+            "params": dict(gg.params_),
+            "repeat_buyers": int(repeat_buyers),
+            "fitted": int(gg.n_customers_),
+            "excluded": int(gg.n_excluded_),
+            "converged": gg_health["converged"],
+            "at_boundary": gg_health["at_boundary"],
+            "warnings": gg_health["warnings"],
+        },
         "clv": {
             "horizon_months": CLV_HORIZON_MONTHS,
             "monthly_discount_rate": CLV_DISCOUNT_RATE,
@@ -175,8 +211,8 @@ def _clv_block_cluster(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             bg = fit_on_distinct(BetaGeoModel(), summary)
-            gg = fit_on_distinct(GammaGammaModel(), summary)
-        notes.extend(f"lifetime value: {w.message}" for w in caught)
+            gg = fit_on_distinct(GammaGammaModel(exclude_nonpositive=True), summary)
+        notes.extend(_fit_notes(caught, bg, gg))
         scored = score_clv(
             summary,
             bg,

@@ -443,7 +443,7 @@ def test_gamma_gamma_uses_repeat_buyers_only(summary, ggf):
     bad.iloc[:3, bad.columns.get_loc("frequency")] = 1
     bad.iloc[:3, bad.columns.get_loc("recency")] = 1.0
     with pytest.raises(ValueError, match="'monetary_value' is 0 or negative in 3 row"):
-        GammaGammaModel().fit(bad)
+        GammaGammaModel(exclude_nonpositive=False).fit(bad)
 
 
 def test_gamma_gamma_expected_spend(ggf, summary):

@@ -32,9 +32,12 @@ Examples
 from __future__ import annotations
 
 from cpm_analysis.clv.base import ConvergenceWarning, NotFittedError
+from cpm_analysis.clv.bgbb import BetaGeoBetaBinomModel
 from cpm_analysis.clv.bgnbd import BetaGeoModel
-from cpm_analysis.clv.gammagamma import GammaGammaModel
+from cpm_analysis.clv.gammagamma import GammaGammaModel, gamma_gamma_eligible
+from cpm_analysis.clv.mbgnbd import ModifiedBetaGeoModel
 from cpm_analysis.clv.paretonbd import ParetoNBDModel
+from cpm_analysis.clv.sbg import ShiftedBetaGeoModel, contract_periods, rows_from_survivors
 from cpm_analysis.clv.summary import rfm_summary
 from cpm_analysis.clv.value import (
     DAYS_PER_MONTH,
@@ -44,12 +47,18 @@ from cpm_analysis.clv.value import (
 
 __all__ = [
     "DAYS_PER_MONTH",
+    "BetaGeoBetaBinomModel",
     "BetaGeoModel",
     "ConvergenceWarning",
     "GammaGammaModel",
+    "ModifiedBetaGeoModel",
     "NotFittedError",
     "ParetoNBDModel",
+    "ShiftedBetaGeoModel",
     "calibration_holdout_report",
+    "contract_periods",
     "customer_lifetime_value",
+    "gamma_gamma_eligible",
     "rfm_summary",
+    "rows_from_survivors",
 ]

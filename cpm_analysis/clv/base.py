@@ -27,6 +27,12 @@ LOG_BOUND = 20.0
 WARM_START_ROWS = 5_000
 # Relative change of the objective at which L-BFGS-B stops (besides the gradient test).
 FTOL = 1e-12
+# A fitted parameter below 1 / NEAR_BOUND or above NEAR_BOUND is reported in ``at_boundary_``:
+# the data push it towards 0 or infinity (e.g. BG/NBD a -> 0 or b -> infinity: no dropout).
+NEAR_BOUND = 1e6
+# ``no_dropout_``: fewer than NO_DROPOUT_SHARE of the customers have P(alive) < NO_DROPOUT_ALIVE.
+NO_DROPOUT_ALIVE = 0.99
+NO_DROPOUT_SHARE = 0.01
 
 __all__ = [
     "ConvergenceWarning",
@@ -42,12 +48,15 @@ def check_summary(
     *,
     what: str = "summary",
     allow_empty: bool = False,
+    allow_negative: Sequence[str] = (),
 ) -> dict[str, np.ndarray]:
     """Validate the numeric summary columns a model needs and return them as float arrays.
 
     Raises ``ValueError`` naming the column and the number of offending rows for a missing
     column, non-numeric values, missing or infinite values, a negative frequency, recency or
-    ``T``, a recency greater than ``T`` and a non-zero recency with a zero frequency.
+    ``T``, a recency greater than ``T`` and a non-zero recency with a zero frequency. Columns
+    named in ``allow_negative`` may hold negative values (a mean spend pulled below zero by
+    refunds, which the Gamma-Gamma model leaves out).
 
     Examples
     --------
@@ -86,7 +95,7 @@ def check_summary(
                 f"{what}: column '{col}' has {int(nonfinite.sum())} missing or infinite value(s)"
             )
         negative = arr < 0
-        if negative.any():
+        if negative.any() and col not in allow_negative:
             raise ValueError(f"{what}: column '{col}' has {int(negative.sum())} negative value(s)")
         out[col] = arr
     if "recency" in out and "T" in out:
@@ -567,6 +576,60 @@ class BaseModel(BaseEstimator):
         self.converged_ = result.converged
         self.n_iter_ = result.n_iter
         self.time_unit_ = summary.attrs.get("time_unit")
+        self.at_boundary_ = tuple(
+            n
+            for n, v in zip(self._param_names, result.params, strict=True)
+            if not (1.0 / NEAR_BOUND < v < NEAR_BOUND)
+        )
+        warnings_: list[str] = []
+        if not result.converged:
+            warnings_.append(
+                f"The {self._model_name} fit did not converge ({result.message}); its figures "
+                "are the best found, not a maximum of the likelihood."
+            )
+        if self.at_boundary_:
+            shown = ", ".join(f"{n} = {self.params_[n]:.3g}" for n in self.at_boundary_)
+            warnings_.append(
+                f"The {self._model_name} fit pushed {shown} to the edge of the range (below "
+                f"{1 / NEAR_BOUND:g} or above {NEAR_BOUND:g}): the data do not pin "
+                f"{'it' if len(self.at_boundary_) == 1 else 'them'} down, and predictions use "
+                "the limit of the model there."
+            )
+        self.fit_warnings_ = warnings_
+
+    def _diagnostic_extras(self) -> dict[str, Any]:
+        """Model-specific health figures for :meth:`diagnostics` (none by default)."""
+        return {}
+
+    def diagnostics(self) -> dict[str, Any]:
+        """The health of the fit, JSON-able, for a report page to print.
+
+        Returns
+        -------
+        dict
+            ``model`` (its name), ``converged`` (``converged_``: the optimiser met its
+            tolerance), ``at_boundary`` (``at_boundary_``: names of parameters below 1e-6 or
+            above 1e6), any model-specific flags (``no_dropout`` for the purchase models,
+            ``excluded`` for the Gamma-Gamma model) and ``warnings`` (``fit_warnings_``: one
+            plain-language sentence per problem; empty when the fit is healthy).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from cpm_analysis.clv import BetaGeoModel
+        >>> s = pd.DataFrame({"frequency": [0, 1, 2, 0, 3] * 10, "recency": [0, 5, 8, 0, 9] * 10,
+        ...                   "T": [10.0, 12, 9, 11, 10] * 10})
+        >>> sorted(BetaGeoModel().fit(s).diagnostics())
+        ['at_boundary', 'converged', 'model', 'no_dropout', 'warnings']
+        """
+        self._check_fitted()
+        return {
+            "model": self._model_name,
+            "converged": bool(self.converged_),
+            "at_boundary": list(self.at_boundary_),
+            **self._diagnostic_extras(),
+            "warnings": list(self.fit_warnings_),
+        }
 
 
 def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -697,7 +760,26 @@ class PurchaseModel(BaseModel):
         self.n_distinct_rows_ = data.n_rows
         self._fitted_index = summary.index
         self._fitted = cols
+        self._check_dropout(data)
         return self
+
+    def _check_dropout(self, data: Compressed) -> None:
+        """Set ``no_dropout_``: P(alive) >= 0.99 for at least 99 % of the fitted customers."""
+        c = data.columns
+        alive = self._p_alive(c["frequency"], c["recency"], c["T"])
+        w = data.weights
+        lapsed = float(w[~(alive >= NO_DROPOUT_ALIVE)].sum()) / float(w.sum())
+        self.no_dropout_ = bool(lapsed < NO_DROPOUT_SHARE)
+        if self.no_dropout_:
+            self.fit_warnings_.append(
+                f"The {self._model_name} fit found no detectable dropout: P(alive) is at least "
+                f"{NO_DROPOUT_ALIVE:g} for {1 - NO_DROPOUT_SHARE:.0%} of the customers or more, "
+                "so the model treats almost everyone as still active and its forecasts assume "
+                "nobody lapses (a longer history usually shows who did)."
+            )
+
+    def _diagnostic_extras(self) -> dict[str, Any]:
+        return {"no_dropout": bool(getattr(self, "no_dropout_", False))}
 
     # -- prediction helpers ----------------------------------------------------------------
     def _data(self, summary: pd.DataFrame | None) -> tuple[pd.Index, dict[str, np.ndarray]]:

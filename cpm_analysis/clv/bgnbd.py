@@ -24,7 +24,14 @@ from typing import Any
 
 import numpy as np
 from scipy import stats
-from scipy.special import betaln, digamma, gammaln, hyp2f1, polygamma
+from scipy.linalg import eigh_tridiagonal
+from scipy.special import (
+    betaln,
+    digamma,
+    gammaln,
+    hyp2f1,
+    polygamma,
+)
 
 from cpm_analysis.clv.base import Compressed, PurchaseModel, compress_rows
 from cpm_analysis.clv.base import dot as _dot
@@ -103,21 +110,17 @@ class BetaGeoModel(PurchaseModel):
         return np.where(pos, np.logaddexp(0.0, inner), 0.0)
 
     def _bracket(self, t: Any, x: np.ndarray, T: np.ndarray) -> np.ndarray:
-        """(a+b+x-1)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)].
+        """E[purchases in (T, T+t] | alive at T], finite at every parameter.
 
-        Euler's transformation 2F1(A, B; C; z) = (1-z)^(C-A-B) 2F1(C-A, C-B; C; z) turns the
-        product into (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z): its parameters stay small for
-        any frequency, so nothing overflows for customers with hundreds of purchases.
+        With ``k = t/(alpha+T)``, ``n = r+x`` and ``h(p) = (1 - (1+p k)^-n) / p`` (the expected
+        purchases of a customer with dropout probability ``p``, the purchase rate integrated
+        out) this is ``E[h(p)]`` for ``p ~ Beta(a, b+x)``, which the paper writes as
+        ``(a+b+x-1)/(a-1) [1 - ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z)]``.
+        It lies between ``n k (1 - eps)`` and ``n k`` with ``eps = a/(a+b+x) (n+1) k/2``
+        (and above ``h(1)``), bounds that :func:`_bgnbd_bracket` uses to choose its method.
         """
         r, alpha, a, b = self._theta()
-        if abs(a - 1.0) < 1e-7:  # removable singularity at a = 1
-            a = 1.0 + 1e-7
-        t = np.asarray(t, dtype=np.float64)
-        log1mz = np.log(alpha + T) - np.log(alpha + T + t)  # log(1 - z)
-        z = -np.expm1(log1mz)
-        c = a + b + x - 1.0
-        f = hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
-        return c / (a - 1.0) * -np.expm1((a - 1.0) * log1mz + np.log(f))
+        return _bgnbd_bracket(np.asarray(t, dtype=np.float64), x, T, r, alpha, a, b)
 
     def _expected_many(
         self, times: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray
@@ -185,6 +188,135 @@ class BetaGeoModel(PurchaseModel):
         )
         out = head + tail
         return float(out) if out.ndim == 0 else out
+
+
+# Below this eps = E[p] (n+1) k / 2 the bracket is its no-dropout limit n k (1 - eps/2) to
+# within eps / 2 relative (the model's limit a -> 0 or b -> infinity).
+_LIMIT_EPS = 1e-10
+# Relative slack of the bounds a closed-form value must satisfy to be accepted.
+_BOUND_SLACK = 1e-9
+# Nodes of the Gauss-Jacobi / Gauss-Laguerre quadrature over the dropout probability.
+_NODES = 200
+# Above this b + x the Beta(a, b+x) dropout is the Gamma(a, b+x) limit (relative error ~1/(b+x)).
+_GAMMA_LIMIT = 1e7
+# Within this distance of a = 1 (a removable singularity of the closed form) the bracket is
+# interpolated linearly between a = 1 -+ _NEAR_ONE (error ~ _NEAR_ONE^2).
+_NEAR_ONE = 1e-3
+
+
+def _h(p: np.ndarray, n: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """(1 - (1 + p k)^-n) / p for p > 0: expected purchases with dropout probability p."""
+    return -np.expm1(-n * np.log1p(p * k)) / p
+
+
+def _beta_rule(a: float, beta: float) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss nodes and weights (summing to 1) of the Beta(a, beta) distribution on [0, 1].
+
+    Golub-Welsch on the Jacobi matrix of the shifted Jacobi polynomials, written so that no
+    term cancels (scipy's ``roots_jacobi`` overflows its normalisation for large parameters);
+    for very large ``beta`` the Gamma(a, beta) limit of the Beta law (generalised Laguerre).
+    """
+    i = np.arange(1, _NODES, dtype=np.float64)
+    if beta > _GAMMA_LIMIT:
+        c = a - 1.0
+        diag = 2.0 * np.arange(_NODES) + c + 1.0
+        off = np.sqrt(i * (i + c))
+        nodes, vectors = eigh_tridiagonal(diag, off)
+        return nodes / beta, vectors[0] ** 2
+    al, be = beta - 1.0, a - 1.0  # Jacobi exponents of (1 - p) and p
+    sm = al + be
+    j = np.arange(_NODES, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        diag = (2 * j * j + 2 * j * (sm + 1.0) + sm * (be + 1.0)) / (
+            (2 * j + sm) * (2 * j + sm + 2.0)
+        )
+    diag[0] = a / (a + beta)
+    off = np.sqrt(
+        i
+        * (i + al)
+        / (2 * i + sm)
+        * (i + be)
+        / (2 * i + sm)
+        * (i + sm)
+        / ((2 * i + sm + 1.0) * (2 * i + sm - 1.0))
+    )
+    nodes, vectors = eigh_tridiagonal(diag, off)
+    return nodes, vectors[0] ** 2
+
+
+def _quadrature(n: np.ndarray, k: np.ndarray, beta: float, a: float) -> np.ndarray:
+    """E[h(p)] for p ~ Beta(a, beta) by Gauss quadrature; NaN where the rule fails."""
+    with np.errstate(all="ignore"):
+        try:
+            p, weights = _beta_rule(a, beta)
+        except (ValueError, np.linalg.LinAlgError):
+            return np.full(len(n), np.nan)
+        p = np.clip(p, np.finfo(float).tiny, 1.0)
+        if not (np.isfinite(p).all() and np.isfinite(weights).all()):
+            return np.full(len(n), np.nan)
+        return _h(p[None, :], n[:, None], k[:, None]) @ (weights / weights.sum())
+
+
+def _closed_form(
+    t: np.ndarray, x: np.ndarray, T: np.ndarray, r: float, alpha: float, b: float, a: float
+) -> np.ndarray:
+    """(a+b+x-1)/(a-1) [1 - (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z)], z = t/(alpha+T+t)."""
+    with np.errstate(all="ignore"):
+        log1mz = np.log(alpha + T) - np.log(alpha + T + t)
+        z = -np.expm1(log1mz)
+        c = a + b + x - 1.0
+        f = hyp2f1(a + b - 1.0 - r, a - 1.0, c, z)
+        return c / (a - 1.0) * -np.expm1((a - 1.0) * log1mz + np.log(f))
+
+
+def _bgnbd_bracket(
+    t: np.ndarray, x: np.ndarray, T: np.ndarray, r: float, alpha: float, a: float, b: float
+) -> np.ndarray:
+    """The conditional expectation given alive of BG/NBD, by the cheapest exact method.
+
+    1. no-dropout limit where ``eps`` is negligible (a -> 0, b -> infinity, t -> 0);
+    2. Euler's form (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z) of the paper's formula, whose
+       parameters stay small for any frequency, accepted where it is finite and within the
+       bounds (scipy's 2F1 is unreliable for a+b+x-1 < 0 and for huge parameters); near
+       the removable singularity a = 1 it is interpolated from a = 1 -+ 0.001;
+    3. quadrature over the dropout probability, once per distinct frequency, for the rest;
+    the result is clipped to the bounds, so it is always finite.
+    """
+    t, x, T = np.broadcast_arrays(t, x, T)
+    k = t / (alpha + T)
+    n = r + x
+    with np.errstate(over="ignore"):
+        upper = n * k
+    lower = -np.expm1(-n * np.log1p(k))  # h(1): everyone drops out at the next purchase
+    eps = a / (a + b + x) * (n + 1.0) * k / 2.0
+    floor = np.maximum(lower, upper * (1.0 - np.minimum(eps, 1.0)))
+    out = upper * (1.0 - eps / 2.0)
+    todo = ~(eps < _LIMIT_EPS)
+    if todo.any():
+        idx = np.flatnonzero(todo)
+        args = (t[idx], x[idx], T[idx], r, alpha, b)
+        if abs(a - 1.0) > _NEAR_ONE:
+            value = _closed_form(*args, a)
+        else:  # removable singularity at a = 1: interpolate between 1 -+ _NEAR_ONE
+            below = _closed_form(*args, 1.0 - _NEAR_ONE)
+            above = _closed_form(*args, 1.0 + _NEAR_ONE)
+            value = below + (above - below) * (a - 1.0 + _NEAR_ONE) / (2.0 * _NEAR_ONE)
+        good = (
+            np.isfinite(value)
+            & (value <= upper[idx] * (1.0 + _BOUND_SLACK))
+            & (value >= floor[idx] * (1.0 - _BOUND_SLACK))
+        )
+        out[idx[good]] = value[good]
+        todo[idx[good]] = False
+    if todo.any():
+        idx = np.flatnonzero(todo)
+        xs, inverse = np.unique(x[idx], return_inverse=True)
+        for j, xv in enumerate(xs):
+            rows = idx[inverse == j]
+            value = _quadrature(n[rows], k[rows], b + xv, a)
+            # a failed rule keeps the limit value, clipped to the bounds below
+            out[rows] = np.where(np.isfinite(value), value, out[rows])
+    return np.clip(out, floor, upper)
 
 
 def _bgnbd_nll_factory(data: Compressed) -> Callable[[np.ndarray], tuple[Any, ...]]:

@@ -45,6 +45,49 @@ from cpm_analysis.clv.base import dot as _dot
 SPEND_COLUMNS = ("frequency", "monetary_value")
 
 
+def gamma_gamma_eligible(
+    summary: pd.DataFrame, sample_weight: Any = None
+) -> tuple[np.ndarray, int]:
+    """Which customers the Gamma-Gamma model can be fitted on, and how many repeat buyers not.
+
+    The model describes positive transaction values of repeat buyers: a customer is eligible
+    with ``frequency > 0`` and ``monetary_value > 0``. Repeat buyers whose mean repeat spend is
+    0 or negative (free orders, refunds netted against sales) are *excluded*; one-time buyers
+    are neither (the model never uses them). Excluded customers still get an expected spend:
+    the population mean, as for one-time buyers (see :meth:`GammaGammaModel.expected_spend`).
+
+    Parameters
+    ----------
+    summary : DataFrame
+        With ``frequency`` and ``monetary_value`` (see :func:`~cpm_analysis.clv.rfm_summary`).
+    sample_weight : array-like, optional
+        Customers per row; the excluded count is then their sum.
+
+    Returns
+    -------
+    mask : ndarray of bool
+        One per row: eligible for the fit.
+    n_excluded : int
+        Repeat buyers left out for a non-positive ``monetary_value``.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"frequency": [2, 1, 0], "monetary_value": [20.0, 0.0, 0.0]})
+    >>> mask, n_excluded = gamma_gamma_eligible(s)
+    >>> mask.tolist(), n_excluded
+    ([True, False, False], 1)
+    """
+    cols = check_summary(summary, SPEND_COLUMNS, allow_negative=("monetary_value",))
+    weights = check_sample_weight(sample_weight, len(summary))
+    repeat = cols["frequency"] > 0
+    if weights is not None:
+        repeat &= weights > 0
+    positive = cols["monetary_value"] > 0
+    left_out = repeat & ~positive
+    n_excluded = int(left_out.sum()) if weights is None else round(float(weights[left_out].sum()))
+    return repeat & positive, n_excluded
+
+
 def _moments_start(x: np.ndarray, m: np.ndarray, w: np.ndarray | None = None) -> dict[str, float]:
     """Method-of-moments values of (p, q, v) from E[m], E[m^2] and E[log m].
 
@@ -143,7 +186,9 @@ class GammaGammaModel(BaseModel):
     """Gamma-Gamma model of the average transaction value.
 
     Fitted on the customers with ``frequency > 0`` only (one-time buyers have no repeat
-    transaction whose value the model describes); their ``monetary_value`` must be positive.
+    transaction whose value the model describes) and a positive ``monetary_value``: repeat
+    buyers without positive spend are left out of the fit (see :func:`gamma_gamma_eligible`),
+    counted in ``n_excluded_`` and valued at the population mean spend.
 
     Parameters
     ----------
@@ -156,6 +201,10 @@ class GammaGammaModel(BaseModel):
         Maximum Newton iterations.
     tol : float
         Gradient tolerance (on the mean log-likelihood per customer).
+    exclude_nonpositive : bool
+        True (the default): repeat buyers with ``monetary_value <= 0`` are left out of the fit,
+        counted in ``n_excluded_``, named in ``fit_warnings_`` and in a ``UserWarning``, and
+        valued at the population mean spend. False: they are an error (as in ``lifetimes``).
 
     Attributes
     ----------
@@ -163,8 +212,15 @@ class GammaGammaModel(BaseModel):
         ``p`` (shape of a transaction's value), ``q`` and ``v`` (shape and rate of the
         customers' scale ``nu``); the mean transaction value in the population is
         ``p v / (q - 1)``.
-    log_likelihood_, standard_errors_, n_customers_, converged_
-        As for :class:`~cpm_analysis.clv.BetaGeoModel`; ``n_customers_`` counts repeat buyers.
+    log_likelihood_, standard_errors_, n_customers_, converged_, at_boundary_, fit_warnings_
+        As for :class:`~cpm_analysis.clv.BetaGeoModel`; ``n_customers_`` counts the repeat
+        buyers fitted.
+    n_excluded_ : int
+        Repeat buyers left out for a non-positive ``monetary_value`` (always 0
+        with ``exclude_nonpositive=False``, which raises instead).
+    observed_mean_spend_ : float
+        Mean ``monetary_value`` of the fitted repeat buyers; the population mean spend when the
+        fit has ``q <= 1`` (where the model's own mean ``p v / (q - 1)`` is infinite).
 
     Examples
     --------
@@ -176,6 +232,23 @@ class GammaGammaModel(BaseModel):
     _param_names = ("p", "q", "v")
     _model_name = "Gamma-Gamma"
     _method = "trust-exact"
+
+    def __init__(
+        self,
+        *,
+        penalizer_coef: float = 0.0,
+        initial_params: dict[str, float] | None = None,
+        max_iter: int = 1000,
+        tol: float = 1e-8,
+        exclude_nonpositive: bool = True,
+    ) -> None:
+        super().__init__(
+            penalizer_coef=penalizer_coef, initial_params=initial_params, max_iter=max_iter, tol=tol
+        )
+        self.exclude_nonpositive = exclude_nonpositive
+
+    def _diagnostic_extras(self) -> dict[str, Any]:
+        return {"excluded": int(self.n_excluded_)}
 
     def fit(self, summary: pd.DataFrame, sample_weight: Any = None) -> GammaGammaModel:
         """Fit on the repeat buyers of a customer summary.
@@ -200,22 +273,30 @@ class GammaGammaModel(BaseModel):
         946
         """
         self._check_init()
-        cols = check_summary(summary, SPEND_COLUMNS)
+        exclude = bool(self.exclude_nonpositive)
+        cols = check_summary(
+            summary, SPEND_COLUMNS, allow_negative=("monetary_value",) if exclude else ()
+        )
         weights = check_sample_weight(sample_weight, len(summary))
-        repeat = cols["frequency"] > 0
-        if weights is not None:
-            repeat &= weights > 0
+        if not (cols["frequency"] > 0).any():
+            raise ValueError(
+                "summary: no customer has frequency > 0; the Gamma-Gamma model needs repeat buyers"
+            )
+        repeat, n_excluded = gamma_gamma_eligible(summary, weights)
+        if n_excluded and not exclude:
+            bad = int(((cols["frequency"] > 0) & (cols["monetary_value"] <= 0)).sum())
+            raise ValueError(
+                f"summary: column 'monetary_value' is 0 or negative in {bad} row(s) "
+                "with frequency > 0; the Gamma-Gamma model needs positive spend (pass "
+                "exclude_nonpositive=True to fit the others and give these customers the "
+                "population mean spend)"
+            )
         x, m = cols["frequency"][repeat], cols["monetary_value"][repeat]
         w = None if weights is None else weights[repeat]
         if len(x) == 0:
             raise ValueError(
-                "summary: no customer has frequency > 0; the Gamma-Gamma model needs repeat buyers"
-            )
-        bad = m <= 0
-        if bad.any():
-            raise ValueError(
-                f"summary: column 'monetary_value' is 0 or negative in {int(bad.sum())} row(s) "
-                "with frequency > 0; the Gamma-Gamma model needs positive spend"
+                "summary: no repeat buyer has a positive 'monetary_value'; the Gamma-Gamma model "
+                "needs positive spend"
             )
         if len(x) > 2 and np.std(x) > 0 and np.std(m) > 0:
             if w is None:
@@ -248,11 +329,27 @@ class GammaGammaModel(BaseModel):
             tol=self.tol,
         )
         self._store_fit(result, round(n_repeat), summary)
-        if self.params_["q"] <= 1.0:
+        self.n_excluded_ = int(n_excluded)
+        if n_excluded:
+            sentence = (
+                f"The Gamma-Gamma model left out {n_excluded} repeat buyer(s) whose mean spend is "
+                "0 or negative; they are valued at the population mean spend."
+            )
+            self.fit_warnings_.append(sentence)
+            warnings.warn(sentence, UserWarning, stacklevel=2)
+        p, q, v = (self.params_[k] for k in self._param_names)
+        self.observed_mean_spend_ = float(np.average(md, weights=wd))
+        if q <= 1.0:
+            self.fit_warnings_.append(
+                f"The Gamma-Gamma fit has q = {q:.3g} <= 1, for which the model's mean spend is "
+                "infinite (a heavy tail of large orders); customers without repeat purchases are "
+                f"valued at the observed mean spend of the repeat buyers "
+                f"({self.observed_mean_spend_:.4g}) instead."
+            )
             warnings.warn(
-                f"Gamma-Gamma q = {self.params_['q']:.3g} <= 1: the mean spend in the population "
-                "is infinite, so customers without repeat purchases get an infinite expected "
-                "spend; check the monetary values for outliers",
+                f"Gamma-Gamma q = {q:.3g} <= 1: the mean spend in the population is infinite; "
+                "customers without repeat purchases get the observed mean spend of the repeat "
+                "buyers instead; check the monetary values for outliers",
                 UserWarning,
                 stacklevel=2,
             )
@@ -265,7 +362,9 @@ class GammaGammaModel(BaseModel):
 
         ``E[M | x, m] = p (v + m x) / (p x + q - 1)``: a weighted average of the population mean
         ``p v / (q - 1)`` and the customer's own mean ``m``, with more weight on ``m`` the more
-        transactions it rests on. Customers with ``frequency == 0`` get the population mean.
+        transactions it rests on. Customers with ``frequency == 0``, or with a ``monetary_value``
+        of 0 or less (left out of the fit), get the population mean :meth:`mean_spend`; every
+        value is finite.
         Same as ``lifetimes``' ``conditional_expected_average_profit(frequency, monetary)``.
 
         Parameters
@@ -291,7 +390,9 @@ class GammaGammaModel(BaseModel):
             index, cols = self._fitted_index, self._fitted
         elif isinstance(summary, pd.DataFrame):
             index = summary.index
-            cols = check_summary(summary, SPEND_COLUMNS, allow_empty=True)
+            cols = check_summary(
+                summary, SPEND_COLUMNS, allow_empty=True, allow_negative=("monetary_value",)
+            )
         else:
             if monetary_value is None:
                 raise ValueError("monetary_value: needed when the first argument holds frequencies")
@@ -302,18 +403,27 @@ class GammaGammaModel(BaseModel):
                     "monetary_value": np.asarray(monetary_value, dtype=np.float64).ravel(),
                 }
             )
-            cols = check_summary(frame, SPEND_COLUMNS, allow_empty=True)
+            cols = check_summary(
+                frame, SPEND_COLUMNS, allow_empty=True, allow_negative=("monetary_value",)
+            )
             index = frame.index if index is None else index
         p, q, v = (self.params_[k] for k in self._param_names)
         x, m = cols["frequency"], cols["monetary_value"]
-        with np.errstate(divide="ignore"):
-            values = p * (v + np.where(x > 0, m * x, 0.0)) / (p * x + q - 1.0)
-        if q <= 1.0:
-            values = np.where(p * x + q - 1.0 <= 0, np.inf, values)
+        own = (x > 0) & (m > 0)
+        denominator = p * x + q - 1.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = p * (v + m * x) / denominator
+        # q <= 1 leaves E[M | x, m] infinite for p x <= 1 - q: the customer's own mean then
+        values = np.where(denominator > 0, values, m)
+        values = np.where(own, values, self.mean_spend())
         return pd.Series(values, index=index, name="expected_spend")
 
     def mean_spend(self) -> float:
-        """Population mean transaction value ``p v / (q - 1)`` (infinite when q <= 1).
+        """Population mean transaction value ``p v / (q - 1)``.
+
+        When the fit has ``q <= 1`` that mean is infinite; the observed mean spend of the fitted
+        repeat buyers (``observed_mean_spend_``) is returned instead, so that every value stays
+        a number (``fit_warnings_`` says so).
 
         Examples
         --------
@@ -322,4 +432,4 @@ class GammaGammaModel(BaseModel):
         """
         self._check_fitted()
         p, q, v = (self.params_[k] for k in self._param_names)
-        return float(p * v / (q - 1.0)) if q > 1 else float("inf")
+        return float(p * v / (q - 1.0)) if q > 1 else float(self.observed_mean_spend_)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from cpm_analysis.data.cdnow import load_cdnow
 from cpm_analysis.data.dataset import Dataset
+from cpm_analysis.data.donations import load_donations
 from cpm_analysis.data.loader import load, validate_frames
 from cpm_analysis.data.orders import paid_orders
 from cpm_analysis.data.paths import cdnow_dir, data_dir, sample_dir
@@ -26,6 +27,7 @@ __all__ = [
     "data_dir",
     "load",
     "load_cdnow",
+    "load_donations",
     "paid_orders",
     "parse_datetime",
     "sample_dir",

@@ -27,6 +27,10 @@ class Dataset:
         Required tables.
     tickets, surveys, staff, targets, assessments : DataFrame or None
         Optional tables.
+    order_lines : DataFrame or None
+        The kept order lines when the source gave ``order_lines`` (``orders`` is their
+        aggregate): ``order_id``, ``customer_id``, ``order_date``, ``line_amount`` and the
+        line columns of the source (product, category, ...).
     rejected : DataFrame
         Quarantined rows: ``table``, ``row`` (1-based data row in the source, header not
         counted), ``column``, ``reason``, ``values`` (the raw row as JSON).
@@ -34,6 +38,10 @@ class Dataset:
         Where the data came from (a folder, a database URL with the password hidden, ...).
     cutoff : Timestamp or None
         The point in time of an :meth:`as_of` view; ``None`` for the full data.
+    derived : dict
+        The tables the loader built from others, and from what: ``{"customers":
+        "order_lines"}`` when the source had no customers table, ``{"orders": "order_lines"}``
+        for aggregated lines, ``{"staff": "owners"}`` for staff made from an owners sheet.
 
     Examples
     --------
@@ -51,9 +59,11 @@ class Dataset:
     staff: pd.DataFrame | None = None
     targets: pd.DataFrame | None = None
     assessments: pd.DataFrame | None = None
+    order_lines: pd.DataFrame | None = None
     rejected: pd.DataFrame = field(default_factory=empty_rejected)
     source: str = "<memory>"
     cutoff: pd.Timestamp | None = None
+    derived: dict[str, str] = field(default_factory=dict)
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -69,7 +79,8 @@ class Dataset:
 
         Orders, tickets and surveys after the cutoff are gone; customers who signed up later are
         gone (with their rows in every table); a ticket's first response or resolution after the
-        cutoff reads as not yet happened (``NaT``, and its satisfaction as not yet given); a
+        cutoff reads as not yet happened (``NaT``, and its satisfaction as not yet given); order
+        lines go with their order (an order's date is its earliest line); a
         contract end (``churned_at``) after the cutoff reads as still active; assessments of
         periods ending after the cutoff are gone. Staff and targets are plans and stay.
 
@@ -116,6 +127,10 @@ class Dataset:
                         frame["resolved_at"].notna()
                     )
             out[name] = frame.reset_index(drop=True)
+        if self.order_lines is not None:
+            lines = self.order_lines
+            keep = isin(lines["order_id"], out["orders"]["order_id"])
+            out["order_lines"] = lines.loc[keep].reset_index(drop=True)
         if self.assessments is not None:
             ends = {label: parse_period(label).end for label in self.assessments["period"].unique()}
             keep = self.assessments["period"].map(ends) <= ts

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,63 +10,61 @@ from typing import Any
 import pandas as pd
 
 from cpm_analysis.data.dataset import Dataset
-from cpm_analysis.data.schema import ALL_TABLES, REQUIRED_TABLES
-from cpm_analysis.data.validate import empty_rejected, validate_table
+from cpm_analysis.data.excel import EXCEL_SUFFIXES, is_workbook, read_sheet
+from cpm_analysis.data.lines import (
+    customer_attributes,
+    derive_customers,
+    read_lines,
+)
+from cpm_analysis.data.mapping import MAPPING_FILE, SourceMapping, read_mapping
+from cpm_analysis.data.schema import ALL_TABLES, SOURCE_TABLES
+from cpm_analysis.data.supplementary import apply_owners, apply_returns
+from cpm_analysis.data.usability import usability_problems
+from cpm_analysis.data.validate import (
+    NOT_REFUNDED,
+    _Quarantine,
+    check_columns,
+    convert_table,
+    cross_checks,
+    empty_rejected,
+    load_time,
+    require_rows,
+    validate_table,
+)
 from cpm_analysis.exceptions import DataValidationError
 
-ColumnMapping = Mapping[str, Mapping[str, str]]
-MAPPING_FILE = "mapping.yaml"
+ColumnMapping = Mapping[str, Any]
 
 
 def _read_mapping(mapping: ColumnMapping | str | os.PathLike | None) -> dict[str, dict[str, str]]:
-    if mapping is None:
-        return {}
-    if isinstance(mapping, str | os.PathLike):
-        path = Path(mapping)
-        if not path.is_file():
-            raise DataValidationError(f"mapping: file {path} does not exist")
-        text = path.read_text(encoding="utf-8")
-        if path.suffix.lower() == ".json":
-            mapping = json.loads(text)
-        else:
-            import yaml
-
-            mapping = yaml.safe_load(text) or {}
-    if not isinstance(mapping, Mapping):
-        raise DataValidationError("mapping: expected {table: {your_column: canonical_column}}")
-    out: dict[str, dict[str, str]] = {}
-    for table, columns in mapping.items():
-        if table not in ALL_TABLES:
-            raise DataValidationError(
-                f"mapping: unknown table '{table}' (tables are {', '.join(ALL_TABLES)})",
-                table=str(table),
-            )
-        if not isinstance(columns, Mapping):
-            raise DataValidationError(
-                f"mapping: '{table}' must map your column names to canonical ones", table=table
-            )
-        out[table] = {str(k): str(v) for k, v in columns.items()}
-    return out
+    """The column renames of a mapping (the Dask engine's view of it)."""
+    return read_mapping(mapping).columns
 
 
-def _read_file(table: str, path: Path) -> pd.DataFrame:
+def _read_file(table: str, path: Path, sheet: str | None = None) -> pd.DataFrame:
+    if is_workbook(path):
+        return read_sheet(path, sheet, table)
     try:
         if path.is_dir() or path.suffix == ".parquet":
             return pd.read_parquet(path)
-        # every column as text: typing happens in validation so faults can be quarantined
-        return pd.read_csv(path, dtype="str", keep_default_na=False, na_values=[""])
+        # every column as text: typing happens in validation so faults can be quarantined;
+        # utf-8-sig drops the byte-order mark that spreadsheet programs write
+        return pd.read_csv(
+            path, dtype="str", keep_default_na=False, na_values=[""], encoding="utf-8-sig"
+        )
     except Exception as err:
         raise DataValidationError(
             f"{table}: cannot read {path} ({type(err).__name__}: {str(err)[:200]}). "
-            "Check that it is a valid CSV (UTF-8, header row) or Parquet file.",
+            "Check that it is a valid CSV (UTF-8, header row), Parquet or Excel file.",
             table=table,
         ) from err
 
 
 def _find_table_file(folder: Path, table: str) -> Path | None:
+    names = [f"{table}.csv", f"{table}.parquet", table] + [f"{table}{s}" for s in EXCEL_SUFFIXES]
     candidates = [
         p
-        for p in (folder / f"{table}.csv", folder / f"{table}.parquet", folder / table)
+        for p in (folder / name for name in names)
         if p.exists() and (p.is_file() or any(p.glob("*.parquet")))
     ]
     if len(candidates) > 1:
@@ -79,9 +76,21 @@ def _find_table_file(folder: Path, table: str) -> Path | None:
     return candidates[0] if candidates else None
 
 
-def _read_folder(folder: Path) -> dict[str, pd.DataFrame]:
+def _read_folder(folder: Path, mapping: SourceMapping | None = None) -> dict[str, pd.DataFrame]:
+    mapping = mapping or SourceMapping()
+    assigned = mapping.table_files()
     frames = {}
-    for table in ALL_TABLES:
+    for table, (name, sheet) in assigned.items():
+        path = folder / name
+        if not path.exists():
+            raise DataValidationError(
+                f"{table}: the mapping's files section names '{name}', which is not in {folder}",
+                table=table,
+            )
+        frames[table] = _read_file(table, path, sheet)
+    for table in SOURCE_TABLES:
+        if table in assigned:
+            continue
         path = _find_table_file(folder, table)
         if path is not None:
             frames[table] = _read_file(table, path)
@@ -107,7 +116,7 @@ def _read_database(url: str) -> tuple[dict[str, pd.DataFrame], str]:
         with engine.connect() as conn:
             names = set(sa.inspect(conn).get_table_names())
             frames = {
-                table: pd.read_sql_table(table, conn) for table in ALL_TABLES if table in names
+                table: pd.read_sql_table(table, conn) for table in SOURCE_TABLES if table in names
             }
     except DataValidationError:
         raise
@@ -145,10 +154,24 @@ def normalise_columns(frame: Any, table: str, rename: Mapping[str, str]) -> Any:
 
 def validate_frames(
     frames: Mapping[str, pd.DataFrame],
-    mapping: ColumnMapping | None = None,
+    mapping: ColumnMapping | SourceMapping | str | os.PathLike | None = None,
     source: str = "<memory>",
+    *,
+    now: pd.Timestamp | None = None,
 ) -> Dataset:
     """Validate raw tables into a :class:`Dataset` (the in-memory half of :func:`load`).
+
+    Order lines are aggregated into orders and customers derived when absent (see
+    :mod:`cpm_analysis.data.lines`); ``owners`` and ``returns`` are applied (see
+    :func:`load`). ``now`` is the load time (default: now): event dates more than a day after
+    it are quarantined.
+
+    Raises
+    ------
+    DataValidationError
+        When the data is unusable (see :func:`load`); for the faults found after validation
+        (no rows kept, most orders of unknown customers, most order ids repeated) the error
+        carries the validated dataset as ``err.dataset``.
 
     Examples
     --------
@@ -161,43 +184,149 @@ def validate_frames(
     >>> ds.orders["amount"].tolist()
     [9.5]
     """
-    unknown = [name for name in frames if name not in ALL_TABLES]
+    unknown = [name for name in frames if name not in SOURCE_TABLES]
     if unknown:
         raise DataValidationError(
-            f"{unknown[0]}: not a table of the data contract ({', '.join(ALL_TABLES)})",
+            f"{unknown[0]}: not a table of the data contract ({', '.join(SOURCE_TABLES)})",
             table=unknown[0],
         )
-    for table in REQUIRED_TABLES:
-        if table not in frames or frames[table] is None:
-            raise DataValidationError(
-                f"{table}: required table is missing from {source}. "
-                f"Provide {table}.csv or {table}.parquet (or a database table named {table}).",
-                table=table,
-            )
-    mapping = _read_mapping(mapping)
+    present = {name: frame for name, frame in frames.items() if frame is not None}
+    if "orders" in present and "order_lines" in present:
+        raise DataValidationError(
+            "orders: the source has both orders and order_lines; give one of them "
+            "(order_lines are aggregated into orders).",
+            table="orders",
+        )
+    if "orders" not in present and "order_lines" not in present:
+        raise DataValidationError(
+            f"orders: required table is missing from {source}. Provide orders.csv or "
+            "orders.parquet (or a database table named orders), or order lines as "
+            "order_lines (or name your file in the mapping's files section).",
+            table="orders",
+        )
+    spec = read_mapping(mapping)
+    now = now if now is not None else load_time()
+    dayfirst = spec.dayfirst
     renamed = {}
-    for table, frame in frames.items():
-        if frame is None:
-            continue
+    for table, frame in present.items():
         if not isinstance(frame, pd.DataFrame):
             raise DataValidationError(f"{table}: expected a pandas DataFrame", table=table)
-        renamed[table] = normalise_columns(frame, table, mapping.get(table, {}))
+        renamed[table] = normalise_columns(frame, table, spec.columns.get(table, {}))
+    mapped = {t: set(spec.columns.get(t, {}).values()) for t in renamed}
 
-    customers, rejected_customers = validate_table("customers", renamed["customers"])
-    tables: dict[str, Any] = {"customers": customers}
-    rejected = [rejected_customers]
-    ids = pd.Index(customers["customer_id"])
-    for table in ALL_TABLES[1:]:
-        if table in renamed:
-            clean, bad = validate_table(table, renamed[table], customer_ids=ids)
-            tables[table] = clean
+    rejected: list[pd.DataFrame] = []
+    derived: dict[str, str] = {}
+    read: dict[str, int] = {t: len(f) for t, f in renamed.items()}
+    lines = None
+    if "order_lines" in renamed:
+        lines = read_lines(renamed["order_lines"], dayfirst=dayfirst, now=now)
+        orders_typed = lines.orders()
+        if "returns" in renamed:
+            returned, bad = apply_returns(renamed["returns"], orders_typed["order_id"])
+            orders_typed.loc[returned, "status"] = "refunded"
             rejected.append(bad)
+        orders_q = _Quarantine("orders", orders_typed)  # order faults go back to the lines
+        negative = (orders_typed["amount"] < 0).to_numpy()
+        refunded = orders_typed["status"].eq("refunded").to_numpy(dtype=bool)
+        orders_q.add(negative & ~refunded, "amount", NOT_REFUNDED)
+        derived["orders"] = "order_lines"
+    else:
+        raw_orders = renamed["orders"]
+        check_columns("orders", raw_orders)
+        if "returns" in renamed:
+            returned, bad = apply_returns(renamed["returns"], raw_orders["order_id"])
+            raw_orders = raw_orders.copy()
+            status = raw_orders["status"] if "status" in raw_orders else None
+            raw_orders["status"] = (
+                pd.Series(None, index=raw_orders.index, dtype="str") if status is None else status
+            ).where(~returned, "refunded")
+            rejected.append(bad)
+        orders_typed, orders_q = convert_table("orders", raw_orders, dayfirst=dayfirst, now=now)
+
+    cross_checks("orders", orders_typed, orders_q)  # duplicates first: no customer from them
+    if "customers" in renamed:
+        customers, bad = validate_table(
+            "customers", renamed["customers"], dayfirst=dayfirst, now=now
+        )
+        rejected.append(bad)
+    else:
+        carriers_name = "order_lines" if lines is not None else "orders"
+        carriers = lines.good() if lines is not None else orders_typed.loc[~orders_q.bad]
+        attributes = customer_attributes(carriers, carriers_name, mapped[carriers_name])
+        good_orders = orders_typed.loc[~orders_q.bad]
+        codes = lines.good_customer_codes() if lines is not None else None
+        raw = derive_customers(good_orders, carriers, attributes, codes)  # ids all present
+        require_rows("orders", len(raw))
+        customers, bad = validate_table("customers", raw, dayfirst=dayfirst, now=now)
+        rejected.append(bad)
+        derived["customers"] = carriers_name
+    if "owners" in renamed:
+        customers, staff_raw, bad = apply_owners(renamed["owners"], customers)
+        rejected.append(bad)
+        if staff_raw is not None and "staff" not in renamed:
+            renamed["staff"] = staff_raw
+            derived["staff"] = "owners"
+
+    ids = pd.Index(customers["customer_id"])
+    cross_checks("orders", orders_typed, orders_q, customer_ids=ids)
+    orders = orders_typed.loc[~orders_q.bad].reset_index(drop=True)
+    tables: dict[str, Any] = {"customers": customers, "orders": orders}
+    if lines is not None:
+        tables["order_lines"], bad = lines.finish(orders_typed, orders_q)
+        rejected.append(bad)
+    else:
+        rejected.append(orders_q.frame())
+    for table in ALL_TABLES:
+        if table in tables or table not in renamed:
+            continue
+        clean, bad = validate_table(
+            table, renamed[table], customer_ids=ids, dayfirst=dayfirst, now=now
+        )
+        tables[table] = clean
+        rejected.append(bad)
     rejected_all = (
         pd.concat([r for r in rejected if len(r)], ignore_index=True)
         if any(len(r) for r in rejected)
         else empty_rejected()
     )
-    return Dataset(**tables, rejected=rejected_all, source=source)
+    ds = Dataset(**tables, rejected=rejected_all, source=source, derived=derived)
+    problems = usability_problems(ds, read)
+    if problems:
+        err = DataValidationError(problems[0].message, table=problems[0].table)
+        err.dataset = ds  # type: ignore[attr-defined]
+        err.problems = [p.message for p in problems]  # type: ignore[attr-defined]
+        raise err
+    return ds
+
+
+def _refuse_on_dask(source: Any, mapping: Any) -> None:
+    """The Dask engine validates canonical customers and orders only: refuse the rest clearly."""
+    folder = None if isinstance(source, Mapping) else Path(os.fspath(source))
+    if mapping is None and folder is not None and (folder / MAPPING_FILE).is_file():
+        mapping = folder / MAPPING_FILE
+    spec = read_mapping(mapping)
+    tables = set(source) if isinstance(source, Mapping) else set()
+    if folder is not None and folder.is_dir():
+        tables |= {t for t in SOURCE_TABLES if _find_table_file(folder, t) is not None}
+        if any(is_workbook(p) for p in folder.iterdir()):
+            tables.add("workbook")
+    tables |= set(spec.table_files())
+    what = None
+    if "order_lines" in tables:
+        what = "order lines (order_lines)"
+    elif {"owners", "returns"} & tables:
+        what = "the owners and returns tables"
+    elif "workbook" in tables or spec.files:
+        what = "Excel workbooks and the mapping's files section"
+    elif spec.dayfirst:
+        what = "the mapping's dayfirst option"
+    elif "customers" not in tables and (folder is not None or isinstance(source, Mapping)):
+        what = "derived customers (a source without a customers table)"
+    if what is not None:
+        raise DataValidationError(
+            f"engine: the Dask engine does not support {what}; load with engine='pandas' "
+            "(--engine pandas), or give canonical customers and orders Parquet files."
+        )
 
 
 def load(
@@ -213,14 +342,19 @@ def load(
     ----------
     source : path, URL or dict
         A folder with one file per table named after it (``customers.csv``,
-        ``orders.parquet``, or a folder ``orders/`` of Parquet parts); a SQLAlchemy database URL
+        ``orders.parquet``, ``orders.xlsx``, or a folder ``orders/`` of Parquet parts), or
+        with files named in the mapping's ``files`` section; ``order_lines`` may stand in for
+        ``orders`` and ``customers`` may be absent (derived); a SQLAlchemy database URL
         (``sqlite:///crm.db``, ``postgresql://...``) with tables of those names; a folder holding
         the CDNOW files (``CDNOW_master.txt``); a store written by ``engine="dask"`` (read
         as it is, already validated); or a dict of DataFrames by table name.
     mapping : dict or path, optional
         Your column names onto the canonical ones, per table:
         ``{"orders": {"OrderDate": "order_date"}}``, or a YAML/JSON file holding that. A
-        ``mapping.yaml`` inside a source folder is used when no mapping is given.
+        ``mapping.yaml`` inside a source folder is used when no mapping is given. It may also
+        name the file (or workbook sheet) of each table (``files:``) and say that dates are
+        day-first (``dayfirst: true``); see :mod:`cpm_analysis.data.mapping` and
+        ``docs/data.md``.
     engine : {"pandas", "dask"}
         ``"dask"`` validates a folder of Parquet files (or a dict of DataFrames) on the active
         Dask cluster into a customer-partitioned store and returns a
@@ -238,7 +372,11 @@ def load(
     ------
     DataValidationError
         When the data cannot be used: a required table or column missing, an unreadable file,
-        an empty table, a database that cannot be reached. The message names table and column.
+        an empty table, a database that cannot be reached, a date column that mixes day-first
+        and month-first values; or, after validation, a required table that keeps no rows,
+        most orders of unknown customers, most order ids repeated (see
+        :mod:`cpm_analysis.data.usability`; the error's ``dataset`` holds what was validated).
+        The message names table and column.
 
     Examples
     --------
@@ -247,6 +385,7 @@ def load(
     >>> ds.rejected.groupby("reason").size()  # doctest: +SKIP
     """
     if engine == "dask":
+        _refuse_on_dask(source, mapping)
         from cpm_analysis.scale import require_dask
 
         require_dask()
@@ -282,4 +421,5 @@ def load(
         return read_store(folder)
     if mapping is None and (folder / MAPPING_FILE).is_file():
         mapping = folder / MAPPING_FILE
-    return validate_frames(_read_folder(folder), mapping, source=str(folder))
+    spec = read_mapping(mapping)
+    return validate_frames(_read_folder(folder, spec), spec, source=str(folder))

@@ -1,7 +1,7 @@
 """The data contract: the tables a dataset may hold, their columns and their types.
 
-Every table is described by a :class:`TableSpec`. ``customers`` and ``orders`` are required;
-the other tables are optional and each unlocks more of the analysis (tickets: service KPIs,
+Every table is described by a :class:`TableSpec`. ``orders`` (or ``order_lines``) is required,
+``customers`` is derived from the orders when absent; the other tables are optional and each unlocks more of the analysis (tickets: service KPIs,
 surveys: NPS, staff: team scorecards, targets: SMART evaluation, assessments: blended scores).
 
 Column kinds
@@ -26,9 +26,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# A validated dataset always holds customers and orders; a source may give ``order_lines``
+# instead of ``orders`` (aggregated into orders) and may leave ``customers`` out (derived).
 REQUIRED_TABLES: tuple[str, ...] = ("customers", "orders")
-OPTIONAL_TABLES: tuple[str, ...] = ("tickets", "surveys", "staff", "targets", "assessments")
+OPTIONAL_TABLES: tuple[str, ...] = (
+    "tickets",
+    "surveys",
+    "staff",
+    "targets",
+    "assessments",
+    "order_lines",
+)
 ALL_TABLES: tuple[str, ...] = REQUIRED_TABLES + OPTIONAL_TABLES
+# Tables a source may hold that the loader applies to the others and does not keep:
+# ``owners`` assigns account owners by a customer attribute (the Superstore ``People`` sheet),
+# ``returns`` marks orders as refunded (the Superstore ``Returns`` sheet).
+SUPPLEMENTARY_TABLES: tuple[str, ...] = ("owners", "returns")
+SOURCE_TABLES: tuple[str, ...] = ALL_TABLES + SUPPLEMENTARY_TABLES
 
 ORDER_STATUSES: tuple[str, ...] = ("paid", "refunded", "cancelled")
 STAFF_ROLES: tuple[str, ...] = ("sales", "service", "marketing")
@@ -183,6 +197,40 @@ TABLES: dict[str, TableSpec] = {
             Column("manager_score", "number", True, bounds=(0, 100), description="0-100"),
         ),
     ),
+    "order_lines": TableSpec(
+        "order_lines",
+        (
+            Column("order_id", "id", True, description="the order the line belongs to"),
+            Column("customer_id", "id", True, description="the same on every line of an order"),
+            Column("order_date", "datetime", True, description="the order's date is the earliest"),
+            Column("line_amount", "amount", description="line value (or quantity x unit_price)"),
+            Column("quantity", "number", description="items on the line"),
+            Column("unit_price", "number", description="price of one item"),
+            Column(
+                "status",
+                "category",
+                vocabulary=ORDER_STATUSES,
+                description="paid / refunded / cancelled, the same on every line of an order",
+            ),
+            Column("product_id", "id", description="product key"),
+            Column("product_name", "text", description="product name"),
+            Column("category", "text", description="product category"),
+            Column("name", "text", pii=True, description="customer attribute: personal data"),
+            Column("email", "text", pii=True, description="customer attribute: personal data"),
+            Column("phone", "text", pii=True, description="customer attribute: personal data"),
+        ),
+        description="one row per order line, aggregated into orders by the loader",
+    ),
+    "owners": TableSpec(
+        "owners",
+        (Column("owner_id", "id", True, description="the account owner (a staff_id)"),),
+        description="owner_id and one customer column: who owns the customers of each value",
+    ),
+    "returns": TableSpec(
+        "returns",
+        (Column("order_id", "id", True, description="a returned order (repeats allowed)"),),
+        description="orders that were returned: they become refunded",
+    ),
 }
 
 # The column that dates each row of a table, used by ``Dataset.as_of``.
@@ -191,6 +239,7 @@ EVENT_DATE: dict[str, str] = {
     "orders": "order_date",
     "tickets": "opened_at",
     "surveys": "responded_at",
+    "order_lines": "order_date",
 }
 
 PII_COLUMNS: dict[str, tuple[str, ...]] = {

@@ -21,11 +21,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cpm_analysis.data.dates import parse_datetime, read_dates
+from cpm_analysis.data.ids import normalise_ids
 from cpm_analysis.data.schema import TABLES, Column, TableSpec
 from cpm_analysis.exceptions import DataValidationError, PeriodError
 from cpm_analysis.frames import isin
 
+__all__ = ["convert_table", "empty_rejected", "parse_datetime", "validate_table"]
+
 REJECTED_COLUMNS = ["table", "row", "column", "reason", "values"]
+UNKNOWN_CUSTOMER = "customer_id not found in customers"
+NOT_REFUNDED = "negative amount on an order that is not refunded"
+FUTURE_SLACK = pd.Timedelta(days=1)
+"""Event dates may be this far after the load time (exports in local time ahead of UTC)."""
 
 _TRUE = {"true", "t", "yes", "y", "1", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "0.0"}
@@ -108,38 +116,7 @@ def _blank(series: pd.Series) -> pd.Series:
     return series.isna()
 
 
-def _to_id(series: pd.Series) -> pd.Series:
-    if pd.api.types.is_float_dtype(series.dtype):
-        # ids read as floats (e.g. from a database with NULLs): 12.0 -> "12"
-        as_int = series.dropna()
-        if (as_int == np.floor(as_int)).all():
-            out = series.astype("Int64").astype("str")
-            return out.where(series.notna(), None).astype("str")
-    out = series.astype("str").str.strip()
-    return out.where(~_blank(series), None).astype("str")
-
-
-def parse_datetime(series: pd.Series) -> pd.Series:
-    """Parse to tz-naive UTC ``datetime64[ns]``; unparseable values become ``NaT``.
-
-    ISO 8601 is parsed fast; other layouts fall back to pandas' mixed-format parser.
-    Time-zone aware values are converted to UTC, naive values are taken as UTC.
-
-    Examples
-    --------
-    >>> parse_datetime(pd.Series(["2024-06-01", "2024-06-01T10:00:00+02:00", "junk"])).tolist()
-    [Timestamp('2024-06-01 00:00:00'), Timestamp('2024-06-01 08:00:00'), NaT]
-    """
-    if isinstance(series.dtype, pd.DatetimeTZDtype):
-        return series.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
-    if pd.api.types.is_datetime64_dtype(series.dtype):
-        return series.astype("datetime64[ns]")
-    text = series.astype("str").str.strip().where(~_blank(series), None)
-    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
-    retry = parsed.isna() & text.notna()
-    if retry.any():
-        parsed.loc[retry] = pd.to_datetime(text[retry], format="mixed", errors="coerce", utc=True)
-    return parsed.dt.tz_localize(None).astype("datetime64[ns]")
+_to_id = normalise_ids  # the one id normalisation (kept under this name for the Dask engine)
 
 
 def _to_number(series: pd.Series) -> pd.Series:
@@ -165,16 +142,30 @@ def _to_bool(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     return out, ~(is_true | is_false | blank)
 
 
-def _convert_column(col: Column, raw: pd.Series, q: _Quarantine, table: str) -> pd.Series:
+def _convert_column(
+    col: Column,
+    raw: pd.Series,
+    q: _Quarantine,
+    table: str,
+    dayfirst: bool = False,
+    now: pd.Timestamp | None = None,
+) -> pd.Series:
     """Convert one column to its contract type, quarantining the rows that do not convert."""
     blank = _blank(raw)
     if col.required:
         q.add(blank, col.name, f"missing {col.name}")
     if col.kind == "id":
-        return _to_id(raw)
+        return normalise_ids(raw)
     if col.kind == "datetime":
-        out = parse_datetime(raw)
-        q.add(out.isna() & ~blank, col.name, "unparseable date")
+        out, out_of_range, open_ended = read_dates(
+            raw, dayfirst=dayfirst, table=table, column=col.name
+        )
+        q.add(out_of_range, col.name, "date out of range (before 1900 or after 2262)")
+        if col.name != "churned_at":  # an open-ended contract end reads as still active
+            q.add(open_ended, col.name, "open-ended date (such as 9999-12-31) for an event")
+            latest = (now if now is not None else load_time()) + FUTURE_SLACK
+            q.add((out > latest).to_numpy(), col.name, "date after the load time")
+        q.add(out.isna() & ~blank & ~open_ended, col.name, "unparseable date")
         return out
     if col.kind in ("amount", "number"):
         out = _to_number(raw)
@@ -263,7 +254,24 @@ def require_rows(table: str, rows: int) -> None:
         )
 
 
-def convert_table(table: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, _Quarantine]:
+def load_time() -> pd.Timestamp:
+    """Now, tz-naive UTC: event dates after it (plus a day) are typos and quarantined.
+
+    Examples
+    --------
+    >>> load_time() > pd.Timestamp("2024-01-01")
+    True
+    """
+    return pd.Timestamp.now(tz="UTC").tz_localize(None)
+
+
+def convert_table(
+    table: str,
+    raw: pd.DataFrame,
+    *,
+    dayfirst: bool = False,
+    now: pd.Timestamp | None = None,
+) -> tuple[pd.DataFrame, _Quarantine]:
     """Type one raw table and find its row-level faults (the checks that need no other row).
 
     The first half of :func:`validate_table`, shared with the Dask engine, which runs it per
@@ -276,6 +284,10 @@ def convert_table(table: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, _Quarant
     raw : DataFrame
         The rows as read, with canonical column names (the required columns are checked by
         :func:`check_columns` before).
+    dayfirst : bool
+        Numeric dates are day/month/year (see :mod:`cpm_analysis.data.dates`).
+    now : Timestamp, optional
+        The load time; event dates more than a day after it are quarantined. Default: now.
 
     Returns
     -------
@@ -293,20 +305,21 @@ def convert_table(table: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, _Quarant
     spec: TableSpec = TABLES[table]
     raw = raw.reset_index(drop=True)
     q = _Quarantine(table, raw)
+    now = now if now is not None else load_time()
     out = {}
     for name in raw.columns:
         col = spec.column(name)
         if col is None:
             out[name] = raw[name]
         else:
-            out[name] = _convert_column(col, raw[name], q, table)
+            out[name] = _convert_column(col, raw[name], q, table, dayfirst, now)
     clean = pd.DataFrame(out, index=raw.index)
 
     if table == "orders":
         status = clean["status"] if "status" in clean else None
         refund = status.eq("refunded").to_numpy() if status is not None else False
         negative = (clean["amount"] < 0).to_numpy()
-        q.add(negative & ~refund, "amount", "negative amount on an order that is not refunded")
+        q.add(negative & ~refund, "amount", NOT_REFUNDED)
     if table == "tickets":
         for late in ("first_response_at", "resolved_at"):
             if late in clean:
@@ -323,7 +336,12 @@ def convert_table(table: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, _Quarant
 
 
 def validate_table(
-    table: str, raw: pd.DataFrame, customer_ids: pd.Index | None = None
+    table: str,
+    raw: pd.DataFrame,
+    customer_ids: pd.Index | None = None,
+    *,
+    dayfirst: bool = False,
+    now: pd.Timestamp | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Type one raw table and quarantine its faulty rows.
 
@@ -335,6 +353,8 @@ def validate_table(
         The table as read, with canonical column names.
     customer_ids : Index, optional
         The valid customer ids; rows referencing others are rejected (orders, tickets, surveys).
+    dayfirst, now
+        As for :func:`convert_table`.
 
     Returns
     -------
@@ -348,9 +368,31 @@ def validate_table(
     >>> len(clean), rejected["reason"].tolist()
     (1, ['unparseable date'])
     """
-    spec: TableSpec = TABLES[table]
     check_columns(table, raw)
-    clean, q = convert_table(table, raw)
+    clean, q = convert_table(table, raw, dayfirst=dayfirst, now=now)
+    cross_checks(table, clean, q, customer_ids)
+    rejected = q.frame()
+    clean = clean.loc[~q.bad].reset_index(drop=True)
+    return clean, rejected
+
+
+def cross_checks(
+    table: str, clean: pd.DataFrame, q: _Quarantine, customer_ids: pd.Index | None = None
+) -> None:
+    """The checks across rows (duplicate keys, unknown customers), added to ``q``.
+
+    The second half of :func:`validate_table`; ``clean`` and ``q`` come from
+    :func:`convert_table`.
+
+    Examples
+    --------
+    >>> typed, q = convert_table("customers", pd.DataFrame(
+    ...     {"customer_id": ["1", "1"], "signup_date": ["2024-01-05", "2024-01-06"]}))
+    >>> cross_checks("customers", typed, q)
+    >>> q.reason.tolist()
+    [None, 'duplicate customer_id']
+    """
+    spec: TableSpec = TABLES[table]
     if spec.key is not None:
         keys = clean[spec.key]
         candidates = keys.where(~pd.Series(q.bad, index=keys.index))
@@ -363,8 +405,4 @@ def validate_table(
         unknown = (
             ~isin(clean["customer_id"], customer_ids) & clean["customer_id"].notna().to_numpy()
         )
-        q.add(unknown, "customer_id", "customer_id not found in customers")
-
-    rejected = q.frame()
-    clean = clean.loc[~q.bad].reset_index(drop=True)
-    return clean, rejected
+        q.add(unknown, "customer_id", UNKNOWN_CUSTOMER)

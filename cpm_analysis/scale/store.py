@@ -399,11 +399,13 @@ class DaskDataset:
     staff: pd.DataFrame | None = None
     targets: pd.DataFrame | None = None
     assessments: pd.DataFrame | None = None
+    order_lines: None = None  # order lines are aggregated by the pandas engine only
     work_dir: Path = field(default_factory=Path)
     npartitions: int = 1
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     source: str = "<memory>"
     cutoff: pd.Timestamp | None = None
+    derived: dict[str, str] = field(default_factory=dict)
 
     @property
     def customer_tables(self) -> tuple[str, ...]:

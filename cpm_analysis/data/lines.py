@@ -1,0 +1,424 @@
+"""Order lines into orders, and customers derived from orders or lines.
+
+Order lines (table ``order_lines``) are aggregated into the canonical orders, vectorised:
+
+- ``amount`` is the sum of ``line_amount`` (or of ``quantity * unit_price`` when the lines have
+  no ``line_amount``); ``order_date`` the earliest line; ``quantity`` the sum; ``category`` the
+  one with the largest share of the order's absolute amount (ties: the first name in sort order);
+- ``status`` is the lines' status when they give one; an order whose total is negative is a
+  return (``refunded``) unless a status says otherwise; otherwise ``paid``.
+
+An order is never half kept: when one of its lines is rejected (unparseable date, missing
+customer id, ...), or its lines disagree on the customer or the status, every other line of the
+order is rejected too, with the reason ``order has rejected lines`` (or the disagreement), and
+the order does not exist. Rejected lines keep their row number in the source (table
+``order_lines``).
+
+When the source has no ``customers`` table, :func:`derive_customers` makes one: a row per
+customer id, ``signup_date`` the first order (any status), and each customer attribute the
+lines (or orders) carry as the customer's most frequent value (ties: the first in sort order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cpm_analysis.data.schema import TABLES
+from cpm_analysis.exceptions import DataValidationError
+from cpm_analysis.frames import isin
+
+# customer columns an order line or order may carry (the contract's customer attributes)
+CUSTOMER_ATTRIBUTES: tuple[str, ...] = ("name", "email", "phone", "owner_id", "region")
+
+
+def require_line_amounts(columns: Iterable[str]) -> None:
+    """Raise unless the lines have ``line_amount`` or both ``quantity`` and ``unit_price``.
+
+    Examples
+    --------
+    >>> require_line_amounts(["order_id", "quantity", "unit_price"])
+    """
+    columns = set(columns)
+    if "line_amount" in columns or {"quantity", "unit_price"} <= columns:
+        return
+    missing = "unit_price" if "quantity" in columns else "line_amount"
+    raise DataValidationError(
+        f"order_lines: required column '{missing}' is missing: lines need line_amount, or "
+        "quantity and unit_price. Map your columns onto them, e.g. mapping={'order_lines': "
+        "{'Sales': 'line_amount'}}.",
+        table="order_lines",
+        column=missing,
+    )
+
+
+def line_amounts(lines: pd.DataFrame) -> pd.Series:
+    """Each line's value: ``line_amount``, else ``quantity * unit_price``.
+
+    Examples
+    --------
+    >>> line_amounts(pd.DataFrame({"quantity": [2.0], "unit_price": [1.5]})).tolist()
+    [3.0]
+    """
+    if "line_amount" in lines:
+        return lines["line_amount"]
+    return (lines["quantity"] * lines["unit_price"]).rename("line_amount")
+
+
+DENSE_CELLS = 20_000_000
+"""Above this many (group, value) cells the best value per group is found by sorting."""
+
+
+def codes_of(series: pd.Series, sort: bool = False) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes of ``series`` (``-1`` for missing) and the distinct values.
+
+    With ``sort=True`` the codes follow the sort order of the values.
+
+    Examples
+    --------
+    >>> codes_of(pd.Series(["b", "a", None, "b"]), sort=True)[0].tolist()
+    [1, 0, -1, 1]
+    """
+    codes, uniques = pd.factorize(series, sort=sort)
+    return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
+
+
+def best_per_group(
+    groups: np.ndarray, n_groups: int, values: np.ndarray, n_values: int, weights: np.ndarray
+) -> np.ndarray:
+    """Per group, the value code with the largest total ``weights`` (ties: the lowest code;
+    ``-1`` for a group without values). Rows with a negative group or value code are ignored.
+
+    Examples
+    --------
+    >>> best_per_group(np.array([0, 0, 0, 1]), 3, np.array([1, 0, 1, 0]), 2,
+    ...                np.ones(4)).tolist()
+    [1, 0, -1]
+    """
+    ok = (groups >= 0) & (values >= 0)
+    g, v, w = groups[ok], values[ok], weights[ok]
+    best = np.full(n_groups, -1, dtype=np.int64)
+    if not len(g):
+        return best
+    pair = g * n_values + v
+    if n_groups * n_values <= DENSE_CELLS:
+        cells = n_groups * n_values
+        score = np.abs(np.bincount(pair, weights=w, minlength=cells)).reshape(n_groups, n_values)
+        seen = np.bincount(pair, minlength=cells).reshape(n_groups, n_values) > 0
+        score = np.where(seen, score, -1.0)
+        present = seen.any(axis=1)
+        best[present] = score[present].argmax(axis=1)  # argmax: the first (lowest) code of ties
+        return best
+    unique, inverse = np.unique(pair, return_inverse=True)
+    score = np.abs(np.bincount(inverse, weights=w))
+    g_u, v_u = unique // n_values, unique % n_values
+    order = np.lexsort((v_u, -score, g_u))
+    g_sorted = g_u[order]
+    first = np.r_[True, g_sorted[1:] != g_sorted[:-1]]
+    best[g_sorted[first]] = v_u[order][first]
+    return best
+
+
+def order_faults(
+    lines: pd.DataFrame,
+    bad: np.ndarray,
+    order_codes: np.ndarray | None = None,
+    customer_codes: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lines to reject because of their order, and the reason for each (vectorised).
+
+    ``bad`` marks the lines already rejected for their own faults. Returns the mask of the
+    other lines of orders that have a rejected line or whose lines disagree on customer_id
+    or status, and the reasons.
+
+    Examples
+    --------
+    >>> lines = pd.DataFrame({"order_id": ["1", "1", "2"], "customer_id": ["a", "a", "b"]})
+    >>> mask, reason = order_faults(lines, np.array([True, False, False]))
+    >>> mask.tolist(), reason[1]
+    ([False, True, False], 'order has rejected lines')
+    """
+    codes = order_codes if order_codes is not None else codes_of(lines["order_id"])[0]
+    known = codes >= 0
+    n = max(int(codes.max()) + 1 if len(codes) else 0, 1)
+    safe = np.where(known, codes, 0)
+    reason = np.empty(len(lines), dtype=object)
+    has_bad = np.zeros(n, dtype=bool)
+    has_bad[codes[bad & known]] = True
+    mask = known & ~bad & has_bad[safe]
+    reason[mask] = "order has rejected lines"
+    for column in ("customer_id", "status"):
+        if column not in lines:
+            continue
+        good = known & ~bad & ~mask
+        given = customer_codes if column == "customer_id" else None
+        values = given if given is not None else codes_of(lines[column])[0]
+        several = np.zeros(n, dtype=bool)
+        if good.any():
+            spans = pd.Series(values[good]).groupby(codes[good]).agg(["min", "max"])
+            several[spans.index.to_numpy()] = spans["max"].to_numpy() > spans["min"].to_numpy()
+        hit = good & several[safe]
+        mask |= hit
+        reason[hit] = f"order lines disagree on {column}"
+    return mask, reason
+
+
+def aggregate_lines(lines: pd.DataFrame, order_codes: np.ndarray | None = None) -> pd.DataFrame:
+    """The orders of typed, coherent order lines (see the module rules).
+
+    Parameters
+    ----------
+    lines : DataFrame
+        Typed lines that passed every check, with ``line_amount`` (see :func:`line_amounts`).
+    order_codes : array, optional
+        ``codes_of(lines["order_id"])[0]`` when already computed.
+
+    Returns
+    -------
+    DataFrame
+        One row per order: ``order_id``, ``customer_id``, ``order_date``, ``amount``,
+        ``status`` and, when the lines have them, ``quantity`` and ``category``; in the order
+        of each order's first line.
+
+    Examples
+    --------
+    >>> lines = pd.DataFrame({
+    ...     "order_id": ["A", "A", "B"], "customer_id": ["1", "1", "2"],
+    ...     "order_date": pd.to_datetime(["2024-01-02", "2024-01-01", "2024-02-01"]),
+    ...     "line_amount": [5.0, 3.0, -2.0], "category": ["x", "y", "x"]})
+    >>> aggregate_lines(lines)[["order_id", "amount", "status", "category"]].values.tolist()
+    [['A', 8.0, 'paid', 'x'], ['B', -2.0, 'refunded', 'x']]
+    """
+    if order_codes is None:
+        codes = codes_of(lines["order_id"])[0]
+    else:
+        codes = order_codes
+    n = int(codes.max()) + 1 if len(codes) else 0
+    present, first = np.unique(codes, return_index=True)
+    # codes of a subset may skip numbers: renumber to 0..k-1 in order of first appearance
+    if len(present) != n:
+        remap = np.full(max(n, 1), -1, dtype=np.int64)
+        order_of_first = np.argsort(first, kind="stable")
+        remap[present[order_of_first]] = np.arange(len(present))
+        codes = remap[codes]
+        first = np.sort(first)
+        n = len(present)
+    out = pd.DataFrame({"order_id": lines["order_id"].iloc[first].to_numpy()})
+    out["order_id"] = out["order_id"].astype("str")
+    out["customer_id"] = pd.Series(lines["customer_id"].iloc[first].to_numpy(), dtype="str")
+    dates = lines["order_date"].to_numpy().view("int64")
+    earliest = pd.Series(dates).groupby(codes).min().to_numpy()
+    out["order_date"] = earliest.view("datetime64[ns]")
+    amount = lines["line_amount"].to_numpy(dtype="float64", na_value=np.nan)
+    out["amount"] = np.bincount(codes, weights=amount, minlength=n)
+    if "quantity" in lines:
+        quantity = lines["quantity"].to_numpy(dtype="float64", na_value=np.nan)
+        given = ~np.isnan(quantity)
+        total = np.bincount(codes, weights=np.where(given, quantity, 0.0), minlength=n)
+        counted = np.bincount(codes, weights=given.astype("float64"), minlength=n)
+        out["quantity"] = np.where(counted > 0, total, np.nan)
+    if "category" in lines:
+        category, names = codes_of(lines["category"], sort=True)
+        best = best_per_group(codes, n, category, max(len(names), 1), amount)
+        labels = np.asarray(names, dtype=object)
+        out["category"] = pd.Series(
+            np.where(best >= 0, labels[np.maximum(best, 0)] if len(labels) else None, None),
+            dtype="str",
+        )
+    negative = out["amount"].to_numpy() < 0
+    default = pd.Series(np.where(negative, "refunded", "paid"), dtype="str")
+    if "status" in lines:
+        status = pd.Series(lines["status"].iloc[first].to_numpy(), dtype="str")
+        out["status"] = status.where(status.notna(), default)
+    else:
+        out["status"] = default
+    return out
+
+
+def most_frequent(
+    keys: pd.Series, values: pd.Series, key_codes: tuple[np.ndarray, pd.Index] | None = None
+) -> pd.Series:
+    """Each key's most frequent non-missing value (ties: the first in sort order).
+
+    Examples
+    --------
+    >>> most_frequent(pd.Series(["a", "a", "a", "b"]), pd.Series(["x", "y", "y", None]))
+    a      y
+    b    NaN
+    dtype: str
+    """
+    k, key_names = key_codes if key_codes is not None else codes_of(keys)
+    v, names = codes_of(values, sort=True)
+    best = best_per_group(k, len(key_names), v, max(len(names), 1), np.ones(len(k)))
+    labels = np.asarray(names, dtype=object)
+    chosen = np.where(best >= 0, labels[np.maximum(best, 0)] if len(labels) else None, None)
+    dtype = "str" if pd.api.types.is_string_dtype(values.dtype) else None
+    if dtype is None:
+        out = pd.Series(chosen, index=pd.Index(key_names))
+        return out.infer_objects()
+    return pd.Series(chosen, index=pd.Index(key_names), dtype=dtype)
+
+
+def customer_attributes(frame: pd.DataFrame, table: str, mapped: Iterable[str] = ()) -> list[str]:
+    """The columns of ``table`` that describe the customer rather than the order.
+
+    The contract's customer attributes (:data:`CUSTOMER_ATTRIBUTES`) and the columns that the
+    mapping named for ``table`` with a name that is not one of the table's own columns
+    (``Segment: segment``). Unmapped extra columns stay on the orders or lines only.
+
+    Examples
+    --------
+    >>> customer_attributes(pd.DataFrame(columns=["order_id", "region", "segment", "Row ID"]),
+    ...                     "order_lines", mapped=["segment"])
+    ['region', 'segment']
+    """
+    spec = TABLES[table]
+    own = {c.name for c in spec.columns} - set(CUSTOMER_ATTRIBUTES)
+    mapped = set(mapped)
+    return [
+        c
+        for c in frame.columns
+        if c not in own and c != "customer_id" and (c in CUSTOMER_ATTRIBUTES or c in mapped)
+    ]
+
+
+def derive_customers(
+    orders: pd.DataFrame,
+    carriers: pd.DataFrame | None = None,
+    attributes: Iterable[str] = (),
+    carrier_codes: tuple[np.ndarray, pd.Index] | None = None,
+) -> pd.DataFrame:
+    """A customers table from typed orders: first order date and most frequent attributes.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Typed orders (any status) with ``customer_id`` and ``order_date``.
+    carriers : DataFrame, optional
+        The rows that carry the attributes (the lines, or the orders); default ``orders``.
+    attributes : iterable of str
+        Columns of ``carriers`` to take each customer's most frequent value of.
+    carrier_codes : (codes, ids), optional
+        ``codes_of(carriers["customer_id"])`` when already computed.
+
+    Returns
+    -------
+    DataFrame
+        ``customer_id``, ``signup_date`` and the attributes, in order of first appearance.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["b", "a", "b"], "region": ["W", "E", "W"],
+    ...     "order_date": pd.to_datetime(["2024-03-01", "2024-01-01", "2024-02-01"])})
+    >>> derive_customers(orders, attributes=["region"]).values.tolist()
+    [['b', Timestamp('2024-02-01 00:00:00'), 'W'], ['a', Timestamp('2024-01-01 00:00:00'), 'E']]
+    """
+    codes, ids = codes_of(orders["customer_id"])
+    known = codes >= 0
+    dates = orders["order_date"].to_numpy().astype("datetime64[ns]").view("int64")
+    first = pd.Series(dates[known]).groupby(codes[known]).min()
+    signup = np.full(len(ids), np.iinfo(np.int64).min, dtype=np.int64)  # NaT
+    signup[first.index.to_numpy()] = first.to_numpy()
+    out = pd.DataFrame(
+        {"customer_id": pd.Series(ids, dtype="str"), "signup_date": signup.view("datetime64[ns]")}
+    )
+    carriers = orders if carriers is None else carriers
+    attributes = list(attributes)
+    if attributes:
+        key_codes = (
+            carrier_codes if carrier_codes is not None else codes_of(carriers["customer_id"])
+        )
+        position = key_codes[1].get_indexer(out["customer_id"])
+        for column in attributes:
+            values = most_frequent(carriers["customer_id"], carriers[column], key_codes)
+            chosen = values.to_numpy(dtype=object)
+            picked = np.where(position >= 0, chosen[np.maximum(position, 0)], None)
+            string = pd.api.types.is_string_dtype(carriers[column].dtype)
+            out[column] = pd.Series(picked, dtype="str" if string else None)
+    return out
+
+
+class CheckedLines:
+    """Typed order lines with their quarantine (line faults, then order faults).
+
+    Made by :func:`read_lines`; :meth:`good` gives the lines that make orders, :meth:`finish`
+    rejects the lines of orders rejected later (unknown customer, ...) and gives the kept lines.
+    """
+
+    def __init__(
+        self,
+        typed: pd.DataFrame,
+        quarantine: Any,
+        order_codes: np.ndarray,
+        customer_codes: tuple[np.ndarray, pd.Index],
+    ):
+        self.typed = typed
+        self.q = quarantine
+        self.order_codes = order_codes
+        self.customer_codes = customer_codes
+        self._good: pd.DataFrame | None = None
+
+    def good(self) -> pd.DataFrame:
+        """The lines without a fault, in source order."""
+        if self._good is None:
+            self._good = self.typed.loc[~self.q.bad]
+        return self._good
+
+    def good_customer_codes(self) -> tuple[np.ndarray, pd.Index]:
+        """``codes_of`` the good lines' customer ids (the codes of every line, subset)."""
+        codes, ids = self.customer_codes
+        return codes[~self.q.bad], ids
+
+    def orders(self) -> pd.DataFrame:
+        """The orders of the good lines (:func:`aggregate_lines`)."""
+        return aggregate_lines(self.good(), self.order_codes[~self.q.bad])
+
+    def finish(self, orders: pd.DataFrame, orders_q: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Reject the lines of the rejected ``orders`` (with the order's reason); kept lines
+        (fresh index) and every rejected line."""
+        if orders_q.bad.any():
+            reasons = pd.Series(
+                orders_q.reason[orders_q.bad], index=orders["order_id"][orders_q.bad]
+            )
+            columns = pd.Series(orders_q.column[orders_q.bad], index=reasons.index)
+            order_id = self.typed["order_id"]
+            hit = isin(order_id, reasons.index) & ~self.q.bad
+            if hit.any():
+                self.q.add(hit, "customer_id", order_id.map(reasons))
+                self.q.column[hit] = order_id[hit].map(columns).to_numpy(dtype=object)
+        kept = self.typed.loc[~self.q.bad].reset_index(drop=True)
+        return kept, self.q.frame()
+
+
+def read_lines(
+    raw: pd.DataFrame, *, dayfirst: bool = False, now: pd.Timestamp | None = None
+) -> CheckedLines:
+    """Type order lines and quarantine their faults, an order's lines together.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"order_id": ["1", "1", "2"], "customer_id": ["a", None, "b"],
+    ...                     "order_date": ["2024-01-01"] * 3, "line_amount": ["1", "2", "3"]})
+    >>> checked = read_lines(raw)
+    >>> checked.good()["order_id"].tolist(), checked.q.reason.tolist()
+    (['2'], ['order has rejected lines', 'missing customer_id', None])
+    """
+    from cpm_analysis.data.validate import check_columns, convert_table
+
+    check_columns("order_lines", raw)
+    require_line_amounts(raw.columns)
+    typed, q = convert_table("order_lines", raw, dayfirst=dayfirst, now=now)
+    if "line_amount" in typed:
+        q.add(typed["line_amount"].isna().to_numpy(), "line_amount", "missing line_amount")
+    else:
+        for column in ("quantity", "unit_price"):
+            q.add(typed[column].isna().to_numpy(), column, f"missing {column}")
+        typed["line_amount"] = line_amounts(typed)
+    order_codes = codes_of(typed["order_id"])[0]
+    customer_codes = codes_of(typed["customer_id"])
+    mask, reason = order_faults(typed, q.bad.copy(), order_codes, customer_codes[0])
+    q.add(mask, "order_id", pd.Series(reason, index=typed.index))
+    return CheckedLines(typed, q, order_codes, customer_codes)
