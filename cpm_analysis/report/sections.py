@@ -410,11 +410,12 @@ NO_DROPOUT_P_ALIVE = 0.99
 def value_model_health(models: Any, summary: Any) -> str:
     """One or two sentences on the fits: did they converge, does the model detect dropout.
 
-    A fit's ``converged_`` is read from the model (``False`` when the optimiser stopped
-    without converging). *No detectable dropout* is read from the model's ``no_dropout_`` when
-    it has one, else computed here: P(alive) of at least :data:`NO_DROPOUT_P_ALIVE` for every
-    repeat buyer (customers who bought once always have P(alive) = 1 in BG/NBD), which makes
-    the lifetime value an upper bound that assumes nobody leaves.
+    The models' own health sentences (``fit_warnings_``: not converged, parameters at the edge
+    of their range, no detectable dropout, spend left out) are used when they have them.
+    Otherwise, from ``converged_`` and ``no_dropout_``, and when the purchase model has no
+    ``no_dropout_``, *no detectable dropout* is computed here: P(alive) of at least
+    :data:`NO_DROPOUT_P_ALIVE` for every repeat buyer (customers who bought once always have
+    P(alive) = 1 in BG/NBD), which makes the lifetime value an upper bound.
 
     Examples
     --------
@@ -423,22 +424,33 @@ def value_model_health(models: Any, summary: Any) -> str:
     ...     no_dropout_ = True
     >>> value_model_health({"BG/NBD": M()}, None)[:40]
     'The BG/NBD fit did not converge: its num'
+    >>> class Healthy:
+    ...     fit_warnings_ = []
+    >>> value_model_health({"BG/NBD": Healthy()}, None)
+    'Both fits converged and the purchase model detects dropout.'
     """
     if isinstance(models, Unavailable):
         return models
-    parts = []
+    parts: list[str] = []
     for name, model in models.items():
-        if model is not None and getattr(model, "converged_", True) is False:
+        if model is None:
+            continue
+        if hasattr(model, "fit_warnings_"):
+            parts.extend(str(sentence) for sentence in model.fit_warnings_)
+            continue
+        if getattr(model, "converged_", True) is False:
             parts.append(
                 f"The {name} fit did not converge: its numbers are the optimiser's last "
                 "estimate, read them with care."
             )
-    bg = models.get("BG/NBD")
-    if bg is not None:
-        no_dropout = getattr(bg, "no_dropout_", None)
+        if name != "BG/NBD":
+            continue
+        no_dropout = getattr(model, "no_dropout_", None)
         if no_dropout is None and summary is not None:
             repeat = summary.loc[summary["frequency"] > 0]
-            p_alive = np.asarray(bg.probability_alive(repeat), dtype=float) if len(repeat) else []
+            p_alive = (
+                np.asarray(model.probability_alive(repeat), dtype=float) if len(repeat) else []
+            )
             no_dropout = bool(len(p_alive)) and bool(np.nanmin(p_alive) >= NO_DROPOUT_P_ALIVE)
         if no_dropout:
             parts.append(
