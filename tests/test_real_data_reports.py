@@ -9,12 +9,11 @@ vendored, and five incomplete variants of the bundled sample.
 
 from __future__ import annotations
 
-import html
-import re
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from published_pages import assert_clean, visible_text
 from variants import PERIOD, VARIANTS
 
 from cpm_analysis import privacy
@@ -26,9 +25,6 @@ from cpm_analysis.report import quality
 ROOT = Path(__file__).resolve().parents[1]
 CDNOW = ROOT / "data" / "external" / "cdnow"
 SUPERSTORE = ROOT / "data" / "external" / "superstore"
-
-BAD = re.compile(r"\b(?:nan|NaN|-?inf|Traceback|Error)\b|inf%|\w+Error\b|No rows\.")
-"""What a published page never shows: numbers that are not numbers, Python errors, empty tables."""
 
 PAGES = {
     "Behavioural clusters": "02_segments",
@@ -46,29 +42,6 @@ PAGES = {
 @pytest.fixture(autouse=True)
 def _key(monkeypatch):
     monkeypatch.setenv(privacy.KEY_ENV, "test-key-for-the-real-data-gallery")
-
-
-def visible_text(page: Path) -> str:
-    """The text a reader sees: no scripts, styles, images (charts) or tags; entities decoded."""
-    text = page.read_text(encoding="utf-8")
-    text = re.sub(r"<(script|style)\b[^>]*>.*?</\1>", " ", text, flags=re.S | re.I)
-    text = re.sub(r"<img\b[^>]*>", " ", text, flags=re.I)
-    text = html.unescape(re.sub(r"<[^>]+>", " ", text))
-    return re.sub(r"\s+", " ", text)
-
-
-def assert_clean(folder: Path) -> list[Path]:
-    """Every HTML page under ``folder`` is free of :data:`BAD`; returns the pages."""
-    pages = sorted(folder.rglob("*.html"))
-    assert pages, f"no page in {folder}"
-    found = []
-    for page in pages:
-        text = visible_text(page)
-        for match in BAD.finditer(text):
-            start = max(match.start() - 60, 0)
-            found.append(f"{page.relative_to(folder)}: ...{text[start : match.end() + 30]}...")
-    assert not found, "\n".join(found[:10])
-    return pages
 
 
 def test_the_scan_catches_what_it_must(tmp_path):

@@ -660,6 +660,14 @@ def _files(folder: Path, *suffixes: str) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix in suffixes and "_failed" not in p.parts)
 
 
+def test_no_published_page_shows_nan_inf_or_an_error(published):
+    from published_pages import assert_clean
+
+    out, _ = published
+    pages = assert_clean(out / PERIOD)  # the company's pages and every owner's
+    assert len(pages) == len(PUBLISHED) * (1 + len(OWNERS))
+
+
 def test_report_writes_every_file(published):
     out, result = published
     period = out / PERIOD
