@@ -153,7 +153,9 @@ def _fit_notes(caught: list, *models: Any) -> list[str]:
 
 def _clv_enough(repeat_buyers: int) -> tuple[list[str], dict[str, Any]]:
     models: dict[str, Any] = {"bgnbd": None, "gamma_gamma": None}
-    if repeat_buyers < 20:
+    from cpm_analysis.report.availability import MIN_REPEAT_BUYERS
+
+    if repeat_buyers < MIN_REPEAT_BUYERS:  # the same threshold as the report's pages
         return ["lifetime value: fewer than 20 repeat buyers, models not fitted"], models
     return [], models
 

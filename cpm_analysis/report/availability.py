@@ -43,9 +43,6 @@ from cpm_analysis.data import Dataset
 from cpm_analysis.data.schema import EVENT_DATE
 from cpm_analysis.periods import Period
 
-MIN_HISTORY_DAYS = 180
-"""Purchase history needed before the lifetime-value models are meaningful."""
-
 MIN_REPEAT_BUYERS = 20
 """Customers with a repeat purchase needed to fit the purchase (BG/NBD) model."""
 
@@ -320,7 +317,10 @@ def sales(view: Dataset, period: Period) -> Check:
 
 
 def lifetime_value(view: Dataset, cutoff: Any) -> Check:
-    """Enough history and repeat buyers at ``cutoff`` to fit BG/NBD and Gamma-Gamma.
+    """Enough repeat buyers at ``cutoff`` to fit BG/NBD and Gamma-Gamma (as the scoring does).
+
+    The days of history are stated; a short history is no reason on its own to leave the
+    models out (the fits say when they cannot pin the parameters down).
 
     Examples
     --------
@@ -329,13 +329,11 @@ def lifetime_value(view: Dataset, cutoff: Any) -> Check:
     True
     """
     days, repeat = history_days(view, cutoff), repeat_buyers(view, cutoff)
-    needs = f"orders: {MIN_HISTORY_DAYS}+ days of history, {MIN_REPEAT_BUYERS}+ repeat buyers"
+    needs = f"orders: {MIN_REPEAT_BUYERS}+ repeat buyers"
     detail = f"{days:,} days of history, {repeat:,} repeat buyers"
-    if days < MIN_HISTORY_DAYS:
-        detail += f" (needs {MIN_HISTORY_DAYS} days of orders)"
-    elif repeat < MIN_REPEAT_BUYERS:
+    ok = repeat >= MIN_REPEAT_BUYERS
+    if not ok:
         detail += f" (needs {MIN_REPEAT_BUYERS} customers who bought on two days or more)"
-    ok = days >= MIN_HISTORY_DAYS and repeat >= MIN_REPEAT_BUYERS
     return Check("Lifetime value and P(alive)", ok, needs, detail)
 
 
@@ -560,8 +558,13 @@ def targets(view: Dataset, period: Period) -> Check:
     return Check("SMART goals", True, "targets for the period", f"{n:,} targets for {period.label}")
 
 
-def checks(view: Dataset, period: Period) -> list[Check]:
+def checks(view: Dataset, period: Period, company: Dataset | None = None) -> list[Check]:
     """Every check of the report, in the order of page 01's "What the data allows".
+
+    The model checks (lifetime value, holdout, churn model, backtest, forecast) read
+    ``company``, the view of every customer the models are fitted on (also on an owner's
+    pages, whose scores are a slice of the company's); the others read ``view``, the page's
+    own data. ``company`` defaults to ``view``.
 
     Examples
     --------
@@ -572,6 +575,7 @@ def checks(view: Dataset, period: Period) -> list[Check]:
     ['Sales KPIs', 'Refund and cancellation rates']
     """
     orders, customers = view.orders, view.customers
+    models = view if company is None else company
     status = "status" in orders.columns
     out = [
         sales(view, period),
@@ -589,11 +593,11 @@ def checks(view: Dataset, period: Period) -> list[Check]:
             if "category" in orders.columns
             else "no product category in orders",
         ),
-        lifetime_value(view, period.end),
-        calibration(view, period.end),
-        churn_model(view, period.end),
-        churn_backtest(view, period),
-        forecast(view, period),
+        lifetime_value(models, period.end),
+        calibration(models, period.end),
+        churn_model(models, period.end),
+        churn_backtest(models, period),
+        forecast(models, period),
         Check(
             "Contract churn",
             "churned_at" in customers.columns,

@@ -263,6 +263,12 @@ class ReportContext:
         return str(pseudonymize(pd.Series([customer_id], dtype="str"), self.key).iloc[0])
 
     @property
+    def company_view(self) -> Dataset:
+        """``view`` of every customer, also on an owner's pages: what the models are fitted on
+        and checked against (the owner's scores are a slice of the company's)."""
+        return self._full_view if self._full_view is not None else self.view
+
+    @property
     def company(self) -> Dataset:
         """``dataset`` of every customer, also on an owner's pages: what the models are fitted
         on (an owner's numbers are a slice of the company's, never a refit on the book)."""

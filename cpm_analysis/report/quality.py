@@ -166,13 +166,14 @@ def rejected_examples(rejected: pd.DataFrame, per_reason: int = 1) -> pd.DataFra
     return out.groupby(["table", "reason"], sort=False).head(per_reason).reset_index(drop=True)
 
 
-def capabilities(view: Dataset, period: Period) -> pd.DataFrame:
+def capabilities(view: Dataset, period: Period, company: Dataset | None = None) -> pd.DataFrame:
     """Which analyses the data supports for the period, and why not when it does not.
 
     One row per check of :func:`cpm_analysis.report.availability.checks`, the same checks the
     report pages use to show or leave out a section: ``analysis``, ``available`` (bool),
     ``needs`` (the tables and columns) and ``detail`` (the fact behind the verdict, e.g. "the
-    data has no tickets table").
+    data has no tickets table"). On an owner's page, ``company`` is the view of every customer:
+    the model rows are checked on it, as the models are fitted on it.
 
     Examples
     --------
@@ -185,5 +186,6 @@ def capabilities(view: Dataset, period: Period) -> pd.DataFrame:
     """
     from cpm_analysis.report import availability
 
-    rows = [(c.analysis, c.available, c.needs, c.detail) for c in availability.checks(view, period)]
+    checks = availability.checks(view, period, company=company)
+    rows = [(c.analysis, c.available, c.needs, c.detail) for c in checks]
     return pd.DataFrame.from_records(rows, columns=["analysis", "available", "needs", "detail"])
