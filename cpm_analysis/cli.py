@@ -1,7 +1,8 @@
 """The ``cpm`` command.
 
 Exit codes: 0 success, 1 a step failed while running, 2 bad arguments or unusable data. Data
-and argument errors are printed in one or two lines, never as a traceback.
+and argument errors are printed in one or two lines, never as a traceback. No message or log line
+shows a database password: each goes through :func:`cpm_analysis.credentials.redact_text`.
 
 Examples
 --------
@@ -20,6 +21,7 @@ from typing import Any
 
 import click
 
+from cpm_analysis.credentials import expand_reference, redact_text
 from cpm_analysis.data import load, sample_dir
 from cpm_analysis.exceptions import DataValidationError, PeriodError
 
@@ -27,9 +29,25 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> None:
-    """Print ``message`` to stderr as ``error: ...`` and exit with ``code``."""
-    click.echo(f"error: {message}", err=True)
+    """Print ``message`` (credentials redacted) to stderr as ``error: ...``; exit with ``code``."""
+    click.echo(f"error: {redact_text(str(message))}", err=True)
     sys.exit(code)
+
+
+class RedactingFilter(logging.Filter):
+    """Redact credentials in every log record (message and arguments) before it is shown.
+
+    Examples
+    --------
+    >>> record = logging.LogRecord("x", 20, "", 0, "data %s", ("sqlite://u:pw99@h/db",), None)
+    >>> RedactingFilter().filter(record) and record.getMessage()
+    'data sqlite://u:***@h/db'
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact_text(record.getMessage())
+        record.args = None
+        return True
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -53,19 +71,23 @@ def validate(source: str | None, mapping: str | None) -> None:
     """Check a data source against the data contract.
 
     SOURCE is a folder of CSV/Parquet files (one per table), a SQLAlchemy database URL such as
-    sqlite:///crm.db, or a folder with the CDNOW files; default data/sample. Prints row counts,
-    date ranges and rejected rows per reason; exits 0 when the data is usable, 2 when not.
+    sqlite:///crm.db, '$NAME' for a URL held in the environment variable NAME (keeps a password
+    off the command line), or a folder with the CDNOW files; default data/sample. Prints row
+    counts, date ranges and rejected rows per reason (the URL's password is never shown); exits
+    0 when the data is usable, 2 when not.
     """
     source = source or str(sample_dir())
     try:
-        ds = load(source, mapping=mapping)
+        ds = load(expand_reference(source, "source"), mapping=mapping)
     except DataValidationError as err:
         partial = getattr(err, "dataset", None)
         if partial is not None:  # validated, but not usable: show what was found, and why not
             _print_summary(partial)
         click.echo("usable: no")
-        for reason in getattr(err, "problems", [str(err)]):
+        for reason in getattr(err, "problems", []):
             click.echo(f"  {reason}")
+        fail(str(err))
+    except ValueError as err:
         fail(str(err))
     _print_summary(ds)
     click.echo("usable: yes")
@@ -269,22 +291,32 @@ def report(
     validated on a Dask cluster into <out>/.store and the scoring's RFM, lifetime-value and KPI
     stages run there (--scheduler ADDRESS for a running cluster, else a local one).
 
+    --data '$NAME' reads a database URL from the environment variable NAME, so that its password
+    is on no command line; the password is shown nowhere (pages, notebooks, logs, errors).
+
+    The output folder belongs to the report: cpm report claims only a new or empty folder and
+    records what it writes in <out>/.cpm-report.json; it replaces or deletes nothing else, and
+    refuses a folder it did not write, or one that holds the data.
+
     Personal data: with --pii mask (the default) no name, e-mail or phone appears in any HTML or
     CSV, and customer ids are shown as pseudonyms keyed by $CPM_PSEUDONYM_KEY or, when unset,
     by <out>/.pseudonym_key (created once; keep it private).
 
-    Exit codes: 0 success; 1 a notebook failed (the message names notebook, cell and error);
-    2 bad arguments or data, or another run holds the output folder.
+    Exit codes: 0 success; 1 a step failed while running (the message names notebook, cell
+    and error) or the disk filled up; 2 bad arguments or data, an output folder that is not the
+    report's or cannot be written, or another run holds the output folder.
     """
     # jsonschema imports rfc3987_syntax, an optional checker of IRI formats that builds a parser
     # grammar for 3-4 s, whenever nbformat is imported; no notebook schema has an IRI format, so
     # the report command goes without it.
     sys.modules.setdefault("rfc3987_syntax", None)
     from cpm_analysis.report.lock import ReportLockedError
+    from cpm_analysis.report.manifest import OutputFolderError
     from cpm_analysis.report.runner import ReportArgumentError, run_report
 
     package_log = logging.getLogger("cpm_analysis")
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
     handler.setFormatter(logging.Formatter("cpm report: %(message)s"))
     package_log.handlers = [handler]
     package_log.setLevel(logging.WARNING if quiet else logging.INFO)
@@ -307,8 +339,17 @@ def report(
             engine=engine,
             scheduler=scheduler,
         )
-    except (DataValidationError, PeriodError, ReportArgumentError, ReportLockedError) as err:
+    except (
+        DataValidationError,
+        PeriodError,
+        ReportArgumentError,
+        ReportLockedError,
+        OutputFolderError,
+    ) as err:
         fail(str(err))
+    except OSError as err:  # the output folder became unwritable or the disk filled up
+        where = f": '{err.filename}'" if err.filename else ""
+        fail(f"cannot write the report ({err.strerror or err}{where})", EXIT_FAILED)
     failed = outcome.failed
     published = [p.label for p in outcome.periods if p.ok]
     if published:

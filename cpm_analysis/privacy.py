@@ -41,11 +41,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from cpm_analysis.data import PII_COLUMNS, Dataset
+from cpm_analysis.data import PII_COLUMNS, TABLES, Dataset
 from cpm_analysis.frames import isin
 
 PII_MODES: tuple[str, ...] = ("mask", "show")
@@ -66,6 +67,128 @@ _PII_NAME = re.compile(
 )
 _PII_ANYWHERE = re.compile(r"e_?mail|phone|mobile|telephone|street|address|birth|passport|iban")
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+# Phone numbers as people write them: international (+1-555-177-4512, +44 20 7946 0958), with a
+# bracketed area code ((555) 123-4567), North American (555-123-4567, 555.123.4567) or national
+# with a trunk 0 (020 7946 0958); 7 to 15 digits. Not glued to a word, another number or a path,
+# so ISO dates (2025-12-31), times, ids (O00000001, C000123), amounts (1,234,567.89), decimals
+# (+0.12345678) and exponents (1e+05) never match.
+_PHONE = re.compile(
+    r"(?<![\w+.\-/:'#=])"
+    r"(?:\+\d{1,3}(?:[ .\-]?\(?\d{1,4}\)?){2,5}"
+    r"|\(\d{2,5}\)[ .\-]?\d{3,4}[ .\-]?\d{3,4}"
+    r"|\d{3}[.\- ]\d{3}[.\- ]\d{4}"
+    r"|0\d{1,4}[ \-]\d{3,4}[ \-]?\d{3,4})"
+    r"(?![\w\-/]|\.\d)"
+)
+_DECIMAL = re.compile(r"[+-]?\d+\.\d+")
+
+
+def phone_spans(text: str) -> list[tuple[int, int]]:
+    """Where ``text`` holds something written like a phone number (start, end pairs).
+
+    Examples
+    --------
+    >>> text = "her cell +1-555-041-8314; order O00000001 of 2025-12-31, 1,234,567.89"
+    >>> [text[a:b] for a, b in phone_spans(text)]
+    ['+1-555-041-8314']
+    """
+    spans = []
+    for match in _PHONE.finditer(text):
+        digits = sum(c.isdigit() for c in match.group(0))
+        if 7 <= digits <= 15 and not _DECIMAL.fullmatch(match.group(0)):
+            spans.append(match.span())
+    return spans
+
+
+def mask_patterns(text: str) -> str:
+    """``text`` with every e-mail address and phone number replaced by ``[masked]``.
+
+    Examples
+    --------
+    >>> mask_patterns("call +1 (555) 123-4567 or ann@x.example on 2025-12-31")
+    'call [masked] or [masked] on 2025-12-31'
+    """
+    text = _EMAIL.sub(MASKED, text)
+    spans = phone_spans(text)
+    for start, end in reversed(spans):
+        text = text[:start] + MASKED + text[end:]
+    return text
+
+
+def _text_columns(frame: pd.DataFrame, skip: Iterable[str] = ()) -> list[str]:
+    skipped = set(skip)
+    return [
+        c
+        for c in frame.columns
+        if c not in skipped
+        and (pd.api.types.is_object_dtype(frame[c].dtype) or pd.api.types.is_string_dtype(frame[c]))
+    ]
+
+
+def mask_text_values(values: pd.Series, scanner: PiiScanner | None = None) -> pd.Series:
+    """Mask personal data found by content in a column of text: patterns and known values.
+
+    E-mail addresses and phone numbers (:func:`mask_patterns`) and, with ``scanner``, the
+    dataset's known names, e-mails and phones (:meth:`PiiScanner.mask_text`) become
+    ``[masked]``. Each distinct value is examined once; missing values and non-text values
+    (numbers in an object column) are kept as they are.
+
+    Examples
+    --------
+    >>> mask_text_values(pd.Series(["mail ann@x.example", "North"])).tolist()
+    ['mail [masked]', 'North']
+    """
+    if values.empty:
+        return values
+    masker = scanner.mask_text if scanner is not None else mask_patterns
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:  # unhashable cells, e.g. lists of reason codes
+        return values.map(lambda v: _mask_cell(v, masker))
+    before = uniques.tolist()
+    after = [masker(v) if isinstance(v, str) else v for v in before]
+    if after == before:
+        return values
+    out = pd.Series(np.asarray(after, dtype=object)[np.maximum(codes, 0)], index=values.index)
+    return out.where(codes >= 0, values).astype(values.dtype)
+
+
+def _mask_cell(value: Any, masker: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return masker(value)
+    if isinstance(value, list | tuple | np.ndarray):
+        return (
+            type(value)(_mask_cell(v, masker) for v in value)
+            if not isinstance(value, np.ndarray)
+            else np.array([_mask_cell(v, masker) for v in value], dtype=object)
+        )
+    return value
+
+
+def mask_content(
+    frame: pd.DataFrame,
+    scanner: PiiScanner | None = None,
+    *,
+    skip: Iterable[str] = (),
+) -> pd.DataFrame:
+    """A copy of ``frame`` whose text columns have personal data masked by content.
+
+    Every text column except the ids (``pseudonym`` and any column named ``*_id``, which must
+    stay joinable) and ``skip`` goes through
+    :func:`mask_text_values`: free text such as ``notes = "her cell +1-555-..."`` or a reason
+    code quoting one keeps its other words.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"customer_id": ["C1"], "reason_codes": ["notes = tel 555-123-4567"]})
+    >>> mask_content(frame)["reason_codes"].tolist()
+    ['notes = tel [masked]']
+    """
+    out = frame.copy()
+    ids = [c for c in out.columns if c == PSEUDONYM_COLUMN or str(c).endswith("_id")]
+    for column in _text_columns(out, [*skip, *ids]):
+        out[column] = mask_text_values(out[column], scanner)
+    return out
 
 
 def check_mode(mode: str) -> str:
@@ -274,9 +397,10 @@ def mask_frame(
 ) -> pd.DataFrame:
     """A copy of ``frame`` safe to show: personal columns dropped, customer ids pseudonymised.
 
-    In ``mask`` mode, every column flagged by :func:`is_pii_column` is dropped and ``id_column``
-    (when present) is replaced, in place, by a column ``pseudonym``. In ``show`` mode the frame
-    is returned unchanged (a copy).
+    In ``mask`` mode, every column flagged by :func:`is_pii_column` is dropped, e-mail addresses
+    and phone numbers found in the other text columns are masked (:func:`mask_content`) and
+    ``id_column`` (when present) is replaced, in place, by a column ``pseudonym``. In ``show``
+    mode the frame is returned unchanged (a copy).
 
     Parameters
     ----------
@@ -301,7 +425,7 @@ def mask_frame(
     out = frame.copy()
     if mode == "show":
         return out
-    out = out.drop(columns=pii_columns(out))
+    out = mask_content(out.drop(columns=pii_columns(out)), skip=(id_column, PSEUDONYM_COLUMN))
     if id_column in out.columns:
         if key is None:
             raise ValueError(f"mask_frame: a key is needed to pseudonymise '{id_column}'")
@@ -312,8 +436,15 @@ def mask_frame(
     return out
 
 
-def _mask_json_lines(lines: pd.Series, *, key: bytes | None, id_column: str) -> pd.Series:
-    """Mask the personal fields of JSON objects, one per line (all of one table)."""
+def _mask_json_lines(
+    lines: pd.Series,
+    table: str,
+    *,
+    key: bytes | None,
+    id_column: str,
+    scanner: PiiScanner | None,
+) -> pd.Series:
+    """The contract columns of raw rows (JSON, one per line, all of ``table``), masked."""
     if lines.empty:
         return lines
     records = pd.read_json(
@@ -323,16 +454,21 @@ def _mask_json_lines(lines: pd.Series, *, key: bytes | None, id_column: str) -> 
         precise_float=True,
     )
     records.index = lines.index
+    spec = TABLES.get(table)
+    contract = [c.name for c in spec.columns] if spec is not None else []
+    records = records[[c for c in records.columns if c in contract]]
     for column in pii_columns(records):
         records[column] = records[column].astype(object).where(records[column].isna(), MASKED)
+    records = mask_content(records, scanner, skip=[id_column, *pii_columns(records)])
     if key is not None and id_column in records.columns:
         ids = records[id_column]
         masked = pseudonymize(ids.where(ids.notna(), None).astype("str"), key)
         records[id_column] = masked.astype(object).where(ids.notna(), None)
     records = records.astype(object).where(records.notna(), None)
+    if records.columns.empty:
+        return pd.Series("{}", index=lines.index, dtype="str")
     text = records.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
-    out = pd.Series(text.splitlines(), index=lines.index, dtype="str")
-    return out.str.replace(_EMAIL, MASKED, regex=True)
+    return pd.Series(text.splitlines(), index=lines.index, dtype="str")
 
 
 def mask_rejected(
@@ -341,21 +477,25 @@ def mask_rejected(
     *,
     key: bytes | None = None,
     id_column: str = "customer_id",
+    scanner: PiiScanner | None = None,
 ) -> pd.DataFrame:
     """Mask personal data inside the raw rows (``values``, JSON) of a rejected-rows table.
 
-    In ``mask`` mode the personal fields of each raw row become ``"[masked]"`` and any e-mail
-    address left anywhere in the row is masked too. With ``key`` the customer ids inside the
-    rows are pseudonymised as well (for HTML); without it they stay real (for the CSV that the
-    data team uses to fix the source). ``show`` returns a copy unchanged.
+    In ``mask`` mode each raw row keeps only the columns of its table's data contract (an
+    extra column such as ``notes`` or ``tel`` is left out whatever its name); the contract's
+    personal fields become ``"[masked]"``, and e-mail addresses and phone numbers found in the
+    other values are masked too (with ``scanner``, also the dataset's known names, e-mails
+    and phones: see :func:`mask_content`). With ``key`` the customer ids inside the rows are
+    pseudonymised as well (for HTML); without it they stay real (for the CSV that the data team
+    uses to fix the source). ``show`` returns a copy unchanged.
 
     Examples
     --------
     >>> rejected = pd.DataFrame({"table": ["customers"], "row": [3], "column": ["customer_id"],
     ...     "reason": ["duplicate customer_id"],
-    ...     "values": ['{"customer_id":"C1","name":"Ann Lee","email":"ann@x.example"}']})
+    ...     "values": ['{"customer_id":"C1","name":"Ann Lee","notes":"cell 555-123-4567"}']})
     >>> mask_rejected(rejected)["values"].iloc[0]
-    '{"customer_id":"C1","name":"[masked]","email":"[masked]"}'
+    '{"customer_id":"C1","name":"[masked]"}'
     """
     check_mode(mode)
     out = rejected.copy()
@@ -364,7 +504,9 @@ def mask_rejected(
     masked = out["values"].astype("str")
     for table in pd.unique(out["table"]):
         rows = (out["table"] == table).to_numpy()
-        masked.loc[rows] = _mask_json_lines(masked.loc[rows], key=key, id_column=id_column)
+        masked.loc[rows] = _mask_json_lines(
+            masked.loc[rows], str(table), key=key, id_column=id_column, scanner=scanner
+        )
     out["values"] = masked
     return out
 
@@ -374,7 +516,10 @@ def restrict_to_owner(dataset: Dataset, owner: str) -> Dataset:
 
     Customers whose ``owner_id`` is ``owner``; their orders, tickets and surveys; the owner's own
     staff row and assessments; targets that are the owner's or company-wide (no ``owner_id``);
-    rejected rows that reference one of the owner's customers or the owner. Nothing about another
+    rejected rows that reference one of the owner's customers, or the owner when they reference
+    no validated customer. Books are split on the validated customers only: a quarantined
+    duplicate row of a customer that names another owner does not bring the customer (or the
+    row) into that owner's book, so every customer is in exactly one book. Nothing about another
     owner's customers remains.
 
     Raises
@@ -422,11 +567,20 @@ def restrict_to_owner(dataset: Dataset, owner: str) -> Dataset:
                 dtype=bool
             )
         out["targets"] = targets.loc[keep].reset_index(drop=True)
-    out["rejected"] = _rejected_of_owner(dataset.rejected, ids, owner)
+    out["rejected"] = _rejected_of_owner(dataset.rejected, ids, owner, customers["customer_id"])
     return replace(dataset, **out)
 
 
-def _rejected_of_owner(rejected: pd.DataFrame, ids: pd.Series, owner: str) -> pd.DataFrame:
+def _rejected_of_owner(
+    rejected: pd.DataFrame, ids: pd.Series, owner: str, customers: pd.Series
+) -> pd.DataFrame:
+    """The rejected rows of one owner's book.
+
+    A row naming a customer of the validated table belongs to that customer's owner only,
+    whatever ``owner_id`` the row itself names (a duplicated customer row naming another owner
+    stays in the first owner's book). A row naming no known customer belongs to the owner or
+    staff member it names.
+    """
     if rejected.empty:
         return rejected.copy()
     keep = np.zeros(len(rejected), dtype=bool)
@@ -438,11 +592,15 @@ def _rejected_of_owner(rejected: pd.DataFrame, ids: pd.Series, owner: str) -> pd
             dtype=False,
         )
         hit = np.zeros(len(records), dtype=bool)
+        known = np.zeros(len(records), dtype=bool)
         if "customer_id" in records.columns:
-            hit |= isin(records["customer_id"].astype("str"), ids)
+            named = records["customer_id"].astype("str")
+            hit |= isin(named, ids)
+            known = np.asarray(isin(named, customers), dtype=bool)
         for column in ("owner_id", "staff_id"):
             if column in records.columns:
-                hit |= (records[column].astype("str") == owner).fillna(False).to_numpy(dtype=bool)
+                mine = (records[column].astype("str") == owner).fillna(False).to_numpy(dtype=bool)
+                hit |= mine & ~known
         keep[np.flatnonzero(rows)[hit]] = True
     return rejected.loc[keep].reset_index(drop=True)
 
@@ -471,15 +629,20 @@ class Finding:
 
 
 class PiiScanner:
-    """Finds a dataset's names, e-mail addresses and phone numbers in written text.
+    """Finds personal data in written text: a dataset's known values and anything shaped like one.
 
-    The report's last line of defence in ``mask`` mode: every HTML, CSV and notebook written is
-    scanned before the report is published, and a hit fails the run. Matching is exact on
-    normalised values and linear in the text: e-mails are extracted with a pattern and looked up
-    (case-insensitive); phone numbers are compared on their digits (at least 7), so
-    ``+1-555-177-4512`` and ``15551774512`` both match; names (of two words or more) are looked
-    up as word n-grams, case-insensitive, after HTML entities are decoded. Findings report
-    counts, never the values.
+    The report's last line of defence in ``mask`` mode: every HTML, CSV, notebook and JSON
+    written is scanned before the report is published, and a hit fails the run. After HTML
+    entities are decoded it counts
+
+    - ``email``: every e-mail address (a pattern: known to the dataset or not);
+    - ``phone``: every phone number written as one (:func:`phone_spans`: not ISO dates, ids or
+      amounts), and every run of digits holding a known phone number (compared on digits, at
+      least 7, so ``+1-555-177-4512`` and ``15551774512`` both match);
+    - ``name``: the known names (of two words or more) as word n-grams, case-insensitive.
+
+    Matching is linear in the text. Findings report counts, never the values.
+    :meth:`mask_text` replaces the same things by ``[masked]``.
 
     Parameters
     ----------
@@ -489,8 +652,10 @@ class PiiScanner:
     Examples
     --------
     >>> scanner = PiiScanner(names=["Ann Lee"], emails=["ann@x.example"], phones=["+1-555-123-4567"])
-    >>> scanner.scan_text("<td>ann LEE</td> call 15551234567")
-    {'name': 1, 'phone': 1}
+    >>> scanner.scan_text("<td>ann LEE</td> call 15551234567 or bo@y.example")
+    {'email': 1, 'name': 1, 'phone': 1}
+    >>> scanner.mask_text("Ann Lee: +1 555 123 4567, notes of 2025-12-31")
+    '[masked]: [masked], notes of 2025-12-31'
     """
 
     def __init__(
@@ -546,24 +711,60 @@ class PiiScanner:
         """Occurrences of personal values in ``text`` by kind (kinds with none are left out)."""
         text = _BLOB.sub(" ", html.unescape(text))  # base64 images: long runs, no names inside
         found: Counter[str] = Counter()
-        if self.emails_:
-            found["email"] = sum(1 for e in _EMAIL.findall(text) if e.lower() in self.emails_)
+        found["email"] = len(_EMAIL.findall(text))
+        shaped = phone_spans(text)
+        found["phone"] = len(shaped)
         if self.phones_:
-            for run in _PHONE_RUN.findall(text):
-                digits = re.sub(r"\D", "", run)
-                found["phone"] += any(
-                    digits[i : i + n] in self.phones_
-                    for n in self.phone_lengths_
-                    for i in range(len(digits) - n + 1)
-                )
+            for run in _PHONE_RUN.finditer(text):
+                counted = any(a < run.end() and run.start() < b for a, b in shaped)
+                found["phone"] += not counted and self._known_phone(run.group(0))
         if self.names_:
-            words = _words(text)
-            found["name"] = sum(
-                tuple(words[i : i + n]) in self.names_
-                for n in self.name_lengths_
-                for i in range(len(words) - n + 1)
-            )
+            found["name"] = len(self._name_spans(text))
         return {kind: count for kind, count in sorted(found.items()) if count}
+
+    def _known_phone(self, run: str) -> bool:
+        digits = re.sub(r"\D", "", run)
+        return any(
+            digits[i : i + n] in self.phones_
+            for n in self.phone_lengths_
+            for i in range(len(digits) - n + 1)
+        )
+
+    def _name_spans(self, text: str) -> list[tuple[int, int]]:
+        words = list(_WORD.finditer(text))
+        lowered = [w.group(0).lower() for w in words]
+        spans = []
+        for n in self.name_lengths_:
+            for i in range(len(words) - n + 1):
+                if tuple(lowered[i : i + n]) in self.names_:
+                    spans.append((words[i].start(), words[i + n - 1].end()))
+        return spans
+
+    def mask_text(self, text: str) -> str:
+        """``text`` with what :meth:`scan_text` finds replaced by ``[masked]``.
+
+        Examples
+        --------
+        >>> PiiScanner(names=["Bo Yu"]).mask_text("ask bo yu at bo@y.example")
+        'ask [masked] at [masked]'
+        """
+        text = mask_patterns(text)
+        spans: list[tuple[int, int]] = []
+        if self.phones_:
+            spans += [r.span() for r in _PHONE_RUN.finditer(text) if self._known_phone(r.group(0))]
+        if self.names_:
+            spans += self._name_spans(text)
+        if not spans:
+            return text
+        merged: list[list[int]] = []
+        for start, end in sorted(spans):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        for start, end in reversed(merged):
+            text = text[:start] + MASKED + text[end:]
+        return text
 
     def scan_files(self, paths: Iterable[str | os.PathLike]) -> list[Finding]:
         """Scan text files; returns one :class:`Finding` per file and kind with hits."""

@@ -4,10 +4,11 @@ Published figures reproduced on the 1995 donations cohort (data/external/donatio
 
 - Fader, Hardie & Shang (2010), "Customer-base analysis in a discrete-time noncontractual
   setting", Marketing Science 29(6): alpha = 1.204, beta = 0.750, gamma = 0.657,
-  delta = 2.783 and LL = -33,225.6. The same parameters are the reference of lifetimes'
-  test_params_out_is_close_to_Hardie_paper and of pymc-marketing's
+  delta = 2.783 and LL = -33,225.6 (the figures of issue 16). The parameters are also the
+  reference of lifetimes' test_params_out_is_close_to_Hardie_paper and of pymc-marketing's
   tests/clv/models/test_beta_geo_beta_binom.py (1.2035, 0.7497, 0.6567, 2.7834); BTYD's
-  bgbb examples use (1.20, 0.75, 0.66, 2.78).
+  bgbb examples use (1.20, 0.75, 0.66, 2.78). The log-likelihood could not be checked
+  against the paper's text; lifetimes' fit gives the same value (below).
 - Bruce Hardie's note 010 (the BG/BB spreadsheet), "Tracking Plot" sheet: the expected
   cumulative repeat transactions of a new donor over 1..11 opportunities, as quoted in
   pymc-marketing's test_expected_purchases_new_customer.
@@ -209,6 +210,34 @@ def test_recovers_simulated_parameters_with_cohorts_of_different_lengths():
         assert model.params_[name] == pytest.approx(value, abs=4 * model.standard_errors_[name])
 
 
+def test_likelihood_and_gradient_with_cohorts_of_different_lengths():
+    rng = np.random.default_rng(5)
+    summary = _simulate(rng, 5_000, rng.integers(1, 9, 5_000), 0.9, 1.6, 0.5, 3.0)
+    cols = {c: summary[c].to_numpy(float) for c in ("frequency", "recency", "T")}
+    data = bgbb_module.compress_rows(cols, sort=True)
+    nll = bgbb_module._bgbb_nll_factory(data)
+    theta = np.array([0.8, 1.4, 0.6, 2.5])
+    value, grad = nll(theta)
+    c = data.columns
+    per_row = bgbb_module.bgbb_log_likelihood(tuple(theta), c["frequency"], c["recency"], c["T"])
+    assert -value == pytest.approx(float(np.dot(data.weights, per_row)), rel=1e-12)
+    # a row's likelihood summed by hand, straight from eq. 5 of the paper
+    from scipy.special import beta as B
+
+    x, tx, n = 2.0, 3.0, 7.0
+    a, b, g, d = theta
+    by_hand = B(a + x, b + n - x) / B(a, b) * B(g, d + n) / B(g, d) + sum(
+        B(a + x, b + i - x) / B(a, b) * B(g + 1, d + i) / B(g, d) for i in range(3, 7)
+    )
+    ll = bgbb_module.bgbb_log_likelihood(tuple(theta), np.array([x]), np.array([tx]), np.array([n]))
+    assert ll[0] == pytest.approx(np.log(by_hand), rel=1e-12)
+    for j in range(4):
+        step = np.zeros(4)
+        step[j] = 1e-6 * theta[j]
+        numeric = (nll(theta + step)[0] - nll(theta - step)[0]) / (2 * step[j])
+        assert grad[j] == pytest.approx(numeric, rel=1e-6), j
+
+
 @pytest.mark.parametrize(
     ("frame", "message"),
     [
@@ -223,6 +252,13 @@ def test_recovers_simulated_parameters_with_cohorts_of_different_lengths():
 def test_fit_rejects_bad_summaries_naming_the_column(frame, message):
     with pytest.raises(ValueError, match=message):
         BetaGeoBetaBinomModel().fit(frame)
+
+
+def test_too_many_opportunities_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(bgbb_module, "_MAX_GRID", 100)
+    summary = pd.DataFrame({"frequency": [0, 1, 2], "recency": [0, 5, 40], "T": [52, 52, 52]})
+    with pytest.raises(ValueError, match="too many for the BG/BB model.*BetaGeoModel"):
+        BetaGeoBetaBinomModel().fit(summary)
 
 
 def test_predictions_reject_bad_arguments(model, donations):

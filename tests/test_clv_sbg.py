@@ -6,8 +6,11 @@ Published figures reproduced:
   21(1): table 1 gives the survivors of two cohorts of 1,000 customers over 13 years; the model
   is fitted on years 1-7 (the first 8 counts) and the paper reports alpha = 0.704,
   beta = 1.182, LL = -1680.3 for the "regular" cohort and alpha = 0.668, beta = 3.806,
-  LL = -1611.2 for the "high end" cohort (the same estimates are the reference values of
-  pymc-marketing's tests/clv/models/test_shifted_beta_geo.py).
+  LL = -1611.2 for the "high end" cohort. The parameters were checked against the reference
+  values of pymc-marketing's tests/clv/models/test_shifted_beta_geo.py ("pg(7) of paper":
+  alpha 0.668/0.704 and beta 3.806/1.182 for high end/regular); the paper's own text was not
+  available to check the log-likelihoods, which are the values of the likelihood (B3) at the
+  optimum, rounded as the paper rounds them.
 - Fader & Hardie (2010), "Customer-base valuation in a contractual setting", Marketing Science
   29(1), table 3: DERL at d = 10% for customers who have renewed 0-4 times, for "case 1"
   (alpha = 3.80, beta = 15.20) and "case 2" (alpha = 0.067, beta = 0.267); the printed values
@@ -179,6 +182,36 @@ def test_contract_periods_counts_paid_and_completed_periods():
     assert rows.attrs["period"] == "Q"
     assert rows.attrs["signed_up_after_cutoff"] == 1
     assert ShiftedBetaGeoModel().fit(rows).period_ == "Q"
+
+
+def test_contract_periods_takes_a_point_in_time_dataset():
+    from cpm_analysis.data import Dataset
+
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "signup_date": pd.to_datetime(["2023-01-01", "2023-01-01", "2024-03-01"]),
+            "churned_at": pd.to_datetime(["2023-05-15", "2024-08-20", None]),
+        }
+    )
+    orders = pd.DataFrame(
+        {
+            "order_id": ["o1"],
+            "customer_id": ["a"],
+            "order_date": pd.to_datetime(["2023-01-01"]),
+            "amount": [10.0],
+        }
+    )
+    view = Dataset(customers=customers, orders=orders).as_of("2024-01-31")
+    rows = contract_periods(view, period="M")  # the view's cutoff is the default
+    # The view's cutoff is the last instant of 2024-01-31. b's contract ends after it, so at
+    # the cutoff it is running with 13 months done (Jan 2023 .. Jan 2024); c signed up after
+    # the cutoff and is not in the view.
+    assert rows.index.tolist() == ["a", "b"]
+    assert rows["T"].tolist() == [5, 13]
+    assert rows["churned"].tolist() == [True, False]
+    with pytest.raises(ValueError, match="cutoff: required"):
+        contract_periods(customers)
 
 
 def test_contract_periods_rejects_bad_input():

@@ -264,3 +264,29 @@ def test_superstore_folders_keep_their_provenance():
     assert "Tableau" in readme and "day-first" in readme
     assert (SUPERSTORE / "mapping.yaml").is_file()
     assert (SUPERSTORE / "workbook" / "mapping.yaml").is_file()
+
+
+def test_cpm_validate_works_on_both_superstore_folders():
+    from click.testing import CliRunner
+
+    from cpm_analysis.cli import main
+
+    for folder in (SUPERSTORE, SUPERSTORE / "workbook"):
+        result = CliRunner().invoke(main, ["validate", str(folder)])
+        assert result.exit_code == 0, result.output
+        assert "customers derived from order_lines" in result.output
+        assert "usable: yes" in result.output
+    assert "staff derived from owners" in result.output
+
+
+def test_workbooks_named_after_their_table_are_read_from_their_first_sheet(tmp_path):
+    for name, frame in canonical_frames([1.0, 2.0]).items():
+        frame.to_excel(tmp_path / f"{name}.xlsx", index=False)
+    ds = load(tmp_path)
+    assert ds.customers["customer_id"].tolist() == ["1", "2"]
+    assert ds.orders["order_date"].tolist() == [pd.Timestamp("2024-02-01")] * 2
+
+
+def test_dayfirst_must_be_true_or_false():
+    with pytest.raises(DataValidationError, match="'dayfirst' must be true or false"):
+        validate_frames(canonical_frames(["1"]), {"dayfirst": "yes"})

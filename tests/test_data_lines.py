@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -253,3 +254,29 @@ def test_dask_engine_refuses_order_lines_naming_the_option(tmp_path):
     lines_frame().to_csv(src / "order_lines.csv", index=False)
     with pytest.raises(DataValidationError, match="engine='pandas'"):
         load(src, engine="dask")
+
+
+def test_aggregate_lines_with_codes_out_of_order_and_microsecond_dates():
+    lines = pd.DataFrame(
+        {
+            "order_id": ["B", "A", "A", "C"],
+            "customer_id": ["2", "1", "1", "3"],
+            "order_date": pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-01", "2024-01-05"]),
+            "line_amount": [2.0, 1.0, 3.0, 4.0],
+        }
+    )
+    out = aggregate_lines(lines, np.array([1, 0, 0, 2]))
+    assert out["order_id"].tolist() == ["B", "A", "C"]
+    assert out["amount"].tolist() == [2.0, 4.0, 4.0]
+    assert (
+        out["order_date"].tolist()
+        == pd.to_datetime(["2024-01-02", "2024-01-01", "2024-01-05"]).tolist()
+    )
+
+
+def test_lines_that_all_fail_say_no_row_was_kept_for_both_tables():
+    lines = lines_frame().assign(order_date="soon")
+    with pytest.raises(DataValidationError, match="customers: no row was kept") as info:
+        validate_frames({"order_lines": lines}, now=NOW)
+    assert any("orders: no row was kept" in p for p in info.value.problems)
+    assert len(info.value.dataset.rejected) == len(lines)

@@ -218,7 +218,13 @@ def _rejected():
         ),
         (
             "orders",
-            {"order_id": "O9", "customer_id": "C1", "amount": "n/a", "note": "mail ann@x.example"},
+            {
+                "order_id": "O9",
+                "customer_id": "C1",
+                "amount": "n/a",
+                "category": "mail ann@x.example",
+                "note": "her cell +1-555-010-9999",
+            },
         ),
         ("customers", {"customer_id": "C2", "name": None, "email": "bo@x.example"}),
     ]
@@ -244,7 +250,8 @@ def test_mask_rejected_masks_personal_fields_keeps_real_ids():
         "region": "North",
     }
     second = json.loads(out["values"].iloc[1])
-    assert second["note"] == f"mail {MASKED}"  # a stray e-mail anywhere is masked too
+    assert second["category"] == f"mail {MASKED}"  # a stray e-mail anywhere is masked too
+    assert "note" not in second  # only the contract columns of the table are kept
     assert second["amount"] == "n/a"
     third = json.loads(out["values"].iloc[2])
     assert third["name"] is None and third["email"] == MASKED
@@ -329,7 +336,9 @@ def test_scanner_finds_each_kind_in_any_spelling():
     assert scanner.scan_text("mail: ann@x.example") == {"email": 1}
     assert scanner.scan_text("tel 1 555 000 0001; (555) 000-0001x") == {"phone": 1}
     assert scanner.scan_text('"+15550000001",') == {"phone": 1}
-    assert scanner.scan_text("Annlee, ann@y.example, 555-000-0002, Lee Ann") == {}
+    assert scanner.scan_text("Annlee, Lee Ann, 5550000002") == {}
+    # patterns: any e-mail address or phone number counts, known to the data or not
+    assert scanner.scan_text("ann@y.example, 555-000-0002") == {"email": 1, "phone": 1}
 
 
 def test_scanner_ignores_base64_images_and_single_word_names():

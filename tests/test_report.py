@@ -629,7 +629,13 @@ def test_publish_replaces_the_folder_whole(tmp_path, monkeypatch, atomic):
 
 def test_owner_folder_names_are_safe_and_unique():
     names = runner.owner_folder_names(["S1", "a/b", "a_b", "..", "x y"])
-    assert names == {"S1": "S1", "a/b": "a_b", "a_b": "a_b-2", "..": "_", "x y": "x_y"}
+    assert names == {
+        "S1": "S1",
+        "a/b": "a_b-c14cddc0",
+        "a_b": "a_b",
+        "..": "owner-5ec1f7e7",
+        "x y": "x_y-887fcea6",
+    }
 
 
 def test_lock_is_exclusive_and_released(tmp_path):

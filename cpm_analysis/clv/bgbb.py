@@ -53,6 +53,7 @@ from cpm_analysis.clv.base import (
     check_summary,
     compress_rows,
 )
+from cpm_analysis.clv.base import dot as _dot
 from cpm_analysis.clv.sbg import derl_values
 
 __all__ = ["BetaGeoBetaBinomModel"]
@@ -78,19 +79,27 @@ def _check_discrete(cols: dict[str, np.ndarray], what: str = "summary") -> None:
         )
 
 
-def _grid(
-    x: np.ndarray, tx: np.ndarray, n: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+#: Most cells (distinct rows x opportunities) the likelihood grid may hold (about 400 MB).
+_MAX_GRID = 50_000_000
+
+
+def _grid(x: np.ndarray, tx: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     """The opportunity grid of a set of rows: ``J[row, k]`` is ``k`` for the sum's terms
     (``k < M = max n``) and ``n`` for the last column (the alive-throughout term); ``mask``
-    marks the cells that belong to a row's likelihood; ``xi``/``xu`` index distinct ``x``."""
+    marks the cells that belong to a row's likelihood."""
     M = int(n.max()) if len(n) else 0
+    if len(x) * (M + 1) > _MAX_GRID:
+        raise ValueError(
+            f"summary: {len(x):,} distinct histories over up to {M:,} opportunities are too many "
+            "for the BG/BB model, which is meant for a few dozen discrete opportunities; for "
+            "purchases at any time use BetaGeoModel, ParetoNBDModel or ModifiedBetaGeoModel"
+        )
     j = np.arange(M + 1, dtype=np.float64)
     J = np.broadcast_to(j, (len(x), M + 1)).copy()
     J[:, M] = n
     mask = (j[None, :] >= tx[:, None]) & (j[None, :] < n[:, None])
     mask[:, M] = True
-    return J, mask, np.asarray(n, dtype=np.float64), M
+    return J, mask, M
 
 
 def _log_terms(
@@ -98,7 +107,7 @@ def _log_terms(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """log of each likelihood term (masked cells -inf), the grid J and the mask."""
     alpha, beta, gamma, delta = theta
-    J, mask, _, M = _grid(x, tx, n)
+    J, mask, M = _grid(x, tx, n)
     safe_j = np.where(mask, J, x[:, None])  # any valid opportunity outside the mask
     second = np.where(
         np.arange(M + 1)[None, :] == M,
@@ -133,44 +142,71 @@ def bgbb_log_likelihood(
 def _bgbb_nll_factory(data: Compressed) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
     """Total negative log-likelihood and its gradient over weighted distinct rows.
 
-    Every term is a product of two beta functions, so the gradient of the row's
-    log-likelihood is the softmax-weighted mean of the terms' digamma differences.
+    Every term is a product of two beta functions, so the gradient of a row's log-likelihood
+    is the softmax-weighted mean of the terms' digamma differences. The special functions
+    are evaluated on tables indexed by the distinct ``x`` and the opportunity ``j`` (a few
+    hundred values) and gathered into the (rows, max n + 1) grid, which only holds
+    arithmetic.
     """
     x = data.columns["frequency"]
     tx = data.columns["recency"]
     n = data.columns["T"]
     w = data.weights
     W = float(w.sum())
-    J, mask, _, M = _grid(x, tx, n)
-    last = np.zeros(M + 1, dtype=bool)
-    last[M] = True
-    Jm = np.where(mask, J, x[:, None])
-    xm = x[:, None]
+    J, mask, M = _grid(x, tx, n)
+    xu, xi = np.unique(x, return_inverse=True)
+    xi = xi.reshape(-1)
+    Jm = np.where(mask, J, x[:, None]).astype(np.int64)  # masked cells: any valid j
+    cell = xi[:, None] * (M + 1) + Jm  # index into the (distinct x, j) tables
+    is_last = np.zeros((1, M + 1), dtype=bool)
+    is_last[0, M] = True
+    j = np.arange(M + 1, dtype=np.float64)
+    j_minus_x = j[None, :] - xu[:, None]
+    valid_px = j_minus_x >= 0
+    safe_jx = np.where(valid_px, j_minus_x, 0.0)
+    wx = np.bincount(xi, weights=w, minlength=len(xu))
 
     def nll(theta: np.ndarray) -> tuple[float, np.ndarray]:
         alpha, beta, gamma, delta = (np.float64(v) for v in theta)
-        log_t, _, _ = _log_terms((alpha, beta, gamma, delta), x, tx, n)
-        ll_rows = logsumexp(log_t, axis=1)
-        s = np.exp(log_t - ll_rows[:, None])  # softmax over each row's terms (0 when masked)
-        psi_ab_j = digamma(alpha + beta + Jm)
-        g_alpha = digamma(alpha + x) - (s * psi_ab_j).sum(axis=1)
-        g_beta = (s * (digamma(beta + Jm - xm) - psi_ab_j)).sum(axis=1)
-        # the dropout part: B(gamma + 1, delta + j) for the sum's terms, B(gamma, delta + n)
-        # for the last column
-        psi_gd = np.where(last, digamma(gamma + delta + Jm), digamma(gamma + delta + Jm + 1.0))
+        # tables over (distinct x, j) and over j
+        p_tab = np.where(valid_px, betaln(alpha + xu[:, None], beta + safe_jx), 0.0)
+        # B(gamma, delta + n) in the last column, B(gamma + 1, delta + j) in the others
+        g_cells = np.where(
+            is_last, betaln(gamma, delta + j)[Jm], betaln(gamma + 1.0, delta + j)[Jm]
+        )
+        const = betaln(alpha, beta) + betaln(gamma, delta)
+        log_t = p_tab.ravel()[cell] + g_cells - const
+        log_t = np.where(mask, log_t, -np.inf)
+        top = log_t.max(axis=1)
+        s = np.exp(log_t - top[:, None])
+        total = s.sum(axis=1)
+        s /= total[:, None]  # softmax over each row's terms (0 where masked)
+        ll_rows = top + np.log(total)
+        # digamma tables
+        psi_abj = digamma(alpha + beta + j)
+        psi_bjx = np.where(valid_px, digamma(beta + safe_jx), 0.0)
+        psi_gd_cells = np.where(
+            is_last, digamma(gamma + delta + j)[Jm], digamma(gamma + delta + j + 1.0)[Jm]
+        )
+        psi_dj = digamma(delta + j)
         s_last = s[:, M]
-        g_gamma = s_last * digamma(gamma) + (1.0 - s_last) * digamma(gamma + 1.0)
-        g_gamma = g_gamma - (s * psi_gd).sum(axis=1)
-        g_delta = (s * (digamma(delta + Jm) - psi_gd)).sum(axis=1)
+        sum_ab = (s * psi_abj[Jm]).sum(axis=1)
+        sum_gd = (s * psi_gd_cells).sum(axis=1)
+        g_alpha = _dot(wx, digamma(alpha + xu)) - _dot(w, sum_ab)
+        g_beta = _dot(w, (s * psi_bjx.ravel()[cell]).sum(axis=1) - sum_ab)
+        g_gamma = _dot(w, s_last * digamma(gamma) + (1.0 - s_last) * digamma(gamma + 1.0))
+        g_gamma -= _dot(w, sum_gd)
+        g_delta = _dot(w, (s * psi_dj[Jm]).sum(axis=1) - sum_gd)
+        psi_ab, psi_gd = digamma(alpha + beta), digamma(gamma + delta)
         grad = np.array(
             [
-                np.dot(w, g_alpha) - W * (digamma(alpha) - digamma(alpha + beta)),
-                np.dot(w, g_beta) - W * (digamma(beta) - digamma(alpha + beta)),
-                np.dot(w, g_gamma) - W * (digamma(gamma) - digamma(gamma + delta)),
-                np.dot(w, g_delta) - W * (digamma(delta) - digamma(gamma + delta)),
+                g_alpha - W * (digamma(alpha) - psi_ab),
+                g_beta - W * (digamma(beta) - psi_ab),
+                g_gamma - W * (digamma(gamma) - psi_gd),
+                g_delta - W * (digamma(delta) - psi_gd),
             ]
         )
-        return -float(np.dot(w, ll_rows)), -grad
+        return -_dot(w, ll_rows), -grad
 
     return nll
 

@@ -41,7 +41,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy.special import digamma, gammaln, hyp2f1
+from scipy.special import digamma, gammaln, hyp2f1, logsumexp, roots_laguerre
 
 from cpm_analysis.clv.base import Compressed, PurchaseModel, compress_rows
 from cpm_analysis.clv.base import dot as _dot
@@ -59,7 +59,8 @@ def log_tail_integral(
 ) -> np.ndarray:
     """log of I(u) = integral_u^inf (alpha+tau)^-p (beta+tau)^-q d tau, for p + q > 1.
 
-    The 2F1 argument is kept in [0, 1) by expanding around the larger of alpha and beta.
+    The 2F1 argument is kept in [0, 1) by expanding around the larger of alpha and beta, and
+    ``log 2F1`` comes from :func:`_log_hyp2f1_tail`, finite for every parameter.
 
     Examples
     --------
@@ -70,11 +71,54 @@ def log_tail_integral(
     m = np.asarray(p + q - 1.0, dtype=np.float64)
     if alpha >= beta:
         base = alpha + u
-        f = hyp2f1(q, m, m + 1.0, (alpha - beta) / base)
+        log_f = _log_hyp2f1_tail(q, m, (alpha - beta) / base, np.log(beta + u) - np.log(base))
     else:
         base = beta + u
-        f = hyp2f1(p, m, m + 1.0, (beta - alpha) / base)
-    return np.log(f) - m * np.log(base) - np.log(m)
+        log_f = _log_hyp2f1_tail(p, m, (beta - alpha) / base, np.log(alpha + u) - np.log(base))
+    return log_f - m * np.log(base) - np.log(m)
+
+
+# Gauss-Laguerre nodes of the fallback quadrature of log 2F1(Q, m; m+1; w).
+_LAGUERRE = roots_laguerre(120)
+
+
+def _log_hyp2f1_tail(
+    big_q: np.ndarray | float, m: np.ndarray, w: np.ndarray, log1mw: np.ndarray
+) -> np.ndarray:
+    """log 2F1(Q, m; m+1; w) for Q, m > 0 and 0 <= w < 1, with log(1 - w) given exactly.
+
+    The value lies in [1, (1-w)^-Q]. scipy's ``hyp2f1`` is used where it returns a value in
+    that range; otherwise Euler's form (1-w)^(1-Q) 2F1(m+1-Q, 1; m+1; w) (which stays moderate
+    when the function itself overflows); otherwise the integral
+    ``m int_0^1 y^(m-1) (1-wy)^-Q dy = int_0^inf e^-z (1 - w e^(-z/m))^-Q dz`` by
+    Gauss-Laguerre quadrature in log space. The result is clipped to the range.
+    """
+    big_q, m, w, log1mw = np.broadcast_arrays(
+        np.asarray(big_q, dtype=np.float64), m, np.asarray(w, dtype=np.float64), log1mw
+    )
+    top = -big_q * log1mw  # log of the upper bound (1-w)^-Q
+    slack = 1e-12 + 1e-9 * np.abs(top)
+    with np.errstate(all="ignore"):
+        out = np.log(hyp2f1(big_q, m, m + 1.0, w))
+        bad = ~((out >= -slack) & (out <= top + slack))
+        if bad.any():
+            i = np.flatnonzero(bad)
+            euler = (1.0 - big_q[i]) * log1mw[i] + np.log(
+                hyp2f1(m[i] + 1.0 - big_q[i], 1.0, m[i] + 1.0, w[i])
+            )
+            ok = (euler >= -slack[i]) & (euler <= top[i] + slack[i])
+            out[i[ok]] = euler[ok]
+            bad[i[ok]] = False
+        if bad.any():
+            i = np.flatnonzero(bad)
+            z, weights = _LAGUERRE
+            # 1 - w e^(-z/m) = (1 - w) - w expm1(-z/m), both terms >= 0
+            inner = np.exp(log1mw[i])[:, None] - w[i][:, None] * np.expm1(
+                -z[None, :] / m[i][:, None]
+            )
+            terms = np.log(weights)[None, :] - big_q[i][:, None] * np.log(inner)
+            out[i] = logsumexp(terms, axis=1)
+    return np.clip(np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0), 0.0, np.maximum(top, 0.0))
 
 
 class ParetoNBDModel(PurchaseModel):

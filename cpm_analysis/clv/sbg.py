@@ -162,8 +162,8 @@ def rows_from_survivors(survivors: Sequence[float]) -> pd.DataFrame:
 
 
 def contract_periods(
-    customers: pd.DataFrame,
-    cutoff: Any,
+    customers: Any,
+    cutoff: Any = None,
     *,
     period: Period = "M",
 ) -> pd.DataFrame:
@@ -185,11 +185,13 @@ def contract_periods(
 
     Parameters
     ----------
-    customers : DataFrame
+    customers : DataFrame or Dataset
         ``customer_id``, ``signup_date`` and ``churned_at`` (the contract end; missing while
-        the contract runs), as in the customers table of the data contract.
-    cutoff : date-like
-        The end of the data: nothing after it is used.
+        the contract runs), as in the customers table of the data contract; or a
+        :class:`~cpm_analysis.data.Dataset`, whose ``customers`` table is used.
+    cutoff : date-like, optional
+        The end of the data: nothing after it is used. Required, except for a dataset view
+        from ``Dataset.as_of(cutoff)``, whose cutoff is the default.
     period : {"W", "M", "Q", "Y"}
         The contract period.
 
@@ -217,8 +219,20 @@ def contract_periods(
             raise ValueError(
                 f"period: expected one of {', '.join(repr(p) for p in PERIOD_DAYS)}, got {period!r}"
             )
+    if not isinstance(customers, pd.DataFrame) and isinstance(
+        getattr(customers, "customers", None), pd.DataFrame
+    ):  # a Dataset
+        if cutoff is None:
+            cutoff = getattr(customers, "cutoff", None)
+        customers = customers.customers
     if not isinstance(customers, pd.DataFrame):
-        raise TypeError(f"customers: expected a DataFrame, got {type(customers).__name__}")
+        raise TypeError(
+            f"customers: expected the customers table or a Dataset, got {type(customers).__name__}"
+        )
+    if cutoff is None:
+        raise ValueError(
+            "cutoff: required (the end of the data), unless customers is a Dataset.as_of view"
+        )
     missing = [c for c in ("customer_id", "signup_date", "churned_at") if c not in customers]
     if missing:
         raise ValueError(

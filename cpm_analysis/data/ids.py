@@ -23,12 +23,6 @@ import pandas as pd
 _ZERO_FRACTION = r"^([+-]?\d+)\.0+$"
 
 
-def _blank(series: pd.Series) -> pd.Series:
-    if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
-        return series.isna() | (series.astype("str").str.strip() == "")
-    return series.isna()
-
-
 def normalise_ids(series: pd.Series) -> pd.Series:
     """Ids as text in one canonical form, whatever the source's type (see the module rules).
 
@@ -66,4 +60,5 @@ def normalise_ids(series: pd.Series) -> pd.Series:
     if has_fraction.any():
         part = text[has_fraction]
         text.loc[has_fraction] = part.str.replace(_ZERO_FRACTION, r"\1", regex=True)
-    return text.where(~_blank(series), None).astype("str")
+    blank = series.isna().to_numpy() | (text == "").fillna(True).to_numpy(dtype=bool)
+    return text.where(~blank, None).astype("str")

@@ -22,12 +22,12 @@ lines (or orders) carry as the customer's most frequent value (ties: the first i
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cpm_analysis.data.schema import TABLES
+from cpm_analysis.data.validate import _Quarantine, check_columns, convert_table
 from cpm_analysis.exceptions import DataValidationError
 from cpm_analysis.frames import isin
 
@@ -156,10 +156,13 @@ def order_faults(
         good = known & ~bad & ~mask
         given = customer_codes if column == "customer_id" else None
         values = given if given is not None else codes_of(lines[column])[0]
+        # any line's value stands for its order: the order is incoherent when a line differs
+        rows = np.flatnonzero(good)
+        order_of, value = codes[rows], values[rows]
+        reference = np.full(n, -2, dtype=np.int64)
+        reference[order_of] = value
         several = np.zeros(n, dtype=bool)
-        if good.any():
-            spans = pd.Series(values[good]).groupby(codes[good]).agg(["min", "max"])
-            several[spans.index.to_numpy()] = spans["max"].to_numpy() > spans["min"].to_numpy()
+        several[order_of[value != reference[order_of]]] = True
         hit = good & several[safe]
         mask |= hit
         reason[hit] = f"order lines disagree on {column}"
@@ -196,20 +199,24 @@ def aggregate_lines(lines: pd.DataFrame, order_codes: np.ndarray | None = None) 
         codes = codes_of(lines["order_id"])[0]
     else:
         codes = order_codes
-    n = int(codes.max()) + 1 if len(codes) else 0
-    present, first = np.unique(codes, return_index=True)
-    # codes of a subset may skip numbers: renumber to 0..k-1 in order of first appearance
-    if len(present) != n:
-        remap = np.full(max(n, 1), -1, dtype=np.int64)
-        order_of_first = np.argsort(first, kind="stable")
-        remap[present[order_of_first]] = np.arange(len(present))
+    # pd.factorize numbers values in order of first appearance (a subset keeps that order):
+    # a line is its order's first when its code exceeds every code before it
+    before = np.maximum.accumulate(np.r_[-1, codes[:-1]]) if len(codes) else codes
+    is_first = codes > before
+    first = np.flatnonzero(is_first)
+    n = len(first)
+    if len(codes) and int(codes.max()) + 1 != n:  # a subset: renumber 0..n-1
+        remap = np.full(int(codes.max()) + 1, -1, dtype=np.int64)
+        remap[codes[first]] = np.arange(n)
         codes = remap[codes]
-        first = np.sort(first)
-        n = len(present)
+        if (codes < 0).any():  # codes not in order of first appearance: number them afresh
+            codes = codes_of(lines["order_id"])[0]
+            first = np.flatnonzero(codes > np.maximum.accumulate(np.r_[-1, codes[:-1]]))
+            n = len(first)
     out = pd.DataFrame({"order_id": lines["order_id"].iloc[first].to_numpy()})
     out["order_id"] = out["order_id"].astype("str")
     out["customer_id"] = pd.Series(lines["customer_id"].iloc[first].to_numpy(), dtype="str")
-    dates = lines["order_date"].to_numpy().view("int64")
+    dates = lines["order_date"].to_numpy().astype("datetime64[ns]").view("int64")
     earliest = pd.Series(dates).groupby(codes).min().to_numpy()
     out["order_date"] = earliest.view("datetime64[ns]")
     amount = lines["line_amount"].to_numpy(dtype="float64", na_value=np.nan)
@@ -351,7 +358,7 @@ class CheckedLines:
     def __init__(
         self,
         typed: pd.DataFrame,
-        quarantine: Any,
+        quarantine: _Quarantine,
         order_codes: np.ndarray,
         customer_codes: tuple[np.ndarray, pd.Index],
     ):
@@ -364,7 +371,7 @@ class CheckedLines:
     def good(self) -> pd.DataFrame:
         """The lines without a fault, in source order."""
         if self._good is None:
-            self._good = self.typed.loc[~self.q.bad]
+            self._good = self.typed.loc[~self.q.bad] if self.q.bad.any() else self.typed
         return self._good
 
     def good_customer_codes(self) -> tuple[np.ndarray, pd.Index]:
@@ -376,7 +383,9 @@ class CheckedLines:
         """The orders of the good lines (:func:`aggregate_lines`)."""
         return aggregate_lines(self.good(), self.order_codes[~self.q.bad])
 
-    def finish(self, orders: pd.DataFrame, orders_q: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def finish(
+        self, orders: pd.DataFrame, orders_q: _Quarantine
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Reject the lines of the rejected ``orders`` (with the order's reason); kept lines
         (fresh index) and every rejected line."""
         if orders_q.bad.any():
@@ -389,7 +398,9 @@ class CheckedLines:
             if hit.any():
                 self.q.add(hit, "customer_id", order_id.map(reasons))
                 self.q.column[hit] = order_id[hit].map(columns).to_numpy(dtype=object)
-        kept = self.typed.loc[~self.q.bad].reset_index(drop=True)
+        kept = (
+            self.typed.loc[~self.q.bad].reset_index(drop=True) if self.q.bad.any() else self.typed
+        )
         return kept, self.q.frame()
 
 
@@ -406,8 +417,6 @@ def read_lines(
     >>> checked.good()["order_id"].tolist(), checked.q.reason.tolist()
     (['2'], ['order has rejected lines', 'missing customer_id', None])
     """
-    from cpm_analysis.data.validate import check_columns, convert_table
-
     check_columns("order_lines", raw)
     require_line_amounts(raw.columns)
     typed, q = convert_table("order_lines", raw, dayfirst=dayfirst, now=now)

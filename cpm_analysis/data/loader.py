@@ -28,7 +28,6 @@ from cpm_analysis.data.validate import (
     cross_checks,
     empty_rejected,
     load_time,
-    require_rows,
     validate_table,
 )
 from cpm_analysis.exceptions import DataValidationError
@@ -98,17 +97,28 @@ def _read_folder(folder: Path, mapping: SourceMapping | None = None) -> dict[str
 
 
 def _read_database(url: str) -> tuple[dict[str, pd.DataFrame], str]:
+    """The contract's tables of a database, and the URL as it may be shown (password and secret
+    query values redacted: :func:`cpm_analysis.credentials.redact_url`). No message raised here
+    holds the password, whatever the driver put in its own."""
     import sqlalchemy as sa
+
+    from cpm_analysis.credentials import redact_text, redact_url, remember_url, url_secrets
+
+    remember_url(url)
+    shown = redact_url(url)
+    secrets = url_secrets(url) | {url}
+
+    def why(err: Exception) -> str:
+        return redact_text(f"{type(err).__name__}: {str(err)[:200]}", secrets)
 
     try:
         engine = sa.create_engine(url)
     except Exception as err:
         raise DataValidationError(
-            f"database: cannot use the URL ({type(err).__name__}: {err}). "
+            f"database: cannot use the URL {shown} ({why(err)}). "
             "Expected a SQLAlchemy URL such as sqlite:///path/to/file.db or "
             "postgresql://user@host/db."
-        ) from err
-    shown = engine.url.render_as_string(hide_password=True)
+        ) from None
     if engine.url.get_backend_name() == "sqlite" and engine.url.database not in (None, ""):
         if engine.url.database != ":memory:" and not Path(engine.url.database).is_file():
             raise DataValidationError(f"database: SQLite file {engine.url.database} not found")
@@ -122,9 +132,9 @@ def _read_database(url: str) -> tuple[dict[str, pd.DataFrame], str]:
         raise
     except Exception as err:
         raise DataValidationError(
-            f"database: cannot read from {shown} ({type(err).__name__}: {str(err)[:200]}). "
+            f"database: cannot read from {shown} ({why(err)}). "
             "Check the URL, the server and the credentials."
-        ) from err
+        ) from None
     finally:
         engine.dispose()
     return frames, shown
@@ -243,7 +253,9 @@ def validate_frames(
             rejected.append(bad)
         orders_typed, orders_q = convert_table("orders", raw_orders, dayfirst=dayfirst, now=now)
 
-    cross_checks("orders", orders_typed, orders_q)  # duplicates first: no customer from them
+    unique = lines is not None  # orders aggregated from lines have unique ids by construction
+    if not unique:  # duplicates first: no customer is derived from a rejected duplicate
+        cross_checks("orders", orders_typed, orders_q)
     if "customers" in renamed:
         customers, bad = validate_table(
             "customers", renamed["customers"], dayfirst=dayfirst, now=now
@@ -251,14 +263,16 @@ def validate_frames(
         rejected.append(bad)
     else:
         carriers_name = "order_lines" if lines is not None else "orders"
-        carriers = lines.good() if lines is not None else orders_typed.loc[~orders_q.bad]
+        good_orders = orders_typed.loc[~orders_q.bad] if orders_q.bad.any() else orders_typed
+        carriers = lines.good() if lines is not None else good_orders
         attributes = customer_attributes(carriers, carriers_name, mapped[carriers_name])
-        good_orders = orders_typed.loc[~orders_q.bad]
         codes = lines.good_customer_codes() if lines is not None else None
         raw = derive_customers(good_orders, carriers, attributes, codes)  # ids all present
-        require_rows("orders", len(raw))
-        customers, bad = validate_table("customers", raw, dayfirst=dayfirst, now=now)
-        rejected.append(bad)
+        if len(raw):
+            customers, bad = validate_table("customers", raw, dayfirst=dayfirst, now=now)
+            rejected.append(bad)
+        else:  # no order kept: the usability check below says so, with the reasons
+            customers = raw
         derived["customers"] = carriers_name
     if "owners" in renamed:
         customers, staff_raw, bad = apply_owners(renamed["owners"], customers)
@@ -268,7 +282,7 @@ def validate_frames(
             derived["staff"] = "owners"
 
     ids = pd.Index(customers["customer_id"])
-    cross_checks("orders", orders_typed, orders_q, customer_ids=ids)
+    cross_checks("orders", orders_typed, orders_q, customer_ids=ids, keys=not unique)
     orders = orders_typed.loc[~orders_q.bad].reset_index(drop=True)
     tables: dict[str, Any] = {"customers": customers, "orders": orders}
     if lines is not None:
@@ -302,6 +316,13 @@ def validate_frames(
 def _refuse_on_dask(source: Any, mapping: Any) -> None:
     """The Dask engine validates canonical customers and orders only: refuse the rest clearly."""
     folder = None if isinstance(source, Mapping) else Path(os.fspath(source))
+    if folder is not None and (not folder.is_dir() or "://" in str(source)):
+        return  # the Dask engine says itself what it reads
+    from cpm_analysis.data.cdnow import is_cdnow_folder
+    from cpm_analysis.scale.store import is_store
+
+    if folder is not None and (is_cdnow_folder(folder) or is_store(folder)):
+        return
     if mapping is None and folder is not None and (folder / MAPPING_FILE).is_file():
         mapping = folder / MAPPING_FILE
     spec = read_mapping(mapping)

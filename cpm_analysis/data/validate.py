@@ -335,6 +335,18 @@ def convert_table(
     return clean, q
 
 
+def _reject_unknown_kpis(targets: pd.DataFrame, q: _Quarantine) -> None:
+    """Quarantine target rows whose ``kpi`` is not a registered KPI id (``unknown kpi 'x'``).
+
+    The registry is read when the data is validated, so KPIs registered by a plug-in count.
+    """
+    from cpm_analysis.kpis import KPIS  # the registry, filled by cpm_analysis.kpis
+
+    kpi = targets["kpi"].astype("str")
+    unknown = targets["kpi"].notna() & ~kpi.isin(list(KPIS))
+    q.add(unknown.to_numpy(dtype=bool), "kpi", "unknown kpi '" + kpi + "'")
+
+
 def validate_table(
     table: str,
     raw: pd.DataFrame,
@@ -377,12 +389,18 @@ def validate_table(
 
 
 def cross_checks(
-    table: str, clean: pd.DataFrame, q: _Quarantine, customer_ids: pd.Index | None = None
+    table: str,
+    clean: pd.DataFrame,
+    q: _Quarantine,
+    customer_ids: pd.Index | None = None,
+    *,
+    keys: bool = True,
 ) -> None:
     """The checks across rows (duplicate keys, unknown customers), added to ``q``.
 
     The second half of :func:`validate_table`; ``clean`` and ``q`` come from
-    :func:`convert_table`.
+    :func:`convert_table`. ``keys=False`` skips the duplicate-key check (for keys unique by
+    construction, such as orders aggregated from lines).
 
     Examples
     --------
@@ -393,11 +411,13 @@ def cross_checks(
     [None, 'duplicate customer_id']
     """
     spec: TableSpec = TABLES[table]
-    if spec.key is not None:
-        keys = clean[spec.key]
-        candidates = keys.where(~pd.Series(q.bad, index=keys.index))
+    if spec.key is not None and keys:
+        key = clean[spec.key]
+        candidates = key.where(~pd.Series(q.bad, index=key.index))
         dup = candidates.duplicated(keep="first") & candidates.notna()
         q.add(dup.to_numpy(), spec.key, f"duplicate {spec.key}")
+    if table == "targets":
+        _reject_unknown_kpis(clean, q)
     if table == "assessments":
         dup = clean.duplicated(["staff_id", "period"], keep="first") & ~q.bad
         q.add(dup.to_numpy(), "period", "duplicate assessment for this staff_id and period")

@@ -121,8 +121,9 @@ def kpi_trend(
         ax.plot(range(len(order)), values.to_numpy(), marker="o", color="#1565c0", label="actual")
     if targets is not None and len(targets):
         mine = targets.loc[targets["kpi"] == kpi]
-        if "owner_id" in mine.columns:
-            mine = mine.loc[mine["owner_id"].isna()]
+        for column in ("owner_id", "segment"):  # company-level targets only
+            if column in mine.columns:
+                mine = mine.loc[mine[column].isna().to_numpy()]
         goal = mine.set_index(mine["period"].astype("str"))["target"].reindex(order)
         if goal.notna().any():
             ax.plot(range(len(order)), goal.to_numpy(), ls="--", marker="_", color="0.3")

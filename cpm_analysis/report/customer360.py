@@ -27,6 +27,7 @@ from matplotlib.axes import Axes
 
 from cpm_analysis.data import Dataset
 from cpm_analysis.periods import Period, parse_period
+from cpm_analysis.report.escaping import md_text
 
 PATH_PERIODS = 6
 """Periods in the segment path."""
@@ -145,10 +146,10 @@ class CustomerView:
         """
         name = shown_id or self.customer_id
         profile = self.profile.iloc[0] if len(self.profile) else pd.Series(dtype=object)
-        parts = [f"**{name}**"]
+        parts = [f"**{md_text(name)}**"]
         owner = profile.get("owner_id")
         if not _missing(owner):
-            parts.append(f"(account owner {owner})")
+            parts.append(f"(account owner {md_text(owner)})")
         orders = int(profile.get("orders", 0) or 0)
         if orders == 0:
             parts.append(f"had not bought by the end of {self.period.label}.")
@@ -160,8 +161,8 @@ class CustomerView:
         text = " ".join(parts)
         segment, tier = self.score("segment"), self.score("tier")
         if segment:
-            text += f" At the end of {self.period.label} they are in the **{segment}** segment"
-            text += f" (value tier {tier})." if tier else "."
+            text += f" At the end of {self.period.label} they are in the **{md_text(segment)}** "
+            text += f"segment (value tier {md_text(tier)})." if tier else "segment."
         clv, alive = self.score("clv"), self.score("p_alive")
         if clv is not None:
             text += f" Predicted 12-month value: **{clv:,.0f}**"
@@ -174,7 +175,7 @@ class CustomerView:
             text += " Not in the active base (no paid order in the last 12 months): no churn score."
         action = self.score("recommended_action")
         if action:
-            text += f"\n\n**Recommended action:** {action}"
+            text += f"\n\n**Recommended action:** {md_text(action)}"
         return text
 
 

@@ -5,6 +5,10 @@ nbconvert's HTML exporter with the package's own template ``cpm_report`` (shippe
 parameters or injected-parameters cell, no warnings (stderr) and no JavaScript: nothing is
 loaded from the network, images are embedded as ``data:`` URIs.
 
+The page is sanitised before it is written (:func:`cpm_analysis.report.sanitize.sanitize_page`),
+and so are the HTML outputs kept in the executed notebook (:func:`sanitize_notebook`): values are
+escaped where they are formatted, the sanitiser is the second line of defence.
+
 Examples
 --------
 >>> export_html("reports/2024-06/01_data_quality.ipynb")  # doctest: +SKIP
@@ -21,6 +25,8 @@ from typing import Any
 import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
+
+from cpm_analysis.report.sanitize import sanitize_fragment, sanitize_page
 
 TEMPLATE_NAME = "cpm_report"
 REMOVED_CELL_TAGS: tuple[str, ...] = (
@@ -72,6 +78,50 @@ class ReportCleanPreprocessor(Preprocessor):
             cells.append(cell)
         nb.cells = cells
         return nb, resources
+
+
+_ACTIVE_MIME = re.compile(r"javascript|widget|svg|ecmascript", re.IGNORECASE)
+
+
+def sanitize_notebook(nb: Any) -> bool:
+    """Sanitise the outputs of an executed notebook in place; whether anything changed.
+
+    Every ``text/html`` output goes through :func:`~cpm_analysis.report.sanitize.sanitize_fragment`;
+    outputs that run code when displayed (JavaScript, widgets, SVG) are removed, and an output
+    left without data is dropped.
+
+    Examples
+    --------
+    >>> cell = nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output(
+    ...     "display_data", data={"text/html": "<b onclick='x()'>1</b>", "text/plain": "1"})])
+    >>> nb = nbformat.v4.new_notebook(cells=[cell])
+    >>> sanitize_notebook(nb), nb.cells[0].outputs[0].data["text/html"]
+    (True, '<b>1</b>')
+    """
+    changed = False
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.get("outputs", []):
+            data = output.get("data")
+            if data is not None:
+                for mime in [m for m in data if _ACTIVE_MIME.search(m)]:
+                    del data[mime]
+                    changed = True
+                if "text/html" in data:
+                    raw = data["text/html"]
+                    text = "".join(raw) if isinstance(raw, list) else str(raw)
+                    clean = sanitize_fragment(text)
+                    if clean != text:
+                        data["text/html"] = clean
+                        changed = True
+                if not data:
+                    changed = True
+                    continue
+            kept.append(output)
+        cell.outputs = kept
+    return changed
 
 
 def _keep_output(output: Any) -> bool:
@@ -150,7 +200,9 @@ def export_html(
     Raises
     ------
     ValueError
-        When the HTML would load anything from the network (a guard against template drift).
+        When the HTML would load anything from the network, or its template part holds a
+        script or an event handler (:class:`~cpm_analysis.report.sanitize.UnsafeTemplateError`):
+        guards against template drift.
 
     Examples
     --------
@@ -159,8 +211,11 @@ def export_html(
     source = Path(notebook)
     target = Path(html_path) if html_path is not None else source.with_suffix(".html")
     nb = nbformat.read(source, as_version=4)
+    if sanitize_notebook(nb):
+        nbformat.write(nb, source)
     nb.metadata["title"] = title or notebook_title(nb, source.stem)
     body, _ = html_exporter().from_notebook_node(nb, resources={"metadata": {"name": source.stem}})
+    body = sanitize_page(body)
     offending = external_references(body)
     if offending:
         raise ValueError(

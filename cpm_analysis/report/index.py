@@ -18,10 +18,12 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import html
 import math
 import os
 import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +79,9 @@ def html_title(path: str | os.PathLike, default: str = "") -> str:
 def collect_periods(out_dir: str | os.PathLike) -> tuple[list[PeriodEntry], list[tuple[str, str]]]:
     """The published periods of a report folder, and the failed runs without a good report.
 
+    A folder holding the report manifest (:mod:`cpm_analysis.report.manifest`) lists only the
+    period folders the manifest names: a folder someone else put there is not a report.
+
     Returns
     -------
     entries : list of PeriodEntry
@@ -85,10 +90,13 @@ def collect_periods(out_dir: str | os.PathLike) -> tuple[list[PeriodEntry], list
         Periods whose only run failed (nothing published yet).
     """
     root = Path(out_dir)
+    listed = _listed(root)
     failed: dict[str, str] = {}
     failed_root = root / FAILED_DIR
     if failed_root.is_dir():
         for folder in sorted(failed_root.iterdir()):
+            if listed is not None and f"{FAILED_DIR}/{folder.name}" not in listed:
+                continue
             if folder.is_dir() and PERIOD_DIR.match(folder.name):
                 note = folder / FAILED_NOTE
                 text = note.read_text(encoding="utf-8").strip() if note.exists() else "failed"
@@ -97,6 +105,8 @@ def collect_periods(out_dir: str | os.PathLike) -> tuple[list[PeriodEntry], list
     for folder in sorted(root.iterdir()) if root.is_dir() else []:
         if not (folder.is_dir() and PERIOD_DIR.match(folder.name)):
             continue
+        if listed is not None and folder.name not in listed:
+            continue  # a folder cpm report did not write: not one of its reports
         entry = PeriodEntry(period=parse_period(folder.name), folder=folder)
         for page in sorted(folder.glob("*.html")):
             entry.reports.append((html_title(page, page.stem), f"{folder.name}/{page.name}"))
@@ -109,6 +119,14 @@ def collect_periods(out_dir: str | os.PathLike) -> tuple[list[PeriodEntry], list
         entries.append(entry)
     entries.sort(key=lambda e: ("MQY".index(e.period.freq), e.period.start))
     return entries, sorted(failed.items())
+
+
+def _listed(root: Path) -> set[str] | None:
+    """What the manifest of ``root`` lists, or ``None`` without a manifest."""
+    from cpm_analysis.report.manifest import Manifest
+
+    manifest = Manifest.read(root) if root.is_dir() else None
+    return None if manifest is None else set(manifest.entries)
 
 
 def trend_values(metrics: dict[str, Any] | None) -> dict[str, tuple[str, float | None]]:
@@ -341,7 +359,14 @@ def write_index(out_dir: str | os.PathLike) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     entries, failed_only = collect_periods(root)
     target = root / INDEX_FILE
-    temporary = root / f".{INDEX_FILE}.tmp"
-    temporary.write_text(render_index(entries, failed_only), encoding="utf-8")
-    os.replace(temporary, target)
+    handle, temporary = tempfile.mkstemp(prefix=f".{INDEX_FILE}.", dir=root)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(render_index(entries, failed_only))
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)  # the temporary file made just above
+        raise
     return target

@@ -23,6 +23,13 @@ from typing import Any
 
 import pandas as pd
 
+from cpm_analysis.credentials import (
+    expand_reference,
+    is_url,
+    redact_text,
+    redact_url,
+    remember_url,
+)
 from cpm_analysis.data import Dataset, load
 from cpm_analysis.data.paths import PROJECT_ROOT
 from cpm_analysis.exceptions import DataValidationError, PeriodError
@@ -88,17 +95,19 @@ def project_root() -> Path:
 
 
 def resolve_data_source(data: str | os.PathLike) -> str:
-    """Make a ``data`` argument absolute: URLs pass, relative folders are found.
+    """Make a ``data`` argument absolute: URLs pass, ``$NAME`` is read, relative folders are found.
 
-    A relative folder is looked up in the current working directory first, then in the project
-    root (so ``data/sample`` works from a notebook in ``notebooks/`` as well as from the project
-    folder). ``data/sample`` itself means the bundled sample (``$CPM_DATA_DIR/sample`` when that
+    ``$NAME`` (or ``${NAME}``) is the value of the environment variable ``NAME``: the way to give
+    a database URL with a password without writing it on a command line or in a notebook (see
+    :mod:`cpm_analysis.credentials`). A relative folder is looked up in the current working
+    directory first, then in the project root (so ``data/sample`` works from a notebook in
+    ``notebooks/`` as well as from the project folder). ``data/sample`` itself means the bundled sample (``$CPM_DATA_DIR/sample`` when that
     is set).
 
     Raises
     ------
     DataValidationError
-        When the folder exists in neither place.
+        When the folder exists in neither place, or ``$NAME`` is not set.
 
     Examples
     --------
@@ -108,7 +117,12 @@ def resolve_data_source(data: str | os.PathLike) -> str:
     text = os.fspath(data).strip()
     if not text:
         raise DataValidationError("data: empty; give a folder of CSV/Parquet files or a URL")
-    if "://" in text:
+    try:
+        text = expand_reference(text)
+    except ValueError as err:
+        raise DataValidationError(str(err)) from None
+    if is_url(text):
+        remember_url(text)
         return text
     path = Path(text).expanduser()
     if path.is_absolute():
@@ -127,6 +141,19 @@ def resolve_data_source(data: str | os.PathLike) -> str:
         f"data: folder '{text}' not found (looked in {tried[0].parent} and {tried[1].parent}); "
         "give a folder of CSV/Parquet files or a database URL"
     )
+
+
+def display_source(source: str) -> str:
+    """How a data source is shown on a page: a URL redacted, a folder by its name only.
+
+    Examples
+    --------
+    >>> display_source("postgresql://cpm:S3cretPw@db/crm")
+    'postgresql://cpm:***@db/crm'
+    >>> display_source("/srv/exports/crm")
+    'crm'
+    """
+    return redact_url(source) if is_url(source) else Path(source).name
 
 
 def default_reports_dir() -> Path:
@@ -198,7 +225,8 @@ class ReportContext:
     Attributes
     ----------
     source : str
-        The resolved data source.
+        The data source as it may be shown: a database URL with its password and secret query
+        values redacted (the real URL never reaches a notebook's variables or outputs).
     dataset : Dataset
         The full data as loaded (restricted to the owner's book when ``owner`` is set), with its
         rejected rows.
@@ -314,15 +342,19 @@ class ReportContext:
         """A Markdown block stating period, data, scope and personal-data mode."""
         from IPython.display import Markdown
 
+        from cpm_analysis.report.escaping import md_text
+
         p = self.period
         customers = len(self.view.customers)
-        scope = f"the book of account owner **{self.owner}**" if self.owner else "all owners"
+        scope = (
+            f"the book of account owner **{md_text(self.owner)}**" if self.owner else "all owners"
+        )
         privacy = (
             "masked: no names, e-mails or phone numbers; customer ids shown as pseudonyms"
             if self.pii == "mask"
             else "**shown** (internal use only)"
         )
-        source = self.source if "://" in self.source else Path(self.source).name
+        source = display_source(self.source)
         lines = [
             f"- **Period:** {p.label} ({self.freq}, {p.start:%Y-%m-%d} to {p.last_day:%Y-%m-%d})",
             f"- **Data:** `{source}` as of {p.last_day:%Y-%m-%d}: {customers:,} customers "
@@ -350,8 +382,10 @@ def validate_parameters(
     Parameters
     ----------
     data : str
-        Folder of CSV/Parquet files or database URL; a relative folder is found from the
-        working directory or the project root (see :func:`resolve_data_source`).
+        Folder of CSV/Parquet files, database URL, or ``$NAME`` for a URL held in the
+        environment variable ``NAME`` (``cpm report`` passes ``$CPM_DATA_URL``); a relative
+        folder is found from the working directory or the project root (see
+        :func:`resolve_data_source`).
     period : str
         ``2024-06``, ``2024-Q2``, ``2024`` or ``latest``.
     freq : str
@@ -425,9 +459,9 @@ def validate_parameters(
     except (DataValidationError, PeriodError, ValueError) as err:
         if isinstance(err, ParameterError):
             raise
-        raise ParameterError(str(err)) from None
+        raise ParameterError(redact_text(str(err))) from None
     return ReportContext(
-        source=source,
+        source=redact_url(source),
         dataset=book,
         view=view,
         period=resolved,

@@ -41,6 +41,7 @@ from matplotlib.axes import Axes
 from cpm_analysis.data import Dataset
 from cpm_analysis.periods import Period, parse_period
 from cpm_analysis.report import availability
+from cpm_analysis.report.escaping import md_text
 
 HEADLINE_KPIS: tuple[str, ...] = (
     "revenue",
@@ -424,7 +425,7 @@ class TeamScorecard:
         """
         title = "Owner" if self.role == "owner" else "Agent"
         if not self.available:
-            return f"**{title} scorecard not available:** {self.note}."
+            return f"**{title} scorecard not available:** {md_text(self.note)}."
         table = self.table
         flags = table["flags"].fillna("").astype("str")
         parts = [f"{len(table)} {self.role}s ranked by composite score."]
@@ -435,7 +436,7 @@ class TeamScorecard:
         ):
             who = table.index[flags.str.contains(flag, regex=False).to_numpy()].astype("str")
             if len(who):
-                parts.append(f"{label.capitalize()}: {', '.join(who)}.")
+                parts.append(f"{label.capitalize()}: {', '.join(map(md_text, who))}.")
         return " ".join(parts)
 
     def display(self) -> pd.DataFrame:
@@ -457,11 +458,16 @@ class TeamScorecard:
         return out.rename(columns={c: c.removeprefix("score_") for c in scores})
 
 
-def team_scorecard(view: Dataset, period: Period | str, role: str = "owner") -> TeamScorecard:
+def team_scorecard(
+    view: Dataset, period: Period | str, role: str = "owner", *, owner: str | None = None
+) -> TeamScorecard:
     """The owner or agent scorecard of the period with its rule flags (last 3 periods).
 
     Not available (with the reason, never estimated) when the data lacks what the role's KPIs
     need: customers with an ``owner_id`` for owners, tickets with an ``agent_id`` for agents.
+    On an owner's pages (``owner`` set) agents are not scored: the book holds only the tickets
+    of that owner's customers, and ranking or flagging agents on part of their work would
+    contradict the company page, which holds the verdict.
 
     Parameters
     ----------
@@ -469,6 +475,8 @@ def team_scorecard(view: Dataset, period: Period | str, role: str = "owner") -> 
         The point-in-time data of the report.
     period : Period or str
     role : {"owner", "agent"}
+    owner : str, optional
+        The owner whose book ``view`` is (``ReportContext.owner``).
 
     Examples
     --------
@@ -476,11 +484,20 @@ def team_scorecard(view: Dataset, period: Period | str, role: str = "owner") -> 
     >>> ds = generate(300, seed=1).to_dataset()
     >>> team_scorecard(ds, "2025-06", "owner").available
     True
+    >>> team_scorecard(ds, "2025-06", "agent", owner="S001").note[:45]
+    'agents are judged on the company report only:'
     """
     from cpm_analysis import teams
 
     if role not in ("owner", "agent"):
         raise ValueError(f"role: expected 'owner' or 'agent', got {role!r}")
+    if role == "agent" and owner:
+        return TeamScorecard(
+            role,
+            None,
+            "agents are judged on the company report only: this book holds just the tickets "
+            "of this owner's customers, part of each agent's work",
+        )
     check = (
         availability.agents(view, parse_period(period))
         if role == "agent"
@@ -719,7 +736,7 @@ def executive_summary(
         if kpi in kpis.index and bool(kpis.loc[kpi, "available"]):
             row = kpis.loc[kpi]
             lead.append(
-                f"{row['label_en'].lower()} {_fmt(row['value'], row['unit'])}{_change(row)}"
+                f"{md_text(row['label_en'].lower())} {_fmt(row['value'], row['unit'])}{_change(row)}"
             )
     parts.append(f"In {label}: " + (", ".join(lead) if lead else "no KPI available") + ".")
     improved = _improvements(kpis)
@@ -732,9 +749,9 @@ def executive_summary(
         at_risk = card.loc[card["status"] == "at risk", "label_en"].tolist()
         text = f"**Targets:** {counts['met']} of {rated} met"
         if missed:
-            text += f"; missed: {', '.join(missed)}"
+            text += f"; missed: {', '.join(map(md_text, missed))}"
         if at_risk:
-            text += f"; at risk: {', '.join(at_risk)}"
+            text += f"; at risk: {', '.join(map(md_text, at_risk))}"
         parts.append(text + ".")
     else:
         parts.append("**Targets:** no target set for this period.")
@@ -745,7 +762,8 @@ def executive_summary(
         )
     if len(risks):
         listed = "\n".join(
-            f"{i}. **{r.risk}**: {r.evidence}" for i, r in enumerate(risks.itertuples(), 1)
+            f"{i}. **{md_text(r.risk)}**: {md_text(r.evidence)}"
+            for i, r in enumerate(risks.itertuples(), 1)
         )
         parts.append(f"**Biggest risks:**\n\n{listed}")
     if forecast is not None and forecast.available:
@@ -761,7 +779,7 @@ def _improvements(kpis: pd.DataFrame, n: int = 3) -> list[str]:
     relative = sign * (frame["value"] - frame["previous"]) / base
     relative = relative.loc[(relative > 0.001).to_numpy()].sort_values(ascending=False)
     return [
-        f"{frame.loc[k, 'label_en']} {_change(frame.loc[k], lead=False)}"
+        f"{md_text(frame.loc[k, 'label_en'])} {_change(frame.loc[k], lead=False)}"
         for k in relative.index[:n]
     ]
 

@@ -20,6 +20,12 @@ For each period the runner
 Finally ``<out>/index.html`` is rewritten (:mod:`cpm_analysis.report.index`). A lock file
 (:mod:`cpm_analysis.report.lock`) keeps a second run off the same output folder.
 
+The output folder belongs to the report (:mod:`cpm_analysis.report.manifest`): the runner claims
+only a new or empty folder, lists everything it writes in ``<out>/.cpm-report.json``, and
+replaces or deletes nothing the manifest does not show as its own; it refuses a folder that
+holds the data. A database URL reaches the kernels in their environment (``CPM_DATA_URL``), never
+as a notebook parameter (:mod:`cpm_analysis.credentials`).
+
 Notebook discovery: every ``*.ipynb`` in the notebooks folder (``notebooks=`` argument, else
 ``$CPM_NOTEBOOKS_DIR``, else ``<project root>/notebooks``). Names starting with two digits and an
 underscore (``01_data_quality.ipynb``) are *periodic* and run in name order; any other notebook
@@ -37,6 +43,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import errno
+import hashlib
 import logging
 import os
 import re
@@ -45,6 +53,7 @@ import shutil
 import threading
 import time
 import traceback
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -53,27 +62,38 @@ from typing import Any
 
 import pandas as pd
 
+from cpm_analysis.credentials import DATA_URL_ENV, is_url, redact_text, redact_url
 from cpm_analysis.data import Dataset, load
 from cpm_analysis.periods import Period, normalize_freq, parse_period, period_range
 from cpm_analysis.privacy import (
     PiiScanner,
     check_mode,
     load_key,
+    mask_content,
     mask_rejected,
     restrict_to_owner,
 )
 from cpm_analysis.report.artifacts import build_artifacts, scored_for_csv
 from cpm_analysis.report.export import export_html
-from cpm_analysis.report.index import FAILED_DIR, FAILED_NOTE, OWNERS_DIR, write_index
+from cpm_analysis.report.index import (
+    FAILED_DIR,
+    FAILED_NOTE,
+    INDEX_FILE,
+    OWNERS_DIR,
+    write_index,
+)
 from cpm_analysis.report.lock import ReportLock
+from cpm_analysis.report.manifest import Manifest, OutputFolderError
 from cpm_analysis.report.metrics import base_metrics, merge_plugin_metrics, write_metrics
 from cpm_analysis.report.params import (
     FREQ_NAMES,
     default_reports_dir,
+    display_source,
     project_root,
     resolve_data_source,
     resolve_period,
 )
+from cpm_analysis.report.spreadsheet import write_csv
 
 log = logging.getLogger("cpm_analysis.report")
 
@@ -310,8 +330,12 @@ def execute_notebook(
     cwd: Path,
     kernel_name: str = KERNEL_NAME,
     timeout: float | None = None,
+    env: dict[str, str] | None = None,
 ) -> None:
     """Execute one notebook with papermill into ``output``.
+
+    ``env`` is added to the kernel's environment (not to this process's, and not to the
+    notebook): how the runner hands a database URL to the kernel (:data:`DATA_URL_ENV`).
 
     Raises
     ------
@@ -323,6 +347,7 @@ def execute_notebook(
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    extra = {"kernel_manager_class": _kernel_manager_with(env)} if env else {}
     try:
         pm.execute_notebook(
             str(spec.path),
@@ -335,11 +360,26 @@ def execute_notebook(
             request_save_on_cell_execute=False,
             execution_timeout=timeout,
             extra_arguments=_KERNEL_ARGS,
+            **extra,
         )
     except PapermillExecutionError as err:
-        raise NotebookFailed(spec.name, _describe_cell_error(spec, err)) from None
-    except Exception as err:  # dead kernel, timeout, unreadable notebook, ...
-        raise NotebookFailed(spec.name, f"{type(err).__name__}: {err}") from None
+        raise NotebookFailed(spec.name, redact_text(_describe_cell_error(spec, err))) from None
+    except Exception as err:  # dead kernel, timeout, unreadable notebook, full disk, ...
+        raise NotebookFailed(spec.name, redact_text(f"{type(err).__name__}: {err}")) from None
+
+
+def _kernel_manager_with(env: dict[str, str]) -> type:
+    """A kernel manager class whose kernels get ``env`` on top of this process's environment."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    added = dict(env)
+
+    class KernelManagerWithEnv(AsyncKernelManager):
+        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+            kw["env"] = {**kw.get("env", os.environ), **added}
+            await super().start_kernel(**kw)
+
+    return KernelManagerWithEnv
 
 
 def _describe_cell_error(spec: NotebookSpec, err: Any) -> str:
@@ -412,42 +452,92 @@ def resolve_periods(
 # --- files ----------------------------------------------------------------------------------------
 
 
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_RESERVED_NAMES = frozenset(
+    {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"}
+    | {f"{d}{n}" for d in ("COM", "LPT") for n in [*"123456789", "\u00b9", "\u00b2", "\u00b3"]}
+)
+"""Windows device names, reserved with any extension (``nul.txt``) and in any case."""
+SLUG_LENGTH = 40
+HASH_LENGTH = 8
+
+
+def _plainly_safe(name: str) -> bool:
+    stem = name.split(".", 1)[0].upper()
+    return bool(_SAFE_NAME.match(name)) and not name.endswith(".") and stem not in _RESERVED_NAMES
+
+
+def _slug(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", ascii_text).strip("_")[:SLUG_LENGTH].strip("_")
+    return slug or "owner"
+
+
 def owner_folder_names(owners: Sequence[str]) -> dict[str, str]:
-    """A safe, unique folder name per owner id (the id itself when it is already safe).
+    """A folder name per owner id that is safe on every file system and unique ignoring case.
+
+    An id that is already a plain name (letters, digits, ``.``, ``_``, ``-``; at most 64
+    characters; not starting with a dot or ending in one; not a Windows device name such as
+    ``CON`` or ``nul.txt``) and that no other id equals ignoring case is its own folder name.
+    Every other id becomes a slug of it (ASCII letters and digits, at most 40 characters) plus
+    ``-`` and the first 8 hex digits of the SHA-256 of the id, lengthened until unique. Path
+    separators, ``..``, control characters and odd Unicode never reach a path, and the names are
+    the same on every run.
 
     Examples
     --------
-    >>> owner_folder_names(["S001", "a/b"])
-    {'S001': 'S001', 'a/b': 'a_b'}
+    >>> owner_folder_names(["S001", "a/b", "CON"])
+    {'S001': 'S001', 'a/b': 'a_b-c14cddc0', 'CON': 'CON-a3dbc4b6'}
+    >>> owner_folder_names(["ab", "AB"])
+    {'ab': 'ab-fb8e20fc', 'AB': 'AB-38164fbd'}
     """
+    folded: dict[str, int] = {}
+    for owner in owners:
+        folded[owner.casefold()] = folded.get(owner.casefold(), 0) + 1
     out: dict[str, str] = {}
     used: set[str] = set()
+    plain = {o for o in owners if _plainly_safe(o) and folded[o.casefold()] == 1}
+    used.update(o.casefold() for o in plain)
     for owner in owners:
-        safe = re.sub(r"[^A-Za-z0-9._-]", "_", owner).strip(".") or "_"
-        name, n = safe, 1
-        while name in used:
-            n += 1
-            name = f"{safe}-{n}"
-        used.add(name)
+        if owner in plain:
+            out[owner] = owner
+            continue
+        digest = hashlib.sha256(owner.encode("utf-8", "surrogatepass")).hexdigest()
+        length = HASH_LENGTH
+        name = f"{_slug(owner)}-{digest[:length]}"
+        while name.casefold() in used:
+            length += 4
+            name = f"{_slug(owner)}-{digest[:length]}"
+        used.add(name.casefold())
         out[owner] = name
     return out
 
 
-def write_scored(folder: Path, scored: pd.DataFrame) -> None:
-    """Write ``customers_scored.parquet`` and ``.csv`` (byte-identical for equal tables)."""
+def write_scored(folder: Path, scored: pd.DataFrame, scanner: PiiScanner | None = None) -> None:
+    """Write ``customers_scored.parquet`` and ``.csv`` (byte-identical for equal tables).
+
+    The table holds the scoring's fixed columns only (never a free-text column of the source).
+    With ``scanner`` (``--pii mask``) personal data found by content in its text columns (a
+    reason code quoting a free-text attribute) is masked (:func:`privacy.mask_content`); the
+    ids stay real for the CRM. The CSV is spreadsheet-safe (:func:`spreadsheet.write_csv`).
+    """
+    if scanner is not None:
+        scored = mask_content(scored, scanner)
     scored.to_parquet(folder / f"{SCORED_STEM}.parquet", index=False)
-    scored_for_csv(scored).to_csv(
+    write_csv(
+        scored_for_csv(scored),
         folder / f"{SCORED_STEM}.csv",
-        index=False,
         float_format="%.10g",
         date_format="%Y-%m-%d %H:%M:%S",
-        lineterminator="\n",
     )
 
 
-def write_rejected(folder: Path, rejected: pd.DataFrame, pii: str) -> None:
-    """Write ``rejected_rows.csv``: real ids kept, personal fields masked unless ``show``."""
-    mask_rejected(rejected, pii).to_csv(folder / REJECTED_FILE, index=False, lineterminator="\n")
+def write_rejected(
+    folder: Path, rejected: pd.DataFrame, pii: str, scanner: PiiScanner | None = None
+) -> None:
+    """Write ``rejected_rows.csv``: real ids kept; unless ``show``, only the contract columns of
+    each raw row, personal values masked by column and by content (:func:`mask_rejected`)."""
+    write_csv(mask_rejected(rejected, pii, scanner=scanner), folder / REJECTED_FILE)
 
 
 def _renameat2_exchange(a: Path, b: Path) -> bool:
@@ -468,43 +558,134 @@ def _renameat2_exchange(a: Path, b: Path) -> bool:
     return function(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
-def publish(staging: Path, final: Path) -> None:
+def publish(staging: Path, final: Path, manifest: Manifest | None = None) -> None:
     """Move a finished folder into place, replacing the previous one.
 
     On Linux the two folders are swapped in one atomic step; elsewhere the old folder is renamed
     away and the new one renamed in, two renames a few microseconds apart. Readers see either
     the complete old report or the complete new one.
+
+    With a ``manifest`` the previous folder is replaced only when the manifest shows it holds
+    nothing but what the runner wrote (:class:`OutputFolderError` otherwise), and the new one is
+    recorded before it is moved in.
     """
+    if manifest is not None:
+        manifest.require_own(final, "replace")
+        manifest.record(final, source=staging)
     if final.exists():
         if _renameat2_exchange(staging, final):
-            shutil.rmtree(staging)
-            return
-        old = final.with_name(f".old-{final.name}-{secrets.token_hex(4)}")
-        os.rename(final, old)
-        os.rename(staging, final)
-        shutil.rmtree(old)
+            shutil.rmtree(staging)  # the previous report, now at the staging path
+        else:
+            old = final.with_name(f".old-{final.name}-{secrets.token_hex(4)}")
+            if manifest is not None:
+                manifest.reserve(old)  # listed before it exists
+            os.rename(final, old)
+            os.rename(staging, final)
+            shutil.rmtree(old)
+            if manifest is not None:
+                manifest.forget(old)
     else:
         os.rename(staging, final)
+    if manifest is not None:
+        manifest.forget(staging)
 
 
-def keep_failed(staging: Path, out: Path, label: str, message: str) -> Path:
-    """Move a failed attempt to ``<out>/_failed/<label>/`` (replacing an older failure)."""
-    (staging / FAILED_NOTE).write_text(message + "\n", encoding="utf-8")
+def keep_failed(
+    staging: Path, out: Path, label: str, message: str, manifest: Manifest | None = None
+) -> Path:
+    """Move a failed attempt to ``<out>/_failed/<label>/`` (replacing an older failure).
+
+    With a ``manifest`` an older failure is replaced only when it is the runner's own.
+    """
+    (staging / FAILED_NOTE).write_text(redact_text(message) + "\n", encoding="utf-8")
     target = out / FAILED_DIR / label
+    if manifest is not None:
+        manifest.require_own(target, "replace")
     target.parent.mkdir(parents=True, exist_ok=True)
     if target.exists():
         shutil.rmtree(target)
+    if manifest is not None:
+        manifest.record(target, source=staging)
     os.rename(staging, target)
+    if manifest is not None:
+        manifest.forget(staging)
     return target
 
 
-def _clean_stale(out: Path) -> None:
-    for stale in out.glob(".tmp-*"):
-        if stale.is_dir():
+def _clean_stale(out: Path, manifest: Manifest) -> None:
+    """Remove the staging folders a killed run left behind: only those the manifest lists."""
+    for name in manifest.staging():
+        stale = out / name
+        if stale.is_dir() and not stale.is_symlink():
             shutil.rmtree(stale, ignore_errors=True)
-    for stale in out.glob(".old-*"):
-        if stale.is_dir():
-            shutil.rmtree(stale, ignore_errors=True)
+        if not stale.exists():
+            manifest.forget(name)
+
+
+def _new_staging(out: Path, label: str, manifest: Manifest) -> Path:
+    """A new staging folder ``.tmp-<label>-<hex>``, listed in the manifest before it is made."""
+    while True:
+        staging = out / f".tmp-{label}-{secrets.token_hex(4)}"
+        if not staging.exists():
+            break
+    manifest.reserve(staging)
+    staging.mkdir()
+    return staging
+
+
+def data_folder(source: str) -> Path | None:
+    """The folder or file on this machine a data source reads: a folder, or a SQLite file.
+
+    Examples
+    --------
+    >>> data_folder("sqlite:////srv/crm.db").as_posix()
+    '/srv/crm.db'
+    >>> data_folder("postgresql://cpm@db/crm") is None
+    True
+    """
+    if not is_url(source):
+        return Path(source).expanduser().resolve()
+    from sqlalchemy.engine import make_url
+
+    try:
+        url = make_url(source)
+    except Exception:
+        return None
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(url.database).expanduser().resolve()
+    return None
+
+
+def check_data_outside(source: str, out: Path) -> None:
+    """Refuse an output folder that holds the data, or lies inside the data folder.
+
+    Raises
+    ------
+    ReportArgumentError
+        When ``--data`` is ``--out`` or lies inside it (publishing would replace the input), or
+        ``--out`` lies inside ``--data`` (reports would be mixed into the export).
+
+    Examples
+    --------
+    >>> check_data_outside("/srv/reports/2025-12", Path("/srv/reports"))
+    Traceback (most recent call last):
+    ...
+    cpm_analysis.report.runner.ReportArgumentError: --data /srv/reports/2025-12 lies inside --out /srv/reports; cpm report replaces what is in --out, so give an output folder outside the data
+    """
+    data = data_folder(source)
+    if data is None:
+        return
+    out = out.resolve()
+    if data == out or out in data.parents:
+        raise ReportArgumentError(
+            f"--data {data} lies inside --out {out}; cpm report replaces what is in --out, so "
+            "give an output folder outside the data"
+        )
+    if data in out.parents:
+        raise ReportArgumentError(
+            f"--out {out} lies inside --data {data}; keep the reports out of the data folder "
+            "(give an output folder outside it)"
+        )
 
 
 # --- the run -------------------------------------------------------------------------------------
@@ -609,9 +790,17 @@ def run_report(
     Raises
     ------
     ReportArgumentError, PeriodError, DataValidationError
-        Bad arguments or unusable data (exit code 2), before anything is written.
+        Bad arguments or unusable data (exit code 2), before anything is written: also a
+        pseudonym key that is too short, and ``--data`` inside ``--out`` or the reverse.
+    OutputFolderError
+        The output folder is not the report's (a non-empty folder without a manifest, or a
+        period folder, failed attempt or ``index.html`` holding files the runner did not write),
+        or cannot be written (exit code 2).
     ReportLockedError
         Another run holds the output folder (exit code 2).
+    OSError
+        The disk filled up or the folder vanished outside a period (exit code 1); inside a
+        period such an error fails the period instead.
     """
     check_mode(pii)
     if engine not in ("pandas", "dask"):
@@ -638,13 +827,29 @@ def run_report(
     declared = {spec.name: check_notebook_parameters(spec) for spec in specs}
     out_dir = (Path(out) if out is not None else default_reports_dir()).expanduser().resolve()
     source = resolve_data_source(data if data is not None else "data/sample")
+    check_data_outside(source, out_dir)
+    Manifest.claim(out_dir)  # a folder that is not the report's is refused before any write
 
-    with ReportLock(out_dir), _cluster(engine, scheduler) as client:
-        _clean_stale(out_dir)
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(ReportLock(out_dir))
+        except OSError as err:
+            raise OutputFolderError(
+                f"--out: cannot write to {out_dir} ({_os_reason(err)})"
+            ) from None
+        manifest = Manifest.claim(out_dir)  # again, now that no other run can change it
+        manifest.require_own(INDEX_FILE, "rewrite")
+        manifest.save()
+        _clean_stale(out_dir, manifest)
+        key = _pseudonym_key(out_dir) if pii == "mask" else None
+        client = stack.enter_context(_cluster(engine, scheduler))
         started = time.perf_counter()
         timings: dict[str, float] = {}
         cluster_data = None
         if client is not None:
+            manifest.require_own(STORE_DIR, "rebuild")
+            if STORE_DIR not in manifest.entries:
+                manifest.reserve(STORE_DIR)  # listed before load() makes it
             cluster_data = load(source, engine="dask", work_dir=out_dir / STORE_DIR)
             log.info(
                 "validated on the cluster %s into %s",
@@ -656,17 +861,19 @@ def run_report(
         timings["load"] = time.perf_counter() - started
         log.info(
             "data %s: %s; %s rejected rows",
-            dataset.source,
+            redact_url(dataset.source),
             ", ".join(f"{n} {len(f):,}" for n, f in dataset.tables.items()),
             f"{len(dataset.rejected):,}",
         )
         periods = resolve_periods(dataset, period=period, start=start, end=end, freq=freq)
+        for p in periods:  # nothing the report did not write is replaced: refuse before running
+            manifest.require_own(p.label, "replace")
+            manifest.require_own(f"{FAILED_DIR}/{p.label}", "replace")
         if pii == "show":
             log.warning(
                 "--pii show: the reports hold personal data and real customer ids; internal use "
                 "only, do not forward them"
             )
-        key = load_key(out_dir) if pii == "mask" else None
         scanner = PiiScanner.from_dataset(dataset) if pii == "mask" else None
         log.info(
             "loaded in %.1f s; %d period(s): %s; notebooks: %s",
@@ -703,14 +910,36 @@ def run_report(
                     timeout=timeout,
                     kernel_name=kernel_name,
                     bar=bar,
+                    manifest=manifest,
                 )
                 outcomes.append(outcome)
-                write_index(out_dir)
+                _write_index(out_dir, manifest)
         tick = time.perf_counter()
-        index = write_index(out_dir)
+        index = _write_index(out_dir, manifest)
         timings["index"] = time.perf_counter() - tick
         log.info("index %s", index)
     return ReportOutcome(periods=outcomes, index=index, timings=timings)
+
+
+def _write_index(out: Path, manifest: Manifest) -> Path:
+    manifest.require_own(INDEX_FILE, "rewrite")
+    index = write_index(out)
+    manifest.record(INDEX_FILE)
+    return index
+
+
+def _pseudonym_key(out: Path) -> bytes:
+    """The pseudonym key; a key that is too short is a usage error (exit 2), not a traceback."""
+    try:
+        return load_key(out)
+    except ValueError as err:
+        raise ReportArgumentError(str(err)) from None
+
+
+def _os_reason(err: OSError) -> str:
+    """An ``OSError`` in a few words: ``No space left on device: '/srv/reports/x.csv'``."""
+    reason = err.strerror or errno.errorcode.get(err.errno or 0, "") or str(err)
+    return f"{reason}: '{err.filename}'" if err.filename else reason
 
 
 @contextlib.contextmanager
@@ -746,11 +975,11 @@ def _run_period(
     timeout: float | None,
     kernel_name: str,
     bar: Any,
+    manifest: Manifest,
 ) -> PeriodOutcome:
     label = period.label
     started = time.perf_counter()
-    staging = out_dir / f".tmp-{label}-{secrets.token_hex(4)}"
-    staging.mkdir(parents=True)
+    staging = _new_staging(out_dir, label, manifest)
     final = out_dir / label
     outcome = PeriodOutcome(label=label, ok=False, folder=final, notebooks=[s.name for s in specs])
     try:
@@ -764,8 +993,8 @@ def _run_period(
             ) from None
         if not artifacts.models_available:
             log.info("%s: %s", label, artifacts.models_note)
-        write_scored(staging, artifacts.scored)
-        write_rejected(staging, dataset.rejected, pii)
+        write_scored(staging, artifacts.scored, scanner)
+        write_rejected(staging, dataset.rejected, pii, scanner)
         outcome.timings["artifacts"] = time.perf_counter() - tick
         log.info(
             "%s: scored table %s customers x %d columns (%.1f s)",
@@ -776,9 +1005,11 @@ def _run_period(
         )
         tasks = [_Task(spec, staging, None) for spec in specs]
         if per_owner:
-            tasks += _owner_tasks(dataset, view, artifacts.scored, specs, staging, pii, outcome)
+            tasks += _owner_tasks(
+                dataset, view, artifacts.scored, specs, staging, pii, outcome, scanner
+            )
         common = {
-            "data": source,
+            "data": f"${DATA_URL_ENV}" if is_url(source) else source,  # the URL goes by env
             "period": label,
             "freq": FREQ_NAMES[period.freq],
             "out_dir": str(out_dir),
@@ -788,11 +1019,12 @@ def _run_period(
         }
         bar.total += len(tasks)
         bar.refresh()
-        _execute_all(tasks, common, declared, jobs, timeout, kernel_name, bar, outcome)
+        env = {DATA_URL_ENV: source} if is_url(source) else None
+        _execute_all(tasks, common, declared, jobs, timeout, kernel_name, bar, outcome, env)
         _mark_failed_owners(tasks, outcome)
 
         parameters = {
-            "data": dataset.source if "://" in dataset.source else Path(dataset.source).name,
+            "data": display_source(dataset.source),
             "period": label,
             "freq": FREQ_NAMES[period.freq],
             "pii": pii,
@@ -825,23 +1057,36 @@ def _run_period(
                     "shows a table without ctx.show / privacy.mask_frame",
                 )
             log.info("%s: privacy check passed on %d files", label, len(files))
-        publish(staging, final)
+        publish(staging, final, manifest)
         outcome.ok = True
         outcome.seconds = time.perf_counter() - started
         log.info("%s: published %s (%.1f s)", label, final, outcome.seconds)
-    except StepFailed as err:
-        kept = keep_failed(
-            staging, out_dir, label, "\n\n".join(filter(None, [str(err), err.details]))
-        )
-        outcome.error = f"{err} (the failed attempt is kept in {kept})"
+    except (StepFailed, OSError) as failure:  # OSError: a full disk, a vanished folder
+        err = failure if isinstance(failure, StepFailed) else _write_failed(failure)
+        message = redact_text("\n\n".join(filter(None, [str(err), err.details])))
+        try:
+            kept = keep_failed(staging, out_dir, label, message, manifest)
+            where = f"the failed attempt is kept in {kept}"
+        except OSError as again:  # keeping the attempt failed too: remove it
+            shutil.rmtree(staging, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                manifest.forget(staging)
+            where = f"the failed attempt could not be kept: {_os_reason(again)}"
+        outcome.error = f"{redact_text(str(err))} ({where})"
         outcome.seconds = time.perf_counter() - started
         log.error("%s: FAILED %s", label, outcome.error)
         if final.exists():
             log.error("%s: the previous report in %s is unchanged", label, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            manifest.forget(staging)
         raise
     return outcome
+
+
+def _write_failed(err: OSError) -> StepFailed:
+    return StepFailed("writing the report", _os_reason(err), traceback.format_exc())
 
 
 def _owner_tasks(
@@ -852,6 +1097,7 @@ def _owner_tasks(
     staging: Path,
     pii: str,
     outcome: PeriodOutcome,
+    scanner: PiiScanner | None = None,
 ) -> list[_Task]:
     if "owner_id" not in view.customers.columns:
         raise ReportArgumentError("--per-owner: customers have no owner_id column")
@@ -862,8 +1108,8 @@ def _owner_tasks(
         folder = staging / OWNERS_DIR / names[owner]
         folder.mkdir(parents=True)
         mine = scored.loc[(scored["owner_id"] == owner).to_numpy(dtype=bool)].reset_index(drop=True)
-        write_scored(folder, mine)
-        write_rejected(folder, restrict_to_owner(dataset, owner).rejected, pii)
+        write_scored(folder, mine, scanner)
+        write_rejected(folder, restrict_to_owner(dataset, owner).rejected, pii, scanner)
         tasks.extend(_Task(spec, folder, owner) for spec in specs)
     outcome.owners = owners
     log.info("%s: %d owner books", outcome.label, len(owners))
@@ -893,6 +1139,7 @@ def _execute_all(
     kernel_name: str,
     bar: Any,
     outcome: PeriodOutcome,
+    env: dict[str, str] | None = None,
 ) -> None:
     stop = threading.Event()
     lock = threading.Lock()
@@ -913,6 +1160,7 @@ def _execute_all(
                 cwd=task.folder,
                 kernel_name=kernel_name,
                 timeout=timeout,
+                env=env,
             )
         except NotebookFailed as err:
             if task.owner is not None:

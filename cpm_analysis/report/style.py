@@ -37,6 +37,10 @@ RC: dict[str, Any] = {
     "axes.spines.right": False,
     "legend.frameon": False,
     "font.size": 11,
+    # Text from the data (owner ids, segment and column names) is drawn literally: a '$' in it
+    # starts no maths text, which would fail to parse or draw something else than the value.
+    "text.parse_math": False,
+    "text.usetex": False,
 }
 
 

@@ -16,7 +16,6 @@ True
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from cpm_analysis.privacy import mask_frame
+from cpm_analysis.report.escaping import html_text
 
 MISSING = "–"
 _PERCENT_HINTS = ("share", "rate", "ratio", "probability", "p_alive", "churn_probability", "pct")
@@ -147,9 +147,9 @@ def to_html(
     }
     lines = ['<table class="cpm-table">']
     if caption:
-        lines.append(f"<caption>{html.escape(caption)}</caption>")
+        lines.append(f"<caption>{html_text(caption)}</caption>")
     heads = "".join(
-        f"<th{' class=num' if c in numeric else ''}>{html.escape(header(c))}</th>"
+        f"<th{' class=num' if c in numeric else ''}>{html_text(header(c))}</th>"
         for c in shown.columns
     )
     lines.append(f"<thead><tr>{heads}</tr></thead>")
@@ -157,7 +157,7 @@ def to_html(
     columns = list(shown.columns)
     for row in range(len(shown)):
         tds = "".join(
-            f"<td{' class=num' if c in numeric else ''}>{html.escape(cells[c].iat[row])}</td>"
+            f"<td{' class=num' if c in numeric else ''}>{html_text(cells[c].iat[row])}</td>"
             for c in columns
         )
         lines.append(f"<tr>{tds}</tr>")
