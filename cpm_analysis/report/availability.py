@@ -510,8 +510,20 @@ def owners(view: Dataset) -> Check:
     )
 
 
-def agents(view: Dataset, period: Period) -> Check:
-    """Tickets with an ``agent_id`` (the service agent scorecard)."""
+def agents(view: Dataset, period: Period, owner: str | None = None) -> Check:
+    """Tickets with an ``agent_id`` (the service agent scorecard), on the company's pages only.
+
+    An account owner's book holds only the tickets of the owner's customers, a part of each
+    agent's work, so agents are judged on the company report.
+    """
+    if owner:
+        return Check(
+            "Agent scorecards",
+            False,
+            "tickets.agent_id",
+            "agents are judged on the company report only: this book holds just the tickets "
+            "of this owner's customers, part of each agent's work",
+        )
     tickets = view.tickets
     if tickets is None:
         return Check("Agent scorecards", False, "tickets.agent_id", "the data has no tickets table")
@@ -558,13 +570,15 @@ def targets(view: Dataset, period: Period) -> Check:
     return Check("SMART goals", True, "targets for the period", f"{n:,} targets for {period.label}")
 
 
-def checks(view: Dataset, period: Period, company: Dataset | None = None) -> list[Check]:
+def checks(
+    view: Dataset, period: Period, company: Dataset | None = None, owner: str | None = None
+) -> list[Check]:
     """Every check of the report, in the order of page 01's "What the data allows".
 
     The model checks (lifetime value, holdout, churn model, backtest, forecast) read
     ``company``, the view of every customer the models are fitted on (also on an owner's
     pages, whose scores are a slice of the company's); the others read ``view``, the page's
-    own data. ``company`` defaults to ``view``.
+    own data. ``company`` defaults to ``view``; ``owner`` is the account owner of the page.
 
     Examples
     --------
@@ -623,7 +637,7 @@ def checks(view: Dataset, period: Period, company: Dataset | None = None) -> lis
         migration(view, period),
         owners(view),
         table(view, "tickets", "Service KPIs", period),
-        agents(view, period),
+        agents(view, period, owner),
         table(view, "surveys", "NPS", period),
         table(view, "staff", "Team scorecards", period),
         targets(view, period),

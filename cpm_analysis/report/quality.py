@@ -166,7 +166,9 @@ def rejected_examples(rejected: pd.DataFrame, per_reason: int = 1) -> pd.DataFra
     return out.groupby(["table", "reason"], sort=False).head(per_reason).reset_index(drop=True)
 
 
-def capabilities(view: Dataset, period: Period, company: Dataset | None = None) -> pd.DataFrame:
+def capabilities(
+    view: Dataset, period: Period, company: Dataset | None = None, owner: str | None = None
+) -> pd.DataFrame:
     """Which analyses the data supports for the period, and why not when it does not.
 
     One row per check of :func:`cpm_analysis.report.availability.checks`, the same checks the
@@ -186,6 +188,6 @@ def capabilities(view: Dataset, period: Period, company: Dataset | None = None) 
     """
     from cpm_analysis.report import availability
 
-    checks = availability.checks(view, period, company=company)
+    checks = availability.checks(view, period, company=company, owner=owner)
     rows = [(c.analysis, c.available, c.needs, c.detail) for c in checks]
     return pd.DataFrame.from_records(rows, columns=["analysis", "available", "needs", "detail"])

@@ -491,15 +491,8 @@ def team_scorecard(
 
     if role not in ("owner", "agent"):
         raise ValueError(f"role: expected 'owner' or 'agent', got {role!r}")
-    if role == "agent" and owner:
-        return TeamScorecard(
-            role,
-            None,
-            "agents are judged on the company report only: this book holds just the tickets "
-            "of this owner's customers, part of each agent's work",
-        )
     check = (
-        availability.agents(view, parse_period(period))
+        availability.agents(view, parse_period(period), owner)
         if role == "agent"
         else availability.owners(view)
     )
