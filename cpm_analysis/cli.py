@@ -360,6 +360,12 @@ def report(
             + "; ".join(f"{p.label}: {p.error}" for p in failed),
             EXIT_FAILED,
         )
+    if outcome.owner_failures:
+        fail(
+            f"{len(outcome.owner_failures)} owner book(s) failed (the company report was "
+            "published): " + "; ".join(outcome.owner_failures),
+            EXIT_FAILED,
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover

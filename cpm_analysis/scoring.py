@@ -44,6 +44,7 @@ WEEKS_PER_DAY = 1.0 / 7.0
 CLV_HORIZON_MONTHS = 12
 CLV_DISCOUNT_RATE = 0.01
 CHURN_HORIZON = "90D"
+"""The standard churn horizon (shorter ones are used when the history is short)."""
 ACTIVE_WINDOW = "365D"
 
 SCORED_COLUMNS: tuple[str, ...] = (
@@ -156,7 +157,9 @@ def _fit_notes(caught: list, *models: Any) -> list[str]:
 
 def _clv_enough(repeat_buyers: int) -> tuple[list[str], dict[str, Any]]:
     models: dict[str, Any] = {"bgnbd": None, "gamma_gamma": None}
-    if repeat_buyers < 20:
+    from cpm_analysis.report.availability import MIN_REPEAT_BUYERS
+
+    if repeat_buyers < MIN_REPEAT_BUYERS:  # the same threshold as the report's pages
         return ["lifetime value: fewer than 20 repeat buyers, models not fitted"], models
     return [], models
 
@@ -243,24 +246,31 @@ def _churn_block(
         churn_features,
         churn_labels,
         churn_metrics,
-        parse_horizon,
         risk_list,
     )
+    from cpm_analysis.churn.evaluation import training_window
+    from cpm_analysis.report.availability import churn_model as churn_check
+    from cpm_analysis.report.availability import lifetime_value
 
-    horizon = parse_horizon(CHURN_HORIZON)
-    train_cut = cutoff - horizon
     notes: list[str] = []
-    earliest = view.orders["order_date"].min()
-    if train_cut - parse_horizon(ACTIVE_WINDOW) < earliest - horizon:
-        notes.append("churn: less than about 15 months of history, model not trained")
+    check = churn_check(view, cutoff)
+    if not check.available:
+        notes.append(f"churn: {check.detail}, model not trained")
         return pd.DataFrame(), None, {}, notes
-    y = churn_labels(view, train_cut, CHURN_HORIZON, active_window=ACTIVE_WINDOW)
-    if y.nunique() < 2 or len(y) < 50:
-        notes.append("churn: too few customers or one class only at the training cutoff")
-        return pd.DataFrame(), None, {}, notes
-    X = churn_features(view, train_cut).loc[y.index]
+    window = training_window(view.orders["order_date"].min(), cutoff)
+    horizon, active_window = window.horizon, window.active_window
+    train_cut = cutoff - horizon
+    if not window.standard:
+        notes.append(f"churn: {window.describe()}, shorter than the standard: the history is short")
+    y = churn_labels(view, train_cut, horizon, active_window=active_window)
+    # P(alive) and expected purchases are features only where BG/NBD can be fitted (at the
+    # training cutoff, hence also later): never a degenerate fit's numbers
+    use_clv = lifetime_value(view, train_cut).available
+    if not use_clv:
+        notes.append("churn: too few repeat buyers for the P(alive) features, trained without them")
+    X = churn_features(view, train_cut, clv=use_clv).loc[y.index]
     model = ChurnModel(random_state=seed).fit(X, y)
-    features_now = churn_features(view, cutoff)
+    features_now = churn_features(view, cutoff, clv=use_clv)
     risk = risk_list(
         model,
         view,
@@ -268,12 +278,13 @@ def _churn_block(
         clv=clv,
         segments=segments,
         features=features_now,
-        active_window=ACTIVE_WINDOW,
+        active_window=active_window,
     )
     out = risk.set_index("customer_id")[["churn_probability", "expected_loss", "reasons"]]
     out = out.rename(columns={"reasons": "reason_codes"})
     metrics: dict[str, Any] = {
         "horizon_days": int(horizon.days),
+        "active_window_days": int(active_window.days),
         "trained_at": str(train_cut.date()),
         "training_customers": int(len(y)),
         "training_churn_rate": float(y.mean()),
@@ -284,10 +295,10 @@ def _churn_block(
     # out-of-time check of the same recipe one horizon earlier, whose outcome is known now
     earlier = train_cut - horizon
     try:
-        y_old = churn_labels(view, earlier, CHURN_HORIZON, active_window=ACTIVE_WINDOW)
+        y_old = churn_labels(view, earlier, horizon, active_window=active_window)
         if y_old.nunique() == 2:
             old = ChurnModel(random_state=seed).fit(
-                churn_features(view, earlier).loc[y_old.index], y_old
+                churn_features(view, earlier, clv=use_clv).loc[y_old.index], y_old
             )
             p = old.predict_proba(X)[:, 1]
             metrics["out_of_time"] = {

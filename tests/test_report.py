@@ -373,8 +373,8 @@ def test_capabilities_say_what_the_data_does_not_allow(tiny):
         "analysis"
     )
     assert not caps.loc["Service KPIs", "available"]
-    assert caps.loc["Service KPIs", "detail"] == "no tickets: service KPIs not available"
-    assert caps.loc["NPS", "detail"] == "no surveys: NPS not available"
+    assert caps.loc["Service KPIs", "detail"] == "the data has no tickets table"
+    assert caps.loc["NPS", "detail"] == "the data has no surveys table"
     assert "no order status" in caps.loc["Refund and cancellation rates", "detail"]
     assert not caps.loc["Lifetime value and P(alive)", "available"]  # 1 repeat customer
     assert caps.loc["Sales KPIs", "detail"] == "2 orders in 2024-06"
@@ -664,6 +664,14 @@ def published(company, tmp_path_factory):
 
 def _files(folder: Path, *suffixes: str) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix in suffixes and "_failed" not in p.parts)
+
+
+def test_no_published_page_shows_nan_inf_or_an_error(published):
+    from published_pages import assert_clean
+
+    out, _ = published
+    pages = assert_clean(out / PERIOD)  # the company's pages and every owner's
+    assert len(pages) == len(PUBLISHED) * (1 + len(OWNERS))
 
 
 def test_report_writes_every_file(published):
@@ -966,6 +974,27 @@ def test_per_owner_runs_each_owner_with_its_id(company, tmp_path):
     for owner in OWNERS:
         html = (out / PERIOD / "owners" / owner / "01_light.html").read_text()
         assert f"owner='{owner}'" in html
+
+
+def test_a_failing_owner_book_does_not_stop_the_company_report(company, tmp_path):
+    notebooks = tmp_path / "nb"
+    fails_for_one = f"assert owner != {OWNERS[1]!r}, 'this book fails'\n{LIGHT}"
+    write_notebook(notebooks / "01_light.ipynb", fails_for_one)
+    out = tmp_path / "out"
+    result = report(
+        "--data", str(company[1]), "--out", str(out), "--notebooks", str(notebooks),
+        "--per-owner", "--jobs", "1", "-q",
+    )  # fmt: skip
+    assert result.exit_code == 1  # a scheduler notices the failed book
+    assert f"1 owner book(s) failed (the company report was published): {PERIOD} [owner " in (
+        result.output
+    )
+    assert "owner=''" in (out / PERIOD / "01_light.html").read_text()
+    good = out / PERIOD / "owners" / OWNERS[0]
+    assert f"owner='{OWNERS[0]}'" in (good / "01_light.html").read_text()
+    bad = out / PERIOD / "owners" / OWNERS[1]
+    assert [p.name for p in bad.iterdir()] == ["FAILED.txt"]
+    assert "this book fails" in (bad / "FAILED.txt").read_text()
 
 
 @pytest.mark.parametrize(

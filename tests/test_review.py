@@ -136,7 +136,13 @@ def test_team_scorecards_and_their_absence(company, no_service):
     agents = review.team_scorecard(no_service, PERIOD, "agent")
     assert not agents.available
     assert agents.describe() == "**Agent scorecard not available:** the data has no tickets table."
-    assert review.plot_team(agents) is None and agents.display().empty
+    assert review.plot_team(agents) is None
+    # one sentence instead of an empty table: the message and the table are the same object
+    assert not agents.display().available and agents.display() is agents.message()
+    assert (
+        agents.message().text
+        == "The agent scorecard is not available: the data has no tickets table."
+    )
     with pytest.raises(ValueError, match="role"):
         review.team_scorecard(company, PERIOD, "manager")
 

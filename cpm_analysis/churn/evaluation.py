@@ -46,6 +46,145 @@ from cpm_analysis.periods import to_cutoff
 IMPORTANCE_MAX_ROWS = 10_000
 """Permutation importance is measured on at most this many held-out customers (a seeded sample)."""
 
+CHURN_WINDOWS: tuple[tuple[str, str], ...] = (
+    ("90D", "365D"),
+    ("90D", "180D"),
+    ("60D", "180D"),
+    ("60D", "120D"),
+    ("30D", "90D"),
+)
+"""(horizon, active window) pairs of the churn definition, longest first: the standard 90-day
+churn of a customer who bought in the last year, then shorter ones for a shorter history."""
+
+
+@dataclass(frozen=True)
+class ChurnWindow:
+    """A churn definition: the ``horizon`` to come and the ``active_window`` looked back on.
+
+    A customer who bought within ``active_window`` before a cutoff churns when they do not buy
+    within ``horizon`` after it.
+
+    Examples
+    --------
+    >>> ChurnWindow(pd.Timedelta("60D"), pd.Timedelta("180D")).describe()
+    'a 60-day horizon over the customers who bought in the last 180 days'
+    """
+
+    horizon: pd.Timedelta
+    active_window: pd.Timedelta
+
+    @property
+    def standard(self) -> bool:
+        """Whether this is the longest (standard) window of :data:`CHURN_WINDOWS`."""
+        horizon, active = CHURN_WINDOWS[0]
+        return self.horizon == parse_horizon(horizon) and self.active_window == parse_horizon(
+            active
+        )
+
+    def describe(self) -> str:
+        """The window in words."""
+        return (
+            f"a {self.horizon.days}-day horizon over the customers who bought in the last "
+            f"{self.active_window.days} days"
+        )
+
+
+def churn_windows() -> list[ChurnWindow]:
+    """:data:`CHURN_WINDOWS` as :class:`ChurnWindow` objects, longest first.
+
+    Examples
+    --------
+    >>> churn_windows()[0].horizon.days
+    90
+    """
+    return [ChurnWindow(parse_horizon(h), parse_horizon(a)) for h, a in CHURN_WINDOWS]
+
+
+def training_window(first_order: Any, cutoff: Any) -> ChurnWindow | None:
+    """The longest churn window whose model can be trained out of time at ``cutoff``.
+
+    Training is at ``cutoff - horizon`` (its labels are known at ``cutoff``) on customers active
+    in the ``active_window`` before it, so the history from the first order must cover
+    ``horizon + active_window``. ``None`` when even the shortest window does not fit.
+
+    Examples
+    --------
+    >>> training_window("2024-01-01", "2025-06-30").horizon.days
+    90
+    >>> training_window("2024-07-01", "2025-06-30").active_window.days
+    180
+    >>> training_window("2025-05-01", "2025-06-30") is None
+    True
+    """
+    if first_order is None or pd.isna(first_order):
+        return None
+    first, end = pd.Timestamp(first_order), to_cutoff(cutoff)
+    for window in churn_windows():
+        if end - first >= window.horizon + window.active_window:
+            return window
+    return None
+
+
+def window_cutoffs(
+    first_order: Any, end: Any, window: ChurnWindow, n: int = 3
+) -> list[pd.Timestamp]:
+    """The last ``n`` month ends of a backtest of ``window`` whose outcomes are known at ``end``.
+
+    Going back from ``end``: each cutoff is the last month end at least ``horizon`` before the
+    next one (so a model trained at one cutoff has its labels known at the next), the last one
+    at least ``horizon`` before ``end``, and the first at least ``active_window`` after the first
+    order. Fewer than ``n`` when the history is short; a backtest needs two.
+
+    Examples
+    --------
+    >>> w = churn_windows()[0]
+    >>> [c.strftime("%Y-%m-%d") for c in window_cutoffs("2023-01-01", "2025-06-30", w)]
+    ['2024-09-30', '2024-12-31', '2025-03-31']
+    """
+    if first_order is None or pd.isna(first_order):
+        return []
+    first, limit = pd.Timestamp(first_order), to_cutoff(end)
+    earliest = first + window.active_window
+    cutoffs: list[pd.Timestamp] = []
+    while len(cutoffs) < n:  # at most n steps back
+        latest = limit - window.horizon
+        month = latest.to_period("M")
+        month_end = month.end_time.floor("s")
+        if month_end > latest:
+            month_end = (month - 1).end_time.floor("s")
+        if month_end < earliest:
+            break
+        cutoffs.insert(0, month_end)
+        limit = month_end
+    return cutoffs
+
+
+def backtest_plan(first_order: Any, end: Any, n: int = 3) -> tuple[ChurnWindow, list[pd.Timestamp]]:
+    """The longest churn window of :data:`CHURN_WINDOWS` with a backtest, and its cutoffs.
+
+    Raises
+    ------
+    ValueError
+        When even the shortest window has fewer than two cutoffs (naming the history needed).
+
+    Examples
+    --------
+    >>> window, cutoffs = backtest_plan("2024-12-01", "2025-11-30")
+    >>> window.describe(), len(cutoffs)
+    ('a 90-day horizon over the customers who bought in the last 180 days', 2)
+    """
+    for window in churn_windows():
+        cutoffs = window_cutoffs(first_order, end, window, n=n)
+        if len(cutoffs) >= 2:
+            return window, cutoffs
+    shortest = churn_windows()[-1]
+    months = (shortest.active_window + 2 * shortest.horizon).days / 30.4
+    raise ValueError(
+        f"history: a churn backtest needs about {months:.0f} months of orders before the end "
+        f"of the period (two cutoffs {shortest.horizon.days} days apart, the first "
+        f"{shortest.active_window.days} days after the first order)"
+    )
+
 
 def _check_scores(y_true: Any, y_score: Any) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(y_true)
@@ -204,6 +343,8 @@ class BacktestResult:
         The fitted model per scored cutoff.
     horizon : Timedelta
         The churn window.
+    active_window : Timedelta or None
+        The active-base rule of the labels (``None``: every customer who bought).
     """
 
     metrics: pd.DataFrame
@@ -212,6 +353,7 @@ class BacktestResult:
     predictions: pd.DataFrame
     models: dict[pd.Timestamp, Any] = field(default_factory=dict, repr=False)
     horizon: pd.Timedelta | None = None
+    active_window: pd.Timedelta | None = None
 
     def summary(self) -> pd.Series:
         """Mean of each metric over the scored cutoffs.
@@ -378,4 +520,5 @@ def backtest(
         predictions=pd.concat(predictions, ignore_index=True),
         models=models,
         horizon=delta,
+        active_window=None if active_window is None else parse_horizon(active_window),
     )

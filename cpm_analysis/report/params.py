@@ -268,6 +268,7 @@ class ReportContext:
     customer_id: str | None = None
     key: bytes | None = field(default=None, repr=False)
     _full_view: Dataset | None = field(default=None, repr=False, compare=False)
+    _company: Dataset | None = field(default=None, repr=False, compare=False)
 
     @property
     def freq(self) -> str:
@@ -289,10 +290,33 @@ class ReportContext:
             return customer_id
         return str(pseudonymize(pd.Series([customer_id], dtype="str"), self.key).iloc[0])
 
+    @property
+    def company_view(self) -> Dataset:
+        """``view`` of every customer, also on an owner's pages: what the models are fitted on
+        and checked against (the owner's scores are a slice of the company's)."""
+        return self._full_view if self._full_view is not None else self.view
+
+    @property
+    def company(self) -> Dataset:
+        """``dataset`` of every customer, also on an owner's pages: what the models are fitted
+        on (an owner's numbers are a slice of the company's, never a refit on the book)."""
+        return self._company if self._company is not None else self.dataset
+
     def show(self, frame: pd.DataFrame, **kwargs: Any) -> Any:
-        """Display ``frame`` as a formatted, masked HTML table (see :func:`tables.show`)."""
+        """Display ``frame`` as a formatted, masked HTML table (see :func:`tables.show`).
+
+        A section result that is not available
+        (:class:`~cpm_analysis.report.availability.Unavailable`) is shown as its one sentence,
+        an empty table as one sentence naming it (never an empty "No rows." table).
+        """
+        from cpm_analysis.report.availability import Unavailable
         from cpm_analysis.report.tables import show
 
+        if isinstance(frame, Unavailable):
+            return frame
+        if isinstance(frame, pd.DataFrame) and frame.empty:  # a sentence, not an empty table
+            caption = kwargs.get("caption") or "This table"
+            return Unavailable(f"{caption}: none.")
         return show(frame, pii=self.pii, key=self.key, **kwargs)
 
     def scored_table(self) -> pd.DataFrame:
@@ -449,6 +473,7 @@ def validate_parameters(
         customer_id=real_id,
         key=key,
         _full_view=full_view,
+        _company=dataset,
     )
 
 

@@ -18,12 +18,6 @@ from cpm_analysis.data import Dataset
 from cpm_analysis.data.schema import ALL_TABLES, EVENT_DATE
 from cpm_analysis.periods import Period
 
-MIN_HISTORY_DAYS = 180
-"""Purchase history needed before lifetime-value and churn models are meaningful."""
-
-MIN_REPEAT_CUSTOMERS = 20
-"""Customers with at least two paid orders needed to fit the purchase models."""
-
 
 def table_overview(
     view: Dataset, period: Period, rejected: pd.DataFrame | None = None
@@ -172,12 +166,16 @@ def rejected_examples(rejected: pd.DataFrame, per_reason: int = 1) -> pd.DataFra
     return out.groupby(["table", "reason"], sort=False).head(per_reason).reset_index(drop=True)
 
 
-def capabilities(view: Dataset, period: Period) -> pd.DataFrame:
+def capabilities(
+    view: Dataset, period: Period, company: Dataset | None = None, owner: str | None = None
+) -> pd.DataFrame:
     """Which analyses the data supports for the period, and why not when it does not.
 
-    One row per analysis: ``analysis``, ``available`` (bool), ``needs`` (the tables and
-    columns) and ``detail`` (the fact behind the verdict, e.g. "no tickets: service KPIs not
-    available").
+    One row per check of :func:`cpm_analysis.report.availability.checks`, the same checks the
+    report pages use to show or leave out a section: ``analysis``, ``available`` (bool),
+    ``needs`` (the tables and columns) and ``detail`` (the fact behind the verdict, e.g. "the
+    data has no tickets table"). On an owner's page, ``company`` is the view of every customer:
+    the model rows are checked on it, as the models are fitted on it.
 
     Examples
     --------
@@ -188,132 +186,8 @@ def capabilities(view: Dataset, period: Period) -> pd.DataFrame:
     >>> bool(caps.loc["Service KPIs", "available"])
     True
     """
-    rows: list[tuple[str, bool, str, str]] = []
-    customers, orders = view.customers, view.orders
-    in_period = period.contains(orders["order_date"])
-    status = orders["status"] if "status" in orders.columns else None
-    paid = orders if status is None else orders.loc[(status == "paid").to_numpy(dtype=bool)]
-    n_period = int(in_period.sum())
-    rows.append(
-        (
-            "Sales KPIs",
-            n_period > 0,
-            "orders",
-            f"{n_period:,} orders in {period.label}"
-            if n_period
-            else f"no orders in {period.label}: sales KPIs are zero or undefined",
-        )
-    )
-    rows.append(
-        (
-            "Refund and cancellation rates",
-            status is not None,
-            "orders.status",
-            "order status present"
-            if status is not None
-            else "no order status: every order counts as paid; refund and cancellation rates not available",
-        )
-    )
-    has_category = "category" in orders.columns
-    rows.append(
-        (
-            "Product mix",
-            has_category,
-            "orders.category",
-            f"{orders['category'].nunique():,} categories"
-            if has_category
-            else "no product category in orders",
-        )
-    )
-    first = orders["order_date"].min()
-    history = 0 if pd.isna(first) else int((period.end - first).days)
-    repeat = int((paid.groupby("customer_id").size() >= 2).sum()) if len(paid) else 0
-    enough = history >= MIN_HISTORY_DAYS and repeat >= MIN_REPEAT_CUSTOMERS
-    rows.append(
-        (
-            "Lifetime value and P(alive)",
-            enough,
-            f"orders: {MIN_HISTORY_DAYS}+ days of history, {MIN_REPEAT_CUSTOMERS}+ repeat customers",
-            f"{history:,} days of history, {repeat:,} repeat customers",
-        )
-    )
-    horizon = period.previous().start
-    earlier = int((orders["order_date"] < horizon).sum())
-    churn_ok = enough and earlier > 0
-    rows.append(
-        (
-            "Churn model",
-            churn_ok,
-            "orders before the previous period (out-of-time training)",
-            f"{earlier:,} orders before {horizon:%Y-%m-%d}"
-            + ("" if churn_ok else ": not enough history to train and evaluate out of time"),
-        )
-    )
-    has_contract = "churned_at" in customers.columns
-    rows.append(
-        (
-            "Contract churn",
-            has_contract,
-            "customers.churned_at",
-            "contract ends recorded"
-            if has_contract
-            else "no churned_at: churn is inferred from purchase behaviour",
-        )
-    )
-    attributes = [c for c in ("region", "channel") if c in customers.columns]
-    rows.append(
-        (
-            "Segments by region and channel",
-            bool(attributes),
-            "customers.region, customers.channel",
-            f"attributes: {', '.join(attributes)}"
-            if attributes
-            else "no region or channel in customers",
-        )
-    )
-    owners = customers["owner_id"].nunique() if "owner_id" in customers.columns else 0
-    rows.append(
-        (
-            "Account owner books",
-            owners > 0,
-            "customers.owner_id",
-            f"{owners:,} account owners" if owners else "no owner_id: no per-owner reports",
-        )
-    )
-    rows.append(_table_row(view, "tickets", "Service KPIs", "service KPIs", period))
-    rows.append(_table_row(view, "surveys", "NPS", "NPS", period))
-    rows.append(_table_row(view, "staff", "Team scorecards", "team scorecards", period))
-    targets = view.targets
-    if targets is None:
-        rows.append(
-            ("SMART goals", False, "targets", "no targets: attainment against goals not available")
-        )
-    else:
-        n = int((targets["period"] == period.label).sum())
-        rows.append(
-            (
-                "SMART goals",
-                n > 0,
-                "targets for the period",
-                f"{n:,} targets for {period.label}" if n else f"no targets set for {period.label}",
-            )
-        )
-    rows.append(
-        _table_row(view, "assessments", "Blended assessments", "self and manager scores", period)
-    )
+    from cpm_analysis.report import availability
+
+    checks = availability.checks(view, period, company=company, owner=owner)
+    rows = [(c.analysis, c.available, c.needs, c.detail) for c in checks]
     return pd.DataFrame.from_records(rows, columns=["analysis", "available", "needs", "detail"])
-
-
-def _table_row(
-    view: Dataset, table: str, analysis: str, what: str, period: Period
-) -> tuple[str, bool, str, str]:
-    frame = getattr(view, table)
-    if frame is None:
-        return (analysis, False, table, f"no {table}: {what} not available")
-    if table in EVENT_DATE:
-        n = int(period.contains(frame[EVENT_DATE[table]]).sum())
-        noun = {"tickets": "tickets opened", "surveys": "survey answers"}[table]
-        if n == 0:
-            return (analysis, False, table, f"no {noun} in {period.label}: {what} not available")
-        return (analysis, True, table, f"{n:,} {noun} in {period.label}")
-    return (analysis, len(frame) > 0, table, f"{len(frame):,} rows")

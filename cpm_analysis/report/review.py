@@ -40,6 +40,7 @@ from matplotlib.axes import Axes
 
 from cpm_analysis.data import Dataset
 from cpm_analysis.periods import Period, parse_period
+from cpm_analysis.report import availability
 from cpm_analysis.report.escaping import md_text
 
 HEADLINE_KPIS: tuple[str, ...] = (
@@ -390,16 +391,28 @@ class TeamScorecard:
     role: str
     table: pd.DataFrame | None
     note: str = ""
+    _missing: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def available(self) -> bool:
         """Whether there is a scorecard with at least one person."""
         return self.table is not None and len(self.table) > 0
 
+    def missing(self) -> Any:
+        """The one sentence shown instead of the scorecard (the same object every call)."""
+        from cpm_analysis.report.availability import Check
+
+        if self._missing is None:
+            title = "The owner scorecard" if self.role == "owner" else "The agent scorecard"
+            self._missing = Check(title, False, "", self.note).missing()
+        return self._missing
+
     def message(self) -> Any:
         """A Markdown line: who was ranked and who was flagged, or why there is no scorecard."""
         from IPython.display import Markdown
 
+        if not self.available:
+            return self.missing()
         return Markdown(self.describe())
 
     def describe(self) -> str:
@@ -431,11 +444,11 @@ class TeamScorecard:
 
         Examples
         --------
-        >>> TeamScorecard("agent", None, "no tickets").display().empty
-        True
+        >>> TeamScorecard("agent", None, "no tickets").display().available
+        False
         """
         if not self.available:
-            return pd.DataFrame(columns=["rank", "composite", "flags", "flag_reasons"])
+            return self.missing()
         table = self.table
         scores = [c for c in table.columns if c.startswith("score_")]
         columns = ["rank", "team", *scores, "kpi_score", "assessment", "composite", "flags"]
@@ -478,20 +491,13 @@ def team_scorecard(
 
     if role not in ("owner", "agent"):
         raise ValueError(f"role: expected 'owner' or 'agent', got {role!r}")
-    if role == "agent":
-        if owner:
-            return TeamScorecard(
-                role,
-                None,
-                "agents are judged on the company report only: this book holds just the tickets "
-                "of this owner's customers, part of each agent's work",
-            )
-        if not view.has("tickets"):
-            return TeamScorecard(role, None, "the data has no tickets table")
-        if "agent_id" not in view.tickets.columns or view.tickets["agent_id"].isna().all():
-            return TeamScorecard(role, None, "the tickets have no agent_id")
-    elif "owner_id" not in view.customers.columns or view.customers["owner_id"].isna().all():
-        return TeamScorecard(role, None, "the customers have no owner_id")
+    check = (
+        availability.agents(view, parse_period(period), owner)
+        if role == "agent"
+        else availability.owners(view)
+    )
+    if not check.available:
+        return TeamScorecard(role, None, check.detail)
     build = teams.owner_scorecard if role == "owner" else teams.agent_scorecard
     try:
         with warnings.catch_warnings():
@@ -849,12 +855,17 @@ class ForecastCheck:
         parts = []
         if len(self.purchases):
             total = self.purchases.loc["total"]
-            direction = "over" if total["error"] > 0 else "under"
-            parts.append(
+            text = (
                 f"the purchase model predicted {total['predicted']:,.0f} repeat purchases for "
                 f"this period at the end of {self.previous.label}; customers made "
-                f"{total['actual']:,.0f} ({abs(total['error']):.0%} {direction}-estimate)"
+                f"{total['actual']:,.0f}"
             )
+            if availability.finite(total["error"]):
+                direction = "over" if total["error"] > 0 else "under"
+                text += f" ({abs(total['error']):.0%} {direction}-estimate)"
+            else:
+                text += " (no repeat purchase was made, so the error is not available)"
+            parts.append(text)
         if self.churn:
             parts.append(
                 f"last period's churn scores ranked who did not buy this period with a ROC AUC "
@@ -866,6 +877,41 @@ class ForecastCheck:
             return "**Forecast check:** not available. " + " ".join(self.notes)
         return "**Forecast check:** " + "; ".join(parts) + "."
 
+    def message(self) -> Any:
+        """:meth:`describe` as Markdown, or the one sentence saying why there is no check."""
+        from IPython.display import Markdown
+
+        if not self.available:
+            return self._missing("; ".join(self.notes) or "nothing to check")
+        return Markdown(self.describe())
+
+    def _missing(self, detail: str) -> Any:
+        from cpm_analysis.report.availability import Check, Unavailable
+
+        if not self.available:
+            cache = self.__dict__.setdefault("_unavailable", {})
+            if "all" not in cache:
+                cache["all"] = Check("The forecast check", False, "", detail).missing()
+            return cache["all"]
+        gone = Unavailable(f"{detail[:1].upper()}{detail[1:]}.")
+        return gone
+
+    def purchases_table(self) -> Any:
+        """:attr:`purchases` for display (``error`` shown as ``difference``), or why there is no
+        purchase check.
+
+        Examples
+        --------
+        >>> ForecastCheck(pd.DataFrame(), {}, parse_period("2025-05"), notes=["x"]
+        ...               ).purchases_table().available
+        False
+        """
+        if len(self.purchases):
+            # "difference" (predicted / actual - 1), not "error": a page shows no error word
+            return self.purchases.rename(columns={"error": "difference"})
+        notes = [n for n in self.notes if "purchase" in n] or self.notes
+        return self._missing("; ".join(notes) or "no purchase check")
+
     def churn_table(self) -> pd.DataFrame:
         """The churn check as a one-column table for display.
 
@@ -876,6 +922,9 @@ class ForecastCheck:
         >>> float(table.loc["ROC AUC of last period's scores", "value"])
         0.7
         """
+        if not self.churn:
+            notes = [n for n in self.notes if "churn" in n] or self.notes
+            return self._missing("; ".join(notes) or "no churn check")
         values = pd.Series(self.churn, dtype="float64")
         return pd.DataFrame({"value": values.rename(CHURN_MEASURES)}).rename_axis("measure")
 
@@ -976,6 +1025,7 @@ def forecast_check(
     previous: pd.DataFrame,
     *,
     source: str = "",
+    owner: str | None = None,
 ) -> ForecastCheck:
     """Check last period's predictions against what customers did in this period.
 
@@ -1002,6 +1052,13 @@ def forecast_check(
         The previous period's scored table (:func:`previous_scored`).
     source : str
         Where ``previous`` came from (shown in the report).
+    owner : str, optional
+        An account owner: the model is fitted on every customer of ``dataset`` (an owner's
+        numbers are a slice of the company's), and the check is of the customers of
+        ``previous`` (the owner's book) only.
+
+    A prediction that is not finite is never summed into a total: the purchase check is then
+    not available, and the notes say for how many customers.
 
     Examples
     --------
@@ -1025,7 +1082,8 @@ def forecast_check(
     summary = rfm_summary(view.orders, observation_end=c1, calibration_end=c0, time_unit="W")
     segment = previous.set_index("customer_id")["segment"] if "segment" in previous else None
     purchases = pd.DataFrame(columns=["customers", "predicted", "actual", "error"])
-    if (summary["frequency"] > 0).sum() >= 20:
+    enough = availability.forecast(view, period)
+    if enough.available:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = BetaGeoModel().fit(summary)
@@ -1039,6 +1097,8 @@ def forecast_check(
             },
             index=summary.index,
         )
+        if owner:
+            frame = frame.loc[isin(pd.Series(frame.index), previous["customer_id"])]
         frame["segment"] = frame.index.map(segment).astype("str") if segment is not None else "all"
         grouped = frame.groupby("segment", sort=False)
         purchases = pd.DataFrame(
@@ -1054,8 +1114,18 @@ def forecast_check(
             purchases["predicted"] / purchases["actual"].where(purchases["actual"] > 0) - 1
         )
         purchases.index.name = f"segment at end of {last.label}"
+        bad = int((~np.isfinite(frame["predicted"].to_numpy())).sum())
+        if bad:
+            notes.append(
+                f"the purchase model gave no finite prediction for {bad:,} customer(s) at the "
+                f"end of {last.label}, so there is no purchase check"
+            )
+            purchases = purchases.iloc[:0]
+        elif not len(frame):
+            notes.append(f"no customer of the book had bought by the end of {last.label}")
+            purchases = purchases.iloc[:0]
     else:
-        notes.append(f"fewer than 20 repeat buyers by the end of {last.label}: no purchase check")
+        notes.append(f"{enough.detail}, so there is no purchase check")
     churn: dict[str, float] = {}
     if "churn_probability" in previous and previous["churn_probability"].notna().any():
         scored = previous.loc[previous["churn_probability"].notna()]

@@ -182,6 +182,9 @@ class PeriodOutcome:
     notebooks: list[str] = field(default_factory=list)
     owners: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    owner_failures: dict[str, str] = field(default_factory=dict)
+    """Owners whose pages failed (the message by owner id): the company report and the other
+    owners were published; the owner's folder holds only ``FAILED.txt``."""
 
 
 @dataclass
@@ -198,9 +201,19 @@ class ReportOutcome:
         return [p for p in self.periods if not p.ok]
 
     @property
+    def owner_failures(self) -> list[str]:
+        """``"<period> [owner <id>]: <error>"`` for every owner book that failed."""
+        return [
+            f"{p.label} [owner {owner}]: {error}"
+            for p in self.periods
+            for owner, error in p.owner_failures.items()
+        ]
+
+    @property
     def exit_code(self) -> int:
-        """0 when every period succeeded, 1 otherwise."""
-        return 1 if self.failed else 0
+        """0 when every period and owner book succeeded, 1 otherwise (a failed owner book does
+        not keep the company report from being published, but a scheduler must notice it)."""
+        return 1 if self.failed or self.owner_failures else 0
 
 
 # --- notebooks ---------------------------------------------------------------------------------
@@ -1008,6 +1021,7 @@ def _run_period(
         bar.refresh()
         env = {DATA_URL_ENV: source} if is_url(source) else None
         _execute_all(tasks, common, declared, jobs, timeout, kernel_name, bar, outcome, env)
+        _mark_failed_owners(tasks, outcome)
 
         parameters = {
             "data": display_source(dataset.source),
@@ -1102,6 +1116,20 @@ def _owner_tasks(
     return tasks
 
 
+def _mark_failed_owners(tasks: Sequence[_Task], outcome: PeriodOutcome) -> None:
+    """Empty the folder of each failed owner book but for ``FAILED.txt`` with the error.
+
+    Only files this run wrote there are deleted (the folder is in the staging area)."""
+    folders = {task.owner: task.folder for task in tasks if task.owner is not None}
+    for owner, error in sorted(outcome.owner_failures.items()):
+        folder = folders[owner]
+        shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        (folder / FAILED_NOTE).write_text(
+            f"the report of owner {owner} failed: {error}\n", encoding="utf-8"
+        )
+
+
 def _execute_all(
     tasks: Sequence[_Task],
     common: dict[str, Any],
@@ -1135,9 +1163,14 @@ def _execute_all(
                 env=env,
             )
         except NotebookFailed as err:
-            stop.set()
             if task.owner is not None:
-                raise NotebookFailed(where, str(err).split(": ", 1)[1]) from None
+                # one owner's book failing never stops the company report or the other owners
+                with lock:
+                    outcome.owner_failures.setdefault(task.owner, str(err).split(": ", 1)[1])
+                    bar.update(1)
+                log.error("%s: FAILED %s: %s", common["period"], where, err)
+                return
+            stop.set()
             raise
         executed = time.perf_counter() - tick
         tick = time.perf_counter()

@@ -29,12 +29,8 @@ from threadpoolctl import threadpool_limits
 
 from cpm_analysis.data import Dataset
 from cpm_analysis.periods import Period
-
-CALIBRATION_WEEKS = 26
-"""Length of the holdout of the lifetime-value calibration check."""
-
-BACKTEST_CUTOFFS = 3
-"""Quarter-end cutoffs of the churn backtest (the first one only trains)."""
+from cpm_analysis.report import availability
+from cpm_analysis.report.availability import BACKTEST_CUTOFFS, CALIBRATION_WEEKS, Unavailable
 
 IMPORTANCE_REPEATS = 2
 """Shuffles per feature of the permutation importance (each costs a full scoring pass)."""
@@ -88,9 +84,10 @@ def period_migration(view: Dataset, period: Period) -> Any:
 
     Returns
     -------
-    SegmentMigration
+    SegmentMigration or Unavailable
         See :func:`cpm_analysis.segments.segment_migration` (``counts``, ``shares``,
-        ``fallen``).
+        ``fallen``); :class:`~cpm_analysis.report.availability.Unavailable` when no customer
+        had bought by the end of the previous period.
 
     Examples
     --------
@@ -103,6 +100,9 @@ def period_migration(view: Dataset, period: Period) -> Any:
     """
     from cpm_analysis.segments import segment_migration
 
+    check = availability.migration(view, period)
+    if not check.available:
+        return check.missing()
     previous = segment_table(view, period.previous().end)
     current = segment_table(view, period.end)
     return segment_migration(previous, current)
@@ -120,6 +120,11 @@ def fallen_customers(migration: Any, scored: pd.DataFrame, n: int = 25) -> pd.Da
     n : int
         Rows to return (the most valuable by historical revenue).
 
+    Returns
+    -------
+    DataFrame or Unavailable
+        The sentence "No customer fell ..." instead of an empty table.
+
     Examples
     --------
     >>> from cpm_analysis.segments import segment_migration
@@ -132,6 +137,8 @@ def fallen_customers(migration: Any, scored: pd.DataFrame, n: int = 25) -> pd.Da
     ['C1']
     """
     _positive("n", n)
+    if isinstance(migration, Unavailable):
+        return migration
     fallen = migration.fallen.reset_index()
     fallen = fallen.rename(columns={fallen.columns[0]: "customer_id"})
     keep = [c for c in ("customer_id", "owner_id", "clv", "recommended_action") if c in scored]
@@ -152,6 +159,8 @@ def fallen_customers(migration: Any, scored: pd.DataFrame, n: int = 25) -> pd.Da
         if c in out
     ]
     out = out.sort_values("monetary", ascending=False, kind="stable") if "monetary" in out else out
+    if out.empty:
+        return Unavailable("No customer fell from a top segment since the previous period.")
     return out[columns].head(n).reset_index(drop=True)
 
 
@@ -171,6 +180,8 @@ def migration_summary(migration: Any) -> pd.DataFrame:
     """
     from cpm_analysis.segments import default_segment_map
 
+    if isinstance(migration, Unavailable):
+        return migration
     counts = migration.counts
     groups = dict(default_segment_map().groups)
     order = {"top": 0, "growth": 1, "at_risk": 2, "lapsed": 3}
@@ -197,6 +208,30 @@ def migration_summary(migration: Any) -> pd.DataFrame:
     return out
 
 
+def behaviour_clusters(segments: pd.DataFrame, view: Dataset, cutoff: Any, seed: int = 0) -> Any:
+    """The behavioural clusters of :func:`cpm_analysis.segments.cluster_customers`, or why not.
+
+    Returns
+    -------
+    CustomerClusters or Unavailable
+        :class:`~cpm_analysis.report.availability.Unavailable` with fewer than
+        :data:`~cpm_analysis.report.availability.MIN_CLUSTER_BUYERS` buyers.
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> ds = generate(30, seed=2).to_dataset()
+    >>> behaviour_clusters(segment_table(ds, "2025-06-30"), ds, "2025-06-30").available
+    False
+    """
+    from cpm_analysis.segments import cluster_customers
+
+    check = availability.clusters(view, cutoff)
+    if not check.available:
+        return check.missing()
+    return cluster_customers(segments, random_state=seed)
+
+
 def cluster_table(clusters: Any) -> pd.DataFrame:
     """The clusters' profile for display, ``name`` renamed ``cluster_name``.
 
@@ -209,6 +244,8 @@ def cluster_table(clusters: Any) -> pd.DataFrame:
     >>> cluster_table(C()).columns.tolist()
     ['cluster_name', 'customers']
     """
+    if isinstance(clusters, Unavailable):
+        return clusters
     return clusters.profile.rename(columns={"name": "cluster_name"})
 
 
@@ -249,11 +286,23 @@ class CalibrationCheck:
         """
         total = self.report.loc["total"]
         weeks = round((self.observation_end - self.calibration_end) / pd.Timedelta(weeks=1))
-        error = total["predicted"] / total["actual"] - 1 if total["actual"] > 0 else np.nan
+        predicted, actual = total["predicted"], total["actual"]
+        if not availability.finite(predicted):
+            return (
+                f"Over the {weeks}-week holdout customers made {actual:,.0f} repeat purchases; "
+                "the model's prediction is not available (the fit did not give a finite "
+                "number of purchases)."
+            )
+        if not actual > 0:
+            return (
+                f"Over the {weeks}-week holdout the model predicted {predicted:,.0f} repeat "
+                "purchases and customers made none, so the error is not available."
+            )
+        error = predicted / actual - 1
         direction = "over" if error > 0 else "under"
         return (
-            f"Over the {weeks}-week holdout the model predicted {total['predicted']:,.0f} repeat "
-            f"purchases against {total['actual']:,.0f} actual ({abs(error):.0%} {direction}"
+            f"Over the {weeks}-week holdout the model predicted {predicted:,.0f} repeat "
+            f"purchases against {actual:,.0f} actual ({abs(error):.0%} {direction}"
             "-estimate in total)."
         )
 
@@ -272,10 +321,16 @@ def calibration_check(
     weeks : int
         Length of the holdout in weeks.
 
+    Returns
+    -------
+    CalibrationCheck or Unavailable
+        :class:`~cpm_analysis.report.availability.Unavailable` when the calibration window
+        lacks repeat buyers (:func:`cpm_analysis.report.availability.calibration`).
+
     Raises
     ------
     ValueError
-        When ``weeks`` is not positive or the calibration window has no repeat buyer.
+        When ``weeks`` is not positive.
 
     Examples
     --------
@@ -288,6 +343,9 @@ def calibration_check(
     from cpm_analysis.clv import BetaGeoModel, calibration_holdout_report, rfm_summary
 
     _positive("weeks", weeks)
+    check = availability.calibration(view, cutoff, weeks)
+    if not check.available:
+        return check.missing()
     end = pd.Timestamp(cutoff)
     calibration_end = end - pd.Timedelta(weeks=weeks)
     summary = rfm_summary(
@@ -315,6 +373,10 @@ def fit_value_models(view: Dataset, cutoff: Any) -> tuple[dict[str, Any], pd.Dat
     summary : DataFrame
         The RFM summary the models were fitted on.
 
+    Both are the same :class:`~cpm_analysis.report.availability.Unavailable` when the data
+    has too little history or too few repeat buyers
+    (:func:`cpm_analysis.report.availability.lifetime_value`).
+
     Examples
     --------
     >>> from cpm_analysis.synthetic import generate
@@ -327,6 +389,10 @@ def fit_value_models(view: Dataset, cutoff: Any) -> tuple[dict[str, Any], pd.Dat
 
     from cpm_analysis.clv import BetaGeoModel, GammaGammaModel, rfm_summary
 
+    check = availability.lifetime_value(view, cutoff)
+    if not check.available:
+        missing = check.missing()
+        return missing, missing
     summary = rfm_summary(view.orders, observation_end=pd.Timestamp(cutoff), time_unit="W")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -335,6 +401,65 @@ def fit_value_models(view: Dataset, cutoff: Any) -> tuple[dict[str, Any], pd.Dat
             "Gamma-Gamma": GammaGammaModel().fit(summary),
         }
     return models, summary
+
+
+NO_DROPOUT_P_ALIVE = 0.99
+"""P(alive) above which, for every repeat buyer, the purchase model detects no dropout."""
+
+
+def value_model_health(models: Any, summary: Any) -> str:
+    """One or two sentences on the fits: did they converge, does the model detect dropout.
+
+    The models' own health sentences (``fit_warnings_``: not converged, parameters at the edge
+    of their range, no detectable dropout, spend left out) are used when they have them.
+    Otherwise, from ``converged_`` and ``no_dropout_``, and when the purchase model has no
+    ``no_dropout_``, *no detectable dropout* is computed here: P(alive) of at least
+    :data:`NO_DROPOUT_P_ALIVE` for every repeat buyer (customers who bought once always have
+    P(alive) = 1 in BG/NBD), which makes the lifetime value an upper bound.
+
+    Examples
+    --------
+    >>> class M:
+    ...     converged_ = False
+    ...     no_dropout_ = True
+    >>> value_model_health({"BG/NBD": M()}, None)[:40]
+    'The BG/NBD fit did not converge: its num'
+    >>> class Healthy:
+    ...     fit_warnings_ = []
+    >>> value_model_health({"BG/NBD": Healthy()}, None)
+    'Both fits converged and the purchase model detects dropout.'
+    """
+    if isinstance(models, Unavailable):
+        return models
+    parts: list[str] = []
+    for name, model in models.items():
+        if model is None:
+            continue
+        if hasattr(model, "fit_warnings_"):
+            parts.extend(str(sentence) for sentence in model.fit_warnings_)
+            continue
+        if getattr(model, "converged_", True) is False:
+            parts.append(
+                f"The {name} fit did not converge: its numbers are the optimiser's last "
+                "estimate, read them with care."
+            )
+        if name != "BG/NBD":
+            continue
+        no_dropout = getattr(model, "no_dropout_", None)
+        if no_dropout is None and summary is not None:
+            repeat = summary.loc[summary["frequency"] > 0]
+            p_alive = (
+                np.asarray(model.probability_alive(repeat), dtype=float) if len(repeat) else []
+            )
+            no_dropout = bool(len(p_alive)) and bool(np.nanmin(p_alive) >= NO_DROPOUT_P_ALIVE)
+        if no_dropout:
+            parts.append(
+                "The purchase model found no detectable dropout: P(alive) is about 1 for every "
+                "customer, so the lifetime values assume nobody leaves and are an upper bound."
+            )
+    if not parts:
+        parts.append("Both fits converged and the purchase model detects dropout.")
+    return " ".join(parts)
 
 
 PARAMETER_MEANINGS = {
@@ -364,6 +489,8 @@ def model_parameters(models: dict[str, Any]) -> pd.DataFrame:
     >>> model_parameters({"BG/NBD": M()})["parameter"].tolist()
     ['r', 'alpha']
     """
+    if isinstance(models, Unavailable):
+        return models
     rows = [
         {
             "model": name,
@@ -387,21 +514,21 @@ def value_by(scored: pd.DataFrame, by: str) -> pd.DataFrame:
         Indexed by ``by``: customers, total and mean CLV, share of total CLV, mean P(alive),
         expected loss; sorted by total CLV, largest first.
 
-    Raises
-    ------
-    ValueError
-        When ``scored`` lacks ``by`` or ``clv``.
+        :class:`~cpm_analysis.report.availability.Unavailable` when ``scored`` lacks ``by``
+        or ``clv`` (no account owners, or the lifetime-value models were not fitted).
 
     Examples
     --------
+    >>> value_by(pd.DataFrame({"clv": [1.0]}), "owner_id").text[:50]
+    'Lifetime value by account owner is not available: '
     >>> s = pd.DataFrame({"segment": ["A", "A", "B"], "clv": [1.0, 3.0, 4.0],
     ...                   "p_alive": [0.5, 0.5, 1.0]})
     >>> value_by(s, "segment")["clv_share"].tolist()
     [0.5, 0.5]
     """
-    for column in (by, "clv"):
-        if column not in scored.columns:
-            raise ValueError(f"scored: no column '{column}' (the CLV model may not be fitted)")
+    missing = _missing_columns(scored, ("clv", by), f"Lifetime value by {_label(by)}")
+    if missing is not None:
+        return missing
     frame = scored.loc[scored["clv"].notna()]
     grouped = frame.groupby(by, observed=True, sort=False)
     out = pd.DataFrame(
@@ -430,8 +557,9 @@ def top_customers(scored: pd.DataFrame, by: str = "clv", n: int = 20) -> pd.Data
     ['b']
     """
     _positive("n", n)
-    if by not in scored.columns:
-        raise ValueError(f"by: the scored table has no column '{by}'")
+    missing = _missing_columns(scored, (by,), f"Top customers by {_label(by)}")
+    if missing is not None:
+        return missing
     columns = [
         c
         for c in (
@@ -454,11 +582,12 @@ def top_customers(scored: pd.DataFrame, by: str = "clv", n: int = 20) -> pd.Data
     return scored.nlargest(n, by)[columns].reset_index(drop=True)
 
 
-def plot_clv_distribution(scored: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+def plot_clv_distribution(scored: pd.DataFrame, *, ax: Axes | None = None) -> Axes | None:
     """Histogram of predicted 12-month CLV (log scale), with the median and the mean marked.
 
     Customers with a CLV of zero or below (never bought) are left out of the log scale and
-    counted in the title.
+    counted in the title. Without a ``clv`` column the sentence saying why is displayed and
+    ``None`` returned.
 
     Examples
     --------
@@ -470,8 +599,10 @@ def plot_clv_distribution(scored: pd.DataFrame, *, ax: Axes | None = None) -> Ax
     """
     import matplotlib.pyplot as plt
 
-    if "clv" not in scored.columns:
-        raise ValueError("scored: no column 'clv' (the CLV model may not be fitted)")
+    missing = _missing_columns(scored, ("clv",), "The distribution of lifetime value")
+    if missing is not None:
+        missing.display()
+        return None
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 4))
     clv = scored["clv"].dropna().to_numpy(dtype=float)
@@ -505,54 +636,49 @@ def plot_clv_distribution(scored: pd.DataFrame, *, ax: Axes | None = None) -> Ax
 
 
 def backtest_cutoffs(
-    view: Dataset, period: Period, n: int = BACKTEST_CUTOFFS, horizon: str = "90D"
-) -> list[pd.Timestamp]:
-    """The last ``n`` quarter ends whose churn outcome over ``horizon`` is known at the period end.
+    view: Dataset, period: Period, n: int = BACKTEST_CUTOFFS
+) -> tuple[Any, list[pd.Timestamp]]:
+    """The churn window and the cutoffs of the period's backtest, the longest the history allows.
 
-    A cutoff *c* qualifies when ``c + horizon`` is at or before the period's end and *c* is
-    at least 15 months after the first order (a year of behaviour plus a horizon to train on).
+    See :func:`cpm_analysis.churn.evaluation.backtest_plan`: the standard window (a 90-day
+    horizon over the customers who bought in the last 365 days) when the history allows it,
+    else a shorter one; the cutoffs are the last ``n`` month ends spaced a horizon apart whose
+    outcome is known at the period's end.
 
     Raises
     ------
     ValueError
-        When fewer than two cutoffs qualify (a backtest trains on one and scores the next).
+        When even the shortest window has fewer than two cutoffs.
 
     Examples
     --------
     >>> from cpm_analysis.synthetic import generate
     >>> from cpm_analysis.periods import parse_period
     >>> ds = generate(200, seed=2).to_dataset()
-    >>> [c.strftime("%Y-%m-%d") for c in backtest_cutoffs(ds, parse_period("2025-06"))]
-    ['2024-09-30', '2024-12-31', '2025-03-31']
+    >>> window, cutoffs = backtest_cutoffs(ds, parse_period("2025-06"))
+    >>> window.horizon.days, [c.strftime("%Y-%m-%d") for c in cutoffs]
+    (90, ['2024-09-30', '2024-12-31', '2025-03-31'])
     """
-    from cpm_analysis.churn import parse_horizon
+    from cpm_analysis.churn.evaluation import backtest_plan
 
     if n < 2:
         raise ValueError(f"n: a backtest needs at least 2 cutoffs, got {n!r}")
-    step = parse_horizon(horizon)
-    last_known = period.end - step
-    quarters = pd.period_range(end=last_known.to_period("Q"), periods=n + 1, freq="Q")
-    ends = [q.end_time.floor("s") for q in quarters]
-    ends = [c for c in ends if c <= last_known][-n:]
-    first = view.orders["order_date"].min()
-    ends = [c for c in ends if c >= first + pd.Timedelta(days=365) + step]
-    if len(ends) < 2:
-        raise ValueError(
-            f"period: not enough history before {period.label} for a churn backtest "
-            "(needs two quarter ends with a year of history and a known outcome)"
-        )
-    return ends
+    first = view.orders["order_date"].min() if len(view.orders) else pd.NaT
+    return backtest_plan(first, period.end, n=n)
 
 
 def churn_backtest(
-    view: Dataset, period: Period, *, seed: int = 0, n: int = BACKTEST_CUTOFFS, horizon: str = "90D"
+    view: Dataset, period: Period, *, seed: int = 0, n: int = BACKTEST_CUTOFFS
 ) -> Any:
     """Backtest the period's churn recipe at :func:`backtest_cutoffs` (one OpenMP thread).
 
     Returns
     -------
-    BacktestResult
-        See :func:`cpm_analysis.churn.backtest`.
+    BacktestResult or Unavailable
+        See :func:`cpm_analysis.churn.backtest`; its ``horizon`` and ``active_window`` say
+        which churn window was tested. :class:`~cpm_analysis.report.availability.Unavailable`
+        when the history is too short even for the shortest window, or every customer of a
+        cutoff had the same outcome.
 
     Examples
     --------
@@ -563,9 +689,22 @@ def churn_backtest(
     """
     from cpm_analysis.churn import backtest
 
-    cutoffs = backtest_cutoffs(view, period, n=n, horizon=horizon)
+    check = availability.churn_backtest(view, period, n=n)
+    if not check.available:
+        return check.missing()
+    window, cutoffs = backtest_cutoffs(view, period, n=n)
+    # the P(alive) features only where BG/NBD can be fitted at every cutoff (as in the scoring)
+    use_clv = availability.lifetime_value(view, cutoffs[0]).available
     with threadpool_limits(limits=1, user_api="openmp"):
-        return backtest(view, cutoffs, horizon, n_repeats=IMPORTANCE_REPEATS, random_state=seed)
+        return backtest(
+            view,
+            cutoffs,
+            window.horizon,
+            active_window=window.active_window,
+            clv=use_clv,
+            n_repeats=IMPORTANCE_REPEATS,
+            random_state=seed,
+        )
 
 
 def backtest_metrics(result: Any) -> pd.DataFrame:
@@ -580,6 +719,8 @@ def backtest_metrics(result: Any) -> pd.DataFrame:
     >>> backtest_metrics(R()).index.tolist()
     ['2025-03-31', '2025-06-30', 'mean']
     """
+    if isinstance(result, Unavailable):
+        return result
     metrics = result.metrics.copy()
     columns = [
         c
@@ -616,6 +757,8 @@ def backtest_verdict(result: Any) -> str:
     >>> backtest_verdict(R()).startswith("Out of time")
     True
     """
+    if isinstance(result, Unavailable):
+        return result
     m = result.metrics
     auc = float(m["roc_auc"].mean())
     quality = (
@@ -630,16 +773,27 @@ def backtest_verdict(result: Any) -> str:
             f" The riskiest 10% of customers churn {m['lift_top_decile'].mean():.1f} times as "
             f"often as average (base churn rate {m['churn_rate'].mean():.0%})."
         )
+    horizon = getattr(result, "horizon", None)
+    active = getattr(result, "active_window", None)
+    if horizon is not None and active is not None:
+        from cpm_analysis.churn.evaluation import ChurnWindow
+
+        window = ChurnWindow(horizon, active)
+        text += f" Churn here is {window.describe()}"
+        text += (
+            "."
+            if window.standard
+            else ": shorter than the standard 90 days over the last 365 days, because the "
+            "history is too short for it."
+        )
     return text
 
 
 def risk_table(scored: pd.DataFrame, n: int = 25) -> pd.DataFrame:
     """The ``n`` active customers with the largest expected loss, with their reasons.
 
-    Raises
-    ------
-    ValueError
-        When the scored table has no churn columns (the churn model was not trained).
+    Returns :class:`~cpm_analysis.report.availability.Unavailable` when the scored table has
+    no churn columns (the churn model was not trained for the period).
 
     Examples
     --------
@@ -649,8 +803,9 @@ def risk_table(scored: pd.DataFrame, n: int = 25) -> pd.DataFrame:
     ['b', 'a']
     """
     _positive("n", n)
-    if "expected_loss" not in scored.columns:
-        raise ValueError("scored: no churn columns (the churn model was not trained)")
+    missing = _missing_columns(scored, ("churn_probability", "expected_loss"), "The risk list")
+    if missing is not None:
+        return missing
     frame = scored.loc[scored["expected_loss"].notna()]
     columns = [c for c in RISK_COLUMNS if c in frame.columns]
     return frame.nlargest(n, "expected_loss")[columns].reset_index(drop=True)
@@ -666,16 +821,17 @@ def risk_overview(scored: pd.DataFrame) -> pd.DataFrame:
     >>> float(risk_overview(s).loc["A", "expected_loss"])
     3.0
     """
-    if "churn_probability" not in scored.columns:
-        raise ValueError("scored: no churn columns (the churn model was not trained)")
+    missing = _missing_columns(scored, ("churn_probability",), "Churn risk by segment")
+    if missing is not None:
+        return missing
     frame = scored.loc[scored["churn_probability"].notna()]
     grouped = frame.groupby("segment", observed=True, sort=False)
     out = pd.DataFrame(
         {
             "customers": grouped.size(),
             "mean_churn_probability": grouped["churn_probability"].mean(),
-            "clv": grouped["clv"].sum() if "clv" in frame else np.nan,
-            "expected_loss": grouped["expected_loss"].sum(),
+            "clv": grouped["clv"].sum(min_count=1) if "clv" in frame else np.nan,
+            "expected_loss": grouped["expected_loss"].sum(min_count=1),
         }
     )
     total = out["expected_loss"].sum()
@@ -686,3 +842,54 @@ def risk_overview(scored: pd.DataFrame) -> pd.DataFrame:
 def _positive(name: str, value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
         raise ValueError(f"{name}: expected a positive integer, got {value!r}")
+
+
+def churn_window_note(dataset: Dataset, cutoff: Any) -> str:
+    """One sentence: the churn window of the period's model, and why when it is not the standard.
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> churn_window_note(generate(100, seed=1).to_dataset(), "2025-06-30").startswith(
+    ...     "Churn here is a 90-day horizon"
+    ... )
+    True
+    """
+    from cpm_analysis.churn.evaluation import training_window
+
+    first = dataset.orders["order_date"].min() if len(dataset.orders) else pd.NaT
+    window = training_window(first, pd.Timestamp(cutoff))
+    if window is None:
+        return availability.churn_model(dataset.as_of(cutoff), cutoff).sentence
+    text = f"Churn here is {window.describe()}"
+    if window.standard:
+        return text + "."
+    return (
+        text
+        + ": shorter than the standard 90 days over the last 365 days, because the history is too short for it."
+    )
+
+
+COLUMN_NEEDS = {
+    "owner_id": "the customers have no owner_id, so there are no account owners",
+    "clv": "the lifetime-value models were not fitted for this period (see What the data "
+    "allows on the data-quality page)",
+    "expected_loss": "the expected loss is the churn probability times the lifetime value, "
+    "which was not fitted for this period",
+    "churn_probability": "the churn model was not trained for this period (see What the data "
+    "allows on the data-quality page)",
+}
+
+
+def _label(column: str) -> str:
+    return {"owner_id": "account owner", "clv": "CLV"}.get(column, column.replace("_", " "))
+
+
+def _missing_columns(
+    scored: pd.DataFrame, columns: tuple[str, ...], what: str
+) -> Unavailable | None:
+    for column in columns:
+        if column not in scored.columns or not scored[column].notna().any():
+            reason = COLUMN_NEEDS.get(column, f"the scored table has no {column}")
+            return availability.Check(what, False, column, reason).missing()
+    return None

@@ -3,7 +3,8 @@
 Every table a notebook shows goes through :func:`show` (or ``ReportContext.show``): personal
 columns are dropped and customer ids pseudonymised in ``mask`` mode (:mod:`cpm_analysis.privacy`),
 numbers get thousands separators and sensible decimals, shares are shown as percentages, dates
-without a time of day as dates, missing values as a dash, and long tables are cut with a note.
+without a time of day as dates, missing and infinite values (a figure that cannot be computed) as
+a dash, and long tables are cut with a note.
 
 Examples
 --------
@@ -64,6 +65,8 @@ def format_column(
     ['1,234', '–']
     >>> format_column(pd.Series([0.25]), percent=True).tolist()
     ['25.0%']
+    >>> format_column(pd.Series([float("inf"), -float("inf")]), percent=True).tolist()
+    ['–', '–']
     """
     missing = series.isna().to_numpy()
     if pd.api.types.is_bool_dtype(series.dtype):
@@ -76,6 +79,7 @@ def format_column(
         out = series.map(lambda v: f"{int(v):,}" if pd.notna(v) else MISSING)
     elif pd.api.types.is_float_dtype(series.dtype):
         values = series.to_numpy(dtype=float, na_value=np.nan)
+        missing = missing | ~np.isfinite(values)  # an infinite figure is not available either
         if percent:
             out = series.map(lambda v: f"{v:.{1 if decimals is None else decimals}%}")
         else:

@@ -1,0 +1,660 @@
+"""Is a report section available for the data, and if not, why: the one place that decides.
+
+Every section of the periodic report needs some inputs: a table (tickets, surveys, staff,
+targets, assessments), a column (``customers.owner_id``), or enough history (repeat buyers for
+the lifetime-value models, months of orders for a churn backtest). Each check here returns a
+:class:`Check` with the verdict and the fact behind it. Page 01's "What the data allows"
+(:func:`cpm_analysis.report.quality.capabilities`) lists the checks of :func:`checks`; the
+pages call the same checks through their section functions, which return an
+:class:`Unavailable` instead of a result when a check fails. So page 01 and the pages cannot
+disagree.
+
+An :class:`Unavailable` is shown on the page as one sentence saying what the section needs,
+the first time it is displayed; the cells that follow it in the section (a chart, a table)
+show nothing. It stands in for the missing result: reading an attribute, an item or calling it
+gives the same object, so a notebook cell such as ``ctx.show(result.drivers().head(12))``
+needs no branch. Charts go through :func:`chart`.
+
+Examples
+--------
+>>> from cpm_analysis.synthetic import generate
+>>> from cpm_analysis.periods import parse_period
+>>> ds = generate(200, seed=1).to_dataset().as_of("2024-06")
+>>> check = owners(ds)
+>>> check.available
+True
+>>> missing = Check("Service KPIs", False, "tickets", "no tickets table").missing()
+>>> missing.text
+'Service KPIs are not available: no tickets table.'
+>>> missing.report.loc["total"] is missing
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cpm_analysis.data import Dataset
+from cpm_analysis.data.schema import EVENT_DATE
+from cpm_analysis.periods import Period
+
+MIN_REPEAT_BUYERS = 20
+"""Customers with a repeat purchase needed to fit the purchase (BG/NBD) model."""
+
+MIN_CLUSTER_BUYERS = 50
+"""Buyers needed for the behavioural clusters."""
+
+MIN_CHURN_CUSTOMERS = 50
+"""Customers of the active base needed to train a churn model."""
+
+CALIBRATION_WEEKS = 26
+"""Length of the holdout of the lifetime-value calibration check."""
+
+BACKTEST_CUTOFFS = 3
+"""Cutoffs of the churn backtest (the first one only trains)."""
+
+
+class Unavailable:
+    """A section result that could not be computed, with the one sentence saying why.
+
+    Displayed (in a notebook) as that sentence, once: later displays of the same object show
+    nothing, so a section with a verdict, a chart and a table states its reason one time.
+    Attribute access, indexing and calls return the object itself, so the cells of a section
+    need no branch. It is falsy and ``available`` is ``False``.
+
+    Examples
+    --------
+    >>> gone = Unavailable("The churn backtest is not available: one year of orders.")
+    >>> bool(gone), gone.available, gone.predictions is gone, gone.drivers().head(3) is gone
+    (False, False, True, True)
+    >>> gone._repr_markdown_()[:25]
+    '*The churn backtest is no'
+    >>> gone._repr_markdown_()
+    ''
+    """
+
+    available = False
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.shown = False
+
+    def __repr__(self) -> str:
+        return f"Unavailable({self.text!r})"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self
+
+    def __getitem__(self, key: Any) -> Unavailable:
+        return self
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Unavailable:
+        return self
+
+    def _repr_markdown_(self) -> str:
+        if self.shown:
+            return ""
+        self.shown = True
+        return f"*{_escape_markdown(self.text)}*"
+
+    def display(self) -> None:
+        """Show the sentence now (once), e.g. from a cell whose value is assigned."""
+        from IPython.display import Markdown, display
+
+        text = self._repr_markdown_()
+        if text:
+            display(Markdown(text))
+
+
+def _escape_markdown(text: str) -> str:
+    import html
+
+    escaped = html.escape(text, quote=False)
+    for char in "\\`*_[]#|":
+        escaped = escaped.replace(char, "\\" + char)
+    return escaped
+
+
+@dataclass(frozen=True)
+class Check:
+    """The verdict of one check: is ``analysis`` available, what it needs, and the fact behind.
+
+    Examples
+    --------
+    >>> Check("NPS", False, "surveys", "no surveys table").sentence
+    'NPS is not available: no surveys table.'
+    """
+
+    analysis: str
+    available: bool
+    needs: str
+    detail: str
+
+    @property
+    def sentence(self) -> str:
+        """One sentence: the detail when available, what is missing otherwise."""
+        if self.available:
+            return f"{self.analysis}: {self.detail}."
+        words = self.analysis.split()
+        plural = " and " in self.analysis or words[0].endswith("s") or words[-1].endswith("s")
+        verb = "are" if plural else "is"
+        return f"{self.analysis} {verb} not available: {self.detail}."
+
+    def missing(self) -> Unavailable:
+        """The :class:`Unavailable` a page shows when this check fails."""
+        return Unavailable(self.sentence)
+
+
+def first_unavailable(*values: Any) -> Unavailable | None:
+    """The first :class:`Unavailable` among ``values`` (and dict/list items), or ``None``.
+
+    Examples
+    --------
+    >>> gone = Unavailable("x")
+    >>> first_unavailable(1, [2, gone]) is gone
+    True
+    """
+    for value in values:
+        if isinstance(value, Unavailable):
+            return value
+        if isinstance(value, list | tuple):
+            found = first_unavailable(*value)
+            if found is not None:
+                return found
+    return None
+
+
+def chart(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``function(*args, **kwargs)``, or the sentence of the first :class:`Unavailable` input.
+
+    For chart cells, whose value is assigned (``ax = availability.chart(plot_roc, ...)``): a
+    missing input is displayed at once (if not yet shown) and ``None`` is returned.
+
+    Examples
+    --------
+    >>> chart(max, 1, 2)
+    2
+    >>> gone = Unavailable("x")
+    >>> gone.shown = True
+    >>> chart(max, gone, 2) is None
+    True
+    """
+    missing = first_unavailable(*args, *kwargs.values())
+    if missing is not None:
+        missing.display()
+        return None
+    return function(*args, **kwargs)
+
+
+def section(value: Any) -> Any:
+    """``value`` for use under a new heading: an :class:`Unavailable` states its reason again.
+
+    An unavailable result is shown once; a later section that depends on it (the P(alive)
+    matrix after the model parameters, the churn drivers after the backtest) passes it through
+    ``section`` so that its heading is not left empty.
+
+    Examples
+    --------
+    >>> gone = Unavailable("x")
+    >>> gone.shown = True
+    >>> section(gone).shown, section(gone).text, section(3)
+    (False, 'x', 3)
+    """
+    if isinstance(value, Unavailable):
+        return Unavailable(value.text)
+    return value
+
+
+def markdown(text: Any) -> Any:
+    """``IPython.display.Markdown(text)``, or ``text`` itself when it is an :class:`Unavailable`.
+
+    For a section's verdict cell: ``availability.markdown(sections.backtest_verdict(result))``.
+
+    Examples
+    --------
+    >>> markdown("**ok**").data
+    '**ok**'
+    >>> gone = Unavailable("x")
+    >>> markdown(gone) is gone
+    True
+    """
+    from IPython.display import Markdown
+
+    if isinstance(text, Unavailable):
+        return text
+    return Markdown(text)
+
+
+# --- facts ------------------------------------------------------------------------------------
+
+
+def paid_orders(view: Dataset) -> pd.DataFrame:
+    """The paid orders of the view (all orders when there is no status).
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> ds = generate(50, seed=1).to_dataset()
+    >>> len(paid_orders(ds)) <= len(ds.orders)
+    True
+    """
+    orders = view.orders
+    if "status" not in orders.columns:
+        return orders
+    return orders.loc[(orders["status"] == "paid").to_numpy(dtype=bool)]
+
+
+def history_days(view: Dataset, cutoff: Any) -> int:
+    """Days from the first order to ``cutoff`` (0 without orders).
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> history_days(generate(50, seed=1).to_dataset(), "2025-06-30") > 365
+    True
+    """
+    first = view.orders["order_date"].min() if len(view.orders) else pd.NaT
+    if pd.isna(first):
+        return 0
+    return max(int((pd.Timestamp(cutoff) - first).days), 0)
+
+
+def repeat_buyers(view: Dataset, cutoff: Any) -> int:
+    """Customers with a repeat purchase by ``cutoff``, counted as the purchase model counts them.
+
+    A repeat purchase is a paid order on a later calendar day than the first one (the
+    ``frequency > 0`` of :func:`cpm_analysis.clv.rfm_summary`).
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> repeat_buyers(generate(200, seed=1).to_dataset(), "2025-06-30") > 20
+    True
+    """
+    orders = paid_orders(view)
+    end = pd.Timestamp(cutoff)
+    orders = orders.loc[(orders["order_date"] <= end).to_numpy(dtype=bool)]
+    if not len(orders):
+        return 0
+    days = orders[["customer_id"]].assign(day=orders["order_date"].dt.normalize())
+    distinct = days.drop_duplicates().groupby("customer_id", observed=True).size()
+    return int((distinct > 1).sum())
+
+
+def buyers(view: Dataset, cutoff: Any) -> int:
+    """Customers with an order by ``cutoff``.
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> buyers(generate(100, seed=1).to_dataset(), "2025-06-30") > 0
+    True
+    """
+    orders = view.orders
+    mask = (orders["order_date"] <= pd.Timestamp(cutoff)).to_numpy(dtype=bool)
+    return int(orders.loc[mask, "customer_id"].nunique())
+
+
+# --- checks -----------------------------------------------------------------------------------
+
+
+def sales(view: Dataset, period: Period) -> Check:
+    """Orders dated in the period (sales KPIs, the forecast check's actual purchases)."""
+    n = int(period.contains(view.orders["order_date"]).sum())
+    if n:
+        return Check("Sales KPIs", True, "orders", f"{n:,} orders in {period.label}")
+    return Check("Sales KPIs", False, "orders", f"no orders in {period.label}")
+
+
+def lifetime_value(view: Dataset, cutoff: Any) -> Check:
+    """Enough repeat buyers at ``cutoff`` to fit BG/NBD and Gamma-Gamma (as the scoring does).
+
+    The days of history are stated; a short history is no reason on its own to leave the
+    models out (the fits say when they cannot pin the parameters down).
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> lifetime_value(generate(300, seed=1).to_dataset(), "2025-06-30").available
+    True
+    """
+    days, repeat = history_days(view, cutoff), repeat_buyers(view, cutoff)
+    needs = f"orders: {MIN_REPEAT_BUYERS}+ repeat buyers"
+    detail = f"{days:,} days of history, {repeat:,} repeat buyers"
+    ok = repeat >= MIN_REPEAT_BUYERS
+    if not ok:
+        detail += f" (needs {MIN_REPEAT_BUYERS} customers who bought on two days or more)"
+    return Check("Lifetime value and P(alive)", ok, needs, detail)
+
+
+def calibration(view: Dataset, cutoff: Any, weeks: int = CALIBRATION_WEEKS) -> Check:
+    """Enough repeat buyers before the holdout for the lifetime-value calibration check.
+
+    No minimum history: a model fitted on a short calibration window is what the check tests
+    (its holdout error shows how far such a model can be trusted).
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> calibration(generate(300, seed=1).to_dataset(), "2025-06-30").available
+    True
+    """
+    end = pd.Timestamp(cutoff) - pd.Timedelta(weeks=weeks)
+    repeat = repeat_buyers(view, end)
+    ok = repeat >= MIN_REPEAT_BUYERS
+    detail = f"{repeat:,} repeat buyers before {end:%Y-%m-%d}"
+    if not ok:
+        detail += f" (needs {MIN_REPEAT_BUYERS} before a {weeks}-week holdout)"
+    return Check(
+        "The lifetime-value holdout check",
+        ok,
+        f"orders before a {weeks}-week holdout",
+        detail,
+    )
+
+
+def clusters(view: Dataset, cutoff: Any) -> Check:
+    """Enough buyers for the behavioural clusters."""
+    n = buyers(view, cutoff)
+    if n >= MIN_CLUSTER_BUYERS:
+        return Check("Behavioural clusters", True, "orders", f"{n:,} buyers")
+    return Check(
+        "Behavioural clusters",
+        False,
+        f"{MIN_CLUSTER_BUYERS}+ buyers",
+        f"{n:,} buyers (needs {MIN_CLUSTER_BUYERS})",
+    )
+
+
+def migration(view: Dataset, period: Period) -> Check:
+    """Buyers at the end of the previous period, to compare segments with."""
+    previous = period.previous()
+    n = buyers(view, previous.end)
+    if n:
+        return Check(
+            "Segment migration", True, "orders", f"{n:,} buyers by end of {previous.label}"
+        )
+    return Check(
+        "Segment migration", False, "orders before the period", f"no orders before {period.label}"
+    )
+
+
+def churn_model(view: Dataset, cutoff: Any) -> Check:
+    """A churn model can be trained out of time at ``cutoff`` (the scored churn risk).
+
+    The window is the longest of :data:`cpm_analysis.churn.evaluation.CHURN_WINDOWS` the
+    history allows (:func:`~cpm_analysis.churn.evaluation.training_window`).
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> churn_model(generate(300, seed=1).to_dataset(), "2025-06-30").available
+    True
+    """
+    from cpm_analysis.churn.evaluation import churn_windows, training_window
+
+    first = view.orders["order_date"].min() if len(view.orders) else pd.NaT
+    window = training_window(first, cutoff)
+    needs = "orders: a churn horizon plus an active window of history"
+    if window is None:
+        shortest = churn_windows()[-1]
+        days = (shortest.horizon + shortest.active_window).days
+        return Check(
+            "Churn model",
+            False,
+            needs,
+            f"{history_days(view, cutoff):,} days of orders (needs {days} to train out of time)",
+        )
+    from cpm_analysis.churn.labels import churn_labels
+
+    labels = churn_labels(
+        view,
+        pd.Timestamp(cutoff) - window.horizon,
+        window.horizon,
+        active_window=window.active_window,
+    )
+    if labels.nunique() < 2 or len(labels) < MIN_CHURN_CUSTOMERS:
+        return Check(
+            "Churn model",
+            False,
+            needs,
+            f"{len(labels):,} active customers to train on with {labels.nunique()} outcome(s) "
+            f"(needs {MIN_CHURN_CUSTOMERS} customers and both churners and stayers)",
+        )
+    detail = window.describe()
+    if not window.standard:
+        detail += " (shorter than the standard window: the history is short)"
+    return Check("Churn model", True, needs, detail)
+
+
+def churn_backtest(view: Dataset, period: Period, n: int = BACKTEST_CUTOFFS) -> Check:
+    """A churn backtest has two cutoffs or more in the longest window the history allows.
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> from cpm_analysis.periods import parse_period
+    >>> ds = generate(300, seed=1).to_dataset()
+    >>> churn_backtest(ds, parse_period("2025-06")).available
+    True
+    """
+    from cpm_analysis.churn.evaluation import backtest_plan
+
+    first = view.orders["order_date"].min() if len(view.orders) else pd.NaT
+    needs = "orders: two cutoffs with a known outcome"
+    try:
+        window, cutoffs = backtest_plan(first, period.end, n=n)
+    except ValueError as err:
+        return Check("The churn backtest", False, needs, str(err).split(": ", 1)[1])
+    from cpm_analysis.churn.labels import churn_labels
+
+    for cutoff in cutoffs:
+        labels = churn_labels(view, cutoff, window.horizon, active_window=window.active_window)
+        if labels.nunique() < 2 or len(labels) < MIN_CHURN_CUSTOMERS:
+            return Check(
+                "The churn backtest",
+                False,
+                needs,
+                f"{len(labels):,} active customers at {cutoff:%Y-%m-%d} with "
+                f"{labels.nunique()} outcome(s) (needs {MIN_CHURN_CUSTOMERS} customers and "
+                "both churners and stayers)",
+            )
+    detail = f"{len(cutoffs)} cutoffs, {window.describe()}"
+    if not window.standard:
+        detail += (
+            " (shorter than the standard 90 days over the last 365 days: the history is short)"
+        )
+    return Check("The churn backtest", True, needs, detail)
+
+
+def forecast(view: Dataset, period: Period) -> Check:
+    """Repeat buyers at the end of the previous period, whose forecast this period checks."""
+    previous = period.previous()
+    repeat = repeat_buyers(view, previous.end)
+    ok = repeat >= MIN_REPEAT_BUYERS
+    detail = f"{repeat:,} repeat buyers by the end of {previous.label}"
+    if not ok:
+        detail += f" (needs {MIN_REPEAT_BUYERS})"
+    return Check("The forecast check", ok, "orders before the period", detail)
+
+
+def owners(view: Dataset) -> Check:
+    """Customers with an account owner (``customers.owner_id``).
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> owners(generate(100, seed=1).to_dataset()).detail
+    '4 account owners'
+    """
+    customers = view.customers
+    n = int(customers["owner_id"].nunique()) if "owner_id" in customers.columns else 0
+    if n:
+        return Check("Account owner books", True, "customers.owner_id", f"{n:,} account owners")
+    what = "no owner_id column" if "owner_id" not in customers.columns else "owner_id is empty"
+    return Check(
+        "Account owner books",
+        False,
+        "customers.owner_id",
+        f"the customers table has {what}, so there are no account owners",
+    )
+
+
+def agents(view: Dataset, period: Period, owner: str | None = None) -> Check:
+    """Tickets with an ``agent_id`` (the service agent scorecard), on the company's pages only.
+
+    An account owner's book holds only the tickets of the owner's customers, a part of each
+    agent's work, so agents are judged on the company report.
+    """
+    if owner:
+        return Check(
+            "Agent scorecards",
+            False,
+            "tickets.agent_id",
+            "agents are judged on the company report only: this book holds just the tickets "
+            "of this owner's customers, part of each agent's work",
+        )
+    tickets = view.tickets
+    if tickets is None:
+        return Check("Agent scorecards", False, "tickets.agent_id", "the data has no tickets table")
+    if "agent_id" not in tickets.columns or tickets["agent_id"].isna().all():
+        return Check("Agent scorecards", False, "tickets.agent_id", "the tickets have no agent_id")
+    return Check("Agent scorecards", True, "tickets.agent_id", "tickets with agents")
+
+
+def table(view: Dataset, name: str, analysis: str, period: Period) -> Check:
+    """An optional table is present (and has rows dated in the period when it is dated).
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> from cpm_analysis.periods import parse_period
+    >>> ds = generate(100, seed=1).to_dataset().as_of("2024-06")
+    >>> table(ds, "surveys", "NPS", parse_period("2024-06")).available
+    True
+    """
+    frame = getattr(view, name)
+    if frame is None:
+        return Check(analysis, False, name, f"the data has no {name} table")
+    if name in EVENT_DATE:
+        n = int(period.contains(frame[EVENT_DATE[name]]).sum())
+        noun = {"tickets": "tickets opened", "surveys": "survey answers"}.get(name, "rows")
+        if n == 0:
+            return Check(analysis, False, name, f"no {noun} in {period.label}")
+        return Check(analysis, True, name, f"{n:,} {noun} in {period.label}")
+    if not len(frame):
+        return Check(analysis, False, name, f"the {name} table has no rows")
+    return Check(analysis, True, name, f"{len(frame):,} rows")
+
+
+def targets(view: Dataset, period: Period) -> Check:
+    """Targets set for the period (the SMART goals of the scorecard)."""
+    frame = view.targets
+    if frame is None:
+        return Check("SMART goals", False, "targets", "the data has no targets table")
+    n = int((frame["period"] == period.label).sum())
+    if not n:
+        return Check(
+            "SMART goals", False, "targets for the period", f"no targets set for {period.label}"
+        )
+    return Check("SMART goals", True, "targets for the period", f"{n:,} targets for {period.label}")
+
+
+def checks(
+    view: Dataset, period: Period, company: Dataset | None = None, owner: str | None = None
+) -> list[Check]:
+    """Every check of the report, in the order of page 01's "What the data allows".
+
+    The model checks (lifetime value, holdout, churn model, backtest, forecast) read
+    ``company``, the view of every customer the models are fitted on (also on an owner's
+    pages, whose scores are a slice of the company's); the others read ``view``, the page's
+    own data. ``company`` defaults to ``view``; ``owner`` is the account owner of the page.
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> from cpm_analysis.periods import parse_period
+    >>> ds = generate(200, seed=1).to_dataset().as_of("2024-06")
+    >>> [c.analysis for c in checks(ds, parse_period("2024-06"))][:2]
+    ['Sales KPIs', 'Refund and cancellation rates']
+    """
+    orders, customers = view.orders, view.customers
+    models = view if company is None else company
+    status = "status" in orders.columns
+    out = [
+        sales(view, period),
+        Check(
+            "Refund and cancellation rates",
+            status,
+            "orders.status",
+            "order status present" if status else "no order status, so every order counts as paid",
+        ),
+        Check(
+            "Product mix",
+            "category" in orders.columns,
+            "orders.category",
+            f"{orders['category'].nunique():,} categories"
+            if "category" in orders.columns
+            else "no product category in orders",
+        ),
+        lifetime_value(models, period.end),
+        calibration(models, period.end),
+        churn_model(models, period.end),
+        churn_backtest(models, period),
+        forecast(models, period),
+        Check(
+            "Contract churn",
+            "churned_at" in customers.columns,
+            "customers.churned_at",
+            "contract ends recorded"
+            if "churned_at" in customers.columns
+            else "no churned_at, so churn is inferred from purchase behaviour",
+        ),
+    ]
+    attributes = [c for c in ("region", "channel") if c in customers.columns]
+    out.append(
+        Check(
+            "Segments by region and channel",
+            bool(attributes),
+            "customers.region, customers.channel",
+            f"attributes: {', '.join(attributes)}"
+            if attributes
+            else "no region or channel in customers",
+        )
+    )
+    out += [
+        clusters(view, period.end),
+        migration(view, period),
+        owners(view),
+        table(view, "tickets", "Service KPIs", period),
+        agents(view, period, owner),
+        table(view, "surveys", "NPS", period),
+        table(view, "staff", "Team scorecards", period),
+        targets(view, period),
+        table(view, "assessments", "Blended assessments", period),
+    ]
+    return out
+
+
+def finite(value: Any) -> bool:
+    """Whether ``value`` is a finite number (not None, NaN or infinite).
+
+    Examples
+    --------
+    >>> finite(1.0), finite(float("nan")), finite(float("-inf")), finite(None)
+    (True, False, False, False)
+    """
+    try:
+        return value is not None and bool(np.isfinite(float(value)))
+    except (TypeError, ValueError):
+        return False
