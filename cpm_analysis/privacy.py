@@ -633,6 +633,16 @@ class Finding:
         return f"{self.path}: {self.count} {self.kind}"
 
 
+def _staff_keys(dataset: Dataset) -> set[str]:
+    """The ids of staff, account owners and agents: values a report shows by design."""
+    keys: set[str] = set()
+    for table, column in (("staff", "staff_id"), ("customers", "owner_id"), ("tickets", "agent_id")):
+        frame = dataset.tables.get(table)
+        if frame is not None and column in frame.columns:
+            keys.update(frame[column].dropna().astype("str").tolist())
+    return keys
+
+
 class PiiScanner:
     """Finds personal data in written text: a dataset's known values and anything shaped like one.
 
@@ -710,7 +720,12 @@ class PiiScanner:
                     else "name"
                 )
                 values[kind].extend(frame[column].dropna().astype("str").tolist())
-        return cls(names=values["name"], emails=values["email"], phones=values["phone"])
+        # The ids of the people responsible are shown by design (an export may key its account
+        # owners by name, as Superstore's People sheet does); a customer who shares such a name
+        # is not revealed by it, so those values are not looked for as customer names.
+        staff_keys = _staff_keys(dataset)
+        names = [name for name in values["name"] if name not in staff_keys]
+        return cls(names=names, emails=values["email"], phones=values["phone"])
 
     def scan_text(self, text: str) -> dict[str, int]:
         """Occurrences of personal values in ``text`` by kind (kinds with none are left out)."""

@@ -362,3 +362,29 @@ def test_scanner_from_dataset_scans_files(tmp_path):
         ("dirty.csv", "email"),
     }
     assert all(customer["name"] not in str(f) for f in findings)  # counts, never values
+
+
+def test_a_customer_named_like_an_account_owner_is_not_flagged_by_the_owner_id():
+    # Superstore keys its regional managers by name, and one customer shares a manager's name:
+    # the owner id is shown by design and reveals nothing about the customer.
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["C1", "C2"],
+            "signup_date": ["2024-01-01", "2024-01-02"],
+            "name": ["Chuck Magee", "Ann Lee"],
+            "owner_id": ["Chuck Magee", "Chuck Magee"],
+        }
+    )
+    orders = pd.DataFrame(
+        {
+            "order_id": ["O1", "O2"],
+            "customer_id": ["C1", "C2"],
+            "order_date": ["2024-01-05", "2024-01-06"],
+            "amount": [10.0, 20.0],
+        }
+    )
+    scanner = privacy.PiiScanner.from_dataset(
+        validate_frames({"customers": customers, "orders": orders})
+    )
+    assert scanner.scan_text("owner Chuck Magee: 2 customers") == {}
+    assert scanner.scan_text("customer Ann Lee") == {"name": 1}

@@ -113,18 +113,9 @@ def test_cdnow_publishes_every_month_up_to_1998_06_without_nan_or_errors(tmp_pat
 # --- Superstore -----------------------------------------------------------------------------------
 
 
-SUPERSTORE_MONTHS = (
-    pytest.param(
-        "2022-12",
-        marks=pytest.mark.xfail(
-            reason="the last order is dated 2022-12-30, and `cpm report` refuses a period the "
-            "data does not reach the end of (reported to the lead: the issue asks for 2022-12)",
-            strict=False,
-        ),
-    ),
-    "2019-06",
-)
-"""The last month of the data, and one with six months of history (from 2019-01)."""
+SUPERSTORE_MONTHS = ("2022-12", "2019-06")
+"""The last month of the data (its last order is on 2022-12-30: a named period within a few days of
+its end counts as complete), and one with six months of history (from 2019-01)."""
 
 
 @pytest.mark.slow
@@ -140,13 +131,6 @@ def test_superstore_csv_publishes_the_company_report(month, tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(
     not (SUPERSTORE / "workbook").is_dir(), reason="the Superstore workbook is not vendored yet"
-)
-@pytest.mark.xfail(
-    reason="the workbook's owner_id values are the regional managers' names, which the privacy "
-    "check (rightly) finds in the pages with --pii mask; owner ids that are person names need a "
-    "decision in the loader or the privacy module (reported to the lead); not run meanwhile, "
-    "as each month renders 25 pages",
-    run=False,
 )
 @pytest.mark.parametrize("month", SUPERSTORE_MONTHS)
 def test_superstore_workbook_publishes_the_company_and_the_four_regional_managers(month, tmp_path):

@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,11 @@ from cpm_analysis.privacy import (
 )
 
 DEFAULT_DATA = "data/sample"
+# An explicitly named period counts as complete when the data ends at most this long before its
+# last day (an export often has no order on the last day or two of a month: Superstore's last
+# order is on 2022-12-30); `latest` still needs the data to reach the last day.
+COMPLETE_GRACE = pd.Timedelta(days=3)
+log = logging.getLogger("cpm_analysis.report")
 DEFAULT_REPORTS = "reports"
 
 PARAMETERS: dict[str, Any] = {
@@ -200,7 +206,15 @@ def resolve_period(dataset: Dataset, period: str | Period, freq: str | None = No
         raise PeriodError(
             f"period: {resolved.label} ends before the data starts ({first:%Y-%m-%d})"
         )
-    if last.normalize() < resolved.last_day:
+    short = resolved.last_day - last.normalize()
+    if text.lower() != "latest" and pd.Timedelta(0) < short <= COMPLETE_GRACE:
+        log.warning(
+            "period %s: the data ends %s, %d day(s) before the period ends; reported as complete",
+            resolved.label,
+            f"{last:%Y-%m-%d}",
+            short.days,
+        )
+    elif last.normalize() < resolved.last_day:
         latest = latest_period(last, resolved.freq)
         raise PeriodError(
             f"period: {resolved.label} is not complete in the data (the data ends "
@@ -355,11 +369,21 @@ class ReportContext:
             else "**shown** (internal use only)"
         )
         source = display_source(self.source)
+        last = self.dataset.last_date().normalize()
+        ends_early = (
+            [
+                f"- **Note:** the data ends {last:%Y-%m-%d}, {(p.last_day - last).days} day(s) "
+                "before the end of the period; the period is reported as if complete"
+            ]
+            if last < p.last_day
+            else []
+        )
         lines = [
             f"- **Period:** {p.label} ({self.freq}, {p.start:%Y-%m-%d} to {p.last_day:%Y-%m-%d})",
             f"- **Data:** `{source}` as of {p.last_day:%Y-%m-%d}: {customers:,} customers "
             f"({scope}); fingerprint `{self.dataset.fingerprint()[:12]}`",
             f"- **Personal data:** {privacy}",
+            *ends_early,
         ]
         return Markdown("\n".join(lines))
 
