@@ -5,7 +5,11 @@ default of ``cpm report`` and of every notebook):
 
 - columns holding personal data (see :func:`is_pii_column`: ``name``, ``email``, ``phone`` and
   the like) are dropped from every table shown or written, and masked inside the raw rows of
-  ``rejected_rows.csv``;
+  ``rejected_rows.csv``, which keep only their table's contract columns;
+- personal data is also found by content (:func:`mask_content`): e-mail addresses and phone
+  numbers (:func:`phone_spans`) in any text column, and with a :class:`PiiScanner` the
+  dataset's known names, e-mails and phones, become ``[masked]`` (a ``notes`` free-text column,
+  a ``tel`` column, a reason code quoting either);
 - customer ids are shown as *pseudonyms*: ``P-`` followed by 12 base32 characters of
   HMAC-SHA256(key, customer_id). The same id and key always give the same pseudonym, so a
   customer can be followed across periods and looked up in ``customers_scored.csv`` (which holds
