@@ -134,8 +134,9 @@ def mask_text_values(values: pd.Series, scanner: PiiScanner | None = None) -> pd
 
     E-mail addresses and phone numbers (:func:`mask_patterns`) and, with ``scanner``, the
     dataset's known names, e-mails and phones (:meth:`PiiScanner.mask_text`) become
-    ``[masked]``. Each distinct value is examined once; missing values and non-text values
-    (numbers in an object column) are kept as they are.
+    ``[masked]``. Each distinct value, and each distinct phrase of values joined by ``"; "``
+    (reason codes), is examined once; missing values and non-text values (numbers in an object
+    column) are kept as they are.
 
     Examples
     --------
@@ -144,7 +145,19 @@ def mask_text_values(values: pd.Series, scanner: PiiScanner | None = None) -> pd
     """
     if values.empty:
         return values
-    masker = scanner.mask_text if scanner is not None else mask_patterns
+    whole = scanner.mask_text if scanner is not None else mask_patterns
+    seen: dict[str, str] = {}
+
+    def masker(text: str) -> str:
+        # phrases joined by "; " (reason codes) repeat far more than whole values: mask each once
+        parts = []
+        for part in text.split("; "):
+            done = seen.get(part)
+            if done is None:
+                done = seen[part] = whole(part)
+            parts.append(done)
+        return "; ".join(parts)
+
     try:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
     except TypeError:  # unhashable cells, e.g. lists of reason codes
