@@ -5,7 +5,11 @@ default of ``cpm report`` and of every notebook):
 
 - columns holding personal data (see :func:`is_pii_column`: ``name``, ``email``, ``phone`` and
   the like) are dropped from every table shown or written, and masked inside the raw rows of
-  ``rejected_rows.csv``;
+  ``rejected_rows.csv``, which keep only their table's contract columns;
+- personal data is also found by content (:func:`mask_content`): e-mail addresses and phone
+  numbers (:func:`phone_spans`) in any text column, and with a :class:`PiiScanner` the
+  dataset's known names, e-mails and phones, become ``[masked]`` (a ``notes`` free-text column,
+  a ``tel`` column, a reason code quoting either);
 - customer ids are shown as *pseudonyms*: ``P-`` followed by 12 base32 characters of
   HMAC-SHA256(key, customer_id). The same id and key always give the same pseudonym, so a
   customer can be followed across periods and looked up in ``customers_scored.csv`` (which holds
@@ -135,8 +139,9 @@ def mask_text_values(values: pd.Series, scanner: PiiScanner | None = None) -> pd
 
     E-mail addresses and phone numbers (:func:`mask_patterns`) and, with ``scanner``, the
     dataset's known names, e-mails and phones (:meth:`PiiScanner.mask_text`) become
-    ``[masked]``. Each distinct value is examined once; missing values and non-text values
-    (numbers in an object column) are kept as they are.
+    ``[masked]``. Each distinct value, and each distinct phrase of values joined by ``"; "``
+    (reason codes), is examined once; missing values and non-text values (numbers in an object
+    column) are kept as they are.
 
     Examples
     --------
@@ -145,7 +150,19 @@ def mask_text_values(values: pd.Series, scanner: PiiScanner | None = None) -> pd
     """
     if values.empty:
         return values
-    masker = scanner.mask_text if scanner is not None else mask_patterns
+    whole = scanner.mask_text if scanner is not None else mask_patterns
+    seen: dict[str, str] = {}
+
+    def masker(text: str) -> str:
+        # phrases joined by "; " (reason codes) repeat far more than whole values: mask each once
+        parts = []
+        for part in text.split("; "):
+            done = seen.get(part)
+            if done is None:
+                done = seen[part] = whole(part)
+            parts.append(done)
+        return "; ".join(parts)
+
     try:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
     except TypeError:  # unhashable cells, e.g. lists of reason codes

@@ -171,18 +171,22 @@ _HEAD_OK = {"meta", "style", "link"}  # allowed only in the template's <head>
 
 
 class _Markup(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, links: frozenset[str], svg: bool) -> None:
         super().__init__(convert_charrefs=True)
         self.problems: list[str] = []
         self.in_head = False
         self.script: str | None = None
+        self.links = links
+        self.svg = svg
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "head":
             self.in_head = True
         if tag == "script":
             self.script = ""
-        if tag in _ACTIVE_TAGS and not (self.in_head and tag in _HEAD_OK):
+        if tag in _ACTIVE_TAGS and not (
+            (self.in_head and tag in _HEAD_OK) or (self.svg and tag == "svg")
+        ):
             self.problems.append(f"<{tag}> element")
         if tag == "meta" and any(k == "http-equiv" for k, _ in attrs):
             self.problems.append("<meta http-equiv>")
@@ -193,7 +197,7 @@ class _Markup(HTMLParser):
             if name in {"href", "src", "action", "formaction", "xlink:href", "srcset", "data"}:
                 if name == "href" and not text.startswith("#") and tag != "a":
                     self.problems.append(f"{name}={text[:40]!r} on <{tag}>")
-                elif name == "href" and not text.startswith("#"):
+                elif name == "href" and not (text.startswith("#") or value in self.links):
                     self.problems.append(f"a link the report did not make: {text[:40]!r}")
                 elif name == "src" and not text.startswith("data:image/png;base64,"):
                     self.problems.append(f"src={text[:40]!r} on <{tag}>")
@@ -215,8 +219,11 @@ class _Markup(HTMLParser):
             self.script += data
 
 
-def live_markup(html: str) -> list[str]:
+def live_markup(html: str, links: frozenset[str] = frozenset(), svg: bool = False) -> list[str]:
     """What in ``html`` could run, load or link: elements, handlers, URLs (empty when inert).
+
+    Links other than ``#anchors`` must be in ``links`` (the files the report wrote); ``svg``
+    allows inline ``<svg>`` drawings (the index's sparklines; their attributes are checked).
 
     Examples
     --------
@@ -225,7 +232,7 @@ def live_markup(html: str) -> list[str]:
     >>> live_markup('<img src=x onerror=alert(1)><a href="http://x">x</a>')
     ["src='x' on <img>", 'onerror= attribute on <img>', "a link the report did not make: 'http://x'"]
     """
-    parser = _Markup()
+    parser = _Markup(links, svg)
     parser.feed(html)
     parser.close()
     return parser.problems

@@ -438,3 +438,34 @@ def test_the_redacted_data_source_is_not_taken_for_an_email(text):
 def test_an_address_next_to_a_url_is_still_found():
     text = "see postgresql://cpm@db.example.com/crm or write to ann.lee@example.com"
     assert privacy._EMAIL.findall(text) == ["ann.lee@example.com"]
+
+
+def test_export_html_publishes_a_sanitised_page_and_notebook(tmp_path):
+    import nbformat
+
+    from cpm_analysis.report.export import export_html
+
+    outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={
+                "text/html": '<p onclick="x()">t</p><script>alert(1)</script>'
+                '<a href="http://evil.example">x</a>',
+                "text/plain": "t",
+            },
+        ),  # fmt: skip
+        nbformat.v4.new_output(
+            "display_data", data={"text/markdown": "[x](javascript:alert(1)) <img src=x>"}
+        ),
+    ]
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("# Title"), nbformat.v4.new_code_cell(outputs=outputs)]
+    )
+    path = tmp_path / "page.ipynb"
+    nbformat.write(nb, path)
+    page = export_html(path, title="<img src=x onerror=alert(1)> owner")
+    text = page.read_text()
+    assert live_markup(text) == [], live_markup(text)
+    assert "<title>&lt;img src=x onerror=alert(1)&gt; owner</title>" in text
+    kept = nbformat.read(path, as_version=4).cells[1].outputs[0].data["text/html"]
+    assert "<script" not in kept and "onclick" not in kept and "evil" not in kept

@@ -32,6 +32,7 @@ from cpm_analysis.data import sample_dir
 from cpm_analysis.report.runner import run_report
 
 PERIOD = "2025-12"
+ALL = (".html", ".ipynb", ".csv", ".json", ".parquet")
 pytestmark = pytest.mark.slow
 
 
@@ -39,7 +40,7 @@ pytestmark = pytest.mark.slow
 def hostile(tmp_path_factory, monkeypatch_module):
     monkeypatch_module.delenv(privacy.KEY_ENV, raising=False)
     data = tmp_path_factory.mktemp("hostile-data")
-    personal = write_hostile(sample_dir(), data)
+    personal = write_hostile(sample_dir(), data, every=3)
     out = tmp_path_factory.mktemp("hostile-reports")
     outcome = run_report(data=data, period=PERIOD, out=out, per_owner=True, jobs=2, progress=False)
     return data, out, outcome, personal
@@ -68,7 +69,11 @@ def test_no_page_holds_live_markup(hostile):
     pages = _written(out, ".html")
     assert pages
     for page in pages:
-        assert live_markup(page.read_text(encoding="utf-8")) == [], page
+        if page.name == "index.html":  # links to the files the report wrote, sparklines
+            written = frozenset(p.relative_to(page.parent).as_posix() for p in _written(out, *ALL))
+            assert live_markup(page.read_text(encoding="utf-8"), written, svg=True) == []
+        else:
+            assert live_markup(page.read_text(encoding="utf-8")) == [], page
 
 
 def test_no_notebook_output_holds_live_markup(hostile):
