@@ -45,6 +45,7 @@ from cpm_analysis.clv import (
     rfm_summary,
 )
 from cpm_analysis.clv import mbgnbd as mbgnbd_module
+from cpm_analysis.clv.base import compress_rows
 from cpm_analysis.data import cdnow_dir, load_cdnow
 
 IDS = [1, 2, 18, 100, 1000, 2357]
@@ -151,7 +152,7 @@ def test_predictions_match_lifetimes_at_fixed_parameters(model, published_summar
         fixed.expected_purchases_new_customer([1.0, 39.0, 78.0]), LIFETIMES_FIXED_NEW, rtol=1e-10
     )
     nll = mbgnbd_module._mbgnbd_nll_factory(
-        mbgnbd_module.compress_rows(
+        compress_rows(
             {c: published_summary[c].to_numpy(float) for c in ("frequency", "recency", "T")},
             sort=True,
         )
@@ -162,7 +163,7 @@ def test_predictions_match_lifetimes_at_fixed_parameters(model, published_summar
 
 def test_gradient_matches_finite_differences(published_summary):
     cols = {c: published_summary[c].to_numpy(float) for c in ("frequency", "recency", "T")}
-    nll = mbgnbd_module._mbgnbd_nll_factory(mbgnbd_module.compress_rows(cols, sort=True))
+    nll = mbgnbd_module._mbgnbd_nll_factory(compress_rows(cols, sort=True))
     theta = np.array([0.6, 5.0, 1.3, 2.2])
     _, grad = nll(theta)
     for j in range(4):

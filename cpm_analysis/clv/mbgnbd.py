@@ -43,13 +43,13 @@ import numpy as np
 from scipy import stats
 from scipy.special import betaincinv, betaln, digamma, gammaln, hyp2f1
 
-from cpm_analysis.clv.base import Compressed, PurchaseModel, compress_rows
+from cpm_analysis.clv.base import Compressed
 from cpm_analysis.clv.base import dot as _dot
+from cpm_analysis.clv.bgnbd import BetaGeoModel
 
 __all__ = ["ModifiedBetaGeoModel"]
 
 # Below this many customers predictions skip the distinct-row compression.
-_COMPRESS_MIN = 20_000
 
 
 def _mbgnbd_nll_factory(data: Compressed) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
@@ -130,7 +130,7 @@ def _bracket_by_quantiles(
     return h.mean(axis=1)
 
 
-class ModifiedBetaGeoModel(PurchaseModel):
+class ModifiedBetaGeoModel(BetaGeoModel):
     """MBG/NBD (modified beta-geometric / negative binomial) model of repeat purchases.
 
     The interface is :class:`~cpm_analysis.clv.BetaGeoModel`'s: fit on an
@@ -185,8 +185,11 @@ class ModifiedBetaGeoModel(PurchaseModel):
     [1.263, 0.189]
     """
 
+    # BG/NBD's plumbing (expected purchases over many horizons, P(alive) from the likelihood's
+    # denominator) is inherited; the likelihood, the bracket and the new-customer curve are MBG's.
     _param_names = ("r", "alpha", "a", "b")
     _model_name = "MBG/NBD"
+    _method = "L-BFGS-B"  # the likelihood gives a gradient, not BG/NBD's exact Hessian
 
     def _default_start(self, data: Compressed) -> dict[str, float]:
         mean_x = float(np.average(data.columns["frequency"], weights=data.weights))
@@ -229,33 +232,6 @@ class ModifiedBetaGeoModel(PurchaseModel):
             out = out.copy()
             out[bad] = _bracket_by_quantiles(r, alpha, a, b, t[bad], x[bad], T[bad])
         return np.clip(out, 0.0, np.where(np.isfinite(upper), upper, np.inf))
-
-    def _expected_many(
-        self, times: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray
-    ) -> np.ndarray:
-        alive = np.exp(-self._log_denominator(x, tx, T))
-        if len(x) >= _COMPRESS_MIN:
-            comp = compress_rows({"x": x, "T": T})
-            xu, Tu = comp.columns["x"], comp.columns["T"]
-            out = np.empty((len(x), len(times)))
-            for j, t in enumerate(times):
-                out[:, j] = self._bracket(t, xu, Tu)[comp.inverse]
-        else:
-            out = np.stack([self._bracket(t, x, T) for t in times], axis=1)
-        return out * alive[:, None]
-
-    def _expected_each(
-        self, t: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray
-    ) -> np.ndarray:
-        alive = np.exp(-self._log_denominator(x, tx, T))
-        if len(x) >= _COMPRESS_MIN:
-            comp = compress_rows({"x": x, "T": T, "t": t})
-            c = comp.columns
-            return self._bracket(c["t"], c["x"], c["T"])[comp.inverse] * alive
-        return self._bracket(t, x, T) * alive
-
-    def _p_alive(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
-        return np.exp(-self._log_denominator(x, tx, T))
 
     def _expected_new(self, t: np.ndarray) -> np.ndarray:
         # b/(a-1)[...] is the conditional bracket at x = 0, T = 0 times P(alive) = b/(a+b).
