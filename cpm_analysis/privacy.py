@@ -73,9 +73,7 @@ _PII_ANYWHERE = re.compile(r"e_?mail|phone|mobile|telephone|street|address|birth
 # An e-mail address: a local part that is not the user of a URL (``postgresql://cpm@db.example``
 # is the report's own, redacted, data source) and a domain whose last label starts with a letter
 # (``cpm@127.0.0.1`` is a URL's user at an IP address, not an address).
-_EMAIL = re.compile(
-    r"(?<![\w.+'-])(?<!://)[\w.+'-]+@(?:[\w-]+\.)+[^\W\d_][\w-]*", re.UNICODE
-)
+_EMAIL = re.compile(r"(?<![\w.+'-])(?<!://)[\w.+'-]+@(?:[\w-]+\.)+[^\W\d_][\w-]*", re.UNICODE)
 # Phone numbers as people write them: international (+1-555-177-4512, +44 20 7946 0958), with a
 # bracketed area code ((555) 123-4567), North American (555-123-4567, 555.123.4567) or national
 # with a trunk 0 (020 7946 0958); 7 to 15 digits. Not glued to a word, another number or a path,
@@ -653,7 +651,11 @@ class Finding:
 def _staff_keys(dataset: Dataset) -> set[str]:
     """The ids of staff, account owners and agents: values a report shows by design."""
     keys: set[str] = set()
-    for table, column in (("staff", "staff_id"), ("customers", "owner_id"), ("tickets", "agent_id")):
+    for table, column in (
+        ("staff", "staff_id"),
+        ("customers", "owner_id"),
+        ("tickets", "agent_id"),
+    ):
         frame = dataset.tables.get(table)
         if frame is not None and column in frame.columns:
             keys.update(frame[column].dropna().astype("str").tolist())

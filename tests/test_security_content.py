@@ -469,3 +469,27 @@ def test_export_html_publishes_a_sanitised_page_and_notebook(tmp_path):
     assert "<title>&lt;img src=x onerror=alert(1)&gt; owner</title>" in text
     kept = nbformat.read(path, as_version=4).cells[1].outputs[0].data["text/html"]
     assert "<script" not in kept and "onclick" not in kept and "evil" not in kept
+
+
+def test_the_index_page_is_sanitised_keeping_its_own_links_and_sparklines(tmp_path):
+    from cpm_analysis.report.index import published_file
+    from cpm_analysis.report.sanitize import sanitize_page
+
+    (tmp_path / "2025-12").mkdir()
+    (tmp_path / "2025-12" / "01_data_quality.html").write_text("<html></html>")
+    page = (
+        "<html><head><title>Reports</title></head><body>"
+        '<a href="2025-12/01_data_quality.html">01</a>'
+        '<a href="2025-11/missing.html">gone</a><a href="javascript:alert(1)">js</a>'
+        '<a href="../../etc/passwd">up</a><a href="http://evil.example/">out</a>'
+        '<svg class="spark" width="80" height="20" viewBox="0 0 80 20" role="img" '
+        'aria-label="Revenue" onload="alert(1)"><title>Revenue</title>'
+        '<polyline fill="none" stroke="#2f6690" stroke-width="1.5" points="0,1 2,3"/>'
+        '<circle cx="2" cy="3" r="2.5" fill="#d1495b"/><script>alert(1)</script></svg>'
+        "</body></html>"
+    )
+    clean = sanitize_page(page, link_ok=lambda h: published_file(tmp_path, h), sparklines=True)
+    assert '<a href="2025-12/01_data_quality.html">01</a>' in clean
+    assert clean.count("href=") == 1
+    assert "<polyline" in clean and "<circle" in clean and 'viewBox="0 0 80 20"' in clean
+    assert "onload" not in clean and "<script" not in clean and "alert" not in clean

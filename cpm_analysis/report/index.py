@@ -31,6 +31,7 @@ from typing import Any
 
 from cpm_analysis.periods import FREQS, Period, parse_period
 from cpm_analysis.report.metrics import METRICS_FILE, read_metrics
+from cpm_analysis.report.sanitize import sanitize_page
 
 INDEX_FILE = "index.html"
 FAILED_DIR = "_failed"
@@ -346,6 +347,22 @@ def _period_table(group: Sequence[PeriodEntry]) -> list[str]:
     return rows
 
 
+def published_file(root: Path, href: str) -> bool:
+    """Whether ``href`` is a relative link to a file under ``root`` (a page the report wrote).
+
+    Examples
+    --------
+    >>> published_file(Path("."), "javascript:alert(1)"), published_file(Path("."), "../x.html")
+    (False, False)
+    """
+    if not href or ":" in href or href.startswith(("/", "\\")) or "\\" in href:
+        return False
+    parts = Path(href).parts
+    if ".." in parts:
+        return False
+    return (root / href).is_file()
+
+
 def write_index(out_dir: str | os.PathLike) -> Path:
     """(Re)write ``<out_dir>/index.html`` from the period folders, atomically.
 
@@ -362,7 +379,13 @@ def write_index(out_dir: str | os.PathLike) -> Path:
     handle, temporary = tempfile.mkstemp(prefix=f".{INDEX_FILE}.", dir=root)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(render_index(entries, failed_only))
+            out.write(
+                sanitize_page(
+                    render_index(entries, failed_only),
+                    link_ok=lambda href: published_file(root, href),
+                    sparklines=True,
+                )
+            )
         os.chmod(temporary, 0o644)
         os.replace(temporary, target)
     except BaseException:

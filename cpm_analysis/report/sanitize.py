@@ -30,6 +30,7 @@ Examples
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from html.parser import HTMLParser
 
 import nh3
@@ -61,6 +62,14 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
 }
 """Attributes kept per element (``*``: on every element); anything else is dropped."""
 
+SPARKLINE_TAGS: frozenset[str] = frozenset({"svg", "polyline", "circle", "title"})
+"""The inline SVG elements of the index page's sparklines (no ``<use>``, ``<image>`` or script)."""
+SPARKLINE_ATTRIBUTES: dict[str, set[str]] = {
+    "svg": {"width", "height", "viewbox", "viewBox", "role", "aria-label"},
+    "polyline": {"fill", "stroke", "stroke-width", "points"},
+    "circle": {"cx", "cy", "r", "fill"},
+}
+
 _PNG = re.compile(r"data:image/png;base64,[A-Za-z0-9+/=\s]*\Z")
 _BODY = re.compile(r"(<body\b[^>]*>)(.*)(</body\s*>)", re.IGNORECASE | re.DOTALL)
 _HEAD_TAGS = frozenset({"html", "head", "meta", "title", "style", "body"})
@@ -89,15 +98,21 @@ class UnsafeTemplateError(ValueError):
     """The part of the page that the template makes holds something it must not."""
 
 
-def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+def _attribute_filter(
+    tag: str, attribute: str, value: str, link_ok: Callable[[str], bool] | None = None
+) -> str | None:
     if attribute == "href":
-        return value if value.startswith("#") else None
+        if value.startswith("#") or (link_ok is not None and link_ok(value)):
+            return value
+        return None
     if attribute == "src":
         return value if tag == "img" and _PNG.match(value) else None
     return value
 
 
-def sanitize_fragment(fragment: str) -> str:
+def sanitize_fragment(
+    fragment: str, *, link_ok: Callable[[str], bool] | None = None, sparklines: bool = False
+) -> str:
     """Sanitise a piece of body HTML (see the module docstring for what is kept).
 
     Examples
@@ -106,20 +121,30 @@ def sanitize_fragment(fragment: str) -> str:
     '<img><a>x</a>'
     >>> sanitize_fragment('<h2 id="Top">Top<a class="anchor-link" href="#Top">¶</a></h2>')
     '<h2 id="Top">Top<a class="anchor-link" href="#Top">¶</a></h2>'
+
+    ``link_ok`` admits the other links the report made (the index page's links to the files
+    it published); ``sparklines`` admits the index page's inline SVG sparklines.
     """
+    tags = set(ALLOWED_TAGS) | (set(SPARKLINE_TAGS) if sparklines else set())
+    attributes = {k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()}
+    if sparklines:
+        for tag, names in SPARKLINE_ATTRIBUTES.items():
+            attributes[tag] = attributes.get(tag, set()) | names
     return nh3.clean(
         fragment,
-        tags=set(ALLOWED_TAGS),
+        tags=tags,
         clean_content_tags={"script", "style"},
-        attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
-        attribute_filter=_attribute_filter,
+        attributes=attributes,
+        attribute_filter=lambda tag, name, value: _attribute_filter(tag, name, value, link_ok),
         strip_comments=True,
         link_rel=None,
         url_schemes={"data"},
     )
 
 
-def sanitize_page(page: str) -> str:
+def sanitize_page(
+    page: str, *, link_ok: Callable[[str], bool] | None = None, sparklines: bool = False
+) -> str:
     """Sanitise a whole HTML page written by the report exporter.
 
     Everything up to and including the ``<body>`` start tag is the template's and is kept
@@ -153,4 +178,5 @@ def sanitize_page(page: str) -> str:
     tail = page[match.end() :]
     if "<" in tail.replace("</html>", ""):
         raise UnsafeTemplateError("the page has markup after </body>")
-    return f"{head}{body_tag}{sanitize_fragment(match.group(2))}{match.group(3)}{tail}"
+    body = sanitize_fragment(match.group(2), link_ok=link_ok, sparklines=sparklines)
+    return f"{head}{body_tag}{body}{match.group(3)}{tail}"
