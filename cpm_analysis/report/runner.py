@@ -347,7 +347,10 @@ def execute_notebook(
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    extra = {"kernel_manager_class": _kernel_manager_with(env)} if env else {}
+    # The kernel is started in ``cwd`` explicitly: papermill's own ``cwd`` is a process-wide
+    # chdir, which another notebook running in a parallel thread (``--jobs 2``) may undo while
+    # this kernel is being spawned (it then starts in the wrong folder).
+    extra = {"kernel_manager_class": _kernel_manager_with(env or {}, cwd)}
     try:
         pm.execute_notebook(
             str(spec.path),
@@ -368,8 +371,9 @@ def execute_notebook(
         raise NotebookFailed(spec.name, redact_text(f"{type(err).__name__}: {err}")) from None
 
 
-def _kernel_manager_with(env: dict[str, str]) -> type:
-    """A kernel manager class whose kernels get ``env`` on top of this process's environment."""
+def _kernel_manager_with(env: dict[str, str], cwd: Path | None = None) -> type:
+    """A kernel manager class whose kernels start in ``cwd`` and get ``env`` on top of this
+    process's environment (neither changes this process's own)."""
     from jupyter_client.manager import AsyncKernelManager
 
     added = dict(env)
@@ -377,6 +381,8 @@ def _kernel_manager_with(env: dict[str, str]) -> type:
     class KernelManagerWithEnv(AsyncKernelManager):
         async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
             kw["env"] = {**kw.get("env", os.environ), **added}
+            if cwd is not None:
+                kw["cwd"] = str(cwd)
             await super().start_kernel(**kw)
 
     return KernelManagerWithEnv

@@ -1,0 +1,41 @@
+"""The kernel of a report notebook starts in its period folder, whatever the process's cwd."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+import nbformat
+import papermill.execute
+
+from cpm_analysis.report.runner import NotebookSpec, execute_notebook
+
+
+def test_the_kernel_starts_in_cwd_even_when_a_parallel_thread_undoes_the_chdir(
+    tmp_path, monkeypatch
+):
+    # papermill's cwd= is a process-wide chdir: with --jobs 2 another thread may restore the
+    # old folder while this kernel is spawned. Simulate that: papermill's chdir does nothing.
+    monkeypatch.setattr(papermill.execute, "chdir", lambda path: contextlib.nullcontext())
+    notebook = tmp_path / "probe.ipynb"
+    cell = nbformat.v4.new_code_cell("import os\nopen('where.txt', 'w').write(os.getcwd())")
+    params = nbformat.v4.new_code_cell("x = 1")
+    params.metadata["tags"] = ["parameters"]
+    book = nbformat.v4.new_notebook(cells=[params, cell])
+    book.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    book.metadata["language_info"] = {"name": "python"}
+    nbformat.write(book, notebook)
+    folder = tmp_path / "period"
+    folder.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    execute_notebook(NotebookSpec(notebook), folder / "probe.ipynb", {"x": 2}, cwd=folder)
+    assert Path((folder / "where.txt").read_text()) == folder
+    assert not (elsewhere / "where.txt").exists()
+    assert Path(os.getcwd()) == elsewhere
