@@ -93,4 +93,6 @@ VARIANTS: dict[str, Callable[[Path], Path]] = {
     "no_staff_or_owners": no_staff_or_owners,
     "one_year": one_year,
     "few_repeat_buyers": few_repeat_buyers,
+    "no_orders_in_period": no_orders_in_period,
+    "no_surveys": no_surveys,
 }
