@@ -359,7 +359,7 @@ def test_a_full_disk_fails_the_period_in_one_line_and_keeps_the_report(
 ):
     before = snapshot(owned / PERIOD)
 
-    def full(folder, scored):
+    def full(folder, scored, *args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(folder / "customers_scored.csv"))
 
     monkeypatch.setattr(runner, "write_scored", full)
