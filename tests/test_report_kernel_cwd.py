@@ -39,3 +39,30 @@ def test_the_kernel_starts_in_cwd_even_when_a_parallel_thread_undoes_the_chdir(
     assert Path((folder / "where.txt").read_text()) == folder
     assert not (elsewhere / "where.txt").exists()
     assert Path(os.getcwd()) == elsewhere
+
+
+def test_executing_a_notebook_never_changes_this_process_cwd(tmp_path, monkeypatch):
+    # A process-wide chdir from a notebook thread can leave the process in a period's
+    # temporary folder that is later renamed away: the next report then fails on it.
+    notebook = tmp_path / "probe.ipynb"
+    params = nbformat.v4.new_code_cell("x = 1")
+    params.metadata["tags"] = ["parameters"]
+    book = nbformat.v4.new_notebook(cells=[params, nbformat.v4.new_code_cell("y = x")])
+    book.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    book.metadata["language_info"] = {"name": "python"}
+    nbformat.write(book, notebook)
+    folder = tmp_path / "period"
+    folder.mkdir()
+    here = os.getcwd()
+    calls: list[str] = []
+    real_chdir = os.chdir
+    monkeypatch.setattr(os, "chdir", lambda path: calls.append(str(path)) or real_chdir(path))
+    execute_notebook(NotebookSpec(notebook), folder / "probe.ipynb", {"x": 2}, cwd=folder)
+    # papermill's file handler "changes" to the current folder around reads and writes; any
+    # other folder is a process-wide move.
+    assert set(calls) <= {here}
+    assert os.getcwd() == here

@@ -347,9 +347,11 @@ def execute_notebook(
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    # The kernel is started in ``cwd`` explicitly: papermill's own ``cwd`` is a process-wide
-    # chdir, which another notebook running in a parallel thread (``--jobs 2``) may undo while
-    # this kernel is being spawned (it then starts in the wrong folder).
+    # The kernel is started in ``cwd`` by its kernel manager, and papermill gets no ``cwd``:
+    # papermill's own is a process-wide chdir, and with parallel notebook threads (``--jobs``)
+    # the save-and-restore of two threads interleaves. A kernel could then start in the wrong
+    # folder, and this process could be left in a period's temporary folder after it was
+    # renamed away (the next report then fails on a folder of a finished run).
     extra = {"kernel_manager_class": _kernel_manager_with(env or {}, cwd)}
     try:
         pm.execute_notebook(
@@ -357,7 +359,6 @@ def execute_notebook(
             str(output),
             parameters=parameters,
             kernel_name=kernel_name,
-            cwd=str(cwd),
             progress_bar=False,
             log_output=False,
             request_save_on_cell_execute=False,
