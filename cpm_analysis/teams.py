@@ -14,20 +14,24 @@ How a scorecard is built (for period ``P``):
    more scores 100. Without a target: the percentile rank within the team
    (``100 x rank / n``, best = 100), in the KPI's good direction.
 3. **KPI score**: the weighted mean of the available KPI scores (weights renormalised over the
-   KPIs a person has a score for). Default weights: :data:`OWNER_WEIGHTS`,
-   :data:`AGENT_WEIGHTS`; override any with ``weights=``.
+   KPIs a person has a score for). Default KPIs and weights: :data:`OWNER_WEIGHTS`,
+   :data:`AGENT_WEIGHTS` (``kpis=`` replaces the set, ``weights=`` overrides some weights).
 4. **Assessment blend.** When the dataset has an ``assessments`` table, the assessment score is
    ``30% self + 70% manager`` (``assessment_weights=``) and
-   ``composite = 50% KPI score + 50% assessment`` (``assessment_share=``); the ``blend`` column
-   states the formula used. Point in time: only assessments of periods that ended by the
+   ``composite = 50% KPI score + 50% assessment`` (``assessment_share=``; 1 is the pure
+   assessment scheme, where the KPI score only stands in for a person without an assessment);
+   the ``blend`` column states the formula used. Point in time: only assessments of periods that ended by the
    scorecard's cutoff count. An assessment of exactly the period wins; else the assessments of
    periods inside it are averaged (a year averages its quarters); else the latest one finished
    before (a monthly scorecard for May uses Q1, for June Q2). Without one, composite = KPI score.
 5. **Rank** by composite (1 = best; ties share the better rank).
 6. **Rules** (:func:`apply_rules`) over the last ``history`` periods: the bottom two of a
    period are flagged ``improvement_plan``; last place in three consecutive periods,
-   ``review``; the top performer, ``reward``. ``flags`` names the rules that fired for ``P``,
-   ``flag_reasons`` says why.
+   ``review``; the top performer, ``reward``; with ``penalty=True`` the last place,
+   ``penalty``. ``flags`` names the rules that fired for ``P``, ``flag_reasons`` says why.
+
+Every default is the configuration's (:data:`cpm_analysis.config.DEFAULT_CONFIG`);
+:func:`scorecard_options` turns a loaded configuration into these keyword arguments.
 
 Examples
 --------
@@ -46,6 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cpm_analysis.config import DEFAULT_CONFIG, CPMConfig
 from cpm_analysis.data.dataset import Dataset
 from cpm_analysis.kpis.compute import kpi_history
 from cpm_analysis.kpis.context import MISSING_GROUP
@@ -53,38 +58,33 @@ from cpm_analysis.kpis.registry import get_kpi
 from cpm_analysis.kpis.targets import _clean_targets, attainment
 from cpm_analysis.periods import Period, parse_period, resolve_period
 
-OWNER_WEIGHTS: dict[str, float] = {
-    "revenue": 0.35,
-    "new_customers": 0.20,
-    "retention_rate": 0.20,
-    "complaint_rate": 0.10,
-    "csat": 0.15,
-}
-"""Default weights of the owner (sales) scorecard."""
+_DEFAULTS = DEFAULT_CONFIG.scorecard
+_RANKING = DEFAULT_CONFIG.ranking
 
-AGENT_WEIGHTS: dict[str, float] = {
-    "tickets": 0.15,
-    "first_response_hours": 0.20,
-    "resolution_hours": 0.15,
-    "sla_compliance": 0.20,
-    "csat": 0.20,
-    "complaint_share": 0.10,
-}
-"""Default weights of the agent (service) scorecard; ``tickets`` is tickets handled."""
+OWNER_WEIGHTS: dict[str, float] = dict(_DEFAULTS.owner_weights)
+"""Default KPIs and weights of the owner (sales) scorecard (``scorecard.owner_weights``)."""
 
-ASSESSMENT_WEIGHTS: dict[str, float] = {"self": 0.3, "manager": 0.7}
+AGENT_WEIGHTS: dict[str, float] = dict(_DEFAULTS.agent_weights)
+"""Default KPIs and weights of the agent (service) scorecard (``scorecard.agent_weights``);
+``tickets`` is tickets handled."""
+
+ASSESSMENT_WEIGHTS: dict[str, float] = DEFAULT_CONFIG.assessment.weights
 """Default weights of self- and manager assessment in the assessment score."""
 
-ASSESSMENT_SHARE = 0.5
+ASSESSMENT_SHARE = DEFAULT_CONFIG.assessment.share
 """Default share of the assessment score in the composite (the rest is the KPI score)."""
 
-ATTAINMENT_CAP = 1.2
+ATTAINMENT_CAP = _DEFAULTS.attainment_cap
 """Attainment at or above which a KPI scores 100."""
+
+SLA_HOURS = DEFAULT_CONFIG.sla.first_response_hours
+"""Default first-response SLA of the ``sla_compliance`` KPI."""
 
 RULES: dict[str, str] = {
     "improvement_plan": "bottom two of the period: improvement plan",
     "review": "last place three periods running: review",
     "reward": "top performer of the period: reward",
+    "penalty": "last place of the period: penalty (off by default)",
 }
 """The rules :func:`apply_rules` applies, by the name that appears in ``flags``."""
 
@@ -92,7 +92,7 @@ RULES: dict[str, str] = {
 _AGENT_DIRECTIONS = {"tickets": "higher"}
 
 
-def _check_weights(weights: Mapping[str, float] | None, defaults: dict[str, float]) -> dict:
+def _check_weights(weights: Mapping[str, float] | None, defaults: Mapping[str, float]) -> dict:
     merged = dict(defaults)
     if weights is None:
         return merged
@@ -109,6 +109,17 @@ def _check_weights(weights: Mapping[str, float] | None, defaults: dict[str, floa
     if sum(merged.values()) <= 0:
         raise ValueError("weights: at least one weight must be positive")
     return merged
+
+
+def _check_kpis(kpis: Mapping[str, float] | None, defaults: dict[str, float]) -> dict:
+    """The scorecard's KPIs and default weights: ``kpis`` (any registered KPI ids) or defaults."""
+    if kpis is None:
+        return dict(defaults)
+    if not isinstance(kpis, Mapping) or not kpis:
+        raise ValueError(f"kpis: expected a non-empty dict of KPI id to weight, got {kpis!r}")
+    for key in kpis:
+        get_kpi(key)  # raises for an id the registry does not know
+    return _check_weights(kpis, dict.fromkeys(kpis, 0.0))
 
 
 def _check_assessment(weights: Mapping[str, float] | None, share: float) -> dict[str, float]:
@@ -182,6 +193,7 @@ def _score_period(
     assessments: pd.DataFrame | None,
     assessment_weights: dict[str, float],
     assessment_share: float,
+    attainment_cap: float = ATTAINMENT_CAP,
 ) -> pd.DataFrame:
     """One period's scorecard from the KPI values per person (rows) and KPI (columns)."""
     kpi_ids = list(weights)
@@ -198,8 +210,8 @@ def _score_period(
             index=people,
         )
         reached = (value >= target) if higher else (value <= target)
-        from_target = 100.0 * att.clip(lower=0, upper=ATTAINMENT_CAP) / ATTAINMENT_CAP
-        from_target = from_target.where(att.notna(), np.where(reached, 100 / ATTAINMENT_CAP, 0.0))
+        from_target = 100.0 * att.clip(lower=0, upper=attainment_cap) / attainment_cap
+        from_target = from_target.where(att.notna(), np.where(reached, 100 / attainment_cap, 0.0))
         from_team = _percentile_score(value.dropna(), higher).reindex(people)
         score = from_target.where(target.notna(), from_team).where(value.notna())
         card[kpi_id] = value
@@ -223,12 +235,20 @@ def _score_period(
         + assessment_weights["manager"] * card["manager_score"]
     )
     blended = (1 - assessment_share) * kpi_score + assessment_share * card["assessment"]
-    card["composite"] = blended.where(card["assessment"].notna() & kpi_score.notna(), kpi_score)
+    if assessment_share >= 1:  # the pure assessment scheme: the KPI score plays no part
+        blended = card["assessment"]
+    have_both = card["assessment"].notna() & (kpi_score.notna() | (assessment_share >= 1))
+    card["composite"] = blended.where(have_both, kpi_score)
     if used:
+        parts = (
+            f"{assessment_weights['self']:.0%} self + {assessment_weights['manager']:.0%} "
+            f"manager, {used}"
+        )
         formula = (
-            f"{1 - assessment_share:.0%} KPI score + {assessment_share:.0%} assessment "
-            f"({assessment_weights['self']:.0%} self + {assessment_weights['manager']:.0%} "
-            f"manager, {used})"
+            f"assessment only ({parts})"
+            if assessment_share >= 1
+            else f"{1 - assessment_share:.0%} KPI score + {assessment_share:.0%} assessment "
+            f"({parts})"
         )
         card["blend"] = np.where(
             card["assessment"].notna(), formula, "KPI score only (no assessment for this person)"
@@ -243,9 +263,11 @@ def _score_period(
 def apply_rules(
     scorecards: Mapping[str | Period, pd.DataFrame],
     *,
-    bottom: int = 2,
-    review_after: int = 3,
+    bottom: int = _RANKING.improvement_plan.bottom,
+    review_after: int = _RANKING.review.after_periods,
     score: str = "composite",
+    reward: bool = _RANKING.reward.enabled,
+    penalty: bool = _RANKING.penalty.enabled,
 ) -> pd.DataFrame:
     """Apply the team rules to scorecards of several periods.
 
@@ -253,21 +275,26 @@ def apply_rules(
       boundary are all flagged; only when more than ``bottom`` people are ranked);
     - ``review``: last place in ``review_after`` (3) consecutive periods, the period and the
       ones just before it (all present in ``scorecards``);
-    - ``reward``: the top composite of a period (ties all flagged).
+    - ``reward``: the top composite of a period (ties all flagged);
+    - ``penalty`` (only with ``penalty=True``): the last place of a period (ties all flagged).
 
     Last and top place need at least two ranked people. People without a composite are not
-    ranked and never flagged.
+    ranked and never flagged. ``bottom=0`` or ``review_after=0`` turns that rule off.
 
     Parameters
     ----------
     scorecards : dict
         ``{period: scorecard}``; each scorecard indexed by person with a ``score`` column.
     bottom : int
-        How many of the bottom are flagged for an improvement plan.
+        How many of the bottom are flagged for an improvement plan (0: none).
     review_after : int
-        Consecutive periods in last place that trigger a review.
+        Consecutive periods in last place that trigger a review (0: never).
     score : str
         The column ranked (default ``composite``; higher is better).
+    reward : bool
+        Flag the first place ``reward`` (``ranking.reward.enabled``, default on).
+    penalty : bool
+        Flag the last place ``penalty`` (``ranking.penalty.enabled``, default off).
 
     Returns
     -------
@@ -282,11 +309,14 @@ def apply_rules(
     >>> flags = apply_rules(cards)
     >>> flags.loc[flags["period"] == "2024-06", ["person", "rule"]].values.tolist()
     [['bo', 'improvement_plan'], ['cy', 'improvement_plan'], ['cy', 'review'], ['ann', 'reward']]
+    >>> flags = apply_rules(cards, bottom=0, review_after=0, reward=False, penalty=True)
+    >>> flags.loc[flags["period"] == "2024-06", ["person", "rule"]].values.tolist()
+    [['cy', 'penalty']]
     """
-    if not isinstance(bottom, int) or bottom < 1:
-        raise ValueError(f"bottom: expected a positive integer, got {bottom!r}")
-    if not isinstance(review_after, int) or review_after < 1:
-        raise ValueError(f"review_after: expected a positive integer, got {review_after!r}")
+    if isinstance(bottom, bool) or not isinstance(bottom, int) or bottom < 0:
+        raise ValueError(f"bottom: expected an integer >= 0, got {bottom!r}")
+    if isinstance(review_after, bool) or not isinstance(review_after, int) or review_after < 0:
+        raise ValueError(f"review_after: expected an integer >= 0, got {review_after!r}")
     if not isinstance(scorecards, Mapping) or not scorecards:
         raise ValueError("scorecards: expected a non-empty dict {period: scorecard}")
     by_period: dict[Period, pd.Series] = {}
@@ -303,7 +333,7 @@ def apply_rules(
         worst = values.rank(ascending=True, method="min")
         best = values.rank(ascending=False, method="min")
         last_place[period] = set(values.index[worst == 1]) if n >= 2 else set()
-        if n > bottom:
+        if bottom and n > bottom:
             for person in values.index[worst <= bottom]:
                 records.append(
                     {
@@ -313,7 +343,17 @@ def apply_rules(
                         "reason": f"bottom {bottom} of {n} in {period} (rank {int(best[person])})",
                     }
                 )
-        if n >= 2:
+        if penalty and n >= 2:
+            for person in values.index[worst == 1]:
+                records.append(
+                    {
+                        "period": period.label,
+                        "person": person,
+                        "rule": "penalty",
+                        "reason": f"last of {n} in {period} ({score} {values[person]:.1f})",
+                    }
+                )
+        if reward and n >= 2:
             for person in values.index[best == 1]:
                 records.append(
                     {
@@ -325,7 +365,7 @@ def apply_rules(
                     }
                 )
         run = [period.shift(-k) for k in range(review_after - 1, -1, -1)]
-        if all(p in last_place for p in run):
+        if run and all(p in last_place for p in run):
             for person in set.intersection(*(last_place[p] for p in run)):
                 records.append(
                     {
@@ -360,13 +400,22 @@ def _scorecard(
     assessment_weights: Mapping[str, float] | None,
     assessment_share: float,
     bottom: int,
+    kpis: Mapping[str, float] | None = None,
+    attainment_cap: float = ATTAINMENT_CAP,
+    review_after: int = _RANKING.review.after_periods,
+    reward: bool = _RANKING.reward.enabled,
+    penalty: bool = _RANKING.penalty.enabled,
 ) -> pd.DataFrame:
     if not isinstance(dataset, Dataset):
         raise ValueError(f"dataset: expected a cpm_analysis Dataset, got {type(dataset)!r}")
     if not isinstance(history, int) or history < 1:
         raise ValueError(f"history: expected a positive number of periods, got {history!r}")
-    chosen = _check_weights(weights, defaults)
+    chosen = _check_weights(weights, _check_kpis(kpis, defaults))
     blend = _check_assessment(assessment_weights, assessment_share)
+    if not (isinstance(attainment_cap, int | float) and np.isfinite(attainment_cap)) or not (
+        attainment_cap > 0
+    ):
+        raise ValueError(f"attainment_cap: expected a positive number, got {attainment_cap!r}")
     target = resolve_period(period, dataset) if isinstance(period, str) else parse_period(period)
     periods = [target.shift(-k) for k in range(history - 1, -1, -1)]
     if targets is None:
@@ -392,9 +441,12 @@ def _scorecard(
             assessments=dataset.assessments,
             assessment_weights=blend,
             assessment_share=float(assessment_share),
+            attainment_cap=float(attainment_cap),
         )
     card = cards[target.label]
-    flags = apply_rules(cards, bottom=bottom)
+    flags = apply_rules(
+        cards, bottom=bottom, review_after=review_after, reward=reward, penalty=penalty
+    )
     now = flags.loc[flags["period"] == target.label]
     card["flags"] = (
         now.groupby("person")["rule"].agg(", ".join).reindex(card.index).fillna("").astype("str")
@@ -421,11 +473,16 @@ def owner_scorecard(
     *,
     weights: Mapping[str, float] | None = None,
     targets: pd.DataFrame | None = None,
-    history: int = 3,
-    sla_hours: float = 24.0,
+    history: int = _DEFAULTS.history,
+    sla_hours: float = SLA_HOURS,
     assessment_weights: Mapping[str, float] | None = None,
     assessment_share: float = ASSESSMENT_SHARE,
-    bottom: int = 2,
+    bottom: int = _RANKING.improvement_plan.bottom,
+    kpis: Mapping[str, float] | None = None,
+    attainment_cap: float = ATTAINMENT_CAP,
+    review_after: int = _RANKING.review.after_periods,
+    reward: bool = _RANKING.reward.enabled,
+    penalty: bool = _RANKING.penalty.enabled,
 ) -> pd.DataFrame:
     """Scorecard of the account owners (sales) for one period, ranked and flagged.
 
@@ -440,21 +497,29 @@ def owner_scorecard(
     period : str or Period
         ``"2024-06"``, ``"2024-Q2"``, ``"2024"``, a Period, or ``"latest"``.
     weights : dict, optional
-        Weights by KPI id overriding :data:`OWNER_WEIGHTS` (revenue, new_customers,
-        retention_rate, complaint_rate, csat); 0 leaves a KPI out.
+        Weights by KPI id overriding those of ``kpis`` (by default :data:`OWNER_WEIGHTS`:
+        revenue, new_customers, retention_rate, complaint_rate, csat); 0 leaves a KPI out.
     targets : DataFrame, optional
         The targets table (default ``dataset.targets``).
     history : int
         Periods scored for the rules, this one included (default 3, which the review rule
         needs).
     sla_hours : float
-        First-response SLA (not an owner KPI by default; kept for symmetry).
+        First-response SLA of ``sla_compliance`` (not an owner KPI by default).
     assessment_weights : dict, optional
         ``{"self": 0.3, "manager": 0.7}`` by default.
     assessment_share : float
-        Share of the assessment in the composite (default 0.5).
+        Share of the assessment in the composite (default 0.5; 1: assessment only).
     bottom : int
-        Size of the bottom group flagged for an improvement plan (default 2).
+        Size of the bottom group flagged for an improvement plan (default 2; 0: off).
+    kpis : dict, optional
+        The scorecard's KPIs (any registered ids) and their weights, replacing the default set.
+    attainment_cap : float
+        Attainment at or above which a KPI scores 100 (default 1.2).
+    review_after : int
+        Consecutive last places that flag a review (default 3; 0: off).
+    reward, penalty : bool
+        Flag the first place ``reward`` (default on) and the last place ``penalty`` (off).
 
     Returns
     -------
@@ -491,6 +556,11 @@ def owner_scorecard(
         assessment_weights=assessment_weights,
         assessment_share=assessment_share,
         bottom=bottom,
+        kpis=kpis,
+        attainment_cap=attainment_cap,
+        review_after=review_after,
+        reward=reward,
+        penalty=penalty,
     )
 
 
@@ -500,11 +570,16 @@ def agent_scorecard(
     *,
     weights: Mapping[str, float] | None = None,
     targets: pd.DataFrame | None = None,
-    history: int = 3,
-    sla_hours: float = 24.0,
+    history: int = _DEFAULTS.history,
+    sla_hours: float = SLA_HOURS,
     assessment_weights: Mapping[str, float] | None = None,
     assessment_share: float = ASSESSMENT_SHARE,
-    bottom: int = 2,
+    bottom: int = _RANKING.improvement_plan.bottom,
+    kpis: Mapping[str, float] | None = None,
+    attainment_cap: float = ATTAINMENT_CAP,
+    review_after: int = _RANKING.review.after_periods,
+    reward: bool = _RANKING.reward.enabled,
+    penalty: bool = _RANKING.penalty.enabled,
 ) -> pd.DataFrame:
     """Scorecard of the service agents for one period, from the tickets they handled.
 
@@ -542,4 +617,39 @@ def agent_scorecard(
         assessment_weights=assessment_weights,
         assessment_share=assessment_share,
         bottom=bottom,
+        kpis=kpis,
+        attainment_cap=attainment_cap,
+        review_after=review_after,
+        reward=reward,
+        penalty=penalty,
     )
+
+
+def scorecard_options(config: CPMConfig, role: str = "owner") -> dict[str, Any]:
+    """The keyword arguments of :func:`owner_scorecard` / :func:`agent_scorecard` a
+    configuration sets: KPIs and weights, SLA, assessment blend, attainment cap, ranking rules.
+
+    Examples
+    --------
+    >>> from cpm_analysis.config import parse_config
+    >>> options = scorecard_options(parse_config({"assessment": {"kpi_share": 0}}))
+    >>> options["assessment_share"], options["assessment_weights"]
+    (1.0, {'self': 0.3, 'manager': 0.7})
+    >>> scorecard_options(DEFAULT_CONFIG, "agent")["kpis"] == AGENT_WEIGHTS
+    True
+    """
+    if role not in ("owner", "agent"):
+        raise ValueError(f"role: expected 'owner' or 'agent', got {role!r}")
+    card, ranking = config.scorecard, config.ranking
+    return {
+        "kpis": dict(card.owner_weights if role == "owner" else card.agent_weights),
+        "history": card.history,
+        "attainment_cap": card.attainment_cap,
+        "sla_hours": config.sla.first_response_hours,
+        "assessment_weights": config.assessment.weights,
+        "assessment_share": config.assessment.share,
+        "bottom": ranking.improvement_plan.bottom,
+        "review_after": ranking.review.after_periods,
+        "reward": ranking.reward.enabled,
+        "penalty": ranking.penalty.enabled,
+    }

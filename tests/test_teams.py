@@ -231,7 +231,7 @@ def test_apply_rules_on_a_constructed_history():
     ]
     # the review fires only once three periods are there
     assert not ((flags["rule"] == "review") & (flags["period"] != "2024-06")).any()
-    assert set(flags["rule"]) == set(RULES)
+    assert set(flags["rule"]) == set(RULES) - {"penalty"}  # the penalty is off by default
 
 
 def test_apply_rules_edge_cases():
@@ -250,7 +250,9 @@ def test_apply_rules_edge_cases():
         "reward",
     ]
     with pytest.raises(ValueError, match="bottom"):
-        apply_rules(_cards({"2024-06": [1, 2, 3, 4]}), bottom=0)
+        apply_rules(_cards({"2024-06": [1, 2, 3, 4]}), bottom=-1)
+    with pytest.raises(ValueError, match="review_after"):
+        apply_rules(_cards({"2024-06": [1, 2, 3, 4]}), review_after=True)
     with pytest.raises(ValueError, match="no 'composite' column"):
         apply_rules({"2024-06": pd.DataFrame({"score": [1.0]})})
     with pytest.raises(ValueError, match="scorecards"):
@@ -340,3 +342,72 @@ def test_scorecard_plots(history):
     with pytest.raises(ValueError, match="score_"):
         score_heatmap(pd.DataFrame({"x": [1]}))
     plt.close("all")
+
+
+# --- settings from the configuration ----------------------------------------------------------
+
+
+def test_penalty_flags_the_last_place_only_when_enabled(history):
+    assert "penalty" not in " ".join(owner_scorecard(history, "2024-06")["flags"])
+    card = owner_scorecard(history, "2024-06", penalty=True)
+    assert card.loc["O4", "flags"] == "improvement_plan, review, penalty"
+    assert "last of 4 in 2024-06" in card.loc["O4", "flag_reasons"]
+    assert "penalty" not in " ".join(card.drop(index="O4")["flags"])
+
+
+def test_ranking_rules_can_be_turned_off(history):
+    card = owner_scorecard(history, "2024-06", bottom=0, review_after=0, reward=False)
+    assert (card["flags"] == "").all()
+    one = owner_scorecard(history, "2024-06", bottom=1, review_after=2, history=2)
+    assert one.loc["O4", "flags"] == "improvement_plan, review"
+    assert one.loc["O3", "flags"] == ""
+    assert "last place 2 periods running (2024-05, 2024-06)" in one.loc["O4", "flag_reasons"]
+
+
+def test_the_scorecard_kpis_are_replaceable(history):
+    card = owner_scorecard(history, "2024-06", kpis={"revenue": 1.0, "orders": 1.0})
+    assert card.attrs["weights"] == {"revenue": 1.0, "orders": 1.0}
+    assert "score_orders" in card and "score_csat" not in card
+    # every owner's customers order once a month: orders tie, revenue decides
+    expected = [(s + 62.5) / 2 for s in (100.0, 75.0, 50.0, 25.0)]
+    assert card["kpi_score"].tolist() == pytest.approx(expected)
+    with pytest.raises(ValueError, match="profit"):
+        owner_scorecard(history, "2024-06", kpis={"profit": 1.0})
+    with pytest.raises(ValueError, match="kpis"):
+        owner_scorecard(history, "2024-06", kpis={})
+
+
+def test_attainment_cap_sets_the_score_of_meeting_a_target(history):
+    frames = _frames()
+    frames["targets"] = pd.DataFrame(
+        {"kpi": ["revenue"], "period": ["2024-06"], "target": [400.0], "owner_id": ["O1"]}
+    )
+    ds = validate_frames(frames)
+    assert owner_scorecard(ds, "2024-06").loc["O1", "score_revenue"] == pytest.approx(100 / 1.2)
+    capped = owner_scorecard(ds, "2024-06", attainment_cap=1.0)
+    assert capped.loc["O1", "score_revenue"] == pytest.approx(100.0)
+    with pytest.raises(ValueError, match="attainment_cap"):
+        owner_scorecard(ds, "2024-06", attainment_cap=0)
+
+
+def test_pure_cpm_assessment_scheme_30_self_70_manager():
+    """The CPM method's appraisal: 30% self-assessment + 70% manager, no KPI share."""
+    from cpm_analysis.config import parse_config
+    from cpm_analysis.teams import scorecard_options
+
+    frames = _frames()
+    frames["assessments"] = pd.DataFrame(
+        {
+            "staff_id": ["O1", "O2", "O3", "O4"],
+            "period": ["2024-Q2"] * 4,
+            "self_score": [10, 90, 50, 60],
+            "manager_score": [20, 80, 50, 70],
+        }
+    )
+    options = scorecard_options(parse_config({"assessment": {"kpi_share": 0}}))
+    card = owner_scorecard(validate_frames(frames), "2024-06", **options)
+    expected = {"O1": 17.0, "O2": 83.0, "O3": 50.0, "O4": 67.0}
+    assert card["composite"].to_dict() == pytest.approx(expected)
+    assert card.index.tolist() == ["O2", "O4", "O3", "O1"]  # the KPI score plays no part
+    assert card.loc["O2", "blend"] == "assessment only (30% self + 70% manager, 2024-Q2)"
+    assert card.loc["O2", "flags"] == "reward"
