@@ -10,7 +10,7 @@ For a period *P* with cutoff *c* (its last instant), from ``dataset.as_of(c)`` o
   segment's recommended action, value tier (A/B/C by historical revenue) and behavioural cluster;
 - **lifetime value** (:mod:`cpm_analysis.clv`): BG/NBD and Gamma-Gamma fitted on the weekly
   RFM summary at *c*; ``p_alive``, ``expected_purchases_90d`` and ``clv`` (12 months, 1 % monthly
-  discount rate, in the orders' currency);
+  discount rate by default, in the orders' currency);
 - **churn** (:mod:`cpm_analysis.churn`): a :class:`~cpm_analysis.churn.ChurnModel` trained on
   the features at *c - horizon* with the labels known at *c* (out of time), scoring the active
   base at *c* (customers with a paid order in the trailing 365 days); ``churn_probability``,
@@ -18,6 +18,11 @@ For a period *P* with cutoff *c* (its last instant), from ``dataset.as_of(c)`` o
   have no churn probability (they are already lapsed; the segment says so).
 
 Customers who signed up but never bought are listed with empty model columns.
+
+The horizons, the discount rate, the churn windows, the tier cut-offs and the segment map are
+keyword parameters of :func:`score_customers` whose defaults are the configuration's
+(:data:`cpm_analysis.config.DEFAULT_CONFIG`); :func:`scoring_options` reads them from a loaded
+configuration.
 
 Examples
 --------
@@ -37,13 +42,16 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from cpm_analysis.config import DEFAULT_CONFIG, CPMConfig
 from cpm_analysis.data import Dataset
 from cpm_analysis.periods import Period, parse_period
 
 WEEKS_PER_DAY = 1.0 / 7.0
-CLV_HORIZON_MONTHS = 12
-CLV_DISCOUNT_RATE = 0.01
-CHURN_HORIZON = "90D"
+CLV_HORIZON_MONTHS = DEFAULT_CONFIG.clv.horizon_months
+CLV_DISCOUNT_RATE = DEFAULT_CONFIG.clv.monthly_discount_rate
+CHURN_WINDOWS = DEFAULT_CONFIG.churn.pairs
+TIER_SHARES = DEFAULT_CONFIG.segments.tier_shares
+CHURN_HORIZON = CHURN_WINDOWS[0][0]
 """The standard churn horizon (shorter ones are used when the history is short)."""
 ACTIVE_WINDOW = "365D"
 
@@ -100,7 +108,12 @@ class ScoredPeriod:
     notes: list[str] = field(default_factory=list)
 
 
-def _clv_block(view: Dataset, cutoff: pd.Timestamp) -> tuple[pd.DataFrame, dict, dict, list[str]]:
+def _clv_block(
+    view: Dataset,
+    cutoff: pd.Timestamp,
+    horizon_months: int = CLV_HORIZON_MONTHS,
+    discount_rate: float = CLV_DISCOUNT_RATE,
+) -> tuple[pd.DataFrame, dict, dict, list[str]]:
     from cpm_analysis.clv import (
         BetaGeoModel,
         GammaGammaModel,
@@ -125,12 +138,15 @@ def _clv_block(view: Dataset, cutoff: pd.Timestamp) -> tuple[pd.DataFrame, dict,
         bg,
         gg,
         summary,
-        horizon_months=CLV_HORIZON_MONTHS,
-        discount_rate=CLV_DISCOUNT_RATE,
+        horizon_months=horizon_months,
+        discount_rate=discount_rate,
         time_unit="W",
     )
     models.update(bgnbd=bg, gamma_gamma=gg)
-    return out, models, _clv_metrics(bg, gg, len(summary), repeat_buyers, out["clv"]), notes
+    metrics = _clv_metrics(
+        bg, gg, len(summary), repeat_buyers, out["clv"], horizon_months, discount_rate
+    )
+    return out, models, metrics, notes
 
 
 # health sentences that repeat a warning the fit issued anyway
@@ -165,7 +181,13 @@ def _clv_enough(repeat_buyers: int) -> tuple[list[str], dict[str, Any]]:
 
 
 def _clv_metrics(
-    bg: Any, gg: Any, customers: int, repeat_buyers: int, clv: pd.Series
+    bg: Any,
+    gg: Any,
+    customers: int,
+    repeat_buyers: int,
+    clv: pd.Series,
+    horizon_months: int = CLV_HORIZON_MONTHS,
+    discount_rate: float = CLV_DISCOUNT_RATE,
 ) -> dict[str, Any]:
     bg_health = bg.diagnostics()
     gg_health = gg.diagnostics()
@@ -190,8 +212,8 @@ def _clv_metrics(
             "warnings": gg_health["warnings"],
         },
         "clv": {
-            "horizon_months": CLV_HORIZON_MONTHS,
-            "monthly_discount_rate": CLV_DISCOUNT_RATE,
+            "horizon_months": horizon_months,
+            "monthly_discount_rate": discount_rate,
             "total": float(clv.sum()),
             "mean": float(clv.mean()),
         },
@@ -199,7 +221,10 @@ def _clv_metrics(
 
 
 def _clv_block_cluster(
-    view: Any, cutoff: pd.Timestamp
+    view: Any,
+    cutoff: pd.Timestamp,
+    horizon_months: int = CLV_HORIZON_MONTHS,
+    discount_rate: float = CLV_DISCOUNT_RATE,
 ) -> tuple[pd.DataFrame, dict, dict, list[str]]:
     """:func:`_clv_block` on a Dask cluster: summary per partition, fits on distinct rows,
     scoring per partition; only the three model columns come back."""
@@ -223,15 +248,18 @@ def _clv_block_cluster(
             summary,
             bg,
             gg,
-            horizon_months=CLV_HORIZON_MONTHS,
-            discount_rate=CLV_DISCOUNT_RATE,
+            horizon_months=horizon_months,
+            discount_rate=discount_rate,
             time_unit="W",
         )
         (out,) = gather(scored[["p_alive", "expected_purchases_90d", "clv"]])
     finally:
         del summary
     models.update(bgnbd=bg, gamma_gamma=gg)
-    return out, models, _clv_metrics(bg, gg, len(out), repeat_buyers, out["clv"]), notes
+    metrics = _clv_metrics(
+        bg, gg, len(out), repeat_buyers, out["clv"], horizon_months, discount_rate
+    )
+    return out, models, metrics, notes
 
 
 def _churn_block(
@@ -240,6 +268,7 @@ def _churn_block(
     clv: pd.Series | None,
     segments: pd.Series,
     seed: int,
+    windows: tuple[tuple[str, str], ...] = CHURN_WINDOWS,
 ) -> tuple[pd.DataFrame, Any, dict, list[str]]:
     from cpm_analysis.churn import (
         ChurnModel,
@@ -248,19 +277,19 @@ def _churn_block(
         churn_metrics,
         risk_list,
     )
-    from cpm_analysis.churn.evaluation import training_window
+    from cpm_analysis.churn.evaluation import churn_windows, training_window
     from cpm_analysis.report.availability import churn_model as churn_check
     from cpm_analysis.report.availability import lifetime_value
 
     notes: list[str] = []
-    check = churn_check(view, cutoff)
+    check = churn_check(view, cutoff, windows)
     if not check.available:
         notes.append(f"churn: {check.detail}, model not trained")
         return pd.DataFrame(), None, {}, notes
-    window = training_window(view.orders["order_date"].min(), cutoff)
+    window = training_window(view.orders["order_date"].min(), cutoff, windows)
     horizon, active_window = window.horizon, window.active_window
     train_cut = cutoff - horizon
-    if not window.standard:
+    if window != churn_windows(windows)[0]:
         notes.append(f"churn: {window.describe()}, shorter than the standard: the history is short")
     y = churn_labels(view, train_cut, horizon, active_window=active_window)
     # P(alive) and expected purchases are features only where BG/NBD can be fitted (at the
@@ -312,7 +341,16 @@ def _churn_block(
 
 
 def score_customers(
-    dataset: Dataset, period: str | Period, *, seed: int = 0, cluster_data: Any = None
+    dataset: Dataset,
+    period: str | Period,
+    *,
+    seed: int = 0,
+    cluster_data: Any = None,
+    horizon_months: int = CLV_HORIZON_MONTHS,
+    discount_rate: float = CLV_DISCOUNT_RATE,
+    churn_windows: tuple[tuple[str, str], ...] = CHURN_WINDOWS,
+    tier_shares: tuple[float, ...] = TIER_SHARES,
+    segment_map: Any = None,
 ) -> ScoredPeriod:
     """Score every customer at a period's cutoff: segment, tier, cluster, CLV, churn risk.
 
@@ -328,6 +366,18 @@ def score_customers(
         The same data on a Dask cluster (``load(source, engine="dask")``): the RFM measures and
         the lifetime-value stage (summary, BG/NBD and Gamma-Gamma fits on distinct rows,
         scoring per partition) run there; the results are the same.
+    horizon_months : int
+        Months of future value in ``clv`` (``clv.horizon_months``, default 12).
+    discount_rate : float
+        Monthly discount rate of ``clv`` (``clv.monthly_discount_rate``, default 0.01).
+    churn_windows : tuple of (str, str)
+        ``(horizon, active window)`` pairs, standard first (``churn.windows``); the model uses
+        the first the history can train out of time.
+    tier_shares : tuple of float
+        Value shares of the tiers A, B, C (``segments.tier_shares``, default 0.8, 0.15, 0.05).
+    segment_map : optional
+        A segment map (``segments.map``; see :func:`cpm_analysis.segments.load_segment_map`);
+        default the built-in one.
 
     Returns
     -------
@@ -347,14 +397,49 @@ def score_customers(
     busy machine scikit-learn's multi-threaded gradient boosting was 10x slower than one thread.
     """
     period = parse_period(period)
+    options = {
+        "horizon_months": horizon_months,
+        "discount_rate": discount_rate,
+        "churn_windows": tuple(churn_windows),
+        "tier_shares": tuple(tier_shares),
+        "segment_map": segment_map,
+    }
     with threadpool_limits(limits=1, user_api="openmp"):
-        return _score(dataset, period, seed, cluster_data)
+        return _score(dataset, period, seed, cluster_data, **options)
 
 
-def _score(dataset: Dataset, period: Period, seed: int, cluster_data: Any = None) -> ScoredPeriod:
+def scoring_options(config: CPMConfig) -> dict[str, Any]:
+    """The keyword arguments of :func:`score_customers` a configuration sets.
+
+    Examples
+    --------
+    >>> scoring_options(DEFAULT_CONFIG)["horizon_months"]
+    12
+    """
+    return {
+        "horizon_months": config.clv.horizon_months,
+        "discount_rate": config.clv.monthly_discount_rate,
+        "churn_windows": config.churn.pairs,
+        "tier_shares": config.segments.tier_shares,
+        "segment_map": config.segments.segment_map,
+    }
+
+
+def _score(
+    dataset: Dataset,
+    period: Period,
+    seed: int,
+    cluster_data: Any = None,
+    *,
+    horizon_months: int = CLV_HORIZON_MONTHS,
+    discount_rate: float = CLV_DISCOUNT_RATE,
+    churn_windows: tuple[tuple[str, str], ...] = CHURN_WINDOWS,
+    tier_shares: tuple[float, ...] = TIER_SHARES,
+    segment_map: Any = None,
+) -> ScoredPeriod:
     from cpm_analysis.segments import (
         cluster_customers,
-        default_segment_map,
+        load_segment_map,
         rfm_scores,
         rfm_segments,
         value_tiers,
@@ -371,13 +456,14 @@ def _score(dataset: Dataset, period: Period, seed: int, cluster_data: Any = None
 
     cluster_view = cluster_data.as_of(cutoff) if cluster_data is not None else None
     scores = rfm_scores(cluster_view if cluster_view is not None else view, cutoff)
-    segments = value_tiers(rfm_segments(scores))
+    seg_map = load_segment_map(segment_map)
+    segments = value_tiers(rfm_segments(scores, seg_map), tier_shares)
     for column in ("recency_days", "frequency", "monetary", "r_score", "f_score", "m_score"):
         scored[column] = segments[column]
     scored["segment"] = segments["segment"].astype("str")
     scored["tier"] = segments["tier"].astype("str")
     scored["recommended_action"] = segments["action"].astype("str")
-    groups = dict(default_segment_map().groups)
+    groups = dict(seg_map.groups)
     scored["segment_group"] = scored["segment"].map(groups)
     metrics: dict[str, Any] = {
         "segments": {
@@ -394,9 +480,13 @@ def _score(dataset: Dataset, period: Period, seed: int, cluster_data: Any = None
         notes.append("clusters: fewer than 50 buyers, not clustered")
 
     if cluster_view is not None:
-        clv_frame, models, clv_metrics, clv_notes = _clv_block_cluster(cluster_view, cutoff)
+        clv_frame, models, clv_metrics, clv_notes = _clv_block_cluster(
+            cluster_view, cutoff, horizon_months, discount_rate
+        )
     else:
-        clv_frame, models, clv_metrics, clv_notes = _clv_block(view, cutoff)
+        clv_frame, models, clv_metrics, clv_notes = _clv_block(
+            view, cutoff, horizon_months, discount_rate
+        )
     notes += clv_notes
     for column in clv_frame.columns:
         scored[column] = clv_frame[column]
@@ -406,6 +496,7 @@ def _score(dataset: Dataset, period: Period, seed: int, cluster_data: Any = None
         clv_frame["clv"] if "clv" in clv_frame else None,
         segments["segment"],
         seed,
+        churn_windows,
     )
     notes += churn_notes
     models["churn"] = churn_model
@@ -424,14 +515,21 @@ def _score(dataset: Dataset, period: Period, seed: int, cluster_data: Any = None
 
 
 def build_period_artifacts(
-    dataset: Dataset, period: Period, *, seed: int = 0, cluster_data: Any = None
+    dataset: Dataset,
+    period: Period,
+    *,
+    seed: int = 0,
+    cluster_data: Any = None,
+    config: CPMConfig | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The report runner's plug-in: the scored table and the period's metrics.
 
     Adds the period's KPIs (``kpis``: value by KPI id, available ones only, with the model
     KPIs ``predicted_clv`` and ``revenue_at_risk`` from the scored table) to
     :func:`score_customers`' metrics. With ``cluster_data`` (``cpm report --engine dask``)
-    the RFM, lifetime-value and KPI stages run on the Dask cluster.
+    the RFM, lifetime-value and KPI stages run on the Dask cluster. ``config`` (default
+    :data:`~cpm_analysis.config.DEFAULT_CONFIG`) sets the scoring's horizons, discount rate,
+    churn windows, tiers and segment map, and the SLA of the KPIs.
 
     Examples
     --------
@@ -443,13 +541,18 @@ def build_period_artifacts(
     """
     from cpm_analysis.kpis import compute_kpis
 
-    result = score_customers(dataset, period, seed=seed, cluster_data=cluster_data)
+    config = DEFAULT_CONFIG if config is None else config
+    result = score_customers(
+        dataset, period, seed=seed, cluster_data=cluster_data, **scoring_options(config)
+    )
     scores = result.scored.set_index("customer_id")
     model_scores = None
     if {"clv", "churn_probability"} <= set(scores.columns):
         model_scores = scores[["clv", "churn_probability"]]
     data = cluster_data.as_of(period.end) if cluster_data is not None else dataset
-    kpis = compute_kpis(data, period, scores=model_scores)
+    kpis = compute_kpis(
+        data, period, scores=model_scores, sla_hours=config.sla.first_response_hours
+    )
     available = kpis.loc[kpis["available"].astype(bool)]
     metrics = dict(result.metrics)
     metrics["kpis"] = {

@@ -41,20 +41,17 @@ from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_s
 from cpm_analysis.churn.features import churn_features
 from cpm_analysis.churn.labels import churn_labels, parse_horizon
 from cpm_analysis.churn.model import ChurnModel
+from cpm_analysis.config import DEFAULT_CONFIG
 from cpm_analysis.periods import to_cutoff
 
 IMPORTANCE_MAX_ROWS = 10_000
 """Permutation importance is measured on at most this many held-out customers (a seeded sample)."""
 
-CHURN_WINDOWS: tuple[tuple[str, str], ...] = (
-    ("90D", "365D"),
-    ("90D", "180D"),
-    ("60D", "180D"),
-    ("60D", "120D"),
-    ("30D", "90D"),
-)
+CHURN_WINDOWS: tuple[tuple[str, str], ...] = DEFAULT_CONFIG.churn.pairs
 """(horizon, active window) pairs of the churn definition, longest first: the standard 90-day
-churn of a customer who bought in the last year, then shorter ones for a shorter history."""
+churn of a customer who bought in the last year, then shorter ones for a shorter history
+(``90D/365D``, ``90D/180D``, ``60D/180D``, ``60D/120D``, ``30D/90D``; ``churn.windows`` of the
+configuration)."""
 
 
 @dataclass(frozen=True)
@@ -89,18 +86,24 @@ class ChurnWindow:
         )
 
 
-def churn_windows() -> list[ChurnWindow]:
-    """:data:`CHURN_WINDOWS` as :class:`ChurnWindow` objects, longest first.
+def churn_windows(windows: Sequence[tuple[str, str]] = CHURN_WINDOWS) -> list[ChurnWindow]:
+    """``windows`` (default :data:`CHURN_WINDOWS`) as :class:`ChurnWindow` objects, in order.
 
     Examples
     --------
     >>> churn_windows()[0].horizon.days
     90
+    >>> churn_windows([("30D", "60D")])[0].describe()
+    'a 30-day horizon over the customers who bought in the last 60 days'
     """
-    return [ChurnWindow(parse_horizon(h), parse_horizon(a)) for h, a in CHURN_WINDOWS]
+    if not windows:
+        raise ValueError("windows: expected at least one (horizon, active window) pair")
+    return [ChurnWindow(parse_horizon(h), parse_horizon(a)) for h, a in windows]
 
 
-def training_window(first_order: Any, cutoff: Any) -> ChurnWindow | None:
+def training_window(
+    first_order: Any, cutoff: Any, windows: Sequence[tuple[str, str]] = CHURN_WINDOWS
+) -> ChurnWindow | None:
     """The longest churn window whose model can be trained out of time at ``cutoff``.
 
     Training is at ``cutoff - horizon`` (its labels are known at ``cutoff``) on customers active
@@ -115,11 +118,13 @@ def training_window(first_order: Any, cutoff: Any) -> ChurnWindow | None:
     180
     >>> training_window("2025-05-01", "2025-06-30") is None
     True
+    >>> training_window("2025-05-01", "2025-06-30", [("14D", "28D")]).horizon.days
+    14
     """
     if first_order is None or pd.isna(first_order):
         return None
     first, end = pd.Timestamp(first_order), to_cutoff(cutoff)
-    for window in churn_windows():
+    for window in churn_windows(windows):
         if end - first >= window.horizon + window.active_window:
             return window
     return None

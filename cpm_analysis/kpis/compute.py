@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from cpm_analysis.data.dataset import Dataset
-from cpm_analysis.kpis.context import KPIContext, PreparedData
+from cpm_analysis.kpis.context import SLA_HOURS, KPIContext, PreparedData
 from cpm_analysis.kpis.registry import KPI, KPIS, KPIUnavailable, get_kpi
 from cpm_analysis.periods import Period, parse_period, resolve_period
 
@@ -150,7 +150,7 @@ def compute_kpis(
     *,
     by: str | pd.Series | None = None,
     kpis: Iterable[str] | None = None,
-    sla_hours: float = 24.0,
+    sla_hours: float = SLA_HOURS,
     scores: Scores = None,
 ) -> pd.DataFrame:
     """Every registered KPI for one period, with the previous period and the change.
@@ -237,7 +237,7 @@ def kpi_history(
     *,
     by: str | pd.Series | None = None,
     kpis: Iterable[str] | None = None,
-    sla_hours: float = 24.0,
+    sla_hours: float = SLA_HOURS,
     scores: Scores = None,
 ) -> pd.DataFrame:
     """:func:`compute_kpis` for several periods at once, sharing the preparation.

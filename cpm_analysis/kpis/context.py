@@ -60,9 +60,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cpm_analysis.config import DEFAULT_CONFIG
 from cpm_analysis.data.dataset import Dataset
 from cpm_analysis.kpis.registry import KPI, KPIUnavailable, get_kpi
 from cpm_analysis.periods import Period, parse_period
+
+SLA_HOURS = DEFAULT_CONFIG.sla.first_response_hours
+"""The default first-response SLA of ``sla_compliance`` (``sla.first_response_hours``)."""
 
 MISSING_GROUP = "(missing)"
 """Group label of customers (or tickets) whose breakdown value is missing."""
@@ -259,7 +263,7 @@ class PreparedData:
         return self.scores.get(period.label)
 
     def context(
-        self, period: str | Period, *, sla_hours: float = 24.0, last: bool = True
+        self, period: str | Period, *, sla_hours: float = SLA_HOURS, last: bool = True
     ) -> KPIContext:
         """The :class:`KPIContext` of one period.
 
@@ -306,7 +310,7 @@ class KPIContext:
         prepared: PreparedData,
         period: Period,
         *,
-        sla_hours: float = 24.0,
+        sla_hours: float = SLA_HOURS,
         scores: pd.DataFrame | None = None,
     ):
         if not (np.isfinite(sla_hours) and sla_hours > 0):

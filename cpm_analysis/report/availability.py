@@ -389,11 +389,12 @@ def migration(view: Dataset, period: Period) -> Check:
     )
 
 
-def churn_model(view: Dataset, cutoff: Any) -> Check:
+def churn_model(view: Dataset, cutoff: Any, windows: Any = None) -> Check:
     """A churn model can be trained out of time at ``cutoff`` (the scored churn risk).
 
-    The window is the longest of :data:`cpm_analysis.churn.evaluation.CHURN_WINDOWS` the
-    history allows (:func:`~cpm_analysis.churn.evaluation.training_window`).
+    The window is the longest of ``windows`` (default
+    :data:`cpm_analysis.churn.evaluation.CHURN_WINDOWS`, the configuration's ``churn.windows``)
+    the history allows (:func:`~cpm_analysis.churn.evaluation.training_window`).
 
     Examples
     --------
@@ -401,13 +402,14 @@ def churn_model(view: Dataset, cutoff: Any) -> Check:
     >>> churn_model(generate(300, seed=1).to_dataset(), "2025-06-30").available
     True
     """
-    from cpm_analysis.churn.evaluation import churn_windows, training_window
+    from cpm_analysis.churn.evaluation import CHURN_WINDOWS, churn_windows, training_window
 
+    windows = CHURN_WINDOWS if windows is None else windows
     first = view.orders["order_date"].min() if len(view.orders) else pd.NaT
-    window = training_window(first, cutoff)
+    window = training_window(first, cutoff, windows)
     needs = "orders: a churn horizon plus an active window of history"
     if window is None:
-        shortest = churn_windows()[-1]
+        shortest = churn_windows(windows)[-1]
         days = (shortest.horizon + shortest.active_window).days
         return Check(
             "Churn model",

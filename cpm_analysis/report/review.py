@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from cpm_analysis.config import DEFAULT_CONFIG, CPMConfig
 from cpm_analysis.data import Dataset
 from cpm_analysis.periods import Period, parse_period
 from cpm_analysis.report import availability
@@ -56,42 +57,11 @@ HEADLINE_KPIS: tuple[str, ...] = (
 TREND_PERIODS = 12
 """Periods of history in the trends."""
 
-KPI_ACTIONS: dict[str, str] = {
-    "revenue": "Focus the owners on their tier-A accounts and the Loyal segment (upsell, "
-    "loyalty programme); review pricing and the pipeline of large orders.",
-    "orders": "Run a repeat-purchase campaign for Potential Loyalists and Promising customers.",
-    "aov": "Bundle and upsell related products at checkout and in owner calls.",
-    "active_customers": "Reactivate the At Risk and About to Sleep segments with a targeted "
-    "win-back offer.",
-    "new_customers": "Review acquisition channels with marketing; put a referral ask to Champions.",
-    "revenue_per_customer": "Cross-sell to active customers with one category only.",
-    "purchase_frequency": "Remind customers before their usual repurchase date.",
-    "repeat_rate": "Onboard first-time buyers (welcome series, second-purchase incentive).",
-    "retention_rate": "Work the churn risk list: owners call the customers with the largest "
-    "expected loss first.",
-    "churn_rate": "Work the churn risk list: owners call the customers with the largest "
-    "expected loss first.",
-    "refund_rate": "Analyse refunds by category and product with operations.",
-    "complaint_rate": "Root-cause the complaint categories of the period with the service "
-    "team; call back every complainant.",
-    "complaint_share": "Root-cause the complaint categories of the period with the service team.",
-    "first_response_hours": "Rebalance ticket queues and staff the peak hours.",
-    "resolution_hours": "Escalate tickets open longer than two days; review the slowest "
-    "categories.",
-    "sla_compliance": "Rebalance ticket queues and staff the peak hours to answer within the SLA.",
-    "csat": "Review low-rated tickets with the agents; coach on the top complaint reasons.",
-    "nps": "Call back detractors within a week; share the main detractor themes with the teams.",
-    "tickets": "Find the drivers of ticket volume (product, delivery) and fix the top one.",
-    "predicted_clv": "Grow value in the growth segments (loyalty programme, cross-sell).",
-    "revenue_at_risk": "Work the churn risk list, largest expected loss first.",
-}
-"""The standard improvement action of each KPI that misses its target."""
+KPI_ACTIONS: dict[str, str] = dict(DEFAULT_CONFIG.actions.kpis)
+"""The standard improvement action of each KPI that misses its target (``actions.kpis``)."""
 
-FLAG_ACTIONS: dict[str, str] = {
-    "improvement_plan": "Agree a written improvement plan with their manager this month.",
-    "review": "Performance review: last place for several consecutive periods.",
-    "reward": "Recognise the result (top performer of the period).",
-}
+FLAG_ACTIONS: dict[str, str] = DEFAULT_CONFIG.ranking.actions
+"""The action of each scorecard rule (``ranking.<rule>.action``)."""
 
 STATUS_ORDER = {"missed": 0, "at risk": 1, "no data": 2, "not available": 3, "met": 4}
 
@@ -459,7 +429,12 @@ class TeamScorecard:
 
 
 def team_scorecard(
-    view: Dataset, period: Period | str, role: str = "owner", *, owner: str | None = None
+    view: Dataset,
+    period: Period | str,
+    role: str = "owner",
+    *,
+    owner: str | None = None,
+    config: CPMConfig | None = None,
 ) -> TeamScorecard:
     """The owner or agent scorecard of the period with its rule flags (last 3 periods).
 
@@ -477,6 +452,9 @@ def team_scorecard(
     role : {"owner", "agent"}
     owner : str, optional
         The owner whose book ``view`` is (``ReportContext.owner``).
+    config : CPMConfig, optional
+        The business rules (KPIs, weights, assessment blend, ranking rules); default
+        :data:`~cpm_analysis.config.DEFAULT_CONFIG`.
 
     Examples
     --------
@@ -502,7 +480,7 @@ def team_scorecard(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            table = build(view, period)
+            table = build(view, period, **teams.scorecard_options(config or DEFAULT_CONFIG, role))
     except ValueError as err:
         return TeamScorecard(role, None, str(err))
     if table.empty:
@@ -620,16 +598,21 @@ def improvement_actions(
     agents: TeamScorecard | None = None,
     scored: pd.DataFrame | None = None,
     *,
-    risk_list_size: int = 25,
+    risk_list_size: int = DEFAULT_CONFIG.actions.risk_list_size,
+    kpi_actions: dict[str, str] | None = None,
+    flag_actions: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Concrete actions generated from missed targets, team flags and the churn risk list.
 
     - every missed or at-risk target gets the KPI's standard action (:data:`KPI_ACTIONS`),
       missed first, furthest from target first;
-    - every ``improvement_plan``, ``review`` or ``reward`` flag of the owner and agent
-      scorecards gets the rule's action (:data:`FLAG_ACTIONS`) for that person;
+    - every ``improvement_plan``, ``review``, ``reward`` or ``penalty`` flag of the owner and
+      agent scorecards gets the rule's action (:data:`FLAG_ACTIONS`) for that person;
     - when the scored table has churn scores: call the ``risk_list_size`` customers with the
       largest expected loss.
+
+    ``kpi_actions`` and ``flag_actions`` (the configuration's ``actions.kpis`` and
+    ``ranking.<rule>.action``, see :func:`action_options`) replace the standard texts.
 
     Returns
     -------
@@ -644,6 +627,8 @@ def improvement_actions(
     >>> improvement_actions(card)["area"].tolist()
     ['Target']
     """
+    kpi_actions = KPI_ACTIONS if kpi_actions is None else kpi_actions
+    flag_actions = FLAG_ACTIONS if flag_actions is None else flag_actions
     rows: list[dict[str, Any]] = []
     if "status" in card:
         open_ = card.loc[card["status"].isin(["missed", "at risk"])]
@@ -657,7 +642,7 @@ def improvement_actions(
                     "finding": f"{row['label_en']} {row['status']}: "
                     f"{_fmt(row['actual'], row.get('unit'))} vs "
                     f"{_fmt(row['target'], row.get('unit'))} ({row['attainment']:.0%})",
-                    "action": KPI_ACTIONS.get(
+                    "action": kpi_actions.get(
                         row["kpi"], f"Review the drivers of {row['label_en']} with the team."
                     ),
                     "who": "Management",
@@ -681,20 +666,35 @@ def improvement_actions(
             continue
         flags = team.table["flags"].fillna("").astype("str")
         reasons = team.table.get("flag_reasons", flags).fillna("").astype("str")
-        for flag in ("review", "improvement_plan", "reward"):
+        for flag in ("review", "penalty", "improvement_plan", "reward"):
             hit = flags.str.contains(flag, regex=False).to_numpy()
             for person, reason in zip(team.table.index[hit], reasons[hit], strict=True):
                 rows.append(
                     {
                         "area": f"{team.role.capitalize()} scorecard",
                         "finding": f"{person}: {reason}" if reason else str(person),
-                        "action": FLAG_ACTIONS[flag],
+                        "action": flag_actions.get(flag, FLAG_ACTIONS[flag]),
                         "who": f"Manager of {person}",
                     }
                 )
     out = pd.DataFrame(rows, columns=["area", "finding", "action", "who"])
     out.insert(0, "priority", np.arange(1, len(out) + 1))
     return out
+
+
+def action_options(config: CPMConfig) -> dict[str, Any]:
+    """The keyword arguments of :func:`improvement_actions` a configuration sets.
+
+    Examples
+    --------
+    >>> action_options(DEFAULT_CONFIG)["risk_list_size"]
+    25
+    """
+    return {
+        "risk_list_size": config.actions.risk_list_size,
+        "kpi_actions": dict(config.actions.kpis),
+        "flag_actions": config.ranking.actions,
+    }
 
 
 def executive_summary(

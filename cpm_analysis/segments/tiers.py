@@ -35,6 +35,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from cpm_analysis.config import DEFAULT_CONFIG
+
 
 def check_shares(shares: Sequence[float], labels: Sequence[str] | None) -> tuple[list, list]:
     """Validate tier shares (positive, summing to 1) and their labels."""
@@ -62,7 +64,7 @@ def check_shares(shares: Sequence[float], labels: Sequence[str] | None) -> tuple
 
 def value_tiers(
     scores: pd.DataFrame,
-    shares: Sequence[float] = (0.8, 0.15, 0.05),
+    shares: Sequence[float] = DEFAULT_CONFIG.segments.tier_shares,
     value: str | pd.Series = "monetary",
     *,
     labels: Sequence[str] | None = None,
