@@ -7,6 +7,7 @@ shows a database password: each goes through :func:`cpm_analysis.credentials.red
 Examples
 --------
 $ cpm validate data/sample
+$ cpm validate data/sample --config cpm.yaml
 $ cpm sample --customers 5000 --seed 1 --out /tmp/company
 $ cpm report --period 2024-06 --out reports/
 """
@@ -21,6 +22,7 @@ from typing import Any
 
 import click
 
+from cpm_analysis.config import ConfigError, load_config
 from cpm_analysis.credentials import expand_reference, redact_text
 from cpm_analysis.data import load, sample_dir
 from cpm_analysis.exceptions import DataValidationError, PeriodError
@@ -67,16 +69,30 @@ def main() -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="YAML/JSON file mapping your column names onto the canonical ones.",
 )
-def validate(source: str | None, mapping: str | None) -> None:
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Business rules file (cpm.yaml or cpm.toml) to check too.  [default: the data "
+    "folder's cpm.yaml/cpm.toml, if any]",
+)
+def validate(source: str | None, mapping: str | None, config_file: str | None) -> None:
     """Check a data source against the data contract.
 
     SOURCE is a folder of CSV/Parquet files (one per table), a SQLAlchemy database URL such as
     sqlite:///crm.db, '$NAME' for a URL held in the environment variable NAME (keeps a password
     off the command line), or a folder with the CDNOW files; default data/sample. Prints row
     counts, date ranges and rejected rows per reason (the URL's password is never shown); exits
-    0 when the data is usable, 2 when not.
+    0 when the data is usable, 2 when not. The business rules file (--config, else cpm.yaml or
+    cpm.toml in the data folder) is validated first; an invalid one exits 2 with one line.
     """
     source = source or str(sample_dir())
+    folder = Path(source).expanduser()
+    try:
+        config = load_config(config_file, folder if folder.is_dir() else None)
+    except ConfigError as err:
+        fail(f"--config: {err}")
     try:
         ds = load(expand_reference(source, "source"), mapping=mapping)
     except DataValidationError as err:
@@ -90,6 +106,10 @@ def validate(source: str | None, mapping: str | None) -> None:
     except ValueError as err:
         fail(str(err))
     _print_summary(ds)
+    if config.source == "defaults":
+        click.echo("config: the defaults (no cpm.yaml or cpm.toml in the data folder)")
+    else:
+        click.echo(f"config: {config.source} is valid")
     click.echo("usable: yes")
 
 
@@ -263,6 +283,14 @@ def sample(
     help="With --engine dask: a running scheduler (tcp://host:8786 or a scheduler file); "
     "default a local cluster sized to this machine.",
 )
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Business rules file (YAML or TOML, see docs/configuration.md).  [default: cpm.yaml "
+    "or cpm.toml in the data folder, else the defaults]",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no step log; errors only.")
 def report(
     data: str | None,
@@ -279,6 +307,7 @@ def report(
     jobs: int,
     engine: str,
     scheduler: str | None,
+    config_file: str | None,
     quiet: bool,
 ) -> None:
     """Render the periodic reports: notebooks -> reports/<period>/*.html and reports/index.html.
@@ -290,6 +319,10 @@ def report(
     `cpm report --from 2024-01 --to 2024-06` backfills a range. With --engine dask the data is
     validated on a Dask cluster into <out>/.store and the scoring's RFM, lifetime-value and KPI
     stages run there (--scheduler ADDRESS for a running cluster, else a local one).
+
+    Business rules (SLA hours, scorecard KPIs and weights, the assessment blend, the ranking
+    rules, horizons, tiers, the segment map, currency, locale) come from --config FILE, else
+    cpm.yaml or cpm.toml in the data folder, else the defaults; metrics.json records them.
 
     --data '$NAME' reads a database URL from the environment variable NAME, so that its password
     is on no command line; the password is shown nowhere (pages, notebooks, logs, errors).
@@ -338,6 +371,7 @@ def report(
             progress=not quiet,
             engine=engine,
             scheduler=scheduler,
+            config=config_file,
         )
     except (
         DataValidationError,

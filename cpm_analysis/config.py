@@ -425,6 +425,14 @@ class CPMConfig(_Section):
             )
         return self
 
+    def __eq__(self, other: object) -> bool:
+        """Equal when every key is (where the configuration came from does not count)."""
+        if not isinstance(other, CPMConfig):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
     @property
     def source(self) -> str:
         """Where the configuration came from: the file name, or ``"defaults"``."""

@@ -22,6 +22,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 
 from cpm_analysis import privacy
 from cpm_analysis.cli import main
+from cpm_analysis.config import DEFAULT_CONFIG
 from cpm_analysis.data import load, validate_frames
 from cpm_analysis.exceptions import DataValidationError, PeriodError
 from cpm_analysis.periods import parse_period
@@ -811,6 +812,7 @@ def test_metrics_json_content(published, dataset):
     data = json.loads(text)
     assert data["data"]["fingerprint"] == dataset.fingerprint()
     assert data["parameters"] == {
+        "config": "defaults",
         "data": Path(dataset.source).name,
         "freq": "monthly",
         "notebooks": [nb.stem for nb in PERIODIC],
@@ -822,6 +824,7 @@ def test_metrics_json_content(published, dataset):
     assert set(data["models"]["bgnbd"]["params"]) == {"r", "alpha", "a", "b"}
     assert data["kpis"]["revenue"]["value"] > 0
     assert str(out) not in text and "/tmp" not in text and text == metrics.dumps(data)
+    assert data["config"] == json.loads(json.dumps(DEFAULT_CONFIG.to_dict()))
 
 
 def report(*args: str):

@@ -184,6 +184,7 @@ def build_artifacts(
     key: bytes | None = None,
     plugin: ScoringFunction | None | str = "auto",
     cluster_data: Any = None,
+    config: Any = None,
 ) -> PeriodArtifacts:
     """Build a period's scored table and model metrics, through the plug-in when it exists.
 
@@ -203,6 +204,9 @@ def build_artifacts(
     cluster_data : DaskDataset, optional
         With ``cpm report --engine dask``: the same data on the cluster, handed to the plug-in
         (``cluster_data=``) so that its transaction-heavy stages run there.
+    config : CPMConfig, optional
+        A configuration file's business rules (:mod:`cpm_analysis.config`), handed to the
+        plug-in (``config=``) when given; without it the plug-in uses the defaults.
 
     Returns
     -------
@@ -227,10 +231,12 @@ def build_artifacts(
                 "table holds customer attributes only"
             ),
         )
+    extra: dict[str, Any] = {}
     if cluster_data is not None:
-        result = function(dataset, period, seed=seed, cluster_data=cluster_data)
-    else:
-        result = function(dataset, period, seed=seed)
+        extra["cluster_data"] = cluster_data
+    if config is not None:
+        extra["config"] = config
+    result = function(dataset, period, seed=seed, **extra)
     if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)):
         raise TypeError(f"{PLUGIN_MODULE}.{PLUGIN_FUNCTION} must return (DataFrame, dict)")
     scored, metrics = result

@@ -12,13 +12,15 @@ Layout (schema 1)::
       "schema_version": 1,
       "package": {"name": "cpm-analysis", "version": "0.1.0"},
       "parameters": {"data": "sample", "period": "2024-06", "freq": "monthly", "pii": "mask",
-                     "seed": 0, "notebooks": [...], "per_owner": false},
+                     "seed": 0, "notebooks": [...], "per_owner": false,
+                     "config": "cpm.yaml"},  # or "defaults"
       "period": {"label": "2024-06", "freq": "monthly", "start": "2024-06-01",
                  "end": "2024-06-30", "days": 30},
       "data": {"fingerprint": "...", "view_fingerprint": "...", "first_date": ..., "last_date": ...,
                "rows": {table: rows as of the period end}, "rows_in_period": {...},
                "tables_absent": [...], "rejected_rows": n, "rejected_by_reason": {...}},
       "models": {"available": false, "note": "..."},
+      "config": {...},         # the effective business rules (cpm_analysis.config), every key
       "kpis": {...}            # from the plug-in, with any further keys it returns
     }
 
@@ -48,7 +50,7 @@ from cpm_analysis.periods import Period
 SCHEMA_VERSION = 1
 METRICS_FILE = "metrics.json"
 RESERVED_KEYS: frozenset[str] = frozenset(
-    {"schema_version", "package", "parameters", "period", "data"}
+    {"schema_version", "package", "parameters", "period", "data", "config"}
 )
 SIGNIFICANT_DIGITS = 12
 

@@ -62,6 +62,7 @@ from typing import Any
 
 import pandas as pd
 
+from cpm_analysis.config import ConfigError, CPMConfig, load_config
 from cpm_analysis.credentials import DATA_URL_ENV, is_url, redact_text, redact_url
 from cpm_analysis.data import Dataset, load
 from cpm_analysis.periods import Period, normalize_freq, parse_period, period_range
@@ -745,6 +746,7 @@ def run_report(
     kernel_name: str = KERNEL_NAME,
     engine: str = "pandas",
     scheduler: str | None = None,
+    config: CPMConfig | str | os.PathLike | None = None,
 ) -> ReportOutcome:
     """Render the periodic reports (see the module docstring for what is written where).
 
@@ -788,6 +790,10 @@ def run_report(
     scheduler : str, optional
         With ``engine="dask"``: the address of a running scheduler (``tcp://host:8786``) or a
         scheduler file; without it a local cluster sized to this machine is started.
+    config : CPMConfig or path, optional
+        The business rules (:mod:`cpm_analysis.config`): a loaded configuration or a YAML/TOML
+        file (``--config``); default the data folder's ``cpm.yaml``/``cpm.toml``, else the
+        defaults. The effective configuration is written into ``metrics.json`` (``config``).
 
     Returns
     -------
@@ -835,6 +841,13 @@ def run_report(
     out_dir = (Path(out) if out is not None else default_reports_dir()).expanduser().resolve()
     source = resolve_data_source(data if data is not None else "data/sample")
     check_data_outside(source, out_dir)
+    if isinstance(config, CPMConfig):
+        settings = config
+    else:
+        try:
+            settings = load_config(config, data_folder(source))
+        except ConfigError as err:
+            raise ReportArgumentError(f"--config: {err}") from None
     Manifest.claim(out_dir)  # a folder that is not the report's is refused before any write
 
     with contextlib.ExitStack() as stack:
@@ -918,6 +931,7 @@ def run_report(
                     kernel_name=kernel_name,
                     bar=bar,
                     manifest=manifest,
+                    config=settings,
                 )
                 outcomes.append(outcome)
                 _write_index(out_dir, manifest)
@@ -983,6 +997,7 @@ def _run_period(
     kernel_name: str,
     bar: Any,
     manifest: Manifest,
+    config: CPMConfig | None = None,
 ) -> PeriodOutcome:
     label = period.label
     started = time.perf_counter()
@@ -993,7 +1008,14 @@ def _run_period(
         tick = time.perf_counter()
         view = dataset.as_of(period.end)
         try:
-            artifacts = build_artifacts(view, period, seed=seed, key=key, cluster_data=cluster_data)
+            artifacts = build_artifacts(
+                view,
+                period,
+                seed=seed,
+                key=key,
+                cluster_data=cluster_data,
+                config=config if config is not None and config.source != "defaults" else None,
+            )
         except Exception as err:  # the scoring plug-in is a step of the report like a notebook
             raise StepFailed(
                 "scoring", f"{type(err).__name__}: {err}", traceback.format_exc()
@@ -1038,6 +1060,8 @@ def _run_period(
             "seed": seed,
             "notebooks": [s.name for s in specs],
         }
+        if config is not None:
+            parameters["config"] = config.source
         metrics = base_metrics(
             dataset,
             view,
@@ -1046,6 +1070,8 @@ def _run_period(
             models_available=artifacts.models_available,
             models_note=artifacts.models_note,
         )
+        if config is not None:
+            metrics["config"] = config.to_dict()
         write_metrics(staging, merge_plugin_metrics(metrics, artifacts.metrics))
 
         if scanner is not None:
