@@ -127,6 +127,14 @@ _AGENT_WEIGHTS = {
 }
 
 
+class TargetsConfig(_Section):
+    """``targets``: how a KPI is set against its SMART target."""
+
+    at_risk_band: float = Field(0.05, ge=0, lt=1, allow_inf_nan=False)
+    """Width of the "at risk" band below a target, as a share of it: attainment in
+    ``[1 - band, 1)`` is ``at risk``, below it ``missed``."""
+
+
 class ScorecardConfig(_Section):
     """``scorecard``: the KPIs of the owner and agent scorecards, their weights, the scoring."""
 
@@ -389,6 +397,7 @@ class CPMConfig(_Section):
     """
 
     sla: SLAConfig = Field(default_factory=SLAConfig)
+    targets: TargetsConfig = Field(default_factory=TargetsConfig)
     scorecard: ScorecardConfig = Field(default_factory=ScorecardConfig)
     assessment: AssessmentConfig = Field(default_factory=AssessmentConfig)
     ranking: RankingConfig = Field(default_factory=RankingConfig)

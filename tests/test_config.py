@@ -24,7 +24,7 @@ from cpm_analysis.config import (
     parse_config,
     read_config,
 )
-from cpm_analysis.kpis import compute_kpis, kpi_history
+from cpm_analysis.kpis import compute_kpis, evaluate_targets, kpi_history
 from cpm_analysis.periods import parse_period
 from cpm_analysis.report import review
 from cpm_analysis.segments import value_tiers
@@ -42,6 +42,7 @@ def test_defaults_equal_the_values_the_code_used():
     """The numbers the code had fixed before the configuration existed, one by one."""
     d = DEFAULT_CONFIG
     assert d.sla.first_response_hours == 24.0
+    assert d.targets.at_risk_band == 0.05
     assert dict(d.scorecard.owner_weights) == {
         "revenue": 0.35,
         "new_customers": 0.20,
@@ -106,6 +107,8 @@ def test_the_analyses_defaults_are_the_configuration_defaults():
     assert _default(teams.apply_rules, "bottom") == 2
     assert _default(teams.apply_rules, "review_after") == 3
     assert _default(value_tiers, "shares") == d.segments.tier_shares
+    assert _default(evaluate_targets, "amber") == d.targets.at_risk_band
+    assert _default(review.scorecard, "amber") == d.targets.at_risk_band
     assert evaluation.CHURN_WINDOWS == d.churn.pairs
     assert _default(evaluation.training_window, "windows") == d.churn.pairs
     from cpm_analysis import scoring
@@ -167,6 +170,7 @@ def test_scoring_with_the_default_config_is_unchanged():
             r"cpm.yaml: ranking.review.after_periods \(4\) needs scorecard.history >= 4",
         ),
         ({"clv": {"monthly_discount_rate": 1.5}}, "clv.monthly_discount_rate"),
+        ({"targets": {"at_risk_band": 1}}, "key targets.at_risk_band: .*less than 1"),
         ({"churn": {"windows": []}}, "key churn.windows: "),
         (
             {"churn": {"windows": [{"horizon": "soon", "active_window": "365D"}]}},

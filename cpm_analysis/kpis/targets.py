@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from cpm_analysis.config import DEFAULT_CONFIG
 from cpm_analysis.exceptions import PeriodError
 from cpm_analysis.kpis.registry import KPIS
 from cpm_analysis.periods import parse_period
@@ -188,7 +189,7 @@ def evaluate_targets(
     kpis: pd.DataFrame | Sequence[pd.DataFrame],
     targets: pd.DataFrame,
     *,
-    amber: float = 0.05,
+    amber: float = DEFAULT_CONFIG.targets.at_risk_band,
 ) -> pd.DataFrame:
     """Set the KPIs against their SMART targets.
 
@@ -221,7 +222,8 @@ def evaluate_targets(
         Columns ``kpi``, ``period``, ``target``; optional ``owner_id``, ``segment``,
         ``weight`` (the data contract's targets table, ``dataset.targets``).
     amber : float
-        Width of the "at risk" band below the target, as a share of it (default 0.05).
+        Width of the "at risk" band below the target, as a share of it (default 0.05, the
+        configuration's ``targets.at_risk_band``).
 
     Returns
     -------

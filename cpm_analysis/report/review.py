@@ -126,7 +126,7 @@ def scorecard(
     period: Period | str,
     *,
     owner: str | None = None,
-    amber: float = 0.05,
+    amber: float = DEFAULT_CONFIG.targets.at_risk_band,
 ) -> pd.DataFrame:
     """The KPI scorecard of the period: every target of the scope with its status.
 
