@@ -121,14 +121,26 @@ def test_the_analyses_defaults_are_the_configuration_defaults():
     assert teams.scorecard_options(d, "owner")["kpis"] == teams.OWNER_WEIGHTS
 
 
-def test_scoring_with_the_default_config_is_unchanged():
+@pytest.fixture(scope="module")
+def small():
+    return generate(400, seed=3).to_dataset()
+
+
+@pytest.fixture(scope="module")
+def plain(small):
+    """The scoring plug-in's output without a configuration."""
     from cpm_analysis.scoring import build_period_artifacts
 
-    ds = generate(400, seed=3).to_dataset()
-    period = parse_period("2025-06")
-    plain_scored, plain_metrics = build_period_artifacts(ds, period)
+    return build_period_artifacts(small, parse_period("2025-06"))
+
+
+@pytest.mark.slow
+def test_scoring_with_the_default_config_is_unchanged(small, plain):
+    from cpm_analysis.scoring import build_period_artifacts
+
+    plain_scored, plain_metrics = plain
     example = read_config(EXAMPLE)
-    scored, metrics_ = build_period_artifacts(ds, period, config=example)
+    scored, metrics_ = build_period_artifacts(small, parse_period("2025-06"), config=example)
     pd.testing.assert_frame_equal(scored, plain_scored)
     assert json.dumps(metrics_, sort_keys=True, default=str) == json.dumps(
         plain_metrics, sort_keys=True, default=str
@@ -142,7 +154,10 @@ def test_scoring_with_the_default_config_is_unchanged():
     ("content", "message"),
     [
         ({"sla": {"hours": 8}}, "cpm.yaml, key sla.hours: unknown key"),
-        ({"slas": {}}, r"cpm.yaml, key slas: unknown key \(expected one of: sla, scorecard"),
+        (
+            {"slas": {}},
+            r"cpm.yaml, key slas: unknown key \(expected one of: sla, targets, scorecard",
+        ),
         ({"sla": {"first_response_hours": 0}}, "key sla.first_response_hours: .*greater than 0"),
         (
             {"scorecard": {"owner_weights": {"revenue": -0.1}}},
@@ -429,3 +444,63 @@ def test_run_report_writes_the_effective_config_into_metrics(company, tmp_path, 
     assert data["config"]["currency"] == "EUR"
     assert data["config"]["sla"] == {"first_response_hours": 24.0}
     assert seen["config"].ranking.penalty.enabled  # the scoring received it
+
+
+# --- the analyses follow a configuration ------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_scoring_follows_the_configuration(small, plain, tmp_path):
+    from cpm_analysis.scoring import build_period_artifacts
+
+    (tmp_path / "two.yaml").write_text(
+        "segments:\n  - {segment: Active, r: 3-5, group: top}\n"
+        "  - {segment: Dormant, r: 1-2, group: lapsed}\n"
+    )
+    (tmp_path / "cpm.yaml").write_text(
+        "clv: {horizon_months: 6, monthly_discount_rate: 0.02}\n"
+        "churn:\n  windows: [{horizon: 60D, active_window: 180D}]\n"
+        "segments: {tier_shares: [0.5, 0.5], map: two.yaml}\n"
+        "sla: {first_response_hours: 1}\n"
+    )
+    config = load_config(data_folder=tmp_path)
+    scored, metrics_ = build_period_artifacts(small, parse_period("2025-06"), config=config)
+    _, default = plain
+    clv = metrics_["models"]["clv"]
+    assert clv["horizon_months"] == 6 and clv["monthly_discount_rate"] == 0.02
+    assert clv["total"] < default["models"]["clv"]["total"]
+    assert metrics_["models"]["churn"]["horizon_days"] == 60
+    assert metrics_["models"]["churn"]["active_window_days"] == 180
+    assert not any("shorter than the standard" in n for n in metrics_["notes"])
+    assert set(metrics_["segments"]["customers"]) == {"Active", "Dormant"}
+    assert set(scored["segment_group"].dropna()) == {"top", "lapsed"}
+    assert set(metrics_["segments"]["tiers"]) == {"A", "B"}
+    sla = metrics_["kpis"]["sla_compliance"]["value"]
+    assert sla < default["kpis"]["sla_compliance"]["value"]
+
+
+def test_team_scorecards_and_actions_follow_the_configuration(small):
+    rules = parse_config(
+        {
+            "ranking": {
+                "penalty": {"enabled": True, "action": "No bonus this quarter."},
+                "reward": {"enabled": False},
+                "improvement_plan": {"bottom": 1},
+            },
+            "scorecard": {"owner_weights": {"revenue": 1.0}},
+        }
+    )
+    owners = review.team_scorecard(small, "2025-06", "owner", config=rules)
+    assert owners.available
+    flags = " ".join(owners.table["flags"])
+    assert "penalty" in flags and "reward" not in flags
+    assert owners.table.attrs["weights"] == {"revenue": 1.0}
+    last = owners.table["composite"].idxmin()
+    assert "penalty" in owners.table.loc[last, "flags"]
+    plain = review.team_scorecard(small, "2025-06", "owner")
+    assert "penalty" not in " ".join(plain.table["flags"])
+    card = pd.DataFrame(columns=["kpi", "label_en", "actual", "target", "attainment", "status"])
+    actions = review.improvement_actions(card, owners, **review.action_options(rules))
+    penalty = actions.loc[actions["finding"].str.startswith(f"{last}:")]
+    assert "No bonus this quarter." in set(penalty["action"])
+    assert "last of 4 in 2025-06" in penalty.iloc[0]["finding"]
