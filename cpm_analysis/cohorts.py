@@ -89,7 +89,7 @@ def cohort_retention(
     as_of: Any = None,
     n_cohorts: int | None = None,
 ) -> CohortRetention:
-    """The cohort retention triangle, by customers and by revenue.
+    """Return the cohort retention triangle, by customers and by revenue.
 
     Parameters
     ----------

@@ -82,7 +82,7 @@ class ChurnWindow:
         )
 
     def describe(self) -> str:
-        """The window in words."""
+        """Return the window in words."""
         return (
             f"a {self.horizon.days}-day horizon over the customers who bought in the last "
             f"{self.active_window.days} days"
@@ -101,7 +101,7 @@ def churn_windows() -> list[ChurnWindow]:
 
 
 def training_window(first_order: Any, cutoff: Any) -> ChurnWindow | None:
-    """The longest churn window whose model can be trained out of time at ``cutoff``.
+    """Return the longest churn window whose model can be trained out of time at ``cutoff``.
 
     Training is at ``cutoff - horizon`` (its labels are known at ``cutoff``) on customers active
     in the ``active_window`` before it, so the history from the first order must cover
@@ -128,7 +128,7 @@ def training_window(first_order: Any, cutoff: Any) -> ChurnWindow | None:
 def window_cutoffs(
     first_order: Any, end: Any, window: ChurnWindow, n: int = 3
 ) -> list[pd.Timestamp]:
-    """The last ``n`` month ends of a backtest of ``window`` whose outcomes are known at ``end``.
+    """Return the last ``n`` month ends of a backtest of ``window`` whose outcomes are known at ``end``.
 
     Going back from ``end``: each cutoff is the last month end at least ``horizon`` before the
     next one (so a model trained at one cutoff has its labels known at the next), the last one
@@ -160,7 +160,7 @@ def window_cutoffs(
 
 
 def backtest_plan(first_order: Any, end: Any, n: int = 3) -> tuple[ChurnWindow, list[pd.Timestamp]]:
-    """The longest churn window of :data:`CHURN_WINDOWS` with a backtest, and its cutoffs.
+    """Return the longest churn window of :data:`CHURN_WINDOWS` with a backtest, and its cutoffs.
 
     Raises
     ------

@@ -115,7 +115,7 @@ def _trend(last: np.ndarray, prev: np.ndarray) -> np.ndarray:
 def _last_per_customer(
     codes: np.ndarray, when: np.ndarray, values: np.ndarray, n: int
 ) -> np.ndarray:
-    """The value of each customer's latest row (by ``when``), ``NaN`` without rows."""
+    """Return the value of each customer's latest row (by ``when``), ``NaN`` without rows."""
     out = np.full(n, np.nan)
     if len(codes) == 0:
         return out

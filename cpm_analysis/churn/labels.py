@@ -39,7 +39,7 @@ from cpm_analysis.periods import to_cutoff
 
 
 def parse_horizon(value: Any, name: str = "horizon") -> pd.Timedelta:
-    """A positive duration: ``"90D"``, ``"12W"``, a Timedelta, or a number of days.
+    """Return a positive duration: ``"90D"``, ``"12W"``, a Timedelta, or a number of days.
 
     Examples
     --------
@@ -78,7 +78,7 @@ def is_contractual(dataset: Any) -> bool:
 
 
 def _data_end(dataset: Any) -> pd.Timestamp:
-    """The last instant the data covers: the view's cutoff, or the end of the last event day."""
+    """Return the last instant the data covers: the view's cutoff, or the end of the last event day."""
     if dataset.cutoff is not None:
         return dataset.cutoff
     last = dataset.last_date()
@@ -96,7 +96,7 @@ def active_customers(
     active_window: Any = "365D",
     contractual: bool | None = None,
 ) -> pd.Index:
-    """The customers who count as customers at ``cutoff`` (see the module docstring).
+    """Return the customers who count as customers at ``cutoff`` (see the module docstring).
 
     Uses only data dated at or before the cutoff.
 

@@ -218,7 +218,7 @@ class NumericBasis(TransformerMixin, BaseEstimator):
         return out
 
     def transform(self, X: Any) -> np.ndarray:
-        """The basis columns for ``X``."""
+        """Return the basis columns for ``X``."""
         rank, missing = self._rank(X)
         width = 1 + (int(self.n_knots) + 1 if self.spline_ else 0) + int(self.has_missing_)
         out = np.empty((len(rank), width))
@@ -290,7 +290,7 @@ class AdditiveDesign(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
-        """The design matrix (dense float64)."""
+        """Return the design matrix (dense float64)."""
         check_is_fitted(self, "encoders_")
         values = X[list(self.kinds)].to_numpy(dtype=np.float64)
         out = np.empty((len(values), self.n_output_))
@@ -416,6 +416,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ scikit-learn plumbing
     def __sklearn_tags__(self):
+        """Declare that ``X`` may hold missing values and text columns."""
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         tags.input_tags.string = True
@@ -445,7 +446,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             raise ValueError(f"threshold: expected a probability in (0, 1), got {self.threshold}")
 
     def _candidate(self, name: str, seed: int, n_rows: int) -> Pipeline:
-        """A fresh candidate; its settings depend on the size of the whole training set."""
+        """Return a fresh candidate; its settings depend on the size of the whole training set."""
         numeric = [c for c, k in self.kinds_.items() if k in NUMERIC_KINDS]
         categorical = [c for c, k in self.kinds_.items() if k not in NUMERIC_KINDS]
         codes = CategoryCoder(self.kinds_)
@@ -620,7 +621,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_background(self, Xc: pd.DataFrame) -> None:
-        """A few weighted values per column standing for the training distribution."""
+        """Return a few weighted values per column standing for the training distribution."""
         self.background_: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self.quartiles_: dict[str, tuple[float, float]] = {}
         n = len(Xc)
@@ -667,7 +668,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return 1.0 / (1.0 + np.exp(-np.clip(score, -500, 500)))
 
     def decision_function(self, X: Any) -> np.ndarray:
-        """The kept model's raw log-odds of churn (before calibration).
+        """Return the kept model's raw log-odds of churn (before calibration).
 
         Examples
         --------
@@ -696,7 +697,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X: Any) -> np.ndarray:
-        """The churn label when the churn probability is at least ``threshold``.
+        """Return the churn label when the churn probability is at least ``threshold``.
 
         Examples
         --------
@@ -740,7 +741,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return pd.DataFrame(out * self._slope(), index=Xc.index, columns=columns)
 
     def _linear_terms(self, estimator: Pipeline, Xc: pd.DataFrame) -> tuple[float, np.ndarray]:
-        """The logistic model's log-odds as intercept + one term per feature.
+        """Return the logistic model's log-odds as intercept + one term per feature.
 
         Each feature's term is ``sum(coefficient x standardised design value)`` over its design
         columns; the scaling is folded into the coefficients, so no full design matrix is
@@ -797,7 +798,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return out
 
     def explain(self, X: Any, n_reasons: int = 3) -> pd.DataFrame:
-        """The top drivers of churn risk per customer, as reasons an account owner can read.
+        """Return the top drivers of churn risk per customer, as reasons an account owner can read.
 
         Parameters
         ----------

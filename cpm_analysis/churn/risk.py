@@ -32,7 +32,7 @@ RISK_COLUMNS = [
 
 
 def _per_customer(values: Any, name: str, index: pd.Index, column: str | None = None) -> pd.Series:
-    """A Series aligned to ``index`` from a Series, or a DataFrame's ``column``."""
+    """Return a Series aligned to ``index`` from a Series, or a DataFrame's ``column``."""
     if isinstance(values, pd.DataFrame):
         if column is None or column not in values.columns:
             if values.shape[1] != 1:
@@ -61,7 +61,7 @@ def risk_list(
     n: int | None = None,
     n_reasons: int = 3,
 ) -> pd.DataFrame:
-    """Customers alive at ``cutoff`` ranked by expected loss, with owner, segment and reasons.
+    """Return the customers alive at ``cutoff`` ranked by expected loss, with owner, segment and reasons.
 
     Parameters
     ----------

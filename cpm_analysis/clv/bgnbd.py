@@ -269,7 +269,8 @@ def _quadrature(n: np.ndarray, k: np.ndarray, beta: float, a: float) -> np.ndarr
     """E[h(p)] for p ~ Beta(a, beta) by Gauss quadrature; NaN where the rule fails.
 
     h varies on the scale p ~ 1/(n k), so the number of nodes grows with sqrt(n k): from 32
-    to :data:`_NODES` in steps of 32 (the rules are cached per (a, beta, nodes))."""
+    to :data:`_NODES` in steps of 32 (the rules are cached per (a, beta, nodes)).
+    """
     sharp = float(np.max(n * k)) if len(n) else 0.0
     nodes = int(min(_NODES, 32 * np.ceil((32 + 4 * np.sqrt(max(sharp, 0.0))) / 32)))
     with np.errstate(all="ignore"):
@@ -298,7 +299,7 @@ def _closed_form(
 def _bgnbd_bracket(
     t: np.ndarray, x: np.ndarray, T: np.ndarray, r: float, alpha: float, a: float, b: float
 ) -> np.ndarray:
-    """The conditional expectation given alive of BG/NBD, by the cheapest exact method.
+    """Return the conditional expectation given alive of BG/NBD, by the cheapest exact method.
 
     1. no-dropout limit where ``eps`` is negligible (a -> 0, b -> infinity, t -> 0);
     2. Euler's form (1-z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z) of the paper's formula, whose

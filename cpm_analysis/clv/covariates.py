@@ -66,7 +66,7 @@ _MANY_PATTERNS = 200
 
 
 def _covariates(summary: pd.DataFrame, names: Sequence[str], what: str) -> np.ndarray:
-    """The named covariate columns as a float matrix (rows x columns)."""
+    """Return the named covariate columns as a float matrix (rows x columns)."""
     missing = [c for c in names if c not in summary.columns]
     if missing:
         raise ValueError(
@@ -331,7 +331,7 @@ class _CovariateModel(BaseEstimator):
         return out if out is not None else np.zeros(0)
 
     def expected_purchases(self, t: Any, summary: pd.DataFrame) -> pd.Series:
-        """Expected purchases in the next ``t`` time units per customer, given their covariates.
+        """Return the expected purchases in the next ``t`` time units per customer, given their covariates.
 
         Examples
         --------
@@ -348,8 +348,9 @@ class _CovariateModel(BaseEstimator):
         return pd.Series(values, index=summary.index, name="expected_purchases")
 
     def expected_purchases_over(self, times: Sequence[float], summary: pd.DataFrame) -> np.ndarray:
-        """Expected purchases for several horizons (customers x horizons); used by
-        :func:`~cpm_analysis.clv.customer_lifetime_value`.
+        """Return the expected purchases for several horizons (customers x horizons).
+
+        Used by :func:`~cpm_analysis.clv.customer_lifetime_value`.
 
         Examples
         --------

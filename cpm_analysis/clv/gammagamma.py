@@ -419,7 +419,7 @@ class GammaGammaModel(BaseModel):
         return pd.Series(values, index=index, name="expected_spend")
 
     def mean_spend(self) -> float:
-        """Population mean transaction value ``p v / (q - 1)``.
+        """Return the population mean transaction value ``p v / (q - 1)``.
 
         When the fit has ``q <= 1`` that mean is infinite; the observed mean spend of the fitted
         repeat buyers (``observed_mean_spend_``) is returned instead, so that every value stays

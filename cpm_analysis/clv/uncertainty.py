@@ -116,7 +116,7 @@ def _check_model(model: Any, name: str) -> None:
 
 
 def _nll_at(model: Any, summary: pd.DataFrame, sample_weight: Any) -> tuple[Any, float]:
-    """The model's total negative log-likelihood over the summary, and the customers in it."""
+    """Return the model's total negative log-likelihood over the summary, and the customers in it."""
     if isinstance(model, PurchaseModel):
         cols = check_summary(summary, PURCHASE_COLUMNS)
         weights = check_sample_weight(sample_weight, len(summary))

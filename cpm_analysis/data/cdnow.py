@@ -26,7 +26,7 @@ SAMPLE_FILE = "CDNOW_sample.txt"
 
 
 def is_cdnow_folder(folder: Path) -> bool:
-    """True for a folder holding the CDNOW master file and no canonical customers table."""
+    """Return True for a folder holding the CDNOW master file and no canonical customers table."""
     has_canonical = any(folder.glob("customers.*")) or (folder / "customers").is_dir()
     return (folder / MASTER_FILE).is_file() and not has_canonical
 

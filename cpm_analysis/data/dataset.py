@@ -75,7 +75,7 @@ class Dataset:
         return getattr(self, table, None) is not None
 
     def as_of(self, cutoff: Any) -> Dataset:
-        """A point-in-time copy: nothing dated after ``cutoff`` exists in it.
+        """Return a point-in-time copy: nothing dated after ``cutoff`` exists in it.
 
         Orders, tickets and surveys after the cutoff are gone; customers who signed up later are
         gone (with their rows in every table); a ticket's first response or resolution after the
@@ -138,7 +138,7 @@ class Dataset:
         return replace(self, **out, cutoff=ts)
 
     def last_date(self) -> pd.Timestamp:
-        """The latest event date in the data (orders, tickets opened, survey answers).
+        """Return the latest event date in the data (orders, tickets opened, survey answers).
 
         Examples
         --------
@@ -181,7 +181,7 @@ class Dataset:
         return pd.DataFrame.from_records(records).set_index("table")
 
     def fingerprint(self) -> str:
-        """A SHA-256 of every table's content: equal data give equal fingerprints.
+        """Return a SHA-256 of every table's content: equal data give equal fingerprints.
 
         Examples
         --------
@@ -197,6 +197,7 @@ class Dataset:
         return digest.hexdigest()
 
     def __repr__(self) -> str:
+        """Show the row count of each table, the rejected rows and the cutoff."""
         parts = [f"{name}={len(frame):,}" for name, frame in self.tables.items()]
         cut = "" if self.cutoff is None else f", cutoff={self.cutoff}"
         return f"Dataset({', '.join(parts)}, rejected={len(self.rejected):,}{cut})"

@@ -251,7 +251,7 @@ class PreparedData:
         return bool(self.ticket_columns)
 
     def scores_for(self, period: Period, *, last: bool) -> pd.DataFrame | None:
-        """The scored customer table that applies to ``period`` (see ``compute_kpis``)."""
+        """Return the scored customer table that applies to ``period`` (see ``compute_kpis``)."""
         if self.scores is None:
             return None
         if isinstance(self.scores, pd.DataFrame):
@@ -261,7 +261,7 @@ class PreparedData:
     def context(
         self, period: str | Period, *, sla_hours: float = 24.0, last: bool = True
     ) -> KPIContext:
-        """The :class:`KPIContext` of one period.
+        """Return the :class:`KPIContext` of one period.
 
         Examples
         --------
@@ -343,7 +343,7 @@ class KPIContext:
         return np.bincount(group[ok], weights=weights[ok], minlength=self.n_groups)
 
     def group_count(self, group: Any, values: Any) -> np.ndarray:
-        """Number of non-missing ``values`` per group."""
+        """Count the non-missing ``values`` per group."""
         ok = ~np.isnan(np.asarray(values, dtype=float))
         return np.bincount(np.asarray(group, dtype=np.int64)[ok], minlength=self.n_groups).astype(
             float
@@ -372,7 +372,7 @@ class KPIContext:
             return np.where(den != 0, num / np.where(den != 0, den, 1.0), np.nan)
 
     def kpi(self, kpi_id: str) -> np.ndarray:
-        """The values of another KPI in this period (computed once, then reused).
+        """Return the values of another KPI in this period (computed once, then reused).
 
         Raises :class:`KPIUnavailable` when that KPI is not available.
         """
@@ -397,7 +397,7 @@ class KPIContext:
             self._notes.setdefault(self._current[-1], []).append(text)
 
     def notes(self, kpi_id: str) -> str:
-        """The notes attached to ``kpi_id`` in this period, joined."""
+        """Return the notes attached to ``kpi_id`` in this period, joined."""
         return "; ".join(self._notes.get(kpi_id, []))
 
     def check_needs(self, kpi: KPI) -> None:
@@ -613,5 +613,6 @@ class KPIContext:
         return pd.DataFrame(out)
 
     def __repr__(self) -> str:
+        """Show the period, the breakdown and the cutoff."""
         by = f", by={self.by}" if self.by else ""
         return f"KPIContext({self.period.label}{by}, cutoff={self.cutoff})"

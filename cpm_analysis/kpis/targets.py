@@ -111,7 +111,7 @@ def _describe(row: pd.Series, number: int) -> str:
 
 
 def _clean_targets(targets: pd.DataFrame) -> pd.DataFrame:
-    """Checked targets with normalised period labels; a ValueError names the first bad row."""
+    """Check the targets and normalise their period labels; a ValueError names the first bad row."""
     if not isinstance(targets, pd.DataFrame):
         raise ValueError(f"targets: expected a DataFrame, got {type(targets).__name__}")
     for column in ("kpi", "period", "target"):

@@ -38,7 +38,7 @@ def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
 
 
 def _predictions(data: Any) -> pd.DataFrame:
-    """The predictions frame of a BacktestResult, or a DataFrame with y_true and y_score."""
+    """Return the predictions frame of a BacktestResult, or a DataFrame with y_true and y_score."""
     frame = getattr(data, "predictions", data)
     if not isinstance(frame, pd.DataFrame):
         raise ValueError(

@@ -35,7 +35,7 @@ def _unit_name(model: Any) -> str:
 def _grid(
     model: Any, max_frequency: int | None, max_recency: float | None, n_recency: int
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """A (frequency x recency) grid of hypothetical customers observed for T = max_recency."""
+    """Return a (frequency x recency) grid of hypothetical customers observed for T = max_recency."""
     model._check_fitted()
     fitted = model._fitted
     if max_frequency is None:
@@ -95,7 +95,7 @@ def plot_frequency_recency_matrix(
     cmap: str = "viridis",
     ax: Axes | None = None,
 ) -> Axes:
-    """Expected purchases in the next ``t`` time units over a frequency x recency grid.
+    """Return the expected purchases in the next ``t`` time units over a frequency x recency grid.
 
     Every cell is a hypothetical customer observed for ``T = max_recency`` (default: the longest
     ``T`` among the fitted customers); the best customers buy often and recently (top right).

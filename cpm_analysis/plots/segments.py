@@ -168,7 +168,7 @@ def plot_rf_heatmap(
     labels: dict[str, str] | None = None,
     ax: Axes | None = None,
 ) -> Axes:
-    """Customers by R score (rows, best on top) and F score (columns), with segment boundaries.
+    """Return the customers by R score (rows, best on top) and F score (columns), with segment boundaries.
 
     Each cell shows its number of customers; thick lines separate cells whose customers are
     mostly in different segments, and each segment's name is written in its largest cell.

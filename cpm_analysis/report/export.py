@@ -49,7 +49,7 @@ _EXTERNAL = re.compile(
 
 
 def templates_dir() -> Path:
-    """The folder holding the package's nbconvert templates."""
+    """Return the folder holding the package's nbconvert templates."""
     return Path(__file__).resolve().parent / "templates"
 
 
@@ -62,6 +62,7 @@ class ReportCleanPreprocessor(Preprocessor):
     """
 
     def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
+        """Clean the cells as the class docstring says; return the notebook and resources."""
         cells = []
         section = "Chart"
         for cell in nb.cells:
@@ -136,7 +137,7 @@ def _keep_output(output: Any) -> bool:
 
 
 def html_exporter() -> HTMLExporter:
-    """An HTML exporter configured for reports (see the module docstring).
+    """Return an HTML exporter configured for reports (see the module docstring).
 
     Examples
     --------
@@ -159,7 +160,7 @@ def html_exporter() -> HTMLExporter:
 
 
 def notebook_title(nb: Any, default: str) -> str:
-    """The text of the notebook's first level-1 Markdown heading, else ``default``.
+    """Return the text of the notebook's first level-1 Markdown heading, else ``default``.
 
     Examples
     --------

@@ -83,6 +83,7 @@ class ReportLock:
             self._handle = None
 
     def __enter__(self) -> ReportLock:
+        """Acquire the lock."""
         return self.acquire()
 
     def __exit__(
@@ -91,4 +92,5 @@ class ReportLock:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Release the lock."""
         self.release()

@@ -61,7 +61,7 @@ def churn_features_dask(
 
 
 def _empty_bucket(view: Any) -> Any:
-    """A pandas dataset with the view's tables and no rows (for the output's columns)."""
+    """Return a pandas dataset with the view's tables and no rows (for the output's columns)."""
     from cpm_analysis.data import Dataset
 
     return Dataset(**{t: getattr(view, t)._meta for t in view.customer_tables})

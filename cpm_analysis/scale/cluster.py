@@ -21,7 +21,7 @@ def _total_memory_bytes() -> int:
 def local_cluster_options(
     n_workers: int | None = None, memory_limit: str | int | None = None
 ) -> dict[str, Any]:
-    """The :class:`~distributed.LocalCluster` options for this machine.
+    """Return the :class:`~distributed.LocalCluster` options for this machine.
 
     One single-threaded worker process per core (pandas and NumPy release the GIL rarely
     enough that processes beat threads), each allowed an equal share of 80 % of the memory.
@@ -60,7 +60,7 @@ def start_client(
     memory_limit: str | int | None = None,
     local_directory: str | os.PathLike | None = None,
 ) -> Any:
-    """A :class:`distributed.Client`: to ``scheduler`` if given, else to a new local cluster.
+    """Return a :class:`distributed.Client`: to ``scheduler`` if given, else to a new local cluster.
 
     Parameters
     ----------

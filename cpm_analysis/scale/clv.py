@@ -1,5 +1,7 @@
-"""Lifetime value on Dask: the RFM summary per customer partition, fits on distinct rows,
-scoring per partition written as partitioned Parquet.
+"""Lifetime value on Dask: the RFM summary per partition, fits on distinct rows, scoring.
+
+The summary is computed per customer partition, the models are fitted on its distinct rows,
+and the scoring runs per partition, written as partitioned Parquet.
 
 Examples
 --------
@@ -97,7 +99,7 @@ def rfm_summary_dask(
 
 
 def distinct_rows(summary: Any, columns: tuple[str, ...] = PURCHASE_COLUMNS) -> pd.DataFrame:
-    """The distinct rows of ``columns`` with ``n_customers``, counted on the cluster.
+    """Return the distinct rows of ``columns`` with ``n_customers``, counted on the cluster.
 
     However many customers there are, the distinct ``(frequency, recency, T)`` rows number a
     few hundred thousand at most (whole days over a few years), which is what the models fit.

@@ -292,7 +292,7 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
         return self
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """The value-ordered label of each row of ``X`` (nearest fitted centre)."""
+        """Return the value-ordered label of each row of ``X`` (nearest fitted centre)."""
         check_is_fitted(self, "kmeans_")
         scaled = self.scaler_.transform(self._matrix(X))
         with self._limits():
@@ -442,7 +442,7 @@ class ClusterResult:
     model: CustomerClusters
 
     def named_labels(self) -> pd.Series:
-        """The cluster name of every customer (categorical, in label order)."""
+        """Return the cluster name of every customer (categorical, in label order)."""
         names = [self.names[i] for i in range(self.k)]
         return pd.Series(
             pd.Categorical.from_codes(self.labels.to_numpy(), categories=names),

@@ -70,7 +70,7 @@ class SegmentMigration:
     lost_label: str = LOST
 
     def stayed(self) -> pd.Series:
-        """Customers who kept their segment, by segment (the diagonal of ``counts``)."""
+        """Return the customers who kept their segment, by segment (the diagonal of ``counts``)."""
         common = [s for s in self.counts.index if s in self.counts.columns]
         return pd.Series({s: int(self.counts.loc[s, s]) for s in common}, name="stayed")
 
@@ -125,7 +125,7 @@ def segment_migration(
     new_label: str = NEW,
     lost_label: str = LOST,
 ) -> SegmentMigration:
-    """The transition matrix between two periods' segments, and who fell from the top.
+    """Return the transition matrix between two periods' segments, and who fell from the top.
 
     Parameters
     ----------
