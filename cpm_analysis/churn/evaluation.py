@@ -21,9 +21,13 @@ Metrics (per scored cutoff):
 
 Examples
 --------
->>> from cpm_analysis.churn import backtest
->>> result = backtest(ds, ["2024-03", "2024-06", "2024-09", "2024-12"], horizon="90D")  # doctest: +SKIP
->>> result.metrics[["roc_auc", "lift_top_decile"]]  # doctest: +SKIP
+>>> from cpm_analysis.churn import ChurnModel, backtest
+>>> model = ChurnModel(model="logistic", random_state=0)
+>>> result = backtest(ds, ["2025-03", "2025-06"], horizon="90D", model=model, n_repeats=1)
+>>> result.metrics[["roc_auc", "lift_top_decile"]].round(3)
+                               roc_auc  lift_top_decile
+cutoff
+2025-06-30 23:59:59.999999999    0.739            1.417
 """
 
 from __future__ import annotations
@@ -360,7 +364,8 @@ class BacktestResult:
 
         Examples
         --------
-        >>> result.summary()["roc_auc"]  # doctest: +SKIP
+        >>> round(result.summary()["roc_auc"], 3)
+        np.float64(0.739)
         """
         numeric = self.metrics.select_dtypes("number")
         return numeric.mean()
@@ -370,7 +375,12 @@ class BacktestResult:
 
         Examples
         --------
-        >>> result.drivers().head()  # doctest: +SKIP
+        >>> result.drivers().head(3).round(3)
+                                importance_mean  importance_std
+        feature
+        expected_purchases_90d            0.082             0.0
+        orders_total                      0.082             0.0
+        orders_365d                       0.045             0.0
         """
         if self.importance.empty:
             return pd.DataFrame(columns=["importance_mean", "importance_std"])
@@ -433,8 +443,13 @@ def backtest(
 
     Examples
     --------
-    >>> result = backtest(ds, ["2024-06", "2024-09", "2024-12"], "90D")  # doctest: +SKIP
-    >>> result.summary()[["roc_auc", "lift_top_decile"]]  # doctest: +SKIP
+    >>> from cpm_analysis.churn import ChurnModel
+    >>> model = ChurnModel(model="logistic", random_state=0)
+    >>> result = backtest(ds, ["2025-03", "2025-06"], "90D", model=model, importance=False)
+    >>> result.summary()[["roc_auc", "lift_top_decile"]].round(3)
+    roc_auc            0.739
+    lift_top_decile    1.417
+    dtype: float64
     """
     if isinstance(cutoffs, str) or len(cutoffs) < 2:
         raise ValueError(

@@ -720,8 +720,10 @@ class PurchaseModel(BaseModel):
 
         Examples
         --------
-        >>> bgf = BetaGeoModel().fit(summary)  # doctest: +SKIP
-        >>> bgf.params_, bgf.log_likelihood_  # doctest: +SKIP
+        >>> from cpm_analysis.clv import BetaGeoModel
+        >>> bgf = BetaGeoModel().fit(summary)
+        >>> round(bgf.log_likelihood_, 2)
+        -9582.43
         """
         self._check_init()
         cols = check_summary(summary, PURCHASE_COLUMNS)
@@ -855,8 +857,18 @@ class PurchaseModel(BaseModel):
 
         Examples
         --------
-        >>> bgf.expected_purchases(52).nlargest(5)  # doctest: +SKIP
-        >>> bgf.expected_purchases(summary["duration_holdout"], summary)  # doctest: +SKIP
+        >>> bgf.expected_purchases(52).nlargest(3).round(3)
+        customer_id
+        15562    25.757
+        1760     25.063
+        619      17.683
+        Name: expected_purchases, dtype: float64
+        >>> bgf.expected_purchases(summary["duration_holdout"], summary).head(3).round(3)
+        customer_id
+        4     1.226
+        21    0.203
+        50    0.195
+        Name: expected_purchases, dtype: float64
         """
         index, cols = self._data(summary)
         tt = as_times(t, index)
@@ -878,7 +890,7 @@ class PurchaseModel(BaseModel):
 
         Examples
         --------
-        >>> bgf.expected_purchases_over([4, 13, 52]).shape  # doctest: +SKIP
+        >>> bgf.expected_purchases_over([4, 13, 52]).shape
         (2357, 3)
         """
         index, cols = self._data(summary)
@@ -900,7 +912,8 @@ class PurchaseModel(BaseModel):
 
         Examples
         --------
-        >>> (bgf.probability_alive() < 0.2).sum()  # doctest: +SKIP
+        >>> (bgf.probability_alive() < 0.2).sum()
+        np.int64(84)
         """
         index, cols = self._data(summary)
         values = self._p_alive(cols["frequency"], cols["recency"], cols["T"])
@@ -921,7 +934,7 @@ class PurchaseModel(BaseModel):
 
         Examples
         --------
-        >>> round(bgf.expected_purchases_new_customer(39), 3)  # doctest: +SKIP
+        >>> round(bgf.expected_purchases_new_customer(39), 3)
         1.195
         """
         self._check_fitted()

@@ -408,8 +408,18 @@ def load(
     Examples
     --------
     >>> from cpm_analysis import load
-    >>> ds = load("data/sample")  # doctest: +SKIP
-    >>> ds.rejected.groupby("reason").size()  # doctest: +SKIP
+    >>> ds = load("data/sample")
+    >>> ds.rejected.groupby("reason").size()
+    reason
+    customer_id not found in customers                  6
+    duplicate customer_id                               1
+    duplicate order_id                                  6
+    first response before opening                       1
+    negative amount on an order that is not refunded    6
+    non-numeric amount                                  6
+    satisfaction outside 1-5                            1
+    unparseable date                                    6
+    dtype: int64
     """
     if engine == "dask":
         _refuse_on_dask(source, mapping)

@@ -13,7 +13,7 @@ def data_dir() -> Path:
 
     Examples
     --------
-    >>> data_dir().name  # doctest: +SKIP
+    >>> data_dir().name
     'data'
     """
     return Path(os.environ.get("CPM_DATA_DIR", PROJECT_ROOT / "data"))

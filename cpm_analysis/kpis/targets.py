@@ -241,9 +241,15 @@ def evaluate_targets(
 
     Examples
     --------
-    >>> kpis = compute_kpis(ds, "2024-06")  # doctest: +SKIP
-    >>> targets = ds.targets[ds.targets["period"] == "2024-06"]  # doctest: +SKIP
-    >>> evaluate_targets(kpis, targets[targets["owner_id"].isna()])  # doctest: +SKIP
+    >>> from cpm_analysis.kpis import compute_kpis
+    >>> kpis = compute_kpis(ds, "2024-06")
+    >>> targets = ds.targets[ds.targets["period"] == "2024-06"]
+    >>> table = evaluate_targets(kpis, targets[targets["owner_id"].isna()])
+    >>> table[["kpi", "actual", "target", "attainment", "status"]].head(3).round(3)
+                      kpi    actual   target  attainment   status
+    280           revenue  11114.43  11671.0       0.952  at risk
+    281            orders    378.00    372.0       1.016      met
+    282  active_customers    295.00    310.0       0.952  at risk
     """
     if not (isinstance(amber, int | float) and 0 <= amber < 1):
         raise ValueError(f"amber: expected a share in [0, 1), got {amber!r}")

@@ -3,7 +3,7 @@
 Examples
 --------
 >>> from cpm_analysis.plots.clv import plot_probability_alive_matrix
->>> ax = plot_probability_alive_matrix(bgf)  # doctest: +SKIP
+>>> ax = plot_probability_alive_matrix(bgf)
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def plot_frequency_recency_matrix(
 
     Examples
     --------
-    >>> ax = plot_frequency_recency_matrix(bgf, t=4)  # doctest: +SKIP
+    >>> ax = plot_frequency_recency_matrix(bgf, t=4)
     """
     grid, freqs, recs = _grid(model, max_frequency, max_recency, n_recency)
     values = model.expected_purchases(t, grid).to_numpy()
@@ -146,7 +146,7 @@ def plot_probability_alive_matrix(
 
     Examples
     --------
-    >>> ax = plot_probability_alive_matrix(bgf)  # doctest: +SKIP
+    >>> ax = plot_probability_alive_matrix(bgf)
     """
     grid, freqs, recs = _grid(model, max_frequency, max_recency, n_recency)
     values = model.probability_alive(grid).to_numpy()
@@ -185,7 +185,7 @@ def plot_calibration_purchases_vs_holdout_purchases(
 
     Examples
     --------
-    >>> ax = plot_calibration_purchases_vs_holdout_purchases(bgf, summary)  # doctest: +SKIP
+    >>> ax = plot_calibration_purchases_vs_holdout_purchases(bgf, summary)
     """
     if isinstance(report_or_model, pd.DataFrame):
         report = report_or_model
@@ -250,8 +250,8 @@ def plot_cumulative_transactions(
     Examples
     --------
     >>> ax = plot_cumulative_transactions(
-    ...     bgf, ds.orders, calibration_end="1997-09-30", observation_end="1998-06-30"
-    ... )  # doctest: +SKIP
+    ...     bgf, cdnow.orders, calibration_end="1997-09-30", observation_end="1998-06-30"
+    ... )
     """
     unit_days = days_per_unit(time_unit)
     tx = transaction_days(

@@ -11,8 +11,11 @@ escaped where they are formatted, the sanitiser is the second line of defence.
 
 Examples
 --------
->>> export_html("reports/2024-06/01_data_quality.ipynb")  # doctest: +SKIP
-PosixPath('reports/2024-06/01_data_quality.html')
+>>> import nbformat
+>>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Data quality")])
+>>> nbformat.write(nb, tmp / "01_data_quality.ipynb")
+>>> export_html(tmp / "01_data_quality.ipynb").name
+'01_data_quality.html'
 """
 
 from __future__ import annotations
@@ -207,7 +210,11 @@ def export_html(
 
     Examples
     --------
-    >>> export_html("reports/2024-06/01_data_quality.ipynb")  # doctest: +SKIP
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Data quality")])
+    >>> nbformat.write(nb, tmp / "01_data_quality.ipynb")
+    >>> export_html(tmp / "01_data_quality.ipynb").name
+    '01_data_quality.html'
     """
     source = Path(notebook)
     target = Path(html_path) if html_path is not None else source.with_suffix(".html")

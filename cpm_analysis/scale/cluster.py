@@ -2,6 +2,8 @@
 
 Examples
 --------
+Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
 >>> from cpm_analysis.scale.cluster import start_client
 >>> client = start_client(n_workers=2, memory_limit="2GB")  # doctest: +SKIP
 >>> client.close()  # doctest: +SKIP
@@ -80,6 +82,8 @@ def start_client(
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> client = start_client("tcp://scheduler:8786")  # doctest: +SKIP
     """
     from distributed import Client, LocalCluster
@@ -105,6 +109,8 @@ def close_client(client: Any) -> None:
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> close_client(client)  # doctest: +SKIP
     """
     cluster = getattr(client, "cluster", None)
@@ -121,6 +127,8 @@ def broadcast(value: Any) -> Any:
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> hashes = broadcast(np.arange(10))  # doctest: +SKIP
     """
     import dask

@@ -5,6 +5,8 @@ and the scoring runs per partition, written as partitioned Parquet.
 
 Examples
 --------
+Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
 >>> from cpm_analysis.clv import BetaGeoModel, GammaGammaModel, rfm_summary
 >>> summary = rfm_summary(ds, observation_end="2025-12-31")  # doctest: +SKIP
 >>> bg = fit_on_distinct(BetaGeoModel(), summary)  # doctest: +SKIP
@@ -35,6 +37,8 @@ def customer_orders(data: Any, customer_col: str = "customer_id") -> Any:
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> customer_orders(ds).npartitions == ds.npartitions  # doctest: +SKIP
     True
     """
@@ -82,6 +86,8 @@ def rfm_summary_dask(
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> rfm_summary_dask(ds, observation_end="2025-12-31").compute()  # doctest: +SKIP
     """
     days_per_unit(time_unit)
@@ -106,6 +112,8 @@ def distinct_rows(summary: Any, columns: tuple[str, ...] = PURCHASE_COLUMNS) -> 
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> rows = distinct_rows(summary)  # doctest: +SKIP
     >>> rows["n_customers"].sum() == len(summary)  # doctest: +SKIP
     True
@@ -124,6 +132,8 @@ def fit_on_distinct(model: Any, summary: Any, time_unit: str = "W") -> Any:
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> bg = fit_on_distinct(BetaGeoModel(), summary)  # doctest: +SKIP
     """
     from cpm_analysis.clv import GammaGammaModel
@@ -204,6 +214,8 @@ def score_clv(
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> score_clv(summary, bg, gg, path="out/scored")  # doctest: +SKIP
     """
     import dask

@@ -13,6 +13,8 @@ the full data gives.
 
 Examples
 --------
+Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
 >>> from cpm_analysis.kpis import compute_kpis
 >>> compute_kpis(ds, "2025-06")  # a DaskDataset: the same table  # doctest: +SKIP
 """
@@ -55,6 +57,8 @@ def reduced_dataset(dataset: Any, periods: list[Period], by: Any = None) -> Any:
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> small = reduced_dataset(ds, [parse_period("2025-06")])  # doctest: +SKIP
     """
     from cpm_analysis.data import Dataset
@@ -110,6 +114,8 @@ def compute_kpis_dask(dataset: Any, period: Any, **kwargs: Any) -> pd.DataFrame:
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> compute_kpis_dask(ds, "2025-06", by="owner_id")  # doctest: +SKIP
     """
     from cpm_analysis.kpis.compute import compute_kpis

@@ -27,6 +27,8 @@ would be kept; with 10 million customers the chance for one unknown id is about 
 
 Examples
 --------
+Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
 >>> from cpm_analysis import load
 >>> ds = load("data/sample", engine="dask", work_dir="/tmp/cpm-store")  # doctest: +SKIP
 >>> ds.counts["orders"]  # doctest: +SKIP
@@ -293,6 +295,8 @@ def gather(*frames: Any) -> list[pd.DataFrame]:
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> measures, = gather(lazy_measures)  # doctest: +SKIP
     """
     import dask
@@ -395,6 +399,8 @@ class DaskDataset:
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> ds = load("data/big", engine="dask")  # doctest: +SKIP
     >>> ds.as_of("2025-06").collect().orders["order_date"].max()  # doctest: +SKIP
     """
@@ -438,6 +444,8 @@ class DaskDataset:
 
         Examples
         --------
+        Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
         >>> ds.as_of("2024-06").cutoff  # doctest: +SKIP
         Timestamp('2024-06-30 23:59:59.999999999')
         """
@@ -483,6 +491,8 @@ class DaskDataset:
 
         Examples
         --------
+        Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
         >>> ds.map_customers(lambda b: b.orders.groupby("customer_id").size().to_frame("n"),
         ...                  meta=pd.DataFrame({"n": pd.Series(dtype="int64")}))  # doctest: +SKIP
         """
@@ -511,6 +521,8 @@ class DaskDataset:
 
         Examples
         --------
+        Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
         >>> small = ds.collect()  # doctest: +SKIP
         """
         ds = read_store(self.work_dir)
@@ -521,6 +533,8 @@ class DaskDataset:
 
         Examples
         --------
+        Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
         >>> ds.last_date()  # doctest: +SKIP
         """
         import dask
@@ -539,6 +553,8 @@ class DaskDataset:
 
         Examples
         --------
+        Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
         >>> ds.summary().loc["orders", "rows"]  # doctest: +SKIP
         """
         import dask
@@ -606,6 +622,8 @@ def open_store(work_dir: str | os.PathLike) -> DaskDataset:
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> ds = open_store("/tmp/cpm-store")  # doctest: +SKIP
     """
     from cpm_analysis.scale import require_dask
@@ -662,6 +680,8 @@ def read_store(work_dir: str | os.PathLike) -> Dataset:
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> ds = read_store("reports/.store")  # doctest: +SKIP
     """
     work = Path(work_dir)
@@ -839,6 +859,8 @@ def load_dask(
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> ds = load_dask("data/sample", work_dir="/tmp/cpm-store")  # doctest: +SKIP
     """
     from cpm_analysis.data.loader import MAPPING_FILE, _read_file, _read_mapping

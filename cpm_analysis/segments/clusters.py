@@ -36,8 +36,8 @@ Examples
 --------
 >>> from cpm_analysis.data import load_cdnow
 >>> from cpm_analysis.segments import rfm_scores
->>> result = cluster_customers(rfm_scores(load_cdnow(), "1998-06"), random_state=0)  # doctest: +SKIP
->>> result.k, result.names[0]  # doctest: +SKIP
+>>> result = cluster_customers(rfm_scores(load_cdnow(sample=True), "1998-06"), random_state=0)
+>>> result.k, result.names[0]
 (2, 'Very recent, very frequent, top spend')
 """
 
@@ -491,8 +491,15 @@ def cluster_customers(
 
     Examples
     --------
-    >>> result = cluster_customers(scores, k=4, random_state=0)  # doctest: +SKIP
-    >>> result.profile[["name", "customers", "revenue_share"]]  # doctest: +SKIP
+    >>> from cpm_analysis.segments import rfm_scores
+    >>> result = cluster_customers(rfm_scores(ds, "2024-06"), k=4, random_state=0)
+    >>> result.profile[["name", "customers", "revenue_share"]].round(3)
+                                           name  customers  revenue_share
+    cluster
+    0          Recent, very frequent, top spend        236          0.485
+    1             Lapsing, frequent, high spend        501          0.333
+    2        Very recent, occasional, low spend        293          0.089
+    3              Lapsing, one-time, low spend        564          0.094
     """
     model = CustomerClusters(
         n_clusters=k,

@@ -737,8 +737,9 @@ def segment_summary(segments: pd.DataFrame, value: str = "monetary") -> pd.DataF
 
     Examples
     --------
-    >>> summary = segment_summary(rfm_segments(scores))  # doctest: +SKIP
-    >>> summary["customer_share"].sum()  # doctest: +SKIP
+    >>> from cpm_analysis.segments import rfm_scores
+    >>> table = segment_summary(rfm_segments(rfm_scores(ds, "2024-06")))
+    >>> float(round(table["customer_share"].sum(), 6))
     1.0
     """
     if "segment" not in segments.columns:

@@ -154,9 +154,15 @@ def segment_migration(
 
     Examples
     --------
+    >>> from cpm_analysis.segments import rfm_scores, rfm_segments
     >>> m = segment_migration(rfm_segments(rfm_scores(ds, "2024-05")),
-    ...                       rfm_segments(rfm_scores(ds, "2024-06")))  # doctest: +SKIP
-    >>> m.shares.loc["Champions"]  # doctest: +SKIP
+    ...                       rfm_segments(rfm_scores(ds, "2024-06")))
+    >>> m.shares.loc["Champions"].round(3).head(3)
+    current
+    Champions              0.859
+    Loyal                  0.133
+    Potential Loyalists    0.007
+    Name: Champions, dtype: float64
     """
     prev, prev_frame = _as_segments(previous, "previous")
     cur, cur_frame = _as_segments(current, "current")
