@@ -195,7 +195,10 @@ def refund_rate(ctx: KPIContext) -> np.ndarray:
     needs=("tickets.is_complaint",),
 )
 def complaint_rate(ctx: KPIContext) -> np.ndarray:
-    """100 x tickets opened in the period with is_complaint true / active customers."""
+    """100 x tickets opened in the period with is_complaint true / active customers.
+
+    A ticket whose is_complaint is unknown is not a complaint.
+    """
     tickets = ctx.tickets
     complaints = ctx.group_sum(tickets["group"], tickets["is_complaint"] == 1.0)
     return 100.0 * ctx.ratio(complaints, ctx.kpi("active_customers"))
@@ -293,7 +296,10 @@ def sla_compliance(ctx: KPIContext) -> np.ndarray:
     needs=("tickets.satisfaction", "tickets.resolved_at"),
 )
 def csat(ctx: KPIContext) -> np.ndarray:
-    """Mean satisfaction (1-5) of the tickets resolved in the period that have a rating."""
+    """Mean satisfaction (1-5) of the tickets resolved in the period that have a rating.
+
+    A ticket counts in the period it was resolved in, whenever it was opened.
+    """
     resolved = ctx.resolved_tickets
     return ctx.group_mean(resolved["group"], resolved["satisfaction"])
 
