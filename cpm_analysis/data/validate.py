@@ -194,7 +194,7 @@ def _convert_column(
         text = raw.astype("str").str.strip().where(~blank, None)
         labels = pd.Series(None, index=raw.index, dtype="str")
         uniques = text.dropna().unique()
-        mapping = {}
+        mapping: dict[Any, str | None] = {}
         for value in uniques:  # loop over distinct labels only (a few dozen periods)
             try:
                 mapping[value] = parse_period(value).label

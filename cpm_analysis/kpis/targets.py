@@ -135,7 +135,7 @@ def _clean_targets(targets: pd.DataFrame) -> pd.DataFrame:
             f"{_describe(frame.iloc[pos], numbers[pos])}: unknown KPI id "
             f"'{frame['kpi'].iloc[pos]}' (known: {', '.join(KPIS)})"
         )
-    labels = {}
+    labels: dict[object, str | None] = {}
     for value in frame["period"].dropna().unique():  # a few dozen distinct labels
         try:
             labels[value] = parse_period(str(value)).label

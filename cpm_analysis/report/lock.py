@@ -24,6 +24,7 @@ import fcntl
 import os
 from pathlib import Path
 from types import TracebackType
+from typing import TextIO
 
 LOCK_FILE = ".cpm-report.lock"
 
@@ -51,7 +52,7 @@ class ReportLock:
     def __init__(self, folder: str | os.PathLike):
         self.folder = Path(folder)
         self.path = self.folder / LOCK_FILE
-        self._handle = None
+        self._handle: TextIO | None = None
 
     def acquire(self) -> ReportLock:
         """Take the lock or raise :class:`ReportLockedError` naming the holder."""

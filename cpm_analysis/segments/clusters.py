@@ -134,6 +134,17 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
     (3, [0, 1, 2])
     """
 
+    scaler_: StandardScaler
+    kmeans_: Any
+    mapping_: np.ndarray
+    labels_: np.ndarray
+    cluster_centers_: np.ndarray
+    profile_: pd.DataFrame
+    names_: Any
+    k_: int
+    silhouette_: float
+    silhouette_scores_: pd.Series
+
     def __init__(
         self,
         n_clusters: int | None = None,
