@@ -17,10 +17,13 @@ $(BIN)/.installed: pyproject.toml Makefile
 
 setup: $(BIN)/.installed
 
+# ruff: style, imports and numpy docstrings (D); mypy: the package's type annotations
 lint: setup
-	$(BIN)/ruff check cpm_analysis tests benchmarks
-	$(BIN)/ruff format --check cpm_analysis tests benchmarks
+	$(BIN)/ruff check cpm_analysis tests benchmarks conftest.py
+	$(BIN)/ruff format --check cpm_analysis tests benchmarks conftest.py
+	$(BIN)/mypy
 
+# pytest runs tests/ and every docstring example of cpm_analysis (see pyproject.toml, conftest.py)
 test: lint
 	$(BIN)/python -m pytest
 
@@ -31,4 +34,4 @@ benchmark: setup
 	$(BIN)/python -m benchmarks --customers 1000000
 
 clean:
-	rm -rf $(VENV) reports/*/ reports/index.html .pytest_cache
+	rm -rf $(VENV) reports/*/ reports/index.html .pytest_cache .mypy_cache

@@ -9,7 +9,7 @@ Usage::
 The synthetic company of each size is generated once and cached under ``benchmarks/.cache``
 (``CPM_BENCH_CACHE`` to move it); the Dask benchmark writes it as partitioned Parquet, one
 million customers at a time. The report benchmark uses its own sizes (the sample and
-100,000 customers). Output is plain text, ready to paste into the README's performance section.
+100,000 customers). Output is plain text, ready to paste into docs/performance.md.
 """
 
 from __future__ import annotations

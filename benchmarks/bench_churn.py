@@ -44,7 +44,7 @@ except ImportError:  # run as a script: python benchmarks/bench_churn.py
     from common import dataset_dir_in_child, machine, peak_memory_gb, stage  # type: ignore[no-redef]
 
 TARGETS = {"features": 20.0, "fit": 60.0, "score": 10.0}
-# Issue 16: ChurnModel.fit on the size of the retail export that took 39 s (README: about 3 s),
+# Issue 16: ChurnModel.fit on the size of the retail export that took 39 s (docs/churn.md: about 3 s),
 # and on 100,000 customers x 30 features (target 30 s).
 WIDE_FITS = ((2_960, 20, 3.0), (100_000, 30, 30.0))
 

@@ -11,9 +11,14 @@ Examples
 --------
 >>> from cpm_analysis import load
 >>> from cpm_analysis.cohorts import cohort_retention
->>> ds = load("data/sample")  # doctest: +SKIP
->>> tri = cohort_retention(ds, freq="Q", as_of="2025-Q4")  # doctest: +SKIP
->>> tri.customers.iloc[:3, :4]  # doctest: +SKIP
+>>> ds = load("data/sample")
+>>> tri = cohort_retention(ds, freq="Q", as_of="2025-Q4")
+>>> tri.customers.iloc[:3, :4]
+periods_since    0         1         2         3
+cohort
+2022-Q1        1.0  0.436782  0.298851  0.402299
+2022-Q2        1.0  0.559055  0.409449  0.330709
+2022-Q3        1.0  0.439024  0.325203  0.300813
 """
 
 from __future__ import annotations
@@ -89,7 +94,7 @@ def cohort_retention(
     as_of: Any = None,
     n_cohorts: int | None = None,
 ) -> CohortRetention:
-    """The cohort retention triangle, by customers and by revenue.
+    """Return the cohort retention triangle, by customers and by revenue.
 
     Parameters
     ----------
@@ -112,8 +117,13 @@ def cohort_retention(
 
     Examples
     --------
-    >>> tri = cohort_retention(ds, freq="M", as_of="2025-06")  # doctest: +SKIP
-    >>> tri.sizes.tail(3)  # doctest: +SKIP
+    >>> tri = cohort_retention(ds, freq="M", as_of="2025-06")
+    >>> tri.sizes.tail(3)
+    cohort
+    2025-04    57
+    2025-05    79
+    2025-06    77
+    Name: customers, dtype: int64
     """
     freq_code = normalize_freq(freq)
     if n_cohorts is not None and (not isinstance(n_cohorts, int) or n_cohorts < 1):

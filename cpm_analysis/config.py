@@ -173,8 +173,7 @@ class AssessmentConfig(_Section):
 
     @property
     def weights(self) -> dict[str, float]:
-        """``{"self": ..., "manager": ...}`` as :func:`cpm_analysis.teams.owner_scorecard`
-        takes them."""
+        """``{"self": ..., "manager": ...}``, as :func:`cpm_analysis.teams.owner_scorecard` takes them."""
         return {"self": self.self_weight, "manager": self.manager_weight}
 
 
@@ -448,7 +447,7 @@ class CPMConfig(_Section):
         return self._source
 
     def to_dict(self) -> dict[str, Any]:
-        """The effective configuration as plain JSON types (for ``metrics.json``).
+        """Return the effective configuration as plain JSON types (for ``metrics.json``).
 
         Examples
         --------
@@ -579,7 +578,7 @@ def read_config(path: str | os.PathLike) -> CPMConfig:
 
 
 def find_config(data_folder: str | os.PathLike | None) -> Path | None:
-    """The configuration file of a data folder (:data:`CONFIG_NAMES`), or ``None``.
+    """Find the configuration file of a data folder (:data:`CONFIG_NAMES`), or ``None``.
 
     Raises
     ------
@@ -604,8 +603,10 @@ def find_config(data_folder: str | os.PathLike | None) -> Path | None:
 def load_config(
     path: str | os.PathLike | None = None, data_folder: str | os.PathLike | None = None
 ) -> CPMConfig:
-    """The configuration of a run: ``path``, else the data folder's ``cpm.yaml``/``cpm.toml``,
-    else :data:`DEFAULT_CONFIG`.
+    """Load the configuration of a run.
+
+    ``path`` if given, else the data folder's ``cpm.yaml``/``cpm.toml``, else
+    :data:`DEFAULT_CONFIG`.
 
     Parameters
     ----------

@@ -59,8 +59,9 @@ _lock = threading.Lock()
 
 
 def is_secret_name(name: str) -> bool:
-    """Whether a query-string parameter of a URL holds a secret (``password``, ``sslpassword``,
-    ``token``, ``api_key``, ...).
+    """Tell whether a query-string parameter of a URL holds a secret.
+
+    Secrets are ``password``, ``sslpassword``, ``token``, ``api_key``, ...
 
     Examples
     --------
@@ -123,8 +124,9 @@ def redact_url(url: str) -> str:
 
 
 def url_secrets(url: str) -> set[str]:
-    """The secret values a URL holds: its password and secret query values, as written and
-    percent-decoded.
+    """Return the secret values a URL holds.
+
+    They are its password and secret query values, as written and percent-decoded.
 
     Examples
     --------
@@ -199,7 +201,7 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 def expand_reference(value: str, what: str = "data") -> str:
-    """The value of ``$NAME`` (or ``${NAME}``) from the environment; any other text as it is.
+    """Return the value of ``$NAME`` (or ``${NAME}``) from the environment; any other text as it is.
 
     Raises
     ------

@@ -111,16 +111,16 @@ class Period:
         return (self.next().start - self.start).days
 
     def shift(self, n: int) -> Period:
-        """The period ``n`` steps later (earlier when negative)."""
+        """Return the period ``n`` steps later (earlier when negative)."""
         shifted = self._pd + n
         return Period(shifted.start_time, self.freq)
 
     def next(self) -> Period:
-        """The following period."""
+        """Return the following period."""
         return self.shift(1)
 
     def previous(self) -> Period:
-        """The preceding period."""
+        """Return the preceding period."""
         return self.shift(-1)
 
     def contains(self, when: pd.Series | pd.Timestamp) -> Any:
@@ -128,6 +128,7 @@ class Period:
         return (when >= self.start) & (when <= self.end)
 
     def __str__(self) -> str:
+        """Return the label, e.g. ``2024-06``."""
         return self.label
 
 
@@ -179,7 +180,7 @@ def parse_period(value: str | Period, freq: str | None = None) -> Period:
 
 
 def period_of(when: pd.Timestamp | str, freq: str) -> Period:
-    """The period of frequency ``freq`` that contains ``when``.
+    """Return the period of frequency ``freq`` that contains ``when``.
 
     Examples
     --------
@@ -210,7 +211,7 @@ def period_range(start: str | Period, end: str | Period) -> list[Period]:
 
 
 def latest_period(last_date: pd.Timestamp | Any, freq: str = "M") -> Period:
-    """The last complete period given the last date the data reaches.
+    """Return the last complete period given the last date the data reaches.
 
     A period is complete when the data reaches its last day. ``last_date`` may also be a
     :class:`~cpm_analysis.data.Dataset`, whose :meth:`~cpm_analysis.data.Dataset.last_date` is

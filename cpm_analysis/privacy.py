@@ -191,7 +191,7 @@ def mask_content(
     *,
     skip: Iterable[str] = (),
 ) -> pd.DataFrame:
-    """A copy of ``frame`` whose text columns have personal data masked by content.
+    """Return a copy of ``frame`` whose text columns have personal data masked by content.
 
     Every text column except the ids (``pseudonym`` and any column named ``*_id``, which must
     stay joinable) and ``skip`` goes through
@@ -247,7 +247,7 @@ def is_pii_column(name: str) -> bool:
 
 
 def pii_columns(frame: pd.DataFrame) -> list[str]:
-    """The columns of ``frame`` that :func:`is_pii_column` flags, in frame order.
+    """Return the columns of ``frame`` that :func:`is_pii_column` flags, in frame order.
 
     Examples
     --------
@@ -280,7 +280,7 @@ def key_path(folder: str | os.PathLike) -> Path:
 
 
 def load_key(folder: str | os.PathLike | None = None, *, create: bool = True) -> bytes:
-    """The pseudonym key: ``$CPM_PSEUDONYM_KEY``, else the key file of ``folder``.
+    """Return the pseudonym key: ``$CPM_PSEUDONYM_KEY``, else the key file of ``folder``.
 
     Parameters
     ----------
@@ -415,7 +415,7 @@ def mask_frame(
     key: bytes | None = None,
     id_column: str = "customer_id",
 ) -> pd.DataFrame:
-    """A copy of ``frame`` safe to show: personal columns dropped, customer ids pseudonymised.
+    """Return a copy of ``frame`` safe to show: personal columns dropped, customer ids pseudonymised.
 
     In ``mask`` mode, every column flagged by :func:`is_pii_column` is dropped, e-mail addresses
     and phone numbers found in the other text columns are masked (:func:`mask_content`) and
@@ -464,7 +464,7 @@ def _mask_json_lines(
     id_column: str,
     scanner: PiiScanner | None,
 ) -> pd.Series:
-    """The contract columns of raw rows (JSON, one per line, all of ``table``), masked."""
+    """Return the contract columns of raw rows (JSON, one per line, all of ``table``), masked."""
     if lines.empty:
         return lines
     records = pd.read_json(
@@ -532,7 +532,7 @@ def mask_rejected(
 
 
 def restrict_to_owner(dataset: Dataset, owner: str) -> Dataset:
-    """The account owner's book: only their customers and what belongs to them.
+    """Return the account owner's book: only their customers and what belongs to them.
 
     Customers whose ``owner_id`` is ``owner``; their orders, tickets and surveys; the owner's own
     staff row and assessments; targets that are the owner's or company-wide (no ``owner_id``);
@@ -594,7 +594,7 @@ def restrict_to_owner(dataset: Dataset, owner: str) -> Dataset:
 def _rejected_of_owner(
     rejected: pd.DataFrame, ids: pd.Series, owner: str, customers: pd.Series
 ) -> pd.DataFrame:
-    """The rejected rows of one owner's book.
+    """Return the rejected rows of one owner's book.
 
     A row naming a customer of the validated table belongs to that customer's owner only,
     whatever ``owner_id`` the row itself names (a duplicated customer row naming another owner
@@ -645,11 +645,12 @@ class Finding:
     count: int
 
     def __str__(self) -> str:
+        """Say where the finding is, how many and of what kind."""
         return f"{self.path}: {self.count} {self.kind}"
 
 
 def _staff_keys(dataset: Dataset) -> set[str]:
-    """The ids of staff, account owners and agents: values a report shows by design."""
+    """Return the ids of staff, account owners and agents: values a report shows by design."""
     keys: set[str] = set()
     for table, column in (
         ("staff", "staff_id"),

@@ -108,7 +108,8 @@ class SyntheticData:
 
         Examples
         --------
-        >>> generate(200, seed=3).write("/tmp/cpm-sample")  # doctest: +SKIP
+        >>> generate(200, seed=3).write(tmp / "cpm-sample").name
+        'cpm-sample'
         """
         if format not in ("csv", "parquet"):
             raise ValueError(f"format: expected 'csv' or 'parquet', got {format!r}")
@@ -716,8 +717,10 @@ def _check_generate_kwargs(kwargs: dict[str, Any]) -> None:
 
 
 def _chunk_sizes(n_customers: int, chunk_customers: int) -> list[int]:
-    """Split ``n_customers`` into as few chunks of at most ``chunk_customers`` as possible,
-    as equal as possible (so none is much smaller than the others)."""
+    """Split ``n_customers`` into as few chunks of at most ``chunk_customers`` as possible.
+
+    The chunks are as equal as possible (so none is much smaller than the others).
+    """
     n_chunks = -(-n_customers // chunk_customers)
     base, extra = divmod(n_customers, n_chunks)
     if base < 10:
@@ -979,7 +982,7 @@ def generate_contractual(
     end: str = "2025-12-31",
     sbg: Mapping[str, float] | None = None,
 ) -> SyntheticData:
-    """A subscription company: monthly contracts whose ends follow the sBG model.
+    """Return a subscription company: monthly contracts whose ends follow the sBG model.
 
     The company (customers, staff, tickets, surveys, assessments) is :func:`generate`'s with
     the same seed; what changes is the business. Each customer signs a monthly contract on their
@@ -1082,7 +1085,7 @@ def generate_discrete(
     opportunities: int = 6,
     bgbb: Mapping[str, float] | None = None,
 ) -> SyntheticData:
-    """A discrete-time business (yearly donations): one transaction opportunity a year, BG/BB.
+    """Return a discrete-time business (yearly donations): one transaction opportunity a year, BG/BB.
 
     Every customer makes a first donation in ``first_year`` (a single cohort, as the 1995
     donations cohort of Fader, Hardie & Shang 2010) and then has ``opportunities`` yearly
@@ -1182,7 +1185,8 @@ def write_sample_contract(out_dir: str | os.PathLike) -> Path:
 
     Examples
     --------
-    >>> write_sample_contract("/tmp/sample_contract")  # doctest: +SKIP
+    >>> write_sample_contract(tmp / "sample_contract").name
+    'sample_contract'
     """
     data = generate_contractual(**SAMPLE_CONTRACT)
     out = data.write(out_dir)

@@ -16,10 +16,14 @@ to keep the rest"), in five pieces:
 Examples
 --------
 >>> from cpm_analysis.churn import ChurnModel, churn_features, churn_labels, risk_list
->>> y = churn_labels(ds, "2025-06", horizon="90D")  # doctest: +SKIP
->>> X = churn_features(ds, "2025-06").loc[y.index]  # doctest: +SKIP
->>> model = ChurnModel(random_state=0).fit(X, y)  # doctest: +SKIP
->>> risk_list(model, ds, "2025-12").head()  # doctest: +SKIP
+>>> y = churn_labels(ds, "2025-06", horizon="90D")
+>>> X = churn_features(ds, "2025-06").loc[y.index]
+>>> model = ChurnModel(model="logistic", random_state=0).fit(X, y)
+>>> risk_list(model, ds, "2025-12")[["customer_id", "churn_probability"]].head(3)
+  customer_id  churn_probability
+0     C001334           0.993507
+1     C001373           0.988618
+2     C000533           0.986216
 """
 
 from __future__ import annotations

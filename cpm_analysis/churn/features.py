@@ -46,8 +46,12 @@ column) exists, so a dataset yields the same columns at every cutoff.
 Examples
 --------
 >>> from cpm_analysis.churn import churn_features
->>> X = churn_features(ds, "2024-06")  # doctest: +SKIP
->>> X.loc["C000123", ["days_since_last_order", "orders_90d", "p_alive"]]  # doctest: +SKIP
+>>> X = churn_features(ds, "2024-06")
+>>> X.loc[X.index[0], ["days_since_last_order", "orders_90d", "p_alive"]].round(3)
+days_since_last_order    486.634
+orders_90d                 0.000
+p_alive                    1.000
+Name: C000002, dtype: float64
 """
 
 from __future__ import annotations
@@ -115,7 +119,7 @@ def _trend(last: np.ndarray, prev: np.ndarray) -> np.ndarray:
 def _last_per_customer(
     codes: np.ndarray, when: np.ndarray, values: np.ndarray, n: int
 ) -> np.ndarray:
-    """The value of each customer's latest row (by ``when``), ``NaN`` without rows."""
+    """Return the value of each customer's latest row (by ``when``), ``NaN`` without rows."""
     out = np.full(n, np.nan)
     if len(codes) == 0:
         return out
@@ -240,7 +244,11 @@ def clv_features(
 
     Examples
     --------
-    >>> clv_features(ds.as_of("2024-06").orders, to_cutoff("2024-06"), ids)  # doctest: +SKIP
+    >>> from cpm_analysis.periods import to_cutoff
+    >>> june = ds.as_of("2024-06")
+    >>> features = clv_features(june.orders, to_cutoff("2024-06"), june.customers["customer_id"])
+    >>> sorted(features)
+    ['expected_purchases_90d', 'p_alive']
     """
     try:
         from cpm_analysis.clv import BetaGeoModel, rfm_summary
@@ -279,7 +287,7 @@ def attribute_features(customers: pd.DataFrame, cut: pd.Timestamp) -> dict[str, 
 
     Examples
     --------
-    >>> attribute_features(ds.customers, to_cutoff("2024-06")).keys()  # doctest: +SKIP
+    >>> attribute_features(ds.customers, to_cutoff("2024-06")).keys()
     dict_keys(['region', 'channel', 'company_size'])
     """
     out: dict[str, Any] = {}
@@ -339,8 +347,8 @@ def churn_features(
 
     Examples
     --------
-    >>> X = churn_features(ds, "2024-06", clv=False)  # doctest: +SKIP
-    >>> X.columns[:4].tolist()  # doctest: +SKIP
+    >>> X = churn_features(ds, "2024-06", clv=False)
+    >>> X.columns[:4].tolist()
     ['tenure_days', 'days_since_first_order', 'days_since_last_order', 'orders_30d']
     """
     if not windows or any(int(w) <= 0 for w in windows):

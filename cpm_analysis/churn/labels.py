@@ -22,8 +22,9 @@ column). Labels need the future: the data must reach ``cutoff + horizon``, other
 Examples
 --------
 >>> from cpm_analysis.churn import churn_labels
->>> y = churn_labels(ds, "2024-06", horizon="90D")  # doctest: +SKIP
->>> y.mean()  # churn rate of the active base  # doctest: +SKIP
+>>> y = churn_labels(ds, "2024-06", horizon="90D")
+>>> round(y.mean(), 3)  # churn rate of the active base
+np.float64(0.644)
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from cpm_analysis.periods import to_cutoff
 
 
 def parse_horizon(value: Any, name: str = "horizon") -> pd.Timedelta:
-    """A positive duration: ``"90D"``, ``"12W"``, a Timedelta, or a number of days.
+    """Return a positive duration: ``"90D"``, ``"12W"``, a Timedelta, or a number of days.
 
     Examples
     --------
@@ -71,14 +72,14 @@ def is_contractual(dataset: Any) -> bool:
 
     Examples
     --------
-    >>> is_contractual(ds)  # doctest: +SKIP
+    >>> is_contractual(ds)
     False
     """
     return "churned_at" in dataset.customers.columns
 
 
 def _data_end(dataset: Any) -> pd.Timestamp:
-    """The last instant the data covers: the view's cutoff, or the end of the last event day."""
+    """Return the last instant the data covers: the view's cutoff, or the end of the last event day."""
     if dataset.cutoff is not None:
         return dataset.cutoff
     last = dataset.last_date()
@@ -96,7 +97,7 @@ def active_customers(
     active_window: Any = "365D",
     contractual: bool | None = None,
 ) -> pd.Index:
-    """The customers who count as customers at ``cutoff`` (see the module docstring).
+    """Return the customers who count as customers at ``cutoff`` (see the module docstring).
 
     Uses only data dated at or before the cutoff.
 
@@ -120,8 +121,8 @@ def active_customers(
 
     Examples
     --------
-    >>> active_customers(ds, "2024-06")[:3]  # doctest: +SKIP
-    Index(['C000001', 'C000003', 'C000007'], dtype='str', name='customer_id')
+    >>> active_customers(ds, "2024-06")[:3]
+    Index(['C000003', 'C000006', 'C000009'], dtype='str', name='customer_id')
     """
     ts = to_cutoff(cutoff)
     customers = dataset.customers
@@ -182,8 +183,8 @@ def churn_labels(
 
     Examples
     --------
-    >>> y = churn_labels(ds, "2024-06", horizon="90D")  # doctest: +SKIP
-    >>> y.attrs["rule"]  # doctest: +SKIP
+    >>> y = churn_labels(ds, "2024-06", horizon="90D")
+    >>> y.attrs["rule"]
     'no paid order in (cutoff, cutoff + 90 days]; base: a paid order in the 365 days before'
     """
     ts = to_cutoff(cutoff)

@@ -286,7 +286,7 @@ def format_reasons(
     quartiles: Mapping[str, tuple[float, float]],
     n_reasons: int = 3,
 ) -> pd.DataFrame:
-    """The top ``n_reasons`` risk-raising features per row, phrased.
+    """Return the top ``n_reasons`` risk-raising features per row, phrased.
 
     Parameters
     ----------

@@ -3,9 +3,15 @@
 Examples
 --------
 >>> from cpm_analysis.churn import ChurnModel, churn_features, churn_labels, risk_list
->>> y = churn_labels(ds, "2025-09", "90D")  # doctest: +SKIP
->>> model = ChurnModel(random_state=0).fit(churn_features(ds, "2025-09").loc[y.index], y)  # doctest: +SKIP
->>> risk_list(model, ds, "2025-12", clv=clv).head(20)  # doctest: +SKIP
+>>> y = churn_labels(ds, "2025-09", "90D")
+>>> model = ChurnModel(model="logistic", random_state=0)
+>>> model = model.fit(churn_features(ds, "2025-09").loc[y.index], y)
+>>> risk = risk_list(model, ds, "2025-12", clv=clv)
+>>> risk[["customer_id", "owner_id", "churn_probability", "clv", "expected_loss"]].head(3).round(2)
+  customer_id owner_id  churn_probability     clv  expected_loss
+0     C001592     S002               0.34  954.60         319.93
+1     C000685     S012               0.32  842.62         271.48
+2     C000644     S013               0.63  423.70         265.52
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ RISK_COLUMNS = [
 
 
 def _per_customer(values: Any, name: str, index: pd.Index, column: str | None = None) -> pd.Series:
-    """A Series aligned to ``index`` from a Series, or a DataFrame's ``column``."""
+    """Return a Series aligned to ``index`` from a Series, or a DataFrame's ``column``."""
     if isinstance(values, pd.DataFrame):
         if column is None or column not in values.columns:
             if values.shape[1] != 1:
@@ -61,7 +67,7 @@ def risk_list(
     n: int | None = None,
     n_reasons: int = 3,
 ) -> pd.DataFrame:
-    """Customers alive at ``cutoff`` ranked by expected loss, with owner, segment and reasons.
+    """Return the customers alive at ``cutoff`` ranked by expected loss, with owner, segment and reasons.
 
     Parameters
     ----------
@@ -103,7 +109,12 @@ def risk_list(
 
     Examples
     --------
-    >>> risk_list(model, ds, "2025-12", n=50)[["customer_id", "churn_probability", "reasons"]]  # doctest: +SKIP
+    >>> risk = risk_list(model, ds, "2025-12", n=50)
+    >>> risk[["customer_id", "churn_probability", "reasons"]].head(3)
+      customer_id  churn_probability                                            reasons
+    0     C001334           0.993507  last CSAT 1/5; 1% likely to still be an active...
+    1     C001373           0.988618  last NPS answer 1/10; 9% likely to still be an...
+    2     C000533           0.986216  3% likely to still be an active buyer (BG/NBD)...
     """
     ts = to_cutoff(cutoff)
     if n is not None and not (isinstance(n, int | np.integer) and n >= 1):

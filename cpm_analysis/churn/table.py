@@ -119,7 +119,7 @@ def _kind_of(values: pd.Series) -> str:
 
 
 def infer_column_kinds(X: pd.DataFrame) -> dict[str, str]:
-    """The kind of every column of ``X``: numeric, text_numeric, datetime or categorical.
+    """Return the kind of every column of ``X``: numeric, text_numeric, datetime or categorical.
 
     Parameters
     ----------
@@ -247,7 +247,7 @@ class TableCoercer(TransformerMixin, BaseEstimator):
         )
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        """The output columns (the input columns seen in fit)."""
+        """Return the output columns (the input columns seen in fit)."""
         check_is_fitted(self, "kinds_")
         return np.asarray(list(self.kinds_), dtype=object)
 

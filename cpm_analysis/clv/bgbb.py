@@ -84,9 +84,11 @@ _MAX_GRID = 50_000_000
 
 
 def _grid(x: np.ndarray, tx: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """The opportunity grid of a set of rows: ``J[row, k]`` is ``k`` for the sum's terms
-    (``k < M = max n``) and ``n`` for the last column (the alive-throughout term); ``mask``
-    marks the cells that belong to a row's likelihood."""
+    """Return the opportunity grid of a set of rows.
+
+    ``J[row, k]`` is ``k`` for the sum's terms (``k < M = max n``) and ``n`` for the last column (the alive-throughout term); ``mask``
+    marks the cells that belong to a row's likelihood.
+    """
     M = int(n.max()) if len(n) else 0
     if len(x) * (M + 1) > _MAX_GRID:
         raise ValueError(
@@ -105,7 +107,7 @@ def _grid(x: np.ndarray, tx: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.
 def _log_terms(
     theta: tuple[float, float, float, float], x: np.ndarray, tx: np.ndarray, n: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """log of each likelihood term (masked cells -inf), the grid J and the mask."""
+    """Log of each likelihood term (masked cells -inf), the grid J and the mask."""
     alpha, beta, gamma, delta = theta
     J, mask, M = _grid(x, tx, n)
     safe_j = np.where(mask, J, x[:, None])  # any valid opportunity outside the mask
@@ -336,9 +338,12 @@ class BetaGeoBetaBinomModel(PurchaseModel):
         return betaln(gamma, delta + k) - betaln(gamma, delta)
 
     def _log_survival_table(self, n: np.ndarray, H: int) -> tuple[np.ndarray, np.ndarray]:
-        """``table[i, h] = log sum_{k=1}^{h} S(nu_i + k)`` (``-inf`` for ``h = 0``) for the
+        """Return the log partial sums of the survival terms, and the index of each ``n``.
+
+        ``table[i, h] = log sum_{k=1}^{h} S(nu_i + k)`` (``-inf`` for ``h = 0``) for the
         distinct ``nu`` of ``n``, and the index of each ``n`` in ``nu``. Log space keeps the
-        products with the (possibly huge) ratio to the likelihood finite."""
+        products with the (possibly huge) ratio to the likelihood finite.
+        """
         nu, inv = np.unique(n, return_inverse=True)
         table = np.full((len(nu), H + 1), -np.inf)
         if H:

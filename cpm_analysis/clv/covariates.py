@@ -66,7 +66,7 @@ _MANY_PATTERNS = 200
 
 
 def _covariates(summary: pd.DataFrame, names: Sequence[str], what: str) -> np.ndarray:
-    """The named covariate columns as a float matrix (rows x columns)."""
+    """Return the named covariate columns as a float matrix (rows x columns)."""
     missing = [c for c in names if c not in summary.columns]
     if missing:
         raise ValueError(
@@ -187,8 +187,10 @@ class _CovariateModel(BaseEstimator):
 
         Examples
         --------
-        >>> model = BetaGeoCovariateModel(["web"], ["web"]).fit(summary)  # doctest: +SKIP
-        >>> model.coefficients_  # doctest: +SKIP
+        >>> summary = summary.assign(web=(np.arange(len(summary)) % 2).astype(float))
+        >>> model = BetaGeoCovariateModel(["web"], ["web"]).fit(summary)
+        >>> sorted(model.coefficients_)
+        ['dropout_a', 'dropout_b', 'purchase']
         """
         purchase_cols, dropout_cols = self._names()
         cols = check_summary(summary, PURCHASE_COLUMNS)
@@ -305,7 +307,14 @@ class _CovariateModel(BaseEstimator):
 
         Examples
         --------
-        >>> model.customer_params(summary).head()  # doctest: +SKIP
+        >>> summary = summary.assign(web=(np.arange(len(summary)) % 2).astype(float))
+        >>> model = BetaGeoCovariateModel(["web"], ["web"]).fit(summary)
+        >>> model.customer_params(summary).head(3).round(3)
+                         r  alpha      a      b
+        customer_id
+        4            0.243  4.451  0.658  2.266
+        21           0.243  4.374  1.010  2.799
+        50           0.243  4.451  0.658  2.266
         """
         self._check_fitted()
         purchase_cols, dropout_cols = self._names()
@@ -331,11 +340,18 @@ class _CovariateModel(BaseEstimator):
         return out if out is not None else np.zeros(0)
 
     def expected_purchases(self, t: Any, summary: pd.DataFrame) -> pd.Series:
-        """Expected purchases in the next ``t`` time units per customer, given their covariates.
+        """Return the expected purchases in the next ``t`` time units per customer, given their covariates.
 
         Examples
         --------
-        >>> model.expected_purchases(52, summary).head()  # doctest: +SKIP
+        >>> summary = summary.assign(web=(np.arange(len(summary)) % 2).astype(float))
+        >>> model = BetaGeoCovariateModel(["web"], ["web"]).fit(summary)
+        >>> model.expected_purchases(52, summary).head(3).round(3)
+        customer_id
+        4     1.660
+        21    0.233
+        50    0.255
+        Name: expected_purchases, dtype: float64
         """
         self._check_fitted()
         if np.ndim(t) > 0:
@@ -348,12 +364,16 @@ class _CovariateModel(BaseEstimator):
         return pd.Series(values, index=summary.index, name="expected_purchases")
 
     def expected_purchases_over(self, times: Sequence[float], summary: pd.DataFrame) -> np.ndarray:
-        """Expected purchases for several horizons (customers x horizons); used by
-        :func:`~cpm_analysis.clv.customer_lifetime_value`.
+        """Return the expected purchases for several horizons (customers x horizons).
+
+        Used by :func:`~cpm_analysis.clv.customer_lifetime_value`.
 
         Examples
         --------
-        >>> model.expected_purchases_over([4, 13, 52], summary).shape  # doctest: +SKIP
+        >>> summary = summary.assign(web=(np.arange(len(summary)) % 2).astype(float))
+        >>> model = BetaGeoCovariateModel(["web"], ["web"]).fit(summary)
+        >>> model.expected_purchases_over([4, 13, 52], summary).shape
+        (2357, 3)
         """
         self._check_fitted()
         return self._by_pattern(summary, lambda m, s: m.expected_purchases_over(times, s))
@@ -363,7 +383,14 @@ class _CovariateModel(BaseEstimator):
 
         Examples
         --------
-        >>> model.probability_alive(summary).head()  # doctest: +SKIP
+        >>> summary = summary.assign(web=(np.arange(len(summary)) % 2).astype(float))
+        >>> model = BetaGeoCovariateModel(["web"], ["web"]).fit(summary)
+        >>> model.probability_alive(summary).head(3).round(3)
+        customer_id
+        4     0.753
+        21    0.195
+        50    1.000
+        Name: probability_alive, dtype: float64
         """
         self._check_fitted()
         values = self._by_pattern(summary, lambda m, s: m.probability_alive(s).to_numpy())
@@ -408,9 +435,10 @@ class BetaGeoCovariateModel(_CovariateModel):
 
     Examples
     --------
-    >>> model = BetaGeoCovariateModel(["web"], ["web"]).fit(summary)  # doctest: +SKIP
-    >>> model.coefficients_["purchase"]  # doctest: +SKIP
-    {'web': 0.49}
+    >>> summary = summary.assign(web=(np.arange(len(summary)) % 2).astype(float))
+    >>> model = BetaGeoCovariateModel(["web"], ["web"]).fit(summary)
+    >>> round(model.coefficients_["purchase"]["web"], 3)
+    0.017
     """
 
     _plain = BetaGeoModel
@@ -447,7 +475,10 @@ class ParetoNBDCovariateModel(_CovariateModel):
 
     Examples
     --------
-    >>> model = ParetoNBDCovariateModel(["web"], ["web"]).fit(summary)  # doctest: +SKIP
+    >>> summary = summary.assign(web=(np.arange(len(summary)) % 2).astype(float))
+    >>> model = ParetoNBDCovariateModel(["web"], ["web"]).fit(summary)
+    >>> sorted(model.coefficients_)
+    ['dropout', 'purchase']
     """
 
     _plain = ParetoNBDModel

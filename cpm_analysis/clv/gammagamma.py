@@ -18,8 +18,8 @@ the analytic Hessian: about ten passes over the data.
 Examples
 --------
 >>> from cpm_analysis.clv import GammaGammaModel
->>> spend = GammaGammaModel().fit(summary)  # doctest: +SKIP
->>> spend.params_  # doctest: +SKIP
+>>> spend = GammaGammaModel().fit(summary)
+>>> spend.params_
 {'p': 6.25, 'q': 3.74, 'v': 15.44}
 """
 
@@ -225,8 +225,13 @@ class GammaGammaModel(BaseModel):
     Examples
     --------
     >>> from cpm_analysis.clv import GammaGammaModel
-    >>> spend = GammaGammaModel().fit(summary)  # doctest: +SKIP
-    >>> spend.expected_spend(summary).head()  # doctest: +SKIP
+    >>> spend = GammaGammaModel().fit(summary)
+    >>> spend.expected_spend(summary).head(3).round(2)
+    customer_id
+    4     24.65
+    21    18.91
+    50    35.17
+    Name: expected_spend, dtype: float64
     """
 
     _param_names = ("p", "q", "v")
@@ -268,8 +273,8 @@ class GammaGammaModel(BaseModel):
 
         Examples
         --------
-        >>> spend = GammaGammaModel().fit(summary)  # doctest: +SKIP
-        >>> spend.n_customers_  # repeat buyers only  # doctest: +SKIP
+        >>> spend = GammaGammaModel().fit(summary)
+        >>> spend.n_customers_  # repeat buyers only
         946
         """
         self._check_init()
@@ -382,8 +387,17 @@ class GammaGammaModel(BaseModel):
 
         Examples
         --------
-        >>> spend.expected_spend(summary)  # doctest: +SKIP
-        >>> spend.expected_spend([2, 0], [30.0, 0.0])  # doctest: +SKIP
+        >>> spend = GammaGammaModel().fit(summary)
+        >>> spend.expected_spend(summary).head(3).round(2)
+        customer_id
+        4     24.65
+        21    18.91
+        50    35.17
+        Name: expected_spend, dtype: float64
+        >>> spend.expected_spend([2, 0], [30.0, 0.0])
+        0    30.930809
+        1    35.170371
+        Name: expected_spend, dtype: float64
         """
         self._check_fitted()
         if summary is None:
@@ -419,7 +433,7 @@ class GammaGammaModel(BaseModel):
         return pd.Series(values, index=index, name="expected_spend")
 
     def mean_spend(self) -> float:
-        """Population mean transaction value ``p v / (q - 1)``.
+        """Return the population mean transaction value ``p v / (q - 1)``.
 
         When the fit has ``q <= 1`` that mean is infinite; the observed mean spend of the fitted
         repeat buyers (``observed_mean_spend_``) is returned instead, so that every value stays
@@ -427,7 +441,8 @@ class GammaGammaModel(BaseModel):
 
         Examples
         --------
-        >>> spend.mean_spend()  # doctest: +SKIP
+        >>> spend = GammaGammaModel().fit(summary)
+        >>> round(spend.mean_spend(), 1)
         35.2
         """
         self._check_fitted()

@@ -106,8 +106,10 @@ def _bracket_by_quantiles(
     T: np.ndarray,
     nodes: int = 256,
 ) -> np.ndarray:
-    """E[(1 - (1 + p u)^-(r+x)) / p] over p ~ Beta(a, b+x+1), u = t/(alpha+T), by the
-    midpoint rule in probability space: the mean of the integrand at the beta quantiles of
+    """Integrate the MBG/NBD expectation numerically, where ``hyp2f1`` fails.
+
+    The integral is E[(1 - (1 + p u)^-(r+x)) / p] over p ~ Beta(a, b+x+1), u = t/(alpha+T), by
+    the midpoint rule in probability space: the mean of the integrand at the beta quantiles of
     (j + 1/2) / nodes. The integrand is bounded and smooth in p, so the rule is accurate
     however concentrated the beta distribution is; it is only used where ``hyp2f1`` fails.
 

@@ -118,7 +118,7 @@ def _check_contract_rows(data: Any, *, what: str = "data") -> tuple[np.ndarray, 
 
 
 def rows_from_survivors(survivors: Sequence[float]) -> pd.DataFrame:
-    """The ``(T, churned)`` rows of one cohort from its survivor counts per period.
+    """Return the ``(T, churned)`` rows of one cohort from its survivor counts per period.
 
     ``survivors[0]`` customers started; ``survivors[t]`` of them were still active in period
     ``t + 1`` (had renewed ``t`` times). The customers lost between ``t - 1`` and ``t`` give a
@@ -540,7 +540,7 @@ class ShiftedBetaGeoModel(BaseModel):
         return float(out) if out.ndim == 0 else out
 
     def retention_rate(self, t: Any) -> float | np.ndarray:
-        """Expected share of the customers active in period ``t`` who renew at its end.
+        """Return the expected share of the customers active in period ``t`` who renew at its end.
 
         ``r(t) = S(t) / S(t - 1) = (beta + t - 1) / (alpha + beta + t - 1)`` for ``t >= 1``;
         it rises with ``t`` as the customers likely to cancel leave first.

@@ -116,7 +116,7 @@ def _check_model(model: Any, name: str) -> None:
 
 
 def _nll_at(model: Any, summary: pd.DataFrame, sample_weight: Any) -> tuple[Any, float]:
-    """The model's total negative log-likelihood over the summary, and the customers in it."""
+    """Return the model's total negative log-likelihood over the summary, and the customers in it."""
     if isinstance(model, PurchaseModel):
         cols = check_summary(summary, PURCHASE_COLUMNS)
         weights = check_sample_weight(sample_weight, len(summary))
@@ -314,8 +314,11 @@ def bootstrap_parameters(
 
     Examples
     --------
-    >>> draws = bootstrap_parameters(bgf, summary, ggf, n_draws=200)  # doctest: +SKIP
-    >>> draws.purchase.quantile([0.05, 0.95])  # doctest: +SKIP
+    >>> draws = bootstrap_parameters(bgf, summary, ggf, n_draws=20, random_state=0)
+    >>> draws.purchase.quantile([0.05, 0.95]).round(3)
+              r  alpha      a      b
+    0.05  0.227  3.925  0.596  1.662
+    0.95  0.256  4.746  1.202  4.241
     """
     _check_model(purchase_model, "purchase_model")
     if not isinstance(purchase_model, PurchaseModel):
@@ -672,7 +675,13 @@ def prediction_intervals(
 
     Examples
     --------
-    >>> prediction_intervals(draws, summary, "clv", level=0.9).head()  # doctest: +SKIP
+    >>> draws = bootstrap_parameters(bgf, summary, ggf, n_draws=20, random_state=0)
+    >>> prediction_intervals(draws, summary, "clv", level=0.9).head(3).round(2)
+                 estimate  lower  upper
+    customer_id
+    4               36.30  34.33  37.63
+    21               4.64   4.07   5.54
+    50               8.35   7.82   8.91
     """
     options = _options(t, horizon_months, discount_rate, time_unit)
     return _evaluate(draws, summary, quantity, None, level, options, n_jobs, True)[0]
@@ -718,7 +727,14 @@ def group_intervals(
 
     Examples
     --------
-    >>> group_intervals(draws, summary, summary["owner_id"], "clv")  # doctest: +SKIP
+    >>> draws = bootstrap_parameters(bgf, summary, ggf, n_draws=20, random_state=0)
+    >>> owner = pd.Series(["S1", "S2"], dtype="str").repeat(len(summary) // 2 + 1)
+    >>> summary = summary.assign(owner_id=owner.iloc[: len(summary)].to_numpy())
+    >>> group_intervals(draws, summary, summary["owner_id"], "clv").round(1)
+              customers  estimate    lower    upper
+    owner_id
+    S1             1179   35673.4  32482.5  37782.6
+    S2             1178   35876.8  32857.9  38002.0
     """
     options = _options(t, horizon_months, discount_rate, time_unit)
     return _evaluate(draws, summary, quantity, groups, level, options, n_jobs, False)[1]
@@ -750,8 +766,15 @@ def customer_and_group_intervals(
 
     Examples
     --------
-    >>> per_customer, per_owner = customer_and_group_intervals(
-    ...     draws, summary, "owner_id")  # doctest: +SKIP
+    >>> draws = bootstrap_parameters(bgf, summary, ggf, n_draws=20, random_state=0)
+    >>> owner = pd.Series(["S1", "S2"], dtype="str").repeat(len(summary) // 2 + 1)
+    >>> summary = summary.assign(owner_id=owner.iloc[: len(summary)].to_numpy())
+    >>> per_customer, per_owner = customer_and_group_intervals(draws, summary, "owner_id")
+    >>> per_owner.round(1)
+              customers  estimate    lower    upper
+    owner_id
+    S1             1179   35673.4  32482.5  37782.6
+    S2             1178   35876.8  32857.9  38002.0
     """
     options = _options(t, horizon_months, discount_rate, time_unit)
     customers, by_group = _evaluate(draws, summary, quantity, groups, level, options, n_jobs, True)

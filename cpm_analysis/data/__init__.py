@@ -3,8 +3,9 @@
 Examples
 --------
 >>> from cpm_analysis.data import load
->>> ds = load("data/sample")  # doctest: +SKIP
->>> ds.as_of("2024-06").orders["order_date"].max()  # doctest: +SKIP
+>>> ds = load("data/sample")
+>>> ds.as_of("2024-06").orders["order_date"].max()
+Timestamp('2024-06-30 22:47:42')
 """
 
 from __future__ import annotations

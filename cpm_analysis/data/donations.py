@@ -14,7 +14,7 @@ _COLUMNS = {"frequency": "frequency", "recency": "recency", "periods": "T", "wei
 
 
 def donations_dir() -> Path:
-    """The folder of the vendored donations table.
+    """Return the folder of the vendored donations table.
 
     Examples
     --------
@@ -25,7 +25,7 @@ def donations_dir() -> Path:
 
 
 def load_donations(path: Path | str | None = None) -> pd.DataFrame:
-    """The 1995 donor cohort of Fader, Hardie & Shang (2010): one row per distinct history.
+    """Return the 1995 donor cohort of Fader, Hardie & Shang (2010): one row per distinct history.
 
     Parameters
     ----------

@@ -29,7 +29,7 @@ def is_workbook(path: Path) -> bool:
 
 
 def sheet_names(path: Path, table: str = "workbook") -> list[str]:
-    """The sheet names of the workbook at ``path``.
+    """Return the sheet names of the workbook at ``path``.
 
     Examples
     --------

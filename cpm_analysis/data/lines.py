@@ -89,8 +89,10 @@ def codes_of(series: pd.Series, sort: bool = False) -> tuple[np.ndarray, pd.Inde
 def best_per_group(
     groups: np.ndarray, n_groups: int, values: np.ndarray, n_values: int, weights: np.ndarray
 ) -> np.ndarray:
-    """Per group, the value code with the largest total ``weights`` (ties: the lowest code;
-    ``-1`` for a group without values). Rows with a negative group or value code are ignored.
+    """Return, per group, the value code with the largest total ``weights``.
+
+    Ties go to the lowest code; a group without values gets ``-1``. Rows with a negative group
+    or value code are ignored.
 
     Examples
     --------
@@ -170,7 +172,7 @@ def order_faults(
 
 
 def aggregate_lines(lines: pd.DataFrame, order_codes: np.ndarray | None = None) -> pd.DataFrame:
-    """The orders of typed, coherent order lines (see the module rules).
+    """Return the orders of typed, coherent order lines (see the module rules).
 
     Parameters
     ----------
@@ -270,7 +272,7 @@ def most_frequent(
 
 
 def customer_attributes(frame: pd.DataFrame, table: str, mapped: Iterable[str] = ()) -> list[str]:
-    """The columns of ``table`` that describe the customer rather than the order.
+    """Return the columns of ``table`` that describe the customer rather than the order.
 
     The contract's customer attributes (:data:`CUSTOMER_ATTRIBUTES`) and the columns that the
     mapping named for ``table`` with a name that is not one of the table's own columns
@@ -298,7 +300,7 @@ def derive_customers(
     attributes: Iterable[str] = (),
     carrier_codes: tuple[np.ndarray, pd.Index] | None = None,
 ) -> pd.DataFrame:
-    """A customers table from typed orders: first order date and most frequent attributes.
+    """Return a customers table from typed orders: first order date and most frequent attributes.
 
     Parameters
     ----------
@@ -369,7 +371,7 @@ class CheckedLines:
         self._good: pd.DataFrame | None = None
 
     def good(self) -> pd.DataFrame:
-        """The lines without a fault, in source order."""
+        """Return the lines without a fault, in source order."""
         if self._good is None:
             self._good = self.typed.loc[~self.q.bad] if self.q.bad.any() else self.typed
         return self._good
@@ -380,14 +382,16 @@ class CheckedLines:
         return codes[~self.q.bad], ids
 
     def orders(self) -> pd.DataFrame:
-        """The orders of the good lines (:func:`aggregate_lines`)."""
+        """Return the orders of the good lines (:func:`aggregate_lines`)."""
         return aggregate_lines(self.good(), self.order_codes[~self.q.bad])
 
     def finish(
         self, orders: pd.DataFrame, orders_q: _Quarantine
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Reject the lines of the rejected ``orders`` (with the order's reason); kept lines
-        (fresh index) and every rejected line."""
+        """Reject the lines of the rejected ``orders``, with the order's reason.
+
+        Returns the kept lines (fresh index) and every rejected line.
+        """
         if orders_q.bad.any():
             reasons = pd.Series(
                 orders_q.reason[orders_q.bad], index=orders["order_id"][orders_q.bad]

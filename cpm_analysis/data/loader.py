@@ -36,7 +36,7 @@ ColumnMapping = Mapping[str, Any]
 
 
 def _read_mapping(mapping: ColumnMapping | str | os.PathLike | None) -> dict[str, dict[str, str]]:
-    """The column renames of a mapping (the Dask engine's view of it)."""
+    """Return the column renames of a mapping (the Dask engine's view of it)."""
     return read_mapping(mapping).columns
 
 
@@ -97,9 +97,12 @@ def _read_folder(folder: Path, mapping: SourceMapping | None = None) -> dict[str
 
 
 def _read_database(url: str) -> tuple[dict[str, pd.DataFrame], str]:
-    """The contract's tables of a database, and the URL as it may be shown (password and secret
-    query values redacted: :func:`cpm_analysis.credentials.redact_url`). No message raised here
-    holds the password, whatever the driver put in its own."""
+    """Return the contract's tables of a database, and the URL as it may be shown.
+
+    The password and secret query values are redacted
+    (:func:`cpm_analysis.credentials.redact_url`). No message raised here
+    holds the password, whatever the driver put in its own.
+    """
     import sqlalchemy as sa
 
     from cpm_analysis.credentials import redact_text, redact_url, remember_url, url_secrets
@@ -317,7 +320,7 @@ def validate_frames(
 
 
 def _refuse_on_dask(source: Any, mapping: Any) -> None:
-    """The Dask engine validates canonical customers and orders only: refuse the rest clearly."""
+    """Refuse what the Dask engine does not validate (only canonical customers and orders)."""
     folder = None if isinstance(source, Mapping) else Path(os.fspath(source))
     if folder is not None and (not folder.is_dir() or "://" in str(source)):
         return  # the Dask engine says itself what it reads
@@ -405,8 +408,18 @@ def load(
     Examples
     --------
     >>> from cpm_analysis import load
-    >>> ds = load("data/sample")  # doctest: +SKIP
-    >>> ds.rejected.groupby("reason").size()  # doctest: +SKIP
+    >>> ds = load("data/sample")
+    >>> ds.rejected.groupby("reason").size()
+    reason
+    customer_id not found in customers                  6
+    duplicate customer_id                               1
+    duplicate order_id                                  6
+    first response before opening                       1
+    negative amount on an order that is not refunded    6
+    non-numeric amount                                  6
+    satisfaction outside 1-5                            1
+    unparseable date                                    6
+    dtype: int64
     """
     if engine == "dask":
         _refuse_on_dask(source, mapping)

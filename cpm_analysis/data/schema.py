@@ -74,6 +74,7 @@ class TableSpec:
     _by_name: dict[str, Column] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        """Index the columns by name."""
         object.__setattr__(self, "_by_name", {c.name: c for c in self.columns})
 
     @property
@@ -87,7 +88,7 @@ class TableSpec:
         return tuple(c.name for c in self.columns if c.pii)
 
     def column(self, name: str) -> Column | None:
-        """The contract's column called ``name``, or ``None`` for an extra column."""
+        """Return the contract's column called ``name``, or ``None`` for an extra column."""
         return self._by_name.get(name)
 
 

@@ -26,7 +26,7 @@ from cpm_analysis.frames import isin
 def apply_owners(
     raw: pd.DataFrame, customers: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame]:
-    """Customers with owners assigned by attribute, the staff rows made, the rejected rows.
+    """Return the customers with owners assigned by attribute, the staff rows made, the rejected rows.
 
     Examples
     --------

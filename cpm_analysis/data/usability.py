@@ -41,7 +41,7 @@ def _example(rejected: Any, column: str) -> str:
 
 
 def usability_problems(ds: Any, read: Mapping[str, int]) -> list[Problem]:
-    """The reasons ``ds`` is not usable (empty when it is).
+    """Return the reasons ``ds`` is not usable (empty when it is).
 
     Parameters
     ----------

@@ -40,7 +40,7 @@ _FALSE = {"false", "f", "no", "n", "0", "0.0"}
 
 
 def empty_rejected() -> pd.DataFrame:
-    """An empty rejected-rows table with the documented columns.
+    """Return an empty rejected-rows table with the documented columns.
 
     Examples
     --------
@@ -109,7 +109,7 @@ class _Quarantine:
 
 
 def _blank(series: pd.Series) -> pd.Series:
-    """True where a value is missing or an empty/blank string."""
+    """Return True where a value is missing or an empty/blank string."""
     if series.dtype == object or pd.api.types.is_string_dtype(series.dtype):
         stripped = series.astype("str").str.strip()
         return series.isna() | (stripped == "")
@@ -194,7 +194,7 @@ def _convert_column(
         text = raw.astype("str").str.strip().where(~blank, None)
         labels = pd.Series(None, index=raw.index, dtype="str")
         uniques = text.dropna().unique()
-        mapping = {}
+        mapping: dict[Any, str | None] = {}
         for value in uniques:  # loop over distinct labels only (a few dozen periods)
             try:
                 mapping[value] = parse_period(value).label
@@ -396,7 +396,7 @@ def cross_checks(
     *,
     keys: bool = True,
 ) -> None:
-    """The checks across rows (duplicate keys, unknown customers), added to ``q``.
+    """Return the checks across rows (duplicate keys, unknown customers), added to ``q``.
 
     The second half of :func:`validate_table`; ``clean`` and ``q`` come from
     :func:`convert_table`. ``keys=False`` skips the duplicate-key check (for keys unique by

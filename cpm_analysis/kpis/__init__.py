@@ -20,9 +20,13 @@ Examples
 --------
 >>> from cpm_analysis import load
 >>> from cpm_analysis.kpis import compute_kpis, evaluate_targets
->>> ds = load("data/sample")  # doctest: +SKIP
->>> june = compute_kpis(ds, "2024-06")  # doctest: +SKIP
->>> june.loc[["revenue", "nps"], ["value", "previous", "label_zh"]]  # doctest: +SKIP
+>>> ds = load("data/sample")
+>>> june = compute_kpis(ds, "2024-06")
+>>> june.loc[["revenue", "nps"], ["value", "previous", "label_zh"]]
+            value  previous label_zh
+kpi
+revenue  11114.43  11439.68     销售收入
+nps          0.00     20.00     净推荐值
 """
 
 from __future__ import annotations

@@ -207,9 +207,18 @@ def compute_kpis(
     --------
     >>> from cpm_analysis import load
     >>> from cpm_analysis.kpis import compute_kpis
-    >>> ds = load("data/sample")  # doctest: +SKIP
-    >>> compute_kpis(ds, "2024-06").loc["revenue", ["value", "previous", "change"]]  # doctest: +SKIP
-    >>> compute_kpis(ds, "2024-Q2", by="owner_id").xs("csat", level="kpi")  # doctest: +SKIP
+    >>> ds = load("data/sample")
+    >>> compute_kpis(ds, "2024-06").loc["revenue", ["value", "previous", "change"]]
+    value       11114.43
+    previous    11439.68
+    change       -325.25
+    Name: revenue, dtype: float64
+    >>> compute_kpis(ds, "2024-Q2", by="owner_id").xs("csat", level="kpi")["value"].head(3).round(2)
+    owner_id
+    S001    3.67
+    S002    4.50
+    S003    2.00
+    Name: value, dtype: float64
     """
     from cpm_analysis.scale import is_dask
 
@@ -264,8 +273,8 @@ def kpi_history(
     Examples
     --------
     >>> from cpm_analysis.periods import period_range
-    >>> hist = kpi_history(ds, period_range("2024-01", "2024-12"))  # doctest: +SKIP
-    >>> hist.xs("revenue", level="kpi")["value"].plot()  # doctest: +SKIP
+    >>> hist = kpi_history(ds, period_range("2024-01", "2024-12"))
+    >>> ax = hist.xs("revenue", level="kpi")["value"].plot()
     """
     if isinstance(periods, str | Period):
         raise ValueError(

@@ -177,7 +177,8 @@ def churn_rate(ctx: KPIContext) -> np.ndarray:
 )
 def refund_rate(ctx: KPIContext) -> np.ndarray:
     """|refunded| / (paid + |refunded|): absolute amount of refunded orders dated in the period
-    over the amount of paid orders plus the absolute amount of refunded orders dated in it."""
+    over the amount of paid orders plus the absolute amount of refunded orders dated in it.
+    """
     refunds = np.abs(ctx.group_sum(ctx.refunded["group"], ctx.refunded["amount"]))
     return ctx.ratio(refunds, ctx.kpi("revenue") + refunds)
 
@@ -194,7 +195,10 @@ def refund_rate(ctx: KPIContext) -> np.ndarray:
     needs=("tickets.is_complaint",),
 )
 def complaint_rate(ctx: KPIContext) -> np.ndarray:
-    """100 x tickets opened in the period with is_complaint true / active customers."""
+    """100 x tickets opened in the period with is_complaint true / active customers.
+
+    A ticket whose is_complaint is unknown is not a complaint.
+    """
     tickets = ctx.tickets
     complaints = ctx.group_sum(tickets["group"], tickets["is_complaint"] == 1.0)
     return 100.0 * ctx.ratio(complaints, ctx.kpi("active_customers"))
@@ -224,7 +228,8 @@ def tickets(ctx: KPIContext) -> np.ndarray:
 )
 def complaint_share(ctx: KPIContext) -> np.ndarray:
     """Share of the tickets opened in the period that are complaints (tickets whose
-    is_complaint is unknown are left out)."""
+    is_complaint is unknown are left out).
+    """
     flag = ctx.tickets["is_complaint"]
     return ctx.group_mean(ctx.tickets["group"], flag)
 
@@ -239,7 +244,8 @@ def complaint_share(ctx: KPIContext) -> np.ndarray:
 )
 def first_response_hours(ctx: KPIContext) -> np.ndarray:
     """Median hours from opening to first response, over tickets opened in the period that have
-    a response by the cutoff."""
+    a response by the cutoff.
+    """
     return ctx.group_median(ctx.tickets["group"], ctx.tickets["response_hours"])
 
 
@@ -253,7 +259,8 @@ def first_response_hours(ctx: KPIContext) -> np.ndarray:
 )
 def resolution_hours(ctx: KPIContext) -> np.ndarray:
     """Median hours from opening to resolution, over tickets opened in the period that are
-    resolved by the cutoff."""
+    resolved by the cutoff.
+    """
     return ctx.group_median(ctx.tickets["group"], ctx.tickets["resolution_hours"])
 
 
@@ -269,7 +276,8 @@ def sla_compliance(ctx: KPIContext) -> np.ndarray:
     """Share of tickets opened in the period first answered within the SLA (``sla_hours``,
     default 24; a response exactly at the SLA counts as met). A ticket unanswered at the cutoff
     and older than the SLA is a breach; one unanswered but still within the SLA at the cutoff
-    is left out of the share."""
+    is left out of the share.
+    """
     tickets = ctx.tickets
     hours, age = tickets["response_hours"].to_numpy(), tickets["age_hours"].to_numpy()
     met = hours <= ctx.sla_hours
@@ -288,7 +296,10 @@ def sla_compliance(ctx: KPIContext) -> np.ndarray:
     needs=("tickets.satisfaction", "tickets.resolved_at"),
 )
 def csat(ctx: KPIContext) -> np.ndarray:
-    """Mean satisfaction (1-5) of the tickets resolved in the period that have a rating."""
+    """Mean satisfaction (1-5) of the tickets resolved in the period that have a rating.
+
+    A ticket counts in the period it was resolved in, whenever it was opened.
+    """
     resolved = ctx.resolved_tickets
     return ctx.group_mean(resolved["group"], resolved["satisfaction"])
 
@@ -322,7 +333,8 @@ def nps(ctx: KPIContext) -> np.ndarray:
 )
 def predicted_clv(ctx: KPIContext) -> np.ndarray:
     """Mean 12-month CLV from the scored customer table over the customers active in the period
-    (active customers without a score are left out, with a note)."""
+    (active customers without a score are left out, with a note).
+    """
     scored = ctx.scored
     active = scored.loc[scored["active"]]
     unscored = len(ctx.active) - len(active)
@@ -342,6 +354,7 @@ def predicted_clv(ctx: KPIContext) -> np.ndarray:
 )
 def revenue_at_risk(ctx: KPIContext) -> np.ndarray:
     """Sum of churn probability x 12-month CLV over the scored customers signed up by the
-    cutoff."""
+    cutoff.
+    """
     scored = ctx.scored
     return ctx.group_sum(scored["group"], scored["churn_probability"] * scored["clv"])

@@ -90,6 +90,7 @@ class KPI:
     additive: bool = False
 
     def __post_init__(self) -> None:
+        """Check the id, the direction, the function and the inputs."""
         if not isinstance(self.id, str) or not _ID.match(self.id):
             raise ValueError(
                 f"id: a KPI id is lower case letters, digits and underscores, got {self.id!r}"
@@ -205,7 +206,7 @@ def unregister_kpi(id: str) -> None:
 
 
 def get_kpi(id: str) -> KPI:
-    """The registered KPI ``id``, or a ``ValueError`` listing the known ids.
+    """Return the registered KPI ``id``, or a ``ValueError`` listing the known ids.
 
     Examples
     --------
@@ -219,7 +220,7 @@ def get_kpi(id: str) -> KPI:
 
 
 def kpi_table() -> Any:
-    """The registry as a DataFrame (id, labels, unit, direction, needs, description).
+    """Return the registry as a DataFrame (id, labels, unit, direction, needs, description).
 
     Examples
     --------

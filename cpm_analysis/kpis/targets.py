@@ -112,7 +112,7 @@ def _describe(row: pd.Series, number: int) -> str:
 
 
 def _clean_targets(targets: pd.DataFrame) -> pd.DataFrame:
-    """Checked targets with normalised period labels; a ValueError names the first bad row."""
+    """Check the targets and normalise their period labels; a ValueError names the first bad row."""
     if not isinstance(targets, pd.DataFrame):
         raise ValueError(f"targets: expected a DataFrame, got {type(targets).__name__}")
     for column in ("kpi", "period", "target"):
@@ -136,7 +136,7 @@ def _clean_targets(targets: pd.DataFrame) -> pd.DataFrame:
             f"{_describe(frame.iloc[pos], numbers[pos])}: unknown KPI id "
             f"'{frame['kpi'].iloc[pos]}' (known: {', '.join(KPIS)})"
         )
-    labels = {}
+    labels: dict[object, str | None] = {}
     for value in frame["period"].dropna().unique():  # a few dozen distinct labels
         try:
             labels[value] = parse_period(str(value)).label
@@ -243,9 +243,15 @@ def evaluate_targets(
 
     Examples
     --------
-    >>> kpis = compute_kpis(ds, "2024-06")  # doctest: +SKIP
-    >>> targets = ds.targets[ds.targets["period"] == "2024-06"]  # doctest: +SKIP
-    >>> evaluate_targets(kpis, targets[targets["owner_id"].isna()])  # doctest: +SKIP
+    >>> from cpm_analysis.kpis import compute_kpis
+    >>> kpis = compute_kpis(ds, "2024-06")
+    >>> targets = ds.targets[ds.targets["period"] == "2024-06"]
+    >>> table = evaluate_targets(kpis, targets[targets["owner_id"].isna()])
+    >>> table[["kpi", "actual", "target", "attainment", "status"]].head(3).round(3)
+                      kpi    actual   target  attainment   status
+    280           revenue  11114.43  11671.0       0.952  at risk
+    281            orders    378.00    372.0       1.016      met
+    282  active_customers    295.00    310.0       0.952  at risk
     """
     if not (isinstance(amber, int | float) and 0 <= amber < 1):
         raise ValueError(f"amber: expected a share in [0, 1), got {amber!r}")

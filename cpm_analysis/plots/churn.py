@@ -7,8 +7,8 @@ and optionally ``cutoff``, one curve per cutoff), an optional ``ax``, and return
 Examples
 --------
 >>> from cpm_analysis.plots.churn import plot_roc, plot_drivers
->>> ax = plot_roc(result)  # doctest: +SKIP
->>> ax = plot_drivers(result, top=12)  # doctest: +SKIP
+>>> ax = plot_roc(result)
+>>> ax = plot_drivers(result, top=12)
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
 
 
 def _predictions(data: Any) -> pd.DataFrame:
-    """The predictions frame of a BacktestResult, or a DataFrame with y_true and y_score."""
+    """Return the predictions frame of a BacktestResult, or a DataFrame with y_true and y_score."""
     frame = getattr(data, "predictions", data)
     if not isinstance(frame, pd.DataFrame):
         raise ValueError(
@@ -71,7 +71,7 @@ def plot_roc(predictions: Any, *, ax: Axes | None = None) -> Axes:
 
     Examples
     --------
-    >>> ax = plot_roc(result)  # doctest: +SKIP
+    >>> ax = plot_roc(result)
     """
     frame = _predictions(predictions)
     ax = _axes(ax, (5.5, 5))
@@ -98,7 +98,7 @@ def plot_precision_recall(predictions: Any, *, ax: Axes | None = None) -> Axes:
 
     Examples
     --------
-    >>> ax = plot_precision_recall(result)  # doctest: +SKIP
+    >>> ax = plot_precision_recall(result)
     """
     frame = _predictions(predictions)
     ax = _axes(ax, (5.5, 5))
@@ -127,7 +127,7 @@ def plot_calibration(predictions: Any, *, n_bins: int = 10, ax: Axes | None = No
 
     Examples
     --------
-    >>> ax = plot_calibration(result)  # doctest: +SKIP
+    >>> ax = plot_calibration(result)
     """
     frame = _predictions(predictions)
     ax = _axes(ax, (5.5, 5))
@@ -163,7 +163,7 @@ def plot_lift(predictions: Any, *, n_bins: int = 10, ax: Axes | None = None) -> 
 
     Examples
     --------
-    >>> ax = plot_lift(result)  # doctest: +SKIP
+    >>> ax = plot_lift(result)
     """
     frame = _predictions(predictions)
     ax = _axes(ax, (6.5, 4.5))
@@ -198,7 +198,7 @@ def plot_gains(predictions: Any, *, ax: Axes | None = None) -> Axes:
 
     Examples
     --------
-    >>> ax = plot_gains(result)  # doctest: +SKIP
+    >>> ax = plot_gains(result)
     """
     frame = _predictions(predictions)
     ax = _axes(ax, (5.5, 5))
@@ -240,7 +240,7 @@ def plot_drivers(importance: Any, *, top: int = 15, ax: Axes | None = None) -> A
 
     Examples
     --------
-    >>> ax = plot_drivers(result, top=10)  # doctest: +SKIP
+    >>> ax = plot_drivers(result, top=10)
     """
     if hasattr(importance, "drivers"):
         table = importance.drivers()

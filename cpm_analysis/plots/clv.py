@@ -3,7 +3,7 @@
 Examples
 --------
 >>> from cpm_analysis.plots.clv import plot_probability_alive_matrix
->>> ax = plot_probability_alive_matrix(bgf)  # doctest: +SKIP
+>>> ax = plot_probability_alive_matrix(bgf)
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def _unit_name(model: Any) -> str:
 def _grid(
     model: Any, max_frequency: int | None, max_recency: float | None, n_recency: int
 ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """A (frequency x recency) grid of hypothetical customers observed for T = max_recency."""
+    """Return a (frequency x recency) grid of hypothetical customers observed for T = max_recency."""
     model._check_fitted()
     fitted = model._fitted
     if max_frequency is None:
@@ -95,7 +95,7 @@ def plot_frequency_recency_matrix(
     cmap: str = "viridis",
     ax: Axes | None = None,
 ) -> Axes:
-    """Expected purchases in the next ``t`` time units over a frequency x recency grid.
+    """Return the expected purchases in the next ``t`` time units over a frequency x recency grid.
 
     Every cell is a hypothetical customer observed for ``T = max_recency`` (default: the longest
     ``T`` among the fitted customers); the best customers buy often and recently (top right).
@@ -113,7 +113,7 @@ def plot_frequency_recency_matrix(
 
     Examples
     --------
-    >>> ax = plot_frequency_recency_matrix(bgf, t=4)  # doctest: +SKIP
+    >>> ax = plot_frequency_recency_matrix(bgf, t=4)
     """
     grid, freqs, recs = _grid(model, max_frequency, max_recency, n_recency)
     values = model.expected_purchases(t, grid).to_numpy()
@@ -146,7 +146,7 @@ def plot_probability_alive_matrix(
 
     Examples
     --------
-    >>> ax = plot_probability_alive_matrix(bgf)  # doctest: +SKIP
+    >>> ax = plot_probability_alive_matrix(bgf)
     """
     grid, freqs, recs = _grid(model, max_frequency, max_recency, n_recency)
     values = model.probability_alive(grid).to_numpy()
@@ -185,7 +185,7 @@ def plot_calibration_purchases_vs_holdout_purchases(
 
     Examples
     --------
-    >>> ax = plot_calibration_purchases_vs_holdout_purchases(bgf, summary)  # doctest: +SKIP
+    >>> ax = plot_calibration_purchases_vs_holdout_purchases(bgf, summary)
     """
     if isinstance(report_or_model, pd.DataFrame):
         report = report_or_model
@@ -250,8 +250,8 @@ def plot_cumulative_transactions(
     Examples
     --------
     >>> ax = plot_cumulative_transactions(
-    ...     bgf, ds.orders, calibration_end="1997-09-30", observation_end="1998-06-30"
-    ... )  # doctest: +SKIP
+    ...     bgf, cdnow.orders, calibration_end="1997-09-30", observation_end="1998-06-30"
+    ... )
     """
     unit_days = days_per_unit(time_unit)
     tx = transaction_days(

@@ -2,8 +2,9 @@
 
 Examples
 --------
+>>> from cpm_analysis.cohorts import cohort_retention
 >>> from cpm_analysis.plots.kpis import cohort_heatmap, kpi_trend, target_attainment
->>> ax = cohort_heatmap(cohort_retention(ds, freq="Q"))  # doctest: +SKIP
+>>> ax = cohort_heatmap(cohort_retention(ds, freq="Q"))
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ def cohort_heatmap(
 
     Examples
     --------
-    >>> ax = cohort_heatmap(cohort_retention(ds, freq="Q"), metric="revenue")  # doctest: +SKIP
+    >>> from cpm_analysis.cohorts import cohort_retention
+    >>> ax = cohort_heatmap(cohort_retention(ds, freq="Q"), metric="revenue")
     """
     if metric not in ("customers", "revenue"):
         raise ValueError(f"metric: expected 'customers' or 'revenue', got {metric!r}")
@@ -102,7 +104,9 @@ def kpi_trend(
 
     Examples
     --------
-    >>> ax = kpi_trend(kpi_history(ds, period_range("2024-01", "2024-12")), "revenue")  # doctest: +SKIP
+    >>> from cpm_analysis.kpis import kpi_history
+    >>> from cpm_analysis.periods import period_range
+    >>> ax = kpi_trend(kpi_history(ds, period_range("2024-01", "2024-06")), "revenue")
     """
     if "kpi" not in history.index.names or "period" not in history.index.names:
         raise ValueError("history: expected the output of kpi_history (index period, kpi, ...)")
@@ -144,7 +148,10 @@ def target_attainment(evaluation: pd.DataFrame, *, ax: Axes | None = None) -> Ax
 
     Examples
     --------
-    >>> ax = target_attainment(evaluate_targets(kpis, targets))  # doctest: +SKIP
+    >>> from cpm_analysis.kpis import compute_kpis, evaluate_targets
+    >>> kpis = compute_kpis(ds, "2024-06")
+    >>> targets = ds.targets[(ds.targets["period"] == "2024-06") & ds.targets["owner_id"].isna()]
+    >>> ax = target_attainment(evaluate_targets(kpis, targets))
     """
     for column in ("kpi", "attainment", "status"):
         if column not in evaluation.columns:

@@ -9,7 +9,7 @@ Examples
 >>> matplotlib.use("Agg")
 >>> from cpm_analysis.segments import rfm_scores, rfm_segments
 >>> from cpm_analysis.plots.segments import plot_rf_heatmap
->>> ax = plot_rf_heatmap(rfm_segments(rfm_scores(ds, "2024-06")))  # doctest: +SKIP
+>>> ax = plot_rf_heatmap(rfm_segments(rfm_scores(ds, "2024-06")))
 """
 
 from __future__ import annotations
@@ -82,7 +82,9 @@ def plot_segment_sizes(
 
     Examples
     --------
-    >>> plot_segment_sizes(rfm_segments(scores))  # doctest: +SKIP
+    >>> from cpm_analysis.segments import rfm_scores, rfm_segments
+    >>> scores = rfm_scores(ds, "2024-06")
+    >>> ax = plot_segment_sizes(rfm_segments(scores))
     """
     summary = (
         segments
@@ -115,7 +117,10 @@ def plot_value_tiers(tiers: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
 
     Examples
     --------
-    >>> plot_value_tiers(value_tiers(scores))  # doctest: +SKIP
+    >>> from cpm_analysis.segments import rfm_scores, rfm_segments
+    >>> scores = rfm_scores(ds, "2024-06")
+    >>> from cpm_analysis.segments import value_tiers
+    >>> ax = plot_value_tiers(value_tiers(scores))
     """
     summary = tiers if "value_share" in tiers.columns else tier_summary(tiers)
     ax = _axes(ax, (7, 0.6 * len(summary) + 1.5))
@@ -168,7 +173,7 @@ def plot_rf_heatmap(
     labels: dict[str, str] | None = None,
     ax: Axes | None = None,
 ) -> Axes:
-    """Customers by R score (rows, best on top) and F score (columns), with segment boundaries.
+    """Return the customers by R score (rows, best on top) and F score (columns), with segment boundaries.
 
     Each cell shows its number of customers; thick lines separate cells whose customers are
     mostly in different segments, and each segment's name is written in its largest cell.
@@ -185,7 +190,9 @@ def plot_rf_heatmap(
 
     Examples
     --------
-    >>> plot_rf_heatmap(rfm_segments(scores))  # doctest: +SKIP
+    >>> from cpm_analysis.segments import rfm_scores, rfm_segments
+    >>> scores = rfm_scores(ds, "2024-06")
+    >>> ax = plot_rf_heatmap(rfm_segments(scores))
     """
     for col in ("r_score", "f_score", "segment"):
         if col not in segments.columns:
@@ -260,7 +267,10 @@ def plot_migration(
 
     Examples
     --------
-    >>> plot_migration(segment_migration(before, after))  # doctest: +SKIP
+    >>> from cpm_analysis.segments import rfm_scores, rfm_segments, segment_migration
+    >>> before = rfm_segments(rfm_scores(ds, "2024-05"))
+    >>> after = rfm_segments(rfm_scores(ds, "2024-06"))
+    >>> ax = plot_migration(segment_migration(before, after))
     """
     counts = migration.counts
     shares = migration.shares
@@ -304,7 +314,8 @@ def plot_cluster_profile(
 
     Examples
     --------
-    >>> plot_cluster_profile(cluster_customers(scores))  # doctest: +SKIP
+    >>> from cpm_analysis.segments import cluster_customers, rfm_scores
+    >>> ax = plot_cluster_profile(cluster_customers(rfm_scores(ds, "2024-06"), k=3, random_state=0))
     """
     model = result.model if isinstance(result, ClusterResult) else result
     if not hasattr(model, "cluster_centers_"):

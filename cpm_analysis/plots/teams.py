@@ -3,7 +3,8 @@
 Examples
 --------
 >>> from cpm_analysis.plots.teams import composite_bars, score_heatmap
->>> ax = composite_bars(owner_scorecard(ds, "2024-06"))  # doctest: +SKIP
+>>> from cpm_analysis.teams import owner_scorecard
+>>> ax = composite_bars(owner_scorecard(ds, "2024-06"))
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ def composite_bars(scorecard: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
 
     Examples
     --------
-    >>> ax = composite_bars(agent_scorecard(ds, "2024-06"))  # doctest: +SKIP
+    >>> from cpm_analysis.teams import agent_scorecard
+    >>> ax = composite_bars(agent_scorecard(ds, "2024-06"))
     """
     if "composite" not in scorecard.columns:
         raise ValueError("scorecard: column 'composite' is missing (use owner_scorecard)")
@@ -83,7 +85,8 @@ def score_heatmap(scorecard: pd.DataFrame, *, ax: Axes | None = None, cmap: str 
 
     Examples
     --------
-    >>> ax = score_heatmap(owner_scorecard(ds, "2024-06"))  # doctest: +SKIP
+    >>> from cpm_analysis.teams import owner_scorecard
+    >>> ax = score_heatmap(owner_scorecard(ds, "2024-06"))
     """
     columns = [c for c in scorecard.columns if str(c).startswith("score_")]
     if not columns:

@@ -10,7 +10,7 @@
 Examples
 --------
 >>> from cpm_analysis.report import validate_parameters
->>> ctx = validate_parameters(data="data/sample", period="latest")  # doctest: +SKIP
+>>> ctx = validate_parameters(data="data/sample", period="latest")
 """
 
 from __future__ import annotations

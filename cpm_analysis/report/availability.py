@@ -85,20 +85,25 @@ class Unavailable:
         self.shown = False
 
     def __repr__(self) -> str:
+        """Show the reason."""
         return f"Unavailable({self.text!r})"
 
     def __bool__(self) -> bool:
+        """Be false, so that ``if value:`` skips what is not available."""
         return False
 
     def __getattr__(self, name: str) -> Any:
+        """Return itself for any public attribute, so chained calls stay unavailable."""
         if name.startswith("_"):
             raise AttributeError(name)
         return self
 
     def __getitem__(self, key: Any) -> Unavailable:
+        """Return itself for any key."""
         return self
 
     def __call__(self, *args: Any, **kwargs: Any) -> Unavailable:
+        """Return itself for any call."""
         return self
 
     def _repr_markdown_(self) -> str:
@@ -151,12 +156,12 @@ class Check:
         return f"{self.analysis} {verb} not available: {self.detail}."
 
     def missing(self) -> Unavailable:
-        """The :class:`Unavailable` a page shows when this check fails."""
+        """Return the :class:`Unavailable` a page shows when this check fails."""
         return Unavailable(self.sentence)
 
 
 def first_unavailable(*values: Any) -> Unavailable | None:
-    """The first :class:`Unavailable` among ``values`` (and dict/list items), or ``None``.
+    """Return the first :class:`Unavailable` among ``values`` (and dict/list items), or ``None``.
 
     Examples
     --------
@@ -239,7 +244,7 @@ def markdown(text: Any) -> Any:
 
 
 def paid_orders(view: Dataset) -> pd.DataFrame:
-    """The paid orders of the view (all orders when there is no status).
+    """Return the paid orders of the view (all orders when there is no status).
 
     Examples
     --------
@@ -270,7 +275,7 @@ def history_days(view: Dataset, cutoff: Any) -> int:
 
 
 def repeat_buyers(view: Dataset, cutoff: Any) -> int:
-    """Customers with a repeat purchase by ``cutoff``, counted as the purchase model counts them.
+    """Count the customers with a repeat purchase by ``cutoff``, as the purchase model counts them.
 
     A repeat purchase is a paid order on a later calendar day than the first one (the
     ``frequency > 0`` of :func:`cpm_analysis.clv.rfm_summary`).
@@ -292,7 +297,7 @@ def repeat_buyers(view: Dataset, cutoff: Any) -> int:
 
 
 def buyers(view: Dataset, cutoff: Any) -> int:
-    """Customers with an order by ``cutoff``.
+    """Count the customers with an order by ``cutoff``.
 
     Examples
     --------
@@ -390,7 +395,7 @@ def migration(view: Dataset, period: Period) -> Check:
 
 
 def churn_model(view: Dataset, cutoff: Any, windows: Any = None) -> Check:
-    """A churn model can be trained out of time at ``cutoff`` (the scored churn risk).
+    """Check that a churn model can be trained out of time at ``cutoff`` (the scored churn risk).
 
     The window is the longest of ``windows`` (default
     :data:`cpm_analysis.churn.evaluation.CHURN_WINDOWS`, the configuration's ``churn.windows``)
@@ -440,7 +445,7 @@ def churn_model(view: Dataset, cutoff: Any, windows: Any = None) -> Check:
 
 
 def churn_backtest(view: Dataset, period: Period, n: int = BACKTEST_CUTOFFS) -> Check:
-    """A churn backtest has two cutoffs or more in the longest window the history allows.
+    """Check that a churn backtest has two cutoffs or more in the longest window the history allows.
 
     Examples
     --------
@@ -491,7 +496,7 @@ def forecast(view: Dataset, period: Period) -> Check:
 
 
 def owners(view: Dataset) -> Check:
-    """Customers with an account owner (``customers.owner_id``).
+    """Check that customers have an account owner (``customers.owner_id``).
 
     Examples
     --------
@@ -535,7 +540,7 @@ def agents(view: Dataset, period: Period, owner: str | None = None) -> Check:
 
 
 def table(view: Dataset, name: str, analysis: str, period: Period) -> Check:
-    """An optional table is present (and has rows dated in the period when it is dated).
+    """Check that an optional table is present (with rows in the period when it is dated).
 
     Examples
     --------

@@ -73,7 +73,7 @@ class CustomerView:
     has_surveys: bool
 
     def score(self, name: str) -> Any:
-        """A score of the customer (``None`` when absent or missing).
+        """Return a score of the customer (``None`` when absent or missing).
 
         Examples
         --------
@@ -89,7 +89,7 @@ class CustomerView:
         return None if _missing(value) else value
 
     def verdict(self) -> pd.DataFrame:
-        """The models' verdict as a one-row table: segment, tier, CLV, P(alive), churn, action.
+        """Return the models' verdict as a one-row table: segment, tier, CLV, P(alive), churn, action.
 
         Examples
         --------
@@ -114,7 +114,7 @@ class CustomerView:
         return pd.DataFrame([row])
 
     def reasons(self) -> pd.DataFrame:
-        """The churn model's reasons for this customer, one per row (empty when none).
+        """Return the churn model's reasons for this customer, one per row (empty when none).
 
         Examples
         --------
@@ -129,7 +129,7 @@ class CustomerView:
         return pd.DataFrame({"reason": [p for p in parts if p]}, dtype="str")
 
     def describe(self, shown_id: str | None = None) -> str:
-        """A short Markdown narrative of the customer, generated from the numbers.
+        """Return a short Markdown narrative of the customer, generated from the numbers.
 
         Parameters
         ----------
@@ -262,7 +262,7 @@ def _missing(value: Any) -> bool:
 
 
 def orders_table(cv: CustomerView, n: int = 20) -> pd.DataFrame:
-    """The customer's latest ``n`` orders, newest first.
+    """Return the customer's latest ``n`` orders, newest first.
 
     Examples
     --------
@@ -286,7 +286,7 @@ def orders_table(cv: CustomerView, n: int = 20) -> pd.DataFrame:
 
 
 def tickets_table(cv: CustomerView) -> pd.DataFrame:
-    """The customer's tickets with first-response and resolution hours, newest first.
+    """Return the customer's tickets with first-response and resolution hours, newest first.
 
     Examples
     --------
@@ -318,7 +318,7 @@ def tickets_table(cv: CustomerView) -> pd.DataFrame:
 
 
 def surveys_table(cv: CustomerView) -> pd.DataFrame:
-    """The customer's survey answers (score 0-10), newest first.
+    """Return the customer's survey answers (score 0-10), newest first.
 
     Examples
     --------
@@ -336,7 +336,7 @@ def surveys_table(cv: CustomerView) -> pd.DataFrame:
 
 
 def service_note(cv: CustomerView) -> str:
-    """A line on the customer's service history, or why there is none.
+    """Return a line on the customer's service history, or why there is none.
 
     Examples
     --------
@@ -371,7 +371,7 @@ def service_note(cv: CustomerView) -> str:
 def segment_path(
     view: Dataset, customer_id: str, period: Period | str, n: int = PATH_PERIODS
 ) -> pd.DataFrame:
-    """The customer's RFM segment at the end of each of the last ``n`` periods.
+    """Return the customer's RFM segment at the end of each of the last ``n`` periods.
 
     Scores are relative to the whole base at each cutoff (as in the periodic reports).
 
@@ -411,7 +411,7 @@ def segment_path(
 
 
 def plot_orders(cv: CustomerView, *, ax: Axes | None = None) -> Axes:
-    """The customer's orders over time: amounts as stems, cumulative revenue as a line.
+    """Return the customer's orders over time: amounts as stems, cumulative revenue as a line.
 
     Refunds (negative amounts) are drawn in red. The period's end is marked.
 

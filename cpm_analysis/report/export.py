@@ -11,8 +11,11 @@ escaped where they are formatted, the sanitiser is the second line of defence.
 
 Examples
 --------
->>> export_html("reports/2024-06/01_data_quality.ipynb")  # doctest: +SKIP
-PosixPath('reports/2024-06/01_data_quality.html')
+>>> import nbformat
+>>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Data quality")])
+>>> nbformat.write(nb, tmp / "01_data_quality.ipynb")
+>>> export_html(tmp / "01_data_quality.ipynb").name
+'01_data_quality.html'
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ _EXTERNAL = re.compile(
 
 
 def templates_dir() -> Path:
-    """The folder holding the package's nbconvert templates."""
+    """Return the folder holding the package's nbconvert templates."""
     return Path(__file__).resolve().parent / "templates"
 
 
@@ -62,6 +65,7 @@ class ReportCleanPreprocessor(Preprocessor):
     """
 
     def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
+        """Clean the cells as the class docstring says; return the notebook and resources."""
         cells = []
         section = "Chart"
         for cell in nb.cells:
@@ -136,7 +140,7 @@ def _keep_output(output: Any) -> bool:
 
 
 def html_exporter() -> HTMLExporter:
-    """An HTML exporter configured for reports (see the module docstring).
+    """Return an HTML exporter configured for reports (see the module docstring).
 
     Examples
     --------
@@ -159,7 +163,7 @@ def html_exporter() -> HTMLExporter:
 
 
 def notebook_title(nb: Any, default: str) -> str:
-    """The text of the notebook's first level-1 Markdown heading, else ``default``.
+    """Return the text of the notebook's first level-1 Markdown heading, else ``default``.
 
     Examples
     --------
@@ -206,7 +210,11 @@ def export_html(
 
     Examples
     --------
-    >>> export_html("reports/2024-06/01_data_quality.ipynb")  # doctest: +SKIP
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Data quality")])
+    >>> nbformat.write(nb, tmp / "01_data_quality.ipynb")
+    >>> export_html(tmp / "01_data_quality.ipynb").name
+    '01_data_quality.html'
     """
     source = Path(notebook)
     target = Path(html_path) if html_path is not None else source.with_suffix(".html")

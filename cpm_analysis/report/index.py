@@ -61,7 +61,7 @@ class PeriodEntry:
 
 
 def html_title(path: str | os.PathLike, default: str = "") -> str:
-    """The ``<title>`` of an HTML file (read from its first 64 KB).
+    """Return the ``<title>`` of an HTML file (read from its first 64 KB).
 
     Examples
     --------
@@ -78,7 +78,7 @@ def html_title(path: str | os.PathLike, default: str = "") -> str:
 
 
 def collect_periods(out_dir: str | os.PathLike) -> tuple[list[PeriodEntry], list[tuple[str, str]]]:
-    """The published periods of a report folder, and the failed runs without a good report.
+    """Return the published periods of a report folder, and the failed runs without a good report.
 
     A folder holding the report manifest (:mod:`cpm_analysis.report.manifest`) lists only the
     period folders the manifest names: a folder someone else put there is not a report.
@@ -123,7 +123,7 @@ def collect_periods(out_dir: str | os.PathLike) -> tuple[list[PeriodEntry], list
 
 
 def _listed(root: Path) -> set[str] | None:
-    """What the manifest of ``root`` lists, or ``None`` without a manifest."""
+    """Return what the manifest of ``root`` lists, or ``None`` without a manifest."""
     from cpm_analysis.report.manifest import Manifest
 
     manifest = Manifest.read(root) if root.is_dir() else None
@@ -131,7 +131,7 @@ def _listed(root: Path) -> set[str] | None:
 
 
 def trend_values(metrics: dict[str, Any] | None) -> dict[str, tuple[str, float | None]]:
-    """The numbers to trend from one ``metrics.json``: ``{id: (label, value)}``.
+    """Return the numbers to trend from one ``metrics.json``: ``{id: (label, value)}``.
 
     Examples
     --------
@@ -163,7 +163,7 @@ def trend_values(metrics: dict[str, Any] | None) -> dict[str, tuple[str, float |
 def sparkline_svg(
     values: Sequence[float | None], *, width: int = 140, height: int = 30, label: str = ""
 ) -> str:
-    """A tiny line chart as inline SVG; missing values break the line.
+    """Return a tiny line chart as inline SVG; missing values break the line.
 
     Examples
     --------
@@ -244,7 +244,7 @@ svg.spark { display: block; }
 def render_index(
     entries: Sequence[PeriodEntry], failed_only: Sequence[tuple[str, str]] = ()
 ) -> str:
-    """The HTML text of the index page.
+    """Return the HTML text of the index page.
 
     Examples
     --------

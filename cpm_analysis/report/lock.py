@@ -24,6 +24,7 @@ import fcntl
 import os
 from pathlib import Path
 from types import TracebackType
+from typing import TextIO
 
 LOCK_FILE = ".cpm-report.lock"
 
@@ -51,7 +52,7 @@ class ReportLock:
     def __init__(self, folder: str | os.PathLike):
         self.folder = Path(folder)
         self.path = self.folder / LOCK_FILE
-        self._handle = None
+        self._handle: TextIO | None = None
 
     def acquire(self) -> ReportLock:
         """Take the lock or raise :class:`ReportLockedError` naming the holder."""
@@ -83,6 +84,7 @@ class ReportLock:
             self._handle = None
 
     def __enter__(self) -> ReportLock:
+        """Acquire the lock."""
         return self.acquire()
 
     def __exit__(
@@ -91,4 +93,5 @@ class ReportLock:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Release the lock."""
         self.release()

@@ -1,4 +1,4 @@
-"""The output folder belongs to the report: a manifest of everything ``cpm report`` wrote there.
+r"""The output folder belongs to the report: a manifest of everything ``cpm report`` wrote there.
 
 ``<out>/.cpm-report.json`` lists each thing the runner created at the top of its output folder
 (a period folder ``2025-12``, a failed attempt ``_failed/2025-12``, ``index.html``, the Dask
@@ -26,7 +26,7 @@ Examples
 >>> manifest.record("2025-12")
 >>> manifest.foreign("2025-12") is None
 True
->>> _ = (root / "2025-12" / "family-photo.jpg").write_bytes(b"\\xff\\xd8")
+>>> _ = (root / "2025-12" / "family-photo.jpg").write_bytes(b"\xff\xd8")
 >>> manifest.foreign("2025-12")
 '2025-12/family-photo.jpg'
 """
@@ -93,7 +93,7 @@ class Manifest:
 
     @classmethod
     def read(cls, root: str | os.PathLike) -> Manifest | None:
-        """The manifest of ``root``, or ``None`` when it has none.
+        """Return the manifest of ``root``, or ``None`` when it has none.
 
         Raises
         ------
@@ -118,7 +118,7 @@ class Manifest:
 
     @classmethod
     def claim(cls, root: str | os.PathLike) -> Manifest:
-        """The manifest of ``root``; a new one for a new or empty folder (not yet saved).
+        """Return the manifest of ``root``; a new one for a new or empty folder (not yet saved).
 
         Raises
         ------
@@ -177,7 +177,7 @@ class Manifest:
         return full.as_posix()
 
     def foreign(self, path: str | os.PathLike) -> str | None:
-        """The first thing at ``path`` the runner did not write, or ``None`` when all is its own.
+        """Return the first thing at ``path`` the runner did not write, or ``None`` when all is its own.
 
         ``path`` is relative to the folder (or absolute inside it). A missing path is ``None``
         (nothing to lose); a path the manifest does not list is itself foreign; otherwise every
@@ -239,13 +239,13 @@ class Manifest:
             self.save()
 
     def staging(self) -> list[str]:
-        """The staging folders listed (left behind by a run that was killed)."""
+        """Return the staging folders listed (left behind by a run that was killed)."""
         return sorted(n for n in self.entries if n.startswith(STAGING_PREFIXES))
 
     def labels(self) -> set[str]:
-        """The top-level names the manifest lists (period folders, ``index.html``, ...)."""
+        """Return the top-level names the manifest lists (period folders, ``index.html``, ...)."""
         return {name for name in self.entries if "/" not in name}
 
     def failed_labels(self) -> set[str]:
-        """The periods with a failed attempt the manifest lists under ``_failed/``."""
+        """Return the periods with a failed attempt the manifest lists under ``_failed/``."""
         return {n.split("/", 1)[1] for n in self.entries if n.startswith("_failed/")}

@@ -1,4 +1,4 @@
-"""``metrics.json``: every number of a period's report, written deterministically.
+r"""``metrics.json``: every number of a period's report, written deterministically.
 
 The file holds the parameters, the package version, the data fingerprints, row counts and
 rejected rows, whether the models ran, and every KPI value and model metric the scoring plug-in
@@ -27,7 +27,7 @@ Layout (schema 1)::
 Examples
 --------
 >>> dumps({"b": 1.0 / 3.0, "a": [float("nan")]})
-'{\\n  "a": [\\n    null\\n  ],\\n  "b": 0.333333333333\\n}\\n'
+'{\n  "a": [\n    null\n  ],\n  "b": 0.333333333333\n}\n'
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def to_jsonable(value: Any) -> Any:
 
 
 def dumps(metrics: Mapping[str, Any]) -> str:
-    """The canonical text of a metrics dict (sorted keys, 2-space indent, final newline).
+    """Return the canonical text of a metrics dict (sorted keys, 2-space indent, final newline).
 
     Examples
     --------
@@ -188,7 +188,7 @@ def base_metrics(
     models_available: bool,
     models_note: str = "",
 ) -> dict[str, Any]:
-    """The metrics every report has, with or without models.
+    """Return the metrics every report has, with or without models.
 
     Parameters
     ----------

@@ -151,7 +151,7 @@ def rejected_summary(rejected: pd.DataFrame) -> pd.DataFrame:
 
 
 def rejected_examples(rejected: pd.DataFrame, per_reason: int = 1) -> pd.DataFrame:
-    """The first ``per_reason`` rejected rows of each table and reason (mask them before showing).
+    """Return the first ``per_reason`` rejected rows of each table and reason (mask them before showing).
 
     Examples
     --------

@@ -35,7 +35,7 @@ FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralize_text(value: Any) -> Any:
-    """A text cell with a ``'`` in front when it would be read as a formula; others unchanged.
+    """Return a text cell with a ``'`` in front when it would be read as a formula; others unchanged.
 
     Examples
     --------
@@ -56,7 +56,7 @@ def _is_text(series: pd.Series) -> bool:
 
 
 def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` whose text cells (and column names) cannot start a formula.
+    """Return a copy of ``frame`` whose text cells (and column names) cannot start a formula.
 
     Text columns (object, string or categorical) have :func:`neutralize_text` applied to every
     cell; numeric, boolean and datetime columns are left as they are.
@@ -87,7 +87,7 @@ def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(frame: pd.DataFrame, path: str | os.PathLike, **to_csv: Any) -> Path:
-    """Write ``frame`` as a spreadsheet-safe CSV: formulas neutralised, RFC 4180 line ends.
+    r"""Write ``frame`` as a spreadsheet-safe CSV: formulas neutralised, RFC 4180 line ends.
 
     Rows end with CRLF (RFC 4180), so a carriage return or line feed inside a text cell is
     always quoted (Python's ``csv`` quotes only the characters of the line terminator) and a
@@ -109,7 +109,7 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike, **to_csv: Any) -> Pa
     >>> import tempfile
     >>> path = write_csv(pd.DataFrame({"a": ["=1"]}), Path(tempfile.mkdtemp()) / "x.csv")
     >>> path.read_bytes()
-    b"a\\r\\n'=1\\r\\n"
+    b"a\r\n'=1\r\n"
     """
     options = {"index": False, "lineterminator": "\r\n", **to_csv}
     target = Path(path)

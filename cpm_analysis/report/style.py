@@ -2,7 +2,7 @@
 
 Examples
 --------
->>> apply()  # doctest: +SKIP
+>>> apply()
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ def require_dask() -> None:
 
     Examples
     --------
-    >>> require_dask()  # doctest: +SKIP
+    >>> require_dask()
     """
     try:
         import dask

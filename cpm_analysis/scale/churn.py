@@ -7,6 +7,8 @@ summary (:func:`~cpm_analysis.scale.clv.fit_on_distinct`) and sent to every part
 
 Examples
 --------
+Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
 >>> from cpm_analysis.churn import churn_features
 >>> X = churn_features(ds, "2025-06")  # a DaskDataset: a Dask DataFrame  # doctest: +SKIP
 """
@@ -34,6 +36,8 @@ def churn_features_dask(
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> churn_features_dask(ds, pd.Timestamp("2025-06-30")).compute()  # doctest: +SKIP
     """
     import dask
@@ -61,7 +65,7 @@ def churn_features_dask(
 
 
 def _empty_bucket(view: Any) -> Any:
-    """A pandas dataset with the view's tables and no rows (for the output's columns)."""
+    """Return a pandas dataset with the view's tables and no rows (for the output's columns)."""
     from cpm_analysis.data import Dataset
 
     return Dataset(**{t: getattr(view, t)._meta for t in view.customer_tables})

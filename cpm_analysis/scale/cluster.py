@@ -2,6 +2,8 @@
 
 Examples
 --------
+Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
 >>> from cpm_analysis.scale.cluster import start_client
 >>> client = start_client(n_workers=2, memory_limit="2GB")  # doctest: +SKIP
 >>> client.close()  # doctest: +SKIP
@@ -21,7 +23,7 @@ def _total_memory_bytes() -> int:
 def local_cluster_options(
     n_workers: int | None = None, memory_limit: str | int | None = None
 ) -> dict[str, Any]:
-    """The :class:`~distributed.LocalCluster` options for this machine.
+    """Return the :class:`~distributed.LocalCluster` options for this machine.
 
     One single-threaded worker process per core (pandas and NumPy release the GIL rarely
     enough that processes beat threads), each allowed an equal share of 80 % of the memory.
@@ -60,7 +62,7 @@ def start_client(
     memory_limit: str | int | None = None,
     local_directory: str | os.PathLike | None = None,
 ) -> Any:
-    """A :class:`distributed.Client`: to ``scheduler`` if given, else to a new local cluster.
+    """Return a :class:`distributed.Client`: to ``scheduler`` if given, else to a new local cluster.
 
     Parameters
     ----------
@@ -80,6 +82,8 @@ def start_client(
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> client = start_client("tcp://scheduler:8786")  # doctest: +SKIP
     """
     from distributed import Client, LocalCluster
@@ -105,6 +109,8 @@ def close_client(client: Any) -> None:
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> close_client(client)  # doctest: +SKIP
     """
     cluster = getattr(client, "cluster", None)
@@ -121,6 +127,8 @@ def broadcast(value: Any) -> Any:
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> hashes = broadcast(np.arange(10))  # doctest: +SKIP
     """
     import dask

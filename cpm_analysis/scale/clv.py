@@ -1,8 +1,12 @@
-"""Lifetime value on Dask: the RFM summary per customer partition, fits on distinct rows,
-scoring per partition written as partitioned Parquet.
+"""Lifetime value on Dask: the RFM summary per partition, fits on distinct rows, scoring.
+
+The summary is computed per customer partition, the models are fitted on its distinct rows,
+and the scoring runs per partition, written as partitioned Parquet.
 
 Examples
 --------
+Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
 >>> from cpm_analysis.clv import BetaGeoModel, GammaGammaModel, rfm_summary
 >>> summary = rfm_summary(ds, observation_end="2025-12-31")  # doctest: +SKIP
 >>> bg = fit_on_distinct(BetaGeoModel(), summary)  # doctest: +SKIP
@@ -33,6 +37,8 @@ def customer_orders(data: Any, customer_col: str = "customer_id") -> Any:
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> customer_orders(ds).npartitions == ds.npartitions  # doctest: +SKIP
     True
     """
@@ -80,6 +86,8 @@ def rfm_summary_dask(
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> rfm_summary_dask(ds, observation_end="2025-12-31").compute()  # doctest: +SKIP
     """
     days_per_unit(time_unit)
@@ -97,13 +105,15 @@ def rfm_summary_dask(
 
 
 def distinct_rows(summary: Any, columns: tuple[str, ...] = PURCHASE_COLUMNS) -> pd.DataFrame:
-    """The distinct rows of ``columns`` with ``n_customers``, counted on the cluster.
+    """Return the distinct rows of ``columns`` with ``n_customers``, counted on the cluster.
 
     However many customers there are, the distinct ``(frequency, recency, T)`` rows number a
     few hundred thousand at most (whole days over a few years), which is what the models fit.
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> rows = distinct_rows(summary)  # doctest: +SKIP
     >>> rows["n_customers"].sum() == len(summary)  # doctest: +SKIP
     True
@@ -122,6 +132,8 @@ def fit_on_distinct(model: Any, summary: Any, time_unit: str = "W") -> Any:
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> bg = fit_on_distinct(BetaGeoModel(), summary)  # doctest: +SKIP
     """
     from cpm_analysis.clv import GammaGammaModel
@@ -202,6 +214,8 @@ def score_clv(
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> score_clv(summary, bg, gg, path="out/scored")  # doctest: +SKIP
     """
     import dask

@@ -1,5 +1,7 @@
-"""KPIs on Dask: the orders a period needs are selected on the cluster, the KPIs computed
-by the pandas code on that reduced data.
+"""KPIs on Dask: select the orders a period needs on the cluster, then compute in pandas.
+
+The orders a period needs are selected on the cluster, and the KPIs are computed by the pandas
+code on that reduced data.
 
 A KPI of period *P* reads the orders dated in *P*, in the period before and the one before that
 (for the previous period's retention), and each customer's first paid order (new customers).
@@ -11,6 +13,8 @@ the full data gives.
 
 Examples
 --------
+Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
 >>> from cpm_analysis.kpis import compute_kpis
 >>> compute_kpis(ds, "2025-06")  # a DaskDataset: the same table  # doctest: +SKIP
 """
@@ -44,7 +48,7 @@ def _needed_orders(
 
 
 def reduced_dataset(dataset: Any, periods: list[Period], by: Any = None) -> Any:
-    """A pandas :class:`~cpm_analysis.data.Dataset` with the rows the KPIs of ``periods`` read.
+    """Return a pandas :class:`~cpm_analysis.data.Dataset` with the rows the KPIs of ``periods`` read.
 
     Orders: those dated from the start of the period two before the first one to the end of
     the last one, plus each customer's first paid order, with the columns the KPIs use.
@@ -53,6 +57,8 @@ def reduced_dataset(dataset: Any, periods: list[Period], by: Any = None) -> Any:
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> small = reduced_dataset(ds, [parse_period("2025-06")])  # doctest: +SKIP
     """
     from cpm_analysis.data import Dataset
@@ -108,6 +114,8 @@ def compute_kpis_dask(dataset: Any, period: Any, **kwargs: Any) -> pd.DataFrame:
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> compute_kpis_dask(ds, "2025-06", by="owner_id")  # doctest: +SKIP
     """
     from cpm_analysis.kpis.compute import compute_kpis

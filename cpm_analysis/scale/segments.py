@@ -6,6 +6,8 @@ a customer) are brought together and ranked with the pandas code
 
 Examples
 --------
+Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
 >>> from cpm_analysis.segments import rfm_scores
 >>> rfm_scores(ds, "2025-06")  # a DaskDataset: same table as with pandas  # doctest: +SKIP
 """
@@ -36,6 +38,8 @@ def rfm_scores_dask(
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> rfm_scores_dask(ds, pd.Timestamp("2025-06-30 23:59:59.999999999"))  # doctest: +SKIP
     """
     import pyarrow as pa

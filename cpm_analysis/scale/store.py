@@ -27,6 +27,8 @@ would be kept; with 10 million customers the chance for one unknown id is about 
 
 Examples
 --------
+Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
 >>> from cpm_analysis import load
 >>> ds = load("data/sample", engine="dask", work_dir="/tmp/cpm-store")  # doctest: +SKIP
 >>> ds.counts["orders"]  # doctest: +SKIP
@@ -96,8 +98,11 @@ def _read_piece(piece: tuple[str, list[int], int], rename: Mapping[str, str]) ->
 
 
 def _parquet_pieces(path: Path) -> tuple[list[tuple[str, list[int], int]], int]:
-    """Partitions of whole row groups of about :data:`PIECE_ROWS` rows, in the order pandas
-    reads the files (``pyarrow.dataset``), each with its first row's offset."""
+    """Return partitions of whole row groups of about :data:`PIECE_ROWS` rows.
+
+    They come in the order pandas reads the files (``pyarrow.dataset``), each with its first
+    row's offset.
+    """
     import pyarrow.dataset as pads
     import pyarrow.parquet as pq
 
@@ -125,7 +130,7 @@ def _parquet_pieces(path: Path) -> tuple[list[tuple[str, list[int], int]], int]:
 
 
 def _with_rows(frame: Any) -> tuple[Any, int]:
-    """A Dask frame with the global 1-based ``_row`` added (partition lengths computed once)."""
+    """Return a Dask frame with the global 1-based ``_row`` added (partition lengths computed once)."""
     lengths = np.asarray(frame.map_partitions(len).compute(), dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
 
@@ -268,8 +273,10 @@ def _clean_rows(
     valid: np.ndarray | None,
     dropped: np.ndarray,
 ) -> pd.DataFrame:
-    """The rows that pass every check, typed, with the source row number ``_row`` last
-    (kept in the store so that :func:`read_store` gives the rows in the source's order)."""
+    """Return the rows that pass every check, typed, with the source row number ``_row`` last.
+
+    ``_row`` is kept in the store so that :func:`read_store` gives the rows in the source's order).
+    """
     typed, _, q, unknown, _ = _row_checks(part, table, candidates, valid)
     keep = ~q.bad & ~unknown & ~np.isin(typed.index.to_numpy(), dropped)
     clean = typed.loc[keep]
@@ -288,6 +295,8 @@ def gather(*frames: Any) -> list[pd.DataFrame]:
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> measures, = gather(lazy_measures)  # doctest: +SKIP
     """
     import dask
@@ -308,8 +317,10 @@ def _bucket_files(folder: Path) -> list[str]:
 
 
 def plain_strings(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text columns in pandas' default ``str`` dtype, as the pandas loader gives them (Dask
-    writes them as ``string[pyarrow]`` with ``pd.NA``)."""
+    """Convert text columns to pandas' default ``str`` dtype, as the pandas loader gives them.
+
+    Dask writes them as ``string[pyarrow]`` with ``pd.NA``.
+    """
     for col in frame.columns:
         dtype = frame[col].dtype
         if isinstance(dtype, pd.StringDtype) and dtype.na_value is pd.NA:
@@ -388,6 +399,8 @@ class DaskDataset:
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> ds = load("data/big", engine="dask")  # doctest: +SKIP
     >>> ds.as_of("2025-06").collect().orders["order_date"].max()  # doctest: +SKIP
     """
@@ -427,10 +440,12 @@ class DaskDataset:
         return dd.from_map(_read_bucket, files, meta=empty_rejected(), label="read-rejected")
 
     def as_of(self, cutoff: Any) -> DaskDataset:
-        """The point-in-time view at ``cutoff`` (lazy; see :meth:`Dataset.as_of`).
+        """Return the point-in-time view at ``cutoff`` (lazy; see :meth:`Dataset.as_of`).
 
         Examples
         --------
+        Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
         >>> ds.as_of("2024-06").cutoff  # doctest: +SKIP
         Timestamp('2024-06-30 23:59:59.999999999')
         """
@@ -476,6 +491,8 @@ class DaskDataset:
 
         Examples
         --------
+        Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
         >>> ds.map_customers(lambda b: b.orders.groupby("customer_id").size().to_frame("n"),
         ...                  meta=pd.DataFrame({"n": pd.Series(dtype="int64")}))  # doctest: +SKIP
         """
@@ -497,23 +514,27 @@ class DaskDataset:
         )
 
     def collect(self) -> Dataset:
-        """The whole dataset in pandas (for data that fits in memory, e.g. tests).
+        """Return the whole dataset in pandas (for data that fits in memory, e.g. tests).
 
         The rows come in the source's order (:func:`read_store`), at :attr:`cutoff` when set,
         so the result equals what the pandas loader gives.
 
         Examples
         --------
+        Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
         >>> small = ds.collect()  # doctest: +SKIP
         """
         ds = read_store(self.work_dir)
         return ds.as_of(self.cutoff) if self.cutoff is not None else ds
 
     def last_date(self) -> pd.Timestamp:
-        """The latest event date (orders, tickets opened, survey answers), computed.
+        """Return the latest event date (orders, tickets opened, survey answers), computed.
 
         Examples
         --------
+        Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
         >>> ds.last_date()  # doctest: +SKIP
         """
         import dask
@@ -532,6 +553,8 @@ class DaskDataset:
 
         Examples
         --------
+        Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
         >>> ds.summary().loc["orders", "rows"]  # doctest: +SKIP
         """
         import dask
@@ -562,6 +585,7 @@ class DaskDataset:
         return pd.DataFrame.from_records(records).set_index("table")
 
     def __repr__(self) -> str:
+        """Show the kept rows of each table."""
         parts = [
             f"{t}={self.counts.get(t, {}).get('kept', 0):,}" for t in ALL_TABLES if self.has(t)
         ]
@@ -598,6 +622,8 @@ def open_store(work_dir: str | os.PathLike) -> DaskDataset:
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> ds = open_store("/tmp/cpm-store")  # doctest: +SKIP
     """
     from cpm_analysis.scale import require_dask
@@ -646,7 +672,7 @@ def is_store(folder: str | os.PathLike) -> bool:
 
 
 def read_store(work_dir: str | os.PathLike) -> Dataset:
-    """A store's validated tables as a pandas :class:`Dataset`, without Dask.
+    """Return a store's validated tables as a pandas :class:`Dataset`, without Dask.
 
     ``load(store_folder)`` with the pandas engine comes here: the report's notebooks read the
     data the cluster validated instead of validating it again. Rows come in the source's order,
@@ -654,6 +680,8 @@ def read_store(work_dir: str | os.PathLike) -> Dataset:
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> ds = read_store("reports/.store")  # doctest: +SKIP
     """
     work = Path(work_dir)
@@ -700,7 +728,7 @@ def _write_rejected(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _write_parts(frame: Any, folder: Path) -> Any:
-    """A lazy write of ``frame`` as ``folder/part-NNNNN.parquet``, one file per partition."""
+    """Return a lazy write of ``frame`` as ``folder/part-NNNNN.parquet``, one file per partition."""
     return frame.to_parquet(
         str(folder),
         write_index=False,
@@ -831,6 +859,8 @@ def load_dask(
 
     Examples
     --------
+    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+
     >>> ds = load_dask("data/sample", work_dir="/tmp/cpm-store")  # doctest: +SKIP
     """
     from cpm_analysis.data.loader import MAPPING_FILE, _read_file, _read_mapping

@@ -21,9 +21,14 @@ Examples
 --------
 >>> from cpm_analysis.data import load_cdnow
 >>> from cpm_analysis.segments import rfm_scores, rfm_segments, value_tiers
->>> scores = rfm_scores(load_cdnow(), "1998-06")  # doctest: +SKIP
->>> table = value_tiers(rfm_segments(scores))  # doctest: +SKIP
->>> table[["segment", "tier"]].value_counts()  # doctest: +SKIP
+>>> scores = rfm_scores(load_cdnow(), "1998-06")
+>>> table = value_tiers(rfm_segments(scores))
+>>> table[["segment", "tier"]].value_counts().head(3)
+segment      tier
+Champions    A       6360
+Lost         C       2705
+Hibernating  C       2462
+Name: count, dtype: int64
 """
 
 from __future__ import annotations

@@ -36,8 +36,8 @@ Examples
 --------
 >>> from cpm_analysis.data import load_cdnow
 >>> from cpm_analysis.segments import rfm_scores
->>> result = cluster_customers(rfm_scores(load_cdnow(), "1998-06"), random_state=0)  # doctest: +SKIP
->>> result.k, result.names[0]  # doctest: +SKIP
+>>> result = cluster_customers(rfm_scores(load_cdnow(sample=True), "1998-06"), random_state=0)
+>>> result.k, result.names[0]
 (2, 'Very recent, very frequent, top spend')
 """
 
@@ -133,6 +133,17 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
     >>> model.k_, np.unique(model.labels_).tolist()
     (3, [0, 1, 2])
     """
+
+    scaler_: StandardScaler
+    kmeans_: Any
+    mapping_: np.ndarray
+    labels_: np.ndarray
+    cluster_centers_: np.ndarray
+    profile_: pd.DataFrame
+    names_: Any
+    k_: int
+    silhouette_: float
+    silhouette_scores_: pd.Series
 
     def __init__(
         self,
@@ -292,7 +303,7 @@ class CustomerClusters(ClusterMixin, BaseEstimator):
         return self
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
-        """The value-ordered label of each row of ``X`` (nearest fitted centre)."""
+        """Return the value-ordered label of each row of ``X`` (nearest fitted centre)."""
         check_is_fitted(self, "kmeans_")
         scaled = self.scaler_.transform(self._matrix(X))
         with self._limits():
@@ -442,7 +453,7 @@ class ClusterResult:
     model: CustomerClusters
 
     def named_labels(self) -> pd.Series:
-        """The cluster name of every customer (categorical, in label order)."""
+        """Return the cluster name of every customer (categorical, in label order)."""
         names = [self.names[i] for i in range(self.k)]
         return pd.Series(
             pd.Categorical.from_codes(self.labels.to_numpy(), categories=names),
@@ -491,8 +502,15 @@ def cluster_customers(
 
     Examples
     --------
-    >>> result = cluster_customers(scores, k=4, random_state=0)  # doctest: +SKIP
-    >>> result.profile[["name", "customers", "revenue_share"]]  # doctest: +SKIP
+    >>> from cpm_analysis.segments import rfm_scores
+    >>> result = cluster_customers(rfm_scores(ds, "2024-06"), k=4, random_state=0)
+    >>> result.profile[["name", "customers", "revenue_share"]].round(3)
+                                           name  customers  revenue_share
+    cluster
+    0          Recent, very frequent, top spend        236          0.485
+    1             Lapsing, frequent, high spend        501          0.333
+    2        Very recent, occasional, low spend        293          0.089
+    3              Lapsing, one-time, low spend        564          0.094
     """
     model = CustomerClusters(
         n_clusters=k,

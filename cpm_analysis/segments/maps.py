@@ -127,6 +127,7 @@ class SegmentMap:
     labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        """Make the mappings read-only."""
         # read-only views: the default map is shared, so nobody may edit it in place
         for name in ("actions", "groups", "descriptions"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
@@ -153,7 +154,7 @@ class SegmentMap:
         return grid
 
     def gaps(self) -> pd.DataFrame:
-        """The score combinations no rule covers, as a DataFrame with columns r, f, m."""
+        """Return the score combinations no rule covers, as a DataFrame with columns r, f, m."""
         r, f, m = np.nonzero(self.grid < 0)
         return pd.DataFrame({"r": r + 1, "f": f + 1, "m": m + 1})
 
@@ -163,7 +164,7 @@ class SegmentMap:
         return bool((self.grid >= 0).all())
 
     def segment_of(self, r: int, f: int, m: int) -> str | None:
-        """The segment of one score combination (``None`` in a gap).
+        """Return the segment of one score combination (``None`` in a gap).
 
         Examples
         --------
@@ -181,7 +182,7 @@ class SegmentMap:
         return self.grid[np.asarray(r) - 1, np.asarray(f) - 1, np.asarray(m) - 1]
 
     def with_actions(self, actions: Mapping[str, str]) -> SegmentMap:
-        """A copy with some actions replaced; unknown segment names raise ``ValueError``.
+        """Return a copy with some actions replaced; unknown segment names raise ``ValueError``.
 
         Examples
         --------
@@ -196,7 +197,7 @@ class SegmentMap:
         )
 
     def to_frame(self) -> pd.DataFrame:
-        """The rules as a table (one row per rule, in order), for documentation and reports.
+        """Return the rules as a table (one row per rule, in order), for documentation and reports.
 
         Examples
         --------
@@ -218,6 +219,7 @@ class SegmentMap:
         return pd.DataFrame.from_records(records)
 
     def __repr__(self) -> str:
+        """Show the number of segments and rules, and the bins."""
         return (
             f"SegmentMap({len(self.segments)} segments, {len(self.rules)} rules, bins={self.bins})"
         )
@@ -492,7 +494,7 @@ def _default_content() -> Any:
 
 @functools.cache
 def default_segment_map() -> SegmentMap:
-    """The default map (``cpm_analysis/segment_map.yaml``): 11 segments on 1-5 scores.
+    """Return the default map (``cpm_analysis/segment_map.yaml``): 11 segments on 1-5 scores.
 
     In evaluation order (R, F, M score ranges; ``*`` = any):
 
@@ -562,7 +564,7 @@ def segment_labels(lang: str = "zh", segment_map: Any = None) -> dict[str, str]:
 
 
 def segment_actions(segment_map: Any = None) -> dict[str, str]:
-    """The recommended action of every segment of a map (the default map by default).
+    """Return the recommended action of every segment of a map (the default map by default).
 
     Examples
     --------
@@ -580,7 +582,7 @@ def _score_bins(scores: pd.DataFrame, bins: int | None) -> int:
 
 
 def check_scores(scores: Any, bins: int) -> tuple[np.ndarray, ...]:
-    """The three score columns as int arrays, validated to lie in 1..``bins``."""
+    """Return the three score columns as int arrays, validated to lie in 1..``bins``."""
     if not isinstance(scores, pd.DataFrame):
         raise TypeError(f"scores: expected the DataFrame rfm_scores returns, got {type(scores)}")
     missing = [c for c in SCORE_COLUMNS if c not in scores.columns]
@@ -709,7 +711,7 @@ def rfm_segments(
 
 
 def _categorical_of(codes: np.ndarray, values: list[str]) -> pd.Categorical:
-    """A categorical of ``values[codes]`` (``values``, one per segment code, may repeat)."""
+    """Return a categorical of ``values[codes]`` (``values``, one per segment code, may repeat)."""
     order = list(dict.fromkeys(values))
     position = {v: i for i, v in enumerate(order)}
     remap = np.array([position[v] for v in values], dtype=np.int64)
@@ -735,8 +737,9 @@ def segment_summary(segments: pd.DataFrame, value: str = "monetary") -> pd.DataF
 
     Examples
     --------
-    >>> summary = segment_summary(rfm_segments(scores))  # doctest: +SKIP
-    >>> summary["customer_share"].sum()  # doctest: +SKIP
+    >>> from cpm_analysis.segments import rfm_scores
+    >>> table = segment_summary(rfm_segments(rfm_scores(ds, "2024-06")))
+    >>> float(round(table["customer_share"].sum(), 6))
     1.0
     """
     if "segment" not in segments.columns:

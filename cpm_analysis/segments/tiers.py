@@ -100,9 +100,11 @@ def value_tiers(
 
     Examples
     --------
-    >>> tiers = value_tiers(scores)  # doctest: +SKIP
-    >>> tiers.loc[tiers["tier"] == "A", "monetary"].sum() / tiers["monetary"].sum()  # doctest: +SKIP
-    0.8003
+    >>> from cpm_analysis.segments import rfm_scores
+    >>> scores = rfm_scores(ds, "2024-06")
+    >>> tiers = value_tiers(scores)
+    >>> float(round(tiers.loc[tiers["tier"] == "A", "monetary"].sum() / tiers["monetary"].sum(), 4))
+    0.8001
     """
     fractions, tier_labels = check_shares(shares, labels)
     out = scores.copy()
@@ -182,7 +184,14 @@ def tier_summary(tiers: pd.DataFrame, value: str | None = None) -> pd.DataFrame:
 
     Examples
     --------
-    >>> tier_summary(value_tiers(scores))  # doctest: +SKIP
+    >>> from cpm_analysis.segments import rfm_scores
+    >>> scores = rfm_scores(ds, "2024-06")
+    >>> tier_summary(value_tiers(scores)).round(3)
+          customers  customer_share      value  value_share
+    tier
+    A           634           0.398  155992.27         0.80
+    B           514           0.322   29238.04         0.15
+    C           446           0.280    9725.31         0.05
     """
     if "tier" not in tiers.columns:
         raise ValueError("tiers: no 'tier' column; compute it with value_tiers()")
