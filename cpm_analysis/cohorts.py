@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from cpm_analysis.data.dataset import Dataset
+from cpm_analysis.data.orders import paid_mask
 from cpm_analysis.kpis.context import _codes, _i8
 from cpm_analysis.periods import Period, latest_period, normalize_freq, to_cutoff
 
@@ -127,9 +128,7 @@ def cohort_retention(
     code = _codes(orders["customer_id"], customers["customer_id"])
     date = _i8(orders["order_date"])
     ok = (code >= 0) & (date <= cutoff.value)
-    if "status" in orders.columns:
-        status = orders["status"]
-        ok &= (status == "paid").to_numpy(dtype=bool, na_value=False) | status.isna().to_numpy()
+    ok &= paid_mask(orders)
     ok[ok] = signup[code[ok]] <= cutoff.value
     customer = code[ok]
     when = _ordinal(date[ok], freq_code)

@@ -105,10 +105,10 @@ def _clv_block(view: Dataset, cutoff: pd.Timestamp) -> tuple[pd.DataFrame, dict,
         BetaGeoModel,
         GammaGammaModel,
         customer_lifetime_value,
-        rfm_summary,
+        period_summary,
     )
 
-    summary = rfm_summary(view.orders, observation_end=cutoff, time_unit="W")
+    summary = period_summary(view, cutoff)
     repeat_buyers = int((summary["frequency"] > 0).sum())
     out = pd.DataFrame(index=summary.index)
     notes, models = _clv_enough(repeat_buyers)
@@ -203,11 +203,11 @@ def _clv_block_cluster(
 ) -> tuple[pd.DataFrame, dict, dict, list[str]]:
     """:func:`_clv_block` on a Dask cluster: summary per partition, fits on distinct rows,
     scoring per partition; only the three model columns come back."""
-    from cpm_analysis.clv import BetaGeoModel, GammaGammaModel, rfm_summary
+    from cpm_analysis.clv import BetaGeoModel, GammaGammaModel, period_summary
     from cpm_analysis.scale.clv import fit_on_distinct, score_clv
     from cpm_analysis.scale.store import gather
 
-    summary = rfm_summary(view, observation_end=cutoff, time_unit="W").persist()
+    summary = period_summary(view, cutoff).persist()
     try:
         repeat_buyers = int((summary["frequency"] > 0).sum().compute())
         notes, models = _clv_enough(repeat_buyers)

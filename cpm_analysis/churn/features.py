@@ -60,6 +60,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cpm_analysis.data.orders import REFUNDED, paid_mask
 from cpm_analysis.data.schema import PII_COLUMNS
 from cpm_analysis.periods import to_cutoff
 
@@ -135,12 +136,10 @@ def _order_features(
     age = (cut - _ns(orders["order_date"])) / _NS_PER_DAY
     amount = orders["amount"].to_numpy(dtype=np.float64, na_value=0.0)
     known = codes >= 0
+    paid = paid_mask(orders)
     if "status" in orders.columns:
-        status = orders["status"]
-        paid = (status == "paid").to_numpy(dtype=bool, na_value=False) | status.isna().to_numpy()
-        refunded = (status == "refunded").to_numpy(dtype=bool, na_value=False) & known
+        refunded = (orders["status"] == REFUNDED).to_numpy(dtype=bool, na_value=False) & known
     else:
-        paid = np.ones(len(orders), dtype=bool)
         refunded = np.zeros(len(orders), dtype=bool)
     paid = paid & known
     out: dict[str, np.ndarray] = {}
@@ -234,7 +233,7 @@ def clv_features(
 ) -> dict[str, Any]:
     """``p_alive`` and ``expected_purchases_90d`` from a BG/NBD model fitted at the cutoff.
 
-    Uses :func:`cpm_analysis.clv.rfm_summary` (weeks) and :class:`cpm_analysis.clv.BetaGeoModel`
+    Uses :func:`cpm_analysis.clv.period_summary` (weeks) and :class:`cpm_analysis.clv.BetaGeoModel`
     on the orders up to ``cutoff``; customers without a paid order get missing values. A fitted
     ``model`` (weeks, fitted at the same cutoff) is used as given instead of fitting one.
 
@@ -243,13 +242,13 @@ def clv_features(
     >>> clv_features(ds.as_of("2024-06").orders, to_cutoff("2024-06"), ids)  # doctest: +SKIP
     """
     try:
-        from cpm_analysis.clv import BetaGeoModel, rfm_summary
+        from cpm_analysis.clv import BetaGeoModel, period_summary
     except ImportError as err:  # pragma: no cover - the clv module ships with the package
         raise ImportError(
-            "clv=True needs cpm_analysis.clv (rfm_summary, BetaGeoModel); pass clv=False to "
+            "clv=True needs cpm_analysis.clv (period_summary, BetaGeoModel); pass clv=False to "
             f"build the features without P(alive) ({err})"
         ) from err
-    summary = rfm_summary(orders, observation_end=cutoff, time_unit="W")
+    summary = period_summary(orders, cutoff)
     if model is None:
         model = BetaGeoModel().fit(summary)
     p_alive = model.probability_alive(summary)

@@ -39,7 +39,7 @@ from cpm_analysis.clv.gammagamma import GammaGammaModel, gamma_gamma_eligible
 from cpm_analysis.clv.mbgnbd import ModifiedBetaGeoModel
 from cpm_analysis.clv.paretonbd import ParetoNBDModel
 from cpm_analysis.clv.sbg import ShiftedBetaGeoModel, contract_periods, rows_from_survivors
-from cpm_analysis.clv.summary import rfm_summary
+from cpm_analysis.clv.summary import period_summary, rfm_summary
 from cpm_analysis.clv.uncertainty import (
     ParameterDraws,
     bootstrap_parameters,
@@ -76,6 +76,7 @@ __all__ = [
     "group_intervals",
     "parameter_covariance",
     "prediction_intervals",
+    "period_summary",
     "rfm_summary",
     "rows_from_survivors",
 ]

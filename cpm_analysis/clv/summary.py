@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cpm_analysis.data.orders import paid_mask
 from cpm_analysis.periods import to_cutoff
 
 DAYS_PER_UNIT = {"D": 1.0, "W": 7.0}
@@ -127,8 +128,8 @@ def transaction_days(
     """Paid orders merged into one transaction per customer and calendar day (vectorised).
 
     The building block of :func:`rfm_summary` and the cumulative-transactions plot. Orders with
-    a ``status`` other than ``"paid"`` (a missing status counts as paid) and orders after
-    ``observation_end`` are left out.
+    a status that does not count (:func:`cpm_analysis.data.paid_mask`: refunded, cancelled)
+    and orders after ``observation_end`` are left out.
 
     Returns
     -------
@@ -165,10 +166,7 @@ def transaction_days(
     keep = ns <= obs_ns  # NaT is the smallest int64: caught below
     nat = ns == np.iinfo(np.int64).min
     if "status" in frame.columns:
-        status = frame["status"]
-        paid = (status == "paid").to_numpy(dtype=bool, na_value=False) | status.isna().to_numpy()
-        if not paid.all() and status.dtype == object:
-            paid |= status.astype("str").str.strip().str.lower().eq("paid").to_numpy()
+        paid = paid_mask(frame)
         keep &= paid
         nat &= paid
     if nat.any():
@@ -281,7 +279,7 @@ def rfm_summary(
     orders : DataFrame or Dataset
         One row per order with a customer id, an order date and an amount (a
         :class:`~cpm_analysis.data.Dataset` uses its ``orders``). When a ``status`` column
-        exists only ``"paid"`` orders count (a missing status counts as paid). A
+        exists only paid orders count (:func:`cpm_analysis.data.paid_mask`). A
         :class:`~cpm_analysis.scale.DaskDataset` or a Dask DataFrame of orders gives a Dask
         DataFrame with the same rows, computed partition by partition on the cluster.
     observation_end : str, date or Timestamp
@@ -411,3 +409,38 @@ def rfm_summary(
         out["duration_holdout"] = (tx["obs_day"] - tx["cal_day"]) / unit
     out.attrs["time_unit"] = str(time_unit).strip().upper()
     return out
+
+
+PERIOD_TIME_UNIT = "W"
+
+
+def period_summary(data: Any, cutoff: Any, *, calibration_end: Any = None) -> Any:
+    """The period's weekly RFM summary: the one summary every model of a period is fitted on.
+
+    :func:`rfm_summary` of the paid orders up to ``cutoff`` (the period's last instant), in
+    weeks (``PERIOD_TIME_UNIT``). The scored customer table, the value models of the report,
+    the calibration and forecast checks and the churn features' ``p_alive`` all read it from
+    here, so they describe the same customers with the same numbers.
+
+    Parameters
+    ----------
+    data : Dataset, DataFrame of orders or DaskDataset
+        The point-in-time view (or its orders); a Dask dataset gives a lazy Dask summary.
+    cutoff : str, date or Timestamp
+        The end of the observation (``observation_end``).
+    calibration_end : str, date or Timestamp, optional
+        Split off a holdout period after it (for the calibration and forecast checks).
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["a", "a"], "amount": [5.0, 7.0],
+    ...                        "order_date": pd.to_datetime(["2024-01-01", "2024-01-15"])})
+    >>> period_summary(orders, "2024-01-28").loc["a"].tolist()
+    [1.0, 2.0, 3.857142857142857, 7.0]
+    """
+    return rfm_summary(
+        data,
+        observation_end=cutoff,
+        calibration_end=calibration_end,
+        time_unit=PERIOD_TIME_UNIT,
+    )

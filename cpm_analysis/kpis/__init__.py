@@ -39,7 +39,7 @@ from cpm_analysis.kpis.registry import (
     register_kpi,
     unregister_kpi,
 )
-from cpm_analysis.kpis.targets import attainment, evaluate_targets
+from cpm_analysis.kpis.targets import attainment, evaluate_targets, period_targets
 
 __all__ = [
     "KPI",
@@ -51,6 +51,7 @@ __all__ = [
     "attainment",
     "compute_kpis",
     "evaluate_targets",
+    "period_targets",
     "get_kpi",
     "kpi_history",
     "kpi_table",

@@ -48,10 +48,10 @@ def churn_features_dask(
     view = dataset.as_of(cutoff)
     model = None
     if clv:
-        from cpm_analysis.clv import BetaGeoModel
-        from cpm_analysis.scale.clv import fit_on_distinct, rfm_summary_dask
+        from cpm_analysis.clv import BetaGeoModel, period_summary
+        from cpm_analysis.scale.clv import fit_on_distinct
 
-        summary = rfm_summary_dask(view, observation_end=cutoff, time_unit="W")
+        summary = period_summary(view, cutoff)
         model = fit_on_distinct(BetaGeoModel(), summary)
     kwargs = {"cutoff": cutoff, "clv": clv, "windows": tuple(windows), "clv_model": model}
     meta = _features_part(_empty_bucket(view), **kwargs)

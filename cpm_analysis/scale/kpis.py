@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cpm_analysis.data.orders import paid_mask
 from cpm_analysis.periods import Period
 
 
@@ -31,11 +32,7 @@ def _needed_orders(
     orders = bucket.orders
     dates = orders["order_date"]
     keep = np.array(((dates >= start) & (dates <= end)).to_numpy(), dtype=bool)
-    if "status" in orders.columns:
-        status = orders["status"]
-        paid = (status == "paid").to_numpy(dtype=bool, na_value=False) | status.isna().to_numpy()
-    else:
-        paid = np.ones(len(orders), dtype=bool)
+    paid = paid_mask(orders)
     if paid.any():
         paid_rows = orders.loc[paid, ["customer_id", "order_date"]]
         first = paid_rows.sort_values("order_date", kind="stable").drop_duplicates("customer_id")

@@ -64,7 +64,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cpm_analysis.data import Dataset, paid_orders
+from cpm_analysis.data import Dataset, paid_mask
 from cpm_analysis.periods import to_cutoff
 
 SCORE_COLUMNS: tuple[str, str, str] = ("r_score", "f_score", "m_score")
@@ -296,13 +296,7 @@ def rfm_scores(
             f"orders: missing column(s) {', '.join(map(repr, missing))} "
             f"(have {', '.join(map(str, orders.columns))})"
         )
-    n_rows = len(orders)
-    keep = np.zeros(n_rows, dtype=bool)
-    if "status" in orders.columns:
-        status = pd.DataFrame({"status": orders["status"].reset_index(drop=True)})
-        keep[paid_orders(status).index.to_numpy()] = True
-    else:
-        keep[:] = True
+    keep = paid_mask(orders)
     ns = _date_ns(orders["order_date"])
     nat = ns == np.iinfo(np.int64).min
     if (nat & keep).any():
