@@ -95,7 +95,9 @@ def test_rfm_summary_matches(pandas_ds, dask_ds):
 def test_rfm_summary_of_a_plain_dask_orders_frame_matches(pandas_ds, client):
     import dask.dataframe as dd
 
-    orders = dd.from_pandas(pandas_ds.orders, npartitions=4)
+    from cpm_analysis.scale import orders_dataset
+
+    orders = orders_dataset(dd.from_pandas(pandas_ds.orders, npartitions=4))
     expected = rfm_summary(pandas_ds.orders, observation_end="2025-12-31", time_unit="D")
     _same(rfm_summary(orders, observation_end="2025-12-31", time_unit="D").compute(), expected)
 
@@ -221,7 +223,9 @@ def test_map_customers_runs_pandas_code_per_bucket(pandas_ds, dask_ds):
 def test_rfm_scores_of_a_plain_dask_orders_frame_match(pandas_ds, client):
     import dask.dataframe as dd
 
-    orders = dd.from_pandas(pandas_ds.orders, npartitions=5)
+    from cpm_analysis.scale import orders_dataset
+
+    orders = orders_dataset(dd.from_pandas(pandas_ds.orders, npartitions=5))
     expected = rfm_scores(pandas_ds.orders, CUTOFF, bins=4)
     pd.testing.assert_frame_equal(rfm_scores(orders, CUTOFF, bins=4), expected)
 

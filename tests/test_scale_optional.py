@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 
-import pandas as pd
 import pytest
 
 from cpm_analysis import load
 from cpm_analysis.data.paths import sample_dir
-from cpm_analysis.scale import INSTALL_HINT, is_dask
+from cpm_analysis.scale import INSTALL_HINT
 
 
 def test_engine_dask_without_dask_says_how_to_install(monkeypatch):
@@ -19,9 +19,15 @@ def test_engine_dask_without_dask_says_how_to_install(monkeypatch):
     assert "environment.yml" in INSTALL_HINT
 
 
-def test_pandas_objects_are_not_dask():
-    assert not is_dask(pd.DataFrame({"a": [1]}))
-    assert not is_dask(load(sample_dir()))
+def test_a_pandas_load_imports_neither_dask_nor_the_engine_store():
+    code = (
+        "import sys; from cpm_analysis import load; from cpm_analysis.data.paths import "
+        "sample_dir; from cpm_analysis.kpis import compute_kpis; ds = load(sample_dir()); "
+        "compute_kpis(ds, '2025-06'); "
+        "bad = [m for m in sys.modules if m.startswith(('dask', 'distributed', "
+        "'cpm_analysis.scale.'))]; print(bad); assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
 
 
 def test_report_engine_dask_without_dask_is_a_usage_error(monkeypatch, tmp_path):

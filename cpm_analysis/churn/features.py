@@ -61,6 +61,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cpm_analysis.data.orders import REFUNDED, paid_mask
+from cpm_analysis.data.protocol import customer_data
 from cpm_analysis.data.schema import PII_COLUMNS
 from cpm_analysis.periods import to_cutoff
 
@@ -325,16 +326,18 @@ def churn_features(
         Day windows of the recency/frequency/monetary counts.
     clv_model : BetaGeoModel, optional
         A BG/NBD model already fitted (in weeks) on the summary at ``cutoff``, used instead of
-        fitting one (the Dask engine fits once on the whole data and scores every partition).
+        fitting one, on every engine (without it one model is fitted on the distinct rows of
+        the whole summary, :func:`cpm_analysis.clv.summary_rows`).
 
     Returns
     -------
     DataFrame
         Indexed by ``customer_id`` (every customer signed up at or before the cutoff, in
         customers-table order); the columns of the module docstring. Numbers are float64,
-        text attributes keep their dtype. ``attrs["cutoff"]`` is the cutoff. With a
-        :class:`~cpm_analysis.scale.DaskDataset` a Dask DataFrame with the same rows and
-        columns (partitioned by customer, so in another order).
+        text attributes keep their dtype. ``attrs["cutoff"]`` is the cutoff. With a Dask
+        dataset (any dataset of :mod:`cpm_analysis.data.protocol`) what its
+        ``map_customers`` returns: a lazy Dask DataFrame with the same rows and columns
+        (partitioned by customer, so in another order).
 
     Examples
     --------
@@ -346,13 +349,23 @@ def churn_features(
         raise ValueError(f"windows: expected positive day counts, got {windows!r}")
     windows = sorted({int(w) for w in windows})
     ts = to_cutoff(cutoff)
-    from cpm_analysis.scale import is_dask
+    view = customer_data(dataset).as_of(ts)
+    if clv and clv_model is None:
+        # one BG/NBD fit on the whole data (its distinct summary rows), then every bucket
+        # scores its customers with it
+        from cpm_analysis.clv import BetaGeoModel, fit_on_rows, summary_rows
 
-    if is_dask(dataset):
-        from cpm_analysis.scale.churn import churn_features_dask
+        clv_model = fit_on_rows(BetaGeoModel(), summary_rows(view, ts))
+    return view.map_customers(
+        _features_step, cutoff=ts, clv=clv, windows=tuple(windows), clv_model=clv_model
+    )
 
-        return churn_features_dask(dataset, ts, clv=clv, windows=windows)
-    view = dataset.as_of(ts)
+
+def _features_step(
+    view: Any, cutoff: pd.Timestamp, clv: bool, windows: tuple[int, ...], clv_model: Any
+) -> pd.DataFrame:
+    """The features of the customers of one bucket (the whole data for pandas)."""
+    ts = cutoff
     customers = view.customers
     ids = customers["customer_id"]
     cut = ts.value

@@ -35,6 +35,7 @@ from cpm_analysis.clv.base import ConvergenceWarning, NotFittedError
 from cpm_analysis.clv.bgbb import BetaGeoBetaBinomModel
 from cpm_analysis.clv.bgnbd import BetaGeoModel
 from cpm_analysis.clv.covariates import BetaGeoCovariateModel, ParetoNBDCovariateModel
+from cpm_analysis.clv.fitting import fit_on_rows, score_summary, summary_rows
 from cpm_analysis.clv.gammagamma import GammaGammaModel, gamma_gamma_eligible
 from cpm_analysis.clv.mbgnbd import ModifiedBetaGeoModel
 from cpm_analysis.clv.paretonbd import ParetoNBDModel
@@ -78,5 +79,8 @@ __all__ = [
     "prediction_intervals",
     "period_summary",
     "rfm_summary",
+    "fit_on_rows",
+    "score_summary",
+    "summary_rows",
     "rows_from_survivors",
 ]

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from cpm_analysis.data.orders import paid_mask
+from cpm_analysis.data.protocol import customer_data
 from cpm_analysis.periods import to_cutoff
 
 DAYS_PER_UNIT = {"D": 1.0, "W": 7.0}
@@ -279,9 +280,9 @@ def rfm_summary(
     orders : DataFrame or Dataset
         One row per order with a customer id, an order date and an amount (a
         :class:`~cpm_analysis.data.Dataset` uses its ``orders``). When a ``status`` column
-        exists only paid orders count (:func:`cpm_analysis.data.paid_mask`). A
-        :class:`~cpm_analysis.scale.DaskDataset` or a Dask DataFrame of orders gives a Dask
-        DataFrame with the same rows, computed partition by partition on the cluster.
+        exists only paid orders count (:func:`cpm_analysis.data.paid_mask`). Any dataset of
+        the dataset protocol (:mod:`cpm_analysis.data.protocol`) works: a Dask dataset gives
+        a lazy Dask DataFrame with the same rows, computed bucket by bucket on the cluster.
     observation_end : str, date or Timestamp
         The end of the data used. Orders after it are ignored. A date, or a Timestamp at
         midnight, means the end of that day (see :func:`summary_cutoff`).
@@ -329,21 +330,37 @@ def rfm_summary(
     >>> s[["frequency", "frequency_holdout"]].sum().tolist()
     [2457, 1882]
     """
+    days_per_unit(time_unit)
+    kwargs = {
+        "observation_end": observation_end,
+        "calibration_end": calibration_end,
+        "time_unit": time_unit,
+        "customer_col": customer_col,
+        "date_col": date_col,
+        "amount_col": amount_col,
+    }
+    if isinstance(orders, pd.DataFrame):
+        return _summary_of_orders(orders, **kwargs)
+    data = customer_data(orders, "orders")
+    # each bucket holds whole customers, so its summary is exactly its rows of the summary
+    return data.map_customers(_summary_step, tables=("orders",), **kwargs)
+
+
+def _summary_step(bucket: Any, **kwargs: Any) -> pd.DataFrame:
+    return _summary_of_orders(bucket.orders, **kwargs)
+
+
+def _summary_of_orders(
+    orders: pd.DataFrame,
+    *,
+    observation_end: Any,
+    calibration_end: Any,
+    time_unit: str,
+    customer_col: str,
+    date_col: str,
+    amount_col: str,
+) -> pd.DataFrame:
     unit = days_per_unit(time_unit)
-    from cpm_analysis.scale import is_dask
-
-    if is_dask(orders):
-        from cpm_analysis.scale.clv import rfm_summary_dask
-
-        return rfm_summary_dask(
-            orders,
-            observation_end=observation_end,
-            calibration_end=calibration_end,
-            time_unit=time_unit,
-            customer_col=customer_col,
-            date_col=date_col,
-            amount_col=amount_col,
-        )
     tx = transaction_days(
         orders,
         observation_end=observation_end,
