@@ -20,6 +20,7 @@ setup: $(BIN)/.installed
 lint: setup
 	$(BIN)/ruff check cpm_analysis tests benchmarks
 	$(BIN)/ruff format --check cpm_analysis tests benchmarks
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/python -m pytest

@@ -27,6 +27,7 @@ Examples
 
 from __future__ import annotations
 
+from cpm_analysis.data.validate import register_kpi_ids
 from cpm_analysis.kpis import definitions as definitions  # registers the built-in KPIs
 from cpm_analysis.kpis.compute import compute_kpis, kpi_history
 from cpm_analysis.kpis.context import MISSING_GROUP, KPIContext, PreparedData
@@ -40,6 +41,9 @@ from cpm_analysis.kpis.registry import (
     unregister_kpi,
 )
 from cpm_analysis.kpis.targets import attainment, evaluate_targets, period_targets
+
+# validation quarantines targets of unknown KPIs: it reads the live registry through this hook
+register_kpi_ids(lambda: list(KPIS))
 
 __all__ = [
     "KPI",
