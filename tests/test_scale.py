@@ -242,3 +242,39 @@ def test_partitioned_parquet_loads_like_pandas(client, tmp_path, monkeypatch):
     assert ds.collect().fingerprint() == expected.fingerprint()
     assert ds.counts["orders"] == {"read": len(expected.orders), "kept": len(expected.orders),
                                    "rejected": 0}  # fmt: skip
+
+
+def test_kpi_history_matches(pandas_ds, dask_ds):
+    from cpm_analysis.kpis import kpi_history
+
+    periods = ["2025-04", "2025-05", "2025-06", "2025-Q1"]
+    for by in (None, "owner_id"):
+        expected = kpi_history(pandas_ds, periods, by=by)
+        got = kpi_history(dask_ds, periods, by=by)
+        pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9)
+
+
+def test_a_given_clv_model_is_used_on_dask_too(pandas_ds, dask_ds):
+    model = BetaGeoModel().fit(rfm_summary(pandas_ds.as_of("2024-12"), observation_end="2024-12"))
+    expected = churn_features(pandas_ds, CUTOFF, clv_model=model)
+    got = churn_features(dask_ds, CUTOFF, clv_model=model).compute()
+    _same(got, expected)
+    # not the model the data at the cutoff would give: the given one was really used
+    assert not np.allclose(
+        got.loc[expected.index, "p_alive"].fillna(0),
+        churn_features(pandas_ds, CUTOFF)["p_alive"].fillna(0),
+    )
+
+
+def test_the_summary_rows_and_the_scored_table_match(pandas_ds, dask_ds):
+    from cpm_analysis.clv import summary_rows
+    from cpm_analysis.scoring import score_customers
+
+    cutoff = pd.Timestamp("2025-06-30 23:59:59.999999999")
+    pd.testing.assert_frame_equal(summary_rows(dask_ds, cutoff), summary_rows(pandas_ds, cutoff))
+    expected = score_customers(pandas_ds, CUTOFF, seed=0)
+    got = score_customers(pandas_ds, CUTOFF, seed=0, cluster_data=dask_ds)
+    pd.testing.assert_frame_equal(got.scored, expected.scored, check_exact=False, rtol=1e-9)
+    for model in ("bgnbd", "gamma_gamma"):
+        mine, theirs = got.metrics["models"][model], expected.metrics["models"][model]
+        assert mine["params"] == pytest.approx(theirs["params"], rel=1e-9)
