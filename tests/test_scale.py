@@ -278,3 +278,14 @@ def test_the_summary_rows_and_the_scored_table_match(pandas_ds, dask_ds):
     for model in ("bgnbd", "gamma_gamma"):
         mine, theirs = got.metrics["models"][model], expected.metrics["models"][model]
         assert mine["params"] == pytest.approx(theirs["params"], rel=1e-9)
+
+
+def test_cohort_triangles_match(pandas_ds, dask_ds):
+    from cpm_analysis.cohorts import cohort_retention
+
+    for freq in ("M", "Q"):
+        expected = cohort_retention(pandas_ds, freq=freq, as_of=CUTOFF)
+        got = cohort_retention(dask_ds, freq=freq, as_of=CUTOFF)
+        for name in ("customers", "revenue", "active", "revenue_amount"):
+            pd.testing.assert_frame_equal(got[name], expected[name], rtol=1e-9)
+        pd.testing.assert_series_equal(got.sizes, expected.sizes)
