@@ -41,11 +41,16 @@ def _needed_orders(
     orders = bucket.orders
     dates = orders["order_date"]
     keep = np.array(((dates >= start) & (dates <= end)).to_numpy(), dtype=bool)
-    paid = paid_mask(orders)
-    if paid.any():
-        paid_rows = orders.loc[paid, ["customer_id", "order_date"]]
-        first = paid_rows.sort_values("order_date", kind="stable").drop_duplicates("customer_id")
-        keep[orders.index.get_indexer(first.index)] = True
+    paid = np.flatnonzero(paid_mask(orders))
+    if len(paid):
+        # each customer's first paid order (the first row among equal dates)
+        codes = pd.factorize(orders["customer_id"])[0][paid]
+        ns = dates.to_numpy(dtype="datetime64[ns]").view(np.int64)[paid]
+        ns = np.where(ns == np.iinfo(np.int64).min, np.iinfo(np.int64).max, ns)  # NaT last
+        first = pd.Series(ns).groupby(codes, sort=False).idxmin().to_numpy()
+        keep[paid[first]] = True
+    if keep.all():
+        return orders[columns] if list(orders.columns) != columns else orders
     return orders.loc[keep, columns]
 
 
