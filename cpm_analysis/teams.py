@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from cpm_analysis.data.dataset import Dataset
+from cpm_analysis.data.protocol import CustomerData
 from cpm_analysis.kpis.compute import kpi_history
 from cpm_analysis.kpis.context import MISSING_GROUP
 from cpm_analysis.kpis.registry import get_kpi
@@ -365,7 +366,7 @@ def _scorecard(
     assessment_share: float,
     bottom: int,
 ) -> pd.DataFrame:
-    if not isinstance(dataset, Dataset):
+    if not isinstance(dataset, CustomerData):  # the dataset protocol: pandas or Dask
         raise ValueError(f"dataset: expected a cpm_analysis Dataset, got {type(dataset)!r}")
     if not isinstance(history, int) or history < 1:
         raise ValueError(f"history: expected a positive number of periods, got {history!r}")

@@ -289,3 +289,12 @@ def test_cohort_triangles_match(pandas_ds, dask_ds):
         for name in ("customers", "revenue", "active", "revenue_amount"):
             pd.testing.assert_frame_equal(got[name], expected[name], rtol=1e-9)
         pd.testing.assert_series_equal(got.sizes, expected.sizes)
+
+
+def test_team_scorecards_match(pandas_ds, dask_ds):
+    from cpm_analysis.teams import agent_scorecard, owner_scorecard
+
+    for scorecard in (owner_scorecard, agent_scorecard):
+        expected = scorecard(pandas_ds, CUTOFF)
+        got = scorecard(dask_ds, CUTOFF)
+        pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9)
