@@ -298,3 +298,12 @@ def test_team_scorecards_match(pandas_ds, dask_ds):
         expected = scorecard(pandas_ds, CUTOFF)
         got = scorecard(dask_ds, CUTOFF)
         pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9)
+
+
+def test_churn_labels_match(pandas_ds, dask_ds):
+    from cpm_analysis.churn import churn_labels
+
+    expected = churn_labels(pandas_ds, "2025-03", "90D")
+    got = churn_labels(dask_ds, "2025-03", "90D")
+    pd.testing.assert_series_equal(got.sort_index(), expected.sort_index())
+    assert got.attrs == expected.attrs
