@@ -22,6 +22,7 @@ lint: setup
 	$(BIN)/ruff check cpm_analysis tests benchmarks conftest.py
 	$(BIN)/ruff format --check cpm_analysis tests benchmarks conftest.py
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # pytest runs tests/ and every docstring example of cpm_analysis (see pyproject.toml, conftest.py)
 test: lint

@@ -16,6 +16,8 @@ Examples
 
 from __future__ import annotations
 
+from cpm_analysis import kpis as _kpis  # noqa: F401  (the KPI registry, which validation reads)
+from cpm_analysis import scale as _scale  # noqa: F401  (registers engine="dask"; no Dask import)
 from cpm_analysis.data import Dataset, load
 from cpm_analysis.exceptions import DataValidationError, PeriodError
 

@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 
 from cpm_analysis.data.dataset import Dataset
+from cpm_analysis.data.orders import paid_mask
+from cpm_analysis.data.protocol import customer_data
 from cpm_analysis.kpis.context import _codes, _i8
 from cpm_analysis.periods import Period, latest_period, normalize_freq, to_cutoff
 
@@ -87,6 +89,51 @@ def _label(ordinal: int, freq: str) -> str:
     return Period(start, freq).label
 
 
+def _cells_step(bucket: Dataset, cutoff: pd.Timestamp, freq_code: str) -> pd.DataFrame:
+    """Count the bucket's cells of the triangle.
+
+    The cells are ``cohort`` and ``age`` (period ordinals), the customers ``active`` in the
+    cell and their ``revenue``.
+    """
+    # the paid orders of bucket.as_of(cutoff), selected on encoded arrays (no copies)
+    customers, orders = bucket.customers, bucket.orders
+    signup = _i8(customers["signup_date"])
+    code = _codes(orders["customer_id"], customers["customer_id"])
+    date = _i8(orders["order_date"])
+    ok = (code >= 0) & (date <= cutoff.value)
+    ok &= paid_mask(orders)
+    ok[ok] = signup[code[ok]] <= cutoff.value
+    customer = code[ok]
+    when = _ordinal(date[ok], freq_code)
+    amount = orders["amount"].to_numpy(dtype=float)[ok]
+    first = np.zeros(len(customers), dtype=np.int64)
+    if len(customer):
+        mins = pd.Series(when).groupby(customer).min()
+        first[mins.index.to_numpy()] = mins.to_numpy()
+    cohort = first[customer]
+    age = when - cohort
+    if not len(customer):
+        empty = np.zeros(0, dtype=np.int64)
+        return pd.DataFrame({"cohort": empty, "age": empty, "active": empty, "revenue": []})
+    lo = int(cohort.min())
+    width = int(when.max()) - lo + 1
+    cell = (cohort - lo) * width + age
+    revenue = np.bincount(cell, weights=amount, minlength=width * width)
+    visits = pd.unique(customer * width + age)  # (customer, age) pairs; a hash, not a sort
+    active = np.bincount(
+        (first[visits // width] - lo) * width + visits % width, minlength=width * width
+    )
+    used = np.flatnonzero(active)
+    return pd.DataFrame(
+        {
+            "cohort": used // width + lo,
+            "age": used % width,
+            "active": active[used].astype(np.int64),
+            "revenue": revenue[used],
+        }
+    )
+
+
 def cohort_retention(
     dataset: Dataset,
     *,
@@ -99,7 +146,9 @@ def cohort_retention(
     Parameters
     ----------
     dataset : Dataset
-        The data (orders are enough).
+        The data (orders are enough); any dataset of the dataset protocol
+        (:mod:`cpm_analysis.data.protocol`), a Dask one too (the cells are counted bucket by
+        bucket).
     freq : str
         Cohort and activity period: ``"M"`` (default), ``"Q"`` or ``"Y"``.
     as_of : str, Period or Timestamp, optional
@@ -131,39 +180,28 @@ def cohort_retention(
     cutoff = latest_period(dataset, freq_code).end if as_of is None else to_cutoff(as_of)
     if dataset.cutoff is not None:
         cutoff = min(cutoff, dataset.cutoff)
-    # the paid orders of dataset.as_of(cutoff), selected on encoded arrays (no copies)
-    customers, orders = dataset.customers, dataset.orders
-    signup = _i8(customers["signup_date"])
-    code = _codes(orders["customer_id"], customers["customer_id"])
-    date = _i8(orders["order_date"])
-    ok = (code >= 0) & (date <= cutoff.value)
-    if "status" in orders.columns:
-        status = orders["status"]
-        ok &= (status == "paid").to_numpy(dtype=bool, na_value=False) | status.isna().to_numpy()
-    ok[ok] = signup[code[ok]] <= cutoff.value
-    customer = code[ok]
-    when = _ordinal(date[ok], freq_code)
-    amount = orders["amount"].to_numpy(dtype=float)[ok]
+    data = customer_data(dataset)
+    # each customer's cohort comes from their own orders, so every bucket of customers counts
+    # its cells of the triangle and the counts add up
+    (cells,) = data.gather(
+        data.map_customers(_cells_step, tables=("orders",), cutoff=cutoff, freq_code=freq_code)
+    )
     last = int(_ordinal(np.array([cutoff.value]), freq_code)[0])
-    first = np.zeros(len(customers), dtype=np.int64)
-    if len(customer):
-        mins = pd.Series(when).groupby(customer).min()
-        first[mins.index.to_numpy()] = mins.to_numpy()
-    cohort = first[customer]
-    age = when - cohort
-
-    if len(customer):
+    cohort = cells["cohort"].to_numpy(dtype=np.int64)
+    age = cells["age"].to_numpy(dtype=np.int64)
+    if len(cells):
         lo = int(cohort.min())
         width = last - lo + 1
     else:
         lo, width = last, 1
     cell = (cohort - lo) * width + age
-    revenue = np.bincount(cell, weights=amount, minlength=width * width).reshape(width, width)
-    visits = pd.unique(customer * width + age)  # (customer, age) pairs; a hash, not a sort
-    visit_cohort = first[visits // width] - lo
-    active = np.bincount(visit_cohort * width + visits % width, minlength=width * width).reshape(
-        width, width
-    )
+    revenue = np.bincount(
+        cell, weights=cells["revenue"].to_numpy(dtype=float), minlength=width * width
+    ).reshape(width, width)
+    active = np.bincount(
+        cell, weights=cells["active"].to_numpy(dtype=float), minlength=width * width
+    ).reshape(width, width)
+    active = active.astype(np.int64)
 
     rows = np.arange(width)
     future = (rows[:, None] + rows[None, :]) > (last - lo)

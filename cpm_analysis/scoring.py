@@ -109,42 +109,48 @@ class ScoredPeriod:
 
 
 def _clv_block(
-    view: Dataset,
+    data: Any,
     cutoff: pd.Timestamp,
     horizon_months: int = CLV_HORIZON_MONTHS,
     discount_rate: float = CLV_DISCOUNT_RATE,
 ) -> tuple[pd.DataFrame, dict, dict, list[str]]:
+    """Fit BG/NBD and Gamma-Gamma on the period summary's distinct rows, then score everyone.
+
+    Every customer's ``p_alive``, ``expected_purchases_90d`` and ``clv`` come through the
+    dataset protocol (the pandas dataset in one step, a Dask one bucket by bucket).
+    """
     from cpm_analysis.clv import (
         BetaGeoModel,
         GammaGammaModel,
-        customer_lifetime_value,
-        rfm_summary,
+        fit_on_rows,
+        score_summary,
+        summary_rows,
     )
 
-    summary = rfm_summary(view.orders, observation_end=cutoff, time_unit="W")
-    repeat_buyers = int((summary["frequency"] > 0).sum())
-    out = pd.DataFrame(index=summary.index)
+    rows = summary_rows(data, cutoff)
+    customers = int(rows["n_customers"].sum())
+    repeat_buyers = int(rows.loc[rows["frequency"] > 0, "n_customers"].sum())
     notes, models = _clv_enough(repeat_buyers)
     if notes:
-        return out, models, {}, notes
+        return pd.DataFrame(), models, {}, notes
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        bg = BetaGeoModel().fit(summary)
-        gg = GammaGammaModel(exclude_nonpositive=True).fit(summary)
+        bg = fit_on_rows(BetaGeoModel(), rows)
+        gg = fit_on_rows(GammaGammaModel(exclude_nonpositive=True), rows)
     notes.extend(_fit_notes(caught, bg, gg))
-    out["p_alive"] = bg.probability_alive(summary)
-    out["expected_purchases_90d"] = bg.expected_purchases(90 * WEEKS_PER_DAY, summary)
-    out["clv"] = customer_lifetime_value(
+    scores = score_summary(
+        data,
+        cutoff,
         bg,
         gg,
-        summary,
         horizon_months=horizon_months,
         discount_rate=discount_rate,
-        time_unit="W",
     )
+    (scores,) = data.gather(scores)
+    out = scores[["p_alive", "expected_purchases_90d", "clv"]]
     models.update(bgnbd=bg, gamma_gamma=gg)
     metrics = _clv_metrics(
-        bg, gg, len(summary), repeat_buyers, out["clv"], horizon_months, discount_rate
+        bg, gg, customers, repeat_buyers, out["clv"], horizon_months, discount_rate
     )
     return out, models, metrics, notes
 
@@ -218,48 +224,6 @@ def _clv_metrics(
             "mean": float(clv.mean()),
         },
     }
-
-
-def _clv_block_cluster(
-    view: Any,
-    cutoff: pd.Timestamp,
-    horizon_months: int = CLV_HORIZON_MONTHS,
-    discount_rate: float = CLV_DISCOUNT_RATE,
-) -> tuple[pd.DataFrame, dict, dict, list[str]]:
-    """:func:`_clv_block` on a Dask cluster: summary per partition, fits on distinct rows,
-    scoring per partition; only the three model columns come back."""
-    from cpm_analysis.clv import BetaGeoModel, GammaGammaModel, rfm_summary
-    from cpm_analysis.scale.clv import fit_on_distinct, score_clv
-    from cpm_analysis.scale.store import gather
-
-    summary = rfm_summary(view, observation_end=cutoff, time_unit="W").persist()
-    try:
-        repeat_buyers = int((summary["frequency"] > 0).sum().compute())
-        notes, models = _clv_enough(repeat_buyers)
-        if notes:
-            index = summary.index.compute()
-            return pd.DataFrame(index=index), models, {}, notes
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            bg = fit_on_distinct(BetaGeoModel(), summary)
-            gg = fit_on_distinct(GammaGammaModel(exclude_nonpositive=True), summary)
-        notes.extend(_fit_notes(caught, bg, gg))
-        scored = score_clv(
-            summary,
-            bg,
-            gg,
-            horizon_months=horizon_months,
-            discount_rate=discount_rate,
-            time_unit="W",
-        )
-        (out,) = gather(scored[["p_alive", "expected_purchases_90d", "clv"]])
-    finally:
-        del summary
-    models.update(bgnbd=bg, gamma_gamma=gg)
-    metrics = _clv_metrics(
-        bg, gg, len(out), repeat_buyers, out["clv"], horizon_months, discount_rate
-    )
-    return out, models, metrics, notes
 
 
 def _churn_block(
@@ -479,14 +443,10 @@ def _score(
     else:
         notes.append("clusters: fewer than 50 buyers, not clustered")
 
-    if cluster_view is not None:
-        clv_frame, models, clv_metrics, clv_notes = _clv_block_cluster(
-            cluster_view, cutoff, horizon_months, discount_rate
-        )
-    else:
-        clv_frame, models, clv_metrics, clv_notes = _clv_block(
-            view, cutoff, horizon_months, discount_rate
-        )
+    clv_data = cluster_view if cluster_view is not None else view
+    clv_frame, models, clv_metrics, clv_notes = _clv_block(
+        clv_data, cutoff, horizon_months, discount_rate
+    )
     notes += clv_notes
     for column in clv_frame.columns:
         scored[column] = clv_frame[column]

@@ -41,6 +41,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cpm_analysis.data.orders import PAID, paid_mask, paid_orders
+
 DEFAULT_BGNBD = {"r": 0.75, "alpha": 7.5, "a": 0.8, "b": 4.0}
 DEFAULT_GAMMA_GAMMA = {"p": 6.0, "q": 4.0, "v": 15.0}
 
@@ -371,7 +373,7 @@ def generate(
     all_who = np.concatenate([who, who[base]])
     all_when = np.concatenate([when, extra_when])
     order_rows = np.lexsort((all_when, all_who))
-    status = np.concatenate([np.full(n_paid, "paid"), extra_status])[order_rows]
+    status = np.concatenate([np.full(n_paid, PAID), extra_status])[order_rows]
     orders = pd.DataFrame(
         {
             "order_id": _ids("O", len(all_who), widths.get("orders", 8), offsets.get("orders", 0)),
@@ -806,7 +808,7 @@ class _TargetActuals:
 
 
 def _target_actuals(customers: pd.DataFrame, orders: pd.DataFrame) -> _TargetActuals:
-    paid = orders.loc[orders["status"] == "paid"]
+    paid = paid_orders(orders)
     month = paid["order_date"].dt.to_period("M")
     first_month = paid.groupby("customer_id")["order_date"].min().dt.to_period("M")
     monthly = pd.DataFrame(
@@ -912,7 +914,7 @@ def _inject_faults(
     rows = pick(orders, k, used)
     orders.loc[rows, "amount"] = "n/a"
     count["non-numeric amount"] = len(rows)
-    paid_free = orders.index[orders["status"].eq("paid")].difference(list(used))
+    paid_free = orders.index[paid_mask(orders)].difference(list(used))
     rows = rng.choice(paid_free, size=min(k, len(paid_free)), replace=False)
     used.update(rows.tolist())
     orders.loc[rows, "amount"] = -orders.loc[rows, "amount"].astype(float)
@@ -1048,7 +1050,7 @@ def generate_contractual(
             "customer_id": ids[who],
             "order_date": when.astype("datetime64[ns]"),
             "amount": fee[who],
-            "status": "paid",
+            "status": PAID,
             "quantity": 1,
             "category": "subscription",
         }
@@ -1158,7 +1160,7 @@ def generate_discrete(
             "customer_id": ids[who[order]],
             "order_date": when[order].astype("datetime64[ns]"),
             "amount": np.round(rng.gamma(4.0, 12.5, len(who)), 2),
-            "status": "paid",
+            "status": PAID,
         }
     )
     customers = pd.DataFrame({"customer_id": ids, "signup_date": signup.astype("datetime64[ns]")})

@@ -52,10 +52,11 @@ import pandas as pd
 
 from cpm_analysis.config import DEFAULT_CONFIG, CPMConfig
 from cpm_analysis.data.dataset import Dataset
+from cpm_analysis.data.protocol import CustomerData
 from cpm_analysis.kpis.compute import kpi_history
 from cpm_analysis.kpis.context import MISSING_GROUP
 from cpm_analysis.kpis.registry import get_kpi
-from cpm_analysis.kpis.targets import _clean_targets, attainment
+from cpm_analysis.kpis.targets import _clean_targets, attainment, period_targets
 from cpm_analysis.periods import Period, parse_period, resolve_period
 
 _DEFAULTS = DEFAULT_CONFIG.scorecard
@@ -148,16 +149,20 @@ def _percentile_score(values: pd.Series, higher: bool) -> pd.Series:
 def _targets_for(
     targets: pd.DataFrame | None, period: Period, people: pd.Index, kpi_ids: list[str]
 ) -> pd.DataFrame:
-    """Target per person (rows) and KPI (columns): their own, else a company rate target."""
+    """Target per person (rows) and KPI (columns): their own, else a company rate target.
+
+    The rows come from :func:`cpm_analysis.kpis.period_targets` (the one scoping rule); a
+    company target applies to each person only for a rate KPI (an additive one, such as
+    revenue, is the company's total, not each person's).
+    """
     out = pd.DataFrame(np.nan, index=people, columns=kpi_ids)
-    if targets is None or not len(targets):
-        return out
-    rows = targets.loc[(targets["period"] == period.label) & targets["kpi"].isin(kpi_ids)]
-    company = rows.loc[rows["owner_id"].isna() & rows["segment"].isna()]
+    company = period_targets(targets, period)
+    company = company.loc[company["kpi"].isin(kpi_ids)]
     for kpi_id, value in zip(company["kpi"], company["target"], strict=True):
         if not get_kpi(kpi_id).additive:
             out[kpi_id] = value
-    own = rows.loc[rows["owner_id"].isin(people)]
+    own = period_targets(targets, period, owner=list(people))
+    own = own.loc[own["kpi"].isin(kpi_ids)]
     for person, kpi_id, value in zip(own["owner_id"], own["kpi"], own["target"], strict=True):
         out.loc[person, kpi_id] = value
     return out
@@ -406,7 +411,7 @@ def _scorecard(
     reward: bool = _RANKING.reward.enabled,
     penalty: bool = _RANKING.penalty.enabled,
 ) -> pd.DataFrame:
-    if not isinstance(dataset, Dataset):
+    if not isinstance(dataset, CustomerData):  # the dataset protocol: pandas or Dask
         raise ValueError(f"dataset: expected a cpm_analysis Dataset, got {type(dataset)!r}")
     if not isinstance(history, int) or history < 1:
         raise ValueError(f"history: expected a positive number of periods, got {history!r}")

@@ -64,6 +64,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cpm_analysis.data.orders import REFUNDED, paid_mask
+from cpm_analysis.data.protocol import customer_data
 from cpm_analysis.data.schema import PII_COLUMNS
 from cpm_analysis.periods import to_cutoff
 
@@ -139,12 +141,10 @@ def _order_features(
     age = (cut - _ns(orders["order_date"])) / _NS_PER_DAY
     amount = orders["amount"].to_numpy(dtype=np.float64, na_value=0.0)
     known = codes >= 0
+    paid = paid_mask(orders)
     if "status" in orders.columns:
-        status = orders["status"]
-        paid = (status == "paid").to_numpy(dtype=bool, na_value=False) | status.isna().to_numpy()
-        refunded = (status == "refunded").to_numpy(dtype=bool, na_value=False) & known
+        refunded = (orders["status"] == REFUNDED).to_numpy(dtype=bool, na_value=False) & known
     else:
-        paid = np.ones(len(orders), dtype=bool)
         refunded = np.zeros(len(orders), dtype=bool)
     paid = paid & known
     out: dict[str, np.ndarray] = {}
@@ -238,7 +238,7 @@ def clv_features(
 ) -> dict[str, Any]:
     """``p_alive`` and ``expected_purchases_90d`` from a BG/NBD model fitted at the cutoff.
 
-    Uses :func:`cpm_analysis.clv.rfm_summary` (weeks) and :class:`cpm_analysis.clv.BetaGeoModel`
+    Uses :func:`cpm_analysis.clv.period_summary` (weeks) and :class:`cpm_analysis.clv.BetaGeoModel`
     on the orders up to ``cutoff``; customers without a paid order get missing values. A fitted
     ``model`` (weeks, fitted at the same cutoff) is used as given instead of fitting one.
 
@@ -251,13 +251,13 @@ def clv_features(
     ['expected_purchases_90d', 'p_alive']
     """
     try:
-        from cpm_analysis.clv import BetaGeoModel, rfm_summary
+        from cpm_analysis.clv import BetaGeoModel, period_summary
     except ImportError as err:  # pragma: no cover - the clv module ships with the package
         raise ImportError(
-            "clv=True needs cpm_analysis.clv (rfm_summary, BetaGeoModel); pass clv=False to "
+            "clv=True needs cpm_analysis.clv (period_summary, BetaGeoModel); pass clv=False to "
             f"build the features without P(alive) ({err})"
         ) from err
-    summary = rfm_summary(orders, observation_end=cutoff, time_unit="W")
+    summary = period_summary(orders, cutoff)
     if model is None:
         model = BetaGeoModel().fit(summary)
     p_alive = model.probability_alive(summary)
@@ -334,16 +334,18 @@ def churn_features(
         Day windows of the recency/frequency/monetary counts.
     clv_model : BetaGeoModel, optional
         A BG/NBD model already fitted (in weeks) on the summary at ``cutoff``, used instead of
-        fitting one (the Dask engine fits once on the whole data and scores every partition).
+        fitting one, on every engine (without it one model is fitted on the distinct rows of
+        the whole summary, :func:`cpm_analysis.clv.summary_rows`).
 
     Returns
     -------
     DataFrame
         Indexed by ``customer_id`` (every customer signed up at or before the cutoff, in
         customers-table order); the columns of the module docstring. Numbers are float64,
-        text attributes keep their dtype. ``attrs["cutoff"]`` is the cutoff. With a
-        :class:`~cpm_analysis.scale.DaskDataset` a Dask DataFrame with the same rows and
-        columns (partitioned by customer, so in another order).
+        text attributes keep their dtype. ``attrs["cutoff"]`` is the cutoff. With a Dask
+        dataset (any dataset of :mod:`cpm_analysis.data.protocol`) what its
+        ``map_customers`` returns: a lazy Dask DataFrame with the same rows and columns
+        (partitioned by customer, so in another order).
 
     Examples
     --------
@@ -355,13 +357,23 @@ def churn_features(
         raise ValueError(f"windows: expected positive day counts, got {windows!r}")
     windows = sorted({int(w) for w in windows})
     ts = to_cutoff(cutoff)
-    from cpm_analysis.scale import is_dask
+    view = customer_data(dataset).as_of(ts)
+    if clv and clv_model is None:
+        # one BG/NBD fit on the whole data (its distinct summary rows), then every bucket
+        # scores its customers with it
+        from cpm_analysis.clv import BetaGeoModel, fit_on_rows, summary_rows
 
-    if is_dask(dataset):
-        from cpm_analysis.scale.churn import churn_features_dask
+        clv_model = fit_on_rows(BetaGeoModel(), summary_rows(view, ts))
+    return view.map_customers(
+        _features_step, cutoff=ts, clv=clv, windows=tuple(windows), clv_model=clv_model
+    )
 
-        return churn_features_dask(dataset, ts, clv=clv, windows=windows)
-    view = dataset.as_of(ts)
+
+def _features_step(
+    view: Any, cutoff: pd.Timestamp, clv: bool, windows: tuple[int, ...], clv_model: Any
+) -> pd.DataFrame:
+    """Build the features of the customers of one bucket (the whole data for pandas)."""
+    ts = cutoff
     customers = view.customers
     ids = customers["customer_id"]
     cut = ts.value

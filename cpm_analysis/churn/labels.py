@@ -84,10 +84,17 @@ def _data_end(dataset: Any) -> pd.Timestamp:
         return dataset.cutoff
     last = dataset.last_date()
     if "churned_at" in dataset.customers.columns:
-        ended = dataset.customers["churned_at"].max()
+        (ends,) = dataset.gather(dataset.map_customers(_last_contract_end, tables=()))
+        ended = ends["churned_at"].max()
         if pd.notna(ended) and ended > last:
             last = ended
     return last.normalize() + pd.Timedelta(1, "D") - pd.Timedelta(1, "ns")
+
+
+def _last_contract_end(bucket: Any) -> pd.DataFrame:
+    return pd.DataFrame({"churned_at": [bucket.customers["churned_at"].max()]}).astype(
+        {"churned_at": "datetime64[ns]"}
+    )
 
 
 def active_customers(
@@ -159,7 +166,8 @@ def churn_labels(
     Parameters
     ----------
     dataset : Dataset
-        The full data (it must reach ``cutoff + horizon``).
+        The full data (it must reach ``cutoff + horizon``); any dataset of the dataset
+        protocol, a Dask one too (labelled bucket by bucket, the Series gathered).
     cutoff : str, date or Timestamp
         A period label (its last instant), a date (the end of that day) or an instant.
     horizon : str, Timedelta or int
@@ -197,27 +205,50 @@ def churn_labels(
             "shorter horizon"
         )
     contract = is_contractual(dataset) if contractual is None else bool(contractual)
+    # a customer's label depends on their own rows only: bucket by bucket (one for pandas)
+    (frame,) = dataset.gather(
+        dataset.map_customers(
+            _labels_step,
+            tables=("orders",),
+            ts=ts,
+            delta=delta,
+            active_window=active_window,
+            contract=contract,
+        )
+    )
+    labels = frame["churned"]
+    labels.attrs.update(
+        {"cutoff": ts, "horizon": delta, "rule": _rule(delta, active_window, contract)}
+    )
+    return labels
+
+
+def _rule(delta: pd.Timedelta, active_window: Any, contract: bool) -> str:
+    if contract:
+        return (
+            f"churned_at in (cutoff, cutoff + {delta.days} days]; base: contract active at cutoff"
+        )
+    window = (
+        "every customer signed up"
+        if active_window is None
+        else f"a paid order in the {parse_horizon(active_window, 'active_window').days} days before"
+    )
+    return f"no paid order in (cutoff, cutoff + {delta.days} days]; base: {window}"
+
+
+def _labels_step(
+    dataset: Any, ts: pd.Timestamp, delta: pd.Timedelta, active_window: Any, contract: bool
+) -> pd.DataFrame:
     base = active_customers(dataset, ts, active_window=active_window, contractual=contract)
     customers = dataset.customers
     in_base = isin(customers["customer_id"], base)
     if contract:
         ended = customers["churned_at"].loc[in_base]
         churned = ((ended > ts) & (ended <= ts + delta)).to_numpy(dtype=bool)
-        rule = (
-            f"churned_at in (cutoff, cutoff + {delta.days} days]; base: contract active at cutoff"
-        )
     else:
         orders = paid_orders(dataset.orders)
         dates = orders["order_date"]
         future = ((dates > ts) & (dates <= ts + delta)).to_numpy()
         buyers = orders["customer_id"].loc[future]
         churned = ~isin(customers["customer_id"].loc[in_base], buyers)
-        window = (
-            "every customer signed up"
-            if active_window is None
-            else f"a paid order in the {parse_horizon(active_window, 'active_window').days} days before"
-        )
-        rule = f"no paid order in (cutoff, cutoff + {delta.days} days]; base: {window}"
-    labels = pd.Series(churned.astype(np.int8), index=base, name="churned")
-    labels.attrs.update({"cutoff": ts, "horizon": delta, "rule": rule})
-    return labels
+    return pd.DataFrame({"churned": np.asarray(churned).astype(np.int8)}, index=base)

@@ -35,11 +35,12 @@ from cpm_analysis.clv.base import ConvergenceWarning, NotFittedError
 from cpm_analysis.clv.bgbb import BetaGeoBetaBinomModel
 from cpm_analysis.clv.bgnbd import BetaGeoModel
 from cpm_analysis.clv.covariates import BetaGeoCovariateModel, ParetoNBDCovariateModel
+from cpm_analysis.clv.fitting import fit_on_rows, score_summary, summary_rows
 from cpm_analysis.clv.gammagamma import GammaGammaModel, gamma_gamma_eligible
 from cpm_analysis.clv.mbgnbd import ModifiedBetaGeoModel
 from cpm_analysis.clv.paretonbd import ParetoNBDModel
 from cpm_analysis.clv.sbg import ShiftedBetaGeoModel, contract_periods, rows_from_survivors
-from cpm_analysis.clv.summary import rfm_summary
+from cpm_analysis.clv.summary import period_summary, rfm_summary
 from cpm_analysis.clv.uncertainty import (
     ParameterDraws,
     bootstrap_parameters,
@@ -76,6 +77,10 @@ __all__ = [
     "group_intervals",
     "parameter_covariance",
     "prediction_intervals",
+    "period_summary",
     "rfm_summary",
+    "fit_on_rows",
+    "score_summary",
+    "summary_rows",
     "rows_from_survivors",
 ]

@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cpm_analysis.data.orders import paid_mask
+from cpm_analysis.data.protocol import customer_data
 from cpm_analysis.periods import to_cutoff
 
 DAYS_PER_UNIT = {"D": 1.0, "W": 7.0}
@@ -127,8 +129,8 @@ def transaction_days(
     """Paid orders merged into one transaction per customer and calendar day (vectorised).
 
     The building block of :func:`rfm_summary` and the cumulative-transactions plot. Orders with
-    a ``status`` other than ``"paid"`` (a missing status counts as paid) and orders after
-    ``observation_end`` are left out.
+    a status that does not count (:func:`cpm_analysis.data.paid_mask`: refunded, cancelled)
+    and orders after ``observation_end`` are left out.
 
     Returns
     -------
@@ -165,10 +167,7 @@ def transaction_days(
     keep = ns <= obs_ns  # NaT is the smallest int64: caught below
     nat = ns == np.iinfo(np.int64).min
     if "status" in frame.columns:
-        status = frame["status"]
-        paid = (status == "paid").to_numpy(dtype=bool, na_value=False) | status.isna().to_numpy()
-        if not paid.all() and status.dtype == object:
-            paid |= status.astype("str").str.strip().str.lower().eq("paid").to_numpy()
+        paid = paid_mask(frame)
         keep &= paid
         nat &= paid
     if nat.any():
@@ -281,9 +280,9 @@ def rfm_summary(
     orders : DataFrame or Dataset
         One row per order with a customer id, an order date and an amount (a
         :class:`~cpm_analysis.data.Dataset` uses its ``orders``). When a ``status`` column
-        exists only ``"paid"`` orders count (a missing status counts as paid). A
-        :class:`~cpm_analysis.scale.DaskDataset` or a Dask DataFrame of orders gives a Dask
-        DataFrame with the same rows, computed partition by partition on the cluster.
+        exists only paid orders count (:func:`cpm_analysis.data.paid_mask`). Any dataset of
+        the dataset protocol (:mod:`cpm_analysis.data.protocol`) works: a Dask dataset gives
+        a lazy Dask DataFrame with the same rows, computed bucket by bucket on the cluster.
     observation_end : str, date or Timestamp
         The end of the data used. Orders after it are ignored. A date, or a Timestamp at
         midnight, means the end of that day (see :func:`summary_cutoff`).
@@ -331,21 +330,37 @@ def rfm_summary(
     >>> s[["frequency", "frequency_holdout"]].sum().tolist()
     [2457, 1882]
     """
+    days_per_unit(time_unit)
+    kwargs = {
+        "observation_end": observation_end,
+        "calibration_end": calibration_end,
+        "time_unit": time_unit,
+        "customer_col": customer_col,
+        "date_col": date_col,
+        "amount_col": amount_col,
+    }
+    if isinstance(orders, pd.DataFrame):
+        return _summary_of_orders(orders, **kwargs)
+    data = customer_data(orders, "orders")
+    # each bucket holds whole customers, so its summary is exactly its rows of the summary
+    return data.map_customers(_summary_step, tables=("orders",), **kwargs)
+
+
+def _summary_step(bucket: Any, **kwargs: Any) -> pd.DataFrame:
+    return _summary_of_orders(bucket.orders, **kwargs)
+
+
+def _summary_of_orders(
+    orders: pd.DataFrame,
+    *,
+    observation_end: Any,
+    calibration_end: Any,
+    time_unit: str,
+    customer_col: str,
+    date_col: str,
+    amount_col: str,
+) -> pd.DataFrame:
     unit = days_per_unit(time_unit)
-    from cpm_analysis.scale import is_dask
-
-    if is_dask(orders):
-        from cpm_analysis.scale.clv import rfm_summary_dask
-
-        return rfm_summary_dask(
-            orders,
-            observation_end=observation_end,
-            calibration_end=calibration_end,
-            time_unit=time_unit,
-            customer_col=customer_col,
-            date_col=date_col,
-            amount_col=amount_col,
-        )
     tx = transaction_days(
         orders,
         observation_end=observation_end,
@@ -411,3 +426,38 @@ def rfm_summary(
         out["duration_holdout"] = (tx["obs_day"] - tx["cal_day"]) / unit
     out.attrs["time_unit"] = str(time_unit).strip().upper()
     return out
+
+
+PERIOD_TIME_UNIT = "W"
+
+
+def period_summary(data: Any, cutoff: Any, *, calibration_end: Any = None) -> Any:
+    """The period's weekly RFM summary: the one summary every model of a period is fitted on.
+
+    :func:`rfm_summary` of the paid orders up to ``cutoff`` (the period's last instant), in
+    weeks (``PERIOD_TIME_UNIT``). The scored customer table, the value models of the report,
+    the calibration and forecast checks and the churn features' ``p_alive`` all read it from
+    here, so they describe the same customers with the same numbers.
+
+    Parameters
+    ----------
+    data : Dataset, DataFrame of orders or DaskDataset
+        The point-in-time view (or its orders); a Dask dataset gives a lazy Dask summary.
+    cutoff : str, date or Timestamp
+        The end of the observation (``observation_end``).
+    calibration_end : str, date or Timestamp, optional
+        Split off a holdout period after it (for the calibration and forecast checks).
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["a", "a"], "amount": [5.0, 7.0],
+    ...                        "order_date": pd.to_datetime(["2024-01-01", "2024-01-15"])})
+    >>> period_summary(orders, "2024-01-28").loc["a"].tolist()
+    [1.0, 2.0, 3.857142857142857, 7.0]
+    """
+    return rfm_summary(
+        data,
+        observation_end=cutoff,
+        calibration_end=calibration_end,
+        time_unit=PERIOD_TIME_UNIT,
+    )

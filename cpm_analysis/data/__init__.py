@@ -16,7 +16,7 @@ from cpm_analysis.data.donations import load_donations
 from cpm_analysis.data.ids import normalise_ids
 from cpm_analysis.data.loader import load, validate_frames
 from cpm_analysis.data.mapping import SourceMapping, read_mapping
-from cpm_analysis.data.orders import paid_orders
+from cpm_analysis.data.orders import paid_mask, paid_orders
 from cpm_analysis.data.paths import cdnow_dir, data_dir, sample_dir
 from cpm_analysis.data.schema import ALL_TABLES, PII_COLUMNS, TABLES
 from cpm_analysis.data.validate import parse_datetime
@@ -33,6 +33,7 @@ __all__ = [
     "load_cdnow",
     "load_donations",
     "normalise_ids",
+    "paid_mask",
     "paid_orders",
     "parse_datetime",
     "read_mapping",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import pandas as pd
 
-from cpm_analysis.data.schema import ALL_TABLES, EVENT_DATE
+from cpm_analysis.data.schema import ALL_TABLES, CUSTOMER_TABLES, EVENT_DATE
 from cpm_analysis.data.validate import empty_rejected
 from cpm_analysis.frames import isin
 
@@ -73,6 +74,53 @@ class Dataset:
     def has(self, table: str) -> bool:
         """Whether ``table`` is present (and so the analyses that need it are available)."""
         return getattr(self, table, None) is not None
+
+    @property
+    def customer_tables(self) -> tuple[str, ...]:
+        """The customer-keyed tables present, in contract order."""
+        return tuple(t for t in CUSTOMER_TABLES if getattr(self, t) is not None)
+
+    # --- the dataset protocol (cpm_analysis.data.protocol): the whole data is one bucket ---
+    def map_customers(
+        self,
+        step: Callable[..., pd.DataFrame],
+        *,
+        tables: tuple[str, ...] | None = None,
+        **kwargs: Any,
+    ) -> pd.DataFrame:
+        """``step(self, **kwargs)``: the pandas dataset is one bucket holding every customer.
+
+        ``tables`` (the tables ``step`` reads) matters to the Dask engine only.
+
+        Examples
+        --------
+        >>> ds = Dataset(customers=pd.DataFrame({"customer_id": ["a"]}),
+        ...              orders=pd.DataFrame({"customer_id": ["a"], "amount": [2.0]}))
+        >>> ds.map_customers(lambda b: b.orders[["amount"]])["amount"].tolist()
+        [2.0]
+        """
+        return step(self, **kwargs)
+
+    def gather(self, *results: pd.DataFrame) -> list[pd.DataFrame]:
+        """Return the results of :meth:`map_customers`, already pandas, as a list.
+
+        Examples
+        --------
+        >>> Dataset(customers=pd.DataFrame(), orders=pd.DataFrame()).gather(pd.DataFrame())[0].shape
+        (0, 0)
+        """
+        return list(results)
+
+    def collect(self) -> Dataset:
+        """Return the whole dataset in pandas: the dataset itself.
+
+        Examples
+        --------
+        >>> ds = Dataset(customers=pd.DataFrame(), orders=pd.DataFrame())
+        >>> ds.collect() is ds
+        True
+        """
+        return self
 
     def as_of(self, cutoff: Any) -> Dataset:
         """Return a point-in-time copy: nothing dated after ``cutoff`` exists in it.

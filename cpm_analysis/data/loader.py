@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,21 @@ from cpm_analysis.data.validate import (
 from cpm_analysis.exceptions import DataValidationError
 
 ColumnMapping = Mapping[str, Any]
+
+# Loaders of the engines beside pandas, by name. The data layer never imports an engine: the
+# Dask engine (``cpm_analysis.scale``, imported by the package itself) registers ``"dask"``.
+_ENGINES: dict[str, Callable[..., Any]] = {}
+
+
+def register_engine(name: str, loader: Callable[..., Any]) -> None:
+    """Make ``load(source, engine=name, **options)`` call ``loader(source, mapping, **options)``.
+
+    Examples
+    --------
+    >>> sorted(_ENGINES)
+    ['dask']
+    """
+    _ENGINES[str(name)] = loader
 
 
 def _read_mapping(mapping: ColumnMapping | str | os.PathLike | None) -> dict[str, dict[str, str]]:
@@ -325,7 +340,7 @@ def _refuse_on_dask(source: Any, mapping: Any) -> None:
     if folder is not None and (not folder.is_dir() or "://" in str(source)):
         return  # the Dask engine says itself what it reads
     from cpm_analysis.data.cdnow import is_cdnow_folder
-    from cpm_analysis.scale.store import is_store
+    from cpm_analysis.data.storefile import is_store
 
     if folder is not None and (is_cdnow_folder(folder) or is_store(folder)):
         return
@@ -421,16 +436,13 @@ def load(
     unparseable date                                    6
     dtype: int64
     """
-    if engine == "dask":
-        _refuse_on_dask(source, mapping)
-        from cpm_analysis.scale import require_dask
-
-        require_dask()
-        from cpm_analysis.scale.store import load_dask
-
-        return load_dask(source, mapping, **dask_options)
     if engine != "pandas":
-        raise ValueError(f"engine: expected 'pandas' or 'dask', got {engine!r}")
+        if engine not in _ENGINES:
+            names = ", ".join(repr(e) for e in ("pandas", *sorted(_ENGINES)))
+            raise ValueError(f"engine: expected {names}, got {engine!r}")
+        if engine == "dask":
+            _refuse_on_dask(source, mapping)
+        return _ENGINES[engine](source, mapping, **dask_options)
     if dask_options:
         name = next(iter(dask_options))
         raise TypeError(f"{name}: only used with engine='dask'")
@@ -452,7 +464,7 @@ def load(
 
     if is_cdnow_folder(folder):
         return validate_frames(read_cdnow_frames(folder), mapping, source=str(folder))
-    from cpm_analysis.scale.store import is_store, read_store
+    from cpm_analysis.data.storefile import is_store, read_store
 
     if is_store(folder):  # validated by load(engine="dask") already
         return read_store(folder)

@@ -43,6 +43,9 @@ ALL_TABLES: tuple[str, ...] = REQUIRED_TABLES + OPTIONAL_TABLES
 # ``returns`` marks orders as refunded (the Superstore ``Returns`` sheet).
 SUPPLEMENTARY_TABLES: tuple[str, ...] = ("owners", "returns")
 SOURCE_TABLES: tuple[str, ...] = ALL_TABLES + SUPPLEMENTARY_TABLES
+# Tables keyed by customer (a customer's rows of all of them travel together) and plan tables.
+CUSTOMER_TABLES: tuple[str, ...] = ("customers", "orders", "tickets", "surveys")
+PLAN_TABLES: tuple[str, ...] = ("staff", "targets", "assessments")
 
 ORDER_STATUSES: tuple[str, ...] = ("paid", "refunded", "cancelled")
 STAFF_ROLES: tuple[str, ...] = ("sales", "service", "marketing")

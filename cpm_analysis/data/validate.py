@@ -16,6 +16,7 @@ raw row kept. Every check is one vectorised pandas expression.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -335,15 +336,33 @@ def convert_table(
     return clean, q
 
 
+# The registered KPI ids, read when a targets table is validated. The KPI registry
+# (cpm_analysis.kpis, imported by the package itself) hands its live view in here: the data
+# layer never imports the analyses.
+_kpi_ids: Callable[[], Iterable[str]] | None = None
+
+
+def register_kpi_ids(ids: Callable[[], Iterable[str]]) -> None:
+    """Tell validation where the registered KPI ids are (called by :mod:`cpm_analysis.kpis`).
+
+    Examples
+    --------
+    >>> "revenue" in set(_kpi_ids())
+    True
+    """
+    global _kpi_ids
+    _kpi_ids = ids
+
+
 def _reject_unknown_kpis(targets: pd.DataFrame, q: _Quarantine) -> None:
     """Quarantine target rows whose ``kpi`` is not a registered KPI id (``unknown kpi 'x'``).
 
     The registry is read when the data is validated, so KPIs registered by a plug-in count.
     """
-    from cpm_analysis.kpis import KPIS  # the registry, filled by cpm_analysis.kpis
-
+    if _kpi_ids is None:  # pragma: no cover - cpm_analysis/__init__ imports cpm_analysis.kpis
+        raise RuntimeError("targets: no KPI registry (import cpm_analysis.kpis first)")
     kpi = targets["kpi"].astype("str")
-    unknown = targets["kpi"].notna() & ~kpi.isin(list(KPIS))
+    unknown = targets["kpi"].notna() & ~kpi.isin(list(_kpi_ids()))
     q.add(unknown.to_numpy(dtype=bool), "kpi", "unknown kpi '" + kpi + "'")
 
 

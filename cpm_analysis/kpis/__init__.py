@@ -31,6 +31,7 @@ nps          0.00     20.00     净推荐值
 
 from __future__ import annotations
 
+from cpm_analysis.data.validate import register_kpi_ids
 from cpm_analysis.kpis import definitions as definitions  # registers the built-in KPIs
 from cpm_analysis.kpis.compute import compute_kpis, kpi_history
 from cpm_analysis.kpis.context import MISSING_GROUP, KPIContext, PreparedData
@@ -43,7 +44,10 @@ from cpm_analysis.kpis.registry import (
     register_kpi,
     unregister_kpi,
 )
-from cpm_analysis.kpis.targets import attainment, evaluate_targets
+from cpm_analysis.kpis.targets import attainment, evaluate_targets, period_targets
+
+# validation quarantines targets of unknown KPIs: it reads the live registry through this hook
+register_kpi_ids(lambda: list(KPIS))
 
 __all__ = [
     "KPI",
@@ -55,6 +59,7 @@ __all__ = [
     "attainment",
     "compute_kpis",
     "evaluate_targets",
+    "period_targets",
     "get_kpi",
     "kpi_history",
     "kpi_table",

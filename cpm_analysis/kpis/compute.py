@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 
 from cpm_analysis.data.dataset import Dataset
+from cpm_analysis.data.protocol import customer_data
 from cpm_analysis.kpis.context import SLA_HOURS, KPIContext, PreparedData
 from cpm_analysis.kpis.registry import KPI, KPIS, KPIUnavailable, get_kpi
+from cpm_analysis.kpis.selection import kpi_dataset
 from cpm_analysis.periods import Period, parse_period, resolve_period
 
 COLUMNS = [
@@ -162,9 +164,9 @@ def compute_kpis(
     Parameters
     ----------
     dataset : Dataset
-        The data (see :func:`cpm_analysis.data.load`); a
-        :class:`~cpm_analysis.scale.DaskDataset` gives the same table (the orders the period
-        needs are selected on the cluster, see :mod:`cpm_analysis.scale.kpis`).
+        The data (see :func:`cpm_analysis.data.load`); any dataset of the dataset protocol
+        (:mod:`cpm_analysis.data.protocol`), a Dask one too, gives the same table (the rows
+        the period needs are selected bucket by bucket, see :mod:`cpm_analysis.kpis.selection`).
     period : str or Period
         ``"2024-06"``, ``"2024-Q2"``, ``"2024"``, a :class:`~cpm_analysis.periods.Period`, or
         ``"latest"`` (the last complete month in the data).
@@ -220,16 +222,10 @@ def compute_kpis(
     S003    2.00
     Name: value, dtype: float64
     """
-    from cpm_analysis.scale import is_dask
-
-    if is_dask(dataset):
-        from cpm_analysis.scale.kpis import compute_kpis_dask
-
-        return compute_kpis_dask(
-            dataset, period, by=by, kpis=kpis, sla_hours=sla_hours, scores=scores
-        )
+    dataset = customer_data(dataset)
     target = resolve_period(period, dataset) if isinstance(period, str) else parse_period(period)
-    out = _run(dataset, [target], by=by, kpis=kpis, sla_hours=sla_hours, scores=scores)[target]
+    data = kpi_dataset(dataset, [target], by)
+    out = _run(data, [target], by=by, kpis=kpis, sla_hours=sla_hours, scores=scores)[target]
     out.attrs.update(
         period=target.label,
         previous_period=target.previous().label,
@@ -254,7 +250,8 @@ def kpi_history(
     Parameters
     ----------
     dataset : Dataset
-        The data.
+        The data: any dataset of the dataset protocol, a Dask one too (as
+        :func:`compute_kpis`; the rows of all the periods are selected once).
     periods : list of str or Period
         The periods, e.g. ``period_range("2024-01", "2025-12")`` or ``["2024-Q1", "2024-Q2"]``;
         distinct, of any frequency. Each period is computed as at its own cutoff.
@@ -287,7 +284,8 @@ def kpi_history(
     if len(set(labels)) != len(labels):
         dup = next(label for label in labels if labels.count(label) > 1)
         raise ValueError(f"periods: '{dup}' is listed twice")
-    frames = _run(dataset, parsed, by=by, kpis=kpis, sla_hours=sla_hours, scores=scores)
+    data = kpi_dataset(customer_data(dataset), parsed, by)
+    frames = _run(data, parsed, by=by, kpis=kpis, sla_hours=sla_hours, scores=scores)
     out = pd.concat(
         [frames[p].drop(columns="period") for p in parsed], keys=labels, names=["period"]
     )

@@ -63,6 +63,7 @@ import pyarrow.compute as pc
 
 from cpm_analysis.config import DEFAULT_CONFIG
 from cpm_analysis.data.dataset import Dataset
+from cpm_analysis.data.orders import REFUNDED, paid_mask
 from cpm_analysis.kpis.registry import KPI, KPIUnavailable, get_kpi
 from cpm_analysis.periods import Period, parse_period
 
@@ -159,9 +160,8 @@ class PreparedData:
         if "status" in orders.columns:
             status = orders["status"]
             kind = np.full(len(orders), _OTHER, dtype=np.int8)
-            kind[(status == "refunded").to_numpy(dtype=bool, na_value=False)] = _REFUNDED
-            kind[(status == "paid").to_numpy(dtype=bool, na_value=False)] = _PAID
-            kind[status.isna().to_numpy()] = _PAID
+            kind[(status == REFUNDED).to_numpy(dtype=bool, na_value=False)] = _REFUNDED
+            kind[paid_mask(status)] = _PAID
             self.o_kind = kind[keep]
         else:
             self.o_kind = np.zeros(int(keep.sum()), dtype=np.int8)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,69 @@ OUTPUT_COLUMNS = [
     "direction",
     "note",
 ]
+
+
+def period_targets(
+    targets: pd.DataFrame | None,
+    period: Any,
+    owner: str | Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Return the target rows of ``period`` for a scope: the one rule of target scoping.
+
+    A scope is the company (``owner`` None: the rows with no ``owner_id`` and no ``segment``)
+    or account owners (the rows of those owners with no ``segment``). A row with a ``segment``
+    is that segment's target and never an owner's or the company's. Both the report's
+    scorecard and the team scorecards (:mod:`cpm_analysis.teams`) read targets through here.
+
+    Parameters
+    ----------
+    targets : DataFrame or None
+        The targets table (``kpi, period, target`` and optionally ``owner_id, segment,
+        weight``); None or empty gives no rows.
+    period : Period or str
+        The period whose targets apply (its label is compared with ``period``).
+    owner : str or iterable of str, optional
+        One owner (the rows are that owner's book targets, returned without ``owner_id``) or
+        several (returned with ``owner_id``, for a table per owner).
+
+    Returns
+    -------
+    DataFrame
+        ``kpi, period, target, weight`` (plus ``owner_id`` for several owners) and any other
+        column of ``targets`` except ``owner_id`` and ``segment``; index reset.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"kpi": ["revenue", "revenue", "revenue"],
+    ...                   "period": ["2025-06"] * 3, "target": [100.0, 10.0, 5.0],
+    ...                   "owner_id": [None, "S1", "S1"], "segment": [None, None, "vip"]})
+    >>> period_targets(t, "2025-06")["target"].tolist()
+    [100.0]
+    >>> period_targets(t, "2025-06", owner="S1")["target"].tolist()
+    [10.0]
+    >>> period_targets(t, "2025-06", owner=["S1", "S2"])[["owner_id", "target"]].values.tolist()
+    [['S1', 10.0]]
+    """
+    label = parse_period(period).label
+    several = owner is not None and not isinstance(owner, str)
+    columns = ["kpi", "period", "target", "weight"] + (["owner_id"] if several else [])
+    if targets is None or targets.empty:
+        return pd.DataFrame(columns=columns)
+    frame = targets.loc[(targets["period"].astype("str") == label).to_numpy(dtype=bool)]
+    none = pd.Series(None, index=frame.index, dtype="str")
+    owners = frame["owner_id"] if "owner_id" in frame else none
+    segments = frame["segment"] if "segment" in frame else none
+    keep = segments.isna().to_numpy(dtype=bool)
+    if owner is None:
+        keep = keep & owners.isna().to_numpy(dtype=bool)
+    else:
+        wanted = [owner] if isinstance(owner, str) else list(owner)
+        keep = keep & owners.isin(wanted).to_numpy(dtype=bool)
+    out = frame.loc[keep]
+    if "weight" not in out:
+        out = out.assign(weight=np.nan)
+    drop = [c for c in _DIMENSIONS if c in out and not (several and c == "owner_id")]
+    return out.drop(columns=drop).reset_index(drop=True)
 
 
 def attainment(actual: np.ndarray, target: np.ndarray, higher: np.ndarray) -> np.ndarray:

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from cpm_analysis.data import Dataset
+from cpm_analysis.data import orders as orders_rule
 from cpm_analysis.data.schema import EVENT_DATE
 from cpm_analysis.periods import Period
 
@@ -244,7 +245,7 @@ def markdown(text: Any) -> Any:
 
 
 def paid_orders(view: Dataset) -> pd.DataFrame:
-    """Return the paid orders of the view (all orders when there is no status).
+    """Return the paid orders of the view (:func:`cpm_analysis.data.paid_orders`).
 
     Examples
     --------
@@ -253,10 +254,7 @@ def paid_orders(view: Dataset) -> pd.DataFrame:
     >>> len(paid_orders(ds)) <= len(ds.orders)
     True
     """
-    orders = view.orders
-    if "status" not in orders.columns:
-        return orders
-    return orders.loc[(orders["status"] == "paid").to_numpy(dtype=bool)]
+    return orders_rule.paid_orders(view.orders)
 
 
 def history_days(view: Dataset, cutoff: Any) -> int:

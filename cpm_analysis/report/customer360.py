@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from cpm_analysis.data import Dataset
+from cpm_analysis.data import Dataset, paid_orders
 from cpm_analysis.periods import Period, parse_period
 from cpm_analysis.report.escaping import md_text
 
@@ -217,11 +217,7 @@ def customer_view(
         )
     row = customers.loc[match, [c for c in PROFILE_COLUMNS if c in customers.columns]]
     orders = _rows(view.orders, customer_id).sort_values("order_date", kind="stable")
-    paid = (
-        orders.loc[(orders["status"] == "paid").to_numpy(dtype=bool)]
-        if "status" in orders
-        else orders
-    )
+    paid = paid_orders(orders)
     profile = row.reset_index(drop=True)
     profile["orders"] = len(paid)
     profile["revenue"] = float(orders["amount"].sum()) if len(orders) else 0.0

@@ -40,6 +40,7 @@ from matplotlib.axes import Axes
 
 from cpm_analysis.config import DEFAULT_CONFIG, CPMConfig
 from cpm_analysis.data import Dataset
+from cpm_analysis.kpis.targets import period_targets
 from cpm_analysis.periods import Period, parse_period
 from cpm_analysis.report import availability
 from cpm_analysis.report.escaping import md_text
@@ -87,37 +88,6 @@ def period_kpis(
     if scored is not None and {"customer_id", "clv", "churn_probability"} <= set(scored.columns):
         scores = scored.set_index("customer_id")[["clv", "churn_probability"]]
     return compute_kpis(view, period, scores=scores)
-
-
-def period_targets(
-    targets: pd.DataFrame | None, period: Period | str, owner: str | None = None
-) -> pd.DataFrame:
-    """The targets that apply to the report's scope in ``period``.
-
-    Company reports use the company-level rows (no ``owner_id``, no ``segment``); a report on
-    one owner's book uses that owner's own targets, set as the book's targets.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"kpi": ["revenue", "revenue"], "period": ["2025-06", "2025-06"],
-    ...                   "target": [100.0, 10.0], "owner_id": [None, "S1"]})
-    >>> period_targets(t, "2025-06")["target"].tolist()
-    [100.0]
-    >>> period_targets(t, "2025-06", owner="S1")["target"].tolist()
-    [10.0]
-    """
-    label = parse_period(period).label
-    if targets is None or targets.empty:
-        return pd.DataFrame(columns=["kpi", "period", "target", "weight"])
-    frame = targets.loc[(targets["period"].astype("str") == label).to_numpy(dtype=bool)]
-    owners = frame["owner_id"] if "owner_id" in frame else pd.Series(None, index=frame.index)
-    segments = frame["segment"] if "segment" in frame else pd.Series(None, index=frame.index)
-    if owner:
-        keep = (owners == owner).fillna(False).to_numpy(dtype=bool) & segments.isna().to_numpy()
-    else:
-        keep = owners.isna().to_numpy() & segments.isna().to_numpy()
-    out = frame.loc[keep]
-    return out.drop(columns=[c for c in ("owner_id", "segment") if c in out]).reset_index(drop=True)
 
 
 def scorecard(
@@ -1069,7 +1039,7 @@ def forecast_check(
     """
     from sklearn.metrics import roc_auc_score
 
-    from cpm_analysis.clv import BetaGeoModel, rfm_summary
+    from cpm_analysis.clv import BetaGeoModel, period_summary
     from cpm_analysis.frames import isin
 
     period = parse_period(period)
@@ -1079,7 +1049,7 @@ def forecast_check(
         raise ValueError("previous: the scored table has no customer_id column")
     notes: list[str] = []
     view = dataset.as_of(c1)
-    summary = rfm_summary(view.orders, observation_end=c1, calibration_end=c0, time_unit="W")
+    summary = period_summary(view, c1, calibration_end=c0)
     segment = previous.set_index("customer_id")["segment"] if "segment" in previous else None
     purchases = pd.DataFrame(columns=["customers", "predicted", "actual", "error"])
     enough = availability.forecast(view, period)
@@ -1129,9 +1099,7 @@ def forecast_check(
     churn: dict[str, float] = {}
     if "churn_probability" in previous and previous["churn_probability"].notna().any():
         scored = previous.loc[previous["churn_probability"].notna()]
-        paid = view.orders
-        if "status" in paid:
-            paid = paid.loc[(paid["status"] == "paid").to_numpy(dtype=bool)]
+        paid = availability.paid_orders(view)
         in_period = paid.loc[((paid["order_date"] > c0) & (paid["order_date"] <= c1)).to_numpy()]
         bought = np.asarray(
             isin(scored["customer_id"], in_period["customer_id"].unique()), dtype=bool

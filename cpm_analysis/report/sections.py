@@ -340,7 +340,7 @@ def calibration_check(
     >>> "total" in check.report.index
     True
     """
-    from cpm_analysis.clv import BetaGeoModel, calibration_holdout_report, rfm_summary
+    from cpm_analysis.clv import BetaGeoModel, calibration_holdout_report, period_summary
 
     _positive("weeks", weeks)
     check = availability.calibration(view, cutoff, weeks)
@@ -348,9 +348,7 @@ def calibration_check(
         return check.missing()
     end = pd.Timestamp(cutoff)
     calibration_end = end - pd.Timedelta(weeks=weeks)
-    summary = rfm_summary(
-        view.orders, observation_end=end, calibration_end=calibration_end, time_unit="W"
-    )
+    summary = period_summary(view, end, calibration_end=calibration_end)
     if not (summary["frequency"] > 0).any():
         raise ValueError(
             f"weeks: no repeat buyer before {calibration_end:%Y-%m-%d}; shorten the holdout"
@@ -387,13 +385,13 @@ def fit_value_models(view: Dataset, cutoff: Any) -> tuple[dict[str, Any], pd.Dat
     """
     import warnings
 
-    from cpm_analysis.clv import BetaGeoModel, GammaGammaModel, rfm_summary
+    from cpm_analysis.clv import BetaGeoModel, GammaGammaModel, period_summary
 
     check = availability.lifetime_value(view, cutoff)
     if not check.available:
         missing = check.missing()
         return missing, missing
-    summary = rfm_summary(view.orders, observation_end=pd.Timestamp(cutoff), time_unit="W")
+    summary = period_summary(view, pd.Timestamp(cutoff))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         models = {

@@ -1,25 +1,32 @@
-"""The Dask engine: the transaction-heavy stages on a ``dask.distributed`` cluster.
+"""The Dask engine: the data on a ``dask.distributed`` cluster, bucket by bucket of customers.
 
 Large CRM exports outgrow pandas long before they outgrow the models: the per-customer tables
 stay small while transactions grow. With ``load(source, engine="dask")`` the data is validated
-on a cluster (local or remote) and kept as a customer-partitioned store on disk; then
-:func:`~cpm_analysis.clv.rfm_summary`, :func:`~cpm_analysis.segments.rfm_scores`,
-:func:`~cpm_analysis.churn.churn_features` and :func:`~cpm_analysis.kpis.compute_kpis` accept
-the resulting :class:`DaskDataset` and return the same numbers as with pandas.
+on a cluster (local or remote) and kept as a customer-partitioned store on disk. The resulting
+:class:`DaskDataset` follows the dataset protocol (:mod:`cpm_analysis.data.protocol`): its
+``map_customers`` runs an analysis' per-customer step on every bucket, so every analysis
+(:func:`~cpm_analysis.clv.rfm_summary`, :func:`~cpm_analysis.segments.rfm_scores`,
+:func:`~cpm_analysis.churn.churn_features`, :func:`~cpm_analysis.kpis.compute_kpis`,
+:func:`~cpm_analysis.kpis.kpi_history`, the scored table) runs on it unchanged and returns
+the numbers the pandas engine gives. The engine depends on the analyses and the data layer;
+nothing below it imports it.
 
 Dask is an optional extra: ``pip install "cpm-analysis[scale]"``. This module imports without
-it; asking for the engine without it raises an ``ImportError`` saying how to install it.
+it (it only registers ``engine="dask"`` with :func:`cpm_analysis.data.load`); asking for the
+engine without it raises an ``ImportError`` saying how to install it.
 
 Examples
 --------
->>> from cpm_analysis.scale import is_dask
->>> is_dask([1, 2])
-False
+>>> from cpm_analysis.data.loader import _ENGINES
+>>> "dask" in _ENGINES
+True
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from cpm_analysis.data.loader import register_engine
 
 INSTALL_HINT = (
     'the Dask engine needs the "scale" extra: pip install "cpm-analysis[scale]" '
@@ -47,18 +54,15 @@ def require_dask() -> None:
     dask.config.set({"dataframe.convert-string": False})
 
 
-def is_dask(obj: Any) -> bool:
-    """Whether ``obj`` is a Dask collection or a :class:`DaskDataset` (without importing Dask).
+def _load_dask(source: Any, mapping: Any = None, **options: Any) -> Any:
+    """``load(source, engine="dask", ...)``: checks for Dask, then validates onto the cluster."""
+    require_dask()
+    from cpm_analysis.scale.store import load_dask
 
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> is_dask(pd.DataFrame())
-    False
-    """
-    if type(obj).__name__ == "DaskDataset":
-        return True
-    return type(obj).__module__.split(".")[0] in ("dask", "dask_expr")
+    return load_dask(source, mapping, **options)
+
+
+register_engine("dask", _load_dask)
 
 
 def __getattr__(name: str) -> Any:
@@ -67,6 +71,11 @@ def __getattr__(name: str) -> Any:
         from cpm_analysis.scale import store
 
         return getattr(store, name)
+    if name == "orders_dataset":
+        require_dask()
+        from cpm_analysis.scale import clv
+
+        return clv.orders_dataset
     if name in ("start_client", "local_cluster_options"):
         require_dask()
         from cpm_analysis.scale import cluster
@@ -78,10 +87,10 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "INSTALL_HINT",
     "DaskDataset",
-    "is_dask",
     "load_dask",
     "local_cluster_options",
     "open_store",
+    "orders_dataset",
     "require_dask",
     "start_client",
 ]

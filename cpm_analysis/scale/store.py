@@ -53,6 +53,17 @@ import pandas as pd
 from cpm_analysis.data.dataset import Dataset
 from cpm_analysis.data.loader import normalise_columns
 from cpm_analysis.data.schema import ALL_TABLES, EVENT_DATE, REQUIRED_TABLES, TABLES
+from cpm_analysis.data.storefile import (
+    _ROW,
+    CUSTOMER_TABLES,
+    MANIFEST,
+    PLAN_TABLES,
+    STORE_VERSION,
+    _bucket_files,
+    _read_bucket,
+    plain_strings,
+    read_store,
+)
 from cpm_analysis.data.validate import (
     REJECTED_COLUMNS,
     convert_table,
@@ -65,15 +76,10 @@ from cpm_analysis.data.validate import (
 from cpm_analysis.exceptions import DataValidationError
 from cpm_analysis.scale.cluster import broadcast
 
-CUSTOMER_TABLES: tuple[str, ...] = ("customers", "orders", "tickets", "surveys")
-PLAN_TABLES: tuple[str, ...] = ("staff", "targets", "assessments")
-MANIFEST = "manifest.json"
-STORE_VERSION = 2
 PIECE_ROWS = 1_000_000
 """Rows per partition when reading Parquet (whole row groups are kept together)."""
 BUCKET_ORDERS = 2_000_000
 """Orders per customer bucket when ``npartitions`` is not given."""
-_ROW = "_row"
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -178,9 +184,7 @@ def _open_raw(table: str, path: Path, rename: Mapping[str, str]) -> _Raw:
 def _from_memory(table: str, frame: Any, rename: Mapping[str, str]) -> _Raw:
     import dask.dataframe as dd
 
-    from cpm_analysis.scale import is_dask
-
-    if not is_dask(frame):
+    if not isinstance(frame, dd.DataFrame):
         if not isinstance(frame, pd.DataFrame):
             raise DataValidationError(
                 f"{table}: expected a pandas or Dask DataFrame, got {type(frame).__name__}",
@@ -312,27 +316,6 @@ def gather(*frames: Any) -> list[pd.DataFrame]:
 
 
 # --- the dataset --------------------------------------------------------------------------------
-def _bucket_files(folder: Path) -> list[str]:
-    return sorted(str(p) for p in folder.glob("part-*.parquet"))
-
-
-def plain_strings(frame: pd.DataFrame) -> pd.DataFrame:
-    """Convert text columns to pandas' default ``str`` dtype, as the pandas loader gives them.
-
-    Dask writes them as ``string[pyarrow]`` with ``pd.NA``.
-    """
-    for col in frame.columns:
-        dtype = frame[col].dtype
-        if isinstance(dtype, pd.StringDtype) and dtype.na_value is pd.NA:
-            frame[col] = frame[col].astype("str")
-    return frame
-
-
-def _read_bucket(path: str) -> pd.DataFrame:
-    frame = plain_strings(pd.read_parquet(path))
-    return frame.drop(columns=[_ROW]) if _ROW in frame.columns else frame
-
-
 def _open_buckets(folder: Path, npartitions: int) -> Any:
     import dask.dataframe as dd
     import pyarrow.parquet as pq
@@ -372,7 +355,20 @@ def _apply_bucket(
     _view_cutoff: pd.Timestamp | None,
     **kwargs: Any,
 ) -> pd.DataFrame:
-    return _bucket_func(_bucket_dataset(_names, parts, _view_cutoff), **kwargs)
+    out = _bucket_func(_bucket_dataset(_names, parts, _view_cutoff), **kwargs)
+    out.attrs = {}  # attrs describe the whole result, not a bucket (and would not concatenate)
+    return out
+
+
+# keyword values that are small enough to embed in every task; anything else (a fitted model,
+# an array) travels once as a shared ``dask.delayed`` value
+_INLINE = (str, bytes, int, float, bool, type(None), pd.Timestamp, pd.Timedelta)
+
+
+def _inline(value: Any) -> bool:
+    if isinstance(value, tuple | list | frozenset):
+        return all(_inline(v) for v in value)
+    return isinstance(value, _INLINE)
 
 
 @dataclass
@@ -466,7 +462,7 @@ class DaskDataset:
         self,
         func: Callable[..., pd.DataFrame],
         *,
-        meta: Any,
+        meta: Any = None,
         tables: tuple[str, ...] | None = None,
         **kwargs: Any,
     ) -> Any:
@@ -474,16 +470,21 @@ class DaskDataset:
 
         ``bucket_dataset`` is a pandas :class:`~cpm_analysis.data.Dataset` of the bucket's
         customers with all their rows (at :attr:`cutoff` when set), so any per-customer pandas
-        function gives the rows it would give on the whole data.
+        function gives the rows it would give on the whole data (the dataset protocol,
+        :mod:`cpm_analysis.data.protocol`).
 
         Parameters
         ----------
         func : callable
             Returns a DataFrame per bucket.
-        meta : DataFrame
-            An empty frame with the output's columns and dtypes.
+        meta : DataFrame, optional
+            An empty frame with the output's columns and dtypes; by default ``func`` is run
+            on an empty bucket to find them.
         tables : tuple of str, optional
             The customer tables ``func`` needs besides ``customers`` (default all present).
+        **kwargs
+            Passed to ``func``; values other than scalars (a fitted model) are sent to the
+            workers once.
 
         Returns
         -------
@@ -496,22 +497,38 @@ class DaskDataset:
         >>> ds.map_customers(lambda b: b.orders.groupby("customer_id").size().to_frame("n"),
         ...                  meta=pd.DataFrame({"n": pd.Series(dtype="int64")}))  # doctest: +SKIP
         """
+        import dask
         import dask.dataframe as dd
 
         wanted = self.customer_tables if tables is None else ("customers", *tables)
         names = tuple(t for t in CUSTOMER_TABLES if t in wanted and self.has(t))
         frames = [getattr(self, t) for t in names]
+        if meta is None:
+            empty = tuple(frame._meta for frame in frames)
+            meta = _apply_bucket(
+                *empty, _names=names, _bucket_func=func, _view_cutoff=self.cutoff, **kwargs
+            )
+        shared = {k: v if _inline(v) else dask.delayed(v, pure=True) for k, v in kwargs.items()}
         return dd.map_partitions(
             _apply_bucket,
             *frames,
             _names=names,
             _bucket_func=func,
             _view_cutoff=self.cutoff,
-            **kwargs,
+            **shared,
             meta=meta,
             align_dataframes=False,
             enforce_metadata=False,
         )
+
+    def gather(self, *results: Any) -> list[pd.DataFrame]:
+        """Results of :meth:`map_customers` as pandas DataFrames (see :func:`gather`).
+
+        Examples
+        --------
+        >>> (sizes,) = ds.gather(ds.map_customers(count_orders))  # doctest: +SKIP
+        """
+        return gather(*results)
 
     def collect(self) -> Dataset:
         """Return the whole dataset in pandas (for data that fits in memory, e.g. tests).
@@ -652,63 +669,6 @@ def open_store(work_dir: str | os.PathLike) -> DaskDataset:
         counts=manifest["counts"],
         source=manifest["source"],
     )
-
-
-def is_store(folder: str | os.PathLike) -> bool:
-    """Whether ``folder`` is a store written by :func:`load_dask` (it has the manifest).
-
-    Examples
-    --------
-    >>> is_store("data/sample")
-    False
-    """
-    path = Path(folder) / MANIFEST
-    if not path.is_file():
-        return False
-    try:
-        return "npartitions" in json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-
-
-def read_store(work_dir: str | os.PathLike) -> Dataset:
-    """Return a store's validated tables as a pandas :class:`Dataset`, without Dask.
-
-    ``load(store_folder)`` with the pandas engine comes here: the report's notebooks read the
-    data the cluster validated instead of validating it again. Rows come in the source's order,
-    so the dataset equals the one the pandas loader gives (same fingerprint).
-
-    Examples
-    --------
-    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
-
-    >>> ds = read_store("reports/.store")  # doctest: +SKIP
-    """
-    work = Path(work_dir)
-    manifest = json.loads((work / MANIFEST).read_text(encoding="utf-8"))
-    if manifest.get("version") != STORE_VERSION:
-        raise DataValidationError(f"store: {work} was written by another version; load again")
-    tables: dict[str, Any] = {}
-    for table in CUSTOMER_TABLES:
-        files = _bucket_files(work / table)
-        if table in manifest["tables"]:
-            if len(files) != int(manifest["npartitions"]):
-                raise DataValidationError(f"store: {work / table} is incomplete; load again")
-            frame = plain_strings(pd.read_parquet(files))
-            frame = frame.sort_values(_ROW, kind="stable").drop(columns=[_ROW])
-            tables[table] = frame.reset_index(drop=True)
-    for table in PLAN_TABLES:
-        path = work / "plan" / f"{table}.parquet"
-        if path.is_file():
-            tables[table] = pd.read_parquet(path)
-    rejected_files = sorted(str(p) for p in (work / "rejected").rglob("*.parquet"))
-    rejected = (
-        plain_strings(pd.read_parquet(rejected_files)) if rejected_files else empty_rejected()
-    )
-    position = rejected["table"].map({t: i for i, t in enumerate(ALL_TABLES)})
-    order = np.lexsort((rejected["row"].to_numpy(), position.to_numpy()))
-    rejected = rejected.iloc[order].reset_index(drop=True)  # contract order, then source row
-    return Dataset(**tables, rejected=rejected, source=str(manifest["source"]))
 
 
 def _find_sources(folder: Path) -> dict[str, Path]:

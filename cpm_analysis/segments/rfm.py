@@ -64,7 +64,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cpm_analysis.data import Dataset, paid_orders
+from cpm_analysis.data import Dataset, paid_mask
+from cpm_analysis.data.protocol import customer_data
 from cpm_analysis.periods import to_cutoff
 
 SCORE_COLUMNS: tuple[str, str, str] = ("r_score", "f_score", "m_score")
@@ -137,15 +138,6 @@ def read_window(window: Any) -> pd.Timedelta | None:
     if delta is pd.NaT or delta <= pd.Timedelta(0):
         raise ValueError(f"window: must be a positive duration, got {window!r}")
     return delta
-
-
-def orders_frame(data: Any) -> pd.DataFrame:
-    """Return the orders table of a :class:`~cpm_analysis.data.Dataset`, or the DataFrame itself."""
-    if isinstance(data, Dataset):
-        return data.orders
-    if isinstance(data, pd.DataFrame):
-        return data
-    raise TypeError(f"data: expected a Dataset or an orders DataFrame, got {type(data).__name__}")
 
 
 def factorize_ids(ids: pd.Series) -> tuple[np.ndarray, Any]:
@@ -247,9 +239,10 @@ def rfm_scores(
     ----------
     data : Dataset or DataFrame
         A dataset (its ``orders`` are used) or an orders table with the canonical columns
-        ``customer_id``, ``order_date`` (datetime), ``amount`` and optionally ``status``. A
-        :class:`~cpm_analysis.scale.DaskDataset` or a Dask orders DataFrame works too: the
-        measures are computed on the cluster, the ranking on the per-customer table in memory.
+        ``customer_id``, ``order_date`` (datetime), ``amount`` and optionally ``status``. Any
+        dataset of the dataset protocol (:mod:`cpm_analysis.data.protocol`) works, a Dask one
+        too: the measures are computed bucket by bucket, the ranking on the per-customer table
+        in memory.
     as_of : str, date or Timestamp
         The cutoff: a period label (``"2024-06"``: its last instant), a date (``"2024-06-30"``:
         the end of that day) or an exact Timestamp. Orders after it are ignored.
@@ -283,26 +276,54 @@ def rfm_scores(
     bins = check_bins(bins)
     cutoff = read_cutoff(as_of)
     delta = read_window(window)
-    from cpm_analysis.scale import is_dask
+    if isinstance(data, pd.DataFrame):
+        measures = rfm_measures(data, cutoff, delta)
+    else:
+        # the measures describe each customer from their own orders: bucket by bucket, then
+        # ranked together (the orders stay with the engine, four numbers a customer come back)
+        dataset = customer_data(data, "data")
+        (measures,) = dataset.gather(
+            dataset.map_customers(_measures_step, tables=("orders",), cutoff=cutoff, window=delta)
+        )
+        measures = _sorted_by_id(measures)
+    return score_measures(measures, bins, as_of=cutoff, window=delta)
 
-    if is_dask(data):
-        from cpm_analysis.scale.segments import rfm_scores_dask
 
-        return rfm_scores_dask(data, cutoff, bins=bins, window=delta)
-    orders = orders_frame(data)
+def _measures_step(bucket: Dataset, cutoff: pd.Timestamp, window: Any) -> pd.DataFrame:
+    return rfm_measures(bucket.orders, cutoff, window)
+
+
+def _sorted_by_id(measures: pd.DataFrame) -> pd.DataFrame:
+    if measures.index.is_monotonic_increasing:
+        return measures
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids = pa.array(measures.index.to_numpy(dtype=object), type=pa.string())
+    out = measures.iloc[pc.sort_indices(ids).to_numpy()]
+    out.index = out.index.rename("customer_id")
+    return out
+
+
+def rfm_measures(
+    orders: pd.DataFrame, cutoff: pd.Timestamp, delta: pd.Timedelta | None = None
+) -> pd.DataFrame:
+    """Compute the per-customer measures of :func:`rfm_scores` (no scores), sorted by id.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["b", "a"], "amount": [5.0, 7.0],
+    ...                        "order_date": pd.to_datetime(["2024-01-01", "2024-01-15"])})
+    >>> rfm_measures(orders, pd.Timestamp("2024-01-31"))["recency_days"].tolist()
+    [16, 30]
+    """
     missing = [c for c in _REQUIRED if c not in orders.columns]
     if missing:
         raise ValueError(
             f"orders: missing column(s) {', '.join(map(repr, missing))} "
             f"(have {', '.join(map(str, orders.columns))})"
         )
-    n_rows = len(orders)
-    keep = np.zeros(n_rows, dtype=bool)
-    if "status" in orders.columns:
-        status = pd.DataFrame({"status": orders["status"].reset_index(drop=True)})
-        keep[paid_orders(status).index.to_numpy()] = True
-    else:
-        keep[:] = True
+    keep = paid_mask(orders)
     ns = _date_ns(orders["order_date"])
     nat = ns == np.iinfo(np.int64).min
     if (nat & keep).any():
@@ -346,7 +367,7 @@ def rfm_scores(
         },
         index=index.rename("customer_id"),
     )
-    return score_measures(out, bins, as_of=cutoff, window=delta)
+    return out
 
 
 def score_measures(
