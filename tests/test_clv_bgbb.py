@@ -26,8 +26,6 @@ the literals below.
 
 from __future__ import annotations
 
-import doctest
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -317,8 +315,3 @@ def test_predictions_are_finite_at_boundary_parameters(model, donations, params)
         assert np.all(np.isfinite(values)), (params, values)
         assert np.all(values >= 0)
     assert np.all(edge.probability_alive(summary) <= 1.0)
-
-
-def test_docstring_examples_run():
-    result = doctest.testmod(bgbb_module, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted >= 10 and result.failed == 0

@@ -144,15 +144,6 @@ def test_bad_covariates_are_named(bg_summary):
         BetaGeoCovariateModel(["web"]).probability_alive(s)
 
 
-def test_docstring_examples_run():
-    import doctest
-    import importlib
-
-    module = importlib.import_module("cpm_analysis.clv.covariates")
-    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0 and result.attempted > 0
-
-
 def test_distinct_rows_with_weights_fit_like_the_full_summary(bg_summary):
     s = bg_summary.iloc[:4000].copy()
     s[["recency", "T"]] = s[["recency", "T"]].round(0)

@@ -4,14 +4,13 @@ out (issue 14: one zero-value order in CDNOW stopped every period of the report)
 from __future__ import annotations
 
 import warnings
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from cpm_analysis.clv import GammaGammaModel, gamma_gamma_eligible, rfm_summary
-from cpm_analysis.data import load_cdnow
+from cpm_analysis.data import Dataset, load_cdnow
 from cpm_analysis.scoring import _clv_block
 
 
@@ -123,7 +122,13 @@ def test_scoring_scores_a_period_with_zero_value_orders():
     repeaters = orders.groupby("customer_id").size().loc[lambda c: c == 2].index[:2]
     free = orders["customer_id"].isin(repeaters) & orders.duplicated("customer_id")
     orders.loc[free, "amount"] = 0.0
-    view = SimpleNamespace(orders=orders)
+    customers = pd.DataFrame(
+        {
+            "customer_id": sorted(orders["customer_id"].unique()),
+            "signup_date": pd.Timestamp("2024-01-01"),
+        }
+    )
+    view = Dataset(customers=customers, orders=orders.reset_index(drop=True))
     out, models, metrics, notes = _clv_block(view, pd.Timestamp("2024-12-31 23:59:59"))
     gg = metrics["gamma_gamma"]
     assert gg["excluded"] == 2 and gg["fitted"] == gg["repeat_buyers"] - 2

@@ -27,7 +27,6 @@ tolerances.
 from __future__ import annotations
 
 import copy
-import doctest
 
 import numpy as np
 import pandas as pd
@@ -305,8 +304,3 @@ def test_predictions_are_finite_at_boundary_parameters(model, published_summary,
         values = np.asarray(values, dtype=float)
         assert np.all(np.isfinite(values)), (params, values)
         assert np.all(values >= 0)
-
-
-def test_docstring_examples_run():
-    result = doctest.testmod(mbgnbd_module, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted >= 8 and result.failed == 0

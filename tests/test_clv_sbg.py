@@ -19,8 +19,6 @@ Published figures reproduced:
 
 from __future__ import annotations
 
-import doctest
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -331,8 +329,3 @@ def test_predictions_are_finite_at_boundary_parameters(alpha, beta):
     assert np.all(model.survival(t) <= 1.0)
     # DERL is at most the undiscounted-first-payment annuity sum 1 / (1 - 1/(1+d)) = (1+d)/d.
     assert np.all(model.derl(0.05, renewals=t) <= 1.05 / 0.05 + 1e-9)
-
-
-def test_docstring_examples_run():
-    result = doctest.testmod(sbg_module, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 10 and result.failed == 0

@@ -210,12 +210,3 @@ def test_bad_input_is_named(fitted):
     holes = s["owner"].where(np.arange(len(s)) % 10 != 0)
     with pytest.raises(ValueError, match="no group"):
         group_intervals(draws, s, holes, "probability_alive")
-
-
-def test_docstring_examples_run():
-    import doctest
-    import importlib
-
-    module = importlib.import_module("cpm_analysis.clv.uncertainty")
-    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0 and result.attempted > 0

@@ -108,12 +108,3 @@ def test_lower_is_better_ranking():
 def test_bad_input_is_named(call, match):
     with pytest.raises(ValueError, match=match):
         call()
-
-
-def test_docstring_examples_run():
-    import doctest
-    import importlib
-
-    module = importlib.import_module("cpm_analysis.kpis.intervals")
-    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0 and result.attempted > 0
