@@ -26,6 +26,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from cpm_analysis.data.distinct import codes_of, take
 from cpm_analysis.data.schema import TABLES
 from cpm_analysis.data.validate import _Quarantine, check_columns, convert_table
 from cpm_analysis.exceptions import DataValidationError
@@ -72,20 +73,6 @@ DENSE_CELLS = 20_000_000
 """Above this many (group, value) cells the best value per group is found by sorting."""
 
 
-def codes_of(series: pd.Series, sort: bool = False) -> tuple[np.ndarray, pd.Index]:
-    """Integer codes of ``series`` (``-1`` for missing) and the distinct values.
-
-    With ``sort=True`` the codes follow the sort order of the values.
-
-    Examples
-    --------
-    >>> codes_of(pd.Series(["b", "a", None, "b"]), sort=True)[0].tolist()
-    [1, 0, -1, 1]
-    """
-    codes, uniques = pd.factorize(series, sort=sort)
-    return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
-
-
 def best_per_group(
     groups: np.ndarray, n_groups: int, values: np.ndarray, n_values: int, weights: np.ndarray
 ) -> np.ndarray:
@@ -99,7 +86,7 @@ def best_per_group(
     [1, 0, -1]
     """
     ok = (groups >= 0) & (values >= 0)
-    g, v, w = groups[ok], values[ok], weights[ok]
+    g, v, w = (groups, values, weights) if ok.all() else (groups[ok], values[ok], weights[ok])
     best = np.full(n_groups, -1, dtype=np.int64)
     if not len(g):
         return best
@@ -108,9 +95,10 @@ def best_per_group(
         cells = n_groups * n_values
         score = np.abs(np.bincount(pair, weights=w, minlength=cells)).reshape(n_groups, n_values)
         seen = np.bincount(pair, minlength=cells).reshape(n_groups, n_values) > 0
-        score = np.where(seen, score, -1.0)
+        score[~seen] = -1.0
         present = seen.any(axis=1)
-        best[present] = score[present].argmax(axis=1)  # argmax: the first (lowest) code of ties
+        chosen = score.argmax(axis=1)  # argmax: the first (lowest) code of ties
+        best[present] = chosen[present]
         return best
     unique, inverse = np.unique(pair, return_inverse=True)
     score = np.abs(np.bincount(inverse, weights=w))
@@ -144,11 +132,11 @@ def order_faults(
     codes = order_codes if order_codes is not None else codes_of(lines["order_id"])[0]
     known = codes >= 0
     n = max(int(codes.max()) + 1 if len(codes) else 0, 1)
-    safe = np.where(known, codes, 0)
-    reason = np.empty(len(lines), dtype=object)
+    safe = codes if known.all() else np.where(known, codes, 0)
+    reason = np.full(len(lines), None, dtype=object)
     has_bad = np.zeros(n, dtype=bool)
     has_bad[codes[bad & known]] = True
-    mask = known & ~bad & has_bad[safe]
+    mask = known & ~bad & has_bad[safe] if has_bad.any() else np.zeros(len(lines), dtype=bool)
     reason[mask] = "order has rejected lines"
     for column in ("customer_id", "status"):
         if column not in lines:
@@ -157,8 +145,11 @@ def order_faults(
         given = customer_codes if column == "customer_id" else None
         values = given if given is not None else codes_of(lines[column])[0]
         # any line's value stands for its order: the order is incoherent when a line differs
-        rows = np.flatnonzero(good)
-        order_of, value = codes[rows], values[rows]
+        if good.all():
+            order_of, value = codes, values
+        else:
+            rows = np.flatnonzero(good)
+            order_of, value = codes[rows], values[rows]
         reference = np.full(n, -2, dtype=np.int64)
         reference[order_of] = value
         several = np.zeros(n, dtype=bool)
@@ -213,11 +204,11 @@ def aggregate_lines(lines: pd.DataFrame, order_codes: np.ndarray | None = None) 
             codes = codes_of(lines["order_id"])[0]
             first = np.flatnonzero(codes > np.maximum.accumulate(np.r_[-1, codes[:-1]]))
             n = len(first)
-    out = pd.DataFrame({"order_id": lines["order_id"].iloc[first].to_numpy()})
-    out["order_id"] = out["order_id"].astype("str")
-    out["customer_id"] = pd.Series(lines["customer_id"].iloc[first].to_numpy(), dtype="str")
+    out = pd.DataFrame({"order_id": _at(lines["order_id"], first)})
+    out["customer_id"] = _at(lines["customer_id"], first)
     dates = lines["order_date"].to_numpy().astype("datetime64[ns]").view("int64")
-    earliest = pd.Series(dates).groupby(codes).min().to_numpy()
+    earliest = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(earliest, codes, dates)
     out["order_date"] = earliest.view("datetime64[ns]")
     amount = lines["line_amount"].to_numpy(dtype="float64", na_value=np.nan)
     out["amount"] = np.bincount(codes, weights=amount, minlength=n)
@@ -230,19 +221,20 @@ def aggregate_lines(lines: pd.DataFrame, order_codes: np.ndarray | None = None) 
     if "category" in lines:
         category, names = codes_of(lines["category"], sort=True)
         best = best_per_group(codes, n, category, max(len(names), 1), amount)
-        labels = np.asarray(names, dtype=object)
-        out["category"] = pd.Series(
-            np.where(best >= 0, labels[np.maximum(best, 0)] if len(labels) else None, None),
-            dtype="str",
-        )
+        out["category"] = take(pd.Series(names, dtype="str"), best)
     negative = out["amount"].to_numpy() < 0
     default = pd.Series(np.where(negative, "refunded", "paid"), dtype="str")
     if "status" in lines:
-        status = pd.Series(lines["status"].iloc[first].to_numpy(), dtype="str")
+        status = _at(lines["status"], first)
         out["status"] = status.where(status.notna(), default)
     else:
         out["status"] = default
     return out
+
+
+def _at(column: pd.Series, rows: np.ndarray) -> pd.Series:
+    """``column`` at the positions ``rows`` as text, with a fresh ``RangeIndex``."""
+    return column.iloc[rows].reset_index(drop=True).astype("str")
 
 
 def most_frequent(
@@ -260,6 +252,8 @@ def most_frequent(
     k, key_names = key_codes if key_codes is not None else codes_of(keys)
     v, names = codes_of(values, sort=True)
     best = best_per_group(k, len(key_names), v, max(len(names), 1), np.ones(len(k)))
+    if pd.api.types.is_string_dtype(values.dtype):
+        return take(pd.Series(names, dtype="str"), best, pd.Index(key_names))
     labels = np.asarray(names, dtype=object)
     chosen = np.where(best >= 0, labels[np.maximum(best, 0)] if len(labels) else None, None)
     dtype = "str" if pd.api.types.is_string_dtype(values.dtype) else None
@@ -326,9 +320,8 @@ def derive_customers(
     codes, ids = codes_of(orders["customer_id"])
     known = codes >= 0
     dates = orders["order_date"].to_numpy().astype("datetime64[ns]").view("int64")
-    first = pd.Series(dates[known]).groupby(codes[known]).min()
-    signup = np.full(len(ids), np.iinfo(np.int64).min, dtype=np.int64)  # NaT
-    signup[first.index.to_numpy()] = first.to_numpy()
+    signup = np.full(len(ids), np.iinfo(np.int64).max, dtype=np.int64)  # every id has an order
+    np.minimum.at(signup, codes[known], dates[known])
     out = pd.DataFrame(
         {"customer_id": pd.Series(ids, dtype="str"), "signup_date": signup.view("datetime64[ns]")}
     )
@@ -341,10 +334,12 @@ def derive_customers(
         position = key_codes[1].get_indexer(out["customer_id"])
         for column in attributes:
             values = most_frequent(carriers["customer_id"], carriers[column], key_codes)
+            if pd.api.types.is_string_dtype(carriers[column].dtype):
+                out[column] = take(values, position)
+                continue
             chosen = values.to_numpy(dtype=object)
             picked = np.where(position >= 0, chosen[np.maximum(position, 0)], None)
-            string = pd.api.types.is_string_dtype(carriers[column].dtype)
-            out[column] = pd.Series(picked, dtype="str" if string else None)
+            out[column] = pd.Series(picked)
     return out
 
 
@@ -419,15 +414,16 @@ def read_lines(
     """
     check_columns("order_lines", raw)
     require_line_amounts(raw.columns)
-    typed, q = convert_table("order_lines", raw, dayfirst=dayfirst, now=now)
+    id_codes: dict[str, tuple[np.ndarray, pd.Index]] = {}
+    typed, q = convert_table("order_lines", raw, dayfirst=dayfirst, now=now, codes=id_codes)
     if "line_amount" in typed:
         q.add(typed["line_amount"].isna().to_numpy(), "line_amount", "missing line_amount")
     else:
         for column in ("quantity", "unit_price"):
             q.add(typed[column].isna().to_numpy(), column, f"missing {column}")
         typed["line_amount"] = line_amounts(typed)
-    order_codes = codes_of(typed["order_id"])[0]
-    customer_codes = codes_of(typed["customer_id"])
+    order_codes = id_codes["order_id"][0]  # codes_of(typed["order_id"]), computed on the way
+    customer_codes = id_codes["customer_id"]
     mask, reason = order_faults(typed, q.bad.copy(), order_codes, customer_codes[0])
-    q.add(mask, "order_id", pd.Series(reason, index=typed.index))
+    q.add(mask, "order_id", reason)
     return CheckedLines(typed, q, order_codes, customer_codes)
