@@ -65,6 +65,37 @@ def codes_of(series: pd.Series, sort: bool = False) -> tuple[np.ndarray, pd.Inde
     return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
 
 
+def compact(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of a subset of rows numbered afresh: ``0..k-1`` in order of first appearance, as
+    :func:`codes_of` would number the subset (``-1`` stays ``-1``); and the position of each
+    new code's first row (so ``old[first]`` are the former codes, to take the values with).
+
+    Examples
+    --------
+    >>> new, first = compact(np.array([4, 2, 4, -1, 7]))
+    >>> new.tolist(), first.tolist()
+    ([0, 1, 0, -1, 2], [0, 1, 4])
+    """
+    n = len(codes)
+    if n == 0:
+        return codes, np.zeros(0, dtype=np.int64)
+    # a row is a code's first when the code exceeds every code before it, as long as the codes
+    # are 0..k-1 in order of first appearance already (then there are exactly k such rows)
+    running = np.maximum.accumulate(codes)
+    first = np.flatnonzero(np.concatenate([codes[:1] >= 0, codes[1:] > running[:-1]]))
+    top = int(running[-1])
+    if top + 1 == len(first):
+        return codes, first
+    rows = np.flatnonzero(codes >= 0)
+    first_of = np.full(top + 1, n, dtype=np.int64)
+    np.minimum.at(first_of, codes[rows], rows)
+    present = np.flatnonzero(first_of < n)
+    order = present[np.argsort(first_of[present], kind="stable")]
+    new = np.full(top + 2, -1, dtype=np.int64)  # the last entry: code -1 stays -1
+    new[order] = np.arange(len(order))
+    return new[codes], first_of[order]
+
+
 def take(
     values: pd.Series | pd.Index, codes: np.ndarray, index: pd.Index | None = None
 ) -> pd.Series:

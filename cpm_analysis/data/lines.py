@@ -26,7 +26,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from cpm_analysis.data.distinct import codes_of, take
+from cpm_analysis.data.distinct import codes_of, compact, take
 from cpm_analysis.data.schema import TABLES
 from cpm_analysis.data.validate import _Quarantine, check_columns, convert_table
 from cpm_analysis.exceptions import DataValidationError
@@ -74,30 +74,41 @@ DENSE_CELLS = 20_000_000
 
 
 def best_per_group(
-    groups: np.ndarray, n_groups: int, values: np.ndarray, n_values: int, weights: np.ndarray
+    groups: np.ndarray,
+    n_groups: int,
+    values: np.ndarray,
+    n_values: int,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Per group, the value code with the largest total ``weights`` (ties: the lowest code;
-    ``-1`` for a group without values). Rows with a negative group or value code are ignored.
+    """Per group, the value code with the largest total ``weights`` (each row weighs 1 when
+    ``weights`` is ``None``; ties: the lowest code; ``-1`` for a group without values). Rows
+    with a negative group or value code are ignored.
 
     Examples
     --------
-    >>> best_per_group(np.array([0, 0, 0, 1]), 3, np.array([1, 0, 1, 0]), 2,
-    ...                np.ones(4)).tolist()
+    >>> best_per_group(np.array([0, 0, 0, 1]), 3, np.array([1, 0, 1, 0]), 2).tolist()
     [1, 0, -1]
     """
     ok = (groups >= 0) & (values >= 0)
-    g, v, w = (groups, values, weights) if ok.all() else (groups[ok], values[ok], weights[ok])
+    if ok.all():
+        g, v, w = groups, values, weights
+    else:
+        g, v, w = groups[ok], values[ok], None if weights is None else weights[ok]
     best = np.full(n_groups, -1, dtype=np.int64)
     if not len(g):
         return best
     pair = g * n_values + v
     if n_groups * n_values <= DENSE_CELLS:
         cells = n_groups * n_values
-        score = np.abs(np.bincount(pair, weights=w, minlength=cells)).reshape(n_groups, n_values)
-        seen = np.bincount(pair, minlength=cells).reshape(n_groups, n_values) > 0
-        score[~seen] = -1.0
-        present = seen.any(axis=1)
-        chosen = score.argmax(axis=1)  # argmax: the first (lowest) code of ties
+        counts = np.bincount(pair, minlength=cells).reshape(n_groups, n_values)
+        present = counts.any(axis=1)
+        if w is None:  # a value seen scores its count, one not seen 0: argmax picks a seen one
+            chosen = counts.argmax(axis=1)  # argmax: the first (lowest) code of ties
+        else:
+            score = np.abs(np.bincount(pair, weights=w, minlength=cells))
+            score = score.reshape(n_groups, n_values)
+            score[counts == 0] = -1.0
+            chosen = score.argmax(axis=1)
         best[present] = chosen[present]
         return best
     unique, inverse = np.unique(pair, return_inverse=True)
@@ -190,20 +201,8 @@ def aggregate_lines(lines: pd.DataFrame, order_codes: np.ndarray | None = None) 
         codes = codes_of(lines["order_id"])[0]
     else:
         codes = order_codes
-    # pd.factorize numbers values in order of first appearance (a subset keeps that order):
-    # a line is its order's first when its code exceeds every code before it
-    before = np.maximum.accumulate(np.r_[-1, codes[:-1]]) if len(codes) else codes
-    is_first = codes > before
-    first = np.flatnonzero(is_first)
+    codes, first = compact(codes)  # a subset of lines: its orders numbered 0..n-1
     n = len(first)
-    if len(codes) and int(codes.max()) + 1 != n:  # a subset: renumber 0..n-1
-        remap = np.full(int(codes.max()) + 1, -1, dtype=np.int64)
-        remap[codes[first]] = np.arange(n)
-        codes = remap[codes]
-        if (codes < 0).any():  # codes not in order of first appearance: number them afresh
-            codes = codes_of(lines["order_id"])[0]
-            first = np.flatnonzero(codes > np.maximum.accumulate(np.r_[-1, codes[:-1]]))
-            n = len(first)
     out = pd.DataFrame({"order_id": _at(lines["order_id"], first)})
     out["customer_id"] = _at(lines["customer_id"], first)
     dates = lines["order_date"].to_numpy().astype("datetime64[ns]").view("int64")
@@ -223,7 +222,7 @@ def aggregate_lines(lines: pd.DataFrame, order_codes: np.ndarray | None = None) 
         best = best_per_group(codes, n, category, max(len(names), 1), amount)
         out["category"] = take(pd.Series(names, dtype="str"), best)
     negative = out["amount"].to_numpy() < 0
-    default = pd.Series(np.where(negative, "refunded", "paid"), dtype="str")
+    default = take(pd.Series(["paid", "refunded"], dtype="str"), negative.astype(np.int64))
     if "status" in lines:
         status = _at(lines["status"], first)
         out["status"] = status.where(status.notna(), default)
@@ -251,7 +250,7 @@ def most_frequent(
     """
     k, key_names = key_codes if key_codes is not None else codes_of(keys)
     v, names = codes_of(values, sort=True)
-    best = best_per_group(k, len(key_names), v, max(len(names), 1), np.ones(len(k)))
+    best = best_per_group(k, len(key_names), v, max(len(names), 1))
     if pd.api.types.is_string_dtype(values.dtype):
         return take(pd.Series(names, dtype="str"), best, pd.Index(key_names))
     labels = np.asarray(names, dtype=object)
@@ -291,6 +290,7 @@ def derive_customers(
     carriers: pd.DataFrame | None = None,
     attributes: Iterable[str] = (),
     carrier_codes: tuple[np.ndarray, pd.Index] | None = None,
+    customer_codes: tuple[np.ndarray, pd.Index] | None = None,
 ) -> pd.DataFrame:
     """A customers table from typed orders: first order date and most frequent attributes.
 
@@ -304,6 +304,9 @@ def derive_customers(
         Columns of ``carriers`` to take each customer's most frequent value of.
     carrier_codes : (codes, ids), optional
         ``codes_of(carriers["customer_id"])`` when already computed.
+    customer_codes : (codes, ids), optional
+        Codes of ``orders["customer_id"]`` into ``ids``, in any numbering (the lines' codes
+        at each order's first line), when already known.
 
     Returns
     -------
@@ -317,7 +320,11 @@ def derive_customers(
     >>> derive_customers(orders, attributes=["region"]).values.tolist()
     [['b', Timestamp('2024-02-01 00:00:00'), 'W'], ['a', Timestamp('2024-01-01 00:00:00'), 'E']]
     """
-    codes, ids = codes_of(orders["customer_id"])
+    if customer_codes is None:
+        codes, ids = codes_of(orders["customer_id"])
+    else:
+        codes, first = compact(customer_codes[0])  # as codes_of(orders["customer_id"])
+        ids = pd.Index(customer_codes[1].take(customer_codes[0][first]))
     known = codes >= 0
     dates = orders["order_date"].to_numpy().astype("datetime64[ns]").view("int64")
     signup = np.full(len(ids), np.iinfo(np.int64).max, dtype=np.int64)  # every id has an order
@@ -362,6 +369,7 @@ class CheckedLines:
         self.order_codes = order_codes
         self.customer_codes = customer_codes
         self._good: pd.DataFrame | None = None
+        self._orders: tuple[np.ndarray, np.ndarray] | None = None
 
     def good(self) -> pd.DataFrame:
         """The lines without a fault, in source order."""
@@ -372,11 +380,25 @@ class CheckedLines:
     def good_customer_codes(self) -> tuple[np.ndarray, pd.Index]:
         """``codes_of`` the good lines' customer ids (the codes of every line, subset)."""
         codes, ids = self.customer_codes
-        return codes[~self.q.bad], ids
+        return (codes[~self.q.bad] if self.q.bad.any() else codes), ids
+
+    def _order_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """The good lines' order codes numbered 0..n-1 and each order's first line
+        (:func:`~cpm_analysis.data.distinct.compact`)."""
+        if self._orders is None:
+            good = ~self.q.bad
+            self._orders = compact(self.order_codes if good.all() else self.order_codes[good])
+        return self._orders
 
     def orders(self) -> pd.DataFrame:
         """The orders of the good lines (:func:`aggregate_lines`)."""
-        return aggregate_lines(self.good(), self.order_codes[~self.q.bad])
+        return aggregate_lines(self.good(), self._order_codes()[0])
+
+    def order_customer_codes(self) -> tuple[np.ndarray, pd.Index]:
+        """Codes of the customer ids of :meth:`orders` (the lines' codes at each order's first
+        line), for :func:`derive_customers`."""
+        customers, ids = self.good_customer_codes()
+        return customers[self._order_codes()[1]], ids
 
     def finish(
         self, orders: pd.DataFrame, orders_q: _Quarantine
