@@ -121,6 +121,61 @@ def best_per_group(
     return best
 
 
+ORDER_FAULTS: tuple[str | None, ...] = (
+    None,
+    "order has rejected lines",
+    "order lines disagree on customer_id",
+    "order lines disagree on status",
+)
+"""The reasons :func:`order_faults` gives, by fault code (0: no fault)."""
+
+
+def order_fault_codes(
+    lines: pd.DataFrame,
+    bad: np.ndarray,
+    order_codes: np.ndarray | None = None,
+    customer_codes: np.ndarray | None = None,
+) -> np.ndarray:
+    """:func:`order_faults` as a small code per line: its position in :data:`ORDER_FAULTS`.
+
+    Examples
+    --------
+    >>> lines = pd.DataFrame({"order_id": ["1", "1", "2"], "customer_id": ["a", "b", "c"]})
+    >>> order_fault_codes(lines, np.zeros(3, dtype=bool)).tolist()
+    [2, 2, 0]
+    """
+    codes = order_codes if order_codes is not None else codes_of(lines["order_id"])[0]
+    known = codes >= 0
+    n = max(int(codes.max()) + 1 if len(codes) else 0, 1)
+    safe = codes if known.all() else np.where(known, codes, 0)
+    fault = np.zeros(len(lines), dtype=np.int8)
+    has_bad = np.zeros(n, dtype=bool)
+    has_bad[codes[bad & known]] = True
+    mask = known & ~bad & has_bad[safe] if has_bad.any() else np.zeros(len(lines), dtype=bool)
+    fault[mask] = 1
+    for code, column in ((2, "customer_id"), (3, "status")):
+        if column not in lines:
+            continue
+        good = known & ~bad & ~mask
+        given = customer_codes if column == "customer_id" else None
+        values = given if given is not None else codes_of(lines[column])[0]
+        # any line's value stands for its order: the order is incoherent when a line differs
+        if good.all():
+            order_of, value = codes, values
+        else:
+            rows = np.flatnonzero(good)
+            order_of, value = codes[rows], values[rows]
+        reference = np.full(n, -2, dtype=np.int64)
+        reference[order_of] = value
+        several = np.zeros(n, dtype=bool)
+        several[order_of[value != reference[order_of]]] = True
+        if several.any():
+            hit = good & several[safe]
+            mask |= hit
+            fault[hit] = code
+    return fault
+
+
 def order_faults(
     lines: pd.DataFrame,
     bad: np.ndarray,
@@ -140,35 +195,8 @@ def order_faults(
     >>> mask.tolist(), reason[1]
     ([False, True, False], 'order has rejected lines')
     """
-    codes = order_codes if order_codes is not None else codes_of(lines["order_id"])[0]
-    known = codes >= 0
-    n = max(int(codes.max()) + 1 if len(codes) else 0, 1)
-    safe = codes if known.all() else np.where(known, codes, 0)
-    reason = np.full(len(lines), None, dtype=object)
-    has_bad = np.zeros(n, dtype=bool)
-    has_bad[codes[bad & known]] = True
-    mask = known & ~bad & has_bad[safe] if has_bad.any() else np.zeros(len(lines), dtype=bool)
-    reason[mask] = "order has rejected lines"
-    for column in ("customer_id", "status"):
-        if column not in lines:
-            continue
-        good = known & ~bad & ~mask
-        given = customer_codes if column == "customer_id" else None
-        values = given if given is not None else codes_of(lines[column])[0]
-        # any line's value stands for its order: the order is incoherent when a line differs
-        if good.all():
-            order_of, value = codes, values
-        else:
-            rows = np.flatnonzero(good)
-            order_of, value = codes[rows], values[rows]
-        reference = np.full(n, -2, dtype=np.int64)
-        reference[order_of] = value
-        several = np.zeros(n, dtype=bool)
-        several[order_of[value != reference[order_of]]] = True
-        hit = good & several[safe]
-        mask |= hit
-        reason[hit] = f"order lines disagree on {column}"
-    return mask, reason
+    fault = order_fault_codes(lines, bad, order_codes, customer_codes)
+    return fault > 0, np.array(ORDER_FAULTS, dtype=object)[fault]
 
 
 def aggregate_lines(lines: pd.DataFrame, order_codes: np.ndarray | None = None) -> pd.DataFrame:
@@ -446,6 +474,7 @@ def read_lines(
         typed["line_amount"] = line_amounts(typed)
     order_codes = id_codes["order_id"][0]  # codes_of(typed["order_id"]), computed on the way
     customer_codes = id_codes["customer_id"]
-    mask, reason = order_faults(typed, q.bad.copy(), order_codes, customer_codes[0])
-    q.add(mask, "order_id", reason)
+    fault = order_fault_codes(typed, q.bad.copy(), order_codes, customer_codes[0])
+    if fault.any():
+        q.add(fault > 0, "order_id", np.array(ORDER_FAULTS, dtype=object)[fault])
     return CheckedLines(typed, q, order_codes, customer_codes)
