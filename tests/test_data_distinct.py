@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -47,6 +48,20 @@ def test_codes_are_those_of_pandas_factorize_with_and_without_runs(values, repea
     series = pd.Series(runs(values) if repeat else values, dtype="str")
     codes, uniques = codes_of(series, sort=sort)
     expected, expected_uniques = pd.factorize(series, sort=sort)
+    assert codes.tolist() == expected.tolist()
+    assert list(uniques) == list(expected_uniques)
+
+
+@SETTINGS
+@given(st.lists(st.lists(TEXT, max_size=8), min_size=1, max_size=5))
+def test_codes_of_strings_in_several_arrow_chunks_follow_pandas(chunks):
+    # a Parquet file read back holds one Arrow chunk per row group; runs may cross chunks
+    arrays = [pa.array([v for v in chunk for _ in range(2)], pa.large_string()) for chunk in chunks]
+    series = pa.chunked_array(arrays, pa.large_string()).to_pandas(
+        types_mapper={pa.large_string(): pd.StringDtype(na_value=np.nan)}.get
+    )
+    codes, uniques = codes_of(series)
+    expected, expected_uniques = pd.factorize(series)
     assert codes.tolist() == expected.tolist()
     assert list(uniques) == list(expected_uniques)
 

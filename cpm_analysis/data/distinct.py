@@ -27,12 +27,21 @@ RUNS_WORTH = 0.5
 def _run_starts(series: pd.Series) -> np.ndarray | None:
     """Whether each row starts a run of equal values (a missing value always does), or
     ``None`` when the dtype is not one that compares fast (Arrow strings, numbers, dates)."""
-    n = len(series)
     if pd.api.types.is_string_dtype(series.dtype) and series.dtype != object:
-        chunked = pa.array(series.array)  # the Arrow strings, not a copy
-        values = chunked.combine_chunks() if isinstance(chunked, pa.ChunkedArray) else chunked
-        differs = pc.fill_null(pc.not_equal(values.slice(1), values.slice(0, n - 1)), True)
-        rest = differs.to_numpy(zero_copy_only=False)
+        strings = pa.array(series.array)  # the Arrow strings, not a copy
+        chunks = strings.chunks if isinstance(strings, pa.ChunkedArray) else [strings]
+        pieces: list[np.ndarray] = []
+        last, seen = None, False
+        for chunk in chunks:  # per chunk (a Parquet row group), not per row: no copy of all
+            if len(chunk) == 0:
+                continue
+            if seen:  # the chunk's first row against the previous chunk's last
+                first = chunk[0].as_py()
+                pieces.append(np.array([first is None or last is None or first != last]))
+            differs = pc.not_equal(chunk.slice(1), chunk.slice(0, len(chunk) - 1))
+            pieces.append(pc.fill_null(differs, True).to_numpy(zero_copy_only=False))
+            last, seen = chunk[len(chunk) - 1].as_py(), True
+        rest = np.concatenate(pieces) if pieces else np.zeros(0, dtype=bool)
     elif isinstance(series.dtype, np.dtype) and series.dtype.kind in "iufmM":
         values = series.to_numpy()
         rest = values[1:] != values[:-1]
