@@ -9,21 +9,24 @@ memory (issue 2); 5 million order lines become orders and derived customers in u
 
 Measured for issue 14 (5,000,000 lines, 1,227,003 orders, 248,211 customers; x86_64, 2 cores
 shared with four other engineers, so wall times are inflated and CPU time is the fairer figure;
-"before" is commit 69488e9, "after" this module's branch ``lines``; one cold load per process):
+"before" is commit 69488e9, "after" this module's branch ``lines``; one cold load per process;
+the row marked "final code" is the last commit, the other "after" figures an earlier step of
+the branch, before the Excel and chunk-wise run changes):
 
 ======================  ===========  ==========================  ==========================
 case                    load avg     before: wall / CPU          after: wall / CPU
 ======================  ===========  ==========================  ==========================
 Parquet (this bench)    1.7 - 2.1    9.9 s / 9.6 s               11.9 s / 5.9 s
 Parquet (this bench)    3.0 - 4.1    20.0 s / 9.0 s              12.2 s / 5.4 s
+Parquet (this bench)    5.3          (not re-run)                10.0 s / 3.9 s (final code)
 Parquet, paired runs    8            17.4 - 21.7 s / 7.6 - 8.5 s  10.1 - 17.5 s / 4.4 - 7.1 s
 Parquet, best of 3      3.3 - 4.3    10.8 s / 5.2 s              7.2 s / 3.6 s
 CSV (``--format csv``)  3.1 - 4.0    25.5 s / 22.0 s             17.0 s / 10.1 s
 ======================  ===========  ==========================  ==========================
 
 User CPU alone, the figure least moved by the load: 4.2 - 4.8 s before, 2.5 - 2.9 s after; the
-rest is system time, mostly page faults on fresh arrays (170,000 before, 80,000 after), which
-grows with the load. Peak memory of the load 1.80 GB before, 1.50 GB after (1.75 GB for this
+rest is system time, mostly page faults on fresh arrays (170,000 before, 75,000 after), which
+grows with the load. Peak memory of the load 1.80 GB before, 1.46 GB after (1.75 GB for this
 benchmark's whole process, generation included). Where the time went before: string passes
 over every row (strip, blank checks, id normalisation, then a second hashing of the ids),
 object arrays, a groupby per minimum, and dates and amounts of CSV parsed per row. After:
