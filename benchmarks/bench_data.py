@@ -5,12 +5,41 @@ Run: ``python -m benchmarks.bench_data --customers 1000000`` (both cases, the li
 own process so that its peak memory is its own), or ``--case lines --lines 5000000``. Targets:
 a million customers with ~5 million orders generate in under a minute and fit in a few GB of
 memory (issue 2); 5 million order lines become orders and derived customers in under 10 s and
-4 GB (issue 14).
+4 GB (issue 14). ``--format csv`` writes the lines as CSV (every cell text) instead of Parquet.
+
+Measured for issue 14 (5,000,000 lines, 1,227,003 orders, 248,211 customers; x86_64, 2 cores
+shared with four other engineers, so wall times are inflated and CPU time is the fairer figure;
+"before" is commit 69488e9, "after" this module's branch ``lines``; one cold load per process;
+the row marked "final code" is the last commit, the other "after" figures an earlier step of
+the branch, before the Excel and chunk-wise run changes):
+
+======================  ===========  ==========================  ==========================
+case                    load avg     before: wall / CPU          after: wall / CPU
+======================  ===========  ==========================  ==========================
+Parquet (this bench)    1.7 - 2.1    9.9 s / 9.6 s               11.9 s / 5.9 s
+Parquet (this bench)    3.0 - 4.1    20.0 s / 9.0 s              12.2 s / 5.4 s
+Parquet (this bench)    5.3          (not re-run)                10.0 s / 3.9 s (final code)
+Parquet, paired runs    8            17.4 - 21.7 s / 7.6 - 8.5 s  10.1 - 17.5 s / 4.4 - 7.1 s
+Parquet, best of 3      3.3 - 4.3    10.8 s / 5.2 s              7.2 s / 3.6 s
+CSV (``--format csv``)  3.1 - 4.0    25.5 s / 22.0 s             17.0 s / 10.1 s
+======================  ===========  ==========================  ==========================
+
+User CPU alone, the figure least moved by the load: 4.2 - 4.8 s before, 2.5 - 2.9 s after; the
+rest is system time, mostly page faults on fresh arrays (170,000 before, 75,000 after), which
+grows with the load. Peak memory of the load 1.80 GB before, 1.46 GB after (1.75 GB for this
+benchmark's whole process, generation included). Where the time went before: string passes
+over every row (strip, blank checks, id normalisation, then a second hashing of the ids),
+object arrays, a groupby per minimum, and dates and amounts of CSV parsed per row. After:
+each text column is hashed once, by its runs (:mod:`cpm_analysis.data.distinct`), ids,
+dates, amounts and categories are checked per distinct value, and the codes found on the way
+group the lines into orders and the orders into customers. What remains is the Parquet read
+(~0.9 s CPU), hashing the order and customer ids (~0.5 s) and the group reductions.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -93,8 +122,9 @@ def make_lines(n_lines: int, seed: int = 0) -> pd.DataFrame:
     )
 
 
-def run_lines(n_lines: int, seed: int = 0) -> list[dict]:
-    """Time order lines (Parquet) loaded into orders and derived customers (issue 14)."""
+def run_lines(n_lines: int, seed: int = 0, fmt: str = "parquet") -> list[dict]:
+    """Time order lines (Parquet, or CSV: every cell text) loaded into orders and derived
+    customers (issue 14)."""
     from cpm_analysis.data import load
 
     rows: list[dict] = []
@@ -102,17 +132,21 @@ def run_lines(n_lines: int, seed: int = 0) -> list[dict]:
         lines = make_lines(n_lines, seed)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        with stage(rows, "write parquet", None):
-            lines.to_parquet(folder / "order_lines.parquet", index=False)
+        with stage(rows, f"write {fmt}", None):
+            if fmt == "csv":
+                lines.to_csv(folder / "order_lines.csv", index=False)
+            else:
+                lines.to_parquet(folder / "order_lines.parquet", index=False)
         del lines
         (folder / "mapping.yaml").write_text("order_lines:\n  segment: segment\n")
+        load_average = os.getloadavg()[0]
         cpu = time.process_time()
         with stage(rows, "lines -> orders + customers", 10.0):
             ds = load(folder)
         rows[-1]["note"] = (
-            f"{time.process_time() - cpu:.1f} s CPU; {len(ds.order_lines):,} lines kept, "
-            f"{len(ds.orders):,} orders, {len(ds.customers):,} customers derived, "
-            f"{len(ds.rejected)} rejected"
+            f"{time.process_time() - cpu:.1f} s CPU (load average {load_average:.1f}); "
+            f"{len(ds.order_lines):,} lines kept, {len(ds.orders):,} orders, "
+            f"{len(ds.customers):,} customers derived, {len(ds.rejected)} rejected"
         )
     rows.append(
         {
@@ -132,17 +166,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--lines", type=int, default=5_000_000, help="order lines (lines case)")
     parser.add_argument("--case", choices=["all", "company", "lines"], default="all")
+    parser.add_argument(
+        "--format", choices=["parquet", "csv"], default="parquet", help="lines case: file type"
+    )
     args = parser.parse_args(argv)
     if args.case in ("all", "company"):
         print(f"data stages, {args.customers:,} customers on {machine()}")
         _print(run(args.customers, args.seed))
     if args.case == "all":  # its own process: its own peak memory
         command = [sys.executable, "-m", "benchmarks.bench_data", "--case", "lines"]
-        command += ["--lines", str(args.lines), "--seed", str(args.seed)]
+        command += ["--lines", str(args.lines), "--seed", str(args.seed), "--format", args.format]
         subprocess.run(command, check=True)
     if args.case == "lines":
-        print(f"order lines, {args.lines:,} lines on {machine()}")
-        _print(run_lines(args.lines, args.seed))
+        print(f"order lines ({args.format}), {args.lines:,} lines on {machine()}")
+        _print(run_lines(args.lines, args.seed, args.format))
 
 
 def _print(rows: list[dict]) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pandas.errors import OutOfBoundsDatetime
 
 from cpm_analysis.exceptions import DataValidationError
 
@@ -85,6 +86,32 @@ def _numeric_dates(
     return out, pd.Series(numeric, index=text.index)
 
 
+def compare_dates(values: np.ndarray, op: np.ufunc, bound: pd.Timestamp) -> np.ndarray:
+    """Compute ``op(values, bound)`` for ``datetime64`` values of any unit.
+
+    A numpy comparison (``NaT`` compares ``False``), also when the bound lies outside what the
+    unit can hold (``2999-12-31`` against nanoseconds): then every value is on the same side.
+
+    Examples
+    --------
+    >>> values = np.array(["2024-01-01", "NaT"], dtype="datetime64[ns]")
+    >>> compare_dates(values, np.greater_equal, OPEN_ENDED).tolist()
+    [False, False]
+    >>> compare_dates(values, np.less, OPEN_ENDED).tolist()
+    [True, False]
+    """
+    unit = np.datetime_data(values.dtype)[0]
+    try:
+        edge = bound.as_unit(unit).to_datetime64()
+    except (OutOfBoundsDatetime, ValueError):
+        present = ~np.isnat(values)
+        above_all = bound > pd.Timestamp("1970-01-01")  # the bound is past every value
+        if op in (np.greater, np.greater_equal):
+            return np.zeros(len(values), dtype=bool) if above_all else present
+        return present if above_all else np.zeros(len(values), dtype=bool)
+    return op(values, edge)
+
+
 def read_dates(
     series: pd.Series, *, dayfirst: bool = False, table: str = "data", column: str = "date"
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
@@ -138,9 +165,13 @@ def read_dates(
                     text.loc[other], format="mixed", dayfirst=dayfirst, errors="coerce", utc=True
                 )
         parsed = parsed.dt.tz_localize(None)
-    open_ended = (parsed >= OPEN_ENDED).to_numpy()
-    out_of_range = ((parsed < EARLIEST) | ((parsed > LATEST_NS) & ~open_ended)).to_numpy()
-    parsed = parsed.where(~(open_ended | out_of_range))
+    values = parsed.to_numpy()  # datetime64 of the parsed unit
+    open_ended = compare_dates(values, np.greater_equal, OPEN_ENDED)
+    out_of_range = compare_dates(values, np.less, EARLIEST) | (
+        compare_dates(values, np.greater, LATEST_NS) & ~open_ended
+    )
+    if open_ended.any() or out_of_range.any():
+        parsed = parsed.where(~(open_ended | out_of_range))
     out = parsed.astype("datetime64[ns]")
     return out, pd.Series(out_of_range, series.index), pd.Series(open_ended, series.index)
 

@@ -61,18 +61,27 @@ def read_sheet(path: Path, sheet: str | None, table: str) -> pd.DataFrame:
     >>> read_sheet(path, "People", "owners").columns.tolist()
     ['Regional Manager', 'Region']
     """
-    names = sheet_names(path, table)
-    if sheet is not None and sheet not in names:
-        raise DataValidationError(
-            f"{table}: workbook {path.name} has no sheet '{sheet}' "
-            f"(sheets: {', '.join(names)}); fix the sheet name in the mapping's files section.",
-            table=table,
-        )
-    try:
-        return pd.read_excel(path, sheet_name=sheet if sheet is not None else 0, engine="calamine")
+    try:  # the workbook is opened once, for its sheet names and the sheet
+        book = pd.ExcelFile(path, engine="calamine")
     except Exception as err:
         raise DataValidationError(
-            f"{table}: cannot read sheet '{sheet}' of {path} "
-            f"({type(err).__name__}: {str(err)[:200]})",
+            f"{table}: cannot read the workbook {path} ({type(err).__name__}: {str(err)[:200]})",
             table=table,
         ) from err
+    with book:
+        names = list(book.sheet_names)
+        if sheet is not None and sheet not in names:
+            raise DataValidationError(
+                f"{table}: workbook {path.name} has no sheet '{sheet}' "
+                f"(sheets: {', '.join(names)}); fix the sheet name in the mapping's files "
+                "section.",
+                table=table,
+            )
+        try:
+            return pd.read_excel(book, sheet_name=sheet if sheet is not None else 0)
+        except Exception as err:
+            raise DataValidationError(
+                f"{table}: cannot read sheet '{sheet}' of {path} "
+                f"({type(err).__name__}: {str(err)[:200]})",
+                table=table,
+            ) from err

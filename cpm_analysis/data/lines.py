@@ -26,6 +26,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from cpm_analysis.data.distinct import codes_of, compact, take
 from cpm_analysis.data.schema import TABLES
 from cpm_analysis.data.validate import _Quarantine, check_columns, convert_table
 from cpm_analysis.exceptions import DataValidationError
@@ -72,47 +73,44 @@ DENSE_CELLS = 20_000_000
 """Above this many (group, value) cells the best value per group is found by sorting."""
 
 
-def codes_of(series: pd.Series, sort: bool = False) -> tuple[np.ndarray, pd.Index]:
-    """Integer codes of ``series`` (``-1`` for missing) and the distinct values.
-
-    With ``sort=True`` the codes follow the sort order of the values.
-
-    Examples
-    --------
-    >>> codes_of(pd.Series(["b", "a", None, "b"]), sort=True)[0].tolist()
-    [1, 0, -1, 1]
-    """
-    codes, uniques = pd.factorize(series, sort=sort)
-    return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
-
-
 def best_per_group(
-    groups: np.ndarray, n_groups: int, values: np.ndarray, n_values: int, weights: np.ndarray
+    groups: np.ndarray,
+    n_groups: int,
+    values: np.ndarray,
+    n_values: int,
+    weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """Return, per group, the value code with the largest total ``weights``.
 
-    Ties go to the lowest code; a group without values gets ``-1``. Rows with a negative group
-    or value code are ignored.
+    Each row weighs 1 when ``weights`` is ``None``. Ties go to the lowest code; a group without
+    values gets ``-1``. Rows with a negative group or value code are ignored.
 
     Examples
     --------
-    >>> best_per_group(np.array([0, 0, 0, 1]), 3, np.array([1, 0, 1, 0]), 2,
-    ...                np.ones(4)).tolist()
+    >>> best_per_group(np.array([0, 0, 0, 1]), 3, np.array([1, 0, 1, 0]), 2).tolist()
     [1, 0, -1]
     """
     ok = (groups >= 0) & (values >= 0)
-    g, v, w = groups[ok], values[ok], weights[ok]
+    if ok.all():
+        g, v, w = groups, values, weights
+    else:
+        g, v, w = groups[ok], values[ok], None if weights is None else weights[ok]
     best = np.full(n_groups, -1, dtype=np.int64)
     if not len(g):
         return best
     pair = g * n_values + v
     if n_groups * n_values <= DENSE_CELLS:
         cells = n_groups * n_values
-        score = np.abs(np.bincount(pair, weights=w, minlength=cells)).reshape(n_groups, n_values)
-        seen = np.bincount(pair, minlength=cells).reshape(n_groups, n_values) > 0
-        score = np.where(seen, score, -1.0)
-        present = seen.any(axis=1)
-        best[present] = score[present].argmax(axis=1)  # argmax: the first (lowest) code of ties
+        counts = np.bincount(pair, minlength=cells).reshape(n_groups, n_values)
+        present = counts.any(axis=1)
+        if w is None:  # a value seen scores its count, one not seen 0: argmax picks a seen one
+            chosen = counts.argmax(axis=1)  # argmax: the first (lowest) code of ties
+        else:
+            score = np.abs(np.bincount(pair, weights=w, minlength=cells))
+            score = score.reshape(n_groups, n_values)
+            score[counts == 0] = -1.0
+            chosen = score.argmax(axis=1)
+        best[present] = chosen[present]
         return best
     unique, inverse = np.unique(pair, return_inverse=True)
     score = np.abs(np.bincount(inverse, weights=w))
@@ -122,6 +120,61 @@ def best_per_group(
     first = np.r_[True, g_sorted[1:] != g_sorted[:-1]]
     best[g_sorted[first]] = v_u[order][first]
     return best
+
+
+ORDER_FAULTS: tuple[str | None, ...] = (
+    None,
+    "order has rejected lines",
+    "order lines disagree on customer_id",
+    "order lines disagree on status",
+)
+"""The reasons :func:`order_faults` gives, by fault code (0: no fault)."""
+
+
+def order_fault_codes(
+    lines: pd.DataFrame,
+    bad: np.ndarray,
+    order_codes: np.ndarray | None = None,
+    customer_codes: np.ndarray | None = None,
+) -> np.ndarray:
+    """:func:`order_faults` as a small code per line: its position in :data:`ORDER_FAULTS`.
+
+    Examples
+    --------
+    >>> lines = pd.DataFrame({"order_id": ["1", "1", "2"], "customer_id": ["a", "b", "c"]})
+    >>> order_fault_codes(lines, np.zeros(3, dtype=bool)).tolist()
+    [2, 2, 0]
+    """
+    codes = order_codes if order_codes is not None else codes_of(lines["order_id"])[0]
+    known = codes >= 0
+    n = max(int(codes.max()) + 1 if len(codes) else 0, 1)
+    safe = codes if known.all() else np.where(known, codes, 0)
+    fault = np.zeros(len(lines), dtype=np.int8)
+    has_bad = np.zeros(n, dtype=bool)
+    has_bad[codes[bad & known]] = True
+    mask = known & ~bad & has_bad[safe] if has_bad.any() else np.zeros(len(lines), dtype=bool)
+    fault[mask] = 1
+    for code, column in ((2, "customer_id"), (3, "status")):
+        if column not in lines:
+            continue
+        good = known & ~bad & ~mask
+        given = customer_codes if column == "customer_id" else None
+        values = given if given is not None else codes_of(lines[column])[0]
+        # any line's value stands for its order: the order is incoherent when a line differs
+        if good.all():
+            order_of, value = codes, values
+        else:
+            rows = np.flatnonzero(good)
+            order_of, value = codes[rows], values[rows]
+        reference = np.full(n, -2, dtype=np.int64)
+        reference[order_of] = value
+        several = np.zeros(n, dtype=bool)
+        several[order_of[value != reference[order_of]]] = True
+        if several.any():
+            hit = good & several[safe]
+            mask |= hit
+            fault[hit] = code
+    return fault
 
 
 def order_faults(
@@ -143,32 +196,8 @@ def order_faults(
     >>> mask.tolist(), reason[1]
     ([False, True, False], 'order has rejected lines')
     """
-    codes = order_codes if order_codes is not None else codes_of(lines["order_id"])[0]
-    known = codes >= 0
-    n = max(int(codes.max()) + 1 if len(codes) else 0, 1)
-    safe = np.where(known, codes, 0)
-    reason = np.empty(len(lines), dtype=object)
-    has_bad = np.zeros(n, dtype=bool)
-    has_bad[codes[bad & known]] = True
-    mask = known & ~bad & has_bad[safe]
-    reason[mask] = "order has rejected lines"
-    for column in ("customer_id", "status"):
-        if column not in lines:
-            continue
-        good = known & ~bad & ~mask
-        given = customer_codes if column == "customer_id" else None
-        values = given if given is not None else codes_of(lines[column])[0]
-        # any line's value stands for its order: the order is incoherent when a line differs
-        rows = np.flatnonzero(good)
-        order_of, value = codes[rows], values[rows]
-        reference = np.full(n, -2, dtype=np.int64)
-        reference[order_of] = value
-        several = np.zeros(n, dtype=bool)
-        several[order_of[value != reference[order_of]]] = True
-        hit = good & several[safe]
-        mask |= hit
-        reason[hit] = f"order lines disagree on {column}"
-    return mask, reason
+    fault = order_fault_codes(lines, bad, order_codes, customer_codes)
+    return fault > 0, np.array(ORDER_FAULTS, dtype=object)[fault]
 
 
 def aggregate_lines(lines: pd.DataFrame, order_codes: np.ndarray | None = None) -> pd.DataFrame:
@@ -201,25 +230,13 @@ def aggregate_lines(lines: pd.DataFrame, order_codes: np.ndarray | None = None) 
         codes = codes_of(lines["order_id"])[0]
     else:
         codes = order_codes
-    # pd.factorize numbers values in order of first appearance (a subset keeps that order):
-    # a line is its order's first when its code exceeds every code before it
-    before = np.maximum.accumulate(np.r_[-1, codes[:-1]]) if len(codes) else codes
-    is_first = codes > before
-    first = np.flatnonzero(is_first)
+    codes, first = compact(codes)  # a subset of lines: its orders numbered 0..n-1
     n = len(first)
-    if len(codes) and int(codes.max()) + 1 != n:  # a subset: renumber 0..n-1
-        remap = np.full(int(codes.max()) + 1, -1, dtype=np.int64)
-        remap[codes[first]] = np.arange(n)
-        codes = remap[codes]
-        if (codes < 0).any():  # codes not in order of first appearance: number them afresh
-            codes = codes_of(lines["order_id"])[0]
-            first = np.flatnonzero(codes > np.maximum.accumulate(np.r_[-1, codes[:-1]]))
-            n = len(first)
-    out = pd.DataFrame({"order_id": lines["order_id"].iloc[first].to_numpy()})
-    out["order_id"] = out["order_id"].astype("str")
-    out["customer_id"] = pd.Series(lines["customer_id"].iloc[first].to_numpy(), dtype="str")
+    out = pd.DataFrame({"order_id": _at(lines["order_id"], first)})
+    out["customer_id"] = _at(lines["customer_id"], first)
     dates = lines["order_date"].to_numpy().astype("datetime64[ns]").view("int64")
-    earliest = pd.Series(dates).groupby(codes).min().to_numpy()
+    earliest = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(earliest, codes, dates)
     out["order_date"] = earliest.view("datetime64[ns]")
     amount = lines["line_amount"].to_numpy(dtype="float64", na_value=np.nan)
     out["amount"] = np.bincount(codes, weights=amount, minlength=n)
@@ -232,19 +249,20 @@ def aggregate_lines(lines: pd.DataFrame, order_codes: np.ndarray | None = None) 
     if "category" in lines:
         category, names = codes_of(lines["category"], sort=True)
         best = best_per_group(codes, n, category, max(len(names), 1), amount)
-        labels = np.asarray(names, dtype=object)
-        out["category"] = pd.Series(
-            np.where(best >= 0, labels[np.maximum(best, 0)] if len(labels) else None, None),
-            dtype="str",
-        )
+        out["category"] = take(pd.Series(names, dtype="str"), best)
     negative = out["amount"].to_numpy() < 0
-    default = pd.Series(np.where(negative, "refunded", "paid"), dtype="str")
+    default = take(pd.Series(["paid", "refunded"], dtype="str"), negative.astype(np.int64))
     if "status" in lines:
-        status = pd.Series(lines["status"].iloc[first].to_numpy(), dtype="str")
+        status = _at(lines["status"], first)
         out["status"] = status.where(status.notna(), default)
     else:
         out["status"] = default
     return out
+
+
+def _at(column: pd.Series, rows: np.ndarray) -> pd.Series:
+    """``column`` at the positions ``rows`` as text, with a fresh ``RangeIndex``."""
+    return column.iloc[rows].reset_index(drop=True).astype("str")
 
 
 def most_frequent(
@@ -261,7 +279,9 @@ def most_frequent(
     """
     k, key_names = key_codes if key_codes is not None else codes_of(keys)
     v, names = codes_of(values, sort=True)
-    best = best_per_group(k, len(key_names), v, max(len(names), 1), np.ones(len(k)))
+    best = best_per_group(k, len(key_names), v, max(len(names), 1))
+    if pd.api.types.is_string_dtype(values.dtype):
+        return take(pd.Series(names, dtype="str"), best, pd.Index(key_names))
     labels = np.asarray(names, dtype=object)
     chosen = np.where(best >= 0, labels[np.maximum(best, 0)] if len(labels) else None, None)
     dtype = "str" if pd.api.types.is_string_dtype(values.dtype) else None
@@ -299,6 +319,7 @@ def derive_customers(
     carriers: pd.DataFrame | None = None,
     attributes: Iterable[str] = (),
     carrier_codes: tuple[np.ndarray, pd.Index] | None = None,
+    customer_codes: tuple[np.ndarray, pd.Index] | None = None,
 ) -> pd.DataFrame:
     """Return a customers table from typed orders: first order date and most frequent attributes.
 
@@ -312,6 +333,9 @@ def derive_customers(
         Columns of ``carriers`` to take each customer's most frequent value of.
     carrier_codes : (codes, ids), optional
         ``codes_of(carriers["customer_id"])`` when already computed.
+    customer_codes : (codes, ids), optional
+        Codes of ``orders["customer_id"]`` into ``ids``, in any numbering (the lines' codes
+        at each order's first line), when already known.
 
     Returns
     -------
@@ -325,12 +349,15 @@ def derive_customers(
     >>> derive_customers(orders, attributes=["region"]).values.tolist()
     [['b', Timestamp('2024-02-01 00:00:00'), 'W'], ['a', Timestamp('2024-01-01 00:00:00'), 'E']]
     """
-    codes, ids = codes_of(orders["customer_id"])
+    if customer_codes is None:
+        codes, ids = codes_of(orders["customer_id"])
+    else:
+        codes, first = compact(customer_codes[0])  # as codes_of(orders["customer_id"])
+        ids = pd.Index(customer_codes[1].take(customer_codes[0][first]))
     known = codes >= 0
     dates = orders["order_date"].to_numpy().astype("datetime64[ns]").view("int64")
-    first = pd.Series(dates[known]).groupby(codes[known]).min()
-    signup = np.full(len(ids), np.iinfo(np.int64).min, dtype=np.int64)  # NaT
-    signup[first.index.to_numpy()] = first.to_numpy()
+    signup = np.full(len(ids), np.iinfo(np.int64).max, dtype=np.int64)  # every id has an order
+    np.minimum.at(signup, codes[known], dates[known])
     out = pd.DataFrame(
         {"customer_id": pd.Series(ids, dtype="str"), "signup_date": signup.view("datetime64[ns]")}
     )
@@ -343,10 +370,12 @@ def derive_customers(
         position = key_codes[1].get_indexer(out["customer_id"])
         for column in attributes:
             values = most_frequent(carriers["customer_id"], carriers[column], key_codes)
+            if pd.api.types.is_string_dtype(carriers[column].dtype):
+                out[column] = take(values, position)
+                continue
             chosen = values.to_numpy(dtype=object)
             picked = np.where(position >= 0, chosen[np.maximum(position, 0)], None)
-            string = pd.api.types.is_string_dtype(carriers[column].dtype)
-            out[column] = pd.Series(picked, dtype="str" if string else None)
+            out[column] = pd.Series(picked)
     return out
 
 
@@ -369,6 +398,7 @@ class CheckedLines:
         self.order_codes = order_codes
         self.customer_codes = customer_codes
         self._good: pd.DataFrame | None = None
+        self._orders: tuple[np.ndarray, np.ndarray] | None = None
 
     def good(self) -> pd.DataFrame:
         """Return the lines without a fault, in source order."""
@@ -379,11 +409,29 @@ class CheckedLines:
     def good_customer_codes(self) -> tuple[np.ndarray, pd.Index]:
         """``codes_of`` the good lines' customer ids (the codes of every line, subset)."""
         codes, ids = self.customer_codes
-        return codes[~self.q.bad], ids
+        return (codes[~self.q.bad] if self.q.bad.any() else codes), ids
+
+    def _order_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return the good lines' order codes numbered 0..n-1 and each order's first line.
+
+        See :func:`~cpm_analysis.data.distinct.compact`.
+        """
+        if self._orders is None:
+            good = ~self.q.bad
+            self._orders = compact(self.order_codes if good.all() else self.order_codes[good])
+        return self._orders
 
     def orders(self) -> pd.DataFrame:
         """Return the orders of the good lines (:func:`aggregate_lines`)."""
-        return aggregate_lines(self.good(), self.order_codes[~self.q.bad])
+        return aggregate_lines(self.good(), self._order_codes()[0])
+
+    def order_customer_codes(self) -> tuple[np.ndarray, pd.Index]:
+        """Return the codes of the customer ids of :meth:`orders`, for :func:`derive_customers`.
+
+        They are the lines' codes at each order's first line.
+        """
+        customers, ids = self.good_customer_codes()
+        return customers[self._order_codes()[1]], ids
 
     def finish(
         self, orders: pd.DataFrame, orders_q: _Quarantine
@@ -423,15 +471,17 @@ def read_lines(
     """
     check_columns("order_lines", raw)
     require_line_amounts(raw.columns)
-    typed, q = convert_table("order_lines", raw, dayfirst=dayfirst, now=now)
+    id_codes: dict[str, tuple[np.ndarray, pd.Index]] = {}
+    typed, q = convert_table("order_lines", raw, dayfirst=dayfirst, now=now, codes=id_codes)
     if "line_amount" in typed:
         q.add(typed["line_amount"].isna().to_numpy(), "line_amount", "missing line_amount")
     else:
         for column in ("quantity", "unit_price"):
             q.add(typed[column].isna().to_numpy(), column, f"missing {column}")
         typed["line_amount"] = line_amounts(typed)
-    order_codes = codes_of(typed["order_id"])[0]
-    customer_codes = codes_of(typed["customer_id"])
-    mask, reason = order_faults(typed, q.bad.copy(), order_codes, customer_codes[0])
-    q.add(mask, "order_id", pd.Series(reason, index=typed.index))
+    order_codes = id_codes["order_id"][0]  # codes_of(typed["order_id"]), computed on the way
+    customer_codes = id_codes["customer_id"]
+    fault = order_fault_codes(typed, q.bad.copy(), order_codes, customer_codes[0])
+    if fault.any():
+        q.add(fault > 0, "order_id", np.array(ORDER_FAULTS, dtype=object)[fault])
     return CheckedLines(typed, q, order_codes, customer_codes)

@@ -288,7 +288,11 @@ def validate_frames(
         carriers = lines.good() if lines is not None else good_orders
         attributes = customer_attributes(carriers, carriers_name, mapped[carriers_name])
         codes = lines.good_customer_codes() if lines is not None else None
-        raw = derive_customers(good_orders, carriers, attributes, codes)  # ids all present
+        order_codes = None
+        if lines is not None:  # the orders' customer ids are coded already: no second pass
+            order_codes, ids = lines.order_customer_codes()
+            order_codes = (order_codes[~orders_q.bad] if orders_q.bad.any() else order_codes, ids)
+        raw = derive_customers(good_orders, carriers, attributes, codes, order_codes)
         if len(raw):
             customers, bad = validate_table("customers", raw, dayfirst=dayfirst, now=now)
             rejected.append(bad)

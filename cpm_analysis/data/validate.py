@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cpm_analysis.data.dates import parse_datetime, read_dates
-from cpm_analysis.data.ids import normalise_ids
+from cpm_analysis.data.dates import compare_dates, parse_datetime, read_dates
+from cpm_analysis.data.distinct import Distinct
+from cpm_analysis.data.ids import factorize_ids, normalise_ids
 from cpm_analysis.data.schema import TABLES, Column, TableSpec
 from cpm_analysis.exceptions import DataValidationError, PeriodError
 from cpm_analysis.frames import isin
@@ -80,10 +81,30 @@ class _Quarantine:
         self.table = table
         self.raw = raw
         self.bad = np.zeros(len(raw), dtype=bool)
-        self.column = np.empty(len(raw), dtype=object)
-        self.reason = np.empty(len(raw), dtype=object)
+        self._column: np.ndarray | None = None  # made at the first fault: most tables have none
+        self._reason: np.ndarray | None = None
 
-    def add(self, mask: np.ndarray | pd.Series, column: str, reason: str | pd.Series) -> None:
+    @property
+    def column(self) -> np.ndarray:
+        """Per row, the column of its fault (``None`` for a row without)."""
+        if self._column is None:
+            self._column = np.full(len(self.bad), None, dtype=object)
+        return self._column
+
+    @property
+    def reason(self) -> np.ndarray:
+        """Per row, the reason of its fault (``None`` for a row without)."""
+        if self._reason is None:
+            self._reason = np.full(len(self.bad), None, dtype=object)
+        return self._reason
+
+    def add(
+        self, mask: np.ndarray | pd.Series, column: str, reason: str | pd.Series | np.ndarray
+    ) -> None:
+        """Quarantine the rows of ``mask`` not yet quarantined, with one reason.
+
+        ``reason`` may also be one per row: a Series or an array as long as the table.
+        """
         mask = np.asarray(mask, dtype=bool) & ~self.bad
         if not mask.any():
             return
@@ -91,6 +112,8 @@ class _Quarantine:
         self.column[mask] = column
         if isinstance(reason, pd.Series):
             self.reason[mask] = reason.to_numpy(dtype=object)[mask]
+        elif isinstance(reason, np.ndarray):
+            self.reason[mask] = reason[mask]
         else:
             self.reason[mask] = reason
 
@@ -143,6 +166,16 @@ def _to_bool(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     return out, ~(is_true | is_false | blank)
 
 
+PER_VALUE_KINDS = ("datetime", "amount", "number", "category", "bool")
+"""Column kinds whose checks depend on the cell's value only: run per distinct text value."""
+
+IdCodes = dict[str, tuple[np.ndarray, pd.Index]]
+
+
+def _is_text(series: pd.Series) -> bool:
+    return series.dtype == object or pd.api.types.is_string_dtype(series.dtype)
+
+
 def _convert_column(
     col: Column,
     raw: pd.Series,
@@ -150,23 +183,57 @@ def _convert_column(
     table: str,
     dayfirst: bool = False,
     now: pd.Timestamp | None = None,
+    codes: IdCodes | None = None,
 ) -> pd.Series:
-    """Convert one column to its contract type, quarantining the rows that do not convert."""
+    """Convert one column to its contract type, quarantining the rows that do not convert.
+
+    Text cells of the kinds in :data:`PER_VALUE_KINDS` are converted once per distinct value;
+    ids through :func:`~cpm_analysis.data.ids.factorize_ids`, whose codes go into ``codes``.
+    """
+    if col.kind == "id":
+        ids, id_codes, uniques = factorize_ids(raw)
+        if col.required:  # a blank or missing id is exactly a missing normalised id
+            q.add(id_codes < 0, col.name, f"missing {col.name}")
+        if codes is not None:
+            codes[col.name] = (id_codes, uniques)
+        return ids
+    if col.kind not in PER_VALUE_KINDS or not _is_text(raw) or len(raw) < 2:
+        return _convert_cells(col, raw, q, table, dayfirst, now)
+    distinct = Distinct.of(raw if raw.dtype == "str" else raw.astype("str"))
+    values_q = _Quarantine(table, distinct.values.to_frame(col.name))
+    typed = _convert_cells(col, distinct.values, values_q, table, dayfirst, now)
+    if col.required:
+        q.add(distinct.missing, col.name, f"missing {col.name}")
+    if values_q.bad.any():
+        reasons = np.concatenate([values_q.reason, np.full(1, None, dtype=object)])
+        q.add(distinct.rows(values_q.bad), col.name, reasons[distinct.codes])
+    return distinct.expand(typed)
+
+
+def _convert_cells(
+    col: Column,
+    raw: pd.Series,
+    q: _Quarantine,
+    table: str,
+    dayfirst: bool = False,
+    now: pd.Timestamp | None = None,
+) -> pd.Series:
+    """:func:`_convert_column` on every cell."""
     blank = _blank(raw)
     if col.required:
         q.add(blank, col.name, f"missing {col.name}")
-    if col.kind == "id":
-        return normalise_ids(raw)
     if col.kind == "datetime":
         out, out_of_range, open_ended = read_dates(
             raw, dayfirst=dayfirst, table=table, column=col.name
         )
         q.add(out_of_range, col.name, "date out of range (before 1900 or after 2262)")
+        dates = out.to_numpy()  # datetime64[ns]: NaT compares False
         if col.name != "churned_at":  # an open-ended contract end reads as still active
             q.add(open_ended, col.name, "open-ended date (such as 9999-12-31) for an event")
             latest = (now if now is not None else load_time()) + FUTURE_SLACK
-            q.add((out > latest).to_numpy(), col.name, "date after the load time")
-        q.add(out.isna() & ~blank & ~open_ended, col.name, "unparseable date")
+            after = compare_dates(dates, np.greater, latest)
+            q.add(after, col.name, "date after the load time")
+        q.add(np.isnat(dates) & ~blank & ~open_ended, col.name, "unparseable date")
         return out
     if col.kind in ("amount", "number"):
         out = _to_number(raw)
@@ -272,6 +339,7 @@ def convert_table(
     *,
     dayfirst: bool = False,
     now: pd.Timestamp | None = None,
+    codes: IdCodes | None = None,
 ) -> tuple[pd.DataFrame, _Quarantine]:
     """Type one raw table and find its row-level faults (the checks that need no other row).
 
@@ -289,6 +357,11 @@ def convert_table(
         Numeric dates are day/month/year (see :mod:`cpm_analysis.data.dates`).
     now : Timestamp, optional
         The load time; event dates more than a day after it are quarantined. Default: now.
+    codes : dict, optional
+        When given, filled with the codes of each id column of the contract, by column name:
+        ``(codes, uniques)`` as :func:`~cpm_analysis.data.distinct.codes_of` gives them for
+        the typed column (computed on the way, so that grouping by the ids costs no second
+        pass).
 
     Returns
     -------
@@ -313,7 +386,7 @@ def convert_table(
         if col is None:
             out[name] = raw[name]
         else:
-            out[name] = _convert_column(col, raw[name], q, table, dayfirst, now)
+            out[name] = _convert_column(col, raw[name], q, table, dayfirst, now, codes)
     clean = pd.DataFrame(out, index=raw.index)
 
     if table == "orders":
