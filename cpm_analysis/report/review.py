@@ -829,6 +829,9 @@ class ForecastCheck:
     source : str
         Where last period's scores came from.
     notes : list of str
+    model : BetaGeoModel or None
+        The purchase model fitted at the end of the previous period (``None`` when there was
+        no purchase check): an owner's check reuses the company's (never a refit on the book).
     """
 
     purchases: pd.DataFrame
@@ -836,6 +839,7 @@ class ForecastCheck:
     previous: Period
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    model: Any = field(default=None, repr=False, compare=False)
 
     @property
     def available(self) -> bool:
@@ -1026,6 +1030,7 @@ def forecast_check(
     *,
     source: str = "",
     owner: str | None = None,
+    model: Any = None,
 ) -> ForecastCheck:
     """Check last period's predictions against what customers did in this period.
 
@@ -1056,6 +1061,9 @@ def forecast_check(
         An account owner: the model is fitted on every customer of ``dataset`` (an owner's
         numbers are a slice of the company's), and the check is of the customers of
         ``previous`` (the owner's book) only.
+    model : BetaGeoModel, optional
+        The purchase model already fitted on the orders up to *c0* (the company's check of the
+        same period, :attr:`ForecastCheck.model`): used instead of fitting it again.
 
     A prediction that is not finite is never summed into a total: the purchase check is then
     not available, and the notes say for how many customers.
@@ -1084,9 +1092,10 @@ def forecast_check(
     purchases = pd.DataFrame(columns=["customers", "predicted", "actual", "error"])
     enough = availability.forecast(view, period)
     if enough.available:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = BetaGeoModel().fit(summary)
+        if model is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = BetaGeoModel().fit(summary)
         frame = pd.DataFrame(
             {
                 "predicted": np.asarray(
@@ -1125,6 +1134,7 @@ def forecast_check(
             notes.append(f"no customer of the book had bought by the end of {last.label}")
             purchases = purchases.iloc[:0]
     else:
+        model = None
         notes.append(f"{enough.detail}, so there is no purchase check")
     churn: dict[str, float] = {}
     if "churn_probability" in previous and previous["churn_probability"].notna().any():
@@ -1151,4 +1161,4 @@ def forecast_check(
             notes.append("every scored customer had the same outcome: no churn check")
     else:
         notes.append(f"no churn scores at the end of {last.label}: no churn check")
-    return ForecastCheck(purchases, churn, last, source, notes)
+    return ForecastCheck(purchases, churn, last, source, notes, model=model)
