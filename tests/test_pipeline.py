@@ -203,7 +203,11 @@ def test_a_report_run_loads_the_data_exactly_once(tmp_path, monkeypatch):
                 new_code_cell(NO_RELOAD),
             ]
         )
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
         nbformat.write(nb, notebooks / f"{name}.ipynb")
     loads = []
     real_load = runner.load
