@@ -34,8 +34,11 @@ True
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing as mp
 import os
 import pickle
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -400,6 +403,7 @@ def build_period(
     seed: int = 0,
     cluster_data: Any = None,
     reports_dir: str | os.PathLike | None = None,
+    jobs: int = 1,
 ) -> PeriodResult:
     """Compute everything the pages of ``period`` show, once (see the module docstring).
 
@@ -421,6 +425,10 @@ def build_period(
     reports_dir : path, optional
         The report folder (``cpm report --out``): last period's published scored table is
         reused from it when it was built from the same data with the same seed.
+    jobs : int
+        Processes to compute with: with 2 or more (and the pandas engine, on a system that can
+        fork) the churn backtest, the longest step, runs in a second process while this one
+        scores the customers. The result is the same.
 
     Returns
     -------
@@ -436,10 +444,20 @@ def build_period(
     from threadpoolctl import threadpool_limits
 
     period = parse_period(period)
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-        raise ValueError(f"seed: expected an integer, got {seed!r}")
-    with threadpool_limits(limits=1, user_api="openmp"):
-        return _build(dataset, period, config, int(seed), cluster_data, reports_dir)
+    for name, value in (("seed", seed), ("jobs", jobs)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise ValueError(f"{name}: expected an integer, got {value!r}")
+    if jobs < 1:
+        raise ValueError(f"jobs: expected a positive integer, got {jobs!r}")
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(threadpool_limits(limits=1, user_api="openmp"))
+        pool = None
+        if jobs > 1 and cluster_data is None and "fork" in mp.get_all_start_methods():
+            # fork: the worker starts with this process's imports and data, in milliseconds
+            pool = stack.enter_context(
+                ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"))
+            )
+        return _build(dataset, period, config, int(seed), cluster_data, reports_dir, pool)
 
 
 def _build(
@@ -449,12 +467,16 @@ def _build(
     seed: int,
     cluster_data: Any,
     reports_dir: str | os.PathLike | None,
+    pool: ProcessPoolExecutor | None = None,
 ) -> PeriodResult:
     from cpm_analysis.report import availability, review, sections
     from cpm_analysis.report.artifacts import finalize_scored
     from cpm_analysis.scoring import score_customers
 
     view = dataset.as_of(period.end)
+    backtest = None
+    if pool is not None:  # the longest step, beside the scoring
+        backtest = pool.submit(sections.churn_backtest, view, period, seed=seed)
     result = score_customers(dataset, period, seed=seed, cluster_data=cluster_data)
     scored = finalize_scored(result.scored, view)
     segments = sections.segment_table(view, period.end)
@@ -493,7 +515,11 @@ def _build(
         value_models=value_models,
         value_summary=value_summary,
         calibration=sections.calibration_check(view, period.end),
-        backtest=sections.churn_backtest(view, period, seed=seed),
+        backtest=(
+            backtest.result()
+            if backtest is not None
+            else sections.churn_backtest(view, period, seed=seed)
+        ),
         segments=segments,
         previous_segments=previous_segments,
         clusters=clusters,

@@ -1069,7 +1069,12 @@ def _run_period(
         tick = time.perf_counter()
         try:
             result = build_period(
-                dataset, period, seed=seed, cluster_data=cluster_data, reports_dir=out_dir
+                dataset,
+                period,
+                seed=seed,
+                cluster_data=cluster_data,
+                reports_dir=out_dir,
+                jobs=jobs,
             )
         except Exception as err:  # the period's computation is a step of the report
             raise StepFailed(
