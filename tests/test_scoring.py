@@ -1,4 +1,4 @@
-"""The scored customer table and the report plug-in."""
+"""The scored customer table of a period."""
 
 from __future__ import annotations
 
