@@ -758,6 +758,24 @@ def test_per_owner_reports_hold_only_their_owners_customers(published, dataset):
             assert record.get("customer_id") in set(mine) or owner in record.values()
 
 
+def test_owner_tables_are_exact_subsets_of_the_company_tables(published):
+    # an owner's book is a filter of the company result: the same CLV, churn, segment and
+    # action for the same customer, byte for byte, never a refit on the book
+    out, _ = published
+    company = pd.read_csv(out / PERIOD / "customers_scored.csv", dtype=str, keep_default_na=False)
+    assert {"clv", "churn_probability", "segment", "cluster", "reason_codes"} <= set(company)
+    books = []
+    for owner in OWNERS:
+        book = pd.read_csv(
+            out / PERIOD / "owners" / owner / "customers_scored.csv", dtype=str,
+            keep_default_na=False,
+        )  # fmt: skip
+        mine = company.loc[company["owner_id"] == owner].reset_index(drop=True)
+        pd.testing.assert_frame_equal(book, mine)
+        books.append(book)
+    assert sum(len(b) for b in books) == len(company)
+
+
 def test_metrics_json_content(published, dataset):
     out, _ = published
     text = (out / PERIOD / "metrics.json").read_text()
