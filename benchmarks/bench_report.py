@@ -42,7 +42,13 @@ engineers' test runs (load average 4.5-5.5 on 2 cores during the runs, so wall t
   the rest its charts; export 0.5-0.9 s per page, privacy scan 2.5 s. The issue gives 40-70 s
   wall before this change (no CPU figure of the old code was taken here). The 30 s wall target
   is NOT met: even on an idle machine 68.5 s CPU over 2 cores is 34 s at best.
-PER_OWNER
+- sample ``--per-owner`` (20 owners, 105 notebooks, jobs=2): 949.5 s wall total, 698.5 s CPU
+  (load average 2.7 before, 5.9 after); the period pipeline ran once (18.5 s wall at that
+  load), every kernel read the saved result (no kernel loaded the data), privacy scan 22 s.
+  The target (1.5 x the company report) is NOT met: each notebook execution costs ~6.6 s CPU
+  (kernel start, imports, reading the result, charts, export), and 105 of them cannot fit in
+  1.5 x 5. Meeting it needs fewer kernels (one kernel rendering many owner pages, or owner
+  pages rendered without a kernel), not faster analyses.
 LARGE
 """
 
