@@ -1,8 +1,8 @@
 """The scored customer table of a period: one row per customer, every model's verdict.
 
-This is the table the CRM team imports back to trigger its care campaigns, and the plug-in the
-report runner calls once per period (:func:`build_period_artifacts`), so that models are fitted
-once and every notebook reads the same numbers.
+This is the table the CRM team imports back to trigger its care campaigns. The period pipeline
+(:func:`cpm_analysis.pipeline.build_period`) calls :func:`score_customers` once per period, so
+that models are fitted once and every notebook reads the same numbers.
 
 For a period *P* with cutoff *c* (its last instant), from ``dataset.as_of(c)`` only:
 
@@ -38,7 +38,6 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
@@ -97,7 +96,8 @@ class ScoredPeriod:
         spend of 0 or less; they get the population mean spend) besides the same flags.
     models : dict
         The fitted models: ``bgnbd``, ``gamma_gamma``, ``churn`` (or ``None`` with the reason in
-        ``notes``).
+        ``notes``) and, with 50 buyers or more, ``clusters`` (the
+        :class:`~cpm_analysis.segments.clusters.ClusterResult` behind the ``cluster`` column).
     notes : list of str
         What could not be estimated and why.
     """
@@ -412,6 +412,7 @@ def _score(
     cutoff = period.end
     view = dataset.as_of(cutoff)
     notes: list[str] = []
+    models: dict[str, Any] = {}
     base = view.customers.set_index("customer_id")
     scored = pd.DataFrame(index=base.index)
     for column in ("owner_id", "region", "channel"):
@@ -440,13 +441,15 @@ def _score(
         scored["cluster"] = clusters.labels.astype("Int64")
         scored["cluster_name"] = scored["cluster"].map(clusters.names)
         metrics["segments"]["clusters"] = {"k": int(clusters.k)}
+        models["clusters"] = clusters
     else:
         notes.append("clusters: fewer than 50 buyers, not clustered")
 
     clv_data = cluster_view if cluster_view is not None else view
-    clv_frame, models, clv_metrics, clv_notes = _clv_block(
+    clv_frame, clv_models, clv_metrics, clv_notes = _clv_block(
         clv_data, cutoff, horizon_months, discount_rate
     )
+    models.update(clv_models)
     notes += clv_notes
     for column in clv_frame.columns:
         scored[column] = clv_frame[column]
@@ -472,52 +475,3 @@ def _score(
         if column in scored:
             scored[column] = scored[column].astype("float64")
     return ScoredPeriod(scored=scored, metrics=metrics, models=models, notes=notes)
-
-
-def build_period_artifacts(
-    dataset: Dataset,
-    period: Period,
-    *,
-    seed: int = 0,
-    cluster_data: Any = None,
-    config: CPMConfig | None = None,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The report runner's plug-in: the scored table and the period's metrics.
-
-    Adds the period's KPIs (``kpis``: value by KPI id, available ones only, with the model
-    KPIs ``predicted_clv`` and ``revenue_at_risk`` from the scored table) to
-    :func:`score_customers`' metrics. With ``cluster_data`` (``cpm report --engine dask``)
-    the RFM, lifetime-value and KPI stages run on the Dask cluster. ``config`` (default
-    :data:`~cpm_analysis.config.DEFAULT_CONFIG`) sets the scoring's horizons, discount rate,
-    churn windows, tiers and segment map, and the SLA of the KPIs.
-
-    Examples
-    --------
-    >>> from cpm_analysis.synthetic import generate
-    >>> ds = generate(600, seed=1).to_dataset()
-    >>> scored, metrics = build_period_artifacts(ds, parse_period("2025-06"))
-    >>> "revenue" in metrics["kpis"]
-    True
-    """
-    from cpm_analysis.kpis import compute_kpis
-
-    config = DEFAULT_CONFIG if config is None else config
-    result = score_customers(
-        dataset, period, seed=seed, cluster_data=cluster_data, **scoring_options(config)
-    )
-    scores = result.scored.set_index("customer_id")
-    model_scores = None
-    if {"clv", "churn_probability"} <= set(scores.columns):
-        model_scores = scores[["clv", "churn_probability"]]
-    data = cluster_data.as_of(period.end) if cluster_data is not None else dataset
-    kpis = compute_kpis(
-        data, period, scores=model_scores, sla_hours=config.sla.first_response_hours
-    )
-    available = kpis.loc[kpis["available"].astype(bool)]
-    metrics = dict(result.metrics)
-    metrics["kpis"] = {
-        str(kpi): {"value": float(row["value"]), "label": str(row["label_en"])}
-        for kpi, row in available.iterrows()
-        if pd.notna(row["value"]) and np.isfinite(row["value"])
-    }
-    return result.scored, metrics

@@ -191,6 +191,18 @@ def company(tmp_path_factory):
     return data, folder
 
 
+@pytest.fixture(scope="module")
+def saved_result(company, tmp_path_factory):
+    """The period computed once and saved, as ``cpm report`` hands it to every notebook."""
+    from cpm_analysis.data import load
+    from cpm_analysis.pipeline import build_period
+
+    dataset = load(company[1])
+    period = params.resolve_period(dataset, "latest", "monthly")
+    path = tmp_path_factory.mktemp("private") / "period-result.pickle"
+    return str(build_period(dataset, period, seed=3).save(path))
+
+
 def _execute(path: Path, out: Path, **parameters) -> nbformat.NotebookNode:
     declared = set(pm.inspect_notebook(str(path)))
     pm.execute_notebook(
@@ -213,12 +225,15 @@ def _output_text(output) -> str:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_executes_on_a_small_company_and_shows_its_key_outputs(path, company, tmp_path):
+def test_executes_on_a_small_company_and_shows_its_key_outputs(
+    path, company, saved_result, tmp_path
+):
     data, folder = company
     customer = data.tables["customers"]["customer_id"].iloc[0]
     nb = _execute(
-        path, tmp_path, data=str(folder), out_dir=str(tmp_path), seed=3, customer_id=customer
-    )
+        path, tmp_path, data=str(folder), out_dir=str(tmp_path), seed=3, customer_id=customer,
+        result=saved_result,
+    )  # fmt: skip
     outputs = [o for c in code_cells(nb) for o in c.outputs]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     text = "\n".join(_output_text(o) for o in outputs)

@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import matplotlib
@@ -18,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from light_period import light_build_period
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from cpm_analysis import privacy
@@ -70,7 +70,7 @@ def _parameters_cell(extra: str = "") -> str:
     return (
         'data: str = "data/sample"\nperiod: str = "latest"\nfreq: str = "monthly"\n'
         'out_dir: str = ""\npii: str = "mask"\nowner: str = ""\nseed: int = 0\n'
-        'scored: str = ""' + extra
+        'result: str = ""' + extra
     )
 
 
@@ -108,7 +108,7 @@ def test_validate_parameters_builds_the_context(company, tmp_path):
     assert ctx.view.orders["order_date"].max() <= ctx.view.cutoff
     assert ctx.freq == "monthly" and ctx.pii == "mask" and ctx.owner is None
     assert ctx.key == privacy.load_key(tmp_path)
-    assert ctx.scored_path is None
+    assert ctx.result_path is None
 
 
 def test_validate_parameters_latest_and_quarterly(company, tmp_path):
@@ -132,7 +132,7 @@ def test_validate_parameters_latest_and_quarterly(company, tmp_path):
         ({"seed": "1"}, "seed: expected int"),
         ({"seed": True}, "seed: expected int"),
         ({"owner": "S999"}, "'S999' owns no customers"),
-        ({"scored": "/nonexistent/x.parquet"}, "scored: "),
+        ({"result": "/nonexistent/x.pickle"}, "result: /nonexistent/x.pickle does not exist"),
         ({"customer_id": "C_NOPE"}, "customer_id: 'C_NOPE' is not a customer"),
         ({"top_n": 5}, "unknown parameter"),
     ],
@@ -176,17 +176,16 @@ def test_owner_and_customer_parameters(company, tmp_path):
     assert ctx.pseudonym(some).startswith("P-")
 
 
-def test_context_scored_table_without_and_with_a_file(company, tmp_path):
+def test_context_scored_table_without_and_with_a_result(company, tmp_path, dataset):
     ctx = params.validate_parameters(data=str(company[1]), out_dir=str(tmp_path))
     scored = ctx.scored_table()
     assert scored["customer_id"].is_unique
     assert len(scored) == len(ctx.view.customers)
-    path = tmp_path / "customers_scored.parquet"
-    scored.iloc[:10].to_parquet(path)
+    saved = light_build_period(dataset, PERIOD).save(tmp_path / "result.pickle")
     mine = params.validate_parameters(
-        data=str(company[1]), out_dir=str(tmp_path), scored=str(path), owner=OWNERS[0]
+        data=str(company[1]), out_dir=str(tmp_path), result=str(saved), owner=OWNERS[0]
     ).scored_table()
-    assert len(mine) <= 10 and set(mine["owner_id"]) <= {OWNERS[0]}
+    assert len(mine) and set(mine["owner_id"]) == {OWNERS[0]}
 
 
 def test_context_summary_and_show_mask(company, tmp_path):
@@ -201,52 +200,6 @@ def test_context_summary_and_show_mask(company, tmp_path):
 
 
 # --- artifacts and metrics ---------------------------------------------------------------------
-
-
-def test_fallback_artifacts_hold_attributes_only(dataset):
-    period = parse_period(PERIOD)
-    view = dataset.as_of(period.end)
-    art = artifacts.build_artifacts(view, period, key=b"k" * 16, plugin=None)
-    assert not art.models_available and "not installed" in art.models_note
-    assert art.scored.columns.tolist() == [
-        "customer_id",
-        "pseudonym",
-        "owner_id",
-        "region",
-        "channel",
-    ]
-    assert art.scored["customer_id"].tolist() == sorted(view.customers["customer_id"])
-    assert art.metrics == {}
-
-
-def test_plugin_is_used_when_present(dataset, monkeypatch):
-    calls = {}
-
-    def build_period_artifacts(ds, period, *, seed):
-        calls["cutoff"], calls["seed"] = ds.cutoff, seed
-        ids = ds.customers["customer_id"].iloc[::-1]
-        scored = pd.DataFrame({"customer_id": ids, "clv": np.arange(len(ids), dtype=float)})
-        return scored, {"kpis": {"revenue": 12.5}, "models": {"clv": "bgnbd"}}
-
-    module = types.ModuleType("cpm_analysis.scoring")
-    module.build_period_artifacts = build_period_artifacts
-    monkeypatch.setitem(sys.modules, "cpm_analysis.scoring", module)
-    period = parse_period(PERIOD)
-    art = artifacts.build_artifacts(dataset.as_of(period.end), period, seed=7)
-    assert art.models_available and calls == {"cutoff": period.end, "seed": 7}
-    assert art.scored["customer_id"].is_monotonic_increasing
-    assert "owner_id" in art.scored.columns  # added from the customers
-    merged = metrics.merge_plugin_metrics({"models": {"available": True}}, art.metrics)
-    assert merged["models"] == {"available": True, "clv": "bgnbd"}
-    assert merged["kpis"] == {"revenue": 12.5}
-
-
-def test_plugin_lookup_absent_broken_or_incomplete(monkeypatch):
-    assert artifacts.find_scoring_plugin() is None or "cpm_analysis.scoring" in sys.modules
-    module = types.ModuleType("cpm_analysis.scoring")
-    monkeypatch.setitem(sys.modules, "cpm_analysis.scoring", module)
-    with pytest.raises(TypeError, match="has no function build_period_artifacts"):
-        artifacts.find_scoring_plugin()
 
 
 @pytest.mark.parametrize(
@@ -806,6 +759,24 @@ def test_per_owner_reports_hold_only_their_owners_customers(published, dataset):
             assert record.get("customer_id") in set(mine) or owner in record.values()
 
 
+def test_owner_tables_are_exact_subsets_of_the_company_tables(published):
+    # an owner's book is a filter of the company result: the same CLV, churn, segment and
+    # action for the same customer, byte for byte, never a refit on the book
+    out, _ = published
+    company = pd.read_csv(out / PERIOD / "customers_scored.csv", dtype=str, keep_default_na=False)
+    assert {"clv", "churn_probability", "segment", "cluster", "reason_codes"} <= set(company)
+    books = []
+    for owner in OWNERS:
+        book = pd.read_csv(
+            out / PERIOD / "owners" / owner / "customers_scored.csv", dtype=str,
+            keep_default_na=False,
+        )  # fmt: skip
+        mine = company.loc[company["owner_id"] == owner].reset_index(drop=True)
+        pd.testing.assert_frame_equal(book, mine)
+        books.append(book)
+    assert sum(len(b) for b in books) == len(company)
+
+
 def test_metrics_json_content(published, dataset):
     out, _ = published
     text = (out / PERIOD / "metrics.json").read_text()
@@ -842,6 +813,8 @@ def test_rerun_replaces_the_period_byte_for_byte(published, company):
         "rejected_rows.csv",
     ]
     before = {name: (period / name).read_bytes() for name in names}
+    owner_pages = {p: p.read_bytes() for p in _files(period / "owners", ".html", ".csv")}
+    assert owner_pages
     inode = period.stat().st_ino
     # without --per-owner
     result = report(
@@ -850,9 +823,41 @@ def test_rerun_replaces_the_period_byte_for_byte(published, company):
     assert result.exit_code == 0, result.output
     assert result.stderr == ""  # --quiet: nothing but errors
     assert period.stat().st_ino != inode  # a new folder was swapped in whole
-    assert not (period / "owners").exists()
+    # --only refreshes the pages it names and keeps the period's other published pages: the
+    # owners' pages of the previous run are still there, unchanged
+    assert {p.relative_to(period) for p in owner_pages} == {
+        p.relative_to(period) for p in _files(period / "owners", ".html", ".csv")
+    }
+    assert all(p.read_bytes() == owner_pages[p] for p in owner_pages)
     assert {name: (period / name).read_bytes() for name in names} == before
     assert not list(out.glob(".tmp-*")) and not list(out.glob(".old-*"))
+
+
+def test_only_adds_a_page_and_keeps_the_others(published, company, tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "build_period", light_build_period)  # about pages, not models
+    out = tmp_path / "reports"
+    shutil.copytree(published[0], out)
+    notebooks = tmp_path / "notebooks"
+    for name in PUBLISHED:
+        (notebooks).mkdir(exist_ok=True)
+        shutil.copy(ROOT / "notebooks" / f"{name}.ipynb", notebooks)
+    write_notebook(notebooks / "03_extra.ipynb", LIGHT)
+    period = out / PERIOD
+    pages = {p: p.read_bytes() for p in _files(period, ".html", ".ipynb")}
+    assert (period / "01_data_quality.html") in pages and len(pages) > 4
+    result = report(
+        "--data", str(company[1]), "--out", str(out), "--notebooks", str(notebooks), "-q",
+        "--only", "extra", "--per-owner",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for page, content in pages.items():  # every other page is kept as it was
+        assert page.read_bytes() == content, page
+    assert "owner=''" in (period / "03_extra.html").read_text()
+    for owner in OWNERS:
+        assert f"owner='{owner}'" in (period / "owners" / owner / "03_extra.html").read_text()
+    notebooks_listed = json.loads((period / "metrics.json").read_text())["parameters"]["notebooks"]
+    assert notebooks_listed == ["01_data_quality", "03_extra", "05_performance_review"]
+    assert "03_extra.html" in (out / "index.html").read_text()
 
 
 def test_a_failing_notebook_exits_1_names_the_cell_and_keeps_the_report(
@@ -883,7 +888,8 @@ def test_a_failing_notebook_exits_1_names_the_cell_and_keeps_the_report(
 LIGHT = "print(f'report {period} pii={pii} owner={owner!r}')"  # no imports: a fast kernel
 
 
-def test_backfill_runs_every_period_and_passes_the_parameters(company, tmp_path):
+def test_backfill_runs_every_period_and_passes_the_parameters(company, tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "build_period", light_build_period)  # files, not models
     notebooks = tmp_path / "nb"
     write_notebook(notebooks / "01_light.ipynb", LIGHT)
     out = tmp_path / "out"
@@ -923,7 +929,10 @@ def test_show_mode_shows_real_ids_in_tables(company, tmp_path):
     assert ctx.view.customers["name"].iloc[0] in html
 
 
-def test_privacy_guard_fails_a_notebook_that_shows_raw_personal_data(company, tmp_path):
+def test_privacy_guard_fails_a_notebook_that_shows_raw_personal_data(
+    company, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(runner, "build_period", light_build_period)  # files, not models
     notebooks = tmp_path / "nb"
     write_notebook(
         notebooks / "01_leaky.ipynb", "print(open(data + '/customers.csv').read()[:600])"
@@ -937,13 +946,10 @@ def test_privacy_guard_fails_a_notebook_that_shows_raw_personal_data(company, tm
     assert not (out / PERIOD).exists() and (out / "_failed" / PERIOD / "01_leaky.html").exists()
 
 
-def test_a_failing_scoring_plugin_exits_1_and_keeps_its_traceback(company, tmp_path, monkeypatch):
-    def build_period_artifacts(ds, period, *, seed):
-        raise RuntimeError("model did not converge")
-
-    module = types.ModuleType("cpm_analysis.scoring")
-    module.build_period_artifacts = build_period_artifacts
-    monkeypatch.setitem(sys.modules, "cpm_analysis.scoring", module)
+def test_a_missing_scoring_module_exits_1_and_publishes_nothing(company, tmp_path, monkeypatch):
+    # a renamed or broken cpm_analysis.scoring fails the period loudly: never a report
+    # without models that exits 0
+    monkeypatch.setitem(sys.modules, "cpm_analysis.scoring", None)
     notebooks = tmp_path / "nb"
     write_notebook(notebooks / "01_light.ipynb", LIGHT)
     out = tmp_path / "out"
@@ -951,13 +957,14 @@ def test_a_failing_scoring_plugin_exits_1_and_keeps_its_traceback(company, tmp_p
         "--data", str(company[1]), "--out", str(out), "--notebooks", str(notebooks), "--jobs", "1"
     )
     assert result.exit_code == 1
-    assert "scoring: RuntimeError: model did not converge" in result.stderr
+    assert "period pipeline: ModuleNotFoundError" in result.stderr
     note = (out / "_failed" / PERIOD / "FAILED.txt").read_text()
-    assert note.startswith("scoring: RuntimeError") and "Traceback" in note
+    assert note.startswith("period pipeline: ModuleNotFoundError") and "Traceback" in note
     assert not (out / PERIOD).exists()
 
 
-def test_per_owner_runs_each_owner_with_its_id(company, tmp_path):
+def test_per_owner_runs_each_owner_with_its_id(company, tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "build_period", light_build_period)  # files, not models
     notebooks = tmp_path / "nb"
     write_notebook(notebooks / "01_light.ipynb", LIGHT)
     out = tmp_path / "out"
@@ -979,7 +986,8 @@ def test_per_owner_runs_each_owner_with_its_id(company, tmp_path):
         assert f"owner='{owner}'" in html
 
 
-def test_a_failing_owner_book_does_not_stop_the_company_report(company, tmp_path):
+def test_a_failing_owner_book_does_not_stop_the_company_report(company, tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "build_period", light_build_period)  # files, not models
     notebooks = tmp_path / "nb"
     fails_for_one = f"assert owner != {OWNERS[1]!r}, 'this book fails'\n{LIGHT}"
     write_notebook(notebooks / "01_light.ipynb", fails_for_one)

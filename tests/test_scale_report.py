@@ -16,7 +16,7 @@ from cpm_analysis.synthetic import generate
 
 PARAMETERS = (
     'data: str = "data/sample"\nperiod: str = "latest"\nfreq: str = "monthly"\n'
-    'out_dir: str = ""\npii: str = "mask"\nowner: str = ""\nseed: int = 0\nscored: str = ""'
+    'out_dir: str = ""\npii: str = "mask"\nowner: str = ""\nseed: int = 0\nresult: str = ""'
 )
 
 
@@ -31,7 +31,7 @@ def setup(tmp_path_factory):
         new_code_cell(
             "from cpm_analysis.report import validate_parameters\n"
             "ctx = validate_parameters(data=data, period=period, freq=freq, out_dir=out_dir, "
-            "pii=pii, owner=owner, seed=seed, scored=scored)\n"
+            "pii=pii, owner=owner, seed=seed, result=result)\n"
             "print(len(ctx.view.orders), ctx.dataset.fingerprint())"
         ),
     ]

@@ -1,4 +1,4 @@
-"""The scored customer table and the report plug-in."""
+"""The scored customer table of a period."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cpm_analysis.periods import parse_period
-from cpm_analysis.scoring import SCORED_COLUMNS, build_period_artifacts, score_customers
+from cpm_analysis.scoring import SCORED_COLUMNS, score_customers
 from cpm_analysis.synthetic import generate
 
 
@@ -65,10 +64,3 @@ def test_nothing_after_the_cutoff_changes_the_scores(company, result):
     changed = type(company)(**{**company.tables, "orders": later})
     again = score_customers(changed, "2025-09", seed=0).scored
     pd.testing.assert_frame_equal(again, result.scored)
-
-
-def test_plugin_adds_the_kpis(company):
-    scored, metrics = build_period_artifacts(company.as_of("2025-09"), parse_period("2025-09"))
-    assert metrics["kpis"]["revenue"]["value"] > 0
-    assert "predicted_clv" in metrics["kpis"] and "revenue_at_risk" in metrics["kpis"]
-    assert len(scored) == len(company.as_of("2025-09").customers)

@@ -344,11 +344,13 @@ def test_scored_table_never_carries_a_free_text_column(tmp_path):
     customers["notes"] = "her cell +1-555-301-7788"
     customers["tel"] = "+1-555-777-0101"
     data.write(tmp_path / "data")
-    from cpm_analysis.report.artifacts import build_artifacts
+    from cpm_analysis.report.artifacts import finalize_scored
+    from cpm_analysis.scoring import score_customers
 
     ds = load(tmp_path / "data")
     period = parse_period("2025-06")
-    scored = build_artifacts(ds.as_of(period.end), period, seed=0, key=KEY).scored
+    view = ds.as_of(period.end)
+    scored = finalize_scored(score_customers(view, period, seed=0).scored, view, key=KEY)
     assert not {"notes", "tel", "name", "email", "phone"} & set(scored.columns)
     write_scored(tmp_path, scored, PiiScanner.from_dataset(ds))
     text = (tmp_path / "customers_scored.csv").read_text()

@@ -302,16 +302,14 @@ HANDOVER = (
 
 
 def test_the_url_reaches_the_kernel_by_environment_not_as_a_parameter(tmp_path, monkeypatch):
-    import functools
-
     import sqlalchemy as sa
+    from light_period import light_build_period
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-    from cpm_analysis.report import artifacts, runner
+    from cpm_analysis.report import runner
 
-    monkeypatch.setattr(  # the no-model scored table: this test is about the URL
-        runner, "build_artifacts", functools.partial(artifacts.build_artifacts, plugin=None)
-    )
+    # the no-model result: this test is about the URL
+    monkeypatch.setattr(runner, "build_period", light_build_period)
     database = tmp_path / "crm.db"
     engine = sa.create_engine(f"sqlite:///{database}")
     with engine.begin() as conn:
@@ -321,7 +319,7 @@ def test_the_url_reaches_the_kernel_by_environment_not_as_a_parameter(tmp_path, 
     url = f"sqlite:///{database}?password={SECRET}"  # sqlite ignores it: a stand-in secret
     parameters = (
         'data: str = "data/sample"\nperiod: str = "latest"\nfreq: str = "monthly"\n'
-        'out_dir: str = ""\npii: str = "mask"\nowner: str = ""\nseed: int = 0\nscored: str = ""'
+        'out_dir: str = ""\npii: str = "mask"\nowner: str = ""\nseed: int = 0\nresult: str = ""'
     )
     nb = new_notebook(
         cells=[

@@ -10,7 +10,6 @@ table, so each takes seconds.
 from __future__ import annotations
 
 import errno
-import functools
 import hashlib
 import json
 import os
@@ -21,11 +20,12 @@ import nbformat
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from light_period import light_build_period
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from cpm_analysis import privacy
 from cpm_analysis.cli import main
-from cpm_analysis.report import artifacts, manifest, runner
+from cpm_analysis.report import manifest, runner
 from cpm_analysis.report.lock import LOCK_FILE
 from cpm_analysis.synthetic import generate
 
@@ -34,12 +34,12 @@ LIGHT = "print(f'report {period} owner={owner!r}')"  # no imports: a fast kernel
 BOOK = (  # loads the owner's book in the kernel, as the real notebooks do
     "from cpm_analysis.report.params import validate_parameters\n"
     "ctx = validate_parameters(data=data, period=period, freq=freq, out_dir=out_dir, pii=pii,\n"
-    "                          owner=owner, seed=seed, scored=scored)\n"
+    "                          owner=owner, seed=seed, result=result)\n"
     "print(f'book of {len(ctx.view.customers)} customers')"
 )
 PARAMETERS = (
     'data: str = "data/sample"\nperiod: str = "latest"\nfreq: str = "monthly"\n'
-    'out_dir: str = ""\npii: str = "mask"\nowner: str = ""\nseed: int = 0\nscored: str = ""'
+    'out_dir: str = ""\npii: str = "mask"\nowner: str = ""\nseed: int = 0\nresult: str = ""'
 )
 
 
@@ -48,9 +48,7 @@ def _fast_and_isolated(monkeypatch):
     monkeypatch.delenv(privacy.KEY_ENV, raising=False)
     monkeypatch.delenv(runner.NOTEBOOKS_ENV, raising=False)
     # the no-model scored table: these tests are about files, not models
-    monkeypatch.setattr(
-        runner, "build_artifacts", functools.partial(artifacts.build_artifacts, plugin=None)
-    )
+    monkeypatch.setattr(runner, "build_period", light_build_period)
 
 
 def _notebook(folder: Path, code: str = LIGHT, name: str = "01_light") -> Path:

@@ -1,121 +1,27 @@
-"""The per-period artifacts: the scored customer table and the metrics, through a plug-in.
+"""The published form of a period's scored customer table.
 
-The plug-in contract
---------------------
-A module ``cpm_analysis.scoring`` may define::
-
-    def build_period_artifacts(dataset, period, *, seed) -> tuple[DataFrame, dict]
-
-- ``dataset`` is the point-in-time view ``Dataset.as_of(period.end)`` of all customers (never
-  restricted to an owner: models are fitted once per period on everyone);
-- ``period`` is the :class:`~cpm_analysis.periods.Period`;
-- it returns ``scored``, one row per customer with ``customer_id`` and any of ``segment``,
-  ``tier``, ``cluster``, ``clv``, ``p_alive``, ``churn_probability``, ``reason_codes`` (a string
-  joined by ``"; "``), ``recommended_action``, ``owner_id``; no personal data (names, e-mails,
-  phones); and ``metrics``, a JSON-able dict (``{"kpis": {...}, "models": {...}, ...}``) whose
-  keys must not be the reserved ones of :data:`cpm_analysis.report.metrics.RESERVED_KEYS`.
-
-Until that module exists, :func:`build_artifacts` returns what the data alone gives (the
-customer attributes ``owner_id``, ``region``, ``channel``; nothing is estimated or faked) and
-says so in ``models_note``.
+The period pipeline (:func:`cpm_analysis.pipeline.build_period`) computes the table with
+:func:`cpm_analysis.scoring.score_customers`; :func:`finalize_scored` checks it against the
+contract (one row per known customer, no personal columns) and puts it in its stable form, and
+:func:`scored_for_csv` joins list cells for ``customers_scored.csv``.
 
 Examples
 --------
 >>> from cpm_analysis.synthetic import generate
->>> from cpm_analysis.periods import parse_period
 >>> ds = generate(200, seed=1).to_dataset().as_of("2024-06")
->>> art = build_artifacts(ds, parse_period("2024-06"), seed=0, key=b"k" * 16)
->>> art.scored.columns[:2].tolist()
-['customer_id', 'pseudonym']
+>>> scored = finalize_scored(ds.customers[["customer_id"]], ds, key=b"k" * 16)
+>>> scored.columns.tolist()
+['customer_id', 'pseudonym', 'owner_id']
 """
 
 from __future__ import annotations
-
-import importlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cpm_analysis.data import Dataset
 from cpm_analysis.frames import isin
-from cpm_analysis.periods import Period
 from cpm_analysis.privacy import PSEUDONYM_COLUMN, pii_columns, pseudonymize
-
-PLUGIN_MODULE = "cpm_analysis.scoring"
-PLUGIN_FUNCTION = "build_period_artifacts"
-ATTRIBUTE_COLUMNS: tuple[str, ...] = ("owner_id", "region", "channel")
-
-ScoringFunction = Callable[..., tuple[pd.DataFrame, dict[str, Any]]]
-
-
-@dataclass
-class PeriodArtifacts:
-    """What :func:`build_artifacts` returns.
-
-    Attributes
-    ----------
-    scored : DataFrame
-        One row per customer, sorted by ``customer_id``: ``customer_id``, ``pseudonym`` (when a
-        key was given), then the plug-in's columns (or the customer attributes).
-    metrics : dict
-        The plug-in's metrics (empty without the plug-in).
-    models_available : bool
-        Whether the scoring plug-in ran.
-    models_note : str
-        Why the models are not available, or ``""``.
-    """
-
-    scored: pd.DataFrame
-    metrics: dict[str, Any] = field(default_factory=dict)
-    models_available: bool = False
-    models_note: str = ""
-
-
-def find_scoring_plugin() -> ScoringFunction | None:
-    """``cpm_analysis.scoring.build_period_artifacts``, or ``None`` while the module is missing.
-
-    Only the absence of the module itself counts as "not available": an import error inside it
-    (a bug, a missing dependency) is raised, never hidden.
-
-    Raises
-    ------
-    TypeError
-        When the module exists without the function.
-
-    Examples
-    --------
-    >>> fn = find_scoring_plugin()
-    >>> fn is None or callable(fn)
-    True
-    """
-    try:
-        module = importlib.import_module(PLUGIN_MODULE)
-    except ModuleNotFoundError as err:
-        if err.name == PLUGIN_MODULE:
-            return None
-        raise
-    function = getattr(module, PLUGIN_FUNCTION, None)
-    if not callable(function):
-        raise TypeError(
-            f"{PLUGIN_MODULE} has no function {PLUGIN_FUNCTION}(dataset, period, *, seed)"
-        )
-    return function
-
-
-def basic_scored_table(dataset: Dataset) -> pd.DataFrame:
-    """The scored table without models: each customer's id and known attributes.
-
-    Examples
-    --------
-    >>> from cpm_analysis.synthetic import generate
-    >>> basic_scored_table(generate(100, seed=1).to_dataset()).columns.tolist()
-    ['customer_id', 'owner_id', 'region', 'channel']
-    """
-    columns = ["customer_id", *(c for c in ATTRIBUTE_COLUMNS if c in dataset.customers.columns)]
-    return dataset.customers[columns].copy()
 
 
 def finalize_scored(
@@ -174,77 +80,6 @@ def finalize_scored(
         out[PSEUDONYM_COLUMN] = pseudonymize(out["customer_id"], key)
         first.append(PSEUDONYM_COLUMN)
     return out[first + [c for c in out.columns if c not in first]]
-
-
-def build_artifacts(
-    dataset: Dataset,
-    period: Period,
-    *,
-    seed: int = 0,
-    key: bytes | None = None,
-    plugin: ScoringFunction | None | str = "auto",
-    cluster_data: Any = None,
-    config: Any = None,
-) -> PeriodArtifacts:
-    """Build a period's scored table and model metrics, through the plug-in when it exists.
-
-    Parameters
-    ----------
-    dataset : Dataset
-        The point-in-time view of the period (``dataset.as_of(period.end)``) for all customers.
-    period : Period
-        The reporting period.
-    seed : int
-        Passed to the plug-in.
-    key : bytes, optional
-        Pseudonym key: adds the ``pseudonym`` column.
-    plugin : callable, None or "auto"
-        ``"auto"`` looks up :func:`find_scoring_plugin`; ``None`` forces the no-model table;
-        a callable is used as the plug-in (tests).
-    cluster_data : DaskDataset, optional
-        With ``cpm report --engine dask``: the same data on the cluster, handed to the plug-in
-        (``cluster_data=``) so that its transaction-heavy stages run there.
-    config : CPMConfig, optional
-        A configuration file's business rules (:mod:`cpm_analysis.config`), handed to the
-        plug-in (``config=``) when given; without it the plug-in uses the defaults.
-
-    Returns
-    -------
-    PeriodArtifacts
-
-    Examples
-    --------
-    >>> from cpm_analysis.synthetic import generate
-    >>> from cpm_analysis.periods import parse_period
-    >>> view = generate(100, seed=2).to_dataset().as_of("2024-06")
-    >>> build_artifacts(view, parse_period("2024-06"), plugin=None).models_available
-    False
-    """
-    function = find_scoring_plugin() if isinstance(plugin, str) else plugin
-    if function is None:
-        return PeriodArtifacts(
-            scored=finalize_scored(basic_scored_table(dataset), dataset, key=key),
-            metrics={},
-            models_available=False,
-            models_note=(
-                f"models not available ({PLUGIN_MODULE} is not installed yet): the scored "
-                "table holds customer attributes only"
-            ),
-        )
-    extra: dict[str, Any] = {}
-    if cluster_data is not None:
-        extra["cluster_data"] = cluster_data
-    if config is not None:
-        extra["config"] = config
-    result = function(dataset, period, seed=seed, **extra)
-    if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)):
-        raise TypeError(f"{PLUGIN_MODULE}.{PLUGIN_FUNCTION} must return (DataFrame, dict)")
-    scored, metrics = result
-    return PeriodArtifacts(
-        scored=finalize_scored(scored, dataset, key=key),
-        metrics=metrics,
-        models_available=True,
-    )
 
 
 def scored_for_csv(scored: pd.DataFrame) -> pd.DataFrame:

@@ -1,8 +1,8 @@
 r"""``metrics.json``: every number of a period's report, written deterministically.
 
 The file holds the parameters, the package version, the data fingerprints, row counts and
-rejected rows, whether the models ran, and every KPI value and model metric the scoring plug-in
-returns. The same data and parameters give the same bytes: keys sorted, two-space indent, floats
+rejected rows, whether the models ran, and every KPI value and model metric the period pipeline
+(:func:`cpm_analysis.pipeline.build_period`) computed. The same data and parameters give the same bytes: keys sorted, two-space indent, floats
 rounded to 12 significant digits (so last-bit noise from threaded linear algebra cannot leak in),
 no timestamps of the run, no absolute paths.
 
@@ -201,7 +201,7 @@ def base_metrics(
     parameters : dict
         The run's parameters (no absolute paths).
     models_available : bool
-        Whether the scoring plug-in ran.
+        Whether the models ran (the period pipeline always runs them; kept for the schema).
     models_note : str
         Why not, when it did not.
 

@@ -1,9 +1,12 @@
 """Notebook parameters: validation, and the context every report notebook works from.
 
 Each notebook has one cell tagged ``parameters`` holding literals only (``data``, ``period``,
-``freq``, ``out_dir``, ``pii``, ``owner``, ``seed``, ``scored``, and ``customer_id`` for the
-on-demand customer view); the next cell passes them to :func:`validate_parameters`, which loads
-and checks everything and returns a :class:`ReportContext`. A bad value stops the notebook with
+``freq``, ``out_dir``, ``pii``, ``owner``, ``seed``, ``result``, and ``customer_id`` for the
+on-demand customer view); the next cell passes them to :func:`validate_parameters`, which checks
+them and returns a :class:`ReportContext`. Under ``cpm report`` the ``result`` parameter names
+the period's saved :class:`~cpm_analysis.pipeline.PeriodResult`: the kernel reads it and never
+loads or validates the data again. Without it (an analyst in JupyterLab) the data is loaded and
+:func:`~cpm_analysis.pipeline.build_period` runs the first time ``ctx.result`` is used. A bad value stops the notebook with
 one readable line (:class:`ParameterError` renders without a traceback in Jupyter; papermill still
 sees the error and ``cpm report`` exits 1).
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +65,7 @@ PARAMETERS: dict[str, Any] = {
     "pii": "mask",
     "owner": "",
     "seed": 0,
-    "scored": "",
+    "result": "",
 }
 """The standard notebook parameters and their defaults (``customer_id`` is added by the
 on-demand customer notebook)."""
@@ -256,8 +260,9 @@ class ReportContext:
         Seed for every random step.
     out_dir : Path
         The report folder (its ``.pseudonym_key`` is used unless ``$CPM_PSEUDONYM_KEY`` is set).
-    scored_path : Path or None
-        The period's ``customers_scored.parquet`` when the runner computed it.
+    result_path : Path or None
+        The period's saved :class:`~cpm_analysis.pipeline.PeriodResult` when the runner
+        built it.
     customer_id : str or None
         The customer of the on-demand customer notebook (a real id, resolved from a pseudonym
         when one was given).
@@ -278,11 +283,12 @@ class ReportContext:
     owner: str | None
     seed: int
     out_dir: Path
-    scored_path: Path | None = None
+    result_path: Path | None = None
     customer_id: str | None = None
     key: bytes | None = field(default=None, repr=False)
     _full_view: Dataset | None = field(default=None, repr=False, compare=False)
     _company: Dataset | None = field(default=None, repr=False, compare=False)
+    _result: Any = field(default=None, repr=False, compare=False)
 
     @property
     def freq(self) -> str:
@@ -333,21 +339,37 @@ class ReportContext:
             return Unavailable(f"{caption}: none.")
         return show(frame, pii=self.pii, key=self.key, **kwargs)
 
+    @cached_property
+    def result(self) -> Any:
+        """The period's :class:`~cpm_analysis.pipeline.PeriodResult` (the owner's book when
+        ``owner`` is set): what the pages render.
+
+        The runner's saved result when ``result`` was given; otherwise built here with
+        :func:`~cpm_analysis.pipeline.build_period` on every customer the first time it is
+        used (an owner's book is then :meth:`~cpm_analysis.pipeline.PeriodResult.for_owner`).
+        """
+        if self._result is not None:
+            return self._result
+        from cpm_analysis.pipeline import build_period
+
+        company = build_period(self.company, self.period, seed=self.seed)
+        return company.for_owner(self.owner) if self.owner is not None else company
+
     def scored_table(self) -> pd.DataFrame:
         """The period's per-customer scoring table (one row per customer).
 
-        Read from ``scored`` when the runner passed it (models are fitted once per period);
-        otherwise built here through the scoring plug-in (see
-        :func:`cpm_analysis.report.artifacts.build_artifacts`). Restricted to the owner's book
-        when ``owner`` is set. Holds real ids: show it through :meth:`show`.
+        The result's (:attr:`result`) when there is one; otherwise only the scoring is run
+        (:func:`cpm_analysis.scoring.score_customers`, as the customer view needs no more).
+        Restricted to the owner's book when ``owner`` is set. Holds real ids: show it through
+        :meth:`show`.
         """
-        if self.scored_path is not None:
-            scored = pd.read_parquet(self.scored_path)
-        else:
-            from cpm_analysis.report.artifacts import build_artifacts
+        if self._result is not None or "result" in self.__dict__:
+            return self.result.scored
+        from cpm_analysis.report.artifacts import finalize_scored
+        from cpm_analysis.scoring import score_customers
 
-            full = self._full_view if self._full_view is not None else self.view
-            scored = build_artifacts(full, self.period, seed=self.seed, key=self.key).scored
+        view = self.company_view
+        scored = finalize_scored(score_customers(view, self.period, seed=self.seed).scored, view)
         if self.owner is not None and "owner_id" in scored.columns:
             scored = scored.loc[(scored["owner_id"] == self.owner).to_numpy(dtype=bool)]
         return scored.reset_index(drop=True)
@@ -397,11 +419,16 @@ def validate_parameters(
     pii: str = "mask",
     owner: str = "",
     seed: int = 0,
-    scored: str = "",
+    result: str = "",
     customer_id: str | None = None,
     **unknown: Any,
 ) -> ReportContext:
-    """Check a notebook's parameters, load the data and return the :class:`ReportContext`.
+    """Check a notebook's parameters and return the :class:`ReportContext`.
+
+    With ``result`` (``cpm report`` passes it) the period's saved
+    :class:`~cpm_analysis.pipeline.PeriodResult` is read and the data source is neither loaded
+    nor validated again (``data`` is then not read at all). Without it the data is loaded and
+    checked here, and :attr:`ReportContext.result` builds the period when first used.
 
     Parameters
     ----------
@@ -423,9 +450,9 @@ def validate_parameters(
         An ``owner_id``: restrict everything to that account owner's customers; ``""`` for all.
     seed : int
         Seed of every random step.
-    scored : str
-        Path of the period's ``customers_scored.parquet`` (relative to the working directory);
-        ``""`` computes it in the notebook.
+    result : str
+        Path of the period's saved result (:meth:`~cpm_analysis.pipeline.PeriodResult.save`);
+        ``""`` loads the data and computes the period in the notebook.
     customer_id : str, optional
         For the customer view: a customer id, or its pseudonym.
 
@@ -454,7 +481,7 @@ def validate_parameters(
         ("pii", pii, str),
         ("owner", owner, str),
         ("seed", seed, int),
-        ("scored", scored, str),
+        ("result", result, str),
     ):
         _expect(name, value, kind)
     if customer_id is not None:
@@ -462,21 +489,36 @@ def validate_parameters(
     try:
         check_mode(pii)
         code = normalize_freq(freq)
-        source = resolve_data_source(data)
-        dataset = load(source)
-        resolved = resolve_period(dataset, period, code)
         reports = Path(out_dir).expanduser() if out_dir.strip() else default_reports_dir()
         key = load_key(reports) if pii == "mask" else None
-        full_view = dataset.as_of(resolved.end)
-        scored_path = None
-        if scored.strip():
-            scored_path = Path(scored).expanduser().resolve()
-            if not scored_path.is_file():
-                raise ValueError(f"scored: {scored_path} does not exist (use '' to compute it)")
+        saved, result_path = None, None
+        if result.strip():
+            from cpm_analysis.pipeline import load_period_result
+
+            result_path = Path(result).expanduser().resolve()
+            saved = load_period_result(result_path)
+            dataset = saved.dataset if saved.company_dataset is None else saved.company_dataset
+            full_view = saved.view if saved.company_view is None else saved.company_view
+            source = dataset.source
+            resolved = resolve_period(dataset, period, code)
+            if resolved != saved.period or seed != saved.seed:
+                raise ValueError(
+                    f"result: {result_path.name} is the result of period {saved.period.label} "
+                    f"with seed {saved.seed}, not of {resolved.label} with seed {seed}"
+                )
+        else:
+            source = resolve_data_source(data)
+            dataset = load(source)
+            resolved = resolve_period(dataset, period, code)
+            full_view = dataset.as_of(resolved.end)
         book, view = dataset, full_view
         if owner.strip():
-            book = restrict_to_owner(dataset, owner.strip())
-            view = restrict_to_owner(full_view, owner.strip())
+            if saved is not None:
+                saved = saved.for_owner(owner.strip())
+                book, view = saved.dataset, saved.view
+            else:
+                book = restrict_to_owner(dataset, owner.strip())
+                view = restrict_to_owner(full_view, owner.strip())
         real_id = None
         if customer_id is not None:
             real_id = _find_customer(book, customer_id.strip(), key)
@@ -493,11 +535,12 @@ def validate_parameters(
         owner=owner.strip() or None,
         seed=seed,
         out_dir=reports,
-        scored_path=scored_path,
+        result_path=result_path,
         customer_id=real_id,
         key=key,
         _full_view=full_view,
         _company=dataset,
+        _result=saved,
     )
 
 

@@ -12,6 +12,9 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import pandas as pd
 
 from cpm_analysis.data import Dataset
@@ -167,7 +170,12 @@ def rejected_examples(rejected: pd.DataFrame, per_reason: int = 1) -> pd.DataFra
 
 
 def capabilities(
-    view: Dataset, period: Period, company: Dataset | None = None, owner: str | None = None
+    view: Dataset,
+    period: Period,
+    company: Dataset | None = None,
+    owner: str | None = None,
+    *,
+    checks: Sequence[Any] | None = None,
 ) -> pd.DataFrame:
     """Which analyses the data supports for the period, and why not when it does not.
 
@@ -175,7 +183,8 @@ def capabilities(
     report pages use to show or leave out a section: ``analysis``, ``available`` (bool),
     ``needs`` (the tables and columns) and ``detail`` (the fact behind the verdict, e.g. "the
     data has no tickets table"). On an owner's page, ``company`` is the view of every customer:
-    the model rows are checked on it, as the models are fitted on it.
+    the model rows are checked on it, as the models are fitted on it. ``checks`` are the
+    checks already made (:attr:`cpm_analysis.pipeline.PeriodResult.checks`).
 
     Examples
     --------
@@ -188,6 +197,7 @@ def capabilities(
     """
     from cpm_analysis.report import availability
 
-    checks = availability.checks(view, period, company=company, owner=owner)
+    if checks is None:
+        checks = availability.checks(view, period, company=company, owner=owner)
     rows = [(c.analysis, c.available, c.needs, c.detail) for c in checks]
     return pd.DataFrame.from_records(rows, columns=["analysis", "available", "needs", "detail"])

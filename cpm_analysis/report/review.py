@@ -71,7 +71,11 @@ STATUS_ORDER = {"missed": 0, "at risk": 1, "no data": 2, "not available": 3, "me
 
 
 def period_kpis(
-    view: Dataset, period: Period | str, scored: pd.DataFrame | None = None
+    view: Dataset,
+    period: Period | str,
+    scored: pd.DataFrame | None = None,
+    *,
+    sla_hours: float = DEFAULT_CONFIG.sla.first_response_hours,
 ) -> pd.DataFrame:
     """Every KPI of the period, with the model KPIs from the scored table when it has them.
 
@@ -87,7 +91,7 @@ def period_kpis(
     scores = None
     if scored is not None and {"customer_id", "clv", "churn_probability"} <= set(scored.columns):
         scores = scored.set_index("customer_id")[["clv", "churn_probability"]]
-    return compute_kpis(view, period, scores=scores)
+    return compute_kpis(view, period, scores=scores, sla_hours=sla_hours)
 
 
 def scorecard(
@@ -219,7 +223,12 @@ def recent_periods(period: Period | str, n: int = TREND_PERIODS) -> list[Period]
 
 
 def kpi_trends(
-    view: Dataset, period: Period | str, n: int = TREND_PERIODS, *, scores: Any = None
+    view: Dataset,
+    period: Period | str,
+    n: int = TREND_PERIODS,
+    *,
+    scores: Any = None,
+    sla_hours: float = DEFAULT_CONFIG.sla.first_response_hours,
 ) -> pd.DataFrame:
     """:func:`~cpm_analysis.kpis.kpi_history` of the last ``n`` periods that the data covers.
 
@@ -237,7 +246,7 @@ def kpi_trends(
 
     first = view.orders["order_date"].min()
     periods = [p for p in recent_periods(period, n) if p.end >= first]
-    return kpi_history(view, periods)
+    return kpi_history(view, periods, sla_hours=sla_hours)
 
 
 def headline_kpis(history: pd.DataFrame, kpis: tuple[str, ...] = HEADLINE_KPIS) -> list[str]:
@@ -799,6 +808,9 @@ class ForecastCheck:
     source : str
         Where last period's scores came from.
     notes : list of str
+    model : BetaGeoModel or None
+        The purchase model fitted at the end of the previous period (``None`` when there was
+        no purchase check): an owner's check reuses the company's (never a refit on the book).
     """
 
     purchases: pd.DataFrame
@@ -806,6 +818,7 @@ class ForecastCheck:
     previous: Period
     source: str = ""
     notes: list[str] = field(default_factory=list)
+    model: Any = field(default=None, repr=False, compare=False)
 
     @property
     def available(self) -> bool:
@@ -936,6 +949,7 @@ def previous_scored(
     seed: int = 0,
     scored_path: str | Path | None = None,
     owner: str | None = None,
+    config: CPMConfig | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """Last period's scored table: the runner's file when it matches, else scored anew.
 
@@ -976,10 +990,15 @@ def previous_scored(
                 meta = {}
             same_data = meta.get("data", {}).get("fingerprint") == dataset.fingerprint()
             same_seed = meta.get("parameters", {}).get("seed") == seed
-            if same_data and same_seed:
+            rules = (DEFAULT_CONFIG if config is None else config).to_dict()
+            same_rules = meta.get("config", DEFAULT_CONFIG.to_dict()) == rules
+            if same_data and same_seed and same_rules:
                 table = pd.read_parquet(candidate)
                 return _own(table, owner), f"published report of {previous.label}"
-    result = score_customers(dataset, previous, seed=seed)
+    from cpm_analysis.scoring import scoring_options
+
+    options = scoring_options(DEFAULT_CONFIG if config is None else config)
+    result = score_customers(dataset, previous, seed=seed, **options)
     return _own(result.scored, owner), f"rescored at the end of {previous.label}"
 
 
@@ -996,6 +1015,7 @@ def forecast_check(
     *,
     source: str = "",
     owner: str | None = None,
+    model: Any = None,
 ) -> ForecastCheck:
     """Check last period's predictions against what customers did in this period.
 
@@ -1026,6 +1046,9 @@ def forecast_check(
         An account owner: the model is fitted on every customer of ``dataset`` (an owner's
         numbers are a slice of the company's), and the check is of the customers of
         ``previous`` (the owner's book) only.
+    model : BetaGeoModel, optional
+        The purchase model already fitted on the orders up to *c0* (the company's check of the
+        same period, :attr:`ForecastCheck.model`): used instead of fitting it again.
 
     A prediction that is not finite is never summed into a total: the purchase check is then
     not available, and the notes say for how many customers.
@@ -1054,9 +1077,10 @@ def forecast_check(
     purchases = pd.DataFrame(columns=["customers", "predicted", "actual", "error"])
     enough = availability.forecast(view, period)
     if enough.available:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = BetaGeoModel().fit(summary)
+        if model is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = BetaGeoModel().fit(summary)
         frame = pd.DataFrame(
             {
                 "predicted": np.asarray(
@@ -1095,6 +1119,7 @@ def forecast_check(
             notes.append(f"no customer of the book had bought by the end of {last.label}")
             purchases = purchases.iloc[:0]
     else:
+        model = None
         notes.append(f"{enough.detail}, so there is no purchase check")
     churn: dict[str, float] = {}
     if "churn_probability" in previous and previous["churn_probability"].notna().any():
@@ -1119,4 +1144,4 @@ def forecast_check(
             notes.append("every scored customer had the same outcome: no churn check")
     else:
         notes.append(f"no churn scores at the end of {last.label}: no churn check")
-    return ForecastCheck(purchases, churn, last, source, notes)
+    return ForecastCheck(purchases, churn, last, source, notes, model=model)

@@ -2,14 +2,18 @@
 
 For each period the runner
 
-1. builds the period's artifacts once (:mod:`cpm_analysis.report.artifacts`): the scored customer
-   table (``customers_scored.parquet`` and ``.csv``) and the model metrics;
+1. computes the period once (:func:`cpm_analysis.pipeline.build_period`): the scored customer
+   table (written as ``customers_scored.parquet`` and ``.csv``), the models and their checks,
+   KPIs, scorecards and actions; the result is saved in a private folder of the run (mode 0700,
+   outside the report folder, removed at the end: never published, never scanned as output);
 2. writes ``rejected_rows.csv`` (personal fields masked unless ``pii="show"``);
 3. executes every periodic notebook with papermill (kernel ``python3``, working directory = the
    period folder, parameters injected: ``data``, ``period``, ``freq``, ``out_dir``, ``pii``,
-   ``owner``, ``seed``, ``scored``) and exports each to offline HTML
-   (:mod:`cpm_analysis.report.export`); with ``per_owner`` again for each account owner into
-   ``owners/<owner_id>/``, restricted to that owner's customers;
+   ``owner``, ``seed``, ``result``: the saved result, which the kernel renders without loading
+   the data again) and exports each to offline HTML (:mod:`cpm_analysis.report.export`); with
+   ``per_owner`` again for each account owner into ``owners/<owner_id>/``, from the same saved
+   company result filtered to that owner's customers
+   (:meth:`~cpm_analysis.pipeline.PeriodResult.for_owner`);
 4. writes ``metrics.json`` (:mod:`cpm_analysis.report.metrics`);
 5. checks, in ``mask`` mode, that no name, e-mail or phone number of the data appears in any
    HTML, CSV, notebook or JSON written (:class:`cpm_analysis.privacy.PiiScanner`);
@@ -66,6 +70,8 @@ from cpm_analysis.config import ConfigError, CPMConfig, load_config
 from cpm_analysis.credentials import DATA_URL_ENV, is_url, redact_text, redact_url
 from cpm_analysis.data import Dataset, load
 from cpm_analysis.periods import Period, normalize_freq, parse_period, period_range
+from cpm_analysis.pipeline import build_period
+from cpm_analysis.pipeline.period import RESULT_FILE
 from cpm_analysis.privacy import (
     PiiScanner,
     check_mode,
@@ -74,7 +80,7 @@ from cpm_analysis.privacy import (
     mask_rejected,
     restrict_to_owner,
 )
-from cpm_analysis.report.artifacts import build_artifacts, scored_for_csv
+from cpm_analysis.report.artifacts import finalize_scored, scored_for_csv
 from cpm_analysis.report.export import export_html
 from cpm_analysis.report.index import (
     FAILED_DIR,
@@ -121,7 +127,7 @@ class StepFailed(RuntimeError):
     Parameters
     ----------
     step : str
-        What failed: a notebook name, ``scoring`` or ``privacy check``.
+        What failed: a notebook name, ``period pipeline`` or ``privacy check``.
     message : str
         What happened.
     details : str
@@ -598,6 +604,49 @@ def publish(staging: Path, final: Path, manifest: Manifest | None = None) -> Non
         manifest.forget(staging)
 
 
+def carry_over_pages(final: Path, staging: Path) -> list[str]:
+    """Copy into ``staging`` the published files of ``final`` that this run did not write.
+
+    ``cpm report --only NAME`` renders some pages of a period that may already be published:
+    the other pages (their HTML and executed notebook, also in the owners' folders) are kept
+    by copying them into the new folder before it replaces the old one. What this run wrote
+    (the pages it rendered, the scored table, ``metrics.json``) wins; a ``FAILED.txt`` is never
+    carried, and nothing is copied into an owner's folder that failed in this run. Only the
+    report's own folder is read (the runner checked beforehand that the manifest lists all of
+    it), and symbolic links are not followed.
+
+    Returns
+    -------
+    list of str
+        The names of the pages carried over (``02_segments``), top level only.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> old, new = (Path(tempfile.mkdtemp()) for _ in range(2))
+    >>> _ = (old / "01_a.html").write_text("a"), (old / "02_b.html").write_text("b")
+    >>> _ = (new / "02_b.html").write_text("B")
+    >>> carry_over_pages(old, new), (new / "01_a.html").read_text(), (new / "02_b.html").read_text()
+    (['01_a'], 'a', 'B')
+    """
+    if not final.is_dir() or final.is_symlink():
+        return []
+    failed = {p.parent for p in staging.rglob(FAILED_NOTE)}
+    kept: list[str] = []
+    for path in sorted(final.rglob("*")):
+        if path.is_symlink() or not path.is_file() or path.name == FAILED_NOTE:
+            continue
+        relative = path.relative_to(final)
+        target = staging / relative
+        if target.exists() or any(folder in target.parents for folder in failed):
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+        if len(relative.parts) == 1 and path.suffix == ".html":
+            kept.append(path.stem)
+    return kept
+
+
 def keep_failed(
     staging: Path, out: Path, label: str, message: str, manifest: Manifest | None = None
 ) -> Path:
@@ -837,6 +886,8 @@ def run_report(
         if label is not None and str(label).strip().lower() != "latest":
             parse_period(label)
     specs = select_notebooks(discover_notebooks(notebooks), only)
+    # --only adds or refreshes pages: the period's other published pages are carried over
+    keep_pages = any(str(item).strip(" ,") for item in (only or ()))
     declared = {spec.name: check_notebook_parameters(spec) for spec in specs}
     out_dir = (Path(out) if out is not None else default_reports_dir()).expanduser().resolve()
     source = resolve_data_source(data if data is not None else "data/sample")
@@ -862,6 +913,7 @@ def run_report(
         manifest.save()
         _clean_stale(out_dir, manifest)
         key = _pseudonym_key(out_dir) if pii == "mask" else None
+        private = stack.enter_context(_private_run_folder())
         client = stack.enter_context(_cluster(engine, scheduler))
         started = time.perf_counter()
         timings: dict[str, float] = {}
@@ -915,6 +967,7 @@ def run_report(
             for p in periods:
                 outcome = _run_period(
                     p,
+                    private=private,
                     dataset=dataset,
                     cluster_data=cluster_data,
                     source=source,
@@ -932,6 +985,7 @@ def run_report(
                     bar=bar,
                     manifest=manifest,
                     config=settings,
+                    keep_pages=keep_pages,
                 )
                 outcomes.append(outcome)
                 _write_index(out_dir, manifest)
@@ -964,6 +1018,19 @@ def _os_reason(err: OSError) -> str:
 
 
 @contextlib.contextmanager
+def _private_run_folder() -> Iterator[Path]:
+    """A folder of this run only (mode 0700, in the system's temporary folder, outside the
+    report): the saved period results the kernels read. Removed when the run ends."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="cpm-report-run-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # this run created it and everything in it
+
+
+@contextlib.contextmanager
 def _cluster(engine: str, scheduler: str | None) -> Iterator[Any]:
     """A Dask client for ``engine="dask"`` (closed afterwards), else ``None``."""
     if engine != "dask":
@@ -978,9 +1045,17 @@ def _cluster(engine: str, scheduler: str | None) -> Iterator[Any]:
         close_client(client)
 
 
+def _private_folder(private: Path, label: str) -> Path:
+    """``<private>/<label>``: where the run keeps the period's result (never published)."""
+    folder = private / label
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
 def _run_period(
     period: Period,
     *,
+    private: Path,
     dataset: Dataset,
     cluster_data: Any,
     source: str,
@@ -998,6 +1073,7 @@ def _run_period(
     bar: Any,
     manifest: Manifest,
     config: CPMConfig | None = None,
+    keep_pages: bool = False,
 ) -> PeriodOutcome:
     label = period.label
     started = time.perf_counter()
@@ -1006,37 +1082,36 @@ def _run_period(
     outcome = PeriodOutcome(label=label, ok=False, folder=final, notebooks=[s.name for s in specs])
     try:
         tick = time.perf_counter()
-        view = dataset.as_of(period.end)
         try:
-            artifacts = build_artifacts(
-                view,
+            result = build_period(
+                dataset,
                 period,
+                config,
                 seed=seed,
-                key=key,
                 cluster_data=cluster_data,
-                config=config if config is not None and config.source != "defaults" else None,
+                reports_dir=out_dir,
+                jobs=jobs,
             )
-        except Exception as err:  # the scoring plug-in is a step of the report like a notebook
+        except Exception as err:  # the period's computation is a step of the report
             raise StepFailed(
-                "scoring", f"{type(err).__name__}: {err}", traceback.format_exc()
+                "period pipeline", f"{type(err).__name__}: {err}", traceback.format_exc()
             ) from None
-        if not artifacts.models_available:
-            log.info("%s: %s", label, artifacts.models_note)
-        write_scored(staging, artifacts.scored, scanner)
+        view = result.view
+        result_path = result.save(_private_folder(private, label) / RESULT_FILE)
+        scored = finalize_scored(result.scored, view, key=key)
+        write_scored(staging, scored, scanner)
         write_rejected(staging, dataset.rejected, pii, scanner)
         outcome.timings["artifacts"] = time.perf_counter() - tick
         log.info(
-            "%s: scored table %s customers x %d columns (%.1f s)",
+            "%s: period computed, scored table %s customers x %d columns (%.1f s)",
             label,
-            f"{len(artifacts.scored):,}",
-            artifacts.scored.shape[1],
+            f"{len(scored):,}",
+            scored.shape[1],
             outcome.timings["artifacts"],
         )
         tasks = [_Task(spec, staging, None) for spec in specs]
         if per_owner:
-            tasks += _owner_tasks(
-                dataset, view, artifacts.scored, specs, staging, pii, outcome, scanner
-            )
+            tasks += _owner_tasks(dataset, view, scored, specs, staging, pii, outcome, scanner)
         common = {
             "data": f"${DATA_URL_ENV}" if is_url(source) else source,  # the URL goes by env
             "period": label,
@@ -1044,13 +1119,14 @@ def _run_period(
             "out_dir": str(out_dir),
             "pii": pii,
             "seed": seed,
-            "scored": f"{SCORED_STEM}.parquet",
+            "result": str(result_path),
         }
         bar.total += len(tasks)
         bar.refresh()
         env = {DATA_URL_ENV: source} if is_url(source) else None
         _execute_all(tasks, common, declared, jobs, timeout, kernel_name, bar, outcome, env)
         _mark_failed_owners(tasks, outcome)
+        kept = carry_over_pages(final, staging) if keep_pages else []
 
         parameters = {
             "data": display_source(dataset.source),
@@ -1058,7 +1134,7 @@ def _run_period(
             "freq": FREQ_NAMES[period.freq],
             "pii": pii,
             "seed": seed,
-            "notebooks": [s.name for s in specs],
+            "notebooks": sorted({*(s.name for s in specs), *kept}),
         }
         if config is not None:
             parameters["config"] = config.source
@@ -1067,12 +1143,11 @@ def _run_period(
             view,
             period,
             parameters=parameters,
-            models_available=artifacts.models_available,
-            models_note=artifacts.models_note,
+            models_available=True,
         )
         if config is not None:
             metrics["config"] = config.to_dict()
-        write_metrics(staging, merge_plugin_metrics(metrics, artifacts.metrics))
+        write_metrics(staging, merge_plugin_metrics(metrics, result.metrics))
 
         if scanner is not None:
             tick = time.perf_counter()

@@ -79,8 +79,18 @@ def segment_table(view: Dataset, cutoff: Any) -> pd.DataFrame:
     return value_tiers(rfm_segments(rfm_scores(view, cutoff)))
 
 
-def period_migration(view: Dataset, period: Period) -> Any:
+def period_migration(
+    view: Dataset,
+    period: Period,
+    *,
+    previous: pd.DataFrame | None = None,
+    current: pd.DataFrame | None = None,
+) -> Any:
     """Segment migration from the end of the previous period to the end of ``period``.
+
+    ``previous`` and ``current`` are the :func:`segment_table` of the two cutoffs when they
+    are already computed (an owner's book: the company's rows of its customers, so that the
+    book's segments are the company's); otherwise they are computed from ``view``.
 
     Returns
     -------
@@ -103,8 +113,10 @@ def period_migration(view: Dataset, period: Period) -> Any:
     check = availability.migration(view, period)
     if not check.available:
         return check.missing()
-    previous = segment_table(view, period.previous().end)
-    current = segment_table(view, period.end)
+    if previous is None:
+        previous = segment_table(view, period.previous().end)
+    if current is None:
+        current = segment_table(view, period.end)
     return segment_migration(previous, current)
 
 

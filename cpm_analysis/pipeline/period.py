@@ -1,0 +1,584 @@
+"""One period, computed once: :func:`build_period` and the :class:`PeriodResult` it returns.
+
+The result holds what every page of the period shows, computed from ``dataset.as_of(cutoff)``
+by the existing analyses (nothing is re-implemented here):
+
+- the scored customer table and its fitted models (:func:`cpm_analysis.scoring.score_customers`);
+- the lifetime-value models and their holdout check
+  (:func:`~cpm_analysis.report.sections.fit_value_models`,
+  :func:`~cpm_analysis.report.sections.calibration_check`) and the churn backtest
+  (:func:`~cpm_analysis.report.sections.churn_backtest`);
+- segments, behavioural clusters and the segment migration;
+- KPIs, the scorecard against targets, the KPI trends and the cohorts;
+- the owner and agent team scorecards, last period's scores and the forecast check, the
+  biggest risks and the improvement actions;
+- for every section whether it is available and, if not, why
+  (:func:`cpm_analysis.report.availability.checks`; a section that is not available holds the
+  :class:`~cpm_analysis.report.availability.Unavailable` sentence instead of its value).
+
+An owner's result (:meth:`PeriodResult.for_owner`) is a filter of the company result: the
+scored table, segments, CLV, churn scores and every model number are the company's rows of the
+owner's customers, and the team scorecards are the company's verdicts. Only aggregations over
+the book (KPIs, scorecard, trends, cohorts, the forecast check's totals) are computed for the
+book, lazily, when a page asks for them; nothing is refitted.
+
+Examples
+--------
+>>> from cpm_analysis.synthetic import generate
+>>> ds = generate(300, seed=1).to_dataset()
+>>> result = build_period(ds, "2025-06")  # doctest: +SKIP
+>>> book = result.for_owner(result.scored["owner_id"].iloc[0])  # doctest: +SKIP
+>>> set(book.scored["customer_id"]) <= set(result.scored["customer_id"])  # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import os
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cpm_analysis.config import DEFAULT_CONFIG, CPMConfig
+from cpm_analysis.data import Dataset
+from cpm_analysis.frames import isin
+from cpm_analysis.periods import Period, parse_period
+
+RESULT_FILE = "period-result.pickle"
+"""The file name :meth:`PeriodResult.save` is given by the report runner."""
+COHORTS = 12
+"""Cohorts shown in the cohort retention heatmap."""
+_FORMAT = 1  # bumped when the pickled layout changes: an old file is refused, never misread
+
+
+@dataclass(eq=False)
+class PeriodResult:
+    """Everything the pages of one period show (see the module docstring).
+
+    Attributes
+    ----------
+    period : Period
+        The reporting period.
+    seed : int
+        Seed of every random step.
+    dataset : Dataset
+        The data as loaded, with its rejected rows (the book's on an owner's result).
+    view : Dataset
+        ``dataset.as_of(period.end)``: what every analysis of the period read.
+    scored : DataFrame
+        One row per customer (:func:`cpm_analysis.report.artifacts.finalize_scored`, without
+        pseudonyms): segment, tier, cluster, CLV, P(alive), churn probability, reasons, action.
+    metrics : dict
+        The scoring's metrics (``segments``, ``models``, ``notes``) and the period's ``kpis``:
+        what ``metrics.json`` adds to the base metrics.
+    models : dict
+        The fitted models behind ``scored``: ``bgnbd``, ``gamma_gamma``, ``churn``,
+        ``clusters`` (``None`` or absent when not fitted, with the reason in ``notes``).
+    notes : list of str
+        What could not be estimated and why.
+    value_models, value_summary : dict and DataFrame, or Unavailable
+        :func:`~cpm_analysis.report.sections.fit_value_models`.
+    calibration : CalibrationCheck or Unavailable
+        :func:`~cpm_analysis.report.sections.calibration_check`.
+    backtest : BacktestResult or Unavailable
+        :func:`~cpm_analysis.report.sections.churn_backtest`.
+    segments : DataFrame
+        :func:`~cpm_analysis.report.sections.segment_table` at the cutoff, by customer.
+    previous_segments : DataFrame or None
+        The same at the end of the previous period (``None`` when there is no migration).
+    clusters : ClusterResult or Unavailable
+        The behavioural clusters behind the scored table's ``cluster`` column.
+    migration : SegmentMigration or Unavailable
+        :func:`~cpm_analysis.report.sections.period_migration`.
+    owners, agents : TeamScorecard
+        :func:`~cpm_analysis.report.review.team_scorecard` of the company.
+    previous : DataFrame
+        Last period's scored table (:func:`~cpm_analysis.report.review.previous_scored`).
+    previous_source : str
+        Where ``previous`` came from.
+    config : Any
+        The business-rules configuration the result was built with (``None``: the defaults):
+        the scoring's horizons, tiers and segment map, the KPIs' SLA, the targets' at-risk
+        band, the team scorecards' weights and ranking rules, and the actions' texts.
+    owner : str or None
+        The account owner of an owner's result (:meth:`for_owner`), ``None`` for the company.
+    company_dataset, company_view : Dataset
+        The company's ``dataset`` and ``view`` (the same objects on the company result): what
+        the models were fitted on, also on an owner's result.
+    """
+
+    period: Period
+    seed: int
+    dataset: Dataset
+    view: Dataset
+    scored: pd.DataFrame
+    metrics: dict[str, Any]
+    models: dict[str, Any]
+    notes: list[str]
+    value_models: Any
+    value_summary: Any
+    calibration: Any
+    backtest: Any
+    segments: pd.DataFrame
+    previous_segments: pd.DataFrame | None
+    clusters: Any
+    migration: Any
+    owners: Any
+    agents: Any
+    previous: pd.DataFrame
+    previous_source: str
+    config: Any = None
+    owner: str | None = None
+    company_dataset: Dataset | None = field(default=None, repr=False)
+    company_view: Dataset | None = field(default=None, repr=False)
+    forecast_model: Any = field(default=None, repr=False)
+    """The company's purchase model of the forecast check (an owner's check reuses it)."""
+    format: int = field(default=_FORMAT, repr=False)
+
+    @property
+    def rules(self) -> CPMConfig:
+        """The business rules the result applies (the defaults when none was given)."""
+        return DEFAULT_CONFIG if self.config is None else self.config
+
+    def __post_init__(self) -> None:
+        """Make the company's data the result's own unless this is an owner's book."""
+        if self.company_dataset is None:
+            self.company_dataset = self.dataset
+        if self.company_view is None:
+            self.company_view = self.view
+
+    # --- aggregations over the result's customers (computed once, when first asked for) ------
+
+    @cached_property
+    def kpis(self) -> pd.DataFrame:
+        """Every KPI of the period (:func:`~cpm_analysis.report.review.period_kpis`)."""
+        from cpm_analysis.report import review
+
+        return review.period_kpis(
+            self.view, self.period, self.scored, sla_hours=self.rules.sla.first_response_hours
+        )
+
+    @cached_property
+    def scorecard(self) -> pd.DataFrame:
+        """The KPIs against the period's targets (the owner's own targets on a book)."""
+        from cpm_analysis.report import review
+
+        return review.scorecard(
+            self.kpis,
+            self.view.targets,
+            self.period,
+            owner=self.owner,
+            amber=self.rules.targets.at_risk_band,
+        )
+
+    @cached_property
+    def trends(self) -> pd.DataFrame:
+        """The KPIs of the last 12 periods (:func:`~cpm_analysis.report.review.kpi_trends`)."""
+        from cpm_analysis.report import review
+
+        return review.kpi_trends(
+            self.view, self.period, sla_hours=self.rules.sla.first_response_hours
+        )
+
+    @cached_property
+    def cohorts(self) -> Any:
+        """:func:`~cpm_analysis.cohorts.cohort_retention` of the last 12 cohorts."""
+        from cpm_analysis.cohorts import cohort_retention
+
+        return cohort_retention(
+            self.view, freq=self.period.freq, as_of=self.period.end, n_cohorts=COHORTS
+        )
+
+    @cached_property
+    def forecast(self) -> Any:
+        """Last period's predictions against this period (the company's purchase model)."""
+        from cpm_analysis.report import review
+
+        company = self.dataset if self.company_dataset is None else self.company_dataset
+        return review.forecast_check(
+            company,
+            self.period,
+            self.previous,
+            source=self.previous_source,
+            owner=self.owner,
+            model=self.forecast_model,
+        )
+
+    @cached_property
+    def risks(self) -> pd.DataFrame:
+        """The three biggest risks (:func:`~cpm_analysis.report.review.biggest_risks`)."""
+        from cpm_analysis.report import review
+
+        return review.biggest_risks(self.scorecard, self.scored)
+
+    @cached_property
+    def actions(self) -> pd.DataFrame:
+        """The improvement actions (:func:`~cpm_analysis.report.review.improvement_actions`)."""
+        from cpm_analysis.report import review
+
+        return review.improvement_actions(
+            self.scorecard,
+            self.owners,
+            self.agents,
+            self.scored,
+            **review.action_options(self.rules),
+        )
+
+    @cached_property
+    def checks(self) -> list[Any]:
+        """Every section's :class:`~cpm_analysis.report.availability.Check`, in page order."""
+        from cpm_analysis.report import availability
+
+        return availability.checks(
+            self.view, self.period, company=self.company_view, owner=self.owner
+        )
+
+    @property
+    def availability(self) -> dict[str, Any]:
+        """The :attr:`checks` by analysis name: whether each section is available, and why.
+
+        Examples
+        --------
+        >>> from cpm_analysis.synthetic import generate
+        >>> result = build_period(generate(300, seed=1).to_dataset(), "2025-06")  # doctest: +SKIP
+        >>> result.availability["Service KPIs"].available  # doctest: +SKIP
+        True
+        """
+        return {check.analysis: check for check in self.checks}
+
+    @property
+    def capabilities(self) -> pd.DataFrame:
+        """The :attr:`checks` as page 01's "What the data allows" table."""
+        from cpm_analysis.report.quality import capabilities
+
+        return capabilities(self.view, self.period, checks=self.checks)
+
+    def compute_all(self) -> PeriodResult:
+        """Compute every lazy section now (before :meth:`save`, so no kernel computes it)."""
+        for name in ("kpis", "scorecard", "trends", "cohorts", "forecast", "risks", "actions"):
+            getattr(self, name)
+        self.checks  # noqa: B018 - computed for the side effect of caching it
+        if self.forecast_model is None and self.owner is None:
+            self.forecast_model = getattr(self.forecast, "model", None)
+        return self
+
+    # --- an owner's book -------------------------------------------------------------------
+
+    def for_owner(self, owner: str) -> PeriodResult:
+        """Filter this (company) result to the book of account owner ``owner``.
+
+        The scored table, segments, clusters, models and their checks are the company's (rows
+        of the owner's customers where the value is per customer); the owner scorecard is the
+        company's row of the owner and agents are left to the company page. KPIs, scorecard,
+        trends, cohorts and the forecast check's totals are aggregations over the book,
+        computed when a page first asks for them.
+
+        Raises
+        ------
+        ValueError
+            When this is already an owner's result, the customers have no ``owner_id`` or
+            ``owner`` owns no customers.
+
+        Examples
+        --------
+        >>> from cpm_analysis.synthetic import generate
+        >>> result = build_period(generate(300, seed=1).to_dataset(), "2025-06")  # doctest: +SKIP
+        >>> book = result.for_owner("S001")  # doctest: +SKIP
+        >>> book.owner, set(book.scored["owner_id"])  # doctest: +SKIP
+        ('S001', {'S001'})
+        """
+        from cpm_analysis.privacy import restrict_to_owner
+        from cpm_analysis.report import review, sections
+
+        if self.owner is not None:
+            raise ValueError(
+                f"owner: this is already the book of {self.owner!r}; call for_owner on the "
+                "company result"
+            )
+        book = restrict_to_owner(self.dataset, owner)
+        book_view = restrict_to_owner(self.view, owner)
+        ids = book_view.customers["customer_id"]
+        segments = _rows_of(self.segments, ids)
+        previous_segments = (
+            None if self.previous_segments is None else _rows_of(self.previous_segments, ids)
+        )
+        if previous_segments is None:
+            migration = self.migration  # not available for the company: not for the book
+        else:
+            migration = sections.period_migration(
+                book_view, self.period, previous=previous_segments, current=segments
+            )
+        owners = self.owners
+        if owners.available and owner in owners.table.index:
+            owners = review.TeamScorecard(
+                owners.role, owners.table.loc[owners.table.index == owner], owners.note
+            )
+        agents = review.team_scorecard(
+            book_view, self.period, "agent", owner=owner, config=self.rules
+        )
+        forecast_model = self.forecast_model
+        if forecast_model is None and "forecast" in self.__dict__:
+            forecast_model = getattr(self.__dict__["forecast"], "model", None)
+        return PeriodResult(
+            period=self.period,
+            seed=self.seed,
+            dataset=book,
+            view=book_view,
+            scored=_rows_of_owner(self.scored, owner),
+            metrics=self.metrics,
+            models=self.models,
+            notes=self.notes,
+            value_models=self.value_models,
+            value_summary=self.value_summary,
+            calibration=self.calibration,
+            backtest=self.backtest,
+            segments=segments,
+            previous_segments=previous_segments,
+            clusters=self.clusters,
+            migration=migration,
+            owners=owners,
+            agents=agents,
+            previous=_rows_of_owner(self.previous, owner),
+            previous_source=self.previous_source,
+            config=self.config,
+            owner=owner,
+            company_dataset=self.company_dataset,
+            company_view=self.company_view,
+            forecast_model=forecast_model,
+        )
+
+    # --- the runner's private file ----------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the result to ``path``, readable by the owner of the file only.
+
+        Every lazy section is computed first.
+
+        A pickle: the runner's own private file, written outside the published report folder
+        and removed after the run. Load it with :func:`load_period_result` only when this
+        program wrote it (a pickle from elsewhere can run code).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from cpm_analysis.synthetic import generate
+        >>> result = build_period(generate(300, seed=1).to_dataset(), "2025-06")  # doctest: +SKIP
+        >>> with tempfile.TemporaryDirectory() as tmp:  # doctest: +SKIP
+        ...     again = load_period_result(result.save(Path(tmp) / RESULT_FILE))
+        >>> again.scored.equals(result.scored)  # doctest: +SKIP
+        True
+        """
+        self.compute_all()
+        target = Path(path)
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            pickle.dump(self, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        return target
+
+
+def load_period_result(path: str | os.PathLike) -> PeriodResult:
+    """Read a result written by :meth:`PeriodResult.save`.
+
+    Raises
+    ------
+    ValueError
+        When ``path`` does not exist or does not hold a period result of this version.
+
+    Examples
+    --------
+    >>> load_period_result("/nonexistent/period-result.pickle")
+    Traceback (most recent call last):
+    ...
+    ValueError: result: /nonexistent/period-result.pickle does not exist
+    """
+    target = Path(path)
+    if not target.is_file():
+        raise ValueError(f"result: {target} does not exist")
+    with target.open("rb") as handle:
+        try:
+            result = pickle.load(handle)
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as err:
+            raise ValueError(f"result: {target} is not a period result ({err})") from None
+    if not isinstance(result, PeriodResult) or getattr(result, "format", None) != _FORMAT:
+        raise ValueError(f"result: {target} is not a period result of this version of cpm-analysis")
+    return result
+
+
+def _rows_of(frame: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:
+    """Return the rows of a frame indexed by customer id that belong to ``ids``."""
+    return frame.loc[np.asarray(isin(pd.Series(frame.index), ids), dtype=bool)]
+
+
+def _rows_of_owner(frame: pd.DataFrame, owner: str) -> pd.DataFrame:
+    """Return the rows of a scored table whose ``owner_id`` is ``owner``, with a fresh index."""
+    if "owner_id" not in frame.columns:
+        return frame.iloc[:0].reset_index(drop=True)
+    return frame.loc[(frame["owner_id"] == owner).to_numpy(dtype=bool)].reset_index(drop=True)
+
+
+def build_period(
+    dataset: Dataset,
+    period: str | Period,
+    config: Any = None,
+    *,
+    seed: int = 0,
+    cluster_data: Any = None,
+    reports_dir: str | os.PathLike | None = None,
+    jobs: int = 1,
+) -> PeriodResult:
+    """Compute everything the pages of ``period`` show, once (see the module docstring).
+
+    Parameters
+    ----------
+    dataset : Dataset
+        The validated data of every customer (:func:`cpm_analysis.data.load`); only
+        ``dataset.as_of(period.end)`` is analysed (the forecast check reads the previous
+        period's cutoff of it too).
+    period : str or Period
+        The reporting period (``"2025-06"``, ``"2025-Q2"``, ``"2025"``).
+    config : Any, optional
+        The business rules (:class:`~cpm_analysis.config.CPMConfig`, from ``cpm.yaml`` or
+        ``--config``); ``None`` applies :data:`~cpm_analysis.config.DEFAULT_CONFIG`.
+    seed : int
+        Seed of every random step (clusters, churn models, the backtest).
+    cluster_data : DaskDataset, optional
+        The same data on a Dask cluster: the scoring's RFM and lifetime-value stages and the
+        KPIs run there (:func:`cpm_analysis.scoring.score_customers`).
+    reports_dir : path, optional
+        The report folder (``cpm report --out``): last period's published scored table is
+        reused from it when it was built from the same data with the same seed.
+    jobs : int
+        Processes to compute with: with 2 or more (and the pandas engine, on a system that can
+        fork) the churn backtest, the longest step, runs in a second process while this one
+        scores the customers. The result is the same.
+
+    Returns
+    -------
+    PeriodResult
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> result = build_period(generate(300, seed=1).to_dataset(), "2025-06", seed=0)
+    >>> sorted(result.metrics)[:3], result.clusters.k > 1
+    (['kpis', 'models', 'notes'], True)
+    """
+    from threadpoolctl import threadpool_limits
+
+    period = parse_period(period)
+    for name, value in (("seed", seed), ("jobs", jobs)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise ValueError(f"{name}: expected an integer, got {value!r}")
+    if jobs < 1:
+        raise ValueError(f"jobs: expected a positive integer, got {jobs!r}")
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(threadpool_limits(limits=1, user_api="openmp"))
+        pool = None
+        if jobs > 1 and cluster_data is None and "fork" in mp.get_all_start_methods():
+            # fork: the worker starts with this process's imports and data, in milliseconds
+            pool = stack.enter_context(
+                ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"))
+            )
+        return _build(dataset, period, config, int(seed), cluster_data, reports_dir, pool)
+
+
+def _build(
+    dataset: Dataset,
+    period: Period,
+    config: Any,
+    seed: int,
+    cluster_data: Any,
+    reports_dir: str | os.PathLike | None,
+    pool: ProcessPoolExecutor | None = None,
+) -> PeriodResult:
+    from cpm_analysis.report import availability, review, sections
+    from cpm_analysis.report.artifacts import finalize_scored
+    from cpm_analysis.scoring import score_customers, scoring_options
+
+    view = dataset.as_of(period.end)
+    backtest = None
+    if pool is not None:  # the longest step, beside the scoring
+        backtest = pool.submit(sections.churn_backtest, view, period, seed=seed)
+    rules = DEFAULT_CONFIG if config is None else config
+    result = score_customers(
+        dataset, period, seed=seed, cluster_data=cluster_data, **scoring_options(rules)
+    )
+    scored = finalize_scored(result.scored, view)
+    segments = sections.segment_table(view, period.end)
+    migration_check = availability.migration(view, period)
+    previous_segments = None
+    if migration_check.available:
+        previous_segments = sections.segment_table(view, period.previous().end)
+        migration = sections.period_migration(
+            view, period, previous=previous_segments, current=segments
+        )
+    else:
+        migration = migration_check.missing()
+    cluster_check = availability.clusters(view, period.end)
+    if not cluster_check.available:
+        clusters = cluster_check.missing()
+    elif result.models.get("clusters") is not None:
+        clusters = result.models["clusters"]  # the clustering behind the scored table
+    else:
+        clusters = sections.behaviour_clusters(segments, view, period.end, seed=seed)
+    value_models, value_summary = sections.fit_value_models(view, period.end)
+    published = None
+    if reports_dir is not None:
+        published = Path(reports_dir) / period.label / "customers_scored.parquet"
+    previous, previous_source = review.previous_scored(
+        dataset, period, seed=seed, scored_path=published, config=rules
+    )
+    out = PeriodResult(
+        period=period,
+        seed=seed,
+        dataset=dataset,
+        view=view,
+        scored=scored,
+        metrics=dict(result.metrics),
+        models=result.models,
+        notes=list(result.notes),
+        value_models=value_models,
+        value_summary=value_summary,
+        calibration=sections.calibration_check(view, period.end),
+        backtest=(
+            backtest.result()
+            if backtest is not None
+            else sections.churn_backtest(view, period, seed=seed)
+        ),
+        segments=segments,
+        previous_segments=previous_segments,
+        clusters=clusters,
+        migration=migration,
+        owners=review.team_scorecard(view, period, "owner", config=rules),
+        agents=review.team_scorecard(view, period, "agent", config=rules),
+        previous=previous,
+        previous_source=previous_source,
+        config=rules,
+    )
+    if cluster_data is not None:  # the KPIs of the period on the cluster, as the scoring
+        out.__dict__["kpis"] = review.period_kpis(
+            cluster_data.as_of(period.end),
+            period,
+            scored,
+            sla_hours=rules.sla.first_response_hours,
+        )
+    out.metrics["kpis"] = _kpi_metrics(out.kpis)
+    return out.compute_all()
+
+
+def _kpi_metrics(kpis: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """``metrics.json``'s ``kpis``: value and label of every available, finite KPI."""
+    available = kpis.loc[kpis["available"].astype(bool)]
+    return {
+        str(kpi): {"value": float(row["value"]), "label": str(row["label_en"])}
+        for kpi, row in available.iterrows()
+        if pd.notna(row["value"]) and np.isfinite(row["value"])
+    }

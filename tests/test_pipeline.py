@@ -1,0 +1,252 @@
+"""The period pipeline: build_period once, an owner's book as a filter, the saved result."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import stat
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from light_period import light_build_period
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from cpm_analysis.periods import parse_period
+from cpm_analysis.pipeline import PeriodResult, build_period, load_period_result
+from cpm_analysis.pipeline.period import RESULT_FILE
+from cpm_analysis.report import metrics, params, review, runner
+from cpm_analysis.report.availability import Unavailable
+from cpm_analysis.synthetic import generate
+
+PERIOD = "2025-09"
+OWNER_COLUMNS = [
+    "customer_id",
+    "owner_id",
+    "segment",
+    "tier",
+    "cluster",
+    "clv",
+    "p_alive",
+    "churn_probability",
+    "expected_loss",
+    "reason_codes",
+    "recommended_action",
+]
+
+
+@pytest.fixture(scope="module")
+def company():
+    return generate(500, seed=7).to_dataset()
+
+
+@pytest.fixture(scope="module")
+def result(company):
+    return build_period(company, PERIOD, seed=0)
+
+
+@pytest.fixture(scope="module")
+def owner(result):
+    return str(result.scored["owner_id"].value_counts().index[0])
+
+
+def test_build_period_holds_every_section(result, company):
+    assert result.period == parse_period(PERIOD) and result.owner is None
+    assert result.view.cutoff == parse_period(PERIOD).end
+    assert result.scored["customer_id"].tolist() == sorted(result.view.customers["customer_id"])
+    assert {"bgnbd", "gamma_gamma", "churn", "clusters"} <= set(result.models)
+    assert sorted(result.value_models) == ["BG/NBD", "Gamma-Gamma"]
+    assert "total" in result.calibration.report.index
+    assert result.backtest.metrics["roc_auc"].notna().all()
+    # the clusters behind the scored table's column are the ones the page shows
+    labels = result.scored.set_index("customer_id")["cluster"].dropna().astype(int)
+    assert labels.equals(result.clusters.labels.loc[labels.index].astype(int))
+    assert result.owners.available and result.agents.available
+    assert result.forecast.available and result.forecast.model is result.forecast_model
+    assert result.previous_source.startswith("rescored at the end of 2025-08")
+    assert not result.actions.empty and not result.scorecard.empty
+    assert len(result.trends) and result.cohorts is not None
+    checks = result.availability
+    assert checks["Service KPIs"].available
+    assert result.capabilities["analysis"].tolist() == list(checks)
+
+
+def test_metrics_hold_the_kpis_with_the_model_kpis(result):
+    kpis = result.metrics["kpis"]
+    assert kpis["revenue"]["value"] > 0
+    assert "predicted_clv" in kpis and "revenue_at_risk" in kpis
+    assert kpis["revenue"]["value"] == pytest.approx(result.kpis.loc["revenue", "value"])
+    assert {"segments", "models", "notes", "kpis"} <= set(result.metrics)
+    metrics.dumps(result.metrics)  # JSON-able
+
+
+def test_build_period_is_deterministic(result, company):
+    again = build_period(company, PERIOD, seed=0)
+    pd.testing.assert_frame_equal(again.scored, result.scored)
+    assert metrics.dumps(again.metrics) == metrics.dumps(result.metrics)
+    pd.testing.assert_frame_equal(again.backtest.metrics, result.backtest.metrics)
+    pd.testing.assert_frame_equal(again.forecast.purchases, result.forecast.purchases)
+    pd.testing.assert_frame_equal(again.actions, result.actions)
+
+
+def test_an_owners_book_is_a_filter_of_the_company_result(result, owner):
+    book = result.for_owner(owner)
+    mine = result.scored.loc[result.scored["owner_id"] == owner].reset_index(drop=True)
+    pd.testing.assert_frame_equal(book.scored, mine)  # the company's rows, not a refit
+    assert set(book.view.customers["customer_id"]) == set(mine["customer_id"])
+    company_segments = result.segments.loc[book.segments.index]
+    pd.testing.assert_frame_equal(book.segments, company_segments)
+    assert set(book.segments.index) == set(mine["customer_id"]) & set(result.segments.index)
+    for name in ("models", "value_models", "calibration", "backtest", "clusters", "metrics"):
+        assert getattr(book, name) is getattr(result, name), name
+    # the owner scorecard is the company's verdict of this owner; agents stay on the company page
+    assert book.owners.table.index.tolist() == [owner]
+    pd.testing.assert_frame_equal(book.owners.table, result.owners.table.loc[[owner]])
+    assert not book.agents.available and "company report" in book.agents.note
+    # the forecast check of the book uses the company's purchase model
+    assert book.forecast.model is result.forecast.model
+    assert book.forecast.purchases.loc["total", "customers"] <= len(mine)
+    # aggregations are over the book's customers
+    expected = review.period_kpis(book.view, book.period, book.scored)
+    pd.testing.assert_frame_equal(book.kpis, expected)
+    assert book.kpis.loc["revenue", "value"] < result.kpis.loc["revenue", "value"]
+    assert book.migration.counts.to_numpy().sum() <= result.migration.counts.to_numpy().sum()
+    with pytest.raises(ValueError, match="already the book of"):
+        book.for_owner(owner)
+    with pytest.raises(ValueError, match="'S999' owns no customers"):
+        result.for_owner("S999")
+
+
+def test_save_and_load_the_private_result(result, tmp_path, owner):
+    path = result.save(tmp_path / RESULT_FILE)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    again = load_period_result(path)
+    pd.testing.assert_frame_equal(again.scored, result.scored)
+    assert again.company_dataset is again.dataset  # one copy of the data in the file
+    pd.testing.assert_frame_equal(again.for_owner(owner).scored, result.for_owner(owner).scored)
+    pd.testing.assert_frame_equal(again.actions, result.actions)  # computed before saving
+    other = tmp_path / "other.pickle"
+    other.write_bytes(pickle.dumps({"not": "a result"}))
+    with pytest.raises(ValueError, match="is not a period result of this version"):
+        load_period_result(other)
+    (tmp_path / "broken.pickle").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="is not a period result"):
+        load_period_result(tmp_path / "broken.pickle")
+
+
+def test_a_kernel_with_a_result_never_reads_the_data(result, tmp_path, owner, monkeypatch):
+    path = result.save(tmp_path / RESULT_FILE)
+
+    def no_load(*args, **kwargs):
+        raise AssertionError("the data was loaded again")
+
+    monkeypatch.setattr(params, "load", no_load)
+    ctx = params.validate_parameters(
+        data="/nonexistent/folder", period=PERIOD, out_dir=str(tmp_path), result=str(path)
+    )
+    assert ctx.result.scored.equals(result.scored) and ctx.view.cutoff == result.view.cutoff
+    book = params.validate_parameters(
+        data="/nonexistent/folder", period=PERIOD, out_dir=str(tmp_path), result=str(path),
+        owner=owner,
+    )  # fmt: skip
+    assert book.result.owner == owner and set(book.scored_table()["owner_id"]) == {owner}
+    assert set(book.view.customers["owner_id"]) == {owner}
+    assert book.company_view.customers.shape == result.view.customers.shape
+    for wrong, message in (({"period": "2025-08"}, "not of 2025-08"), ({"seed": 3}, "seed 3")):
+        with pytest.raises(params.ParameterError, match=message):
+            params.validate_parameters(
+                data="/nonexistent", out_dir=str(tmp_path), result=str(path),
+                **{"period": PERIOD, **wrong},
+            )  # fmt: skip
+
+
+def test_without_a_result_the_context_builds_the_period(company, tmp_path, monkeypatch):
+    calls = []
+
+    def counting(dataset, period, config=None, *, seed=0, **kwargs):
+        calls.append(period)
+        return light_build_period(dataset, period, seed=seed)
+
+    monkeypatch.setattr("cpm_analysis.pipeline.build_period", counting)
+    folder = tmp_path / "data"
+    generate(200, seed=3).write(folder)
+    ctx = params.validate_parameters(data=str(folder), period=PERIOD, out_dir=str(tmp_path))
+    assert not calls  # built when first used
+    assert isinstance(ctx.result, PeriodResult) and ctx.result is ctx.result
+    assert calls == [parse_period(PERIOD)]
+
+
+PARAMETERS = (
+    'data: str = "data/sample"\nperiod: str = "latest"\nfreq: str = "monthly"\n'
+    'out_dir: str = ""\npii: str = "mask"\nowner: str = ""\nseed: int = 0\nresult: str = ""'
+)
+NO_RELOAD = (  # any load of the data in the kernel fails the notebook
+    "import cpm_analysis.data, cpm_analysis.report.params as p\n"
+    "p.load = cpm_analysis.data.load = lambda *a, **k: 1 / 0\n"
+    "ctx = p.validate_parameters(data=data, period=period, freq=freq, out_dir=out_dir, pii=pii,\n"
+    "                            owner=owner, seed=seed, result=result)\n"
+    "print(f'{len(ctx.result.scored)} customers scored, owner={owner!r}')"
+)
+
+
+def test_a_report_run_loads_the_data_exactly_once(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    generate(300, seed=5).write(data)
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    for name in ("01_first", "02_second"):
+        nb = new_notebook(
+            cells=[
+                new_markdown_cell(f"# {name}"),
+                new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]}),
+                new_code_cell(NO_RELOAD),
+            ]
+        )
+        nb.metadata["kernelspec"] = {
+            "name": "python3",
+            "display_name": "Python 3",
+            "language": "python",
+        }
+        nbformat.write(nb, notebooks / f"{name}.ipynb")
+    loads = []
+    real_load = runner.load
+
+    def counting_load(*args, **kwargs):
+        loads.append(args)
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "load", counting_load)
+    monkeypatch.setattr(runner, "build_period", light_build_period)
+    saved = []
+    real_save = PeriodResult.save
+
+    def recording_save(self, path):
+        saved.append((path, stat.S_IMODE(os.stat(path.parent.parent).st_mode)))
+        return real_save(self, path)
+
+    monkeypatch.setattr(PeriodResult, "save", recording_save)
+    out = tmp_path / "reports"
+    outcome = runner.run_report(
+        data=str(data), period=PERIOD, out=str(out), notebooks=str(notebooks),
+        per_owner=True, progress=False, jobs=2,
+    )  # fmt: skip
+    assert outcome.exit_code == 0, [p.error for p in outcome.periods]
+    assert len(loads) == 1  # the runner's one load; no kernel loaded the data (1 / 0 otherwise)
+    assert len(outcome.periods[0].owners) > 1
+    for owner in outcome.periods[0].owners:
+        page = (out / PERIOD / "owners" / owner / "02_second.html").read_text()
+        assert f"owner='{owner}'" in page
+    # the result was private to the run: outside the report, gone afterwards
+    ((path, mode),) = saved
+    assert out not in path.parents and mode == 0o700 and not path.parent.parent.exists()
+    assert not any(p.suffix == ".pickle" for p in out.rglob("*"))
+
+
+def test_unavailable_sections_say_why():
+    ds = generate(30, seed=2).to_dataset()
+    small = build_period(ds, "2025-06")
+    assert isinstance(small.clusters, Unavailable)
+    assert "buyers" in str(small.clusters)
+    assert not small.availability["Behavioural clusters"].available
+    assert np.isfinite(small.metrics["kpis"]["revenue"]["value"])
