@@ -29,6 +29,7 @@ pydantic_core._pydantic_core.ValidationError: 1 validation error for CPMConfig
 
 from __future__ import annotations
 
+import copyreg
 import os
 import re
 import tomllib
@@ -66,6 +67,16 @@ class ConfigError(ValueError):
 
 def _freeze(value: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(value))
+
+
+def _reduce_mapping_proxy(proxy: MappingProxyType) -> tuple[Any, tuple[dict[str, Any]]]:
+    return _freeze, (dict(proxy),)
+
+
+# A configuration travels inside the runner's saved period result (a pickle). Its frozen
+# mappings are read-only views, which pickle cannot copy by default: they go as their dict and
+# come back frozen.
+copyreg.pickle(MappingProxyType, _reduce_mapping_proxy)
 
 
 def _known_kpis(value: Mapping[str, Any]) -> Mapping[str, Any]:

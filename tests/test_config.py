@@ -504,3 +504,16 @@ def test_team_scorecards_and_actions_follow_the_configuration(small):
     penalty = actions.loc[actions["finding"].str.startswith(f"{last}:")]
     assert "No bonus this quarter." in set(penalty["action"])
     assert "last of 4 in 2025-06" in penalty.iloc[0]["finding"]
+
+
+def test_a_configuration_survives_the_pickle_of_the_saved_period_result(tmp_path):
+    import pickle
+
+    path = tmp_path / "cpm.yaml"
+    path.write_text("scorecard:\n  owner_weights: {revenue: 1.0}\nassessment: {kpi_share: 0}\n")
+    config = load_config(path)
+    back = pickle.loads(pickle.dumps(config))
+    assert back == config and back.source == config.source
+    assert dict(back.scorecard.owner_weights) == {"revenue": 1.0}
+    with pytest.raises(TypeError):
+        back.scorecard.owner_weights["revenue"] = 2.0  # still frozen

@@ -250,3 +250,32 @@ def test_unavailable_sections_say_why():
     assert "buyers" in str(small.clusters)
     assert not small.availability["Behavioural clusters"].available
     assert np.isfinite(small.metrics["kpis"]["revenue"]["value"])
+
+
+def test_a_configuration_reaches_every_page_of_the_result(company, tmp_path):
+    from cpm_analysis.config import parse_config
+
+    config = parse_config(
+        {
+            "assessment": {"kpi_share": 0},
+            "targets": {"at_risk_band": 0.5},
+            "clv": {"horizon_months": 3},
+            "actions": {"risk_list_size": 2},
+        },
+        source="cpm.yaml",
+    )
+    ruled = build_period(company, PERIOD, config, seed=0)
+    plain = build_period(company, PERIOD, seed=0)
+    # the scoring: a 3-month CLV is smaller than the 12-month one
+    assert ruled.scored["clv"].sum() < plain.scored["clv"].sum()
+    # the team scorecards: the pure 30 % self / 70 % manager scheme
+    if ruled.owners.available:
+        assert ruled.owners.table["blend"].astype(str).str.startswith("assessment only").all()
+    # the actions: the risk list is cut at the configured size
+    risk = ruled.actions.loc[ruled.actions["area"] == "Churn risk", "finding"]
+    assert risk.str.startswith("The 2 customers").all() and len(risk) == 1
+    # the book and the saved file keep the rules
+    book = ruled.for_owner(str(ruled.scored["owner_id"].iloc[0]))
+    assert book.rules == config
+    back = load_period_result(ruled.save(tmp_path / RESULT_FILE))
+    assert back.rules == config and back.rules.source == config.source
