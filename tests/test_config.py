@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import inspect
 import json
 import re
@@ -128,19 +127,22 @@ def small():
 
 @pytest.fixture(scope="module")
 def plain(small):
-    """The scoring plug-in's output without a configuration."""
-    from cpm_analysis.scoring import build_period_artifacts
+    """The period's scored table and metrics without a configuration."""
+    return _scored_and_metrics(small)
 
-    return build_period_artifacts(small, parse_period("2025-06"))
+
+def _scored_and_metrics(data, config=None):
+    from cpm_analysis.pipeline import build_period
+
+    result = build_period(data, parse_period("2025-06"), config, seed=0)
+    return result.scored, result.metrics
 
 
 @pytest.mark.slow
 def test_scoring_with_the_default_config_is_unchanged(small, plain):
-    from cpm_analysis.scoring import build_period_artifacts
-
     plain_scored, plain_metrics = plain
     example = read_config(EXAMPLE)
-    scored, metrics_ = build_period_artifacts(small, parse_period("2025-06"), config=example)
+    scored, metrics_ = _scored_and_metrics(small, example)
     pd.testing.assert_frame_equal(scored, plain_scored)
     assert json.dumps(metrics_, sort_keys=True, default=str) == json.dumps(
         plain_metrics, sort_keys=True, default=str
@@ -400,24 +402,23 @@ def test_cpm_report_refuses_a_bad_configuration_before_writing(company, tmp_path
 @pytest.mark.slow
 def test_run_report_writes_the_effective_config_into_metrics(company, tmp_path, monkeypatch):
     import nbformat
+    from light_period import light_build_period
     from nbformat.v4 import new_code_cell, new_notebook
 
-    from cpm_analysis.report import artifacts, runner
+    from cpm_analysis.report import runner
 
     seen = {}
 
-    def scoring(view, period, *, seed, config=None):
+    def pipeline(dataset, period, config=None, **kwargs):
         seen["config"] = config
-        return artifacts.basic_scored_table(view), {}
+        return light_build_period(dataset, period, config, **kwargs)
 
-    monkeypatch.setattr(
-        runner, "build_artifacts", functools.partial(artifacts.build_artifacts, plugin=scoring)
-    )
+    monkeypatch.setattr(runner, "build_period", pipeline)
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     parameters = (
         'data: str = ""\nperiod: str = ""\nfreq: str = ""\nout_dir: str = ""\npii: str = ""\n'
-        'owner: str = ""\nseed: int = 0\nscored: str = ""'
+        'owner: str = ""\nseed: int = 0\nresult: str = ""'
     )
     nb = new_notebook(cells=[new_code_cell(parameters, metadata={"tags": ["parameters"]})])
     nb.metadata["kernelspec"] = {
@@ -443,7 +444,7 @@ def test_run_report_writes_the_effective_config_into_metrics(company, tmp_path, 
     assert data["config"]["ranking"]["penalty"]["enabled"] is True
     assert data["config"]["currency"] == "EUR"
     assert data["config"]["sla"] == {"first_response_hours": 24.0}
-    assert seen["config"].ranking.penalty.enabled  # the scoring received it
+    assert seen["config"].ranking.penalty.enabled  # the period pipeline received it
 
 
 # --- the analyses follow a configuration ------------------------------------------------------
@@ -451,8 +452,6 @@ def test_run_report_writes_the_effective_config_into_metrics(company, tmp_path, 
 
 @pytest.mark.slow
 def test_scoring_follows_the_configuration(small, plain, tmp_path):
-    from cpm_analysis.scoring import build_period_artifacts
-
     (tmp_path / "two.yaml").write_text(
         "segments:\n  - {segment: Active, r: 3-5, group: top}\n"
         "  - {segment: Dormant, r: 1-2, group: lapsed}\n"
@@ -464,7 +463,7 @@ def test_scoring_follows_the_configuration(small, plain, tmp_path):
         "sla: {first_response_hours: 1}\n"
     )
     config = load_config(data_folder=tmp_path)
-    scored, metrics_ = build_period_artifacts(small, parse_period("2025-06"), config=config)
+    scored, metrics_ = _scored_and_metrics(small, config)
     _, default = plain
     clv = metrics_["models"]["clv"]
     assert clv["horizon_months"] == 6 and clv["monthly_discount_rate"] == 0.02
