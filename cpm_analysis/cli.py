@@ -47,6 +47,7 @@ class RedactingFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """Replace the record's message by its redacted text; keep every record (``True``)."""
         record.msg = redact_text(record.getMessage())
         record.args = None
         return True
@@ -55,7 +56,7 @@ class RedactingFilter(logging.Filter):
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="cpm-analysis")
 def main() -> None:
-    """Customer performance management: validate data, generate samples, render reports.
+    """Manage customer performance: validate data, generate samples, render reports.
 
     Every command reads the bundled synthetic sample (data/sample) unless told otherwise.
     Exit codes: 0 success, 1 a step failed, 2 bad arguments or unusable data.
@@ -114,7 +115,7 @@ def validate(source: str | None, mapping: str | None, config_file: str | None) -
 
 
 def _print_summary(ds: Any) -> None:
-    """The per-table counts, what was derived, and the rejected rows by reason."""
+    """Print the per-table counts, what was derived, and the rejected rows by reason."""
     summary = ds.summary()
     click.echo(f"source: {ds.source}")
     click.echo(f"{'table':<12} {'rows':>10} {'rejected':>9}  {'first':<10}  {'last':<10}")

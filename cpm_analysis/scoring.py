@@ -164,8 +164,11 @@ _WARNED_ALREADY = (
 
 
 def _fit_notes(caught: list, *models: Any) -> list[str]:
-    """The warnings the fits issued, then the health sentences of the models' ``fit_warnings_``
-    that no warning carried (excluded spend, no dropout, parameters at a bound)."""
+    """Collect the warnings the fits issued, then the models' other health sentences.
+
+    The health sentences are those of the models' ``fit_warnings_`` that no warning carried
+    (excluded spend, no dropout, parameters at a bound).
+    """
     warned = [str(w.message) for w in caught]
     notes = [f"lifetime value: {message}" for message in warned]
     for model in models:
@@ -373,7 +376,7 @@ def score_customers(
 
 
 def scoring_options(config: CPMConfig) -> dict[str, Any]:
-    """The keyword arguments of :func:`score_customers` a configuration sets.
+    """Return the keyword arguments of :func:`score_customers` a configuration sets.
 
     Examples
     --------

@@ -113,7 +113,10 @@ def _check_weights(weights: Mapping[str, float] | None, defaults: Mapping[str, f
 
 
 def _check_kpis(kpis: Mapping[str, float] | None, defaults: dict[str, float]) -> dict:
-    """The scorecard's KPIs and default weights: ``kpis`` (any registered KPI ids) or defaults."""
+    """Return the scorecard's checked KPIs and default weights: ``kpis`` or the defaults.
+
+    ``kpis`` may name any registered KPI ids.
+    """
     if kpis is None:
         return dict(defaults)
     if not isinstance(kpis, Mapping) or not kpis:
@@ -631,8 +634,10 @@ def agent_scorecard(
 
 
 def scorecard_options(config: CPMConfig, role: str = "owner") -> dict[str, Any]:
-    """The keyword arguments of :func:`owner_scorecard` / :func:`agent_scorecard` a
-    configuration sets: KPIs and weights, SLA, assessment blend, attainment cap, ranking rules.
+    """Return the keyword arguments of :func:`owner_scorecard` / :func:`agent_scorecard`.
+
+    Only the arguments a configuration sets: KPIs and weights, SLA, assessment blend,
+    attainment cap, ranking rules.
 
     Examples
     --------

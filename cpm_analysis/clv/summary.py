@@ -54,12 +54,13 @@ def days_per_unit(time_unit: str) -> float:
 
 
 def summary_cutoff(value: Any, name: str = "observation_end") -> pd.Timestamp:
-    """The instant up to which orders count, read with :func:`~cpm_analysis.periods.to_cutoff`.
+    """Return the instant up to which orders count.
 
-    A date (``"2024-06-30"``, :class:`datetime.date`) or period label means the end of that day
-    or period. Because the summary works in whole days, a Timestamp or datetime at exactly
-    midnight is read the same way, as the whole of that day (``lifetimes`` compares at the day
-    too); any other time of day is an exact instant.
+    Read with :func:`~cpm_analysis.periods.to_cutoff`: a date (``"2024-06-30"``,
+    :class:`datetime.date`) or period label means the end of that day or period. Because the
+    summary works in whole days, a Timestamp or datetime at exactly midnight is read the same
+    way, as the whole of that day (``lifetimes`` compares at the day too); any other time of day
+    is an exact instant.
 
     Examples
     --------
@@ -87,8 +88,10 @@ def _as_orders(orders: Any) -> pd.DataFrame:
 
 
 def _factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Integer codes (int32 or int64) in order of first appearance, and the unique values
-    (arrow's dictionary encoding for arrow-backed columns, else ``pd.factorize``)."""
+    """Return integer codes (int32 or int64) in order of first appearance, and the unique values.
+
+    They come from arrow's dictionary encoding for arrow-backed columns, else ``pd.factorize``.
+    """
     array = values.array
     if hasattr(array, "__arrow_array__") and not values.hasnans:
         import pyarrow as pa
@@ -432,7 +435,7 @@ PERIOD_TIME_UNIT = "W"
 
 
 def period_summary(data: Any, cutoff: Any, *, calibration_end: Any = None) -> Any:
-    """The period's weekly RFM summary: the one summary every model of a period is fitted on.
+    """Return the period's weekly RFM summary: the one summary every model of a period is fitted on.
 
     :func:`rfm_summary` of the paid orders up to ``cutoff`` (the period's last instant), in
     weeks (``PERIOD_TIME_UNIT``). The scored customer table, the value models of the report,

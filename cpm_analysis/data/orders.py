@@ -99,7 +99,7 @@ def paid_mask(orders: pd.DataFrame | pd.Series, *, table: str = "orders") -> np.
 
 
 def paid_orders(orders: pd.DataFrame, *, table: str = "orders") -> pd.DataFrame:
-    """The orders that count as purchases (see :func:`paid_mask`), as a frame.
+    """Return the orders that count as purchases (see :func:`paid_mask`), as a frame.
 
     The frame is returned as it is when it has no ``status`` column, else the selected rows.
 

@@ -83,7 +83,7 @@ def finalize_scored(
 
 
 def scored_for_csv(scored: pd.DataFrame) -> pd.DataFrame:
-    """Lists in cells (e.g. reason codes) joined by ``"; "`` so a CSV cell stays readable.
+    """Join lists in cells (e.g. reason codes) by ``"; "`` so a CSV cell stays readable.
 
     Examples
     --------

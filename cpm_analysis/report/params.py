@@ -91,7 +91,7 @@ class ParameterError(ValueError):
 
 
 def project_root() -> Path:
-    """The project folder holding ``data/``, ``notebooks/`` and ``reports/``.
+    """Return the project folder holding ``data/``, ``notebooks/`` and ``reports/``.
 
     ``$CPM_PROJECT_ROOT`` when set, else the folder above the installed package (the
     repository checkout for an editable install).
@@ -172,7 +172,7 @@ def default_reports_dir() -> Path:
 
 
 def resolve_period(dataset: Dataset, period: str | Period, freq: str | None = None) -> Period:
-    """The reporting period a label names, checked against the data.
+    """Return the reporting period a label names, checked against the data.
 
     ``latest`` is the last complete period of frequency ``freq`` (monthly when ``None``). An
     explicit label carries its own frequency; a ``freq`` that disagrees is an error, not a silent
@@ -312,14 +312,20 @@ class ReportContext:
 
     @property
     def company_view(self) -> Dataset:
-        """``view`` of every customer, also on an owner's pages: what the models are fitted on
-        and checked against (the owner's scores are a slice of the company's)."""
+        """``view`` of every customer, also on an owner's pages.
+
+        What the models are fitted on and checked against (the owner's scores are a slice of
+        the company's).
+        """
         return self._full_view if self._full_view is not None else self.view
 
     @property
     def company(self) -> Dataset:
-        """``dataset`` of every customer, also on an owner's pages: what the models are fitted
-        on (an owner's numbers are a slice of the company's, never a refit on the book)."""
+        """``dataset`` of every customer, also on an owner's pages.
+
+        What the models are fitted on (an owner's numbers are a slice of the company's, never a
+        refit on the book).
+        """
         return self._company if self._company is not None else self.dataset
 
     def show(self, frame: pd.DataFrame, **kwargs: Any) -> Any:
@@ -341,8 +347,9 @@ class ReportContext:
 
     @cached_property
     def result(self) -> Any:
-        """The period's :class:`~cpm_analysis.pipeline.PeriodResult` (the owner's book when
-        ``owner`` is set): what the pages render.
+        """Return the period's :class:`~cpm_analysis.pipeline.PeriodResult`: what the pages render.
+
+        It is the owner's book when ``owner`` is set.
 
         The runner's saved result when ``result`` was given; otherwise built here with
         :func:`~cpm_analysis.pipeline.build_period` on every customer the first time it is
@@ -356,7 +363,7 @@ class ReportContext:
         return company.for_owner(self.owner) if self.owner is not None else company
 
     def scored_table(self) -> pd.DataFrame:
-        """The period's per-customer scoring table (one row per customer).
+        """Return the period's per-customer scoring table (one row per customer).
 
         The result's (:attr:`result`) when there is one; otherwise only the scoring is run
         (:func:`cpm_analysis.scoring.score_customers`, as the customer view needs no more).
@@ -375,7 +382,7 @@ class ReportContext:
         return scored.reset_index(drop=True)
 
     def summary(self) -> Any:
-        """A Markdown block stating period, data, scope and personal-data mode."""
+        """Return a Markdown block stating period, data, scope and personal-data mode."""
         from IPython.display import Markdown
 
         from cpm_analysis.report.escaping import md_text

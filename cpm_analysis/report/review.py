@@ -102,7 +102,7 @@ def scorecard(
     owner: str | None = None,
     amber: float = DEFAULT_CONFIG.targets.at_risk_band,
 ) -> pd.DataFrame:
-    """The KPI scorecard of the period: every target of the scope with its status.
+    """Build the KPI scorecard of the period: every target of the scope with its status.
 
     Parameters
     ----------
@@ -152,7 +152,7 @@ def scorecard(
 
 
 def scorecard_table(card: pd.DataFrame) -> pd.DataFrame:
-    """The scorecard's columns for display, indexed by the KPI's English label.
+    """Return the scorecard's columns for display, indexed by the KPI's English label.
 
     Examples
     --------
@@ -209,7 +209,7 @@ def plot_scorecard(card: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
 
 
 def recent_periods(period: Period | str, n: int = TREND_PERIODS) -> list[Period]:
-    """The ``n`` periods ending with ``period`` (same frequency), oldest first.
+    """Return the ``n`` periods ending with ``period`` (same frequency), oldest first.
 
     Examples
     --------
@@ -250,7 +250,7 @@ def kpi_trends(
 
 
 def headline_kpis(history: pd.DataFrame, kpis: tuple[str, ...] = HEADLINE_KPIS) -> list[str]:
-    """The headline KPIs with at least one value in ``history``.
+    """Return the headline KPIs with at least one value in ``history``.
 
     Examples
     --------
@@ -348,7 +348,7 @@ class TeamScorecard:
         return self.table is not None and len(self.table) > 0
 
     def missing(self) -> Any:
-        """The one sentence shown instead of the scorecard (the same object every call)."""
+        """Return the one sentence shown instead of the scorecard (the same object every call)."""
         from cpm_analysis.report.availability import Check
 
         if self._missing is None:
@@ -357,7 +357,7 @@ class TeamScorecard:
         return self._missing
 
     def message(self) -> Any:
-        """A Markdown line: who was ranked and who was flagged, or why there is no scorecard."""
+        """Return a Markdown line: who was ranked and who was flagged, or why no scorecard."""
         from IPython.display import Markdown
 
         if not self.available:
@@ -365,7 +365,7 @@ class TeamScorecard:
         return Markdown(self.describe())
 
     def describe(self) -> str:
-        """The text of :meth:`message`.
+        """Return the text of :meth:`message`.
 
         Examples
         --------
@@ -415,7 +415,7 @@ def team_scorecard(
     owner: str | None = None,
     config: CPMConfig | None = None,
 ) -> TeamScorecard:
-    """The owner or agent scorecard of the period with its rule flags (last 3 periods).
+    """Build the owner or agent scorecard of the period with its rule flags (last 3 periods).
 
     Not available (with the reason, never estimated) when the data lacks what the role's KPIs
     need: customers with an ``owner_id`` for owners, tickets with an ``agent_id`` for agents.
@@ -487,7 +487,7 @@ def plot_team(team: TeamScorecard, *, ax: Axes | None = None) -> Axes | None:
 
 
 def biggest_risks(card: pd.DataFrame, scored: pd.DataFrame | None, n: int = 3) -> pd.DataFrame:
-    """The ``n`` biggest risks of the period, each with its evidence.
+    """Return the ``n`` biggest risks of the period, each with its evidence.
 
     Candidates, in this order of priority:
 
@@ -662,7 +662,7 @@ def improvement_actions(
 
 
 def action_options(config: CPMConfig) -> dict[str, Any]:
-    """The keyword arguments of :func:`improvement_actions` a configuration sets.
+    """Return the keyword arguments of :func:`improvement_actions` a configuration sets.
 
     Examples
     --------
@@ -684,7 +684,7 @@ def executive_summary(
     *,
     forecast: ForecastCheck | None = None,
 ) -> str:
-    """A few sentences for managers, generated from the numbers of the period (Markdown).
+    """Write a few sentences for managers, generated from the numbers of the period (Markdown).
 
     What improved (the three KPIs with the largest relative change in their good direction),
     which targets were missed or are at risk, the three biggest risks and, when given, how
@@ -880,8 +880,9 @@ class ForecastCheck:
         return gone
 
     def purchases_table(self) -> Any:
-        """:attr:`purchases` for display (``error`` shown as ``difference``), or why there is no
-        purchase check.
+        """Return :attr:`purchases` for display, or why there is no purchase check.
+
+        ``error`` is shown as ``difference``.
 
         Examples
         --------
@@ -896,7 +897,7 @@ class ForecastCheck:
         return self._missing("; ".join(notes) or "no purchase check")
 
     def churn_table(self) -> pd.DataFrame:
-        """The churn check as a one-column table for display.
+        """Return the churn check as a one-column table for display.
 
         Examples
         --------

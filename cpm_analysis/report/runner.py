@@ -218,8 +218,11 @@ class ReportOutcome:
 
     @property
     def exit_code(self) -> int:
-        """0 when every period and owner book succeeded, 1 otherwise (a failed owner book does
-        not keep the company report from being published, but a scheduler must notice it)."""
+        """0 when every period and owner book succeeded, 1 otherwise.
+
+        A failed owner book does not keep the company report from being published, but a
+        scheduler must notice it.
+        """
         return 1 if self.failed or self.owner_failures else 0
 
 
@@ -227,7 +230,9 @@ class ReportOutcome:
 
 
 def notebooks_dir(folder: str | os.PathLike | None = None) -> Path:
-    """The notebooks folder: ``folder``, else ``$CPM_NOTEBOOKS_DIR``, else ``<project>/notebooks``.
+    """Return the notebooks folder.
+
+    ``folder``, else ``$CPM_NOTEBOOKS_DIR``, else ``<project>/notebooks``.
 
     Examples
     --------
@@ -269,7 +274,7 @@ def discover_notebooks(folder: str | os.PathLike | None = None) -> list[Notebook
 def select_notebooks(
     specs: Sequence[NotebookSpec], only: Iterable[str] | None = None
 ) -> list[NotebookSpec]:
-    """The periodic notebooks to run, all of them or those named in ``only``.
+    """Select the periodic notebooks to run, all of them or those named in ``only``.
 
     A name matches ``01_data_quality``, ``data_quality``, ``01`` or ``01_data_quality.ipynb``.
 
@@ -309,7 +314,7 @@ def select_notebooks(
 
 
 def check_notebook_parameters(spec: NotebookSpec) -> set[str]:
-    """The parameters a notebook declares; raises when a required one is missing.
+    """Return the parameters a notebook declares; raise when a required one is missing.
 
     Raises
     ------
@@ -380,8 +385,10 @@ def execute_notebook(
 
 
 def _kernel_manager_with(env: dict[str, str], cwd: Path | None = None) -> type:
-    """A kernel manager class whose kernels start in ``cwd`` and get ``env`` on top of this
-    process's environment (neither changes this process's own)."""
+    """Make a kernel manager class whose kernels start in ``cwd`` and get ``env``.
+
+    ``env`` comes on top of this process's environment (neither changes this process's own).
+    """
     from jupyter_client.manager import AsyncKernelManager
 
     added = dict(env)
@@ -425,7 +432,7 @@ def resolve_periods(
     end: str | None = None,
     freq: str | None = None,
 ) -> list[Period]:
-    """The periods to report: one (``period``, default ``latest``) or a backfill range.
+    """Return the periods to report: one (``period``, default ``latest``) or a backfill range.
 
     Parameters
     ----------
@@ -488,7 +495,7 @@ def _slug(text: str) -> str:
 
 
 def owner_folder_names(owners: Sequence[str]) -> dict[str, str]:
-    """A folder name per owner id that is safe on every file system and unique ignoring case.
+    """Map each owner id to a folder name safe on every file system and unique ignoring case.
 
     An id that is already a plain name (letters, digits, ``.``, ``_``, ``-``; at most 64
     characters; not starting with a dot or ending in one; not a Windows device name such as
@@ -549,8 +556,11 @@ def write_scored(folder: Path, scored: pd.DataFrame, scanner: PiiScanner | None 
 def write_rejected(
     folder: Path, rejected: pd.DataFrame, pii: str, scanner: PiiScanner | None = None
 ) -> None:
-    """Write ``rejected_rows.csv``: real ids kept; unless ``show``, only the contract columns of
-    each raw row, personal values masked by column and by content (:func:`mask_rejected`)."""
+    """Write ``rejected_rows.csv``: real ids kept, personal values masked.
+
+    Unless ``show``, only the contract columns of each raw row, personal values masked by column
+    and by content (:func:`mask_rejected`).
+    """
     write_csv(mask_rejected(rejected, pii, scanner=scanner), folder / REJECTED_FILE)
 
 
@@ -680,7 +690,7 @@ def _clean_stale(out: Path, manifest: Manifest) -> None:
 
 
 def _new_staging(out: Path, label: str, manifest: Manifest) -> Path:
-    """A new staging folder ``.tmp-<label>-<hex>``, listed in the manifest before it is made."""
+    """Make a staging folder ``.tmp-<label>-<hex>``, listed in the manifest before it is made."""
     while True:
         staging = out / f".tmp-{label}-{secrets.token_hex(4)}"
         if not staging.exists():
@@ -691,7 +701,7 @@ def _new_staging(out: Path, label: str, manifest: Manifest) -> Path:
 
 
 def data_folder(source: str) -> Path | None:
-    """The folder or file on this machine a data source reads: a folder, or a SQLite file.
+    """Return the folder or file on this machine a data source reads: a folder, or a SQLite file.
 
     Examples
     --------
@@ -1004,7 +1014,7 @@ def _write_index(out: Path, manifest: Manifest) -> Path:
 
 
 def _pseudonym_key(out: Path) -> bytes:
-    """The pseudonym key; a key that is too short is a usage error (exit 2), not a traceback."""
+    """Load the pseudonym key; a key too short is a usage error (exit 2), not a traceback."""
     try:
         return load_key(out)
     except ValueError as err:
@@ -1012,15 +1022,17 @@ def _pseudonym_key(out: Path) -> bytes:
 
 
 def _os_reason(err: OSError) -> str:
-    """An ``OSError`` in a few words: ``No space left on device: '/srv/reports/x.csv'``."""
+    """Say an ``OSError`` in a few words: ``No space left on device: '/srv/reports/x.csv'``."""
     reason = err.strerror or errno.errorcode.get(err.errno or 0, "") or str(err)
     return f"{reason}: '{err.filename}'" if err.filename else reason
 
 
 @contextlib.contextmanager
 def _private_run_folder() -> Iterator[Path]:
-    """A folder of this run only (mode 0700, in the system's temporary folder, outside the
-    report): the saved period results the kernels read. Removed when the run ends."""
+    """Yield a folder of this run only: the saved period results the kernels read.
+
+    Mode 0700, in the system's temporary folder, outside the report. Removed when the run ends.
+    """
     import tempfile
 
     folder = Path(tempfile.mkdtemp(prefix="cpm-report-run-"))
@@ -1032,7 +1044,7 @@ def _private_run_folder() -> Iterator[Path]:
 
 @contextlib.contextmanager
 def _cluster(engine: str, scheduler: str | None) -> Iterator[Any]:
-    """A Dask client for ``engine="dask"`` (closed afterwards), else ``None``."""
+    """Yield a Dask client for ``engine="dask"`` (closed afterwards), else ``None``."""
     if engine != "dask":
         yield None
         return
@@ -1227,7 +1239,8 @@ def _owner_tasks(
 def _mark_failed_owners(tasks: Sequence[_Task], outcome: PeriodOutcome) -> None:
     """Empty the folder of each failed owner book but for ``FAILED.txt`` with the error.
 
-    Only files this run wrote there are deleted (the folder is in the staging area)."""
+    Only files this run wrote there are deleted (the folder is in the staging area).
+    """
     folders = {task.owner: task.folder for task in tasks if task.owner is not None}
     for owner, error in sorted(outcome.owner_failures.items()):
         folder = folders[owner]

@@ -121,7 +121,7 @@ def period_migration(
 
 
 def fallen_customers(migration: Any, scored: pd.DataFrame, n: int = 25) -> pd.DataFrame:
-    """The customers who fell from a top segment, most valuable first, with owner and action.
+    """Return the customers who fell from a top segment, most valuable first, with owner and action.
 
     Parameters
     ----------
@@ -221,7 +221,9 @@ def migration_summary(migration: Any) -> pd.DataFrame:
 
 
 def behaviour_clusters(segments: pd.DataFrame, view: Dataset, cutoff: Any, seed: int = 0) -> Any:
-    """The behavioural clusters of :func:`cpm_analysis.segments.cluster_customers`, or why not.
+    """Return the behavioural clusters of the customers, or why not.
+
+    The clusters are computed by :func:`cpm_analysis.segments.cluster_customers`.
 
     Returns
     -------
@@ -245,7 +247,7 @@ def behaviour_clusters(segments: pd.DataFrame, view: Dataset, cutoff: Any, seed:
 
 
 def cluster_table(clusters: Any) -> pd.DataFrame:
-    """The clusters' profile for display, ``name`` renamed ``cluster_name``.
+    """Return the clusters' profile for display, ``name`` renamed ``cluster_name``.
 
     (A column called ``name`` would be dropped as personal data by the masked display.)
 
@@ -484,7 +486,7 @@ PARAMETER_MEANINGS = {
 
 
 def model_parameters(models: dict[str, Any]) -> pd.DataFrame:
-    """The fitted parameters of the lifetime-value models, one row each, with their meaning.
+    """Return the fitted parameters of the lifetime-value models, one row each, with their meaning.
 
     Parameters
     ----------
@@ -558,7 +560,7 @@ def value_by(scored: pd.DataFrame, by: str) -> pd.DataFrame:
 
 
 def top_customers(scored: pd.DataFrame, by: str = "clv", n: int = 20) -> pd.DataFrame:
-    """The ``n`` customers with the largest ``by``, with the columns a manager acts on.
+    """Return the ``n`` customers with the largest ``by``, with the columns a manager acts on.
 
     Examples
     --------
@@ -648,7 +650,9 @@ def plot_clv_distribution(scored: pd.DataFrame, *, ax: Axes | None = None) -> Ax
 def backtest_cutoffs(
     view: Dataset, period: Period, n: int = BACKTEST_CUTOFFS
 ) -> tuple[Any, list[pd.Timestamp]]:
-    """The churn window and the cutoffs of the period's backtest, the longest the history allows.
+    """Return the churn window and the cutoffs of the period's backtest.
+
+    The window and the cutoffs are the longest the history allows.
 
     See :func:`cpm_analysis.churn.evaluation.backtest_plan`: the standard window (a 90-day
     horizon over the customers who bought in the last 365 days) when the history allows it,
@@ -718,7 +722,7 @@ def churn_backtest(
 
 
 def backtest_metrics(result: Any) -> pd.DataFrame:
-    """The backtest's metrics per scored cutoff and their mean, for display.
+    """Return the backtest's metrics per scored cutoff and their mean, for display.
 
     Examples
     --------
@@ -800,7 +804,7 @@ def backtest_verdict(result: Any) -> str:
 
 
 def risk_table(scored: pd.DataFrame, n: int = 25) -> pd.DataFrame:
-    """The ``n`` active customers with the largest expected loss, with their reasons.
+    """Return the ``n`` active customers with the largest expected loss, with their reasons.
 
     Returns :class:`~cpm_analysis.report.availability.Unavailable` when the scored table has
     no churn columns (the churn model was not trained for the period).
