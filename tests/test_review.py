@@ -317,8 +317,9 @@ def test_previous_scored_reuses_a_matching_published_table(company, tmp_path, mo
 
     calls = {}
 
-    def fake_score(dataset, period, seed=0):
+    def fake_score(dataset, period, seed=0, **options):
         calls.update(period=period.label, seed=seed)
+        calls["horizon"] = options.get("horizon_months")
 
         class Result:
             scored = table
@@ -327,4 +328,11 @@ def test_previous_scored_reuses_a_matching_published_table(company, tmp_path, mo
 
     monkeypatch.setattr("cpm_analysis.scoring.score_customers", fake_score)
     out, source = review.previous_scored(company, PERIOD, seed=4, scored_path=here)
-    assert source == "rescored at the end of 2025-05" and calls == {"period": "2025-05", "seed": 4}
+    assert source == "rescored at the end of 2025-05"
+    assert calls == {"period": "2025-05", "seed": 4, "horizon": 12}
+    # other business rules than the published table's: rescored, with those rules
+    from cpm_analysis.config import parse_config
+
+    rules = parse_config({"clv": {"horizon_months": 6}})
+    out, source = review.previous_scored(company, PERIOD, seed=3, scored_path=here, config=rules)
+    assert source == "rescored at the end of 2025-05" and calls["horizon"] == 6
