@@ -109,10 +109,16 @@ def _doctest_setup(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: 
         namespace.update(request.getfixturevalue("_churn_globals"))
     namespace["tmp"] = tmp_path
     monkeypatch.chdir(ROOT)
+    import matplotlib as mpl
+
+    # every example starts from matplotlib's defaults, whatever a test or an example that
+    # applied the report style (``style.apply()``) left behind, and leaves them as it found them
     with (
         threadpool_limits(limits=1),
         pd.option_context("display.width", 100, "display.max_columns", 8),
+        mpl.rc_context(),
     ):
+        mpl.rcdefaults()
         yield
     import matplotlib.pyplot as plt
 
