@@ -18,18 +18,7 @@ def test_the_kernel_starts_in_cwd_even_when_a_parallel_thread_undoes_the_chdir(
     # papermill's cwd= is a process-wide chdir: with --jobs 2 another thread may restore the
     # old folder while this kernel is spawned. Simulate that: papermill's chdir does nothing.
     monkeypatch.setattr(papermill.execute, "chdir", lambda path: contextlib.nullcontext())
-    notebook = tmp_path / "probe.ipynb"
-    cell = nbformat.v4.new_code_cell("import os\nopen('where.txt', 'w').write(os.getcwd())")
-    params = nbformat.v4.new_code_cell("x = 1")
-    params.metadata["tags"] = ["parameters"]
-    book = nbformat.v4.new_notebook(cells=[params, cell])
-    book.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    book.metadata["language_info"] = {"name": "python"}
-    nbformat.write(book, notebook)
+    notebook = _probe(tmp_path, "import os\nopen('where.txt', 'w').write(os.getcwd())")
     folder = tmp_path / "period"
     folder.mkdir()
     elsewhere = tmp_path / "elsewhere"
@@ -44,17 +33,7 @@ def test_the_kernel_starts_in_cwd_even_when_a_parallel_thread_undoes_the_chdir(
 def test_executing_a_notebook_never_changes_this_process_cwd(tmp_path, monkeypatch):
     # A process-wide chdir from a notebook thread can leave the process in a period's
     # temporary folder that is later renamed away: the next report then fails on it.
-    notebook = tmp_path / "probe.ipynb"
-    params = nbformat.v4.new_code_cell("x = 1")
-    params.metadata["tags"] = ["parameters"]
-    book = nbformat.v4.new_notebook(cells=[params, nbformat.v4.new_code_cell("y = x")])
-    book.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    book.metadata["language_info"] = {"name": "python"}
-    nbformat.write(book, notebook)
+    notebook = _probe(tmp_path, "y = x")
     folder = tmp_path / "period"
     folder.mkdir()
     here = os.getcwd()
@@ -66,3 +45,19 @@ def test_executing_a_notebook_never_changes_this_process_cwd(tmp_path, monkeypat
     # other folder is a process-wide move.
     assert set(calls) <= {here}
     assert os.getcwd() == here
+
+
+def _probe(folder: Path, code: str) -> Path:
+    """A notebook with a parameters cell (``x``) and one cell of ``code``."""
+    params = nbformat.v4.new_code_cell("x = 1")
+    params.metadata["tags"] = ["parameters"]
+    book = nbformat.v4.new_notebook(cells=[params, nbformat.v4.new_code_cell(code)])
+    book.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    book.metadata["language_info"] = {"name": "python"}
+    path = folder / "probe.ipynb"
+    nbformat.write(book, path)
+    return path
