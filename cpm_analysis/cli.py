@@ -292,6 +292,13 @@ def sample(
     help="Business rules file (YAML or TOML, see docs/configuration.md).  [default: cpm.yaml "
     "or cpm.toml in the data folder, else the defaults]",
 )
+@click.option(
+    "--lang",
+    default=None,
+    metavar="LANG",
+    help="Language of the reports: en or zh (a region may follow: en-GB, zh-CN).  [default: the "
+    "configuration's locale, else en]",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no step log; errors only.")
 def report(
     data: str | None,
@@ -309,6 +316,7 @@ def report(
     engine: str,
     scheduler: str | None,
     config_file: str | None,
+    lang: str | None,
     quiet: bool,
 ) -> None:
     """Render the periodic reports: notebooks -> reports/<period>/*.html and reports/index.html.
@@ -324,6 +332,8 @@ def report(
     Business rules (SLA hours, scorecard KPIs and weights, the assessment blend, the ranking
     rules, horizons, tiers, the segment map, currency, locale) come from --config FILE, else
     cpm.yaml or cpm.toml in the data folder, else the defaults; metrics.json records them.
+    --lang zh renders the pages that have moved to the message catalogues, and the index, in
+    Chinese (default: the configuration's locale).
 
     --data '$NAME' reads a database URL from the environment variable NAME, so that its password
     is on no command line; the password is shown nowhere (pages, notebooks, logs, errors).
@@ -373,6 +383,7 @@ def report(
             engine=engine,
             scheduler=scheduler,
             config=config_file,
+            lang=lang,
         )
     except (
         DataValidationError,

@@ -418,7 +418,8 @@ class CPMConfig(_Section):
     currency: str | None = None
     """ISO 4217 code of the amounts (``EUR``, ``CNY``); ``null``: amounts are shown without one."""
     locale: str = "en"
-    """Language of the report's labels (``en``, ``zh``, ``en-GB``, ...)."""
+    """Language of the reports and the locale of their formats (``en``, ``zh``, ``en-GB``,
+    ``zh-CN``; see :mod:`cpm_analysis.i18n`); ``cpm report --lang`` overrides it."""
     _source: str = PrivateAttr(default="defaults")
 
     @field_validator("currency")
@@ -433,6 +434,9 @@ class CPMConfig(_Section):
     def _locale(cls, value: str) -> str:
         if not _LOCALE.match(value):
             raise ValueError(f"expected a language tag such as 'en' or 'zh-CN', got {value!r}")
+        from cpm_analysis.i18n import format_locale
+
+        format_locale(value, name="")  # a language the reports have, with a known region
         return value
 
     @model_validator(mode="after")

@@ -490,10 +490,11 @@ def test_index_lists_periods_trends_and_failures(tmp_path):
         'href="2024-06/01_data_quality.html"' in html
         and 'href="2024-06/customers_scored.csv"' in html
     )
-    assert html.count("<svg") == 2 and "+50.0%" in html
+    # the monthly orders have two points, a sparkline; the one quarter has none
+    assert html.count("<svg") == 1 and "+50.0%" in html
     assert "last run failed: 02_x: cell 3 raised ValueError (2024-06)" in html
     assert "2024-07" in html and "no earlier report" in html
-    assert "1 owner report(s)" in html and "2024-08" not in html
+    assert "1 owner report in 2024-06/owners/" in html and "2024-08" not in html
     assert export.external_references(html) == [] and "<script" not in html
 
 

@@ -370,7 +370,7 @@ def test_a_full_disk_fails_the_period_in_one_line_and_keeps_the_report(
 def test_a_full_disk_while_writing_the_index_is_one_line_exit_1(
     company, light, tmp_path, monkeypatch
 ):
-    def full(out_dir):
+    def full(out_dir, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(Path(out_dir) / "index.html"))
 
     monkeypatch.setattr(runner, "write_index", full)

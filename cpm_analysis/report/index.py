@@ -6,6 +6,12 @@ latest value and the change against the previous period) and a table of periods 
 their HTML reports and downloads. Periods whose last run failed are flagged; their previous good
 report is the one linked.
 
+It reads well from the first period: a sparkline is drawn only for a number known in two
+periods or more (with a single period there is no Trend column at all), and a change without an
+earlier value says "first period". The page is in the report's language (``lang``: English or
+Chinese, :mod:`cpm_analysis.i18n`): every visible string comes from the message catalogue, KPI
+names from the KPI registry's label for the language, and numbers are formatted for the locale.
+
 Trends come from each period's ``metrics.json``: the ``kpis`` entry when the scoring plug-in
 provides one (a number per KPI, or ``{"value": ..., "label": ...}``), else the row counts of
 the period (new customers, orders, tickets opened, survey answers).
@@ -29,7 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cpm_analysis.periods import FREQS, Period, parse_period
+from cpm_analysis.i18n import N_, Translator, translator
+from cpm_analysis.periods import Period, parse_period
 from cpm_analysis.report.metrics import METRICS_FILE, read_metrics
 from cpm_analysis.report.sanitize import sanitize_page
 
@@ -45,6 +52,14 @@ DOWNLOADS: tuple[str, ...] = (
     METRICS_FILE,
 )
 _TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+ROWS_IN_PERIOD: dict[str, str] = {
+    "new_customers": N_("New customers in period"),
+    "orders": N_("Orders in period"),
+    "tickets_opened": N_("Tickets opened in period"),
+    "survey_answers": N_("Survey answers in period"),
+}
+"""The labels of the row counts trended when a period has no KPIs (``rows_in_period``)."""
 
 
 @dataclass
@@ -138,7 +153,7 @@ def trend_values(metrics: dict[str, Any] | None) -> dict[str, tuple[str, float |
     >>> trend_values({"kpis": {"revenue": {"value": 10.0, "label": "Revenue"}, "orders": 3}})
     {'revenue': ('Revenue', 10.0), 'orders': ('orders', 3.0)}
     >>> trend_values({"data": {"rows_in_period": {"orders": 7}}})
-    {'orders': ('orders in period', 7.0)}
+    {'orders': ('Orders in period', 7.0)}
     """
     if not metrics:
         return {}
@@ -156,7 +171,8 @@ def trend_values(metrics: dict[str, Any] | None) -> dict[str, tuple[str, float |
         return out
     rows = metrics.get("data", {}).get("rows_in_period", {})
     for key, value in rows.items():
-        out[str(key)] = (f"{str(key).replace('_', ' ')} in period", float(value))
+        label = ROWS_IN_PERIOD.get(str(key), f"{str(key).replace('_', ' ')} in period")
+        out[str(key)] = (label, float(value))
     return out
 
 
@@ -206,26 +222,95 @@ def sparkline_svg(
     return head + body + "</svg>"
 
 
-def _fmt(value: float | None) -> str:
-    if value is None:
-        return "–"
-    if value == round(value) and abs(value) >= 1:
-        return f"{value:,.0f}"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:,.2f}" if abs(value) >= 1 else f"{value:.3g}"
+FREQ_TITLES: dict[str, str] = {"M": N_("Monthly"), "Q": N_("Quarterly"), "Y": N_("Yearly")}
+"""The heading of each frequency's section (English; translated when the page is drawn)."""
 
 
-def _change(current: float | None, previous: float | None) -> str:
-    if current is None or previous is None:
-        return "–"
+def kpi_label(key: str, label: str, tr: Translator) -> str:
+    """Return the name of a trended number in the page's language.
+
+    A row count (:data:`ROWS_IN_PERIOD`) is named by its catalogue label; a KPI of the
+    registry by the registry's label for the language (``label_zh`` in Chinese); anything else
+    by the label the metrics give, through the catalogue.
+
+    Examples
+    --------
+    >>> kpi_label("revenue", "Revenue", translator("zh"))
+    '销售收入'
+    >>> kpi_label("orders", "Orders in period", translator("zh"))
+    '本期订单数'
+    """
+    from cpm_analysis.kpis import KPIS
+
+    kpi = KPIS.get(key)
+    if kpi is not None and label not in ROWS_IN_PERIOD.values():
+        return kpi.label_zh if tr.lang == "zh" else kpi.label_en
+    return tr.gettext(label)
+
+
+def _known(points: Sequence[float | None]) -> int:
+    return sum(1 for v in points if v is not None and math.isfinite(v))
+
+
+def _unit(key: str, label: str) -> str | None:
+    """Return the unit of a trended number: its KPI's, or a count for the row counts."""
+    from cpm_analysis.kpis import KPIS
+
+    if label in ROWS_IN_PERIOD.values():
+        return "count"
+    kpi = KPIS.get(key)
+    return kpi.unit if kpi is not None else None
+
+
+def format_value(value: float | None, tr: Translator, unit: str | None = None) -> str:
+    """Return a trended value by its unit, in the locale's format; "not available" for none.
+
+    Examples
+    --------
+    >>> format_value(1234.5, translator("en", currency="EUR"), "currency")
+    '€1,234.50'
+    >>> format_value(0.25, translator("en"), "share"), format_value(None, translator("zh"))
+    ('25.0%', '不可用')
+    """
+    return tr.quantity(value, unit)
+
+
+def format_change(points: Sequence[float | None], tr: Translator, unit: str | None = None) -> str:
+    """Return the change of the last point against the one before it, in words where needed.
+
+    "first period" when no earlier period has the number (the first report, or a KPI that
+    appears for the first time), "not available" when the latest or the previous value is
+    missing, "new" when the previous value was 0, else a signed percentage; a share changes
+    by percentage points.
+
+    Examples
+    --------
+    >>> tr = translator("en")
+    >>> format_change([10.0], tr), format_change([10.0, 15.0], tr), format_change([None, 2.0], tr)
+    ('first period', '+50.0%', 'first period')
+    >>> format_change([1.0, None], tr), format_change([0.0, 3.0], tr)
+    ('not available', 'new')
+    >>> format_change([0.30, 0.33], tr, "share")
+    '+3.0 pp'
+    """
+    current = points[-1] if points else None
+    if current is None or not math.isfinite(current):
+        return tr.not_available()
+    if _known(points[:-1]) == 0:
+        return tr.gettext("first period")
+    previous = points[-2]
+    if previous is None or not math.isfinite(previous):
+        return tr.not_available()
+    if unit == "share":
+        return tr.points(current - previous)
     if previous == 0:
-        return "new" if current else "0"
-    return f"{(current - previous) / abs(previous):+.1%}"
+        return tr.gettext("new") if current else tr.change(0.0)
+    return tr.change((current - previous) / abs(previous))
 
 
 _CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
+       "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif;
        max-width: 1100px; margin: 0 auto; padding: 24px 32px 48px; color: #1f2328; }
 h1 { font-size: 26px; margin-bottom: 4px; }
 h2 { font-size: 20px; margin-top: 36px; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
@@ -242,79 +327,123 @@ svg.spark { display: block; }
 
 
 def render_index(
-    entries: Sequence[PeriodEntry], failed_only: Sequence[tuple[str, str]] = ()
+    entries: Sequence[PeriodEntry],
+    failed_only: Sequence[tuple[str, str]] = (),
+    *,
+    lang: str | Translator | None = None,
 ) -> str:
-    """Return the HTML text of the index page.
+    """Return the HTML text of the index page, in the language ``lang`` (default English).
+
+    Every visible string goes through the language's catalogue (:mod:`cpm_analysis.i18n`) and
+    every number is formatted for its locale.
 
     Examples
     --------
     >>> "<svg" not in render_index([])
     True
+    >>> "<title>客户绩效报告</title>" in render_index([], lang="zh")
+    True
     """
     from cpm_analysis import __version__
 
+    tr = lang if isinstance(lang, Translator) else translator(lang)
+    if tr.currency is None:  # the amounts' currency, as the latest report's configuration says
+        tr.currency = next((c for c in map(_currency, reversed(entries)) if c), None)
+    title = html.escape(tr._("Customer performance reports"))
+    lead = tr.n_(
+        "%(count)s published period. Each report opens offline; customer ids in reports are "
+        "pseudonyms unless a report says otherwise.",
+        "%(count)s published periods. Each report opens offline; customer ids in reports are "
+        "pseudonyms unless a report says otherwise.",
+        len(entries),
+    )
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        f'<html lang="{html.escape(tr.html_lang)}"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<title>Customer performance reports</title>",
+        f"<title>{title}</title>",
         f"<style>{_CSS}</style></head><body>",
-        "<h1>Customer performance reports</h1>",
-        f'<p class="lead">{len(entries)} published period(s). Each report opens offline; '
-        "customer ids in reports are pseudonyms unless a report says otherwise.</p>",
+        f"<h1>{title}</h1>",
+        f'<p class="lead">{html.escape(lead)}</p>',
     ]
     if failed_only:
         items = "".join(
             f"<li><b>{html.escape(label)}</b>: {html.escape(note)}</li>"
             for label, note in failed_only
         )
-        parts.append(
-            f'<p class="failed">Runs that failed with no earlier report:</p><ul>{items}</ul>'
-        )
+        heading = html.escape(tr._("Runs that failed with no earlier report:"))
+        parts.append(f'<p class="failed">{heading}</p><ul>{items}</ul>')
     if not entries:
-        parts.append("<p>No reports yet: run <code>cpm report</code>.</p>")
+        sentence = html.escape(tr._("No reports yet: run %(command)s."), quote=False)
+        parts.append(f"<p>{sentence % {'command': '<code>cpm report</code>'}}</p>")
     for freq in "MQY":
         group = [e for e in entries if e.period.freq == freq]
         if not group:
             continue
-        parts.append(f"<h2>{FREQS[freq].capitalize()}</h2>")
-        parts.extend(_trend_table(group))
-        parts.extend(_period_table(group))
+        parts.append(f"<h2>{html.escape(tr.gettext(FREQ_TITLES[freq]))}</h2>")
+        parts.extend(_trend_table(group, tr))
+        parts.extend(_period_table(group, tr))
     parts.append(f'<p class="muted">cpm-analysis {html.escape(__version__)}</p></body></html>')
     return "\n".join(parts) + "\n"
 
 
-def _trend_table(group: Sequence[PeriodEntry]) -> list[str]:
+def _currency(entry: PeriodEntry) -> str | None:
+    config = (entry.metrics or {}).get("config") or {}
+    code = config.get("currency") if isinstance(config, dict) else None
+    return code if isinstance(code, str) and re.fullmatch(r"[A-Z]{3}", code) else None
+
+
+def _trend_table(group: Sequence[PeriodEntry], tr: Translator) -> list[str]:
     series: dict[str, list[float | None]] = {}
     labels: dict[str, str] = {}
+    units: dict[str, str | None] = {}
     values = [trend_values(e.metrics) for e in group]
     for key in dict.fromkeys(k for v in values for k in v):
-        labels[key] = next(v[key][0] for v in values if key in v)
+        label = next(v[key][0] for v in values if key in v)
+        labels[key] = kpi_label(key, label, tr)
+        units[key] = _unit(key, label)
         series[key] = [v[key][1] if key in v else None for v in values]
     if not series:
         return []
     first, last = group[0].period.label, group[-1].period.label
+    # a sparkline needs two points: with one period (or no KPI known twice) no Trend column
+    trends = any(_known(points) > 1 for points in series.values())
+    if len(group) == 1:
+        caption = tr._(
+            "%(period)s is the first period: trends and changes start with the next one.",
+            period=first,
+        )
+    else:
+        caption = tr._("Trends %(first)s to %(last)s", first=first, last=last)
+    header = [tr._("KPI"), *([tr._("Trend")] if trends else []), tr._("Latest"), tr._("Change")]
     rows = [
-        f"<table><caption class=muted>Trends {html.escape(first)} to {html.escape(last)}</caption>",
-        "<thead><tr><th>KPI</th><th>Trend</th><th>Latest</th><th>Change</th></tr></thead><tbody>",
+        f"<table><caption class=muted>{html.escape(caption)}</caption>",
+        "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr></thead>",
+        "<tbody>",
     ]
     for key, points in series.items():
         label = labels[key]
-        latest = points[-1]
-        previous = points[-2] if len(points) > 1 else None
-        svg = sparkline_svg(points, label=f"{label}: {first} to {last}")
-        rows.append(
-            f"<tr><td>{html.escape(label)}</td><td>{svg}</td>"
-            f'<td class="num">{_fmt(latest)}</td><td class="num">{_change(latest, previous)}</td></tr>'
-        )
+        cells = [f"<td>{html.escape(label)}</td>"]
+        if trends:
+            spark = ""
+            if _known(points) > 1:
+                name = tr._("%(kpi)s: %(first)s to %(last)s", kpi=label, first=first, last=last)
+                spark = sparkline_svg(points, label=name)
+            cells.append(f"<td>{spark}</td>")
+        unit = units[key]
+        cells.append(f'<td class="num">{html.escape(format_value(points[-1], tr, unit))}</td>')
+        cells.append(f'<td class="num">{html.escape(format_change(points, tr, unit))}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
     rows.append("</tbody></table>")
     return rows
 
 
-def _period_table(group: Sequence[PeriodEntry]) -> list[str]:
+def _period_table(group: Sequence[PeriodEntry], tr: Translator) -> list[str]:
+    header = [tr._("Period"), tr._("Reports"), tr._("Downloads"), tr._("Data")]
     rows = [
-        "<table><thead><tr><th>Period</th><th>Reports</th><th>Downloads</th>"
-        "<th>Data</th></tr></thead><tbody>"
+        "<table><thead><tr>"
+        + "".join(f"<th>{html.escape(h)}</th>" for h in header)
+        + "</tr></thead><tbody>"
     ]
     for entry in reversed(group):
         label = html.escape(entry.period.label)
@@ -328,18 +457,25 @@ def _period_table(group: Sequence[PeriodEntry]) -> list[str]:
         )
         data = entry.metrics.get("data", {}) if entry.metrics else {}
         fingerprint = str(data.get("fingerprint", ""))[:12]
-        info = (
-            f'<span class="muted">fingerprint {html.escape(fingerprint)}</span>'
-            if fingerprint
-            else ""
-        )
+        notes = []
+        if fingerprint:
+            notes.append(tr._("fingerprint %(value)s", value=fingerprint))
         if entry.owners:
-            info += f'<br><span class="muted">{entry.owners} owner report(s) in {label}/{OWNERS_DIR}/</span>'
-        if entry.failed_note:
-            info += (
-                f'<br><span class="failed">last run failed: {html.escape(entry.failed_note)}; '
-                "this is the previous good report</span>"
+            notes.append(
+                tr.n_(
+                    "%(count)s owner report in %(folder)s",
+                    "%(count)s owner reports in %(folder)s",
+                    entry.owners,
+                    folder=f"{entry.period.label}/{OWNERS_DIR}/",
+                )
             )
+        info = "<br>".join(f'<span class="muted">{html.escape(n)}</span>' for n in notes)
+        if entry.failed_note:
+            failed = tr._(
+                "last run failed: %(error)s; this is the previous good report",
+                error=entry.failed_note,
+            )
+            info += f'<br><span class="failed">{html.escape(failed)}</span>'
         rows.append(
             f"<tr><td><b>{label}</b></td><td>{reports}</td><td>{downloads}</td><td>{info}</td></tr>"
         )
@@ -363,8 +499,11 @@ def published_file(root: Path, href: str) -> bool:
     return (root / href).is_file()
 
 
-def write_index(out_dir: str | os.PathLike) -> Path:
+def write_index(out_dir: str | os.PathLike, *, lang: str | None = None) -> Path:
     """(Re)write ``<out_dir>/index.html`` from the period folders, atomically.
+
+    ``lang`` is the page's language (``en``, ``zh``, ...; default English): ``cpm report``
+    passes its ``--lang``.
 
     Examples
     --------
@@ -381,7 +520,7 @@ def write_index(out_dir: str | os.PathLike) -> Path:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(
                 sanitize_page(
-                    render_index(entries, failed_only),
+                    render_index(entries, failed_only, lang=lang),
                     link_ok=lambda href: published_file(root, href),
                     sparklines=True,
                 )

@@ -1,8 +1,8 @@
 """Notebook parameters: validation, and the context every report notebook works from.
 
 Each notebook has one cell tagged ``parameters`` holding literals only (``data``, ``period``,
-``freq``, ``out_dir``, ``pii``, ``owner``, ``seed``, ``result``, and ``customer_id`` for the
-on-demand customer view); the next cell passes them to :func:`validate_parameters`, which checks
+``freq``, ``out_dir``, ``pii``, ``owner``, ``seed``, ``result``, ``lang``, and ``customer_id``
+for the on-demand customer view; ``lang`` is optional while the pages move to the catalogue); the next cell passes them to :func:`validate_parameters`, which checks
 them and returns a :class:`ReportContext`. Under ``cpm report`` the ``result`` parameter names
 the period's saved :class:`~cpm_analysis.pipeline.PeriodResult`: the kernel reads it and never
 loads or validates the data again. Without it (an analyst in JupyterLab) the data is loaded and
@@ -38,6 +38,7 @@ from cpm_analysis.credentials import (
 from cpm_analysis.data import Dataset, load
 from cpm_analysis.data.paths import PROJECT_ROOT
 from cpm_analysis.exceptions import DataValidationError, PeriodError
+from cpm_analysis.i18n import Translator, format_locale, translator
 from cpm_analysis.periods import FREQS, Period, latest_period, normalize_freq, parse_period
 from cpm_analysis.privacy import (
     PSEUDONYM_COLUMN,
@@ -66,6 +67,7 @@ PARAMETERS: dict[str, Any] = {
     "owner": "",
     "seed": 0,
     "result": "",
+    "lang": "en",
 }
 """The standard notebook parameters and their defaults (``customer_id`` is added by the
 on-demand customer notebook)."""
@@ -268,6 +270,9 @@ class ReportContext:
         when one was given).
     key : bytes or None
         The pseudonym key (``None`` in ``show`` mode).
+    lang : str
+        The report's language tag (``en``, ``zh``, ``en-GB``, ...): :attr:`translator` gives
+        its words and formats.
 
     Examples
     --------
@@ -286,9 +291,19 @@ class ReportContext:
     result_path: Path | None = None
     customer_id: str | None = None
     key: bytes | None = field(default=None, repr=False)
+    lang: str = "en"
     _full_view: Dataset | None = field(default=None, repr=False, compare=False)
     _company: Dataset | None = field(default=None, repr=False, compare=False)
     _result: Any = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def translator(self) -> Translator:
+        """The words and formats of the report's language (:mod:`cpm_analysis.i18n`).
+
+        A page translates a sentence with ``tr = ctx.translator`` and ``tr._("...")``, and
+        formats numbers with ``tr.integer``, ``tr.percent``, ``tr.money``, ``tr.date``.
+        """
+        return translator(self.lang)
 
     @property
     def freq(self) -> str:
@@ -427,6 +442,7 @@ def validate_parameters(
     owner: str = "",
     seed: int = 0,
     result: str = "",
+    lang: str = "en",
     customer_id: str | None = None,
     **unknown: Any,
 ) -> ReportContext:
@@ -460,6 +476,10 @@ def validate_parameters(
     result : str
         Path of the period's saved result (:meth:`~cpm_analysis.pipeline.PeriodResult.save`);
         ``""`` loads the data and computes the period in the notebook.
+    lang : str
+        The report's language: ``en`` (default), ``zh``, or a tag with a region (``en-GB``,
+        ``zh-CN``); ``cpm report`` passes its ``--lang`` (default the configuration's
+        ``locale``).
     customer_id : str, optional
         For the customer view: a customer id, or its pseudonym.
 
@@ -489,12 +509,14 @@ def validate_parameters(
         ("owner", owner, str),
         ("seed", seed, int),
         ("result", result, str),
+        ("lang", lang, str),
     ):
         _expect(name, value, kind)
     if customer_id is not None:
         _expect("customer_id", customer_id, str)
     try:
         check_mode(pii)
+        format_locale(lang)  # a report language, with a region Babel knows
         code = normalize_freq(freq)
         reports = Path(out_dir).expanduser() if out_dir.strip() else default_reports_dir()
         key = load_key(reports) if pii == "mask" else None
@@ -545,6 +567,7 @@ def validate_parameters(
         result_path=result_path,
         customer_id=real_id,
         key=key,
+        lang=lang.strip() or "en",
         _full_view=full_view,
         _company=dataset,
         _result=saved,

@@ -9,8 +9,8 @@ For each period the runner
 2. writes ``rejected_rows.csv`` (personal fields masked unless ``pii="show"``);
 3. executes every periodic notebook with papermill (kernel ``python3``, working directory = the
    period folder, parameters injected: ``data``, ``period``, ``freq``, ``out_dir``, ``pii``,
-   ``owner``, ``seed``, ``result``: the saved result, which the kernel renders without loading
-   the data again) and exports each to offline HTML (:mod:`cpm_analysis.report.export`); with
+   ``owner``, ``seed``, ``lang``, ``result``: the saved result, which the kernel renders without
+   loading the data again; a notebook gets only the parameters it declares) and exports each to offline HTML (:mod:`cpm_analysis.report.export`); with
    ``per_owner`` again for each account owner into ``owners/<owner_id>/``, from the same saved
    company result filtered to that owner's customers
    (:meth:`~cpm_analysis.pipeline.PeriodResult.for_owner`);
@@ -69,6 +69,7 @@ import pandas as pd
 from cpm_analysis.config import ConfigError, CPMConfig, load_config
 from cpm_analysis.credentials import DATA_URL_ENV, is_url, redact_text, redact_url
 from cpm_analysis.data import Dataset, load
+from cpm_analysis.i18n import format_locale
 from cpm_analysis.periods import Period, normalize_freq, parse_period, period_range
 from cpm_analysis.pipeline import build_period
 from cpm_analysis.pipeline.period import RESULT_FILE
@@ -806,6 +807,7 @@ def run_report(
     engine: str = "pandas",
     scheduler: str | None = None,
     config: CPMConfig | str | os.PathLike | None = None,
+    lang: str | None = None,
 ) -> ReportOutcome:
     """Render the periodic reports (see the module docstring for what is written where).
 
@@ -853,6 +855,10 @@ def run_report(
         The business rules (:mod:`cpm_analysis.config`): a loaded configuration or a YAML/TOML
         file (``--config``); default the data folder's ``cpm.yaml``/``cpm.toml``, else the
         defaults. The effective configuration is written into ``metrics.json`` (``config``).
+    lang : str, optional
+        The reports' language: ``en``, ``zh``, or a tag with a region (``en-GB``, ``zh-CN``);
+        default the configuration's ``locale``. Passed to the notebooks that declare ``lang``
+        and used for the index page (:mod:`cpm_analysis.i18n`).
 
     Returns
     -------
@@ -909,6 +915,7 @@ def run_report(
             settings = load_config(config, data_folder(source))
         except ConfigError as err:
             raise ReportArgumentError(f"--config: {err}") from None
+    language = report_language(lang, settings)
     Manifest.claim(out_dir)  # a folder that is not the report's is refused before any write
 
     with contextlib.ExitStack() as stack:
@@ -996,19 +1003,43 @@ def run_report(
                     manifest=manifest,
                     config=settings,
                     keep_pages=keep_pages,
+                    lang=language,
                 )
                 outcomes.append(outcome)
-                _write_index(out_dir, manifest)
+                _write_index(out_dir, manifest, language)
         tick = time.perf_counter()
-        index = _write_index(out_dir, manifest)
+        index = _write_index(out_dir, manifest, language)
         timings["index"] = time.perf_counter() - tick
         log.info("index %s", index)
     return ReportOutcome(periods=outcomes, index=index, timings=timings)
 
 
-def _write_index(out: Path, manifest: Manifest) -> Path:
+def report_language(lang: str | None, config: CPMConfig) -> str:
+    """Return the language tag of a run: ``lang`` (``--lang``) when given, else the config's.
+
+    Raises
+    ------
+    ReportArgumentError
+        When ``lang`` is not a report language (the configuration's ``locale`` is checked when
+        the file is read).
+
+    Examples
+    --------
+    >>> report_language(None, CPMConfig(locale="zh-CN")), report_language("en", CPMConfig())
+    ('zh-CN', 'en')
+    """
+    if lang is None or not str(lang).strip():
+        return config.locale
+    try:
+        format_locale(lang, name="--lang")
+    except ValueError as err:
+        raise ReportArgumentError(str(err)) from None
+    return str(lang).strip()
+
+
+def _write_index(out: Path, manifest: Manifest, lang: str | None = None) -> Path:
     manifest.require_own(INDEX_FILE, "rewrite")
-    index = write_index(out)
+    index = write_index(out, lang=lang)
     manifest.record(INDEX_FILE)
     return index
 
@@ -1086,6 +1117,7 @@ def _run_period(
     manifest: Manifest,
     config: CPMConfig | None = None,
     keep_pages: bool = False,
+    lang: str = "en",
 ) -> PeriodOutcome:
     label = period.label
     started = time.perf_counter()
@@ -1131,6 +1163,7 @@ def _run_period(
             "out_dir": str(out_dir),
             "pii": pii,
             "seed": seed,
+            "lang": lang,
             "result": str(result_path),
         }
         bar.total += len(tasks)
@@ -1146,6 +1179,7 @@ def _run_period(
             "freq": FREQ_NAMES[period.freq],
             "pii": pii,
             "seed": seed,
+            "lang": lang,
             "notebooks": sorted({*(s.name for s in specs), *kept}),
         }
         if config is not None:

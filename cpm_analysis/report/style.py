@@ -1,4 +1,9 @@
-"""One look for every chart of every report, sized for a laptop screen.
+"""One look for every chart of every report, sized for a laptop screen, in the report's language.
+
+Charts in Chinese (``apply(lang="zh")``) are drawn with a font that has the Chinese glyphs
+(:func:`cjk_font`: Noto Sans CJK or WenQuanYi Micro Hei on Debian and Ubuntu, PingFang on macOS,
+Microsoft YaHei on Windows); without one, :func:`apply` stops with the name of a package to
+install instead of drawing empty boxes ("tofu") for every character.
 
 Examples
 --------
@@ -7,7 +12,10 @@ Examples
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from cpm_analysis.i18n import normalize_lang
 
 PALETTE: tuple[str, ...] = (
     "#2f6690",  # blue
@@ -44,7 +52,70 @@ RC: dict[str, Any] = {
 }
 
 
-def apply(*, inline: bool = True) -> None:
+CJK_FONTS: tuple[str, ...] = (
+    "Noto Sans CJK SC",  # Debian/Ubuntu fonts-noto-cjk
+    "Source Han Sans SC",
+    "Noto Sans SC",
+    "WenQuanYi Micro Hei",  # Debian/Ubuntu fonts-wqy-microhei (what .ci/run installs)
+    "WenQuanYi Zen Hei",  # fonts-wqy-zenhei
+    "PingFang SC",  # macOS
+    "Hiragino Sans GB",  # macOS
+    "Microsoft YaHei",  # Windows
+    "SimHei",  # Windows
+    "Noto Sans CJK JP",  # the first face of Noto's font collection, with the same Han glyphs
+)
+"""Fonts with the Chinese glyphs, in order of preference."""
+
+_CJK_FILES = re.compile(
+    r"(wqy|NotoSansCJK|NotoSansSC|SourceHanSans|PingFang|Hiragino.*GB|msyh|simhei)", re.I
+)
+
+
+class MissingFontError(RuntimeError):
+    """No installed font has the glyphs of the report's language."""
+
+
+def cjk_font() -> str:
+    """Return the name of an installed font that draws Chinese, the first of :data:`CJK_FONTS`.
+
+    Fonts installed after matplotlib built its font cache are found too (the system's font
+    folders are searched for the known files, which are then added).
+
+    Raises
+    ------
+    MissingFontError
+        When none is installed; the message names the packages that provide one.
+
+    Examples
+    --------
+    >>> cjk_font() in CJK_FONTS  # doctest: +SKIP
+    True
+    """
+    from matplotlib import font_manager
+
+    def first() -> str | None:
+        names = {entry.name for entry in font_manager.fontManager.ttflist}
+        return next((name for name in CJK_FONTS if name in names), None)
+
+    found = first()
+    if found is None:  # matplotlib's font cache may predate the font: look at the system's fonts
+        for path in font_manager.findSystemFonts():
+            if _CJK_FILES.search(path):
+                try:
+                    font_manager.fontManager.addfont(path)
+                except (OSError, RuntimeError, ValueError):  # a font file FreeType cannot read
+                    continue
+        found = first()
+    if found is None:
+        raise MissingFontError(
+            "lang zh: no installed font draws Chinese characters (looked for "
+            f"{', '.join(CJK_FONTS)}); install one, for example `apt-get install "
+            "fonts-wqy-microhei` or `apt-get install fonts-noto-cjk` on Debian and Ubuntu"
+        )
+    return found
+
+
+def apply(*, inline: bool = True, lang: str = "en") -> None:
     """Set the report style: seaborn's ``whitegrid`` look, the palette, laptop-sized figures.
 
     The style is matplotlib's copy of seaborn's ``whitegrid`` sheet plus :data:`RC` and
@@ -53,10 +124,20 @@ def apply(*, inline: bool = True) -> None:
     Inside a Jupyter kernel it also makes sure charts are drawn inline (a ``MPLBACKEND``
     inherited from the environment, such as ``Agg`` in CI, would otherwise hide them).
 
+    With ``lang="zh"`` (or ``zh-CN``, ...) text is drawn with a font that has the Chinese
+    glyphs (:func:`cjk_font`), DejaVu Sans filling in any glyph it lacks.
+
     Parameters
     ----------
     inline : bool
         Switch to the inline backend when running in a Jupyter kernel.
+    lang : str
+        The report's language (``ctx.lang`` in a notebook).
+
+    Raises
+    ------
+    MissingFontError
+        For Chinese, when no font that draws it is installed.
 
     Examples
     --------
@@ -70,11 +151,33 @@ def apply(*, inline: bool = True) -> None:
     import matplotlib.pyplot as plt
     from cycler import cycler
 
+    language = normalize_lang(lang)
+    font = cjk_font() if language == "zh" else None
     if inline:
         _use_inline_backend()
     plt.style.use("seaborn-v0_8-whitegrid")
     plt.rcParams.update(RC)
     plt.rcParams["axes.prop_cycle"] = cycler(color=list(PALETTE))
+    if font is not None:
+        plt.rcParams["font.family"] = "sans-serif"
+        plt.rcParams["font.sans-serif"] = [font, "DejaVu Sans"]
+        if not _has_bold(font):  # WenQuanYi Micro Hei has one weight: titles in it, not bold
+            plt.rcParams["axes.titleweight"] = "normal"
+
+
+def _has_bold(font: str) -> bool:
+    from matplotlib import font_manager
+
+    return any(
+        entry.name == font and _weight(entry.weight) >= 600
+        for entry in font_manager.fontManager.ttflist
+    )
+
+
+def _weight(weight: Any) -> int:
+    from matplotlib.font_manager import weight_dict
+
+    return int(weight) if isinstance(weight, int | float) else int(weight_dict.get(weight, 400))
 
 
 def _use_inline_backend() -> None:

@@ -1,0 +1,173 @@
+"""cpm_analysis.i18n: languages, the catalogues, locale formats, and nothing left untranslated."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from cpm_analysis import i18n
+from cpm_analysis.config import ConfigError, CPMConfig
+from cpm_analysis.i18n import Translator, missing_translations, normalize_lang, translator
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    ("tag", "lang"),
+    [("en", "en"), ("EN", "en"), ("en-GB", "en"), ("en_US", "en"), (None, "en"), ("", "en"),
+     ("zh", "zh"), ("zh-CN", "zh"), ("zh_Hans", "zh"), ("zh-Hans-CN", "zh")],
+)  # fmt: skip
+def test_language_tags_name_a_report_language(tag, lang):
+    assert normalize_lang(tag) == lang
+
+
+@pytest.mark.parametrize(
+    ("tag", "message"),
+    [
+        ("fr", r"no report language 'fr'; the languages are en \(English\), zh"),
+        ("zh-TW", "no catalogue for Traditional Chinese"),
+        ("zh-Hant", "no catalogue for Traditional Chinese"),
+        ("English!", "expected a language tag"),
+    ],
+)
+def test_other_languages_are_refused_not_shown_in_english(tag, message):
+    with pytest.raises(ValueError, match=message):
+        normalize_lang(tag)
+    with pytest.raises(ValueError, match="^--lang: "):
+        normalize_lang(tag, name="--lang")
+
+
+def test_an_unknown_region_is_refused():
+    with pytest.raises(ValueError, match="unknown region in 'en-XX'"):
+        i18n.format_locale("en-XX")
+
+
+def test_the_configurations_locale_must_be_a_report_language():
+    assert CPMConfig(locale="zh-CN").locale == "zh-CN"
+    with pytest.raises(ValueError, match="no report language 'fr'"):
+        CPMConfig(locale="fr")
+
+
+def test_a_config_file_with_another_language_is_one_line(tmp_path):
+    from cpm_analysis.config import load_config
+
+    (tmp_path / "cpm.yaml").write_text("locale: de\n")
+    with pytest.raises(ConfigError, match="key locale: no report language 'de'"):
+        load_config(data_folder=tmp_path)
+
+
+def test_chinese_words_and_formats():
+    tr = translator("zh", currency="CNY")
+    assert tr._("Period") == "周期" and tr.html_lang == "zh-Hans"
+    assert tr.integer(1234567.4) == "1,234,567"
+    assert tr.percent(0.35) == "35.0%" and tr.change(0.005) == "+0.5%"
+    assert tr.money(1549.0) == "¥1,549.00"
+    assert tr.date("2025-12-31") == "2025年12月31日"
+    assert tr.hours(5.24) == "5.2小时" and tr.days(94) == "94天"
+    assert tr.number(float("inf")) == tr.integer(None) == tr.percent(float("nan")) == "不可用"
+
+
+def test_english_formats_follow_the_region():
+    us, gb = translator("en"), translator("en-GB", currency="GBP")
+    assert us.date("2025-12-31") == "Dec 31, 2025" and gb.date("2025-12-31") == "31 Dec 2025"
+    assert gb.money(1234.5) == "£1,234.50" and us.money(1234.5) == "1,234.50"
+    assert us.hours(5.25) == "5.2 hr" and us.days(1) == "1 day" and us.days(94) == "94 days"
+    assert us.html_lang == "en" and gb.html_lang == "en-GB"
+    assert us._("Period") == "Period" and us.not_available() == "not available"
+
+
+def test_the_translator_records_what_it_was_asked():
+    tr = Translator("zh")
+    tr._("Period")
+    tr.n_(
+        "%(count)s owner report in %(folder)s",
+        "%(count)s owner reports in %(folder)s",
+        2,
+        folder="x",
+    )
+    assert tr.used == {
+        "Period",
+        ("%(count)s owner report in %(folder)s", "%(count)s owner reports in %(folder)s"),
+    }
+
+
+def test_a_fuzzy_or_empty_translation_counts_as_missing(tmp_path, monkeypatch):
+    po = tmp_path / "zh_Hans" / "LC_MESSAGES" / "cpm_analysis.po"
+    po.parent.mkdir(parents=True)
+    po.write_text(
+        'msgid ""\nmsgstr ""\n"Plural-Forms: nplurals=1; plural=0;\\n"\n\n'
+        'msgid "Period"\nmsgstr "周期"\n\n#, fuzzy\nmsgid "Data"\nmsgstr "数据"\n\n'
+        'msgid "Reports"\nmsgstr ""\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    i18n.read_catalogue.cache_clear()
+    i18n._translations.cache_clear()
+    try:
+        assert missing_translations(["Period", "Data", "Reports", "Other"], "zh") == [
+            "Data",
+            "Reports",
+            "Other",
+        ]
+        assert translator("zh")._("Data") == "Data"  # a fuzzy entry is not used
+    finally:
+        i18n.read_catalogue.cache_clear()
+        i18n._translations.cache_clear()
+    assert missing_translations(["Anything"], "en") == []
+
+
+def test_the_catalogue_is_read_from_the_po_file_no_compiled_file_needed():
+    assert not list(i18n.LOCALE_DIR.rglob("*.mo"))
+    assert i18n.catalogue_path("zh").is_file()
+    with pytest.raises(ValueError, match="source language"):
+        i18n.catalogue_path("en")
+
+
+def test_the_catalogues_are_package_data():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    data = project["tool"]["setuptools"]["package-data"]["cpm_analysis"]
+    assert "locale/*/LC_MESSAGES/*.po" in data and "locale/*.pot" in data
+
+
+def test_the_notebook_extractor_reads_code_cells_and_skips_magics():
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "source": "tr._('not code')"},
+            {"cell_type": "code", "source": ["%matplotlib inline\n", "tr._('magic')"]},
+            {"cell_type": "code", "source": ["x = 1\n", "y = tr._('Churn')\n"]},
+        ]
+    }
+    found = list(i18n.extract_notebook(io.BytesIO(json.dumps(nb).encode()), {"_": None}, [], {}))
+    assert [(line, message) for line, _, message, _ in found] == [(5, "Churn")]
+
+
+def test_every_marked_string_of_the_package_and_notebooks_has_a_chinese_translation(tmp_path):
+    """`pybabel extract` with the project's configuration, as docs/report.md says to run it."""
+    pot = tmp_path / "messages.pot"
+    command = [
+        str(Path(sys.executable).with_name("pybabel")),
+        "extract",
+        "-F",
+        "pyproject.toml",
+        "-k",
+        "n_:1,2",
+        "-o",
+        str(pot),
+        "cpm_analysis",
+        "notebooks",
+    ]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    with pot.open("rb") as handle:
+        extracted = [m.id for m in read_po(handle) if m.id]
+    assert "Customer performance reports" in extracted  # the index page's strings are found
+    assert "Monthly" in extracted  # N_() marks
+    missing = missing_translations(extracted, "zh")
+    assert not missing, f"no Chinese translation in {i18n.catalogue_path('zh')} for {missing}"
