@@ -64,3 +64,38 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in readme
     assert re.search(r"^\s*make test\s*$", ci, re.MULTILINE)
+
+
+def test_setuptools_reads_the_metadata_without_a_warning(monkeypatch):
+    """What `pip install .` shows: no deprecation of the license table (an SPDX string now)."""
+    import warnings
+
+    from setuptools.config.pyprojecttoml import apply_configuration
+    from setuptools.dist import Distribution
+
+    monkeypatch.chdir(ROOT)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dist = apply_configuration(Distribution(), ROOT / "pyproject.toml")
+    assert dist.metadata.license_expression == "MIT"
+    assert dist.metadata.license_files == ["LICENSE"]
+
+
+def _recipe(makefile: str, target: str) -> tuple[str, str]:
+    """A Makefile rule's prerequisites and recipe."""
+    match = re.search(rf"^{re.escape(target)}:([^\n]*)\n((?:\t[^\n]*\n)*)", makefile, re.MULTILINE)
+    assert match, f"no rule {target} in the Makefile"
+    return match.group(1), match.group(2)
+
+
+def test_make_report_installs_the_runtime_only_and_says_what_it_does():
+    makefile = (ROOT / "Makefile").read_text()
+    needs, _ = _recipe(makefile, "report")
+    assert "$(BIN)/.runtime" in needs and "setup" not in needs
+    _, runtime = _recipe(makefile, "$(BIN)/.runtime")
+    installs = [line for line in runtime.splitlines() if "pip install" in line]
+    assert installs and all("--quiet" not in line and " -q" not in line for line in installs)
+    assert any(line.rstrip().endswith("pip install -e .") for line in installs)  # no extras
+    assert sum("@echo" in line for line in runtime.splitlines()) >= 3  # one line per step
+    needs, dev = _recipe(makefile, "$(BIN)/.installed")
+    assert "$(BIN)/.runtime" in needs and '-e ".[dev,scale]"' in dev
