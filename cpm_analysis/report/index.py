@@ -323,6 +323,7 @@ td.failed, p.failed { color: #b42318; }
 a { color: #0b5cad; text-decoration: none; } a:hover { text-decoration: underline; }
 .muted { color: #57606a; font-size: 12px; }
 svg.spark { display: block; }
+caption { text-align: left; padding-bottom: 4px; }
 """
 
 
@@ -408,16 +409,18 @@ def _trend_table(group: Sequence[PeriodEntry], tr: Translator) -> list[str]:
     first, last = group[0].period.label, group[-1].period.label
     # a sparkline needs two points: with one period (or no KPI known twice) no Trend column
     trends = any(_known(points) > 1 for points in series.values())
-    if len(group) == 1:
-        caption = tr._(
+    if len(group) == 1:  # a sentence above the table, as wide as the page
+        note = tr._(
             "%(period)s is the first period: trends and changes start with the next one.",
             period=first,
         )
+        opening = f'<p class="muted">{html.escape(note)}</p>\n<table>'
     else:
         caption = tr._("Trends %(first)s to %(last)s", first=first, last=last)
+        opening = f"<table><caption class=muted>{html.escape(caption)}</caption>"
     header = [tr._("KPI"), *([tr._("Trend")] if trends else []), tr._("Latest"), tr._("Change")]
     rows = [
-        f"<table><caption class=muted>{html.escape(caption)}</caption>",
+        opening,
         "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr></thead>",
         "<tbody>",
     ]
