@@ -791,6 +791,7 @@ def test_metrics_json_content(published, dataset):
         "period": PERIOD,
         "pii": "mask",
         "seed": 0,
+        "lang": "en",
     }
     assert data["package"]["version"] and data["models"]["available"] is True
     assert set(data["models"]["bgnbd"]["params"]) == {"r", "alpha", "a", "b"}

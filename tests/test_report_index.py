@@ -58,7 +58,7 @@ def test_the_first_period_has_no_sparkline_and_says_first_period(tmp_path):
     assert "first period" in page and "–" not in page
     assert "2025-12 is the first period: trends and changes start with the next one." in page
     assert "1 published period." in page
-    assert "<td class=\"num\">1,234.50</td>" in page  # Revenue: money, two decimals
+    assert '<td class="num">1,234.50</td>' in page  # Revenue: money, two decimals
 
 
 def test_a_sparkline_needs_two_points_and_a_new_kpi_starts_with_first_period(tmp_path):

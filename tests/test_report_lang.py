@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
+from types import SimpleNamespace
 
 import nbformat
 import pytest
@@ -66,6 +69,9 @@ def test_the_notebook_context_carries_the_language(company):
     ctx = params.validate_parameters(data=str(company), period="2025-06", lang="zh-CN")
     assert ctx.lang == "zh-CN" and ctx.translator.lang == "zh"
     assert ctx.translator._("Period") == "周期"
+    assert ctx.translator.money(1549.0) == "1,549.00"  # no result, no configured currency
+    saved = dataclasses.replace(ctx, _result=SimpleNamespace(config=CPMConfig(currency="EUR")))
+    assert saved.translator.money(1549.0) == "€1,549.00"
     with pytest.raises(params.ParameterError, match="lang: no report language 'de'"):
         params.validate_parameters(data=str(company), period="2025-06", lang="de")
     with pytest.raises(params.ParameterError, match="lang: expected str"):
@@ -74,11 +80,12 @@ def test_the_notebook_context_carries_the_language(company):
 
 @pytest.mark.slow
 def test_the_configurations_locale_reaches_the_notebooks_and_the_index(
-    company, tmp_path, monkeypatch
+    company, tmp_path, monkeypatch, caplog
 ):
     from light_period import light_build_period
 
     monkeypatch.setattr(runner, "build_period", light_build_period)
+    monkeypatch.setattr(logging.getLogger("cpm_analysis"), "propagate", True)  # as the CLI sets it
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     _notebook(notebooks / "01_page.ipynb", STANDARD + '\nlang: str = "en"', "print('LANG=' + lang)")
@@ -86,11 +93,13 @@ def test_the_configurations_locale_reaches_the_notebooks_and_the_index(
     rules = tmp_path / "rules.yaml"
     rules.write_text("locale: zh-CN\ncurrency: CNY\n")
     out = tmp_path / "out"
-    outcome = runner.run_report(
-        data=str(company), period="2025-06", out=out, notebooks=notebooks, config=rules,
-        progress=False,
-    )  # fmt: skip
+    with caplog.at_level(logging.WARNING, logger="cpm_analysis.report"):
+        outcome = runner.run_report(
+            data=str(company), period="2025-06", out=out, notebooks=notebooks, config=rules,
+            progress=False,
+        )  # fmt: skip
     assert outcome.exit_code == 0, [p.error for p in outcome.periods]
+    assert "lang zh-CN: 02_english declare(s) no lang parameter" in caplog.text
     executed = nbformat.read(out / "2025-06" / "01_page.ipynb", as_version=4)
     assert executed.metadata["papermill"]["parameters"]["lang"] == "zh-CN"
     assert "LANG=zh-CN" in json.dumps(executed.cells[-1].outputs)

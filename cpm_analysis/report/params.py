@@ -301,9 +301,13 @@ class ReportContext:
         """The words and formats of the report's language (:mod:`cpm_analysis.i18n`).
 
         A page translates a sentence with ``tr = ctx.translator`` and ``tr._("...")``, and
-        formats numbers with ``tr.integer``, ``tr.percent``, ``tr.money``, ``tr.date``.
+        formats numbers with ``tr.integer``, ``tr.percent``, ``tr.money``, ``tr.date``. Money
+        is in the configured ``currency`` of the period's result once there is one (the
+        runner's saved result, or :attr:`result` after its first use).
         """
-        return translator(self.lang)
+        result = self._result if self._result is not None else self.__dict__.get("result")
+        config = getattr(result, "config", None)
+        return translator(self.lang, currency=getattr(config, "currency", None))
 
     @property
     def freq(self) -> str:

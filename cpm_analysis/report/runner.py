@@ -69,7 +69,7 @@ import pandas as pd
 from cpm_analysis.config import ConfigError, CPMConfig, load_config
 from cpm_analysis.credentials import DATA_URL_ENV, is_url, redact_text, redact_url
 from cpm_analysis.data import Dataset, load
-from cpm_analysis.i18n import format_locale
+from cpm_analysis.i18n import format_locale, normalize_lang
 from cpm_analysis.periods import Period, normalize_freq, parse_period, period_range
 from cpm_analysis.pipeline import build_period
 from cpm_analysis.pipeline.period import RESULT_FILE
@@ -916,6 +916,14 @@ def run_report(
         except ConfigError as err:
             raise ReportArgumentError(f"--config: {err}") from None
     language = report_language(lang, settings)
+    if normalize_lang(language) != "en":
+        english = [spec.name for spec in specs if "lang" not in declared[spec.name]]
+        if english:  # the pages move to the message catalogues one by one
+            log.warning(
+                "lang %s: %s declare(s) no lang parameter and stay(s) in English",
+                language,
+                ", ".join(english),
+            )
     Manifest.claim(out_dir)  # a folder that is not the report's is refused before any write
 
     with contextlib.ExitStack() as stack:
