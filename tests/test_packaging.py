@@ -99,3 +99,9 @@ def test_make_report_installs_the_runtime_only_and_says_what_it_does():
     assert sum("@echo" in line for line in runtime.splitlines()) >= 3  # one line per step
     needs, dev = _recipe(makefile, "$(BIN)/.installed")
     assert "$(BIN)/.runtime" in needs and '-e ".[dev,scale]"' in dev
+
+
+def test_ci_installs_a_font_for_the_chinese_charts():
+    """tests/test_report_style.py needs one; a fresh CI machine has none."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "missing+=(fonts-wqy-microhei)" in ci
