@@ -244,6 +244,9 @@ def cumulative_transactions(
     calibration_end: Any = None,
     time_unit: str = "W",
     step_days: int = 1,
+    customer_col: str = "customer_id",
+    date_col: str = "order_date",
+    amount_col: str = "amount",
 ) -> pd.DataFrame:
     """Cumulative repeat transactions of the calibration cohort, actual and expected by each model.
 
@@ -267,6 +270,8 @@ def cumulative_transactions(
         The unit the models were fitted in.
     step_days : int
         Keep every ``step_days``-th day (7: weekly), counted back from ``observation_end``.
+    customer_col, date_col, amount_col : str
+        Column names in ``orders``.
 
     Returns
     -------
@@ -286,7 +291,13 @@ def cumulative_transactions(
     from cpm_analysis.clv.summary import days_per_unit
 
     unit_days = days_per_unit(time_unit)
-    tx = transaction_days(orders, observation_end=observation_end)
+    tx = transaction_days(
+        orders,
+        observation_end=observation_end,
+        customer_col=customer_col,
+        date_col=date_col,
+        amount_col=amount_col,
+    )
     day, start = tx["day"], tx["start"]
     first_day = day[start]
     cut_day = (
@@ -482,8 +493,12 @@ def _repeat_buyers(summary: pd.DataFrame) -> int:
     return int((summary["frequency"] > 0).sum())
 
 
-def _fit_candidate(name: str, fit: Any) -> tuple[Any, str]:
-    """Run ``fit()``; return the model, or ``None`` and the error in words."""
+def _fit_candidate(fit: Any) -> tuple[Any, str]:
+    """Run ``fit()``; return the model (``None`` when it raised) and what went wrong, in words.
+
+    A fit that did not converge is returned with its reason: its holdout numbers are shown, but
+    it is not a candidate of the choice.
+    """
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -491,9 +506,46 @@ def _fit_candidate(name: str, fit: Any) -> tuple[Any, str]:
     except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError) as err:
         return None, f"the fit failed: {err}"
     if not getattr(model, "converged_", True):
-        return None, "the fit did not converge"
-    del caught
+        said = [str(w.message) for w in caught]
+        detail = f" ({said[0].split('. Try ')[0]})" if said else ""
+        return model, f"the fit did not converge{detail}"
     return model, ""
+
+
+def _evaluate(
+    name: str, fit: Any, summary: pd.DataFrame, evidence: dict[str, Any], report_of: Any = None
+) -> pd.DataFrame | None:
+    """Fit one candidate, check it on the holdout and add its row; return its report."""
+    model, failure = _fit_candidate(fit)
+    if model is None:
+        evidence["rows"].append(_row(name, "failed", failure))
+        return None
+    try:
+        report = (
+            calibration_holdout_report(model, summary, max_frequency=MAX_FREQUENCY)
+            if report_of is None
+            else report_of(model)
+        )
+        group, total = _group_error(report)
+    except (ValueError, ArithmeticError) as err:
+        evidence["rows"].append(_row(name, "failed", f"the holdout prediction failed: {err}"))
+        return None
+    evidence["rows"].append(
+        _row(
+            name,
+            "failed" if failure else "fitted",
+            failure,
+            group_error=group,
+            total_error=total,
+            predicted=float(report.loc["total", "predicted"]),
+            actual=float(report.loc["total", "actual"]),
+            log_likelihood=float(model.log_likelihood_),
+            parameters=_parameters(model),
+        )
+    )
+    if not failure:
+        evidence["models"][name] = model
+    return report
 
 
 def _continuous(
@@ -518,33 +570,14 @@ def _continuous(
         return evidence
     reports = {}
     for name in names:
-        model, failure = _fit_candidate(
+        report = _evaluate(
             name,
             lambda name=name: _fit_weighted(CONTINUOUS_MODELS[name](), summary, PURCHASE_COLUMNS),
+            summary,
+            evidence,
         )
-        if model is None:
-            evidence["rows"].append(_row(name, "failed", failure))
-            continue
-        try:
-            report = calibration_holdout_report(model, summary, max_frequency=MAX_FREQUENCY)
-            group, total = _group_error(report)
-        except (ValueError, ArithmeticError) as err:
-            evidence["rows"].append(_row(name, "failed", f"the holdout prediction failed: {err}"))
-            continue
-        reports[name] = report
-        evidence["models"][name] = model
-        evidence["rows"].append(
-            _row(
-                name,
-                "fitted",
-                group_error=group,
-                total_error=total,
-                predicted=float(report.loc["total", "predicted"]),
-                actual=float(report.loc["total", "actual"]),
-                log_likelihood=float(model.log_likelihood_),
-                parameters=_parameters(model),
-            )
-        )
+        if report is not None:
+            reports[name] = report
     evidence["by_group"] = _by_group(reports)
     if evidence["models"]:
         evidence["tracking"] = cumulative_transactions(
@@ -585,28 +618,16 @@ def _discrete(data: Any, cutoff: pd.Timestamp, unit: str, opportunities: int) ->
             f"fewer than {MIN_REPEAT_BUYERS} repeat buyers before the {holdout}-{unit} holdout"
         )
         return evidence
-    model, failure = _fit_candidate(
-        "BG/BB", lambda: _fit_weighted(BetaGeoBetaBinomModel(), summary, PURCHASE_COLUMNS)
+    report = _evaluate(
+        "BG/BB",
+        lambda: _fit_weighted(BetaGeoBetaBinomModel(), summary, PURCHASE_COLUMNS),
+        summary,
+        evidence,
     )
-    if model is None:
-        evidence["rows"].append(_row("BG/BB", "failed", failure))
+    if report is None or "BG/BB" not in evidence["models"]:
         return evidence
-    report = calibration_holdout_report(model, summary, max_frequency=MAX_FREQUENCY)
-    group, total = _group_error(report)
-    evidence["models"]["BG/BB"] = model
-    evidence["rows"].append(
-        _row(
-            "BG/BB",
-            "fitted",
-            group_error=group,
-            total_error=total,
-            predicted=float(report.loc["total", "predicted"]),
-            actual=float(report.loc["total", "actual"]),
-            log_likelihood=float(model.log_likelihood_),
-            parameters=_parameters(model),
-        )
-    )
     evidence["by_group"] = _by_group({"BG/BB": report})
+    model = evidence["models"]["BG/BB"]
     evidence["tracking"] = _discrete_tracking(model, data, cutoff, unit, holdout)
     return evidence
 
@@ -651,33 +672,21 @@ def _contractual(data: Any, cutoff: pd.Timestamp, weeks: int) -> dict[str, Any]:
     if not start["churned"].any():
         evidence["missing"] = f"no contract ended before {calibration_end:%Y-%m-%d}"
         return evidence
-    model, failure = _fit_candidate(
-        "sBG", lambda: _fit_weighted(ShiftedBetaGeoModel(), start, ("T", "churned"))
-    )
-    if model is None:
-        evidence["rows"].append(_row("sBG", "failed", failure))
-        return evidence
-    evidence["models"]["sBG"] = model
     running = start.loc[~start["churned"].to_numpy(dtype=bool)]
     end = contract_periods(customers, cutoff, period=CONTRACT_PERIOD).reindex(running.index)
     signup = pd.to_datetime(customers.set_index("customer_id")["signup_date"]).reindex(
         running.index
     )
     lengths = ((cutoff - signup).dt.total_seconds() / 86400.0 / days).to_numpy()
-    report = _contract_holdout(model, running, end, lengths)
-    group, total = _group_error(report)
-    evidence["rows"].append(
-        _row(
-            "sBG",
-            "fitted",
-            group_error=group,
-            total_error=total,
-            predicted=float(report.loc["total", "predicted"]),
-            actual=float(report.loc["total", "actual"]),
-            log_likelihood=float(model.log_likelihood_),
-            parameters=_parameters(model),
-        )
+    report = _evaluate(
+        "sBG",
+        lambda: _fit_weighted(ShiftedBetaGeoModel(), start, ("T", "churned")),
+        start,
+        evidence,
+        report_of=lambda model: _contract_holdout(model, running, end, lengths),
     )
+    if report is None:
+        return evidence
     evidence["by_group"] = _by_group({"sBG": report})
     return evidence
 
@@ -811,6 +820,10 @@ def choose_value_model(
         reason = f"{default}, the default of {route} data ({why}): no holdout evidence, {missing}."
     for row in rows:
         if row["model"] == chosen:
+            if row["status"] == "failed":
+                row["note"] = (
+                    f"used all the same ({'pinned' if pinned else 'the default'}); " + (row["note"])
+                )
             row["status"] = "chosen"
     table = pd.DataFrame(rows, columns=_TABLE_COLUMNS)
     order = {name: i for i, name in enumerate(MODEL_NAMES)}
