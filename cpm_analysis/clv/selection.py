@@ -814,9 +814,7 @@ def choose_value_model(
             reason = f"{best} because {why}; " + _holdout_sentence(evidence["rows"][0], evidence)
     else:
         chosen = default
-        missing = (
-            evidence.get("missing") or "no candidate could be fitted on the calibration window"
-        )
+        missing = evidence.get("missing") or "no candidate converged on the calibration window"
         reason = f"{default}, the default of {route} data ({why}): no holdout evidence, {missing}."
     for row in rows:
         if row["model"] == chosen:
