@@ -291,11 +291,9 @@ def plot_model_tracking(choice: Any, *, ax: Axes | None = None) -> Axes:
     choice : ModelChoice
         The period's model choice; its ``tracking`` frame is drawn.
 
-    Raises
-    ------
-    ValueError
-        When the choice has no tracking series (no candidate was fitted, or the contractual
-        route, whose contracts are compared by renewals instead).
+    Without a tracking series (no candidate was fitted, or the contractual route, whose
+    contracts are compared by renewals in the comparison table) the axes say so in one
+    sentence.
 
     Examples
     --------
@@ -306,12 +304,17 @@ def plot_model_tracking(choice: Any, *, ax: Axes | None = None) -> Axes:
     'Cumulative repeat transactions'
     """
     series = choice.tracking
-    if len(series) == 0 or len(series.columns) < 2:
-        raise ValueError(
-            "choice: no tracking series (no candidate fitted on a calibration window with "
-            "transactions to track)"
-        )
     ax = _axes(ax, (8, 4.5))
+    if len(series) == 0 or len(series.columns) < 2:
+        sentence = (
+            "Contracts are checked by renewals (the table above): there are no repeat "
+            "transactions to track."
+            if choice.route == "contractual"
+            else "No candidate was fitted on a calibration window, so there is nothing to track."
+        )
+        ax.text(0.5, 0.5, sentence, ha="center", va="center", wrap=True, transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
     palette = sns.color_palette("colorblind", len(series.columns))
     ax.plot(series.index, series["actual"], color="black", linewidth=2, label="actual")
     for colour, name in zip(palette[1:], series.columns[1:], strict=False):
