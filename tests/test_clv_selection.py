@@ -215,3 +215,48 @@ def test_the_period_pipeline_scores_contracts_with_sbg():
     ended = ds.customers.set_index("customer_id")["churned_at"].notna()
     assert (scored.loc[ended[ended].index, "clv"] == 0).all()
     assert (scored.loc[ended[~ended].index, "clv"] > 0).all()
+
+
+def test_the_discrete_route_scores_every_customer_with_bgbb():
+    from cpm_analysis.clv import BetaGeoBetaBinomModel
+    from cpm_analysis.clv.routes import score_route
+
+    sd = generate_discrete(2000, seed=6)
+    scores, models, metrics = score_route(sd.to_dataset(), "2024-12-31", "BG/BB", opportunity="Y")
+    assert isinstance(models["purchase"], BetaGeoBetaBinomModel)
+    assert metrics["opportunity"] == "year" and metrics["opportunities_valued"] == 1
+    alive = sd.truth["customers"]["alive"].reindex(scores.index).to_numpy(dtype=bool)
+    assert scores.loc[alive, "p_alive"].mean() > scores.loc[~alive, "p_alive"].mean() + 0.2
+    assert (scores["clv"] >= 0).all()
+    assert scores["expected_purchases_90d"].between(0, 0.25).all()  # a quarter of a year's one
+    truth = sd.truth["bgbb"]
+    params = models["purchase"].params_
+    assert params["gamma"] / (params["gamma"] + params["delta"]) == pytest.approx(
+        truth["gamma"] / (truth["gamma"] + truth["delta"]), abs=0.06
+    )
+
+
+def test_route_scoring_rejects_what_it_cannot_score():
+    from cpm_analysis.clv.routes import score_route
+
+    ds = generate_discrete(200, seed=1).to_dataset()
+    with pytest.raises(ValueError, match="model: expected one of 'BG/BB', 'sBG'"):
+        score_route(ds, "2024-12-31", "BG/NBD")
+    with pytest.raises(ValueError, match="opportunity: BG/BB needs 'Y' or 'Q'"):
+        score_route(ds, "2024-12-31", "BG/BB")
+
+
+def test_the_tracking_plot_draws_every_candidate_or_says_why_not(bgnbd_choice):
+    import matplotlib.pyplot as plt
+
+    from cpm_analysis.plots.clv import plot_model_tracking
+
+    ax = plot_model_tracking(bgnbd_choice)
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels[0] == "actual" and f"{bgnbd_choice.chosen} (chosen)" in labels
+    assert len(labels) == 1 + len(SIMPLICITY) + 1  # the calibration end
+    plt.close(ax.figure)
+    contracts = choose_value_model(generate_contractual(400, seed=2).to_dataset(), "2025-12-31")
+    ax = plot_model_tracking(contracts)
+    assert "renewals" in ax.texts[0].get_text() and not ax.axison
+    plt.close(ax.figure)

@@ -107,7 +107,8 @@ def _sbg(
     horizon = max(int(horizon_months * DAYS_PER_MONTH / PERIOD_DAYS[CONTRACT_PERIOD]), 1)
     ahead = np.arange(1, horizon + 1, dtype=np.float64)
     with np.errstate(all="ignore"):
-        alive = model.survival(T[:, None] + ahead[None, :]) / model.survival(T)[:, None]
+        now = np.asarray(model.survival(T), dtype=np.float64)
+        alive = np.asarray(model.survival(T[:, None] + ahead[None, :])) / now[:, None]
     alive[ended] = 0.0
     weekly = period_summary(view, cutoff)
     paid = weekly["monetary_value"].where(weekly["frequency"] > 0)

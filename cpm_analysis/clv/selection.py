@@ -93,7 +93,7 @@ DISCRETE_UNITS = {"Y": "year", "Q": "quarter"}
 """The opportunity units the discrete route tries, coarsest first."""
 MIN_REPEAT_BUYERS = 20
 """Repeat buyers the calibration window needs for a comparison (as the report's pages)."""
-CONTRACT_PERIOD = "M"
+CONTRACT_PERIOD: Literal["M"] = "M"
 """The contract period of the contractual route (monthly renewals)."""
 MAX_FREQUENCY = 7
 """Calibration frequencies from this value up share the last group (``"7+"``)."""
@@ -223,7 +223,7 @@ _TABLE_COLUMNS = [
 
 
 def _row(name: str, status: str, note: str = "", **values: Any) -> dict[str, Any]:
-    row = dict.fromkeys(_TABLE_COLUMNS, np.nan)
+    row: dict[str, Any] = dict.fromkeys(_TABLE_COLUMNS, np.nan)
     row.update(model=name, status=status, note=note, parameters="")
     row.update(values)
     return row
