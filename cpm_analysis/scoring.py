@@ -8,9 +8,10 @@ For a period *P* with cutoff *c* (its last instant), from ``dataset.as_of(c)`` o
 
 - **segments** (:mod:`cpm_analysis.segments`): RFM scores and named segment at *c*, the
   segment's recommended action, value tier (A/B/C by historical revenue) and behavioural cluster;
-- **lifetime value** (:mod:`cpm_analysis.clv`): BG/NBD and Gamma-Gamma fitted on the weekly
-  RFM summary at *c*; ``p_alive``, ``expected_purchases_90d`` and ``clv`` (12 months, 1 % monthly
-  discount rate by default, in the orders' currency);
+- **lifetime value** (:mod:`cpm_analysis.clv`): the period's purchase model (BG/NBD, or the
+  one the model choice took: :func:`cpm_analysis.clv.selection.choose_value_model`) and
+  Gamma-Gamma fitted on the weekly RFM summary at *c*; ``p_alive``, ``expected_purchases_90d``
+  and ``clv`` (12 months, 1 % monthly discount rate by default, in the orders' currency);
 - **churn** (:mod:`cpm_analysis.churn`): a :class:`~cpm_analysis.churn.ChurnModel` trained on
   the features at *c - horizon* with the labels known at *c* (out of time), scoring the active
   base at *c* (customers with a paid order in the trailing 365 days); ``churn_probability``,
@@ -89,14 +90,17 @@ class ScoredPeriod:
     scored : DataFrame
         One row per customer signed up by the cutoff (columns :data:`SCORED_COLUMNS`).
     metrics : dict
-        JSON-able model metrics (``models``) and segment counts (``segments``). The CLV
-        models carry their health: ``models["bgnbd"]`` has ``converged``, ``at_boundary``,
+        JSON-able model metrics (``models``) and segment counts (``segments``).
+        ``models["model_choice"]`` names the purchase model, its route and why; a purchase
+        model other than BG/NBD is reported under ``models["purchase"]`` (with its ``name``).
+        The CLV models carry their health: ``models["bgnbd"]`` has ``converged``, ``at_boundary``,
         ``no_dropout`` and ``warnings`` (plain sentences for the page), and
         ``models["gamma_gamma"]`` has ``fitted`` and ``excluded`` (repeat buyers left out for a
         spend of 0 or less; they get the population mean spend) besides the same flags.
     models : dict
-        The fitted models: ``bgnbd``, ``gamma_gamma``, ``churn`` (or ``None`` with the reason in
-        ``notes``) and, with 50 buyers or more, ``clusters`` (the
+        The fitted models: ``purchase`` (the purchase model behind the scores), ``bgnbd`` (the
+        same when it is BG/NBD, else ``None``), ``gamma_gamma``, ``churn`` (or ``None`` with the
+        reason in ``notes``) and, with 50 buyers or more, ``clusters`` (the
         :class:`~cpm_analysis.segments.clusters.ClusterResult` behind the ``cluster`` column).
     notes : list of str
         What could not be estimated and why.

@@ -80,7 +80,8 @@ class PeriodResult:
         The scoring's metrics (``segments``, ``models``, ``notes``) and the period's ``kpis``:
         what ``metrics.json`` adds to the base metrics.
     models : dict
-        The fitted models behind ``scored``: ``bgnbd``, ``gamma_gamma``, ``churn``,
+        The fitted models behind ``scored``: ``purchase`` (the model :attr:`model_choice`
+        took; also ``bgnbd`` when it is BG/NBD), ``gamma_gamma``, ``churn``,
         ``clusters`` (``None`` or absent when not fitted, with the reason in ``notes``).
     notes : list of str
         What could not be estimated and why.
