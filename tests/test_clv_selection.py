@@ -260,3 +260,32 @@ def test_the_tracking_plot_draws_every_candidate_or_says_why_not(bgnbd_choice):
     ax = plot_model_tracking(contracts)
     assert "renewals" in ax.texts[0].get_text() and not ax.axison
     plt.close(ax.figure)
+
+
+def test_on_cdnow_mbgnbd_is_chosen_on_the_holdout():
+    """The full CDNOW cohort (1997-1998), 26-week holdout to the end of June 1998."""
+    from cpm_analysis.data import load_cdnow
+
+    end = pd.Timestamp("1998-06-30 23:59:59.999999999")
+    choice = choose_value_model(load_cdnow().as_of(end), end)
+    table = choice.table.set_index("model")
+    assert (table.loc[list(SIMPLICITY), "status"] != "failed").all()
+    assert table.loc["BG/NBD", "actual"] == 12_320
+    assert choice.chosen == "MBG/NBD"
+    assert table.loc["MBG/NBD", "group_error"] + TIE_MARGIN < table.loc["BG/NBD", "group_error"]
+    # the one-time buyers' holdout purchases are where MBG/NBD does better
+    zero = choice.by_group.loc["0"]
+    assert abs(zero["MBG/NBD"] - zero["actual"]) < abs(zero["BG/NBD"] - zero["actual"])
+
+
+def test_on_superstore_candidates_that_do_not_converge_are_listed_with_why():
+    from cpm_analysis.data import data_dir, load
+
+    end = pd.Timestamp("2022-11-30 23:59:59.999999999")
+    choice = choose_value_model(load(data_dir() / "external" / "superstore").as_of(end), end)
+    table = choice.table.set_index("model")
+    failed = table.loc[table["status"] == "failed"]
+    assert len(failed) >= 1
+    assert failed["note"].str.startswith("the fit did not converge").all()
+    assert choice.chosen not in failed.index
+    assert not set(failed.index) & set(choice.tracking.columns)

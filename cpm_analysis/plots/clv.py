@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -315,9 +316,9 @@ def plot_model_tracking(choice: Any, *, ax: Axes | None = None) -> Axes:
         ax.text(0.5, 0.5, sentence, ha="center", va="center", wrap=True, transform=ax.transAxes)
         ax.set_axis_off()
         return ax
-    palette = sns.color_palette("colorblind", len(series.columns))
+    palette = sns.color_palette("colorblind", len(series.columns) - 1)
     ax.plot(series.index, series["actual"], color="black", linewidth=2, label="actual")
-    for colour, name in zip(palette[1:], series.columns[1:], strict=False):
+    for colour, name in zip(palette, series.columns[1:], strict=True):
         chosen = name == choice.chosen
         ax.plot(
             series.index,
@@ -331,6 +332,9 @@ def plot_model_tracking(choice: Any, *, ax: Axes | None = None) -> Axes:
     if cut is not None:
         ax.axvline(pd.Timestamp(cut), color="grey", linestyle=":", label="calibration end")
     ax.set_ylabel("Cumulative repeat transactions")
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.set_title("Tracking the holdout: actual vs each candidate model")
     ax.legend()
     return ax
