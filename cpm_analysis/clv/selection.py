@@ -399,17 +399,37 @@ def discrete_opportunities(data: Any, cutoff: Any) -> tuple[str | None, dict[str
     if len(tx["day"]) == 0:
         return None, evidence
     for unit in DISCRETE_UNITS:
-        periods = _period_codes(tx["day"], unit)
-        key = tx["code"].astype(np.int64) * (int(periods.max()) + 1) + periods
-        _, counts = np.unique(key, return_counts=True)
-        share = float((counts > 1).mean())
+        _, p, days, _ = _period_cells(tx, unit)
+        share = float((days > 1).mean())
         last = _last_complete(summary_cutoff(cutoff, "cutoff"), unit)
-        opportunities = int(last - periods.min())
+        opportunities = int(last - p.min())
         evidence["share"][unit] = share
         evidence["opportunities"][unit] = opportunities
         if share <= DISCRETE_MAX_SHARE and opportunities >= DISCRETE_MIN_OPPORTUNITIES:
             return unit, evidence
     return None, evidence
+
+
+def _period_cells(
+    tx: dict[str, Any], unit: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return the distinct (customer, period) cells with a transaction, and each first period.
+
+    :func:`~cpm_analysis.clv.summary.transaction_days` sorts the transactions by customer and
+    day, so a cell is a run of equal (code, period). Returns ``c`` and ``p`` (one entry per
+    cell, sorted by customer then period), ``days`` (transaction days in each cell) and
+    ``first`` (each customer's first period; the int64 maximum without a transaction).
+    """
+    code = tx["code"]
+    periods = _period_codes(tx["day"], unit)
+    first = np.full(len(tx["customers"]), np.iinfo(np.int64).max)
+    new = np.ones(len(code), dtype=bool)
+    new[1:] = (code[1:] != code[:-1]) | (periods[1:] != periods[:-1])
+    starts = np.flatnonzero(new)
+    c, p = code[starts].astype(np.int64), periods[starts]
+    days = np.diff(np.append(starts, len(code)))
+    np.minimum.at(first, c, p)
+    return c, p, days, first
 
 
 def _last_complete(cutoff: pd.Timestamp, unit: str) -> int:
@@ -442,14 +462,9 @@ def discrete_summary(data: Any, cutoff: Any, unit: str, *, holdout: int = 0) -> 
     tx = transaction_days(data, observation_end=cutoff)
     last = _last_complete(summary_cutoff(cutoff, "cutoff"), unit)
     cal = last - int(holdout)
-    periods = _period_codes(tx["day"], unit)
-    code = tx["code"]
-    first = np.full(len(tx["customers"]), np.iinfo(np.int64).max)
-    np.minimum.at(first, code, periods)
-    keep = periods <= last
-    key = np.unique(code[keep].astype(np.int64) * (int(periods.max()) + 2) + periods[keep])
-    c = key // (int(periods.max()) + 2)
-    p = key - c * (int(periods.max()) + 2)
+    c, p, _, first = _period_cells(tx, unit)
+    keep = p <= last
+    c, p = c[keep], p[keep]
     rel = p - first[c]
     in_cal = (rel > 0) & (p <= cal)
     n_cust = len(tx["customers"])
@@ -477,16 +492,10 @@ def _discrete_tracking(model: Any, data: Any, cutoff: Any, unit: str, holdout: i
     """Cumulative repeat transactions by opportunity: actual and BG/BB's expectation."""
     tx = transaction_days(data, observation_end=cutoff)
     last = _last_complete(summary_cutoff(cutoff, "cutoff"), unit)
-    periods = _period_codes(tx["day"], unit)
-    code = tx["code"]
-    first = np.full(len(tx["customers"]), np.iinfo(np.int64).max)
-    np.minimum.at(first, code, periods)
+    c, p, _, first = _period_cells(tx, unit)
     cohort = first <= last - holdout
     p0 = int(first[cohort].min())
     span = int(last - p0 + 1)
-    base = int(periods.max()) + 2
-    key = np.unique(code.astype(np.int64) * base + periods)
-    c, p = key // base, key % base
     repeat = cohort[c] & (p > first[c]) & (p <= last)
     actual = np.cumsum(np.bincount(p[repeat] - p0, minlength=span)[:span])
     births = np.bincount(first[cohort] - p0, minlength=span).astype(np.float64)
