@@ -258,8 +258,26 @@ def test_the_tracking_plot_draws_every_candidate_or_says_why_not(bgnbd_choice):
     plt.close(ax.figure)
     contracts = choose_value_model(generate_contractual(400, seed=2).to_dataset(), "2025-12-31")
     ax = plot_model_tracking(contracts)
-    assert "renewals" in ax.texts[0].get_text() and not ax.axison
+    assert ax.get_ylabel() == "Contracts still running"
     plt.close(ax.figure)
+    nothing = choose_value_model(generate(60, seed=2).to_dataset(), "2022-03-31")
+    ax = plot_model_tracking(nothing)
+    assert "nothing to track" in ax.texts[0].get_text() and not ax.axison
+    plt.close(ax.figure)
+
+
+def test_the_contract_tracking_counts_the_running_contracts_of_the_cohort():
+    sd = generate_contractual(800, seed=7)
+    choice = choose_value_model(sd.to_dataset(), "2025-12-31")
+    tracking = choice.tracking
+    customers = sd.tables["customers"]
+    cohort = customers["signup_date"] <= choice.calibration_end
+    at_end = cohort & ~(customers["churned_at"] <= pd.Timestamp("2025-12-31 23:59:59"))
+    assert tracking["actual"].iloc[-1] == at_end.sum()
+    assert tracking.index[-1] == pd.Timestamp("2025-12-31")
+    # the model's running contracts follow the actual ones within 10% over the holdout
+    holdout = tracking.loc[tracking.index > choice.calibration_end]
+    assert ((holdout["sBG"] / holdout["actual"] - 1).abs() < 0.1).all()
 
 
 def test_on_cdnow_mbgnbd_is_chosen_on_the_holdout():

@@ -721,7 +721,45 @@ def _contractual(data: Any, cutoff: pd.Timestamp, weeks: int) -> dict[str, Any]:
     if report is None:
         return evidence
     evidence["by_group"] = _by_group({"sBG": report})
+    if "sBG" in evidence["models"]:
+        evidence["tracking"] = _contract_tracking(
+            evidence["models"]["sBG"], customers, calibration_end, cutoff
+        )
     return evidence
+
+
+def _contract_tracking(
+    model: Any, customers: pd.DataFrame, calibration_end: pd.Timestamp, cutoff: pd.Timestamp
+) -> pd.DataFrame:
+    """Contracts of the calibration cohort still running at each month end: actual and sBG.
+
+    A contract signed on day ``s`` is running at ``t`` with probability ``S(k)``, ``k`` the
+    renewals due by ``t`` (whole periods since ``s``); evaluated once per distinct signup day.
+    """
+    days = PERIOD_DAYS[CONTRACT_PERIOD]
+    signup = pd.to_datetime(customers["signup_date"]).to_numpy(dtype="datetime64[ns]")
+    ended = pd.to_datetime(customers["churned_at"], errors="coerce").to_numpy(
+        dtype="datetime64[ns]"
+    )
+    cohort = signup <= calibration_end.to_datetime64()
+    signup, ended = signup[cohort], ended[cohort]
+    grid = pd.date_range(pd.Timestamp(signup.min()).normalize(), cutoff, freq="ME")
+    grid = grid[grid <= cutoff].append(pd.DatetimeIndex([cutoff.normalize()])).unique()
+    t = grid.to_numpy(dtype="datetime64[ns]") + np.timedelta64(1, "D") - np.timedelta64(1, "ns")
+    starts = np.sort(signup)
+    stops = np.sort(ended[~np.isnat(ended)])
+    actual = np.searchsorted(starts, t, side="right") - np.searchsorted(stops, t, side="right")
+    first_days, counts = np.unique(signup.astype("datetime64[D]"), return_counts=True)
+    age = (t[None, :] - first_days.astype("datetime64[ns]")[:, None]) / np.timedelta64(1, "D")
+    renewals = np.floor(np.maximum(age, 0.0) / days + 1e-9)
+    running = np.where(age >= 0, np.asarray(model.survival(renewals), dtype=np.float64), 0.0)
+    frame = pd.DataFrame(
+        {"actual": actual.astype(np.float64), "sBG": counts @ running},
+        index=pd.DatetimeIndex(grid, name="date"),
+    )
+    frame.attrs["calibration_end"] = calibration_end
+    frame.attrs["measure"] = "Contracts still running"
+    return frame
 
 
 def _pick(rows: list[dict[str, Any]], tie_margin: float) -> tuple[str | None, str]:

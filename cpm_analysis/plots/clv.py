@@ -292,9 +292,9 @@ def plot_model_tracking(choice: Any, *, ax: Axes | None = None) -> Axes:
     choice : ModelChoice
         The period's model choice; its ``tracking`` frame is drawn.
 
-    Without a tracking series (no candidate was fitted, or the contractual route, whose
-    contracts are compared by renewals in the comparison table) the axes say so in one
-    sentence.
+    On the contractual route the series is the contracts of the calibration cohort still
+    running at each month end. Without a tracking series (no candidate was fitted) the axes
+    say so in one sentence.
 
     Examples
     --------
@@ -307,12 +307,7 @@ def plot_model_tracking(choice: Any, *, ax: Axes | None = None) -> Axes:
     series = choice.tracking
     ax = _axes(ax, (8, 4.5))
     if len(series) == 0 or len(series.columns) < 2:
-        sentence = (
-            "Contracts are checked by renewals (the table above): there are no repeat "
-            "transactions to track."
-            if choice.route == "contractual"
-            else "No candidate was fitted on a calibration window, so there is nothing to track."
-        )
+        sentence = "No candidate was fitted on a calibration window, so there is nothing to track."
         ax.text(0.5, 0.5, sentence, ha="center", va="center", wrap=True, transform=ax.transAxes)
         ax.set_axis_off()
         return ax
@@ -331,7 +326,7 @@ def plot_model_tracking(choice: Any, *, ax: Axes | None = None) -> Axes:
     cut = series.attrs.get("calibration_end", choice.calibration_end)
     if cut is not None:
         ax.axvline(pd.Timestamp(cut), color="grey", linestyle=":", label="calibration end")
-    ax.set_ylabel("Cumulative repeat transactions")
+    ax.set_ylabel(series.attrs.get("measure", "Cumulative repeat transactions"))
     locator = mdates.AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
