@@ -184,6 +184,20 @@ class ModelChoice:
         """The chosen model fitted on the calibration window (``None`` when it was not)."""
         return self.models.get(self.chosen)
 
+    @property
+    def group_caption(self) -> str:
+        """Return the caption of :attr:`by_group` on this route.
+
+        Examples
+        --------
+        >>> ModelChoice("contractual", "sBG", "", pd.DataFrame(), pd.DataFrame(),
+        ...             pd.DataFrame()).group_caption
+        'Contracts still running at the end of the holdout, by renewals made before it'
+        """
+        if self.route == "contractual":
+            return "Contracts still running at the end of the holdout, by renewals made before it"
+        return "Holdout purchases by calibration frequency, each model"
+
     def comparison(self) -> pd.DataFrame:
         """Return the comparison table as the CLV page shows it (errors in percent).
 
