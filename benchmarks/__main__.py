@@ -21,7 +21,7 @@ import time
 
 from benchmarks.common import machine
 
-AREAS = ("data", "clv", "models", "segments", "kpis", "churn", "report", "scale")
+AREAS = ("data", "clv", "models", "selection", "segments", "kpis", "churn", "report", "scale")
 
 
 def main(argv: list[str] | None = None) -> int:

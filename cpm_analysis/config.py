@@ -36,7 +36,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -250,6 +250,10 @@ class CLVConfig(_Section):
     """Months of future value summed."""
     monthly_discount_rate: float = Field(0.01, ge=0, lt=1, allow_inf_nan=False)
     """Discount rate per month of the future value."""
+    model: Literal["auto", "BG/NBD", "Pareto/NBD", "MBG/NBD", "BG/BB", "sBG"] = "auto"
+    """The purchase model: ``auto`` chooses it on a holdout each period
+    (:func:`cpm_analysis.clv.selection.choose_value_model`); a model name pins it (the
+    comparison is still shown). The names are :data:`cpm_analysis.clv.selection.MODEL_NAMES`."""
 
 
 def _days(text: str) -> str:

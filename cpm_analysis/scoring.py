@@ -8,9 +8,10 @@ For a period *P* with cutoff *c* (its last instant), from ``dataset.as_of(c)`` o
 
 - **segments** (:mod:`cpm_analysis.segments`): RFM scores and named segment at *c*, the
   segment's recommended action, value tier (A/B/C by historical revenue) and behavioural cluster;
-- **lifetime value** (:mod:`cpm_analysis.clv`): BG/NBD and Gamma-Gamma fitted on the weekly
-  RFM summary at *c*; ``p_alive``, ``expected_purchases_90d`` and ``clv`` (12 months, 1 % monthly
-  discount rate by default, in the orders' currency);
+- **lifetime value** (:mod:`cpm_analysis.clv`): the period's purchase model (BG/NBD, or the
+  one the model choice took: :func:`cpm_analysis.clv.selection.choose_value_model`) and
+  Gamma-Gamma fitted on the weekly RFM summary at *c*; ``p_alive``, ``expected_purchases_90d``
+  and ``clv`` (12 months, 1 % monthly discount rate by default, in the orders' currency);
 - **churn** (:mod:`cpm_analysis.churn`): a :class:`~cpm_analysis.churn.ChurnModel` trained on
   the features at *c - horizon* with the labels known at *c* (out of time), scoring the active
   base at *c* (customers with a paid order in the trailing 365 days); ``churn_probability``,
@@ -89,14 +90,17 @@ class ScoredPeriod:
     scored : DataFrame
         One row per customer signed up by the cutoff (columns :data:`SCORED_COLUMNS`).
     metrics : dict
-        JSON-able model metrics (``models``) and segment counts (``segments``). The CLV
-        models carry their health: ``models["bgnbd"]`` has ``converged``, ``at_boundary``,
+        JSON-able model metrics (``models``) and segment counts (``segments``).
+        ``models["model_choice"]`` names the purchase model, its route and why; a purchase
+        model other than BG/NBD is reported under ``models["purchase"]`` (with its ``name``).
+        The CLV models carry their health: ``models["bgnbd"]`` has ``converged``, ``at_boundary``,
         ``no_dropout`` and ``warnings`` (plain sentences for the page), and
         ``models["gamma_gamma"]`` has ``fitted`` and ``excluded`` (repeat buyers left out for a
         spend of 0 or less; they get the population mean spend) besides the same flags.
     models : dict
-        The fitted models: ``bgnbd``, ``gamma_gamma``, ``churn`` (or ``None`` with the reason in
-        ``notes``) and, with 50 buyers or more, ``clusters`` (the
+        The fitted models: ``purchase`` (the purchase model behind the scores), ``bgnbd`` (the
+        same when it is BG/NBD, else ``None``), ``gamma_gamma``, ``churn`` (or ``None`` with the
+        reason in ``notes``) and, with 50 buyers or more, ``clusters`` (the
         :class:`~cpm_analysis.segments.clusters.ClusterResult` behind the ``cluster`` column).
     notes : list of str
         What could not be estimated and why.
@@ -113,29 +117,43 @@ def _clv_block(
     cutoff: pd.Timestamp,
     horizon_months: int = CLV_HORIZON_MONTHS,
     discount_rate: float = CLV_DISCOUNT_RATE,
+    choice: Any = None,
+    view: Any = None,
 ) -> tuple[pd.DataFrame, dict, dict, list[str]]:
-    """Fit BG/NBD and Gamma-Gamma on the period summary's distinct rows, then score everyone.
+    """Fit the period's purchase model and Gamma-Gamma on the summary's distinct rows, then score.
 
-    Every customer's ``p_alive``, ``expected_purchases_90d`` and ``clv`` come through the
-    dataset protocol (the pandas dataset in one step, a Dask one bucket by bucket).
+    The purchase model is the one the period's model choice took (``choice``, a
+    :class:`~cpm_analysis.clv.selection.ModelChoice`; BG/NBD without one). A continuous model
+    scores every customer through the dataset protocol (the pandas dataset in one step, a Dask
+    one bucket by bucket); BG/BB and sBG score the pandas ``view``
+    (:func:`cpm_analysis.clv.routes.score_route`).
     """
     from cpm_analysis.clv import (
-        BetaGeoModel,
         GammaGammaModel,
         fit_on_rows,
         score_summary,
         summary_rows,
     )
+    from cpm_analysis.clv.selection import CONTINUOUS_MODELS
 
+    name = "BG/NBD" if choice is None else choice.chosen
     rows = summary_rows(data, cutoff)
     customers = int(rows["n_customers"].sum())
     repeat_buyers = int(rows.loc[rows["frequency"] > 0, "n_customers"].sum())
     notes, models = _clv_enough(repeat_buyers)
     if notes:
         return pd.DataFrame(), models, {}, notes
+    if name not in CONTINUOUS_MODELS:
+        return _route_block(
+            view if view is not None else data,
+            cutoff,
+            name,
+            choice,
+            **{"horizon_months": horizon_months, "discount_rate": discount_rate},
+        )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        bg = fit_on_rows(BetaGeoModel(), rows)
+        bg = fit_on_rows(CONTINUOUS_MODELS[name](), rows)
         gg = fit_on_rows(GammaGammaModel(exclude_nonpositive=True), rows)
     notes.extend(_fit_notes(caught, bg, gg))
     scores = score_summary(
@@ -148,10 +166,64 @@ def _clv_block(
     )
     (scores,) = data.gather(scores)
     out = scores[["p_alive", "expected_purchases_90d", "clv"]]
-    models.update(bgnbd=bg, gamma_gamma=gg)
+    models.update(bgnbd=bg if name == "BG/NBD" else None, gamma_gamma=gg, purchase=bg)
     metrics = _clv_metrics(
         bg, gg, customers, repeat_buyers, out["clv"], horizon_months, discount_rate
     )
+    if name != "BG/NBD":
+        metrics["purchase"] = {"name": name, **metrics.pop("bgnbd")}
+    metrics["model_choice"] = _choice_metrics(name, choice)
+    return out, models, metrics, notes
+
+
+def _choice_metrics(name: str, choice: Any) -> dict[str, Any]:
+    """``metrics.json``'s ``models.model_choice``: the model used, its route and why."""
+    if choice is None:
+        return {"model": name, "route": "continuous", "reason": "not chosen (the default)"}
+    return {
+        "model": name,
+        "route": str(choice.route),
+        "pinned": bool(choice.pinned),
+        "reason": str(choice.reason),
+    }
+
+
+def _route_block(
+    view: Any,
+    cutoff: pd.Timestamp,
+    name: str,
+    choice: Any,
+    *,
+    horizon_months: int,
+    discount_rate: float,
+) -> tuple[pd.DataFrame, dict, dict, list[str]]:
+    """Score with BG/BB or sBG (:func:`cpm_analysis.clv.routes.score_route`)."""
+    from cpm_analysis.clv.routes import score_route
+
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out, fitted, block = score_route(
+            view,
+            cutoff,
+            name,
+            opportunity=getattr(choice, "opportunity", None),
+            horizon_months=horizon_months,
+            discount_rate=discount_rate,
+        )
+    notes.extend(f"lifetime value: {w.message}" for w in caught)
+    models: dict[str, Any] = {"bgnbd": None, "gamma_gamma": fitted.get("gamma_gamma")}
+    models["purchase"] = fitted["purchase"]
+    metrics = {
+        "purchase": block,
+        "clv": {
+            "horizon_months": horizon_months,
+            "monthly_discount_rate": discount_rate,
+            "total": float(out["clv"].sum()),
+            "mean": float(out["clv"].mean()),
+        },
+        "model_choice": _choice_metrics(name, choice),
+    }
     return out, models, metrics, notes
 
 
@@ -318,6 +390,7 @@ def score_customers(
     churn_windows: tuple[tuple[str, str], ...] = CHURN_WINDOWS,
     tier_shares: tuple[float, ...] = TIER_SHARES,
     segment_map: Any = None,
+    model_choice: Any = None,
 ) -> ScoredPeriod:
     """Score every customer at a period's cutoff: segment, tier, cluster, CLV, churn risk.
 
@@ -345,6 +418,11 @@ def score_customers(
     segment_map : optional
         A segment map (``segments.map``; see :func:`cpm_analysis.segments.load_segment_map`);
         default the built-in one.
+    model_choice : ModelChoice, optional
+        The period's purchase-model choice
+        (:func:`cpm_analysis.clv.selection.choose_value_model`): the model fitted for
+        ``p_alive``, ``expected_purchases_90d`` and ``clv`` (its name, its route, why, in
+        ``metrics["models"]["model_choice"]``); BG/NBD without one.
 
     Returns
     -------
@@ -370,6 +448,7 @@ def score_customers(
         "churn_windows": tuple(churn_windows),
         "tier_shares": tuple(tier_shares),
         "segment_map": segment_map,
+        "model_choice": model_choice,
     }
     with threadpool_limits(limits=1, user_api="openmp"):
         return _score(dataset, period, seed, cluster_data, **options)
@@ -403,6 +482,7 @@ def _score(
     churn_windows: tuple[tuple[str, str], ...] = CHURN_WINDOWS,
     tier_shares: tuple[float, ...] = TIER_SHARES,
     segment_map: Any = None,
+    model_choice: Any = None,
 ) -> ScoredPeriod:
     from cpm_analysis.segments import (
         cluster_customers,
@@ -450,7 +530,7 @@ def _score(
 
     clv_data = cluster_view if cluster_view is not None else view
     clv_frame, clv_models, clv_metrics, clv_notes = _clv_block(
-        clv_data, cutoff, horizon_months, discount_rate
+        clv_data, cutoff, horizon_months, discount_rate, choice=model_choice, view=view
     )
     models.update(clv_models)
     notes += clv_notes

@@ -9,7 +9,9 @@ The workflow follows ``lifetimes`` / ``pymc-marketing`` naming:
    :meth:`~BetaGeoModel.probability_alive` per customer;
 3. :class:`GammaGammaModel` gives each customer's expected spend per transaction;
 4. :func:`customer_lifetime_value` discounts expected purchases times spend over the next
-   months; :func:`calibration_holdout_report` checks a model against a holdout period.
+   months; :func:`calibration_holdout_report` checks a model against a holdout period, and
+   :func:`choose_value_model` picks a period's purchase model on one
+   (:mod:`cpm_analysis.clv.selection`).
 
 Times are in the summary's unit (``time_unit="W"`` weeks by default, or ``"D"`` days), and the
 models' rates are per that unit. A month is 30.4375 days (4.348 weeks).
@@ -40,6 +42,7 @@ from cpm_analysis.clv.gammagamma import GammaGammaModel, gamma_gamma_eligible
 from cpm_analysis.clv.mbgnbd import ModifiedBetaGeoModel
 from cpm_analysis.clv.paretonbd import ParetoNBDModel
 from cpm_analysis.clv.sbg import ShiftedBetaGeoModel, contract_periods, rows_from_survivors
+from cpm_analysis.clv.selection import ModelChoice, choose_value_model
 from cpm_analysis.clv.summary import period_summary, rfm_summary
 from cpm_analysis.clv.uncertainty import (
     ParameterDraws,
@@ -62,6 +65,7 @@ __all__ = [
     "BetaGeoModel",
     "ConvergenceWarning",
     "GammaGammaModel",
+    "ModelChoice",
     "ModifiedBetaGeoModel",
     "NotFittedError",
     "ParameterDraws",
@@ -70,6 +74,7 @@ __all__ = [
     "ShiftedBetaGeoModel",
     "bootstrap_parameters",
     "calibration_holdout_report",
+    "choose_value_model",
     "contract_periods",
     "customer_and_group_intervals",
     "customer_lifetime_value",

@@ -80,7 +80,8 @@ class PeriodResult:
         The scoring's metrics (``segments``, ``models``, ``notes``) and the period's ``kpis``:
         what ``metrics.json`` adds to the base metrics.
     models : dict
-        The fitted models behind ``scored``: ``bgnbd``, ``gamma_gamma``, ``churn``,
+        The fitted models behind ``scored``: ``purchase`` (the model :attr:`model_choice`
+        took; also ``bgnbd`` when it is BG/NBD), ``gamma_gamma``, ``churn``,
         ``clusters`` (``None`` or absent when not fitted, with the reason in ``notes``).
     notes : list of str
         What could not be estimated and why.
@@ -141,6 +142,10 @@ class PeriodResult:
     company_view: Dataset | None = field(default=None, repr=False)
     forecast_model: Any = field(default=None, repr=False)
     """The company's purchase model of the forecast check (an owner's check reuses it)."""
+    model_choice: Any = field(default=None, repr=False)
+    """The period's purchase-model choice on a holdout
+    (:class:`~cpm_analysis.clv.selection.ModelChoice`): the comparison the CLV page shows and
+    the model behind the scored table's ``clv``, ``p_alive`` and ``expected_purchases_90d``."""
     format: int = field(default=_FORMAT, repr=False)
 
     @property
@@ -353,6 +358,7 @@ class PeriodResult:
             company_dataset=self.company_dataset,
             company_view=self.company_view,
             forecast_model=forecast_model,
+            model_choice=self.model_choice,
         )
 
     # --- the runner's private file ----------------------------------------------------------
@@ -499,6 +505,7 @@ def _build(
     reports_dir: str | os.PathLike | None,
     pool: ProcessPoolExecutor | None = None,
 ) -> PeriodResult:
+    from cpm_analysis.clv.selection import choose_value_model
     from cpm_analysis.report import availability, review, sections
     from cpm_analysis.report.artifacts import finalize_scored
     from cpm_analysis.scoring import score_customers, scoring_options
@@ -508,8 +515,15 @@ def _build(
     if pool is not None:  # the longest step, beside the scoring
         backtest = pool.submit(sections.churn_backtest, view, period, seed=seed)
     rules = DEFAULT_CONFIG if config is None else config
+    # the purchase model of the period, chosen on a holdout (or pinned): the scoring fits it
+    model_choice = choose_value_model(view, period.end, model=rules.clv.model)
     result = score_customers(
-        dataset, period, seed=seed, cluster_data=cluster_data, **scoring_options(rules)
+        dataset,
+        period,
+        seed=seed,
+        cluster_data=cluster_data,
+        model_choice=model_choice,
+        **scoring_options(rules),
     )
     scored = finalize_scored(result.scored, view)
     segments = sections.segment_table(view, period.end)
@@ -562,6 +576,7 @@ def _build(
         previous=previous,
         previous_source=previous_source,
         config=rules,
+        model_choice=model_choice,
     )
     if cluster_data is not None:  # the KPIs of the period on the cluster, as the scoring
         out.__dict__["kpis"] = review.period_kpis(

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 
-from cpm_analysis.clv.summary import days_per_unit, summary_cutoff, transaction_days
 from cpm_analysis.clv.value import calibration_holdout_report
 
 _UNIT_NAMES = {"W": "weeks", "D": "days"}
@@ -253,51 +253,83 @@ def plot_cumulative_transactions(
     ...     bgf, cdnow.orders, calibration_end="1997-09-30", observation_end="1998-06-30"
     ... )
     """
-    unit_days = days_per_unit(time_unit)
-    tx = transaction_days(
+    from cpm_analysis.clv.selection import cumulative_transactions
+
+    series = cumulative_transactions(
+        {"model": model},
         orders,
         observation_end=observation_end,
+        calibration_end=calibration_end,
+        time_unit=time_unit,
         customer_col=customer_col,
         date_col=date_col,
         amount_col=amount_col,
     )
-    day, start = tx["day"], tx["start"]
-    first_day = day[start]
-    cut_day = (
-        tx["obs_day"]
-        if calibration_end is None
-        else summary_cutoff(calibration_end, "calibration_end").value // 86_400_000_000_000
-    )
-    in_cohort = first_day <= cut_day
-    n_tx_customer = np.diff(np.append(start, len(day)))
-    cohort_tx = np.repeat(in_cohort, n_tx_customer)
-    is_first = np.zeros(len(day), dtype=bool)
-    is_first[start] = True
-    repeat_days = day[cohort_tx & ~is_first]
-    firsts = first_day[in_cohort]
-    if len(firsts) == 0:
-        raise ValueError("orders: no customer made a first purchase in the period")
-    d0 = int(firsts.min())
-    span = int(tx["obs_day"]) - d0 + 1
-    actual = np.cumsum(np.bincount(repeat_days - d0, minlength=span)[:span])
-    new_per_day = np.bincount(firsts - d0, minlength=span).astype(np.float64)
-    curve = model.expected_purchases_new_customer(np.arange(span) / unit_days)
-    if span > 2000:
-        from scipy.signal import fftconvolve
-
-        expected = fftconvolve(new_per_day, curve)[:span]
-    else:
-        expected = np.convolve(new_per_day, curve)[:span]
-    dates = pd.to_datetime(d0 + np.arange(span), unit="D")
+    dates, actual, expected = series.index, series["actual"], series["model"]
+    cut_day = series.attrs["calibration_end"]
     ax = _axes(ax, (8, 4.5))
     palette = sns.color_palette("colorblind", 2)
     ax.plot(dates, actual, color=palette[0], label="actual")
     ax.plot(dates, expected, color=palette[1], linestyle="--", label="model")
     if calibration_end is not None:
-        ax.axvline(
-            pd.to_datetime(cut_day, unit="D"), color="grey", linestyle=":", label="calibration end"
-        )
+        ax.axvline(cut_day, color="grey", linestyle=":", label="calibration end")
     ax.set_ylabel("Cumulative repeat transactions")
     ax.set_title("Cumulative repeat transactions: actual vs model")
+    ax.legend()
+    return ax
+
+
+def plot_model_tracking(choice: Any, *, ax: Axes | None = None) -> Axes:
+    """Cumulative repeat transactions of the calibration cohort: actual and every candidate.
+
+    The tracking plot of a period's model choice
+    (:func:`~cpm_analysis.clv.selection.choose_value_model`): the actual cumulative repeat
+    transactions, each fitted candidate's expectation (the chosen one drawn thicker) and the
+    end of the calibration window.
+
+    Parameters
+    ----------
+    choice : ModelChoice
+        The period's model choice; its ``tracking`` frame is drawn.
+
+    On the contractual route the series is the contracts of the calibration cohort still
+    running at each month end. Without a tracking series (no candidate was fitted) the axes
+    say so in one sentence.
+
+    Examples
+    --------
+    >>> from cpm_analysis.clv.selection import choose_value_model
+    >>> from cpm_analysis.synthetic import generate
+    >>> choice = choose_value_model(generate(400, seed=2).to_dataset(), "2025-06-30")
+    >>> plot_model_tracking(choice).get_ylabel()
+    'Cumulative repeat transactions'
+    """
+    series = choice.tracking
+    ax = _axes(ax, (8, 4.5))
+    if len(series) == 0 or len(series.columns) < 2:
+        sentence = "No candidate was fitted on a calibration window, so there is nothing to track."
+        ax.text(0.5, 0.5, sentence, ha="center", va="center", wrap=True, transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    palette = sns.color_palette("colorblind", len(series.columns) - 1)
+    ax.plot(series.index, series["actual"], color="black", linewidth=2, label="actual")
+    for colour, name in zip(palette, series.columns[1:], strict=True):
+        chosen = name == choice.chosen
+        ax.plot(
+            series.index,
+            series[name],
+            color=colour,
+            linestyle="--",
+            linewidth=2.5 if chosen else 1.3,
+            label=f"{name} (chosen)" if chosen else name,
+        )
+    cut = series.attrs.get("calibration_end", choice.calibration_end)
+    if cut is not None:
+        ax.axvline(pd.Timestamp(cut), color="grey", linestyle=":", label="calibration end")
+    ax.set_ylabel(series.attrs.get("measure", "Cumulative repeat transactions"))
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_title("Tracking the holdout: actual vs each candidate model")
     ax.legend()
     return ax

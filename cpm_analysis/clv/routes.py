@@ -1,0 +1,228 @@
+"""Every customer's scores from the discrete-time (BG/BB) and the contractual (sBG) model.
+
+The scored table has three purchase-model columns, whatever the model: ``p_alive``,
+``expected_purchases_90d`` and ``clv``. The continuous models (BG/NBD, Pareto/NBD, MBG/NBD)
+give them through :func:`~cpm_analysis.clv.fitting.score_summary`; this module gives them when
+the period's model choice (:mod:`cpm_analysis.clv.selection`) took another route:
+
+- **BG/BB**, opportunities of one calendar year or quarter
+  (:func:`~cpm_analysis.clv.selection.discrete_summary`): ``p_alive`` is the probability of
+  being alive at the last complete opportunity; ``expected_purchases_90d`` the expected
+  transactions at the next opportunity, pro rata for 90 days (a quarter of it for yearly
+  opportunities); ``clv`` the expected transactions at each of the opportunities within
+  ``horizon_months`` (at least one), each discounted by the monthly rate compounded over the
+  opportunity's months, times the Gamma-Gamma expected spend. A customer whose first purchase
+  is in the incomplete current opportunity has ``T = 0``.
+- **sBG**, monthly contracts (:func:`~cpm_analysis.clv.contract_periods`): ``p_alive`` is the
+  probability that the contract is still running after the next renewal (0 for an ended
+  contract); ``expected_purchases_90d`` the expected monthly payments at the next three
+  renewals; ``clv`` the expected payments at each of the next ``horizon_months`` renewals,
+  each discounted by ``(1 + rate)^-k``, times the customer's mean paid amount per period.
+
+Both fit on the distinct rows of their summary with the counts as weights. They read pandas
+data (the Dask engine's scoring covers the continuous models).
+
+Examples
+--------
+>>> from cpm_analysis.synthetic import generate_discrete
+>>> sd = generate_discrete(400, seed=1)
+>>> scores, models, metrics = score_route(sd.to_dataset(), "2024-12-31", "BG/BB", opportunity="Y")
+>>> list(scores.columns), metrics["name"]
+(['p_alive', 'expected_purchases_90d', 'clv'], 'BG/BB')
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cpm_analysis.clv.base import PURCHASE_COLUMNS
+from cpm_analysis.clv.bgbb import BetaGeoBetaBinomModel
+from cpm_analysis.clv.fitting import fit_on_rows
+from cpm_analysis.clv.gammagamma import GammaGammaModel
+from cpm_analysis.clv.sbg import PERIOD_DAYS, ShiftedBetaGeoModel, contract_periods
+from cpm_analysis.clv.selection import CONTRACT_PERIOD, DISCRETE_UNITS, discrete_summary
+from cpm_analysis.clv.summary import period_summary, summary_cutoff
+from cpm_analysis.clv.value import DAYS_PER_MONTH
+
+__all__ = ["ROUTE_MODELS", "score_route"]
+
+ROUTE_MODELS = ("BG/BB", "sBG")
+"""The models this module scores with."""
+SCORE_COLUMNS = ["p_alive", "expected_purchases_90d", "clv"]
+_OPPORTUNITY_MONTHS = {"Y": 12, "Q": 3}
+
+
+def _distinct(summary: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    rows = summary.groupby(list(columns), sort=True).size().rename("n_customers").reset_index()
+    rows.attrs = dict(summary.attrs)
+    return rows
+
+
+def _discounted(increments: np.ndarray, months: np.ndarray, rate: float) -> np.ndarray:
+    return increments @ ((1.0 + rate) ** -months.astype(np.float64))
+
+
+def _bgbb(
+    view: Any, cutoff: pd.Timestamp, unit: str, horizon_months: int, discount_rate: float
+) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    weekly = period_summary(view, cutoff)
+    summary = discrete_summary(view, cutoff, unit)
+    summary = summary.reindex(weekly.index, fill_value=0.0)[list(PURCHASE_COLUMNS)]
+    model = fit_on_rows(BetaGeoBetaBinomModel(), _distinct(summary, PURCHASE_COLUMNS))
+    weekly_rows = _distinct(weekly, ("frequency", "recency", "T", "monetary_value"))
+    spend = fit_on_rows(GammaGammaModel(exclude_nonpositive=True), weekly_rows)
+    months = _OPPORTUNITY_MONTHS[unit]
+    k = max(1, round(horizon_months / months))
+    cumulative = model.expected_purchases_over(np.arange(k + 1), summary)
+    increments = np.diff(np.asarray(cumulative, dtype=np.float64), axis=1)
+    clv = _discounted(increments, months * np.arange(1, k + 1), discount_rate)
+    clv = clv * spend.expected_spend(weekly).to_numpy(dtype=np.float64)
+    share_90d = 90.0 / (months * DAYS_PER_MONTH)
+    scores = pd.DataFrame(
+        {
+            "p_alive": model.probability_alive(summary).to_numpy(dtype=np.float64),
+            "expected_purchases_90d": increments[:, 0] * min(share_90d, 1.0),
+            "clv": clv,
+        },
+        index=weekly.index,
+    )
+    metrics = {
+        "opportunity": DISCRETE_UNITS[unit],
+        "opportunities_valued": int(k),
+        "gamma_gamma": dict(spend.params_),
+    }
+    return scores, {"purchase": model, "gamma_gamma": spend}, metrics
+
+
+def _sbg(
+    view: Any, cutoff: pd.Timestamp, horizon_months: int, discount_rate: float
+) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    rows = contract_periods(view.customers, cutoff, period=CONTRACT_PERIOD)
+    model = fit_on_rows_contract(rows)
+    T = rows["T"].to_numpy(dtype=np.float64)
+    ended = rows["churned"].to_numpy(dtype=bool)
+    horizon = max(int(horizon_months * DAYS_PER_MONTH / PERIOD_DAYS[CONTRACT_PERIOD]), 1)
+    ahead = np.arange(1, horizon + 1, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        now = np.asarray(model.survival(T), dtype=np.float64)
+        alive = np.asarray(model.survival(T[:, None] + ahead[None, :])) / now[:, None]
+    alive[ended] = 0.0
+    weekly = period_summary(view, cutoff)
+    paid = weekly["monetary_value"].where(weekly["frequency"] > 0)
+    value = _value_per_period(view, cutoff).reindex(rows.index)
+    value = value.fillna(paid.reindex(rows.index)).fillna(0.0).to_numpy(dtype=np.float64)
+    scores = pd.DataFrame(
+        {
+            "p_alive": alive[:, 0],
+            "expected_purchases_90d": alive[:, : min(3, horizon)].sum(axis=1),
+            "clv": _discounted(alive, ahead, discount_rate) * value,
+        },
+        index=rows.index,
+    )
+    return scores, {"purchase": model}, {"contract_period": "month", "renewals_valued": horizon}
+
+
+def fit_on_rows_contract(rows: pd.DataFrame) -> ShiftedBetaGeoModel:
+    """Fit the sBG model on the distinct ``(T, churned)`` rows of a contract table, weighted.
+
+    Examples
+    --------
+    >>> from cpm_analysis.clv import rows_from_survivors
+    >>> cohort = rows_from_survivors([100, 60, 45, 38])
+    >>> rows = cohort.loc[cohort.index.repeat(cohort["customers"].astype(int)), ["T", "churned"]]
+    >>> model = fit_on_rows_contract(rows)
+    >>> model.n_customers_, model.n_distinct_rows_
+    (100, 4)
+    """
+    distinct = _distinct(rows, ("T", "churned"))
+    return ShiftedBetaGeoModel().fit(
+        distinct, sample_weight=distinct["n_customers"].to_numpy(dtype=np.float64)
+    )
+
+
+def _value_per_period(view: Any, cutoff: pd.Timestamp) -> pd.Series:
+    """Each customer's mean paid order amount (the fee of a period for monthly contracts)."""
+    from cpm_analysis.data.orders import paid_mask
+
+    orders = view.orders
+    keep = np.array(orders["order_date"] <= cutoff, dtype=bool)
+    if "status" in orders.columns:
+        keep &= np.asarray(paid_mask(orders), dtype=bool)
+    paid = orders.loc[keep]
+    return paid.groupby("customer_id", sort=False)["amount"].mean()
+
+
+def score_route(
+    view: Any,
+    cutoff: Any,
+    model: str,
+    *,
+    opportunity: str | None = None,
+    horizon_months: int = 12,
+    discount_rate: float = 0.01,
+) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    """Score every customer with BG/BB or sBG (see the module docstring).
+
+    Parameters
+    ----------
+    view : Dataset
+        The point-in-time data (pandas).
+    cutoff : date-like
+        The period's end.
+    model : {"BG/BB", "sBG"}
+        The model the period's choice took.
+    opportunity : {"Y", "Q"}, optional
+        The opportunity unit of BG/BB (required for it).
+    horizon_months, discount_rate :
+        As for :func:`~cpm_analysis.clv.customer_lifetime_value` (months; rate per month).
+
+    Returns
+    -------
+    scores : DataFrame
+        By customer id: ``p_alive``, ``expected_purchases_90d``, ``clv``.
+    models : dict
+        ``purchase`` (and ``gamma_gamma`` for BG/BB): the fitted models.
+    metrics : dict
+        ``name``, ``params``, ``log_likelihood``, ``customers`` and the route's units.
+
+    Raises
+    ------
+    ValueError
+        For another model, or BG/BB without an opportunity unit.
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate_contractual
+    >>> ds = generate_contractual(300, seed=1).to_dataset()
+    >>> scores, _, metrics = score_route(ds, "2025-12-31", "sBG")
+    >>> bool((scores["p_alive"] <= 1).all()), sorted(metrics["params"])
+    (True, ['alpha', 'beta'])
+    """
+    end = summary_cutoff(cutoff, "cutoff")
+    match model:
+        case "BG/BB":
+            if opportunity not in DISCRETE_UNITS:
+                raise ValueError(
+                    f"opportunity: BG/BB needs 'Y' or 'Q' (the opportunity unit), got "
+                    f"{opportunity!r}"
+                )
+            scores, models, extra = _bgbb(view, end, opportunity, horizon_months, discount_rate)
+        case "sBG":
+            scores, models, extra = _sbg(view, end, horizon_months, discount_rate)
+        case _:
+            raise ValueError(
+                f"model: expected one of {', '.join(repr(m) for m in ROUTE_MODELS)}, got {model!r}"
+            )
+    fitted = models["purchase"]
+    metrics = {
+        "name": model,
+        "params": dict(fitted.params_),
+        "log_likelihood": float(fitted.log_likelihood_),
+        "customers": int(fitted.n_customers_),
+        "converged": bool(fitted.converged_),
+        **extra,
+    }
+    return scores[SCORE_COLUMNS], models, metrics
