@@ -318,8 +318,14 @@ def validate_frames(
     for table in ALL_TABLES:
         if table in tables or table not in renamed:
             continue
+        staff = tables.get("staff")
         clean, bad = validate_table(
-            table, renamed[table], customer_ids=ids, dayfirst=dayfirst, now=now
+            table,
+            renamed[table],
+            customer_ids=ids,
+            dayfirst=dayfirst,
+            now=now,
+            staff_ids=None if staff is None else pd.Index(staff["staff_id"]),
         )
         tables[table] = clean
         rejected.append(bad)

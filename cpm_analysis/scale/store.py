@@ -376,8 +376,9 @@ class DaskDataset:
     """A validated dataset held by a Dask cluster, partitioned by customer.
 
     The Dask counterpart of :class:`~cpm_analysis.data.Dataset`, returned by
-    ``load(source, engine="dask")``. ``customers``, ``orders``, ``tickets`` and ``surveys``
-    are Dask DataFrames whose partition *i* holds the same customers in every table; the plan
+    ``load(source, engine="dask")``. ``customers``, ``orders``, ``tickets``, ``surveys``,
+    ``activities`` and ``opportunities`` are Dask DataFrames whose partition *i* holds the
+    same customers in every table; the plan
     tables ``staff``, ``targets`` and ``assessments`` are pandas DataFrames.
 
     Attributes
@@ -405,6 +406,8 @@ class DaskDataset:
     orders: Any
     tickets: Any = None
     surveys: Any = None
+    activities: Any = None
+    opportunities: Any = None
     staff: pd.DataFrame | None = None
     targets: pd.DataFrame | None = None
     assessments: pd.DataFrame | None = None
