@@ -30,6 +30,8 @@ def test_tables_pass_validation_cleanly(small_synthetic):
         "staff",
         "targets",
         "assessments",
+        "activities",
+        "opportunities",
     }
     assert set(ds.staff["role"]) == {"sales", "service", "marketing"}
     assert set(ds.customers["owner_id"]) <= set(
@@ -98,8 +100,13 @@ def test_faults_are_injected_and_quarantined(tmp_path):
         "duplicate customer_id",
         "satisfaction outside 1-5",
         "first response before opening",
+        "unknown type (expected call, visit, email, meeting, care)",
+        "staff_id not found in staff",
+        "closed_at before created_at",
+        "won or lost without closed_at",
     ):
         assert reason in reasons
+    assert ds.rejected["reason"].value_counts().to_dict() == sd.faults
 
 
 def test_write_parquet_round_trip(tmp_path):
