@@ -38,6 +38,19 @@ Every table holds integer ``customer`` codes (positions in ``ctx.customer_ids``)
     Tickets resolved in the period (whenever opened): same columns.
 ``surveys``
     Survey answers dated in the period: ``customer``, ``group``, ``score``.
+``activities``
+    Activities dated in the period: ``customer``, ``group``, ``type``, ``outcome`` (``None``
+    when unknown), ``at``.
+``closed_opportunities``
+    Opportunities closed in the period (``closed_at`` in it, as seen at the cutoff):
+    ``customer``, ``group``, ``won`` (1.0, 0.0, NaN when unknown), ``stage`` (position in
+    ``lead, qualified, proposal, negotiation, closed``; -1 when unknown), ``cycle_days``.
+``open_complaints``
+    Complaint tickets opened by the cutoff and not resolved at it: ``customer``, ``group``.
+
+With ``by="agent_id"`` activities count in the group of their ``staff_id`` and opportunities in
+that of their ``owner_id`` (rows of staff who are not agents of a ticket count nowhere); with
+any other breakdown they count in their customer's group.
 ``scored``
     Customers signed up by the cutoff with a model score: ``customer``, ``group``, ``clv``,
     ``churn_probability``, ``active``.
@@ -70,6 +83,18 @@ from cpm_analysis.periods import Period, parse_period
 SLA_HOURS = DEFAULT_CONFIG.sla.first_response_hours
 """The default first-response SLA of ``sla_compliance`` (``sla.first_response_hours``)."""
 
+AT_RISK_DAYS = 60
+"""A customer becomes at risk when this many days pass after a paid order without another."""
+
+FOLLOW_UP_DAYS = 14
+"""An at-risk customer counts as followed up with an activity within this many days."""
+
+INQUIRY_ORDER_DAYS = 30
+"""An inquiry counts as converted with a paid order of its customer within this many days."""
+
+INQUIRY_CATEGORIES = ("inquiry", "product")
+"""Ticket categories that are inquiries (questions before a purchase), when not a complaint."""
+
 MISSING_GROUP = "(missing)"
 """Group label of customers (or tickets) whose breakdown value is missing."""
 
@@ -96,6 +121,11 @@ def _codes(values: pd.Series, lookup: pd.Series | pd.Index) -> np.ndarray:
     right = pa.array(pd.Series(lookup).astype("str"))
     found = pc.index_in(left, value_set=right).fill_null(-1)
     return found.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def isin_values(values: pd.Series, choices: tuple[str, ...]) -> np.ndarray:
+    """Whether each value is one of ``choices`` (missing values are not), as a numpy array."""
+    return values.isin(list(choices)).to_numpy(dtype=bool) & values.notna().to_numpy()
 
 
 def _factorize(values: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Index]:
@@ -147,6 +177,8 @@ class PreparedData:
         self._encode_orders(dataset.orders)
         self._encode_tickets(dataset.tickets)
         self._encode_surveys(dataset.surveys)
+        self._encode_activities(getattr(dataset, "activities", None))
+        self._encode_opportunities(getattr(dataset, "opportunities", None))
         self._encode_groups(by)
         self.scores = scores
 
@@ -200,6 +232,11 @@ class PreparedData:
         else:
             self.t_sat = np.full(n, np.nan)
         self.t_agent = tickets["agent_id"][keep] if "agent_id" in tickets.columns else None
+        self.t_category = None
+        if "category" in tickets.columns:
+            self.t_category = tickets["category"].astype("str").str.lower()[keep]
+            inquiry = isin_values(self.t_category, INQUIRY_CATEGORIES)
+            self.t_inquiry = inquiry & ~(self.t_complaint == 1.0)
 
     def _encode_surveys(self, surveys: pd.DataFrame | None) -> None:
         self.has_surveys = surveys is not None
@@ -210,6 +247,48 @@ class PreparedData:
         self.s_cust = code[keep]
         self.s_date = _i8(surveys["responded_at"])[keep]
         self.s_score = surveys["score"].to_numpy(dtype=float, na_value=np.nan)[keep]
+
+    def _encode_activities(self, activities: pd.DataFrame | None) -> None:
+        self.has_activities = activities is not None
+        if activities is None:
+            return
+        code = _codes(activities["customer_id"], self.customer_ids)
+        keep = code >= 0
+        self.a_cust = code[keep]
+        self.a_at = _i8(activities["at"])[keep]
+        self.a_type = activities["type"].to_numpy(dtype=object)[keep]
+        outcome = activities["outcome"] if "outcome" in activities else None
+        self.a_outcome = (
+            np.full(len(self.a_cust), None, dtype=object)
+            if outcome is None
+            else outcome.astype(object).where(outcome.notna(), None).to_numpy()[keep]
+        )
+        self.a_staff = activities["staff_id"][keep]
+
+    def _encode_opportunities(self, opportunities: pd.DataFrame | None) -> None:
+        self.has_opportunities = opportunities is not None
+        if opportunities is None:
+            return
+        from cpm_analysis.data.schema import OPPORTUNITY_STAGES
+
+        code = _codes(opportunities["customer_id"], self.customer_ids)
+        keep = code >= 0
+        n = int(keep.sum())
+        self.p_cust = code[keep]
+        self.p_created = _i8(opportunities["created_at"])[keep]
+        if "closed_at" in opportunities:
+            self.p_closed = _i8(opportunities["closed_at"])[keep]
+        else:
+            self.p_closed = np.full(n, _NEVER, dtype=np.int64)
+        if "won" in opportunities:
+            won = opportunities["won"].astype("boolean")
+            self.p_won = won.to_numpy(dtype=float, na_value=np.nan)[keep]
+        else:
+            self.p_won = np.full(n, np.nan)
+        stages = {stage: i for i, stage in enumerate(OPPORTUNITY_STAGES)}
+        stage = opportunities["stage"].map(stages)
+        self.p_stage = stage.fillna(-1).to_numpy(dtype=np.int64)[keep]
+        self.p_owner = opportunities["owner_id"][keep]
 
     def _encode_groups(self, by: str | pd.Series | None) -> None:
         customers = self.dataset.customers
@@ -248,6 +327,13 @@ class PreparedData:
         self.groups = self.groups.rename(self.by_name)
         if self.ticket_group is None and self.has_tickets:
             self.ticket_group = self.cust_group[self.t_cust]
+        if self.cust_group is not None:
+            self.activity_group = self.cust_group[self.a_cust] if self.has_activities else None
+            self.opp_group = self.cust_group[self.p_cust] if self.has_opportunities else None
+        else:  # by agent: the staff member's own activities and opportunities
+            staff = pd.Index(self.groups)
+            self.activity_group = _codes(self.a_staff, staff) if self.has_activities else None
+            self.opp_group = _codes(self.p_owner, staff) if self.has_opportunities else None
 
     # --- queries ------------------------------------------------------------------------------
     @property
@@ -500,6 +586,11 @@ class KPIContext:
         return self._order_frame(_REFUNDED)
 
     @cached_property
+    def cancelled(self) -> pd.DataFrame:
+        """Cancelled orders dated in the period."""
+        return self._order_frame(_OTHER)
+
+    @cached_property
     def active(self) -> pd.DataFrame:
         """Customers with a paid order dated in the period, with their orders and revenue."""
         groups = self._customer_groups()
@@ -587,6 +678,151 @@ class KPIContext:
         cust = p.s_cust[rows]
         rows, cust = rows[p.signup[cust] <= self._end], cust[p.signup[cust] <= self._end]
         return pd.DataFrame({"customer": cust, "group": groups[cust], "score": p.s_score[rows]})
+
+    # --- activities and opportunities ---------------------------------------------------------
+    @cached_property
+    def activities(self) -> pd.DataFrame:
+        """Activities dated in the period (of customers signed up by the cutoff)."""
+        p = self.prepared
+        if not p.has_activities:
+            raise KPIUnavailable("needs the activities table, which this dataset does not have")
+        rows = np.flatnonzero((p.a_at >= self._start) & (p.a_at <= self._end))
+        rows = rows[(p.signup[p.a_cust[rows]] <= self._end) & (p.activity_group[rows] >= 0)]
+        return pd.DataFrame(
+            {
+                "customer": p.a_cust[rows],
+                "group": p.activity_group[rows],
+                "type": p.a_type[rows],
+                "outcome": p.a_outcome[rows],
+                "at": p.a_at[rows].view("datetime64[ns]"),
+            }
+        )
+
+    @cached_property
+    def closed_opportunities(self) -> pd.DataFrame:
+        """Opportunities closed in the period, as seen at the cutoff."""
+        p = self.prepared
+        if not p.has_opportunities:
+            raise KPIUnavailable("needs the opportunities table, which this dataset does not have")
+        rows = np.flatnonzero(
+            (p.p_closed >= self._start) & (p.p_closed <= self._end) & (p.p_created <= self._end)
+        )
+        rows = rows[(p.signup[p.p_cust[rows]] <= self._end) & (p.opp_group[rows] >= 0)]
+        return pd.DataFrame(
+            {
+                "customer": p.p_cust[rows],
+                "group": p.opp_group[rows],
+                "won": p.p_won[rows],
+                "stage": p.p_stage[rows],
+                "cycle_days": (p.p_closed[rows] - p.p_created[rows]) / (24 * _HOUR_NS),
+            }
+        )
+
+    @cached_property
+    def open_complaints(self) -> pd.DataFrame:
+        """Complaint tickets opened by the cutoff and not resolved at the cutoff."""
+        self._require_tickets()
+        p = self.prepared
+        rows = np.flatnonzero((p.t_open <= self._end) & (p.t_complaint == 1.0))
+        rows = rows[(p.signup[p.t_cust[rows]] <= self._end) & (p.t_res[rows] > self._end)]
+        return pd.DataFrame({"customer": p.t_cust[rows], "group": p.ticket_group[rows]})
+
+    @cached_property
+    def at_risk(self) -> pd.DataFrame:
+        """Customers becoming at risk in the period, once per time, and their follow-up.
+
+        A customer becomes at risk at ``t + AT_RISK_DAYS`` after a paid order at ``t`` when no
+        paid order follows within those days, and that moment falls in the period. ``followed``
+        is 1.0 with an activity of the customer in ``[at_risk_at, at_risk_at +
+        FOLLOW_UP_DAYS]`` by the cutoff, 0.0 without one when the window has ended by the
+        cutoff, NaN while it is still open at the cutoff.
+        """
+        p = self.prepared
+        if not p.has_activities:
+            raise KPIUnavailable("needs the activities table, which this dataset does not have")
+        groups = self._customer_groups()
+        gap = int(AT_RISK_DAYS * 24 * _HOUR_NS)
+        paid = np.flatnonzero((p.o_kind == _PAID) & (p.o_date <= self._end))
+        paid = paid[np.lexsort((p.o_date[paid], p.o_cust[paid]))]
+        cust, when = p.o_cust[paid], p.o_date[paid]
+        nxt = np.append(when[1:], _NEVER)
+        nxt[np.append(cust[1:] != cust[:-1], True)] = _NEVER
+        lapse = when + gap
+        hit = (nxt > lapse) & (lapse >= self._start) & (lapse <= self._end)
+        cust, lapse = cust[hit], lapse[hit]
+        window = lapse + int(FOLLOW_UP_DAYS * 24 * _HOUR_NS)
+        acts = np.flatnonzero(p.a_at <= self._end)
+        contacts = pd.DataFrame({"customer": p.a_cust[acts], "t": p.a_at[acts]}).sort_values("t")
+        query = pd.DataFrame({"customer": cust, "t": lapse, "i": np.arange(len(cust))})
+        found = pd.merge_asof(
+            query.sort_values("t"),
+            contacts.assign(contact=contacts["t"]),
+            on="t",
+            by="customer",
+            direction="forward",
+        )
+        first = np.full(len(cust), _NEVER, dtype=np.int64)
+        ok = found["contact"].notna().to_numpy()
+        first[found["i"].to_numpy()[ok]] = found["contact"].to_numpy()[ok].astype(np.int64)
+        followed = np.where(first <= window, 1.0, np.where(window <= self._end, 0.0, np.nan))
+        return pd.DataFrame(
+            {
+                "customer": cust,
+                "group": groups[cust],
+                "at_risk_at": lapse.view("datetime64[ns]"),
+                "followed": followed,
+            }
+        )
+
+    @cached_property
+    def inquiries(self) -> pd.DataFrame:
+        """Inquiry tickets opened in the period and whether a paid order followed.
+
+        An inquiry: category in :data:`INQUIRY_CATEGORIES` (any case) and not a complaint.
+        ``converted`` is 1.0 with a paid order of the customer after the opening and within
+        :data:`INQUIRY_ORDER_DAYS` by the cutoff, 0.0 without one when that window has ended
+        by the cutoff, NaN while it is open.
+        """
+        self._require_tickets()
+        p = self.prepared
+        if p.t_category is None:
+            raise KPIUnavailable("needs column tickets.category, which the data lacks")
+        rows = np.flatnonzero((p.t_open >= self._start) & (p.t_open <= self._end))
+        rows = rows[p.signup[p.t_cust[rows]] <= self._end]
+        rows = rows[p.t_inquiry[rows]]
+        opened = p.t_open[rows]
+        window = opened + int(INQUIRY_ORDER_DAYS * 24 * _HOUR_NS)
+        nxt = self.next_paid_order(p.t_cust[rows], opened)
+        converted = np.where(nxt <= window, 1.0, np.where(window <= self._end, 0.0, np.nan))
+        return pd.DataFrame(
+            {"customer": p.t_cust[rows], "group": p.ticket_group[rows], "converted": converted}
+        )
+
+    def next_paid_order(self, customer: np.ndarray, after: np.ndarray) -> np.ndarray:
+        """Return the date (int64 ns) of each customer's first paid order after ``after``.
+
+        Only orders dated by the cutoff count; where there is none the value is a time after
+        everything (compare it with a window's end).
+        """
+        p = self.prepared
+        paid = np.flatnonzero((p.o_kind == _PAID) & (p.o_date <= self._end))
+        orders = pd.DataFrame({"customer": p.o_cust[paid], "t": p.o_date[paid]})
+        query = pd.DataFrame(
+            {"customer": np.asarray(customer, np.int64), "t": np.asarray(after, np.int64)}
+        )
+        query["i"] = np.arange(len(query))
+        found = pd.merge_asof(
+            query.sort_values("t"),
+            orders.sort_values("t").rename(columns={"t": "next"}).assign(t=lambda f: f["next"]),
+            on="t",
+            by="customer",
+            direction="forward",
+            allow_exact_matches=False,
+        )
+        out = np.full(len(query), _NEVER, dtype=np.int64)
+        hit = found["next"].notna().to_numpy()
+        out[found["i"].to_numpy()[hit]] = found["next"].to_numpy()[hit].astype(np.int64)
+        return out
 
     # --- model scores -------------------------------------------------------------------------
     @cached_property
