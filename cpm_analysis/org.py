@@ -241,7 +241,7 @@ def manager_rollup(
             if root in managers:  # the manager's whole team
                 frames.append(rows.assign(manager=root, member=TEAM))
             boss = lines.at[root, "manager_id"]
-            if boss is not None:  # the report's team as its manager sees it
+            if not pd.isna(boss):  # the report's team as its manager sees it
                 frames.append(rows.assign(manager=boss, member=root))
     if not frames:
         raise ValueError("staff: nobody has a report (manager_id is blank everywhere)")
