@@ -131,3 +131,38 @@ def test_targets_cover_each_month_after_the_first(small_synthetic):
     months = company.loc[~company["period"].str.contains("Q"), "period"]
     assert months.min() == "2022-02" and months.max() == "2025-12"
     assert np.isfinite(targets["target"]).all()
+
+
+def test_contacts_and_their_effect_in_the_truth():
+    base = generate(3000, seed=11)
+    same = generate(3000, seed=11, contact_effect=0.0, contact_random_share=0.5)
+    for name in ("customers", "orders", "tickets", "surveys", "staff", "targets"):
+        pd.testing.assert_frame_equal(base.tables[name], same.tables[name])
+    contacts = base.truth["contacts"]
+    assert base.truth["contact_effect"] == 0.0
+    assert (contacts["dropped_if_contacted"] == contacts["dropped_if_not"]).all()
+    assert 0.1 < contacts["randomised"].mean() < 0.3
+    # every contact of an at-risk customer is an activity by their owner on the contact day
+    acts = base.tables["activities"]
+    owner = base.tables["customers"].set_index("customer_id")["owner_id"]
+    met = contacts.loc[contacts["contacted"]]
+    first = acts.loc[acts["customer_id"].isin(met.index)].merge(
+        met[["contact_at"]], left_on="customer_id", right_index=True
+    )
+    on_day = first.loc[first["at"] == first["contact_at"]]
+    assert on_day["customer_id"].nunique() == len(met)
+    assert (on_day["staff_id"] == on_day["customer_id"].map(owner)).all()
+
+    treated = generate(3000, seed=11, contact_effect=0.6).truth
+    c = treated["contacts"]
+    # contact never makes dropout more likely, and does make it less likely for some
+    assert (c["dropped_if_contacted"] <= c["dropped_if_not"]).all()
+    assert (c["dropped_if_contacted"] < c["dropped_if_not"]).sum() > 20
+    # the realised dropout of a contacted customer is their contacted potential outcome
+    died = treated["customers"]["dropout_at"].notna()
+    contacted = c.loc[c["contacted"]]
+    assert (died.reindex(contacted.index) == contacted["dropped_if_contacted"]).all()
+    not_contacted = c.loc[~c["contacted"]]
+    assert (died.reindex(not_contacted.index) == not_contacted["dropped_if_not"]).all()
+    with pytest.raises(ValueError, match="contact_effect"):
+        generate(100, contact_effect=1.5)
