@@ -10,9 +10,9 @@ Whose rows are a team's depends on the ``view``:
 - ``"book"``: the customers whose ``owner_id`` is a team member, with all their orders,
   tickets, survey answers, activities and opportunities (the sales view, as
   :func:`cpm_analysis.kpis.compute_kpis` with ``by="owner_id"``);
-- ``"work"``: the tickets handled by the team's agents (``agent_id``), their activities
-  (``staff_id``) and opportunities (``owner_id``) (the service view, ``by="agent_id"``); order
-  and customer KPIs are not available in it.
+- ``"work"``: the tickets handled by the team's members (``agent_id``), their activities
+  (``staff_id``) and opportunities (``owner_id``) (as ``by="staff_id"``); order and customer
+  KPIs are not available in it.
 
 A cycle in ``manager_id`` (someone managing themselves, directly or through others) and a
 ``manager_id`` that is not a staff member are errors naming the staff ids.
@@ -162,7 +162,7 @@ def _relabel(dataset: Dataset, team: pd.Series, view: View) -> tuple[Dataset, st
             activities=mapped(dataset.activities, "staff_id"),
             opportunities=mapped(dataset.opportunities, "owner_id"),
         ),
-        "agent_id",
+        "staff_id",
     )
 
 
@@ -228,10 +228,6 @@ def manager_rollup(
         data, by = _relabel(dataset, team, view)
         if by == "owner_id" and "owner_id" not in data.customers.columns:
             raise ValueError("dataset: customers have no owner_id column, needed by the book view")
-        if by == "agent_id" and (data.tickets is None or "agent_id" not in data.tickets):
-            data = replace(
-                data, tickets=pd.DataFrame(columns=["ticket_id", "customer_id", "opened_at"])
-            )
         values = compute_kpis(data, period, by=by, kpis=kpi_list, **options)
         values = values.loc[values.index.get_level_values(by) != MISSING_GROUP]
         values = values.drop(columns=["period", "previous", "change"])

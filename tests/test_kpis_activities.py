@@ -202,3 +202,14 @@ def test_point_in_time_an_opportunity_closed_later_is_open(tiny):
     assert pd.isna(p5["closed_at"]) and pd.isna(p5["won"]) and pd.isna(p5["stage"])
     assert "p4" in view.opportunities["opportunity_id"].tolist()
     assert view.activities["at"].max() <= view.cutoff
+
+
+def test_by_staff_every_staff_member_with_their_own_rows(tiny):
+    out = compute_kpis(tiny, "2024-06", by="staff_id", kpis=NEW_KPIS + ["revenue"])
+    values = out["value"]
+    assert set(out.index.get_level_values("staff_id")) == {"s1", "s2", "g1", "g2"}
+    assert values[("visit_success_rate", "s1")] == pytest.approx(1 / 2)
+    assert values[("call_success_rate", "s2")] == 1.0
+    assert values[("opportunity_win_rate", "s1")] == pytest.approx(1 / 3)
+    assert values[("open_complaints", "g1")] == 1 and values[("open_complaints", "s1")] == 0
+    assert not out.loc[("revenue", "s1"), "available"]

@@ -107,7 +107,26 @@ def test_work_view_rolls_up_tickets_by_agent():
             "agent_id": ["a", "b", "c"],
         }
     )
-    ds = validate_frames({**ds.tables, "tickets": tickets}, now=pd.Timestamp("2025-01-01"))
-    roll = manager_rollup(ds, "2024-06", kpis=["tickets"], view="work")["value"]
-    assert roll[("boss", TEAM, "tickets")] == 3
-    assert roll[("m1", TEAM, "tickets")] == 2 and roll[("m1", "b", "tickets")] == 1
+    activities = pd.DataFrame(
+        {
+            "activity_id": ["x1", "x2", "x3"],
+            "customer_id": ["k1", "k4", "k5"],
+            "staff_id": ["m3", "c", "x"],
+            "type": ["call", "call", "call"],
+            "at": ["2024-06-01", "2024-06-02", "2024-06-03"],
+            "outcome": ["success", "no_answer", "success"],
+        }
+    )
+    ds = validate_frames(
+        {**ds.tables, "tickets": tickets, "activities": activities},
+        now=pd.Timestamp("2025-01-01"),
+    )
+    roll = manager_rollup(ds, "2024-06", kpis=["tickets", "call_success_rate"], view="work")
+    value = roll["value"]
+    assert value[("boss", TEAM, "tickets")] == 3
+    assert value[("m1", TEAM, "tickets")] == 2 and value[("m1", "b", "tickets")] == 1
+    # the calls of m3 (a manager without reports) and of c count for the boss; x is outside
+    assert value[("boss", TEAM, "call_success_rate")] == pytest.approx(1 / 2)
+    assert value[("boss", "m3", "call_success_rate")] == 1.0
+    assert value[("boss", "m2", "call_success_rate")] == 0.0
+    assert pd.isna(value[("boss", "m1", "call_success_rate")])

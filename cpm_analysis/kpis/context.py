@@ -49,8 +49,11 @@ Every table holds integer ``customer`` codes (positions in ``ctx.customer_ids``)
     Complaint tickets opened by the cutoff and not resolved at it: ``customer``, ``group``.
 
 With ``by="agent_id"`` activities count in the group of their ``staff_id`` and opportunities in
-that of their ``owner_id`` (rows of staff who are not agents of a ticket count nowhere); with
-any other breakdown they count in their customer's group.
+that of their ``owner_id`` (rows of staff who are not agents of a ticket count nowhere). With
+``by="staff_id"`` every staff member named by a ticket's ``agent_id``, an activity's
+``staff_id`` or an opportunity's ``owner_id`` is a group, and each of those rows counts in its
+staff member's group (order, customer and survey KPIs are then not available). With any other
+breakdown they count in their customer's group.
 ``scored``
     Customers signed up by the cutoff with a model score: ``customer``, ``group``, ``clv``,
     ``churn_probability``, ``active``.
@@ -103,6 +106,7 @@ ALL_GROUP = "all"
 
 SCORES_REASON = "needs the scored customer table (CLV and churn models)"
 
+_EMPTY = np.zeros(0, dtype=np.int64)
 _NEVER = np.iinfo(np.int64).max  # stands for "no such time" (NaT) in int64 nanoseconds
 _HOUR_NS = 3_600_000_000_000.0
 _PAID, _REFUNDED, _OTHER = 0, 1, 2
@@ -147,8 +151,9 @@ class PreparedData:
         The data; a point-in-time view (``dataset.cutoff`` set) caps every context's cutoff.
     by : str or Series, optional
         The breakdown: a column of ``customers`` (``owner_id``, ``region``, ...), ``"agent_id"``
-        (tickets by their agent), or a Series mapping customer_id to a group (e.g. segments).
-        Customers (tickets) without a value form the group ``(missing)``.
+        (tickets by their agent), ``"staff_id"`` (tickets, activities and opportunities by the
+        staff member named in them), or a Series mapping customer_id to a group (e.g.
+        segments). Customers (tickets) without a value form the group ``(missing)``.
     scores : DataFrame or dict, optional
         The scored customer table (index customer_id; columns ``clv``, ``churn_probability``),
         or a dict of such tables by period label. See :func:`~cpm_analysis.kpis.compute_kpis`.
@@ -314,11 +319,23 @@ class PreparedData:
             elif by == "agent_id" and self.t_agent is not None:
                 self.cust_group = None
                 self.ticket_group, self.groups = _factorize(self.t_agent)
+            elif by == "staff_id" and self._staff_columns():
+                self.cust_group = None
+                self.groups = pd.Index(sorted(set().union(*self._staff_columns())), dtype="str")
+                if self.has_tickets:
+                    agents = (
+                        self.t_agent
+                        if self.t_agent is not None
+                        else pd.Series([None] * len(self.t_cust), dtype="str")
+                    )
+                    self.ticket_group = _codes(agents, self.groups)
             else:
                 have = ", ".join(c for c in customers.columns if c != "customer_id")
                 raise ValueError(
                     f"by: '{by}' is neither a column of customers ({have}) nor 'agent_id' of "
-                    "tickets; pass a column name or a Series mapping customer_id to a group"
+                    "tickets nor 'staff_id' (tickets' agent_id, activities' staff_id, "
+                    "opportunities' owner_id); pass a column name or a Series mapping "
+                    "customer_id to a group"
                 )
         else:
             raise ValueError(
@@ -334,6 +351,17 @@ class PreparedData:
             staff = pd.Index(self.groups)
             self.activity_group = _codes(self.a_staff, staff) if self.has_activities else None
             self.opp_group = _codes(self.p_owner, staff) if self.has_opportunities else None
+
+    def _staff_columns(self) -> list[set[str]]:
+        """Return the staff ids of each staff column present (agents, activity staff, owners)."""
+        out = []
+        if self.has_tickets and self.t_agent is not None:
+            out.append(set(self.t_agent.dropna().astype("str")))
+        if self.has_activities:
+            out.append(set(self.a_staff.dropna().astype("str")))
+        if self.has_opportunities:
+            out.append(set(self.p_owner.dropna().astype("str")))
+        return out
 
     # --- queries ------------------------------------------------------------------------------
     @property
@@ -543,8 +571,21 @@ class KPIContext:
         if p.cust_group is not None:
             known = p.signup <= self._end
             return np.bincount(p.cust_group[known], minlength=self.n_groups) > 0
-        known = (p.t_open <= self._end) & (p.signup[p.t_cust] <= self._end)
-        return np.bincount(p.ticket_group[known], minlength=self.n_groups) > 0
+        out = np.zeros(self.n_groups, dtype=bool)
+        rows: list[tuple[np.ndarray | None, np.ndarray, np.ndarray]] = [
+            (p.ticket_group, p.t_open, p.t_cust) if p.has_tickets else (None, _EMPTY, _EMPTY)
+        ]
+        if p.by_name == "staff_id":  # a staff member's activities and opportunities count too
+            if p.has_activities:
+                rows.append((p.activity_group, p.a_at, p.a_cust))
+            if p.has_opportunities:
+                rows.append((p.opp_group, p.p_created, p.p_cust))
+        for group, when, cust in rows:
+            if group is None:
+                continue
+            known = (when <= self._end) & (p.signup[cust] <= self._end) & (group >= 0)
+            out |= np.bincount(group[known], minlength=self.n_groups) > 0
+        return out
 
     # --- orders -------------------------------------------------------------------------------
     def _customer_groups(self) -> np.ndarray:
@@ -654,7 +695,7 @@ class KPIContext:
         self._require_tickets()
         p = self.prepared
         rows = np.flatnonzero((p.t_open >= self._start) & (p.t_open <= self._end))
-        rows = rows[p.signup[p.t_cust[rows]] <= self._end]
+        rows = rows[(p.signup[p.t_cust[rows]] <= self._end) & (p.ticket_group[rows] >= 0)]
         return self._ticket_frame(rows)
 
     @cached_property
@@ -664,6 +705,7 @@ class KPIContext:
         p = self.prepared
         rows = np.flatnonzero((p.t_res >= self._start) & (p.t_res <= self._end))
         rows = rows[(p.signup[p.t_cust[rows]] <= self._end) & (p.t_open[rows] <= self._end)]
+        rows = rows[p.ticket_group[rows] >= 0]
         return self._ticket_frame(rows)
 
     # --- surveys ------------------------------------------------------------------------------
@@ -725,6 +767,7 @@ class KPIContext:
         p = self.prepared
         rows = np.flatnonzero((p.t_open <= self._end) & (p.t_complaint == 1.0))
         rows = rows[(p.signup[p.t_cust[rows]] <= self._end) & (p.t_res[rows] > self._end)]
+        rows = rows[p.ticket_group[rows] >= 0]
         return pd.DataFrame({"customer": p.t_cust[rows], "group": p.ticket_group[rows]})
 
     @cached_property
@@ -789,7 +832,7 @@ class KPIContext:
             raise KPIUnavailable("needs column tickets.category, which the data lacks")
         rows = np.flatnonzero((p.t_open >= self._start) & (p.t_open <= self._end))
         rows = rows[p.signup[p.t_cust[rows]] <= self._end]
-        rows = rows[p.t_inquiry[rows]]
+        rows = rows[p.t_inquiry[rows] & (p.ticket_group[rows] >= 0)]
         opened = p.t_open[rows]
         window = opened + int(INQUIRY_ORDER_DAYS * 24 * _HOUR_NS)
         nxt = self.next_paid_order(p.t_cust[rows], opened)
