@@ -142,6 +142,51 @@ def _factorize(values: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Index]:
     return codes.astype(np.int64), labels
 
 
+class EventTimes:
+    """Event times by customer, for exact vectorised "first event at or after t" lookups.
+
+    The events are sorted by (customer, time) once; a query ranks its time among the distinct
+    event times and finds the first event of its customer at or after it with one binary search
+    on ``customer x (distinct times + 1) + rank``, which is exact whatever the time resolution.
+
+    Examples
+    --------
+    >>> ev = EventTimes(np.array([0, 0, 1]), np.array([5, 9, 7]))
+    >>> ev.first(np.array([0, 0, 1, 2]), np.array([5, 6, 8, 0]), strictly_after=False).tolist()
+    [5, 9, 9223372036854775807, 9223372036854775807]
+    """
+
+    def __init__(self, customer: np.ndarray, time: np.ndarray):
+        order = np.lexsort((time, customer))
+        self.customer = np.asarray(customer, dtype=np.int64)[order]
+        self.time = np.asarray(time, dtype=np.int64)[order]
+        ordered = np.sort(self.time)  # (np.unique hashes: slower on large int64 arrays)
+        self.distinct = (
+            ordered[np.append(True, ordered[1:] != ordered[:-1])] if len(ordered) else ordered
+        )
+        self._width = len(self.distinct) + 1
+        rank = np.searchsorted(self.distinct, self.time)
+        self._keys = self.customer * self._width + rank
+
+    def first(self, customer: np.ndarray, after: np.ndarray, *, strictly_after: bool) -> np.ndarray:
+        """Return the time of each customer's first event at (or strictly) after ``after``.
+
+        A time after everything (int64 max) where there is none.
+        """
+        customer = np.asarray(customer, dtype=np.int64)
+        side = "right" if strictly_after else "left"
+        rank = np.searchsorted(self.distinct, np.asarray(after, dtype=np.int64), side=side)
+        pos = np.searchsorted(self._keys, customer * self._width + rank, side="left")
+        inside = pos < len(self._keys)
+        pos = np.minimum(pos, len(self._keys) - 1)
+        hit = inside & (len(self._keys) > 0)
+        if len(self._keys):
+            hit &= self.customer[pos] == customer
+        out = np.full(len(customer), _NEVER, dtype=np.int64)
+        out[hit] = self.time[pos[hit]]
+        return out
+
+
 class PreparedData:
     """A dataset encoded once for fast per-period KPI contexts.
 
@@ -362,6 +407,33 @@ class PreparedData:
         if self.has_opportunities:
             out.append(set(self.p_owner.dropna().astype("str")))
         return out
+
+    @cached_property
+    def paid_times(self) -> EventTimes:
+        """The paid orders' times by customer, for "the next paid order after" lookups."""
+        paid = self.o_kind == _PAID
+        return EventTimes(self.o_cust[paid], self.o_date[paid])
+
+    @cached_property
+    def activity_times(self) -> EventTimes:
+        """The activities' times by customer, for "the first activity from" lookups."""
+        return EventTimes(self.a_cust, self.a_at)
+
+    @cached_property
+    def lapses(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every moment a customer becomes at risk (customer codes, int64 ns), sorted by time.
+
+        ``AT_RISK_DAYS`` after a paid order that no paid order follows within those days. A
+        moment is the same whatever the cutoff after it: it only needs the orders before it.
+        """
+        times = self.paid_times
+        cust, when = times.customer, times.time
+        nxt = np.append(when[1:], _NEVER)
+        nxt[np.append(cust[1:] != cust[:-1], True)] = _NEVER
+        lapse = when + int(AT_RISK_DAYS * 24 * _HOUR_NS)
+        hit = nxt > lapse
+        order = np.argsort(lapse[hit], kind="stable")
+        return cust[hit][order], lapse[hit][order]
 
     # --- queries ------------------------------------------------------------------------------
     @property
@@ -784,29 +856,15 @@ class KPIContext:
         if not p.has_activities:
             raise KPIUnavailable("needs the activities table, which this dataset does not have")
         groups = self._customer_groups()
-        gap = int(AT_RISK_DAYS * 24 * _HOUR_NS)
-        paid = np.flatnonzero((p.o_kind == _PAID) & (p.o_date <= self._end))
-        paid = paid[np.lexsort((p.o_date[paid], p.o_cust[paid]))]
-        cust, when = p.o_cust[paid], p.o_date[paid]
-        nxt = np.append(when[1:], _NEVER)
-        nxt[np.append(cust[1:] != cust[:-1], True)] = _NEVER
-        lapse = when + gap
-        hit = (nxt > lapse) & (lapse >= self._start) & (lapse <= self._end)
-        cust, lapse = cust[hit], lapse[hit]
+        cust, lapse = p.lapses
+        lo = np.searchsorted(lapse, self._start, side="left")
+        hi = np.searchsorted(lapse, self._end, side="right")
+        cust, lapse = cust[lo:hi], lapse[lo:hi]
+        known = p.signup[cust] <= self._end
+        cust, lapse = cust[known], lapse[known]
         window = lapse + int(FOLLOW_UP_DAYS * 24 * _HOUR_NS)
-        acts = np.flatnonzero(p.a_at <= self._end)
-        contacts = pd.DataFrame({"customer": p.a_cust[acts], "t": p.a_at[acts]}).sort_values("t")
-        query = pd.DataFrame({"customer": cust, "t": lapse, "i": np.arange(len(cust))})
-        found = pd.merge_asof(
-            query.sort_values("t"),
-            contacts.assign(contact=contacts["t"]),
-            on="t",
-            by="customer",
-            direction="forward",
-        )
-        first = np.full(len(cust), _NEVER, dtype=np.int64)
-        ok = found["contact"].notna().to_numpy()
-        first[found["i"].to_numpy()[ok]] = found["contact"].to_numpy()[ok].astype(np.int64)
+        first = p.activity_times.first(cust, lapse, strictly_after=False)
+        first = np.where(first <= self._end, first, _NEVER)  # not yet happened at the cutoff
         followed = np.where(first <= window, 1.0, np.where(window <= self._end, 0.0, np.nan))
         return pd.DataFrame(
             {
@@ -847,25 +905,8 @@ class KPIContext:
         Only orders dated by the cutoff count; where there is none the value is a time after
         everything (compare it with a window's end).
         """
-        p = self.prepared
-        paid = np.flatnonzero((p.o_kind == _PAID) & (p.o_date <= self._end))
-        orders = pd.DataFrame({"customer": p.o_cust[paid], "t": p.o_date[paid]})
-        query = pd.DataFrame(
-            {"customer": np.asarray(customer, np.int64), "t": np.asarray(after, np.int64)}
-        )
-        query["i"] = np.arange(len(query))
-        found = pd.merge_asof(
-            query.sort_values("t"),
-            orders.sort_values("t").rename(columns={"t": "next"}).assign(t=lambda f: f["next"]),
-            on="t",
-            by="customer",
-            direction="forward",
-            allow_exact_matches=False,
-        )
-        out = np.full(len(query), _NEVER, dtype=np.int64)
-        hit = found["next"].notna().to_numpy()
-        out[found["i"].to_numpy()[hit]] = found["next"].to_numpy()[hit].astype(np.int64)
-        return out
+        nxt = self.prepared.paid_times.first(customer, after, strictly_after=True)
+        return np.where(nxt <= self._end, nxt, _NEVER)
 
     # --- model scores -------------------------------------------------------------------------
     @cached_property
