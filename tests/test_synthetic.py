@@ -166,3 +166,24 @@ def test_contacts_and_their_effect_in_the_truth():
     assert (died.reindex(not_contacted.index) == not_contacted["dropped_if_not"]).all()
     with pytest.raises(ValueError, match="contact_effect"):
         generate(100, contact_effect=1.5)
+
+
+def test_randomised_contacts_recover_the_true_effect():
+    truth = generate(20_000, seed=3, contact_effect=0.5, contact_random_share=0.5).truth
+    c = truth["contacts"]
+    coin = c.loc[c["randomised"]]
+    # the true average effect on dropping out by the end, over the randomised customers
+    true_effect = (coin["dropped_if_contacted"].astype(float) - coin["dropped_if_not"]).mean()
+    assert true_effect < -0.03  # halving the hazard keeps a visible share of them
+    # what happened (the contacted outcome for the contacted, the other for the rest)
+    observed = np.where(coin["contacted"], coin["dropped_if_contacted"], coin["dropped_if_not"])
+    treated, control = observed[coin["contacted"]], observed[~coin["contacted"]]
+    estimate = treated.mean() - control.mean()
+    se = np.sqrt(treated.var(ddof=1) / len(treated) + control.var(ddof=1) / len(control))
+    assert abs(estimate - true_effect) < 1.96 * se
+    # outside the randomised share, contact is targeted: the naive comparison is biased
+    rest = c.loc[~c["randomised"]]
+    assert (
+        rest.loc[rest["contacted"], "orders_before"].mean()
+        > rest.loc[~rest["contacted"], "orders_before"].mean()
+    )
