@@ -562,10 +562,12 @@ def generate(
         "assessments": assessments,
     }
     marketing = staff_ids[n_owners + n_agents + 2 :]
-    tables["activities"] = _activities(
-        crng, plan, customers, first_order, tickets, marketing, t_start, end64
-    )
-    tables["opportunities"] = _opportunities(crng, customers, buyer, end64)
+    activities = _activities(crng, plan, customers, first_order, tickets, marketing, t_start, end64)
+    opportunities = _opportunities(crng, customers, buyer, end64)
+    # a table with no rows is left out (a source has no such table rather than an empty one)
+    for name, frame in (("activities", activities), ("opportunities", opportunities)):
+        if len(frame):
+            tables[name] = frame
     contacts = pd.DataFrame(
         {
             "at_risk_at": _weeks_after(first_order[plan.customer], plan.at_risk_week),
@@ -715,6 +717,10 @@ def _contact_outcomes(
     and per customer the purchases added before dropout (also those beyond the data).
     """
     c = plan.customer
+    if not len(c):  # nobody at risk (a short or tiny company)
+        plan.dropped_if_not = plan.dropped_if_contacted = np.zeros(0, dtype=bool)
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, np.zeros(0), np.zeros(len(lam), dtype=np.int64)
     after = rep_weeks > plan.contact_week[np.searchsorted(c, rep_who).clip(0, len(c) - 1)]
     in_plan = np.isin(rep_who, c)
     before = np.bincount(rep_who[in_plan & ~after], minlength=len(lam))[c]
@@ -883,6 +889,8 @@ def _inject_contact_faults(
 ) -> dict[str, int]:
     """Faults in the activities and opportunities that validation must quarantine."""
     count: dict[str, int] = {}
+    if "activities" not in tables or "opportunities" not in tables:
+        return count  # a company too small to have both
     acts = tables["activities"].copy()
     opps = tables["opportunities"].astype({"won": "object"})
     k = max(1, int(rate * len(acts) / 4))

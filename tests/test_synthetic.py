@@ -187,3 +187,12 @@ def test_randomised_contacts_recover_the_true_effect():
         rest.loc[rest["contacted"], "orders_before"].mean()
         > rest.loc[~rest["contacted"], "orders_before"].mean()
     )
+
+
+def test_a_tiny_company_leaves_out_a_table_it_has_no_rows_for():
+    sd = generate(12, seed=1, faults=0.2, end="2022-06-30")
+    assert "opportunities" not in sd.tables  # no opportunity in half a year of 12 customers
+    ds = sd.to_dataset()
+    assert ds.opportunities is None and ds.activities is not None
+    short = generate(10, seed=2, start="2025-12-01", end="2025-12-31", contact_effect=0.3)
+    assert len(short.truth["contacts"]) == 0  # nobody can lapse for 60 days in a month
