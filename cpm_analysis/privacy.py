@@ -534,7 +534,8 @@ def mask_rejected(
 def restrict_to_owner(dataset: Dataset, owner: str) -> Dataset:
     """Return the account owner's book: only their customers and what belongs to them.
 
-    Customers whose ``owner_id`` is ``owner``; their orders, tickets and surveys; the owner's own
+    Customers whose ``owner_id`` is ``owner``; their orders, tickets, surveys, activities and
+    opportunities; the owner's own
     staff row and assessments; targets that are the owner's or company-wide (no ``owner_id``);
     rejected rows that reference one of the owner's customers, or the owner when they reference
     no validated customer. Books are split on the validated customers only: a quarantined
@@ -565,7 +566,7 @@ def restrict_to_owner(dataset: Dataset, owner: str) -> Dataset:
     book = customers.loc[mine].reset_index(drop=True)
     ids = book["customer_id"]
     out: dict[str, pd.DataFrame | None] = {"customers": book}
-    for name in ("orders", "tickets", "surveys"):
+    for name in ("orders", "tickets", "surveys", "activities", "opportunities"):
         frame = getattr(dataset, name)
         out[name] = (
             None
@@ -656,6 +657,8 @@ def _staff_keys(dataset: Dataset) -> set[str]:
         ("staff", "staff_id"),
         ("customers", "owner_id"),
         ("tickets", "agent_id"),
+        ("activities", "staff_id"),
+        ("opportunities", "owner_id"),
     ):
         frame = dataset.tables.get(table)
         if frame is not None and column in frame.columns:

@@ -22,8 +22,9 @@ Examples
 --------
 >>> from cpm_analysis.synthetic import generate
 >>> sd = generate(n_customers=500, seed=1)
->>> sorted(sd.tables)
-['assessments', 'customers', 'orders', 'staff', 'surveys', 'targets', 'tickets']
+>>> sorted(sd.tables)  # doctest: +NORMALIZE_WHITESPACE
+['activities', 'assessments', 'customers', 'opportunities', 'orders', 'staff', 'surveys',
+ 'targets', 'tickets']
 >>> sd.truth["bgnbd"]["r"]
 0.75
 """
@@ -75,12 +76,16 @@ class SyntheticData:
     ----------
     tables : dict of DataFrame
         ``customers``, ``orders``, ``tickets``, ``surveys``, ``staff``, ``targets``,
-        ``assessments`` in the canonical columns.
+        ``assessments``, ``activities``, ``opportunities`` in the canonical columns.
     truth : dict
         ``bgnbd`` (r, alpha, a, b; rates per week), ``gamma_gamma`` (p, q, v) and
         ``customers``, a DataFrame by customer id with ``lambda_`` (purchase rate per week),
         ``p_dropout``, ``nu``, ``n_repeat``, ``dropout_at`` (the timestamp at which the customer
-        dropped out, NaT while alive) and ``alive`` at the end of the data.
+        dropped out, NaT while alive) and ``alive`` at the end of the data. From
+        :func:`generate` also ``contact_effect``, ``contact_random_share``, ``contacts`` (by
+        at-risk customer: ``at_risk_at``, ``contacted``, ``contact_at``, ``randomised``,
+        ``orders_before``, ``p_dropout`` and the potential outcomes ``dropped_if_contacted``
+        and ``dropped_if_not``) and ``funnel`` (``stage_conversion``, ``win``).
     observation_end : Timestamp
         The last day of the data (midnight); the data runs to the end of that day.
     seed : int
@@ -232,8 +237,14 @@ def generate(
     id_offsets: Mapping[str, int] | None = None,
     id_widths: Mapping[str, int] | None = None,
     staff_for_customers: int | None = None,
+    contact_effect: float = 0.0,
+    contact_random_share: float = 0.2,
 ) -> SyntheticData:
     """Generate a company's customers, orders, tickets, surveys, staff, targets, assessments.
+
+    Also its activities (contacts of customers by staff) and opportunities (the sales funnel),
+    drawn from a random stream of their own (``default_rng([seed, 17])``), so the other tables
+    are the same whatever those two hold.
 
     Parameters
     ----------
@@ -271,6 +282,19 @@ def generate(
     staff_for_customers : int, optional
         Size the staff (account owners, service agents) as for a company of this many customers
         instead of ``n_customers``, so chunks of one company share staff ids and roles.
+    contact_effect : float
+        The true effect of contacting an at-risk customer: after the contact, the dropout
+        probability after each purchase is multiplied by ``1 - contact_effect`` (0: contact
+        does nothing; 0.5 halves the dropout hazard). A customer is at risk once
+        :data:`AT_RISK_DAYS` (60) days pass after a paid order without another, and is
+        contacted 1-14 days later or not (see ``contact_random_share``). With the default 0 every
+        table but activities and opportunities is exactly the company without contacts; with
+        an effect the contacted customers buy more, so orders and the tables drawn after them
+        differ.
+    contact_random_share : float
+        Share of the at-risk customers whose contact is randomised (a fair coin); the others
+        are contacted by a targeting rule that favours customers with more orders. The truth
+        says who was randomised, so an estimate can be checked against ``contact_effect``.
 
     Returns
     -------
@@ -293,6 +317,12 @@ def generate(
     for name, value in (("faults", faults), ("never_ordered_share", never_ordered_share)):
         if not 0 <= value < 1:
             raise ValueError(f"{name}: expected a share in [0, 1), got {value}")
+    for name, value in (
+        ("contact_effect", contact_effect),
+        ("contact_random_share", contact_random_share),
+    ):
+        if not (isinstance(value, int | float) and 0 <= value <= 1):
+            raise ValueError(f"{name}: expected a number in [0, 1], got {value!r}")
     truth_bg = {**DEFAULT_BGNBD, **(bgnbd or {})}
     truth_gg = {**DEFAULT_GAMMA_GAMMA, **(gamma_gamma or {})}
     rng = np.random.default_rng(seed)
@@ -345,6 +375,26 @@ def generate(
     horizon_weeks = (end_instant.to_datetime64() - first_order) / np.timedelta64(1, "D") / 7.0
     n_repeat = np.where(buyer, rng.geometric(p_drop), 0)
     rep_who, rep_weeks, rep_count = _simulate_repeat_purchases(rng, lam, n_repeat, horizon_weeks)
+    # contacts of at-risk customers, from their own stream (the main one is left untouched)
+    crng = np.random.default_rng([int(seed), 17])
+    plan = _contact_plan(crng, buyer, rep_who, rep_weeks, horizon_weeks, contact_random_share)
+    x_who, x_weeks, x_extra = _contact_outcomes(
+        crng,
+        plan,
+        lam,
+        p_drop,
+        n_repeat,
+        rep_count,
+        rep_who,
+        rep_weeks,
+        horizon_weeks,
+        float(contact_effect),
+    )
+    if contact_effect > 0:  # contacted customers drop out later: their extra purchases
+        rep_who = np.concatenate([rep_who, x_who])
+        rep_weeks = np.concatenate([rep_weeks, x_weeks])
+        rep_count = rep_count + np.bincount(x_who, minlength=n)
+        n_repeat = n_repeat + x_extra
     buyers = np.flatnonzero(buyer)
     who = np.concatenate([buyers, rep_who])
     when = np.concatenate(
@@ -511,20 +561,355 @@ def generate(
         "targets": targets,
         "assessments": assessments,
     }
+    marketing = staff_ids[n_owners + n_agents + 2 :]
+    activities = _activities(crng, plan, customers, first_order, tickets, marketing, t_start, end64)
+    opportunities = _opportunities(crng, customers, buyer, end64)
+    # a table with no rows is left out (a source has no such table rather than an empty one)
+    for name, frame in (("activities", activities), ("opportunities", opportunities)):
+        if len(frame):
+            tables[name] = frame
+    contacts = pd.DataFrame(
+        {
+            "at_risk_at": _weeks_after(first_order[plan.customer], plan.at_risk_week),
+            "contacted": plan.contacted,
+            "contact_at": _weeks_after(first_order[plan.customer], plan.contact_week),
+            "randomised": plan.randomised,
+            "orders_before": plan.orders_before,
+            "p_dropout": p_drop[plan.customer],
+            "dropped_if_contacted": plan.dropped_if_contacted,
+            "dropped_if_not": plan.dropped_if_not,
+        },
+        index=pd.Index(customer_ids[plan.customer], name="customer_id"),
+    )
+    contacts["contact_at"] = contacts["contact_at"].where(contacts["contacted"])
     injected: dict[str, int] = {}
     if faults > 0:
         tables, injected = _inject_faults(rng, tables, faults)
+        injected.update(_inject_contact_faults(crng, tables, faults))
     return SyntheticData(
         tables=tables,
         truth={
             "bgnbd": truth_bg,
             "gamma_gamma": truth_gg,
             "customers": truth_customers,
+            "contact_effect": float(contact_effect),
+            "contact_random_share": float(contact_random_share),
+            "contacts": contacts,
+            "funnel": {"stage_conversion": dict(STAGE_CONVERSION), "win": WIN_PROBABILITY},
         },
         observation_end=t_end,
         seed=seed,
         faults=injected,
     )
+
+
+# --- activities and opportunities: a separate random stream ------------------------------------
+
+#: Days without a paid order after which a customer counts as at risk (the contact rule).
+AT_RISK_DAYS = 60
+#: Contacts of at-risk customers follow within this many days of their becoming at risk.
+CONTACT_WITHIN_DAYS = 14
+#: Outcome probabilities (success, no_answer, declined, follow_up) by activity type.
+OUTCOME_PROBABILITIES: dict[str, tuple[float, float, float, float]] = {
+    "call": (0.45, 0.30, 0.10, 0.15),
+    "visit": (0.60, 0.05, 0.15, 0.20),
+    "email": (0.25, 0.60, 0.05, 0.10),
+    "meeting": (0.55, 0.05, 0.15, 0.25),
+    "care": (0.70, 0.20, 0.10, 0.00),
+}
+#: Probability that an opportunity moves on from each stage to the next (lead -> qualified,
+#: qualified -> proposal, proposal -> negotiation, negotiation -> closed).
+STAGE_CONVERSION: dict[str, float] = {
+    "qualified": 0.65,
+    "proposal": 0.70,
+    "negotiation": 0.60,
+    "closed": 0.80,
+}
+#: Probability that an opportunity that reached ``closed`` is won.
+WIN_PROBABILITY = 0.65
+#: Mean days an opportunity spends in each stage.
+STAGE_DAYS = 10.0
+_OUTCOMES = ("success", "no_answer", "declined", "follow_up")
+_STAGES = ("lead", "qualified", "proposal", "negotiation", "closed")
+_WEEK_S = 7 * 86400
+
+
+@dataclass
+class _ContactPlan:
+    """Who became at risk when, who was contacted, and whether at random.
+
+    Times are weeks after the customer's first order, as the purchase simulation counts time.
+    """
+
+    customer: np.ndarray  # customer index of each at-risk customer
+    at_risk_week: np.ndarray
+    contact_week: np.ndarray
+    randomised: np.ndarray
+    contacted: np.ndarray
+    orders_before: np.ndarray  # paid orders up to becoming at risk (the first one included)
+    dropped_if_contacted: np.ndarray | None = None
+    dropped_if_not: np.ndarray | None = None
+
+
+def _contact_plan(
+    rng: np.random.Generator,
+    buyer: np.ndarray,
+    rep_who: np.ndarray,
+    rep_weeks: np.ndarray,
+    horizon_weeks: np.ndarray,
+    random_share: float,
+) -> _ContactPlan:
+    """At-risk customers (no paid order for :data:`AT_RISK_DAYS`) and the contacts they get.
+
+    A customer becomes at risk the first time :data:`AT_RISK_DAYS` pass after a paid order
+    without another one (while the data runs for :data:`CONTACT_WITHIN_DAYS` more). A share
+    ``random_share`` of them is randomised: contacted on a fair coin. The others are contacted
+    by the targeting rule ``P(contact) = min(0.15 + 0.12 x earlier paid orders, 0.8)`` (the
+    better customers are called more), which confounds a naive comparison. The contact comes
+    1-14 days after becoming at risk.
+    """
+    buyers = np.flatnonzero(buyer)
+    who = np.concatenate([buyers, rep_who])
+    weeks = np.concatenate([np.zeros(len(buyers)), rep_weeks])
+    order = np.lexsort((weeks, who))
+    who, weeks = who[order], weeks[order]
+    rank = np.arange(len(who)) - np.searchsorted(who, who)  # 0 = the first order
+    nxt = np.append(weeks[1:], np.inf)
+    nxt[np.append(who[1:] != who[:-1], True)] = np.inf
+    gap = AT_RISK_DAYS / 7.0
+    margin = CONTACT_WITHIN_DAYS / 7.0
+    lapse = (nxt > weeks + gap) & (weeks + gap + margin <= horizon_weeks[who])
+    rows = np.flatnonzero(lapse)
+    first = rows[np.unique(who[rows], return_index=True)[1]]
+    customer = who[first]
+    at_risk = weeks[first] + gap
+    earlier = rank[first] + 1
+    n = len(customer)
+    randomised = rng.random(n) < random_share
+    coin = rng.random(n) < 0.5
+    targeted = rng.random(n) < np.minimum(0.15 + 0.12 * earlier, 0.8)
+    contacted = np.where(randomised, coin, targeted)
+    contact_week = at_risk + rng.uniform(1.0, CONTACT_WITHIN_DAYS, n) / 7.0
+    return _ContactPlan(customer, at_risk, contact_week, randomised, contacted, earlier)
+
+
+def _contact_outcomes(
+    rng: np.random.Generator,
+    plan: _ContactPlan,
+    lam: np.ndarray,
+    p_drop: np.ndarray,
+    n_repeat: np.ndarray,
+    rep_count: np.ndarray,
+    rep_who: np.ndarray,
+    rep_weeks: np.ndarray,
+    horizon_weeks: np.ndarray,
+    effect: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Both potential outcomes of each at-risk customer, and the purchases contact would add.
+
+    A contact multiplies the dropout probability after each later purchase by ``1 - effect``.
+    The remaining purchases until dropout are geometric (memoryless), so they are coupled: the
+    uniform behind the observed count ``m`` is drawn again within its interval and read under
+    the lower probability, which gives ``m' >= m``. The ``m' - m`` extra purchases continue the
+    customer's Poisson process after their last one. Fills ``plan.dropped_if_contacted`` and
+    ``plan.dropped_if_not`` (dropped out by the end of the data) and returns the extra
+    purchases of the contacted customers as (customer index, weeks after the first order),
+    and per customer the purchases added before dropout (also those beyond the data).
+    """
+    c = plan.customer
+    if not len(c):  # nobody at risk (a short or tiny company)
+        plan.dropped_if_not = plan.dropped_if_contacted = np.zeros(0, dtype=bool)
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, np.zeros(0), np.zeros(len(lam), dtype=np.int64)
+    after = rep_weeks > plan.contact_week[np.searchsorted(c, rep_who).clip(0, len(c) - 1)]
+    in_plan = np.isin(rep_who, c)
+    before = np.bincount(rep_who[in_plan & ~after], minlength=len(lam))[c]
+    died = (rep_count[c] == n_repeat[c]) & (n_repeat[c] > 0)
+    alive_at_contact = before < n_repeat[c]
+    m = np.maximum(n_repeat[c] - before, 1)
+    p = np.clip(p_drop[c], 1e-12, 1 - 1e-12)
+    v = rng.random(len(c))
+    log_u = (m - 1) * np.log1p(-p) + np.log1p(-p * (1.0 - v))
+    p_new = np.clip(p * (1.0 - effect), 1e-12, 1 - 1e-12)
+    m_new = np.maximum(np.ceil(log_u / np.log1p(-p_new)), m).astype(np.int64)
+    extra = np.where(alive_at_contact & died, m_new - m, 0)
+    last = np.zeros(len(lam))
+    if len(rep_who):
+        np.maximum.at(last, rep_who, rep_weeks)
+    idx = np.flatnonzero(extra > 0)
+    cust = c[idx]
+    x_who, x_weeks, x_count = _simulate_repeat_purchases(
+        rng, lam[cust], extra[idx], horizon_weeks[cust] - last[cust]
+    )
+    finished = np.zeros(len(c), dtype=bool)
+    finished[idx] = x_count == extra[idx]
+    plan.dropped_if_not = died
+    plan.dropped_if_contacted = np.where(extra > 0, finished, died)
+    treated = plan.contacted[idx][x_who]
+    added = np.zeros(len(lam), dtype=np.int64)
+    added[c] = np.where(plan.contacted, extra, 0)
+    return cust[x_who][treated], (last[cust][x_who] + x_weeks)[treated], added
+
+
+def _weeks_after(origin: np.ndarray, weeks: np.ndarray) -> np.ndarray:
+    """``origin`` plus ``weeks`` (the purchase simulation's clock) as ``datetime64[ns]``."""
+    return (origin + (weeks * _WEEK_S).astype("timedelta64[s]")).astype("datetime64[ns]")
+
+
+def _draw(rng: np.random.Generator, labels: tuple[str, ...], probs: Any, n: int) -> np.ndarray:
+    return np.array(labels)[rng.choice(len(labels), n, p=np.asarray(probs) / np.sum(probs))]
+
+
+def _outcomes(rng: np.random.Generator, types: np.ndarray) -> np.ndarray:
+    out = np.empty(len(types), dtype=object)
+    for kind, probs in OUTCOME_PROBABILITIES.items():  # five types: a loop over types only
+        rows = np.flatnonzero(types == kind)
+        out[rows] = _draw(rng, _OUTCOMES, probs, len(rows))
+    return out.astype(str)
+
+
+def _activities(
+    rng: np.random.Generator,
+    plan: _ContactPlan,
+    customers: pd.DataFrame,
+    first_order: np.ndarray,
+    tickets: pd.DataFrame,
+    marketing: np.ndarray,
+    t_start: pd.Timestamp,
+    end64: np.datetime64,
+) -> pd.DataFrame:
+    """Contacts: at-risk follow-ups, routine sales contacts, care calls, campaign e-mails."""
+    ids = customers["customer_id"].to_numpy()
+    owner = customers["owner_id"].to_numpy()
+    signup = customers["signup_date"].to_numpy(dtype="datetime64[s]")
+    parts = []
+    # at-risk follow-ups by the owner (a follow_up outcome brings a second contact)
+    c = plan.customer[plan.contacted]
+    when = first_order[c] + (plan.contact_week[plan.contacted] * _WEEK_S).astype("timedelta64[s]")
+    kind = _draw(rng, ("call", "visit", "email"), (0.5, 0.2, 0.3), len(c))
+    outcome = _outcomes(rng, kind)
+    parts.append((c, owner[c], kind, when, outcome, None))
+    again = np.flatnonzero(outcome == "follow_up")
+    later = when[again] + (rng.uniform(3, 10, len(again)) * 86400).astype("timedelta64[s]")
+    kind2 = _draw(rng, ("meeting", "call"), (0.5, 0.5), len(again))
+    parts.append((c[again], owner[c[again]], kind2, later, _outcomes(rng, kind2), None))
+    # routine contacts by the owner over the customer's life in the data
+    years = np.maximum((end64 - signup) / np.timedelta64(1, "D") / 365.25, 0.0)
+    who = np.repeat(np.arange(len(ids)), rng.poisson(0.5 * years))
+    span = ((end64 - signup[who]) / np.timedelta64(1, "s")).astype(float)
+    when = signup[who] + (rng.random(len(who)) * span).astype("timedelta64[s]")
+    kind = _draw(rng, ("call", "visit", "email", "meeting"), (0.35, 0.25, 0.25, 0.15), len(who))
+    parts.append((who, owner[who], kind, when, _outcomes(rng, kind), None))
+    # care calls by the agent after half of the resolved complaints
+    if len(tickets) and "agent_id" in tickets:
+        complaint = tickets["is_complaint"].to_numpy(dtype=bool) & tickets["resolved_at"].notna()
+        rows = np.flatnonzero(complaint.to_numpy() & (rng.random(len(tickets)) < 0.5))
+        pos = pd.Index(ids).get_indexer(tickets["customer_id"].to_numpy()[rows])
+        resolved = tickets["resolved_at"].to_numpy(dtype="datetime64[s]")[rows]
+        when = resolved + (rng.uniform(1, 3, len(rows)) * 86400).astype("timedelta64[s]")
+        kind = np.full(len(rows), "care")
+        agent = tickets["agent_id"].to_numpy()[rows]
+        parts.append((pos, agent, kind, when, _outcomes(rng, kind), None))
+    # a campaign e-mail each quarter from marketing to 15% of the customers signed up by then
+    for q in pd.period_range(t_start, pd.Timestamp(end64), freq="Q")[1:]:  # a few dozen
+        day = q.start_time.to_datetime64().astype("datetime64[s]")
+        reach = np.flatnonzero((signup <= day) & (rng.random(len(ids)) < 0.15))
+        when = day + (rng.uniform(0, 3, len(reach)) * 86400).astype("timedelta64[s]")
+        kind = np.full(len(reach), "email")
+        outcome = _draw(rng, _OUTCOMES, (0.08, 0.85, 0.05, 0.02), len(reach))
+        sender = marketing[rng.integers(0, len(marketing), len(reach))]
+        label = f"{q.year}-Q{q.quarter} newsletter"
+        parts.append((reach, sender, kind, when, outcome, label))
+    frames = []
+    for cust, staff, kind, when, outcome, campaign in parts:  # the five kinds of contact
+        frames.append(
+            pd.DataFrame(
+                {
+                    "customer_id": ids[cust],
+                    "staff_id": staff,
+                    "type": kind,
+                    "at": np.asarray(when, dtype="datetime64[s]").astype("datetime64[ns]"),
+                    "outcome": outcome,
+                    "campaign": campaign,
+                }
+            )
+        )
+    out = pd.concat(frames, ignore_index=True)
+    out = out.loc[out["at"] <= end64].sort_values("at", kind="stable").reset_index(drop=True)
+    out.insert(0, "activity_id", _ids("A", len(out), 7))
+    return out
+
+
+def _opportunities(
+    rng: np.random.Generator,
+    customers: pd.DataFrame,
+    buyer: np.ndarray,
+    end64: np.datetime64,
+) -> pd.DataFrame:
+    """Sales opportunities moving through the funnel with :data:`STAGE_CONVERSION`."""
+    ids = customers["customer_id"].to_numpy()
+    owner = customers["owner_id"].to_numpy()
+    signup = customers["signup_date"].to_numpy(dtype="datetime64[s]")
+    years = np.where(buyer, (end64 - signup) / np.timedelta64(1, "D") / 365.25, 0.0)
+    who = np.repeat(np.arange(len(ids)), rng.poisson(0.15 * np.maximum(years, 0.0)))
+    n = len(who)
+    span = ((end64 - signup[who]) / np.timedelta64(1, "s")).astype(float)
+    created = signup[who] + (rng.random(n) * span).astype("timedelta64[s]")
+    moves = rng.random((n, 4)) < np.array(list(STAGE_CONVERSION.values()))
+    furthest = np.cumprod(moves, axis=1).sum(axis=1)  # 0 lead .. 4 closed
+    days = rng.exponential(STAGE_DAYS, (n, 5))
+    enter = np.concatenate([np.zeros((n, 1)), np.cumsum(days[:, :4], axis=1)], axis=1)
+    rows = np.arange(n)
+    close_days = np.where(furthest == 4, enter[rows, 4], enter[rows, furthest] + days[rows, 4])
+    closed_at = created + (close_days * 86400).astype("timedelta64[s]")
+    closed = closed_at <= end64
+    won = np.where(furthest == 4, rng.random(n) < WIN_PROBABILITY, False)
+    elapsed = (end64 - created) / np.timedelta64(1, "D")
+    reached = (enter <= elapsed[:, None]).sum(axis=1) - 1
+    stage = np.where(closed, furthest, np.minimum(reached, np.minimum(furthest, 3)))
+    out = pd.DataFrame(
+        {
+            "customer_id": ids[who],
+            "owner_id": owner[who],
+            "created_at": created.astype("datetime64[ns]"),
+            "stage": np.array(_STAGES)[stage],
+            "amount": np.round(rng.gamma(2.0, 600.0, n), 2),
+            "closed_at": np.where(closed, closed_at, np.datetime64("NaT")).astype("datetime64[ns]"),
+            "won": pd.array(np.where(closed, won, False), dtype="boolean"),
+        }
+    )
+    out.loc[~closed, "won"] = pd.NA
+    out = out.sort_values("created_at", kind="stable").reset_index(drop=True)
+    out.insert(0, "opportunity_id", _ids("P", len(out), 6))
+    return out
+
+
+def _inject_contact_faults(
+    rng: np.random.Generator, tables: dict[str, pd.DataFrame], rate: float
+) -> dict[str, int]:
+    """Faults in the activities and opportunities that validation must quarantine."""
+    count: dict[str, int] = {}
+    if "activities" not in tables or "opportunities" not in tables:
+        return count  # a company too small to have both
+    acts = tables["activities"].copy()
+    opps = tables["opportunities"].astype({"won": "object"})
+    k = max(1, int(rate * len(acts) / 4))
+    rows = rng.choice(len(acts), size=min(2 * k, len(acts)), replace=False)
+    acts.loc[rows[:k], "type"] = "fax"
+    count["unknown type (expected call, visit, email, meeting, care)"] = len(rows[:k])
+    acts.loc[rows[k:], "staff_id"] = "S_UNKNOWN"
+    count["staff_id not found in staff"] = len(rows[k:])
+    closed = np.flatnonzero(opps["closed_at"].notna().to_numpy())
+    ko = max(1, int(rate * len(opps) / 2))
+    rows = rng.choice(closed, size=min(2 * ko, len(closed)), replace=False)
+    first, second = rows[:ko], rows[ko:]
+    opps.loc[first, "closed_at"] = opps.loc[first, "created_at"] - pd.Timedelta(3, "D")
+    count["closed_at before created_at"] = len(first)
+    opps.loc[second, "closed_at"] = pd.NaT
+    opps.loc[second, "stage"] = "negotiation"
+    count["won or lost without closed_at"] = len(second)
+    tables.update({"activities": acts, "opportunities": opps})
+    return count
 
 
 PARTITIONED_TABLES = ("customers", "orders", "tickets", "surveys")
@@ -994,7 +1379,8 @@ def generate_contractual(
     30.4375 days after signup (``customers.churned_at``, missing while it runs at ``end``), the
     months :func:`cpm_analysis.clv.contract_periods` counts. ``orders`` are the monthly fees
     (one paid order at the start of every paid month, ``PLAN_FEES`` by company size); tickets and
-    surveys after a contract's end are left out, and targets follow the new orders.
+    surveys after a contract's end are left out, and targets follow the new orders. There are no
+    activities or opportunities.
 
     Parameters
     ----------
@@ -1056,7 +1442,8 @@ def generate_contractual(
         }
     )
     ended = pd.Series(customers["churned_at"].to_numpy(), index=ids)
-    tables = dict(base.tables)
+    # the contacts and the funnel follow the non-contractual company's purchases: left out
+    tables = {k: v for k, v in base.tables.items() if k not in ("activities", "opportunities")}
     for name, column in (("tickets", "opened_at"), ("surveys", "responded_at")):
         frame = tables[name]
         stop = ended.reindex(frame["customer_id"]).to_numpy()

@@ -30,6 +30,8 @@ def test_tables_pass_validation_cleanly(small_synthetic):
         "staff",
         "targets",
         "assessments",
+        "activities",
+        "opportunities",
     }
     assert set(ds.staff["role"]) == {"sales", "service", "marketing"}
     assert set(ds.customers["owner_id"]) <= set(
@@ -98,8 +100,13 @@ def test_faults_are_injected_and_quarantined(tmp_path):
         "duplicate customer_id",
         "satisfaction outside 1-5",
         "first response before opening",
+        "unknown type (expected call, visit, email, meeting, care)",
+        "staff_id not found in staff",
+        "closed_at before created_at",
+        "won or lost without closed_at",
     ):
         assert reason in reasons
+    assert ds.rejected["reason"].value_counts().to_dict() == sd.faults
 
 
 def test_write_parquet_round_trip(tmp_path):
@@ -124,3 +131,68 @@ def test_targets_cover_each_month_after_the_first(small_synthetic):
     months = company.loc[~company["period"].str.contains("Q"), "period"]
     assert months.min() == "2022-02" and months.max() == "2025-12"
     assert np.isfinite(targets["target"]).all()
+
+
+def test_contacts_and_their_effect_in_the_truth():
+    base = generate(3000, seed=11)
+    same = generate(3000, seed=11, contact_effect=0.0, contact_random_share=0.5)
+    for name in ("customers", "orders", "tickets", "surveys", "staff", "targets"):
+        pd.testing.assert_frame_equal(base.tables[name], same.tables[name])
+    contacts = base.truth["contacts"]
+    assert base.truth["contact_effect"] == 0.0
+    assert (contacts["dropped_if_contacted"] == contacts["dropped_if_not"]).all()
+    assert 0.1 < contacts["randomised"].mean() < 0.3
+    # every contact of an at-risk customer is an activity by their owner on the contact day
+    acts = base.tables["activities"]
+    owner = base.tables["customers"].set_index("customer_id")["owner_id"]
+    met = contacts.loc[contacts["contacted"]]
+    first = acts.loc[acts["customer_id"].isin(met.index)].merge(
+        met[["contact_at"]], left_on="customer_id", right_index=True
+    )
+    on_day = first.loc[first["at"] == first["contact_at"]]
+    assert on_day["customer_id"].nunique() == len(met)
+    assert (on_day["staff_id"] == on_day["customer_id"].map(owner)).all()
+
+    treated = generate(3000, seed=11, contact_effect=0.6).truth
+    c = treated["contacts"]
+    # contact never makes dropout more likely, and does make it less likely for some
+    assert (c["dropped_if_contacted"] <= c["dropped_if_not"]).all()
+    assert (c["dropped_if_contacted"] < c["dropped_if_not"]).sum() > 20
+    # the realised dropout of a contacted customer is their contacted potential outcome
+    died = treated["customers"]["dropout_at"].notna()
+    contacted = c.loc[c["contacted"]]
+    assert (died.reindex(contacted.index) == contacted["dropped_if_contacted"]).all()
+    not_contacted = c.loc[~c["contacted"]]
+    assert (died.reindex(not_contacted.index) == not_contacted["dropped_if_not"]).all()
+    with pytest.raises(ValueError, match="contact_effect"):
+        generate(100, contact_effect=1.5)
+
+
+def test_randomised_contacts_recover_the_true_effect():
+    truth = generate(20_000, seed=3, contact_effect=0.5, contact_random_share=0.5).truth
+    c = truth["contacts"]
+    coin = c.loc[c["randomised"]]
+    # the true average effect on dropping out by the end, over the randomised customers
+    true_effect = (coin["dropped_if_contacted"].astype(float) - coin["dropped_if_not"]).mean()
+    assert true_effect < -0.03  # halving the hazard keeps a visible share of them
+    # what happened (the contacted outcome for the contacted, the other for the rest)
+    observed = np.where(coin["contacted"], coin["dropped_if_contacted"], coin["dropped_if_not"])
+    treated, control = observed[coin["contacted"]], observed[~coin["contacted"]]
+    estimate = treated.mean() - control.mean()
+    se = np.sqrt(treated.var(ddof=1) / len(treated) + control.var(ddof=1) / len(control))
+    assert abs(estimate - true_effect) < 1.96 * se
+    # outside the randomised share, contact is targeted: the naive comparison is biased
+    rest = c.loc[~c["randomised"]]
+    assert (
+        rest.loc[rest["contacted"], "orders_before"].mean()
+        > rest.loc[~rest["contacted"], "orders_before"].mean()
+    )
+
+
+def test_a_tiny_company_leaves_out_a_table_it_has_no_rows_for():
+    sd = generate(12, seed=1, faults=0.2, end="2022-06-30")
+    assert "opportunities" not in sd.tables  # no opportunity in half a year of 12 customers
+    ds = sd.to_dataset()
+    assert ds.opportunities is None and ds.activities is not None
+    short = generate(10, seed=2, start="2025-12-01", end="2025-12-31", contact_effect=0.3)
+    assert len(short.truth["contacts"]) == 0  # nobody can lapse for 60 days in a month

@@ -28,6 +28,8 @@ class Dataset:
         Required tables.
     tickets, surveys, staff, targets, assessments : DataFrame or None
         Optional tables.
+    activities, opportunities : DataFrame or None
+        Optional tables: contacts of customers by staff, and sales opportunities.
     order_lines : DataFrame or None
         The kept order lines when the source gave ``order_lines`` (``orders`` is their
         aggregate): ``order_id``, ``customer_id``, ``order_date``, ``line_amount`` and the
@@ -61,6 +63,8 @@ class Dataset:
     targets: pd.DataFrame | None = None
     assessments: pd.DataFrame | None = None
     order_lines: pd.DataFrame | None = None
+    activities: pd.DataFrame | None = None
+    opportunities: pd.DataFrame | None = None
     rejected: pd.DataFrame = field(default_factory=empty_rejected)
     source: str = "<memory>"
     cutoff: pd.Timestamp | None = None
@@ -130,7 +134,11 @@ class Dataset:
         cutoff reads as not yet happened (``NaT``, and its satisfaction as not yet given); order
         lines go with their order (an order's date is its earliest line); a
         contract end (``churned_at``) after the cutoff reads as still active; assessments of
-        periods ending after the cutoff are gone. Staff and targets are plans and stay.
+        periods ending after the cutoff are gone; activities after the cutoff are gone, and so
+        are opportunities created after it, while one closed after it reads as open at the
+        cutoff (``closed_at`` and ``won`` missing, and its ``stage`` missing too: the stage of
+        an opportunity still open at the cutoff is not known as of the cutoff). Staff and
+        targets are plans and stay.
 
         Parameters
         ----------
@@ -159,13 +167,15 @@ class Dataset:
             customers["churned_at"] = customers["churned_at"].where(customers["churned_at"] <= ts)
         known = customers["customer_id"]
         out: dict[str, pd.DataFrame | None] = {"customers": customers.reset_index(drop=True)}
-        for name in ("orders", "tickets", "surveys"):
+        for name in ("orders", "tickets", "surveys", "activities", "opportunities"):
             frame = getattr(self, name)
             if frame is None:
                 out[name] = None
                 continue
             keep = (frame[EVENT_DATE[name]] <= ts).to_numpy() & isin(frame["customer_id"], known)
             frame = frame.loc[keep].copy()
+            if name == "opportunities":
+                frame = _open_at(frame, ts)
             if name == "tickets":
                 for col in ("first_response_at", "resolved_at"):
                     if col in frame:
@@ -249,6 +259,19 @@ class Dataset:
         parts = [f"{name}={len(frame):,}" for name, frame in self.tables.items()]
         cut = "" if self.cutoff is None else f", cutoff={self.cutoff}"
         return f"Dataset({', '.join(parts)}, rejected={len(self.rejected):,}{cut})"
+
+
+def _open_at(opportunities: pd.DataFrame, ts: pd.Timestamp) -> pd.DataFrame:
+    """Opportunities as at ``ts``: closed later reads as open, an open one's stage as unknown."""
+    if "closed_at" in opportunities:
+        closed = opportunities["closed_at"] <= ts
+        opportunities["closed_at"] = opportunities["closed_at"].where(closed)
+    else:
+        closed = pd.Series(False, index=opportunities.index)
+    if "won" in opportunities:
+        opportunities["won"] = opportunities["won"].where(closed.to_numpy(), pd.NA)
+    opportunities["stage"] = opportunities["stage"].where(closed.to_numpy())
+    return opportunities
 
 
 DATASET_FIELDS = tuple(f.name for f in fields(Dataset))

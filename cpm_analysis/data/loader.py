@@ -318,8 +318,14 @@ def validate_frames(
     for table in ALL_TABLES:
         if table in tables or table not in renamed:
             continue
+        staff = tables.get("staff")
         clean, bad = validate_table(
-            table, renamed[table], customer_ids=ids, dayfirst=dayfirst, now=now
+            table,
+            renamed[table],
+            customer_ids=ids,
+            dayfirst=dayfirst,
+            now=now,
+            staff_ids=None if staff is None else pd.Index(staff["staff_id"]),
         )
         tables[table] = clean
         rejected.append(bad)
@@ -430,14 +436,18 @@ def load(
     >>> ds = load("data/sample")
     >>> ds.rejected.groupby("reason").size()
     reason
-    customer_id not found in customers                  6
-    duplicate customer_id                               1
-    duplicate order_id                                  6
-    first response before opening                       1
-    negative amount on an order that is not refunded    6
-    non-numeric amount                                  6
-    satisfaction outside 1-5                            1
-    unparseable date                                    6
+    closed_at before created_at                                  1
+    customer_id not found in customers                           6
+    duplicate customer_id                                        1
+    duplicate order_id                                           6
+    first response before opening                                1
+    negative amount on an order that is not refunded             6
+    non-numeric amount                                           6
+    satisfaction outside 1-5                                     1
+    staff_id not found in staff                                  3
+    unknown type (expected call, visit, email, meeting, care)    3
+    unparseable date                                             6
+    won or lost without closed_at                                1
     dtype: int64
     """
     if engine != "pandas":

@@ -2,7 +2,8 @@
 
 Every table is described by a :class:`TableSpec`. ``orders`` (or ``order_lines``) is required,
 ``customers`` is derived from the orders when absent; the other tables are optional and each unlocks more of the analysis (tickets: service KPIs,
-surveys: NPS, staff: team scorecards, targets: SMART evaluation, assessments: blended scores).
+surveys: NPS, staff: team scorecards, targets: SMART evaluation, assessments: blended scores,
+activities: contact KPIs, opportunities: the sales funnel).
 
 Column kinds
 ------------
@@ -36,6 +37,8 @@ OPTIONAL_TABLES: tuple[str, ...] = (
     "targets",
     "assessments",
     "order_lines",
+    "activities",
+    "opportunities",
 )
 ALL_TABLES: tuple[str, ...] = REQUIRED_TABLES + OPTIONAL_TABLES
 # Tables a source may hold that the loader applies to the others and does not keep:
@@ -44,11 +47,27 @@ ALL_TABLES: tuple[str, ...] = REQUIRED_TABLES + OPTIONAL_TABLES
 SUPPLEMENTARY_TABLES: tuple[str, ...] = ("owners", "returns")
 SOURCE_TABLES: tuple[str, ...] = ALL_TABLES + SUPPLEMENTARY_TABLES
 # Tables keyed by customer (a customer's rows of all of them travel together) and plan tables.
-CUSTOMER_TABLES: tuple[str, ...] = ("customers", "orders", "tickets", "surveys")
+CUSTOMER_TABLES: tuple[str, ...] = (
+    "customers",
+    "orders",
+    "tickets",
+    "surveys",
+    "activities",
+    "opportunities",
+)
 PLAN_TABLES: tuple[str, ...] = ("staff", "targets", "assessments")
 
 ORDER_STATUSES: tuple[str, ...] = ("paid", "refunded", "cancelled")
 STAFF_ROLES: tuple[str, ...] = ("sales", "service", "marketing")
+ACTIVITY_TYPES: tuple[str, ...] = ("call", "visit", "email", "meeting", "care")
+"""Kinds of contact: a phone call, a visit, an e-mail, a meeting, a care contact (service)."""
+ACTIVITY_OUTCOMES: tuple[str, ...] = ("success", "no_answer", "declined", "follow_up")
+"""How a contact ended: ``success`` (the customer was reached and the aim met), ``no_answer``
+(not reached), ``declined`` (reached, said no), ``follow_up`` (reached, another contact agreed)."""
+OPPORTUNITY_STAGES: tuple[str, ...] = ("lead", "qualified", "proposal", "negotiation", "closed")
+"""The sales funnel in order; an opportunity's ``stage`` is the furthest one it reached."""
+# Columns of other tables that name a staff member: checked against staff when it is present.
+STAFF_REFERENCES: dict[str, str] = {"activities": "staff_id", "opportunities": "owner_id"}
 
 
 @dataclass(frozen=True)
@@ -225,6 +244,57 @@ TABLES: dict[str, TableSpec] = {
         ),
         description="one row per order line, aggregated into orders by the loader",
     ),
+    "activities": TableSpec(
+        "activities",
+        (
+            Column("activity_id", "id", True, description="unique activity key"),
+            Column("customer_id", "id", True, description="must exist in customers"),
+            Column("staff_id", "id", True, description="who made the contact (a staff_id)"),
+            Column(
+                "type",
+                "category",
+                True,
+                vocabulary=ACTIVITY_TYPES,
+                description="call / visit / email / meeting / care",
+            ),
+            Column("at", "datetime", True, description="when the contact took place"),
+            Column(
+                "outcome",
+                "category",
+                vocabulary=ACTIVITY_OUTCOMES,
+                description="success / no_answer / declined / follow_up; blank when unknown",
+            ),
+            Column("campaign", "text", description="the marketing campaign of the contact"),
+        ),
+        key="activity_id",
+        references_customers=True,
+        description="one row per contact of a customer by a staff member",
+    ),
+    "opportunities": TableSpec(
+        "opportunities",
+        (
+            Column("opportunity_id", "id", True, description="unique opportunity key"),
+            Column("customer_id", "id", True, description="must exist in customers"),
+            Column("owner_id", "id", True, description="the salesperson (a staff_id)"),
+            Column("created_at", "datetime", True, description="when the opportunity opened"),
+            Column(
+                "stage",
+                "category",
+                True,
+                vocabulary=OPPORTUNITY_STAGES,
+                description="furthest stage reached: lead / qualified / proposal / "
+                "negotiation / closed",
+            ),
+            Column("amount", "number", description="expected deal value (not negative)"),
+            Column(
+                "closed_at", "datetime", description="when it was won or lost; blank while open"
+            ),
+            Column("won", "bool", description="true won, false lost; blank while open"),
+        ),
+        key="opportunity_id",
+        references_customers=True,
+        description="one row per sales opportunity; a won one has stage closed",
+    ),
     "owners": TableSpec(
         "owners",
         (Column("owner_id", "id", True, description="the account owner (a staff_id)"),),
@@ -244,6 +314,8 @@ EVENT_DATE: dict[str, str] = {
     "tickets": "opened_at",
     "surveys": "responded_at",
     "order_lines": "order_date",
+    "activities": "at",
+    "opportunities": "created_at",
 }
 
 PII_COLUMNS: dict[str, tuple[str, ...]] = {

@@ -25,7 +25,7 @@ import pandas as pd
 from cpm_analysis.data.dates import compare_dates, parse_datetime, read_dates
 from cpm_analysis.data.distinct import Distinct
 from cpm_analysis.data.ids import factorize_ids, normalise_ids
-from cpm_analysis.data.schema import TABLES, Column, TableSpec
+from cpm_analysis.data.schema import STAFF_REFERENCES, TABLES, Column, TableSpec
 from cpm_analysis.exceptions import DataValidationError, PeriodError
 from cpm_analysis.frames import isin
 
@@ -400,6 +400,8 @@ def convert_table(
                 before = (clean[late] < clean["opened_at"]).to_numpy()
                 what = "first response" if late == "first_response_at" else "resolution"
                 q.add(before, late, f"{what} before opening")
+    if table == "opportunities":
+        _opportunity_checks(clean, q)
     if table == "customers" and "churned_at" in clean:
         q.add(
             (clean["churned_at"] < clean["signup_date"]).to_numpy(),
@@ -407,6 +409,39 @@ def convert_table(
             "churned_at before signup_date",
         )
     return clean, q
+
+
+def _opportunity_checks(clean: pd.DataFrame, q: _Quarantine) -> None:
+    """Quarantine opportunities whose dates, outcome and stage contradict one another.
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"opportunity_id": ["1", "2"], "customer_id": ["a", "a"],
+    ...     "owner_id": ["s", "s"], "created_at": ["2024-01-05", "2024-01-05"],
+    ...     "stage": ["closed", "lead"], "closed_at": ["2024-01-01", None], "won": ["yes", "no"]})
+    >>> q = convert_table("opportunities", raw)[1]
+    >>> q.reason.tolist()
+    ['closed_at before created_at', 'won or lost without closed_at']
+    """
+    if "amount" in clean:
+        q.add((clean["amount"] < 0).to_numpy(), "amount", "negative opportunity amount")
+    if "closed_at" not in clean:
+        if "won" in clean:
+            decided = clean["won"].notna().to_numpy(dtype=bool)
+            q.add(decided, "won", "won or lost without closed_at")
+        return
+    closed = clean["closed_at"].notna().to_numpy(dtype=bool)
+    before = (clean["closed_at"] < clean["created_at"]).to_numpy(dtype=bool)
+    q.add(before, "closed_at", "closed_at before created_at")
+    stage_closed = clean["stage"].eq("closed").to_numpy(dtype=bool, na_value=False)
+    if "won" in clean:
+        won = clean["won"]
+        decided = won.notna().to_numpy(dtype=bool)
+        q.add(decided & ~closed, "won", "won or lost without closed_at")
+        q.add(closed & ~decided, "won", "closed_at without won (true or false)")
+        is_won = won.fillna(False).to_numpy(dtype=bool)
+        q.add(is_won & ~stage_closed, "stage", "won opportunity whose stage is not closed")
+    q.add(stage_closed & ~closed, "closed_at", "stage closed without closed_at")
 
 
 # The registered KPI ids, read when a targets table is validated. The KPI registry
@@ -446,6 +481,7 @@ def validate_table(
     *,
     dayfirst: bool = False,
     now: pd.Timestamp | None = None,
+    staff_ids: pd.Index | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Type one raw table and quarantine its faulty rows.
 
@@ -456,9 +492,13 @@ def validate_table(
     raw : DataFrame
         The table as read, with canonical column names.
     customer_ids : Index, optional
-        The valid customer ids; rows referencing others are rejected (orders, tickets, surveys).
+        The valid customer ids; rows referencing others are rejected (orders, tickets, surveys,
+        activities, opportunities).
     dayfirst, now
         As for :func:`convert_table`.
+    staff_ids : Index, optional
+        The valid staff ids; activities of another ``staff_id`` and opportunities of another
+        ``owner_id`` are rejected (not checked without a staff table).
 
     Returns
     -------
@@ -474,7 +514,7 @@ def validate_table(
     """
     check_columns(table, raw)
     clean, q = convert_table(table, raw, dayfirst=dayfirst, now=now)
-    cross_checks(table, clean, q, customer_ids)
+    cross_checks(table, clean, q, customer_ids, staff_ids=staff_ids)
     rejected = q.frame()
     clean = clean.loc[~q.bad].reset_index(drop=True)
     return clean, rejected
@@ -487,12 +527,14 @@ def cross_checks(
     customer_ids: pd.Index | None = None,
     *,
     keys: bool = True,
+    staff_ids: pd.Index | None = None,
 ) -> None:
     """Return the checks across rows (duplicate keys, unknown customers), added to ``q``.
 
     The second half of :func:`validate_table`; ``clean`` and ``q`` come from
     :func:`convert_table`. ``keys=False`` skips the duplicate-key check (for keys unique by
-    construction, such as orders aggregated from lines).
+    construction, such as orders aggregated from lines). ``staff_ids``: the known staff, which
+    the staff columns of :data:`~cpm_analysis.data.schema.STAFF_REFERENCES` must name.
 
     Examples
     --------
@@ -518,3 +560,8 @@ def cross_checks(
             ~isin(clean["customer_id"], customer_ids) & clean["customer_id"].notna().to_numpy()
         )
         q.add(unknown, "customer_id", UNKNOWN_CUSTOMER)
+    column = STAFF_REFERENCES.get(table)
+    if column is not None and staff_ids is not None and column in clean:
+        named = clean[column].notna().to_numpy()
+        unknown = ~isin(clean[column], staff_ids) & named
+        q.add(unknown, column, f"{column} not found in staff")

@@ -172,8 +172,10 @@ def compute_kpis(
         ``"latest"`` (the last complete month in the data).
     by : str or Series, optional
         Break every KPI down by a column of ``customers`` (``owner_id``, ``region``,
-        ``channel``, ...), by ``"agent_id"`` (ticket KPIs by the agent who handled them; other
-        KPIs are then not available), or by a Series mapping customer_id to a group (e.g.
+        ``channel``, ...), by ``"agent_id"`` (ticket KPIs by the agent who handled them, and
+        activity and opportunity KPIs of those agents; other KPIs are then not available), by
+        ``"staff_id"`` (every staff member named by a ticket's ``agent_id``, an activity's
+        ``staff_id`` or an opportunity's ``owner_id``, with those rows), or by a Series mapping customer_id to a group (e.g.
         ``rfm_segments(...)["segment"]``; named after the Series). A customer's orders, tickets
         and survey answers count in the customer's group; customers without a value form the
         group ``"(missing)"``. Only groups that exist at the cutoff are listed.

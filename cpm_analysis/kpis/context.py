@@ -38,6 +38,22 @@ Every table holds integer ``customer`` codes (positions in ``ctx.customer_ids``)
     Tickets resolved in the period (whenever opened): same columns.
 ``surveys``
     Survey answers dated in the period: ``customer``, ``group``, ``score``.
+``activities``
+    Activities dated in the period: ``customer``, ``group``, ``type``, ``outcome`` (``None``
+    when unknown), ``at``.
+``closed_opportunities``
+    Opportunities closed in the period (``closed_at`` in it, as seen at the cutoff):
+    ``customer``, ``group``, ``won`` (1.0, 0.0, NaN when unknown), ``stage`` (position in
+    ``lead, qualified, proposal, negotiation, closed``; -1 when unknown), ``cycle_days``.
+``open_complaints``
+    Complaint tickets opened by the cutoff and not resolved at it: ``customer``, ``group``.
+
+With ``by="agent_id"`` activities count in the group of their ``staff_id`` and opportunities in
+that of their ``owner_id`` (rows of staff who are not agents of a ticket count nowhere). With
+``by="staff_id"`` every staff member named by a ticket's ``agent_id``, an activity's
+``staff_id`` or an opportunity's ``owner_id`` is a group, and each of those rows counts in its
+staff member's group (order, customer and survey KPIs are then not available). With any other
+breakdown they count in their customer's group.
 ``scored``
     Customers signed up by the cutoff with a model score: ``customer``, ``group``, ``clv``,
     ``churn_probability``, ``active``.
@@ -70,6 +86,18 @@ from cpm_analysis.periods import Period, parse_period
 SLA_HOURS = DEFAULT_CONFIG.sla.first_response_hours
 """The default first-response SLA of ``sla_compliance`` (``sla.first_response_hours``)."""
 
+AT_RISK_DAYS = 60
+"""A customer becomes at risk when this many days pass after a paid order without another."""
+
+FOLLOW_UP_DAYS = 14
+"""An at-risk customer counts as followed up with an activity within this many days."""
+
+INQUIRY_ORDER_DAYS = 30
+"""An inquiry counts as converted with a paid order of its customer within this many days."""
+
+INQUIRY_CATEGORIES = ("inquiry", "product")
+"""Ticket categories that are inquiries (questions before a purchase), when not a complaint."""
+
 MISSING_GROUP = "(missing)"
 """Group label of customers (or tickets) whose breakdown value is missing."""
 
@@ -78,6 +106,7 @@ ALL_GROUP = "all"
 
 SCORES_REASON = "needs the scored customer table (CLV and churn models)"
 
+_EMPTY = np.zeros(0, dtype=np.int64)
 _NEVER = np.iinfo(np.int64).max  # stands for "no such time" (NaT) in int64 nanoseconds
 _HOUR_NS = 3_600_000_000_000.0
 _PAID, _REFUNDED, _OTHER = 0, 1, 2
@@ -98,6 +127,11 @@ def _codes(values: pd.Series, lookup: pd.Series | pd.Index) -> np.ndarray:
     return found.to_numpy(zero_copy_only=False).astype(np.int64)
 
 
+def isin_values(values: pd.Series, choices: tuple[str, ...]) -> np.ndarray:
+    """Whether each value is one of ``choices`` (missing values are not), as a numpy array."""
+    return values.isin(list(choices)).to_numpy(dtype=bool) & values.notna().to_numpy()
+
+
 def _factorize(values: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Index]:
     """Sorted group codes; missing values get a trailing ``(missing)`` group."""
     codes, uniques = pd.factorize(pd.Series(values), sort=True)
@@ -106,6 +140,51 @@ def _factorize(values: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Index]:
         codes = np.where(codes < 0, len(labels), codes)
         labels = pd.Index([*labels.tolist(), MISSING_GROUP])
     return codes.astype(np.int64), labels
+
+
+class EventTimes:
+    """Event times by customer, for exact vectorised "first event at or after t" lookups.
+
+    The events are sorted by (customer, time) once; a query ranks its time among the distinct
+    event times and finds the first event of its customer at or after it with one binary search
+    on ``customer x (distinct times + 1) + rank``, which is exact whatever the time resolution.
+
+    Examples
+    --------
+    >>> ev = EventTimes(np.array([0, 0, 1]), np.array([5, 9, 7]))
+    >>> ev.first(np.array([0, 0, 1, 2]), np.array([5, 6, 8, 0]), strictly_after=False).tolist()
+    [5, 9, 9223372036854775807, 9223372036854775807]
+    """
+
+    def __init__(self, customer: np.ndarray, time: np.ndarray):
+        order = np.lexsort((time, customer))
+        self.customer = np.asarray(customer, dtype=np.int64)[order]
+        self.time = np.asarray(time, dtype=np.int64)[order]
+        ordered = np.sort(self.time)  # (np.unique hashes: slower on large int64 arrays)
+        self.distinct = (
+            ordered[np.append(True, ordered[1:] != ordered[:-1])] if len(ordered) else ordered
+        )
+        self._width = len(self.distinct) + 1
+        rank = np.searchsorted(self.distinct, self.time)
+        self._keys = self.customer * self._width + rank
+
+    def first(self, customer: np.ndarray, after: np.ndarray, *, strictly_after: bool) -> np.ndarray:
+        """Return the time of each customer's first event at (or strictly) after ``after``.
+
+        A time after everything (int64 max) where there is none.
+        """
+        customer = np.asarray(customer, dtype=np.int64)
+        side = "right" if strictly_after else "left"
+        rank = np.searchsorted(self.distinct, np.asarray(after, dtype=np.int64), side=side)
+        pos = np.searchsorted(self._keys, customer * self._width + rank, side="left")
+        inside = pos < len(self._keys)
+        pos = np.minimum(pos, len(self._keys) - 1)
+        hit = inside & (len(self._keys) > 0)
+        if len(self._keys):
+            hit &= self.customer[pos] == customer
+        out = np.full(len(customer), _NEVER, dtype=np.int64)
+        out[hit] = self.time[pos[hit]]
+        return out
 
 
 class PreparedData:
@@ -117,8 +196,9 @@ class PreparedData:
         The data; a point-in-time view (``dataset.cutoff`` set) caps every context's cutoff.
     by : str or Series, optional
         The breakdown: a column of ``customers`` (``owner_id``, ``region``, ...), ``"agent_id"``
-        (tickets by their agent), or a Series mapping customer_id to a group (e.g. segments).
-        Customers (tickets) without a value form the group ``(missing)``.
+        (tickets by their agent), ``"staff_id"`` (tickets, activities and opportunities by the
+        staff member named in them), or a Series mapping customer_id to a group (e.g.
+        segments). Customers (tickets) without a value form the group ``(missing)``.
     scores : DataFrame or dict, optional
         The scored customer table (index customer_id; columns ``clv``, ``churn_probability``),
         or a dict of such tables by period label. See :func:`~cpm_analysis.kpis.compute_kpis`.
@@ -147,6 +227,8 @@ class PreparedData:
         self._encode_orders(dataset.orders)
         self._encode_tickets(dataset.tickets)
         self._encode_surveys(dataset.surveys)
+        self._encode_activities(getattr(dataset, "activities", None))
+        self._encode_opportunities(getattr(dataset, "opportunities", None))
         self._encode_groups(by)
         self.scores = scores
 
@@ -200,6 +282,11 @@ class PreparedData:
         else:
             self.t_sat = np.full(n, np.nan)
         self.t_agent = tickets["agent_id"][keep] if "agent_id" in tickets.columns else None
+        self.t_category = None
+        if "category" in tickets.columns:
+            self.t_category = tickets["category"].astype("str").str.lower()[keep]
+            inquiry = isin_values(self.t_category, INQUIRY_CATEGORIES)
+            self.t_inquiry = inquiry & ~(self.t_complaint == 1.0)
 
     def _encode_surveys(self, surveys: pd.DataFrame | None) -> None:
         self.has_surveys = surveys is not None
@@ -210,6 +297,48 @@ class PreparedData:
         self.s_cust = code[keep]
         self.s_date = _i8(surveys["responded_at"])[keep]
         self.s_score = surveys["score"].to_numpy(dtype=float, na_value=np.nan)[keep]
+
+    def _encode_activities(self, activities: pd.DataFrame | None) -> None:
+        self.has_activities = activities is not None
+        if activities is None:
+            return
+        code = _codes(activities["customer_id"], self.customer_ids)
+        keep = code >= 0
+        self.a_cust = code[keep]
+        self.a_at = _i8(activities["at"])[keep]
+        self.a_type = activities["type"].to_numpy(dtype=object)[keep]
+        outcome = activities["outcome"] if "outcome" in activities else None
+        self.a_outcome = (
+            np.full(len(self.a_cust), None, dtype=object)
+            if outcome is None
+            else outcome.astype(object).where(outcome.notna(), None).to_numpy()[keep]
+        )
+        self.a_staff = activities["staff_id"][keep]
+
+    def _encode_opportunities(self, opportunities: pd.DataFrame | None) -> None:
+        self.has_opportunities = opportunities is not None
+        if opportunities is None:
+            return
+        from cpm_analysis.data.schema import OPPORTUNITY_STAGES
+
+        code = _codes(opportunities["customer_id"], self.customer_ids)
+        keep = code >= 0
+        n = int(keep.sum())
+        self.p_cust = code[keep]
+        self.p_created = _i8(opportunities["created_at"])[keep]
+        if "closed_at" in opportunities:
+            self.p_closed = _i8(opportunities["closed_at"])[keep]
+        else:
+            self.p_closed = np.full(n, _NEVER, dtype=np.int64)
+        if "won" in opportunities:
+            won = opportunities["won"].astype("boolean")
+            self.p_won = won.to_numpy(dtype=float, na_value=np.nan)[keep]
+        else:
+            self.p_won = np.full(n, np.nan)
+        stages = {stage: i for i, stage in enumerate(OPPORTUNITY_STAGES)}
+        stage = opportunities["stage"].map(stages)
+        self.p_stage = stage.fillna(-1).to_numpy(dtype=np.int64)[keep]
+        self.p_owner = opportunities["owner_id"][keep]
 
     def _encode_groups(self, by: str | pd.Series | None) -> None:
         customers = self.dataset.customers
@@ -235,11 +364,23 @@ class PreparedData:
             elif by == "agent_id" and self.t_agent is not None:
                 self.cust_group = None
                 self.ticket_group, self.groups = _factorize(self.t_agent)
+            elif by == "staff_id" and self._staff_columns():
+                self.cust_group = None
+                self.groups = pd.Index(sorted(set().union(*self._staff_columns())), dtype="str")
+                if self.has_tickets:
+                    agents = (
+                        self.t_agent
+                        if self.t_agent is not None
+                        else pd.Series([None] * len(self.t_cust), dtype="str")
+                    )
+                    self.ticket_group = _codes(agents, self.groups)
             else:
                 have = ", ".join(c for c in customers.columns if c != "customer_id")
                 raise ValueError(
                     f"by: '{by}' is neither a column of customers ({have}) nor 'agent_id' of "
-                    "tickets; pass a column name or a Series mapping customer_id to a group"
+                    "tickets nor 'staff_id' (tickets' agent_id, activities' staff_id, "
+                    "opportunities' owner_id); pass a column name or a Series mapping "
+                    "customer_id to a group"
                 )
         else:
             raise ValueError(
@@ -248,6 +389,51 @@ class PreparedData:
         self.groups = self.groups.rename(self.by_name)
         if self.ticket_group is None and self.has_tickets:
             self.ticket_group = self.cust_group[self.t_cust]
+        if self.cust_group is not None:
+            self.activity_group = self.cust_group[self.a_cust] if self.has_activities else None
+            self.opp_group = self.cust_group[self.p_cust] if self.has_opportunities else None
+        else:  # by agent: the staff member's own activities and opportunities
+            staff = pd.Index(self.groups)
+            self.activity_group = _codes(self.a_staff, staff) if self.has_activities else None
+            self.opp_group = _codes(self.p_owner, staff) if self.has_opportunities else None
+
+    def _staff_columns(self) -> list[set[str]]:
+        """Return the staff ids of each staff column present (agents, activity staff, owners)."""
+        out = []
+        if self.has_tickets and self.t_agent is not None:
+            out.append(set(self.t_agent.dropna().astype("str")))
+        if self.has_activities:
+            out.append(set(self.a_staff.dropna().astype("str")))
+        if self.has_opportunities:
+            out.append(set(self.p_owner.dropna().astype("str")))
+        return out
+
+    @cached_property
+    def paid_times(self) -> EventTimes:
+        """The paid orders' times by customer, for "the next paid order after" lookups."""
+        paid = self.o_kind == _PAID
+        return EventTimes(self.o_cust[paid], self.o_date[paid])
+
+    @cached_property
+    def activity_times(self) -> EventTimes:
+        """The activities' times by customer, for "the first activity from" lookups."""
+        return EventTimes(self.a_cust, self.a_at)
+
+    @cached_property
+    def lapses(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every moment a customer becomes at risk (customer codes, int64 ns), sorted by time.
+
+        ``AT_RISK_DAYS`` after a paid order that no paid order follows within those days. A
+        moment is the same whatever the cutoff after it: it only needs the orders before it.
+        """
+        times = self.paid_times
+        cust, when = times.customer, times.time
+        nxt = np.append(when[1:], _NEVER)
+        nxt[np.append(cust[1:] != cust[:-1], True)] = _NEVER
+        lapse = when + int(AT_RISK_DAYS * 24 * _HOUR_NS)
+        hit = nxt > lapse
+        order = np.argsort(lapse[hit], kind="stable")
+        return cust[hit][order], lapse[hit][order]
 
     # --- queries ------------------------------------------------------------------------------
     @property
@@ -457,8 +643,21 @@ class KPIContext:
         if p.cust_group is not None:
             known = p.signup <= self._end
             return np.bincount(p.cust_group[known], minlength=self.n_groups) > 0
-        known = (p.t_open <= self._end) & (p.signup[p.t_cust] <= self._end)
-        return np.bincount(p.ticket_group[known], minlength=self.n_groups) > 0
+        out = np.zeros(self.n_groups, dtype=bool)
+        rows: list[tuple[np.ndarray | None, np.ndarray, np.ndarray]] = [
+            (p.ticket_group, p.t_open, p.t_cust) if p.has_tickets else (None, _EMPTY, _EMPTY)
+        ]
+        if p.by_name == "staff_id":  # a staff member's activities and opportunities count too
+            if p.has_activities:
+                rows.append((p.activity_group, p.a_at, p.a_cust))
+            if p.has_opportunities:
+                rows.append((p.opp_group, p.p_created, p.p_cust))
+        for group, when, cust in rows:
+            if group is None:
+                continue
+            known = (when <= self._end) & (p.signup[cust] <= self._end) & (group >= 0)
+            out |= np.bincount(group[known], minlength=self.n_groups) > 0
+        return out
 
     # --- orders -------------------------------------------------------------------------------
     def _customer_groups(self) -> np.ndarray:
@@ -498,6 +697,11 @@ class KPIContext:
     def refunded(self) -> pd.DataFrame:
         """Refunded orders dated in the period (negative amounts)."""
         return self._order_frame(_REFUNDED)
+
+    @cached_property
+    def cancelled(self) -> pd.DataFrame:
+        """Cancelled orders dated in the period."""
+        return self._order_frame(_OTHER)
 
     @cached_property
     def active(self) -> pd.DataFrame:
@@ -563,7 +767,7 @@ class KPIContext:
         self._require_tickets()
         p = self.prepared
         rows = np.flatnonzero((p.t_open >= self._start) & (p.t_open <= self._end))
-        rows = rows[p.signup[p.t_cust[rows]] <= self._end]
+        rows = rows[(p.signup[p.t_cust[rows]] <= self._end) & (p.ticket_group[rows] >= 0)]
         return self._ticket_frame(rows)
 
     @cached_property
@@ -573,6 +777,7 @@ class KPIContext:
         p = self.prepared
         rows = np.flatnonzero((p.t_res >= self._start) & (p.t_res <= self._end))
         rows = rows[(p.signup[p.t_cust[rows]] <= self._end) & (p.t_open[rows] <= self._end)]
+        rows = rows[p.ticket_group[rows] >= 0]
         return self._ticket_frame(rows)
 
     # --- surveys ------------------------------------------------------------------------------
@@ -587,6 +792,121 @@ class KPIContext:
         cust = p.s_cust[rows]
         rows, cust = rows[p.signup[cust] <= self._end], cust[p.signup[cust] <= self._end]
         return pd.DataFrame({"customer": cust, "group": groups[cust], "score": p.s_score[rows]})
+
+    # --- activities and opportunities ---------------------------------------------------------
+    @cached_property
+    def activities(self) -> pd.DataFrame:
+        """Activities dated in the period (of customers signed up by the cutoff)."""
+        p = self.prepared
+        if not p.has_activities:
+            raise KPIUnavailable("needs the activities table, which this dataset does not have")
+        rows = np.flatnonzero((p.a_at >= self._start) & (p.a_at <= self._end))
+        rows = rows[(p.signup[p.a_cust[rows]] <= self._end) & (p.activity_group[rows] >= 0)]
+        return pd.DataFrame(
+            {
+                "customer": p.a_cust[rows],
+                "group": p.activity_group[rows],
+                "type": p.a_type[rows],
+                "outcome": p.a_outcome[rows],
+                "at": p.a_at[rows].view("datetime64[ns]"),
+            }
+        )
+
+    @cached_property
+    def closed_opportunities(self) -> pd.DataFrame:
+        """Opportunities closed in the period, as seen at the cutoff."""
+        p = self.prepared
+        if not p.has_opportunities:
+            raise KPIUnavailable("needs the opportunities table, which this dataset does not have")
+        rows = np.flatnonzero(
+            (p.p_closed >= self._start) & (p.p_closed <= self._end) & (p.p_created <= self._end)
+        )
+        rows = rows[(p.signup[p.p_cust[rows]] <= self._end) & (p.opp_group[rows] >= 0)]
+        return pd.DataFrame(
+            {
+                "customer": p.p_cust[rows],
+                "group": p.opp_group[rows],
+                "won": p.p_won[rows],
+                "stage": p.p_stage[rows],
+                "cycle_days": (p.p_closed[rows] - p.p_created[rows]) / (24 * _HOUR_NS),
+            }
+        )
+
+    @cached_property
+    def open_complaints(self) -> pd.DataFrame:
+        """Complaint tickets opened by the cutoff and not resolved at the cutoff."""
+        self._require_tickets()
+        p = self.prepared
+        rows = np.flatnonzero((p.t_open <= self._end) & (p.t_complaint == 1.0))
+        rows = rows[(p.signup[p.t_cust[rows]] <= self._end) & (p.t_res[rows] > self._end)]
+        rows = rows[p.ticket_group[rows] >= 0]
+        return pd.DataFrame({"customer": p.t_cust[rows], "group": p.ticket_group[rows]})
+
+    @cached_property
+    def at_risk(self) -> pd.DataFrame:
+        """Customers becoming at risk in the period, once per time, and their follow-up.
+
+        A customer becomes at risk at ``t + AT_RISK_DAYS`` after a paid order at ``t`` when no
+        paid order follows within those days, and that moment falls in the period. ``followed``
+        is 1.0 with an activity of the customer in ``[at_risk_at, at_risk_at +
+        FOLLOW_UP_DAYS]`` by the cutoff, 0.0 without one when the window has ended by the
+        cutoff, NaN while it is still open at the cutoff.
+        """
+        p = self.prepared
+        if not p.has_activities:
+            raise KPIUnavailable("needs the activities table, which this dataset does not have")
+        groups = self._customer_groups()
+        cust, lapse = p.lapses
+        lo = np.searchsorted(lapse, self._start, side="left")
+        hi = np.searchsorted(lapse, self._end, side="right")
+        cust, lapse = cust[lo:hi], lapse[lo:hi]
+        known = p.signup[cust] <= self._end
+        cust, lapse = cust[known], lapse[known]
+        window = lapse + int(FOLLOW_UP_DAYS * 24 * _HOUR_NS)
+        first = p.activity_times.first(cust, lapse, strictly_after=False)
+        first = np.where(first <= self._end, first, _NEVER)  # not yet happened at the cutoff
+        followed = np.where(first <= window, 1.0, np.where(window <= self._end, 0.0, np.nan))
+        return pd.DataFrame(
+            {
+                "customer": cust,
+                "group": groups[cust],
+                "at_risk_at": lapse.view("datetime64[ns]"),
+                "followed": followed,
+            }
+        )
+
+    @cached_property
+    def inquiries(self) -> pd.DataFrame:
+        """Inquiry tickets opened in the period and whether a paid order followed.
+
+        An inquiry: category in :data:`INQUIRY_CATEGORIES` (any case) and not a complaint.
+        ``converted`` is 1.0 with a paid order of the customer after the opening and within
+        :data:`INQUIRY_ORDER_DAYS` by the cutoff, 0.0 without one when that window has ended
+        by the cutoff, NaN while it is open.
+        """
+        self._require_tickets()
+        p = self.prepared
+        if p.t_category is None:
+            raise KPIUnavailable("needs column tickets.category, which the data lacks")
+        rows = np.flatnonzero((p.t_open >= self._start) & (p.t_open <= self._end))
+        rows = rows[p.signup[p.t_cust[rows]] <= self._end]
+        rows = rows[p.t_inquiry[rows] & (p.ticket_group[rows] >= 0)]
+        opened = p.t_open[rows]
+        window = opened + int(INQUIRY_ORDER_DAYS * 24 * _HOUR_NS)
+        nxt = self.next_paid_order(p.t_cust[rows], opened)
+        converted = np.where(nxt <= window, 1.0, np.where(window <= self._end, 0.0, np.nan))
+        return pd.DataFrame(
+            {"customer": p.t_cust[rows], "group": p.ticket_group[rows], "converted": converted}
+        )
+
+    def next_paid_order(self, customer: np.ndarray, after: np.ndarray) -> np.ndarray:
+        """Return the date (int64 ns) of each customer's first paid order after ``after``.
+
+        Only orders dated by the cutoff count; where there is none the value is a time after
+        everything (compare it with a window's end).
+        """
+        nxt = self.prepared.paid_times.first(customer, after, strictly_after=True)
+        return np.where(nxt <= self._end, nxt, _NEVER)
 
     # --- model scores -------------------------------------------------------------------------
     @cached_property

@@ -7,8 +7,9 @@ Conventions shared by every definition (period ``P``, cutoff = the last instant 
 - "dated in P" means ``P.start <= date <= cutoff``; everything is seen as at the cutoff (see
   :mod:`cpm_analysis.kpis.context`);
 - shares are fractions in [0, 1]; a ratio whose denominator is 0 is undefined (NaN), not 0;
-- with a breakdown (``by``), each customer's orders, tickets and survey answers count in the
-  customer's group (tickets by ``agent_id`` count in the agent's group).
+- with a breakdown (``by``), each customer's orders, tickets, survey answers, activities and
+  opportunities count in the customer's group (by ``agent_id``: tickets in the agent's group,
+  activities in that of their ``staff_id``, opportunities in that of their ``owner_id``).
 
 Examples
 --------
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cpm_analysis.data.schema import OPPORTUNITY_STAGES
 from cpm_analysis.kpis.context import KPIContext
 from cpm_analysis.kpis.registry import register_kpi
 
@@ -358,3 +360,204 @@ def revenue_at_risk(ctx: KPIContext) -> np.ndarray:
     """
     scored = ctx.scored
     return ctx.group_sum(scored["group"], scored["churn_probability"] * scored["clv"])
+
+
+# --- activities ---------------------------------------------------------------------------------
+
+
+def _success_rate(ctx: KPIContext, kind: str) -> np.ndarray:
+    acts = ctx.activities
+    acts = acts.loc[(acts["type"] == kind).to_numpy()]
+    outcome = acts["outcome"]
+    success = np.where(outcome.isna(), np.nan, (outcome == "success").astype(float))
+    return ctx.group_mean(acts["group"], success)
+
+
+@register_kpi(
+    "visit_success_rate",
+    label_en="Visit success rate",
+    label_zh="拜访成功率",
+    unit="share",
+    direction="higher",
+    needs=("activities.outcome",),
+)
+def visit_success_rate(ctx: KPIContext) -> np.ndarray:
+    """Share of the activities of type visit dated in the period whose outcome is success
+    (visits without an outcome are left out).
+    """
+    return _success_rate(ctx, "visit")
+
+
+@register_kpi(
+    "call_success_rate",
+    label_en="Call success rate",
+    label_zh="电话成功率",
+    unit="share",
+    direction="higher",
+    needs=("activities.outcome",),
+)
+def call_success_rate(ctx: KPIContext) -> np.ndarray:
+    """Share of the activities of type call dated in the period whose outcome is success
+    (calls without an outcome are left out).
+    """
+    return _success_rate(ctx, "call")
+
+
+@register_kpi(
+    "at_risk_follow_up_rate",
+    label_en="At-risk follow-up rate",
+    label_zh="风险客户跟进率",
+    unit="share",
+    direction="higher",
+    needs=("orders", "activities"),
+)
+def at_risk_follow_up_rate(ctx: KPIContext) -> np.ndarray:
+    """Share of the customers becoming at risk in the period that had an activity (any type,
+    by anyone) within 14 days of becoming at risk. A customer becomes at risk 60 days after a
+    paid order that no paid order follows within those 60 days; each such moment in the period
+    counts once. One whose 14 days are not over at the cutoff and who has no activity yet is
+    left out.
+    """
+    risk = ctx.at_risk
+    return ctx.group_mean(risk["group"], risk["followed"])
+
+
+# --- opportunities ------------------------------------------------------------------------------
+
+
+@register_kpi(
+    "opportunity_win_rate",
+    label_en="Opportunity win rate",
+    label_zh="商机赢单率",
+    unit="share",
+    direction="higher",
+    needs=("opportunities.closed_at", "opportunities.won"),
+)
+def opportunity_win_rate(ctx: KPIContext) -> np.ndarray:
+    """Won / closed, over the opportunities closed (won or lost) in the period."""
+    closed = ctx.closed_opportunities
+    return ctx.group_mean(closed["group"], closed["won"])
+
+
+@register_kpi(
+    "sales_cycle_days",
+    label_en="Average sales cycle",
+    label_zh="平均销售周期",
+    unit="days",
+    direction="lower",
+    needs=("opportunities.closed_at",),
+)
+def sales_cycle_days(ctx: KPIContext) -> np.ndarray:
+    """Mean days from created_at to closed_at over the opportunities closed (won or lost) in
+    the period.
+    """
+    closed = ctx.closed_opportunities
+    return ctx.group_mean(closed["group"], closed["cycle_days"])
+
+
+def _stage_conversion(step: int):
+    before, after = OPPORTUNITY_STAGES[step - 1], OPPORTUNITY_STAGES[step]
+
+    def conversion(ctx: KPIContext) -> np.ndarray:
+        closed = ctx.closed_opportunities
+        stage = closed["stage"].to_numpy()
+        reached = stage >= step - 1
+        passed = np.where(reached, (stage >= step).astype(float), np.nan)
+        return ctx.group_mean(closed["group"], passed)
+
+    conversion.__doc__ = (
+        f"Of the opportunities closed in the period whose stage reached {before}, the share "
+        f"that reached {after} (stage is the furthest stage reached, in the order "
+        f"{', '.join(OPPORTUNITY_STAGES)}; a won opportunity reached every stage)."
+    )
+    return conversion
+
+
+for _step, (_label_zh, _stage) in enumerate(
+    zip(
+        ("线索合格率", "合格至方案转化率", "方案至谈判转化率", "谈判至成交转化率"),
+        OPPORTUNITY_STAGES[1:],
+        strict=True,
+    ),
+    start=1,
+):  # the four steps of the funnel, one KPI each
+    register_kpi(
+        f"conversion_to_{_stage}",
+        label_en=f"Stage conversion: {OPPORTUNITY_STAGES[_step - 1]} to {_stage}",
+        label_zh=_label_zh,
+        unit="share",
+        direction="higher",
+        needs=("opportunities.closed_at",),
+        func=_stage_conversion(_step),
+    )
+
+
+# --- service (continued) and orders -------------------------------------------------------------
+
+
+@register_kpi(
+    "inquiry_conversion",
+    label_en="Inquiry conversion",
+    label_zh="咨询转化率",
+    unit="share",
+    direction="higher",
+    needs=("tickets.category", "orders"),
+)
+def inquiry_conversion(ctx: KPIContext) -> np.ndarray:
+    """Share of the inquiries opened in the period followed by a paid order of the same customer
+    within 30 days after the opening. An inquiry is a ticket whose category is inquiry or
+    product (any case) and that is not a complaint. One whose 30 days are not over at the
+    cutoff and that has no order yet is left out.
+    """
+    asked = ctx.inquiries
+    return ctx.group_mean(asked["group"], asked["converted"])
+
+
+@register_kpi(
+    "complaint_resolution_hours",
+    label_en="Complaint resolution time (median)",
+    label_zh="投诉解决时长",
+    unit="hours",
+    direction="lower",
+    needs=("tickets.is_complaint", "tickets.resolved_at"),
+)
+def complaint_resolution_hours(ctx: KPIContext) -> np.ndarray:
+    """Median hours from opening to resolution, over the complaints (is_complaint true) opened
+    in the period that are resolved by the cutoff.
+    """
+    tickets = ctx.tickets
+    hours = np.where(tickets["is_complaint"] == 1.0, tickets["resolution_hours"], np.nan)
+    return ctx.group_median(tickets["group"], hours)
+
+
+@register_kpi(
+    "open_complaints",
+    label_en="Open complaints at period end",
+    label_zh="未结投诉数",
+    unit="tickets",
+    direction="lower",
+    needs=("tickets.is_complaint", "tickets.resolved_at"),
+    additive=True,
+)
+def open_complaints(ctx: KPIContext) -> np.ndarray:
+    """Complaints (is_complaint true) opened by the cutoff, whenever, and not resolved at the
+    cutoff: the backlog at the end of the period.
+    """
+    return ctx.group_sum(ctx.open_complaints["group"])
+
+
+@register_kpi(
+    "cancelled_share",
+    label_en="Share of cancelled orders",
+    label_zh="订单取消率",
+    unit="share",
+    direction="lower",
+    needs=("orders.status",),
+)
+def cancelled_share(ctx: KPIContext) -> np.ndarray:
+    """Orders with status cancelled dated in the period / all orders dated in the period
+    (paid, refunded and cancelled).
+    """
+    cancelled = ctx.group_sum(ctx.cancelled["group"])
+    total = ctx.kpi("orders") + ctx.group_sum(ctx.refunded["group"]) + cancelled
+    return ctx.ratio(cancelled, total)

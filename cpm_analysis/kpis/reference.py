@@ -56,8 +56,18 @@ previous period's value at *its* cutoff (what its report showed). **Paid** order
 **cancelled** orders never count. **Active** = has a paid order dated in the period. "Dated in
 the period" means `P.start <= date <= cutoff`. Shares are fractions in [0, 1]. A ratio whose
 denominator is 0 is reported as NaN ("undefined"), never 0. With a breakdown (`by`), each
-customer's orders, tickets and survey answers count in the customer's group (tickets by
-`agent_id` count in the agent's group).
+customer's orders, tickets, survey answers, activities and opportunities count in the customer's
+group (tickets by `agent_id` count in the agent's group).
+
+**At risk, follow-up, inquiries.** A customer *becomes at risk* 60 days after a paid order that
+no paid order follows within those 60 days (`kpis.context.AT_RISK_DAYS`); it is *followed up*
+with an activity of any type, by anyone, within 14 days of that moment (`FOLLOW_UP_DAYS`). An
+*inquiry* is a ticket of category `inquiry` or `product` (any case) that is not a complaint
+(`INQUIRY_CATEGORIES`); it *converts* with a paid order of its customer within 30 days after
+the opening (`INQUIRY_ORDER_DAYS`). A case whose window is still open at the cutoff, with no
+contact (order) yet, is left out of the share until its window ends. An opportunity's `stage`
+is the furthest stage it reached (lead, qualified, proposal, negotiation, closed); the funnel
+KPIs use the opportunities *closed* in the period, whose path is known.
 
 ## The KPIs
 
@@ -81,7 +91,11 @@ and nothing happened.
 mapping customer_id to a group (e.g. `rfm_segments(...)["segment"]`). A customer's orders,
 tickets and survey answers count in the customer's group; customers without a value form the
 group `(missing)`; only groups existing at the cutoff are listed. `by="agent_id"` breaks the
-ticket KPIs down by the agent who handled them.
+ticket KPIs down by the agent who handled them (and the activity and opportunity KPIs by those
+agents' own rows). `by="staff_id"` lists every staff member named by a ticket's `agent_id`, an
+activity's `staff_id` or an opportunity's `owner_id`, each with those rows of theirs (order,
+customer and survey KPIs are then not available). Teams along `staff.manager_id`:
+`cpm_analysis.org.manager_rollup` (see [scorecards.md](scorecards.md#manager-roll-up)).
 
 **Model KPIs.** Pass `scores=` a DataFrame indexed by customer_id with `clv` and
 `churn_probability` (the scored customer table); a single table is taken as scored at the

@@ -115,7 +115,16 @@ class KPI:
         return self.direction == "higher"
 
 
-_KNOWN_INPUTS = ("customers", "orders", "tickets", "surveys", "staff", "scores")
+_KNOWN_INPUTS = (
+    "customers",
+    "orders",
+    "tickets",
+    "surveys",
+    "staff",
+    "activities",
+    "opportunities",
+    "scores",
+)
 
 KPIS: dict[str, KPI] = {}
 """Every registered KPI by id, in registration order (the order of the reports)."""

@@ -1,7 +1,8 @@
 """The rows the KPIs of some periods read, selected customer bucket by customer bucket.
 
 A KPI of period *P* reads the orders dated in *P*, in the period before and the one before that
-(for the previous period's retention), and each customer's first paid order (new customers).
+(for the previous period's retention), those of the 60 days before the previous period (customers
+becoming at risk in it), and each customer's first paid order (new customers).
 Each bucket of customers (:mod:`cpm_analysis.data.protocol`) keeps exactly those orders and the
 columns the KPIs read; customers (id, signup, contract end, the breakdown column), tickets and
 survey answers (a customer's few rows, not the transaction stream) come as they are. The KPIs
@@ -29,6 +30,7 @@ import pandas as pd
 from cpm_analysis.data.dataset import Dataset
 from cpm_analysis.data.orders import paid_mask
 from cpm_analysis.data.protocol import customer_data
+from cpm_analysis.kpis.context import AT_RISK_DAYS
 from cpm_analysis.periods import Period
 
 ORDER_COLUMNS = ("customer_id", "order_date", "amount", "status")
@@ -62,8 +64,9 @@ def _table_of(bucket: Dataset, table: str, columns: list[str]) -> pd.DataFrame:
 def kpi_dataset(data: Any, periods: Sequence[Period], by: Any = None) -> Dataset:
     """Return a pandas :class:`~cpm_analysis.data.Dataset` with the rows the KPIs of ``periods`` read.
 
-    Orders: those dated from the start of the period two before the first one to the end of
-    the last one, plus each customer's first paid order, with the columns the KPIs use.
+    Orders: those dated from the start of the period two before the first one (or from
+    ``AT_RISK_DAYS`` before the start of the one before it, when that is earlier) to the end
+    of the last one, plus each customer's first paid order, with the columns the KPIs use.
     Customers: id, signup date, contract end and the ``by`` column. Tickets and survey
     answers as they are; the plan tables (staff, targets, assessments) as they are.
 
@@ -73,6 +76,9 @@ def kpi_dataset(data: Any, periods: Sequence[Period], by: Any = None) -> Dataset
     """
     data = customer_data(data)
     start = min(p.previous().previous().start for p in periods)
+    # a customer becoming at risk early in the previous period needs the orders before it
+    lookback = pd.Timedelta(days=AT_RISK_DAYS)
+    start = min(start, min(p.previous().start for p in periods) - lookback)
     end = max(p.end for p in periods)
     lazy = {}
     for table in data.customer_tables:

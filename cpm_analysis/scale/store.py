@@ -16,7 +16,8 @@ the pandas loader, partition by partition on the workers:
 Every customer's rows of every table end up in the same bucket, so per-customer work (the RFM
 summary, churn features, point-in-time views) runs bucket by bucket with the pandas code itself,
 which is what makes the Dask results equal to the pandas ones. The small plan tables (staff,
-targets, assessments) are validated with pandas and kept in memory.
+targets, assessments) are validated first, with pandas, and kept in memory; the staff ids they
+hold are checked in activities and opportunities as the pandas loader does.
 
 A later ``load`` with the same ``work_dir`` and unchanged source files reuses the store
 (``manifest.json`` records the files' sizes and modification times).
@@ -52,7 +53,13 @@ import pandas as pd
 
 from cpm_analysis.data.dataset import Dataset
 from cpm_analysis.data.loader import normalise_columns
-from cpm_analysis.data.schema import ALL_TABLES, EVENT_DATE, REQUIRED_TABLES, TABLES
+from cpm_analysis.data.schema import (
+    ALL_TABLES,
+    EVENT_DATE,
+    REQUIRED_TABLES,
+    STAFF_REFERENCES,
+    TABLES,
+)
 from cpm_analysis.data.storefile import (
     _ROW,
     CUSTOMER_TABLES,
@@ -202,12 +209,26 @@ def _check_columns(table: str, raw: _Raw) -> None:
 
 # --- per-partition validation -----------------------------------------------------------------
 def _row_checks(
-    part: pd.DataFrame, table: str, candidates: np.ndarray, valid: np.ndarray | None
-) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
-    """Typed rows, raw rows, row-level fault mask, unknown-customer mask, candidate mask."""
+    part: pd.DataFrame,
+    table: str,
+    candidates: np.ndarray,
+    valid: np.ndarray | None,
+    staff: pd.Index | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, Any, np.ndarray, np.ndarray]:
+    """Typed rows, raw rows, row-level faults, unknown-customer mask, candidate mask.
+
+    ``staff``: the valid staff ids, which a staff column of the table must name (a row that
+    does not is a row-level fault, as in the pandas loader).
+    """
     rows = part[_ROW].to_numpy()
     raw = part.drop(columns=[_ROW]).reset_index(drop=True)
     typed, q = convert_table(table, raw)
+    column = STAFF_REFERENCES.get(table)
+    if staff is not None and column is not None and column in typed:
+        from cpm_analysis.frames import isin
+
+        named = typed[column].notna().to_numpy()
+        q.add(~isin(typed[column], staff) & named, column, f"{column} not found in staff")
     spec = TABLES[table]
     candidate = np.zeros(len(typed), dtype=bool)
     if spec.key is not None and len(candidates):
@@ -242,7 +263,11 @@ def _rejected_frame(
 
 
 def _special_rows(
-    part: pd.DataFrame, table: str, candidates: np.ndarray, valid: np.ndarray | None
+    part: pd.DataFrame,
+    table: str,
+    candidates: np.ndarray,
+    valid: np.ndarray | None,
+    staff: pd.Index | None = None,
 ) -> pd.DataFrame:
     """Rows whose fate is decided here (rejected) or later (duplicate-key candidates).
 
@@ -250,7 +275,7 @@ def _special_rows(
     not a duplicate candidate. Candidates that passed the row checks come back with their key
     and whether their customer is unknown, to be settled across partitions.
     """
-    typed, raw, q, unknown, candidate = _row_checks(part, table, candidates, valid)
+    typed, raw, q, unknown, candidate = _row_checks(part, table, candidates, valid, staff)
     rows = typed.index.to_numpy()
     bad = q.bad
     final_unknown = unknown & ~bad & ~candidate
@@ -276,12 +301,13 @@ def _clean_rows(
     candidates: np.ndarray,
     valid: np.ndarray | None,
     dropped: np.ndarray,
+    staff: pd.Index | None = None,
 ) -> pd.DataFrame:
     """Return the rows that pass every check, typed, with the source row number ``_row`` last.
 
     ``_row`` is kept in the store so that :func:`read_store` gives the rows in the source's order).
     """
-    typed, _, q, unknown, _ = _row_checks(part, table, candidates, valid)
+    typed, _, q, unknown, _ = _row_checks(part, table, candidates, valid, staff)
     keep = ~q.bad & ~unknown & ~np.isin(typed.index.to_numpy(), dropped)
     clean = typed.loc[keep]
     rows = clean.index.to_numpy(dtype=np.int64)
@@ -376,8 +402,9 @@ class DaskDataset:
     """A validated dataset held by a Dask cluster, partitioned by customer.
 
     The Dask counterpart of :class:`~cpm_analysis.data.Dataset`, returned by
-    ``load(source, engine="dask")``. ``customers``, ``orders``, ``tickets`` and ``surveys``
-    are Dask DataFrames whose partition *i* holds the same customers in every table; the plan
+    ``load(source, engine="dask")``. ``customers``, ``orders``, ``tickets``, ``surveys``,
+    ``activities`` and ``opportunities`` are Dask DataFrames whose partition *i* holds the
+    same customers in every table; the plan
     tables ``staff``, ``targets`` and ``assessments`` are pandas DataFrames.
 
     Attributes
@@ -405,6 +432,8 @@ class DaskDataset:
     orders: Any
     tickets: Any = None
     surveys: Any = None
+    activities: Any = None
+    opportunities: Any = None
     staff: pd.DataFrame | None = None
     targets: pd.DataFrame | None = None
     assessments: pd.DataFrame | None = None
@@ -704,6 +733,7 @@ def _validate_customer_table(
     work: Path,
     npartitions: int,
     valid: np.ndarray | None,
+    staff: pd.Index | None = None,
 ) -> tuple[dict[str, int], np.ndarray | None]:
     """Validate one customer-keyed table on the cluster and write its buckets and rejects."""
     import dask
@@ -726,9 +756,16 @@ def _validate_customer_table(
     valid_arg = broadcast(valid) if valid is not None else None
     cand_arg = dask.delayed(candidates, pure=True)
 
+    staff_arg = staff if staff is None else dask.delayed(staff, pure=True)
     special_meta = _special_rows(frame._meta, table, candidates[:0], valid)
     special = frame.map_partitions(
-        _special_rows, table, cand_arg, valid_arg, meta=special_meta, enforce_metadata=False
+        _special_rows,
+        table,
+        cand_arg,
+        valid_arg,
+        staff_arg,
+        meta=special_meta,
+        enforce_metadata=False,
     )
     rejected_dir = work / "rejected"
     rejected_dir.mkdir(parents=True, exist_ok=True)
@@ -757,6 +794,7 @@ def _validate_customer_table(
         cand_arg,
         valid_arg,
         dask.delayed(dropped, pure=True),
+        staff_arg,
         meta=clean_meta,
         enforce_metadata=False,
     )
@@ -894,15 +932,11 @@ def load_dask(
         n = max(2, math.ceil(raws["orders"].rows / BUCKET_ORDERS))
 
     counts: dict[str, dict[str, int]] = {}
-    valid = None
-    for table in CUSTOMER_TABLES:
-        if table in raws:
-            counts[table], found = _validate_customer_table(table, raws[table], work, n, valid)
-            if table == "customers":
-                valid = found
-
+    # the plan tables first (small, pandas): the staff ids are checked in other tables
     plan_dir = work / "plan"
     plan_dir.mkdir(exist_ok=True)
+    (work / "rejected").mkdir(exist_ok=True)
+    staff_ids = None
     for table in PLAN_TABLES:
         if table in paths:
             frame = _read_file(table, paths[table])
@@ -917,6 +951,16 @@ def load_dask(
         if len(rejected):
             _write_rejected(rejected, work / "rejected" / f"{table}.parquet")
         counts[table] = {"read": len(frame), "kept": len(clean), "rejected": len(rejected)}
+        if table == "staff":
+            staff_ids = pd.Index(clean["staff_id"])
+    valid = None
+    for table in CUSTOMER_TABLES:
+        if table in raws:
+            counts[table], found = _validate_customer_table(
+                table, raws[table], work, n, valid, staff_ids
+            )
+            if table == "customers":
+                valid = found
 
     manifest = {
         "version": STORE_VERSION,
