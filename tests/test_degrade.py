@@ -1,4 +1,4 @@
-"""Incomplete data degrades, it never fails: cpm_analysis.report.availability and its users.
+"""Incomplete data degrades, it never fails: cpm_analysis.availability and its users.
 
 Page 01's "What the data allows" and the sections of the pages read the same checks, so for
 each incomplete variant of the sample the verdict of page 01 is what the section functions do.
@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from variants import PERIOD, VARIANTS
 
+from cpm_analysis.availability import Check, Unavailable
 from cpm_analysis.churn.evaluation import (
     backtest_plan,
     churn_windows,
@@ -19,8 +20,8 @@ from cpm_analysis.churn.evaluation import (
 )
 from cpm_analysis.data import load
 from cpm_analysis.periods import parse_period
+from cpm_analysis.pipeline.availability import checks as all_checks
 from cpm_analysis.report import availability, quality, review, sections, tables
-from cpm_analysis.report.availability import Check, Unavailable
 
 # --- the null object ---------------------------------------------------------------------------
 
@@ -171,7 +172,7 @@ def variant(request, tmp_path_factory):
 def test_every_variant_is_usable_and_page_01_lists_every_check(variant):
     name, view, period = variant
     caps = quality.capabilities(view, period)
-    checks = availability.checks(view, period)
+    checks = all_checks(view, period)
     assert caps["analysis"].tolist() == [c.analysis for c in checks]
     assert caps["available"].tolist() == [c.available for c in checks]
     expected_missing = {

@@ -13,11 +13,11 @@ import pytest
 from light_period import light_build_period
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from cpm_analysis.availability import Unavailable
 from cpm_analysis.periods import parse_period
 from cpm_analysis.pipeline import PeriodResult, build_period, load_period_result
 from cpm_analysis.pipeline.period import RESULT_FILE
 from cpm_analysis.report import metrics, params, review, runner
-from cpm_analysis.report.availability import Unavailable
 from cpm_analysis.synthetic import generate
 
 PERIOD = "2025-09"

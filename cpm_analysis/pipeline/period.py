@@ -13,8 +13,8 @@ by the existing analyses (nothing is re-implemented here):
 - the owner and agent team scorecards, last period's scores and the forecast check, the
   biggest risks and the improvement actions;
 - for every section whether it is available and, if not, why
-  (:func:`cpm_analysis.report.availability.checks`; a section that is not available holds the
-  :class:`~cpm_analysis.report.availability.Unavailable` sentence instead of its value).
+  (:func:`cpm_analysis.pipeline.availability.checks`; a section that is not available holds the
+  :class:`~cpm_analysis.availability.Unavailable` sentence instead of its value).
 
 An owner's result (:meth:`PeriodResult.for_owner`) is a filter of the company result: the
 scored table, segments, CLV, churn scores and every model number are the company's rows of the
@@ -234,12 +234,10 @@ class PeriodResult:
 
     @cached_property
     def checks(self) -> list[Any]:
-        """Every section's :class:`~cpm_analysis.report.availability.Check`, in page order."""
-        from cpm_analysis.report import availability
+        """Every section's :class:`~cpm_analysis.availability.Check`, in page order."""
+        from cpm_analysis.pipeline.availability import checks
 
-        return availability.checks(
-            self.view, self.period, company=self.company_view, owner=self.owner
-        )
+        return checks(self.view, self.period, company=self.company_view, owner=self.owner)
 
     @property
     def availability(self) -> dict[str, Any]:
@@ -499,7 +497,8 @@ def _build(
     reports_dir: str | os.PathLike | None,
     pool: ProcessPoolExecutor | None = None,
 ) -> PeriodResult:
-    from cpm_analysis.report import availability, review, sections
+    from cpm_analysis import availability
+    from cpm_analysis.report import review, sections
     from cpm_analysis.report.artifacts import finalize_scored
     from cpm_analysis.scoring import score_customers, scoring_options
 

@@ -332,10 +332,10 @@ class ReportContext:
         """Display ``frame`` as a formatted, masked HTML table (see :func:`tables.show`).
 
         A section result that is not available
-        (:class:`~cpm_analysis.report.availability.Unavailable`) is shown as its one sentence,
+        (:class:`~cpm_analysis.availability.Unavailable`) is shown as its one sentence,
         an empty table as one sentence naming it (never an empty "No rows." table).
         """
-        from cpm_analysis.report.availability import Unavailable
+        from cpm_analysis.availability import Unavailable
         from cpm_analysis.report.tables import show
 
         if isinstance(frame, Unavailable):

@@ -179,7 +179,7 @@ def capabilities(
 ) -> pd.DataFrame:
     """Which analyses the data supports for the period, and why not when it does not.
 
-    One row per check of :func:`cpm_analysis.report.availability.checks`, the same checks the
+    One row per check of :func:`cpm_analysis.pipeline.availability.checks`, the same checks the
     report pages use to show or leave out a section: ``analysis``, ``available`` (bool),
     ``needs`` (the tables and columns) and ``detail`` (the fact behind the verdict, e.g. "the
     data has no tickets table"). On an owner's page, ``company`` is the view of every customer:
@@ -195,7 +195,7 @@ def capabilities(
     >>> bool(caps.loc["Service KPIs", "available"])
     True
     """
-    from cpm_analysis.report import availability
+    from cpm_analysis.pipeline import availability
 
     if checks is None:
         checks = availability.checks(view, period, company=company, owner=owner)

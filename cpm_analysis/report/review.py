@@ -38,11 +38,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from cpm_analysis import availability
 from cpm_analysis.config import DEFAULT_CONFIG, CPMConfig
 from cpm_analysis.data import Dataset
 from cpm_analysis.kpis.targets import period_targets
 from cpm_analysis.periods import Period, parse_period
-from cpm_analysis.report import availability
 from cpm_analysis.report.escaping import md_text
 
 HEADLINE_KPIS: tuple[str, ...] = (
@@ -349,7 +349,7 @@ class TeamScorecard:
 
     def missing(self) -> Any:
         """Return the one sentence shown instead of the scorecard (the same object every call)."""
-        from cpm_analysis.report.availability import Check
+        from cpm_analysis.availability import Check
 
         if self._missing is None:
             title = "The owner scorecard" if self.role == "owner" else "The agent scorecard"
@@ -869,7 +869,7 @@ class ForecastCheck:
         return Markdown(self.describe())
 
     def _missing(self, detail: str) -> Any:
-        from cpm_analysis.report.availability import Check, Unavailable
+        from cpm_analysis.availability import Check, Unavailable
 
         if not self.available:
             cache = self.__dict__.setdefault("_unavailable", {})

@@ -27,10 +27,12 @@ import pandas as pd
 from matplotlib.axes import Axes
 from threadpoolctl import threadpool_limits
 
+from cpm_analysis import availability
+from cpm_analysis.availability import CALIBRATION_WEEKS, Unavailable
+from cpm_analysis.churn import sufficiency
+from cpm_analysis.churn.sufficiency import BACKTEST_CUTOFFS
 from cpm_analysis.data import Dataset
 from cpm_analysis.periods import Period
-from cpm_analysis.report import availability
-from cpm_analysis.report.availability import BACKTEST_CUTOFFS, CALIBRATION_WEEKS, Unavailable
 
 IMPORTANCE_REPEATS = 2
 """Shuffles per feature of the permutation importance (each costs a full scoring pass)."""
@@ -96,7 +98,7 @@ def period_migration(
     -------
     SegmentMigration or Unavailable
         See :func:`cpm_analysis.segments.segment_migration` (``counts``, ``shares``,
-        ``fallen``); :class:`~cpm_analysis.report.availability.Unavailable` when no customer
+        ``fallen``); :class:`~cpm_analysis.availability.Unavailable` when no customer
         had bought by the end of the previous period.
 
     Examples
@@ -228,8 +230,8 @@ def behaviour_clusters(segments: pd.DataFrame, view: Dataset, cutoff: Any, seed:
     Returns
     -------
     CustomerClusters or Unavailable
-        :class:`~cpm_analysis.report.availability.Unavailable` with fewer than
-        :data:`~cpm_analysis.report.availability.MIN_CLUSTER_BUYERS` buyers.
+        :class:`~cpm_analysis.availability.Unavailable` with fewer than
+        :data:`~cpm_analysis.availability.MIN_CLUSTER_BUYERS` buyers.
 
     Examples
     --------
@@ -338,8 +340,8 @@ def calibration_check(
     Returns
     -------
     CalibrationCheck or Unavailable
-        :class:`~cpm_analysis.report.availability.Unavailable` when the calibration window
-        lacks repeat buyers (:func:`cpm_analysis.report.availability.calibration`).
+        :class:`~cpm_analysis.availability.Unavailable` when the calibration window
+        lacks repeat buyers (:func:`cpm_analysis.availability.calibration`).
 
     Raises
     ------
@@ -385,9 +387,9 @@ def fit_value_models(view: Dataset, cutoff: Any) -> tuple[dict[str, Any], pd.Dat
     summary : DataFrame
         The RFM summary the models were fitted on.
 
-    Both are the same :class:`~cpm_analysis.report.availability.Unavailable` when the data
+    Both are the same :class:`~cpm_analysis.availability.Unavailable` when the data
     has too little history or too few repeat buyers
-    (:func:`cpm_analysis.report.availability.lifetime_value`).
+    (:func:`cpm_analysis.availability.lifetime_value`).
 
     Examples
     --------
@@ -526,7 +528,7 @@ def value_by(scored: pd.DataFrame, by: str) -> pd.DataFrame:
         Indexed by ``by``: customers, total and mean CLV, share of total CLV, mean P(alive),
         expected loss; sorted by total CLV, largest first.
 
-        :class:`~cpm_analysis.report.availability.Unavailable` when ``scored`` lacks ``by``
+        :class:`~cpm_analysis.availability.Unavailable` when ``scored`` lacks ``by``
         or ``clv`` (no account owners, or the lifetime-value models were not fitted).
 
     Examples
@@ -690,7 +692,7 @@ def churn_backtest(
     -------
     BacktestResult or Unavailable
         See :func:`cpm_analysis.churn.backtest`; its ``horizon`` and ``active_window`` say
-        which churn window was tested. :class:`~cpm_analysis.report.availability.Unavailable`
+        which churn window was tested. :class:`~cpm_analysis.availability.Unavailable`
         when the history is too short even for the shortest window, or every customer of a
         cutoff had the same outcome.
 
@@ -703,7 +705,7 @@ def churn_backtest(
     """
     from cpm_analysis.churn import backtest
 
-    check = availability.churn_backtest(view, period, n=n)
+    check = sufficiency.churn_backtest(view, period, n=n)
     if not check.available:
         return check.missing()
     window, cutoffs = backtest_cutoffs(view, period, n=n)
@@ -806,7 +808,7 @@ def backtest_verdict(result: Any) -> str:
 def risk_table(scored: pd.DataFrame, n: int = 25) -> pd.DataFrame:
     """Return the ``n`` active customers with the largest expected loss, with their reasons.
 
-    Returns :class:`~cpm_analysis.report.availability.Unavailable` when the scored table has
+    Returns :class:`~cpm_analysis.availability.Unavailable` when the scored table has
     no churn columns (the churn model was not trained for the period).
 
     Examples
@@ -874,7 +876,7 @@ def churn_window_note(dataset: Dataset, cutoff: Any) -> str:
     first = dataset.orders["order_date"].min() if len(dataset.orders) else pd.NaT
     window = training_window(first, pd.Timestamp(cutoff))
     if window is None:
-        return availability.churn_model(dataset.as_of(cutoff), cutoff).sentence
+        return sufficiency.churn_model(dataset.as_of(cutoff), cutoff).sentence
     text = f"Churn here is {window.describe()}"
     if window.standard:
         return text + "."
