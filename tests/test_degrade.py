@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from variants import PERIOD, VARIANTS
 
+from cpm_analysis import teams_review
 from cpm_analysis.availability import Check, Unavailable
 from cpm_analysis.churn.evaluation import (
     backtest_plan,
@@ -18,10 +19,11 @@ from cpm_analysis.churn.evaluation import (
     training_window,
     window_cutoffs,
 )
+from cpm_analysis.clv import forecast
 from cpm_analysis.data import load
 from cpm_analysis.periods import parse_period
 from cpm_analysis.pipeline.availability import checks as all_checks
-from cpm_analysis.report import availability, quality, review, sections, tables
+from cpm_analysis.report import availability, quality, sections, tables
 
 # --- the null object ---------------------------------------------------------------------------
 
@@ -104,7 +106,7 @@ def test_forecast_check_with_no_repeat_purchase_says_so_instead_of_inf_percent()
         {"customers": [10], "predicted": [3.0], "actual": [0.0], "error": [np.nan]},
         index=["total"],
     )
-    text = review.ForecastCheck(purchases, {}, parse_period("2025-05")).describe()
+    text = forecast.ForecastCheck(purchases, {}, parse_period("2025-05")).describe()
     assert "error is not available" in text and "nan" not in text and "inf" not in text
 
 
@@ -195,9 +197,9 @@ def test_page_01_verdict_is_what_the_sections_do(variant):
     assert caps["Lifetime value and P(alive)"] == (not isinstance(models, Unavailable))
     check = sections.calibration_check(view, period.end)
     assert caps["The lifetime-value holdout check"] == (not isinstance(check, Unavailable))
-    owners = review.team_scorecard(view, period, "owner")
+    owners = teams_review.team_scorecard(view, period, "owner")
     assert caps["Account owner books"] == owners.available
-    agents = review.team_scorecard(view, period, "agent")
+    agents = teams_review.team_scorecard(view, period, "agent")
     assert caps["Agent scorecards"] == agents.available
     migration = sections.period_migration(view, period)
     assert caps["Segment migration"] == (not isinstance(migration, Unavailable))

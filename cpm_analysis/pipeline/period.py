@@ -99,9 +99,9 @@ class PeriodResult:
     migration : SegmentMigration or Unavailable
         :func:`~cpm_analysis.report.sections.period_migration`.
     owners, agents : TeamScorecard
-        :func:`~cpm_analysis.report.review.team_scorecard` of the company.
+        :func:`~cpm_analysis.teams_review.team_scorecard` of the company.
     previous : DataFrame
-        Last period's scored table (:func:`~cpm_analysis.report.review.previous_scored`).
+        Last period's scored table (:func:`~cpm_analysis.pipeline.previous.previous_scored`).
     previous_source : str
         Where ``previous`` came from.
     config : Any
@@ -159,19 +159,19 @@ class PeriodResult:
 
     @cached_property
     def kpis(self) -> pd.DataFrame:
-        """Every KPI of the period (:func:`~cpm_analysis.report.review.period_kpis`)."""
-        from cpm_analysis.report import review
+        """Every KPI of the period (:func:`~cpm_analysis.kpis.scorecard.period_kpis`)."""
+        from cpm_analysis.kpis.scorecard import period_kpis
 
-        return review.period_kpis(
+        return period_kpis(
             self.view, self.period, self.scored, sla_hours=self.rules.sla.first_response_hours
         )
 
     @cached_property
     def scorecard(self) -> pd.DataFrame:
         """The KPIs against the period's targets (the owner's own targets on a book)."""
-        from cpm_analysis.report import review
+        from cpm_analysis.kpis.scorecard import scorecard
 
-        return review.scorecard(
+        return scorecard(
             self.kpis,
             self.view.targets,
             self.period,
@@ -181,12 +181,10 @@ class PeriodResult:
 
     @cached_property
     def trends(self) -> pd.DataFrame:
-        """The KPIs of the last 12 periods (:func:`~cpm_analysis.report.review.kpi_trends`)."""
-        from cpm_analysis.report import review
+        """The KPIs of the last 12 periods (:func:`~cpm_analysis.kpis.trends.kpi_trends`)."""
+        from cpm_analysis.kpis.trends import kpi_trends
 
-        return review.kpi_trends(
-            self.view, self.period, sla_hours=self.rules.sla.first_response_hours
-        )
+        return kpi_trends(self.view, self.period, sla_hours=self.rules.sla.first_response_hours)
 
     @cached_property
     def cohorts(self) -> Any:
@@ -200,10 +198,10 @@ class PeriodResult:
     @cached_property
     def forecast(self) -> Any:
         """Last period's predictions against this period (the company's purchase model)."""
-        from cpm_analysis.report import review
+        from cpm_analysis.clv.forecast import forecast_check
 
         company = self.dataset if self.company_dataset is None else self.company_dataset
-        return review.forecast_check(
+        return forecast_check(
             company,
             self.period,
             self.previous,
@@ -214,22 +212,22 @@ class PeriodResult:
 
     @cached_property
     def risks(self) -> pd.DataFrame:
-        """The three biggest risks (:func:`~cpm_analysis.report.review.biggest_risks`)."""
-        from cpm_analysis.report import review
+        """The three biggest risks (:func:`~cpm_analysis.actions.biggest_risks`)."""
+        from cpm_analysis.actions import biggest_risks
 
-        return review.biggest_risks(self.scorecard, self.scored)
+        return biggest_risks(self.scorecard, self.scored)
 
     @cached_property
     def actions(self) -> pd.DataFrame:
-        """The improvement actions (:func:`~cpm_analysis.report.review.improvement_actions`)."""
-        from cpm_analysis.report import review
+        """The improvement actions (:func:`~cpm_analysis.actions.improvement_actions`)."""
+        from cpm_analysis.actions import action_options, improvement_actions
 
-        return review.improvement_actions(
+        return improvement_actions(
             self.scorecard,
             self.owners,
             self.agents,
             self.scored,
-            **review.action_options(self.rules),
+            **action_options(self.rules),
         )
 
     @cached_property
@@ -293,8 +291,9 @@ class PeriodResult:
         >>> book.owner, set(book.scored["owner_id"])  # doctest: +SKIP
         ('S001', {'S001'})
         """
+        from cpm_analysis import teams_review
         from cpm_analysis.privacy import restrict_to_owner
-        from cpm_analysis.report import review, sections
+        from cpm_analysis.report import sections
 
         if self.owner is not None:
             raise ValueError(
@@ -316,10 +315,10 @@ class PeriodResult:
             )
         owners = self.owners
         if owners.available and owner in owners.table.index:
-            owners = review.TeamScorecard(
+            owners = teams_review.TeamScorecard(
                 owners.role, owners.table.loc[owners.table.index == owner], owners.note
             )
-        agents = review.team_scorecard(
+        agents = teams_review.team_scorecard(
             book_view, self.period, "agent", owner=owner, config=self.rules
         )
         forecast_model = self.forecast_model
@@ -497,8 +496,10 @@ def _build(
     reports_dir: str | os.PathLike | None,
     pool: ProcessPoolExecutor | None = None,
 ) -> PeriodResult:
-    from cpm_analysis import availability
-    from cpm_analysis.report import review, sections
+    from cpm_analysis import availability, teams_review
+    from cpm_analysis.kpis.scorecard import period_kpis
+    from cpm_analysis.pipeline.previous import previous_scored
+    from cpm_analysis.report import sections
     from cpm_analysis.report.artifacts import finalize_scored
     from cpm_analysis.scoring import score_customers, scoring_options
 
@@ -532,7 +533,7 @@ def _build(
     published = None
     if reports_dir is not None:
         published = Path(reports_dir) / period.label / "customers_scored.parquet"
-    previous, previous_source = review.previous_scored(
+    previous, previous_source = previous_scored(
         dataset, period, seed=seed, scored_path=published, config=rules
     )
     out = PeriodResult(
@@ -556,14 +557,14 @@ def _build(
         previous_segments=previous_segments,
         clusters=clusters,
         migration=migration,
-        owners=review.team_scorecard(view, period, "owner", config=rules),
-        agents=review.team_scorecard(view, period, "agent", config=rules),
+        owners=teams_review.team_scorecard(view, period, "owner", config=rules),
+        agents=teams_review.team_scorecard(view, period, "agent", config=rules),
         previous=previous,
         previous_source=previous_source,
         config=rules,
     )
     if cluster_data is not None:  # the KPIs of the period on the cluster, as the scoring
-        out.__dict__["kpis"] = review.period_kpis(
+        out.__dict__["kpis"] = period_kpis(
             cluster_data.as_of(period.end),
             period,
             scored,

@@ -301,3 +301,36 @@ def plot_cumulative_transactions(
     ax.set_title("Cumulative repeat transactions: actual vs model")
     ax.legend()
     return ax
+
+
+def plot_forecast_check(check: Any, *, ax: Axes | None = None) -> Axes | None:
+    """Predicted against actual repeat purchases by segment (bars), ``None`` if empty.
+
+    ``check`` is a :class:`~cpm_analysis.clv.forecast.ForecastCheck`.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> p = pd.DataFrame({"customers": [10, 10], "predicted": [11.0, 11.0],
+    ...                   "actual": [10.0, 10.0], "error": [0.1, 0.1]},
+    ...                  index=["Champions", "total"])
+    >>> from cpm_analysis.clv.forecast import ForecastCheck
+    >>> from cpm_analysis.periods import parse_period
+    >>> plot_forecast_check(ForecastCheck(p, {}, parse_period("2025-05"))).get_title()[:9]
+    'Predicted'
+    """
+    frame = check.purchases.drop(index="total", errors="ignore")
+    if frame.empty:
+        return None
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 0.45 * len(frame) + 1.5))
+    y = np.arange(len(frame))
+    ax.barh(y - 0.2, frame["predicted"], height=0.4, label="predicted", color="#9DB4D3")
+    ax.barh(y + 0.2, frame["actual"], height=0.4, label="actual", color="#4C72B0")
+    ax.set_yticks(y, frame.index.astype("str"))
+    ax.invert_yaxis()
+    ax.set_xlabel("Repeat purchases in the period")
+    ax.set_title(f"Predicted (end of {check.previous.label}) against actual, by segment")
+    ax.legend(loc="lower right")
+    return ax
