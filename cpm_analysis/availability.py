@@ -413,3 +413,65 @@ def targets(view: Dataset, period: Period) -> Check:
             "SMART goals", False, "targets for the period", f"no targets set for {period.label}"
         )
     return Check("SMART goals", True, "targets for the period", f"{n:,} targets for {period.label}")
+
+
+# --- the scored table --------------------------------------------------------------------------
+
+
+COLUMN_NEEDS = {
+    "owner_id": "the customers have no owner_id, so there are no account owners",
+    "clv": "the lifetime-value models were not fitted for this period (see What the data "
+    "allows on the data-quality page)",
+    "expected_loss": "the expected loss is the churn probability times the lifetime value, "
+    "which was not fitted for this period",
+    "churn_probability": "the churn model was not trained for this period (see What the data "
+    "allows on the data-quality page)",
+}
+"""Why a column of the scored table is missing, as the pages say it."""
+
+
+def column_label(column: str) -> str:
+    """Name a column of the scored table for a sentence.
+
+    Examples
+    --------
+    >>> column_label("owner_id"), column_label("expected_loss")
+    ('account owner', 'expected loss')
+    """
+    return {"owner_id": "account owner", "clv": "CLV"}.get(column, column.replace("_", " "))
+
+
+def missing_columns(
+    scored: pd.DataFrame, columns: tuple[str, ...], what: str
+) -> Unavailable | None:
+    """Return why ``what`` cannot be shown when the scored table lacks one of ``columns``.
+
+    ``None`` when every column is there with a value; else the :class:`Unavailable` of the
+    first missing one, with the reason of :data:`COLUMN_NEEDS`.
+
+    Examples
+    --------
+    >>> missing_columns(pd.DataFrame({"clv": [1.0]}), ("clv",), "CLV by segment") is None
+    True
+    >>> missing_columns(pd.DataFrame({"clv": [1.0]}), ("owner_id",), "CLV by owner").text[:40]
+    'CLV by owner is not available: the custo'
+    """
+    for column in columns:
+        if column not in scored.columns or not scored[column].notna().any():
+            reason = COLUMN_NEEDS.get(column, f"the scored table has no {column}")
+            return Check(what, False, column, reason).missing()
+    return None
+
+
+def check_positive(name: str, value: Any) -> None:
+    """Raise ``ValueError`` naming the parameter unless ``value`` is a positive integer.
+
+    Examples
+    --------
+    >>> check_positive("n", 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: n: expected a positive integer, got 0
+    """
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name}: expected a positive integer, got {value!r}")

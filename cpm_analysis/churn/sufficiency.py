@@ -118,3 +118,29 @@ def churn_backtest(view: Dataset, period: Period, n: int = BACKTEST_CUTOFFS) -> 
             " (shorter than the standard 90 days over the last 365 days: the history is short)"
         )
     return Check("The churn backtest", True, needs, detail)
+
+
+def churn_window_note(dataset: Dataset, cutoff: Any) -> str:
+    """One sentence: the churn window of the period's model, and why when it is not the standard.
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> churn_window_note(generate(100, seed=1).to_dataset(), "2025-06-30").startswith(
+    ...     "Churn here is a 90-day horizon"
+    ... )
+    True
+    """
+    from cpm_analysis.churn.evaluation import training_window
+
+    first = dataset.orders["order_date"].min() if len(dataset.orders) else pd.NaT
+    window = training_window(first, pd.Timestamp(cutoff))
+    if window is None:
+        return churn_model(dataset.as_of(cutoff), cutoff).sentence
+    text = f"Churn here is {window.describe()}"
+    if window.standard:
+        return text + "."
+    return (
+        text
+        + ": shorter than the standard 90 days over the last 365 days, because the history is too short for it."
+    )

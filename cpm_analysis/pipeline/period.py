@@ -5,9 +5,9 @@ by the existing analyses (nothing is re-implemented here):
 
 - the scored customer table and its fitted models (:func:`cpm_analysis.scoring.score_customers`);
 - the lifetime-value models and their holdout check
-  (:func:`~cpm_analysis.report.sections.fit_value_models`,
-  :func:`~cpm_analysis.report.sections.calibration_check`) and the churn backtest
-  (:func:`~cpm_analysis.report.sections.churn_backtest`);
+  (:func:`~cpm_analysis.clv.checks.fit_value_models`,
+  :func:`~cpm_analysis.clv.checks.calibration_check`) and the churn backtest
+  (:func:`~cpm_analysis.churn.period_backtest.churn_backtest`);
 - segments, behavioural clusters and the segment migration;
 - KPIs, the scorecard against targets, the KPI trends and the cohorts;
 - the owner and agent team scorecards, last period's scores and the forecast check, the
@@ -85,19 +85,19 @@ class PeriodResult:
     notes : list of str
         What could not be estimated and why.
     value_models, value_summary : dict and DataFrame, or Unavailable
-        :func:`~cpm_analysis.report.sections.fit_value_models`.
+        :func:`~cpm_analysis.clv.checks.fit_value_models`.
     calibration : CalibrationCheck or Unavailable
-        :func:`~cpm_analysis.report.sections.calibration_check`.
+        :func:`~cpm_analysis.clv.checks.calibration_check`.
     backtest : BacktestResult or Unavailable
-        :func:`~cpm_analysis.report.sections.churn_backtest`.
+        :func:`~cpm_analysis.churn.period_backtest.churn_backtest`.
     segments : DataFrame
-        :func:`~cpm_analysis.report.sections.segment_table` at the cutoff, by customer.
+        :func:`~cpm_analysis.segments.period.segment_table` at the cutoff, by customer.
     previous_segments : DataFrame or None
         The same at the end of the previous period (``None`` when there is no migration).
     clusters : ClusterResult or Unavailable
         The behavioural clusters behind the scored table's ``cluster`` column.
     migration : SegmentMigration or Unavailable
-        :func:`~cpm_analysis.report.sections.period_migration`.
+        :func:`~cpm_analysis.segments.period.period_migration`.
     owners, agents : TeamScorecard
         :func:`~cpm_analysis.teams_review.team_scorecard` of the company.
     previous : DataFrame
@@ -293,7 +293,7 @@ class PeriodResult:
         """
         from cpm_analysis import teams_review
         from cpm_analysis.privacy import restrict_to_owner
-        from cpm_analysis.report import sections
+        from cpm_analysis.segments.period import period_migration
 
         if self.owner is not None:
             raise ValueError(
@@ -310,7 +310,7 @@ class PeriodResult:
         if previous_segments is None:
             migration = self.migration  # not available for the company: not for the book
         else:
-            migration = sections.period_migration(
+            migration = period_migration(
                 book_view, self.period, previous=previous_segments, current=segments
             )
         owners = self.owners
@@ -497,29 +497,29 @@ def _build(
     pool: ProcessPoolExecutor | None = None,
 ) -> PeriodResult:
     from cpm_analysis import availability, teams_review
+    from cpm_analysis.churn.period_backtest import churn_backtest
+    from cpm_analysis.clv.checks import calibration_check, fit_value_models
     from cpm_analysis.kpis.scorecard import period_kpis
     from cpm_analysis.pipeline.previous import previous_scored
-    from cpm_analysis.report import sections
     from cpm_analysis.report.artifacts import finalize_scored
     from cpm_analysis.scoring import score_customers, scoring_options
+    from cpm_analysis.segments.period import behaviour_clusters, period_migration, segment_table
 
     view = dataset.as_of(period.end)
     backtest = None
     if pool is not None:  # the longest step, beside the scoring
-        backtest = pool.submit(sections.churn_backtest, view, period, seed=seed)
+        backtest = pool.submit(churn_backtest, view, period, seed=seed)
     rules = DEFAULT_CONFIG if config is None else config
     result = score_customers(
         dataset, period, seed=seed, cluster_data=cluster_data, **scoring_options(rules)
     )
     scored = finalize_scored(result.scored, view)
-    segments = sections.segment_table(view, period.end)
+    segments = segment_table(view, period.end)
     migration_check = availability.migration(view, period)
     previous_segments = None
     if migration_check.available:
-        previous_segments = sections.segment_table(view, period.previous().end)
-        migration = sections.period_migration(
-            view, period, previous=previous_segments, current=segments
-        )
+        previous_segments = segment_table(view, period.previous().end)
+        migration = period_migration(view, period, previous=previous_segments, current=segments)
     else:
         migration = migration_check.missing()
     cluster_check = availability.clusters(view, period.end)
@@ -528,8 +528,8 @@ def _build(
     elif result.models.get("clusters") is not None:
         clusters = result.models["clusters"]  # the clustering behind the scored table
     else:
-        clusters = sections.behaviour_clusters(segments, view, period.end, seed=seed)
-    value_models, value_summary = sections.fit_value_models(view, period.end)
+        clusters = behaviour_clusters(segments, view, period.end, seed=seed)
+    value_models, value_summary = fit_value_models(view, period.end)
     published = None
     if reports_dir is not None:
         published = Path(reports_dir) / period.label / "customers_scored.parquet"
@@ -547,11 +547,9 @@ def _build(
         notes=list(result.notes),
         value_models=value_models,
         value_summary=value_summary,
-        calibration=sections.calibration_check(view, period.end),
+        calibration=calibration_check(view, period.end),
         backtest=(
-            backtest.result()
-            if backtest is not None
-            else sections.churn_backtest(view, period, seed=seed)
+            backtest.result() if backtest is not None else churn_backtest(view, period, seed=seed)
         ),
         segments=segments,
         previous_segments=previous_segments,

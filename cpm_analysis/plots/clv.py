@@ -16,6 +16,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 
+from cpm_analysis.availability import missing_columns
 from cpm_analysis.clv.summary import days_per_unit, summary_cutoff, transaction_days
 from cpm_analysis.clv.value import calibration_holdout_report
 
@@ -333,4 +334,52 @@ def plot_forecast_check(check: Any, *, ax: Axes | None = None) -> Axes | None:
     ax.set_xlabel("Repeat purchases in the period")
     ax.set_title(f"Predicted (end of {check.previous.label}) against actual, by segment")
     ax.legend(loc="lower right")
+    return ax
+
+
+def plot_clv_distribution(scored: pd.DataFrame, *, ax: Axes | None = None) -> Axes | None:
+    """Histogram of predicted 12-month CLV (log scale), with the median and the mean marked.
+
+    Customers with a CLV of zero or below (never bought) are left out of the log scale and
+    counted in the title. Without a ``clv`` column the sentence saying why is displayed and
+    ``None`` returned.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> ax = plot_clv_distribution(pd.DataFrame({"clv": [1.0, 10.0, 100.0, 0.0]}))
+    >>> "CLV" in ax.get_xlabel()
+    True
+    """
+    missing = missing_columns(scored, ("clv",), "The distribution of lifetime value")
+    if missing is not None:
+        missing.display()
+        return None
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4))
+    clv = scored["clv"].dropna().to_numpy(dtype=float)
+    positive = clv[clv > 0]
+    if len(positive):
+        bins = np.logspace(np.log10(positive.min()), np.log10(positive.max()) + 1e-9, 40)
+        ax.hist(positive, bins=bins, color="#4C72B0", alpha=0.85)
+        ax.set_xscale("log")
+        for value, label, style in (
+            (np.median(positive), "median", "--"),
+            (positive.mean(), "mean", ":"),
+        ):
+            ax.axvline(value, color="#333333", linestyle=style, linewidth=1.2)
+            ax.annotate(
+                f"{label} {value:,.0f}",
+                (value, 1),
+                xycoords=("data", "axes fraction"),
+                xytext=(4, -14),
+                textcoords="offset points",
+                fontsize=9,
+            )
+    skipped = len(clv) - len(positive)
+    note = f" ({skipped:,} with no value left out)" if skipped else ""
+    ax.set_title(f"Predicted 12-month CLV of {len(positive):,} customers{note}")
+    ax.set_xlabel("Predicted 12-month CLV (log scale)")
+    ax.set_ylabel("Customers")
     return ax
