@@ -188,7 +188,7 @@ def improvement_actions(
             }
         )
     for team in (owners, agents):
-        if team is None or not team.available:
+        if team is None or not team.available or team.table is None:
             continue
         flags = team.table["flags"].fillna("").astype("str")
         reasons = team.table.get("flag_reasons", flags).fillna("").astype("str")

@@ -16,7 +16,7 @@ from cpm_analysis.availability import Unavailable
 from cpm_analysis.data import Dataset
 from cpm_analysis.periods import parse_period
 from cpm_analysis.pipeline import PeriodResult
-from cpm_analysis.report.artifacts import finalize_scored
+from cpm_analysis.pipeline.scored import finalize_scored
 from cpm_analysis.teams_review import TeamScorecard
 
 LAZY = ("kpis", "scorecard", "trends", "cohorts", "forecast", "risks", "actions")

@@ -26,8 +26,9 @@ from cpm_analysis.clv import forecast
 from cpm_analysis.clv import tables as clv_tables
 from cpm_analysis.data import load
 from cpm_analysis.periods import parse_period
+from cpm_analysis.pipeline.availability import capabilities
 from cpm_analysis.pipeline.availability import checks as all_checks
-from cpm_analysis.report import availability, quality, tables
+from cpm_analysis.report import availability, tables
 from cpm_analysis.segments import period as segment_period
 
 # --- the null object ---------------------------------------------------------------------------
@@ -178,7 +179,7 @@ def variant(request, tmp_path_factory):
 
 def test_every_variant_is_usable_and_page_01_lists_every_check(variant):
     name, view, period = variant
-    caps = quality.capabilities(view, period)
+    caps = capabilities(view, period)
     checks = all_checks(view, period)
     assert caps["analysis"].tolist() == [c.analysis for c in checks]
     assert caps["available"].tolist() == [c.available for c in checks]
@@ -197,7 +198,7 @@ def test_every_variant_is_usable_and_page_01_lists_every_check(variant):
 
 def test_page_01_verdict_is_what_the_sections_do(variant):
     name, view, period = variant
-    caps = quality.capabilities(view, period).set_index("analysis")["available"]
+    caps = capabilities(view, period).set_index("analysis")["available"]
     models, _ = clv_checks.fit_value_models(view, period.end)
     assert caps["Lifetime value and P(alive)"] == (not isinstance(models, Unavailable))
     check = clv_checks.calibration_check(view, period.end)
@@ -216,7 +217,7 @@ def test_page_01_verdict_is_what_the_sections_do(variant):
     else:
         assert isinstance(period_backtest.churn_backtest(view, period), Unavailable)
     if name == "one_year":
-        caps_detail = quality.capabilities(view, period).set_index("analysis")["detail"]
+        caps_detail = capabilities(view, period).set_index("analysis")["detail"]
         assert "shorter than the standard" in caps_detail["The churn backtest"]
         assert "shorter than the standard" in caps_detail["Churn model"]
 

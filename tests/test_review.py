@@ -1,4 +1,8 @@
-"""Tests of cpm_analysis.report.review: scorecard, teams, risks, actions, summary, forecast check."""
+"""Tests of the performance review: its analyses, charts and prose.
+
+kpis.scorecard and kpis.trends, teams_review, actions, clv.forecast, pipeline.previous, the
+charts in plots and the prose of report.review.
+"""
 
 from __future__ import annotations
 

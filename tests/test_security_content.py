@@ -349,7 +349,7 @@ def test_scored_table_never_carries_a_free_text_column(tmp_path):
     customers["notes"] = "her cell +1-555-301-7788"
     customers["tel"] = "+1-555-777-0101"
     data.write(tmp_path / "data")
-    from cpm_analysis.report.artifacts import finalize_scored
+    from cpm_analysis.pipeline.scored import finalize_scored
     from cpm_analysis.scoring import score_customers
 
     ds = load(tmp_path / "data")

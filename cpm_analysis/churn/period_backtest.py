@@ -144,7 +144,7 @@ def backtest_metrics(result: Any) -> pd.DataFrame:
     return out
 
 
-def backtest_verdict(result: Any) -> str:
+def backtest_verdict(result: Any) -> str | Unavailable:
     """One paragraph interpreting the backtest's mean ROC AUC, lift and calibration.
 
     Examples

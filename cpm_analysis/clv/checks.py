@@ -84,7 +84,7 @@ class CalibrationCheck:
 
 def calibration_check(
     view: Dataset, cutoff: Any, weeks: int = CALIBRATION_WEEKS
-) -> CalibrationCheck:
+) -> CalibrationCheck | Unavailable:
     """Fit BG/NBD on the orders up to ``cutoff - weeks`` and compare with the holdout.
 
     Parameters
@@ -133,7 +133,9 @@ def calibration_check(
     return CalibrationCheck(model, summary, report, calibration_end, end)
 
 
-def fit_value_models(view: Dataset, cutoff: Any) -> tuple[dict[str, Any], pd.DataFrame]:
+def fit_value_models(
+    view: Dataset, cutoff: Any
+) -> tuple[dict[str, Any], pd.DataFrame] | tuple[Unavailable, Unavailable]:
     """BG/NBD and Gamma-Gamma fitted at ``cutoff`` on the weekly RFM summary.
 
     The same recipe as :func:`cpm_analysis.scoring.score_customers` (maximum likelihood, no
@@ -180,7 +182,7 @@ NO_DROPOUT_P_ALIVE = 0.99
 """P(alive) above which, for every repeat buyer, the purchase model detects no dropout."""
 
 
-def value_model_health(models: Any, summary: Any) -> str:
+def value_model_health(models: Any, summary: Any) -> str | Unavailable:
     """One or two sentences on the fits: did they converge, does the model detect dropout.
 
     The models' own health sentences (``fit_warnings_``: not converged, parameters at the edge
@@ -221,7 +223,7 @@ def value_model_health(models: Any, summary: Any) -> str:
         no_dropout = getattr(model, "no_dropout_", None)
         if no_dropout is None and summary is not None:
             repeat = summary.loc[summary["frequency"] > 0]
-            p_alive = (
+            p_alive: Any = (
                 np.asarray(model.probability_alive(repeat), dtype=float) if len(repeat) else []
             )
             no_dropout = bool(len(p_alive)) and bool(np.nanmin(p_alive) >= NO_DROPOUT_P_ALIVE)

@@ -105,13 +105,16 @@ class ForecastCheck:
             return "**Forecast check:** not available. " + " ".join(self.notes)
         return "**Forecast check:** " + "; ".join(parts) + "."
 
-    def message(self) -> Any:
-        """:meth:`describe` as Markdown, or the one sentence saying why there is no check."""
-        from IPython.display import Markdown
+    def missing(self) -> Any:
+        """Return the one sentence shown instead of the check (the same object every call).
 
-        if not self.available:
-            return self._missing("; ".join(self.notes) or "nothing to check")
-        return Markdown(self.describe())
+        Examples
+        --------
+        >>> check = ForecastCheck(pd.DataFrame(), {}, parse_period("2025-05"), notes=["x"])
+        >>> check.missing().text, check.missing() is check.missing()
+        ('The forecast check is not available: x.', True)
+        """
+        return self._missing("; ".join(self.notes) or "nothing to check")
 
     def _missing(self, detail: str) -> Any:
         from cpm_analysis.availability import Check, Unavailable

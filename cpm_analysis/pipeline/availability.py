@@ -15,6 +15,11 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
 from cpm_analysis.availability import (
     Check,
     agents,
@@ -107,3 +112,38 @@ def checks(
         table(view, "assessments", "Blended assessments", period),
     ]
     return out
+
+
+_all_checks = checks  # capabilities() has a parameter named checks
+
+
+def capabilities(
+    view: Dataset,
+    period: Period,
+    company: Dataset | None = None,
+    owner: str | None = None,
+    *,
+    checks: Sequence[Any] | None = None,
+) -> pd.DataFrame:
+    """Which analyses the data supports for the period, and why not when it does not.
+
+    One row per check of :func:`checks`, the same checks the
+    report pages use to show or leave out a section: ``analysis``, ``available`` (bool),
+    ``needs`` (the tables and columns) and ``detail`` (the fact behind the verdict, e.g. "the
+    data has no tickets table"). On an owner's page, ``company`` is the view of every customer:
+    the model rows are checked on it, as the models are fitted on it. ``checks`` are the
+    checks already made (:attr:`cpm_analysis.pipeline.PeriodResult.checks`).
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> from cpm_analysis.periods import parse_period
+    >>> ds = generate(200, seed=1).to_dataset()
+    >>> caps = capabilities(ds.as_of("2024-06"), parse_period("2024-06")).set_index("analysis")
+    >>> bool(caps.loc["Service KPIs", "available"])
+    True
+    """
+    if checks is None:
+        checks = _all_checks(view, period, company=company, owner=owner)
+    rows = [(c.analysis, c.available, c.needs, c.detail) for c in checks]
+    return pd.DataFrame.from_records(rows, columns=["analysis", "available", "needs", "detail"])

@@ -74,7 +74,7 @@ class PeriodResult:
     view : Dataset
         ``dataset.as_of(period.end)``: what every analysis of the period read.
     scored : DataFrame
-        One row per customer (:func:`cpm_analysis.report.artifacts.finalize_scored`, without
+        One row per customer (:func:`cpm_analysis.pipeline.scored.finalize_scored`, without
         pseudonyms): segment, tier, cluster, CLV, P(alive), churn probability, reasons, action.
     metrics : dict
         The scoring's metrics (``segments``, ``models``, ``notes``) and the period's ``kpis``:
@@ -253,7 +253,7 @@ class PeriodResult:
     @property
     def capabilities(self) -> pd.DataFrame:
         """The :attr:`checks` as page 01's "What the data allows" table."""
-        from cpm_analysis.report.quality import capabilities
+        from cpm_analysis.pipeline.availability import capabilities
 
         return capabilities(self.view, self.period, checks=self.checks)
 
@@ -501,7 +501,7 @@ def _build(
     from cpm_analysis.clv.checks import calibration_check, fit_value_models
     from cpm_analysis.kpis.scorecard import period_kpis
     from cpm_analysis.pipeline.previous import previous_scored
-    from cpm_analysis.report.artifacts import finalize_scored
+    from cpm_analysis.pipeline.scored import finalize_scored
     from cpm_analysis.scoring import score_customers, scoring_options
     from cpm_analysis.segments.period import behaviour_clusters, period_migration, segment_table
 

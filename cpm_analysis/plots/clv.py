@@ -362,7 +362,7 @@ def plot_clv_distribution(scored: pd.DataFrame, *, ax: Axes | None = None) -> Ax
     positive = clv[clv > 0]
     if len(positive):
         bins = np.logspace(np.log10(positive.min()), np.log10(positive.max()) + 1e-9, 40)
-        ax.hist(positive, bins=bins, color="#4C72B0", alpha=0.85)
+        ax.hist(positive, bins=list(bins), color="#4C72B0", alpha=0.85)
         ax.set_xscale("log")
         for value, label, style in (
             (np.median(positive), "median", "--"),

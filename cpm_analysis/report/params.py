@@ -372,7 +372,7 @@ class ReportContext:
         """
         if self._result is not None or "result" in self.__dict__:
             return self.result.scored
-        from cpm_analysis.report.artifacts import finalize_scored
+        from cpm_analysis.pipeline.scored import finalize_scored
         from cpm_analysis.scoring import score_customers
 
         view = self.company_view

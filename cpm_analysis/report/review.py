@@ -10,7 +10,8 @@ tested and reproducible rather than written by hand:
 - :func:`executive_summary`: a few sentences from the numbers of the period;
 - :func:`scorecard_table`: the scorecard's columns for display;
 - :func:`team_message`, :func:`team_text` and :func:`team_table`: a team scorecard, or the
-  sentence saying why there is none.
+  sentence saying why there is none;
+- :func:`forecast_message`: the forecast check, or why there is none.
 
 Examples
 --------
@@ -214,3 +215,23 @@ def team_table(team: TeamScorecard) -> Any:
     if "flag_reasons" in table:
         out["flag_reasons"] = table["flag_reasons"]
     return out.rename(columns={c: c.removeprefix("score_") for c in scores})
+
+
+# --- the forecast check ------------------------------------------------------------------------
+
+
+def forecast_message(check: ForecastCheck) -> Any:
+    """Return :meth:`~cpm_analysis.clv.forecast.ForecastCheck.describe` as Markdown, or why not.
+
+    Examples
+    --------
+    >>> from cpm_analysis.periods import parse_period
+    >>> check = ForecastCheck(pd.DataFrame(), {}, parse_period("2025-05"), notes=["x"])
+    >>> forecast_message(check) is check.missing()
+    True
+    """
+    from IPython.display import Markdown
+
+    if not check.available:
+        return check.missing()
+    return Markdown(check.describe())
