@@ -254,7 +254,7 @@ def _fit_notes(caught: list, *models: Any) -> list[str]:
 
 def _clv_enough(repeat_buyers: int) -> tuple[list[str], dict[str, Any]]:
     models: dict[str, Any] = {"bgnbd": None, "gamma_gamma": None}
-    from cpm_analysis.report.availability import MIN_REPEAT_BUYERS
+    from cpm_analysis.availability import MIN_REPEAT_BUYERS
 
     if repeat_buyers < MIN_REPEAT_BUYERS:  # the same threshold as the report's pages
         return ["lifetime value: fewer than 20 repeat buyers, models not fitted"], models
@@ -309,6 +309,7 @@ def _churn_block(
     seed: int,
     windows: tuple[tuple[str, str], ...] = CHURN_WINDOWS,
 ) -> tuple[pd.DataFrame, Any, dict, list[str]]:
+    from cpm_analysis.availability import lifetime_value
     from cpm_analysis.churn import (
         ChurnModel,
         churn_features,
@@ -317,8 +318,7 @@ def _churn_block(
         risk_list,
     )
     from cpm_analysis.churn.evaluation import churn_windows, training_window
-    from cpm_analysis.report.availability import churn_model as churn_check
-    from cpm_analysis.report.availability import lifetime_value
+    from cpm_analysis.churn.sufficiency import churn_model as churn_check
 
     notes: list[str] = []
     check = churn_check(view, cutoff, windows)

@@ -12,12 +12,12 @@ from typing import Any
 
 import pandas as pd
 
+from cpm_analysis.availability import Unavailable
 from cpm_analysis.data import Dataset
 from cpm_analysis.periods import parse_period
 from cpm_analysis.pipeline import PeriodResult
-from cpm_analysis.report.artifacts import finalize_scored
-from cpm_analysis.report.availability import Unavailable
-from cpm_analysis.report.review import TeamScorecard
+from cpm_analysis.pipeline.scored import finalize_scored
+from cpm_analysis.teams_review import TeamScorecard
 
 LAZY = ("kpis", "scorecard", "trends", "cohorts", "forecast", "risks", "actions")
 

@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 from pydantic import BaseModel
 
-from cpm_analysis import teams
+from cpm_analysis import actions as period_actions
+from cpm_analysis import teams, teams_review
 from cpm_analysis.churn import evaluation
 from cpm_analysis.cli import main
 from cpm_analysis.config import (
@@ -24,8 +25,8 @@ from cpm_analysis.config import (
     read_config,
 )
 from cpm_analysis.kpis import compute_kpis, evaluate_targets, kpi_history
+from cpm_analysis.kpis import scorecard as kpi_scorecard
 from cpm_analysis.periods import parse_period
-from cpm_analysis.report import review
 from cpm_analysis.segments import value_tiers
 from cpm_analysis.synthetic import generate
 
@@ -107,16 +108,18 @@ def test_the_analyses_defaults_are_the_configuration_defaults():
     assert _default(teams.apply_rules, "review_after") == 3
     assert _default(value_tiers, "shares") == d.segments.tier_shares
     assert _default(evaluate_targets, "amber") == d.targets.at_risk_band
-    assert _default(review.scorecard, "amber") == d.targets.at_risk_band
+    assert _default(kpi_scorecard.scorecard, "amber") == d.targets.at_risk_band
     assert evaluation.CHURN_WINDOWS == d.churn.pairs
     assert _default(evaluation.training_window, "windows") == d.churn.pairs
     from cpm_analysis import scoring
 
     for name, value in scoring.scoring_options(d).items():
         assert _default(scoring.score_customers, name) == value, name
-    assert review.KPI_ACTIONS == dict(d.actions.kpis)
-    assert review.FLAG_ACTIONS == d.ranking.actions
-    assert _default(review.improvement_actions, "risk_list_size") == d.actions.risk_list_size
+    assert period_actions.KPI_ACTIONS == dict(d.actions.kpis)
+    assert period_actions.FLAG_ACTIONS == d.ranking.actions
+    assert (
+        _default(period_actions.improvement_actions, "risk_list_size") == d.actions.risk_list_size
+    )
     assert teams.scorecard_options(d, "owner")["kpis"] == teams.OWNER_WEIGHTS
 
 
@@ -489,17 +492,19 @@ def test_team_scorecards_and_actions_follow_the_configuration(small):
             "scorecard": {"owner_weights": {"revenue": 1.0}},
         }
     )
-    owners = review.team_scorecard(small, "2025-06", "owner", config=rules)
+    owners = teams_review.team_scorecard(small, "2025-06", "owner", config=rules)
     assert owners.available
     flags = " ".join(owners.table["flags"])
     assert "penalty" in flags and "reward" not in flags
     assert owners.table.attrs["weights"] == {"revenue": 1.0}
     last = owners.table["composite"].idxmin()
     assert "penalty" in owners.table.loc[last, "flags"]
-    plain = review.team_scorecard(small, "2025-06", "owner")
+    plain = teams_review.team_scorecard(small, "2025-06", "owner")
     assert "penalty" not in " ".join(plain.table["flags"])
     card = pd.DataFrame(columns=["kpi", "label_en", "actual", "target", "attainment", "status"])
-    actions = review.improvement_actions(card, owners, **review.action_options(rules))
+    actions = period_actions.improvement_actions(
+        card, owners, **period_actions.action_options(rules)
+    )
     penalty = actions.loc[actions["finding"].str.startswith(f"{last}:")]
     assert "No bonus this quarter." in set(penalty["action"])
     assert "last of 4 in 2025-06" in penalty.iloc[0]["finding"]

@@ -9,6 +9,7 @@ import pytest
 
 from cpm_analysis.data import validate_frames
 from cpm_analysis.periods import parse_period
+from cpm_analysis.plots.customers import plot_orders
 from cpm_analysis.report import customer360
 
 matplotlib.use("Agg")
@@ -124,8 +125,8 @@ def test_segment_path_before_and_after_the_first_purchase(tiny):
 
 def test_plot_orders_marks_refunds(tiny):
     cv = customer360.customer_view(tiny.as_of(PERIOD.end), "a", PERIOD)
-    ax = customer360.plot_orders(cv)
+    ax = plot_orders(cv)
     colors = ax.collections[0].get_colors()
     assert len(colors) == 3 and colors[2][0] > colors[2][2]  # the refund is red
     empty = customer360.customer_view(tiny.as_of(PERIOD.end), "c", PERIOD)
-    assert "No orders" in customer360.plot_orders(empty).texts[0].get_text()
+    assert "No orders" in plot_orders(empty).texts[0].get_text()

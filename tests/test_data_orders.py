@@ -140,7 +140,7 @@ def test_every_consumer_counts_the_same_orders(dataset):
 
 
 def test_the_report_counts_the_same_orders(dataset):
-    from cpm_analysis.report import availability
+    from cpm_analysis import availability
     from cpm_analysis.report.customer360 import customer_view
 
     assert len(availability.paid_orders(dataset)) == sum(EXPECTED_COUNT.values())

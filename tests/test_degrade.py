@@ -1,4 +1,4 @@
-"""Incomplete data degrades, it never fails: cpm_analysis.report.availability and its users.
+"""Incomplete data degrades, it never fails: cpm_analysis.availability and its users.
 
 Page 01's "What the data allows" and the sections of the pages read the same checks, so for
 each incomplete variant of the sample the verdict of page 01 is what the section functions do.
@@ -11,16 +11,25 @@ import pandas as pd
 import pytest
 from variants import PERIOD, VARIANTS
 
+from cpm_analysis import teams_review
+from cpm_analysis.availability import Check, Unavailable
+from cpm_analysis.churn import period_backtest
+from cpm_analysis.churn import risk as churn_risk
 from cpm_analysis.churn.evaluation import (
     backtest_plan,
     churn_windows,
     training_window,
     window_cutoffs,
 )
+from cpm_analysis.clv import checks as clv_checks
+from cpm_analysis.clv import forecast
+from cpm_analysis.clv import tables as clv_tables
 from cpm_analysis.data import load
 from cpm_analysis.periods import parse_period
-from cpm_analysis.report import availability, quality, review, sections, tables
-from cpm_analysis.report.availability import Check, Unavailable
+from cpm_analysis.pipeline.availability import capabilities
+from cpm_analysis.pipeline.availability import checks as all_checks
+from cpm_analysis.report import availability, tables
+from cpm_analysis.segments import period as segment_period
 
 # --- the null object ---------------------------------------------------------------------------
 
@@ -67,7 +76,7 @@ def test_no_fallen_customer_is_a_sentence_not_an_empty_table():
     from cpm_analysis.segments import segment_migration
 
     stayed = segment_migration(pd.Series({"a": "Champions"}), pd.Series({"a": "Champions"}))
-    out = sections.fallen_customers(stayed, pd.DataFrame({"customer_id": ["a"]}))
+    out = segment_period.fallen_customers(stayed, pd.DataFrame({"customer_id": ["a"]}))
     assert out.text == "No customer fell from a top segment since the previous period."
 
 
@@ -89,7 +98,7 @@ def test_tables_never_show_nan_or_inf():
 
 def test_calibration_verdict_without_holdout_purchases_says_the_error_is_not_available():
     report = pd.DataFrame({"actual": [0.0], "predicted": [12.0]}, index=["total"])
-    check = sections.CalibrationCheck(
+    check = clv_checks.CalibrationCheck(
         None, pd.DataFrame(), report, pd.Timestamp("2025-01-01"), pd.Timestamp("2025-07-01")
     )
     text = check.verdict()
@@ -103,7 +112,7 @@ def test_forecast_check_with_no_repeat_purchase_says_so_instead_of_inf_percent()
         {"customers": [10], "predicted": [3.0], "actual": [0.0], "error": [np.nan]},
         index=["total"],
     )
-    text = review.ForecastCheck(purchases, {}, parse_period("2025-05")).describe()
+    text = forecast.ForecastCheck(purchases, {}, parse_period("2025-05")).describe()
     assert "error is not available" in text and "nan" not in text and "inf" not in text
 
 
@@ -115,7 +124,7 @@ def test_value_model_health_says_when_no_dropout_is_detected():
             return np.ones(len(summary))
 
     summary = pd.DataFrame({"frequency": [0, 2, 3]})
-    text = sections.value_model_health({"BG/NBD": Flat()}, summary)
+    text = clv_checks.value_model_health({"BG/NBD": Flat()}, summary)
     assert "no detectable dropout" in text
 
     class Stuck(Flat):
@@ -124,7 +133,7 @@ def test_value_model_health_says_when_no_dropout_is_detected():
         def probability_alive(self, summary):
             return np.array([0.2, 0.5, 0.9])[: len(summary)]
 
-    text = sections.value_model_health({"BG/NBD": Stuck()}, summary)
+    text = clv_checks.value_model_health({"BG/NBD": Stuck()}, summary)
     assert "did not converge" in text and "dropout" not in text
 
 
@@ -170,8 +179,8 @@ def variant(request, tmp_path_factory):
 
 def test_every_variant_is_usable_and_page_01_lists_every_check(variant):
     name, view, period = variant
-    caps = quality.capabilities(view, period)
-    checks = availability.checks(view, period)
+    caps = capabilities(view, period)
+    checks = all_checks(view, period)
     assert caps["analysis"].tolist() == [c.analysis for c in checks]
     assert caps["available"].tolist() == [c.available for c in checks]
     expected_missing = {
@@ -189,38 +198,38 @@ def test_every_variant_is_usable_and_page_01_lists_every_check(variant):
 
 def test_page_01_verdict_is_what_the_sections_do(variant):
     name, view, period = variant
-    caps = quality.capabilities(view, period).set_index("analysis")["available"]
-    models, _ = sections.fit_value_models(view, period.end)
+    caps = capabilities(view, period).set_index("analysis")["available"]
+    models, _ = clv_checks.fit_value_models(view, period.end)
     assert caps["Lifetime value and P(alive)"] == (not isinstance(models, Unavailable))
-    check = sections.calibration_check(view, period.end)
+    check = clv_checks.calibration_check(view, period.end)
     assert caps["The lifetime-value holdout check"] == (not isinstance(check, Unavailable))
-    owners = review.team_scorecard(view, period, "owner")
+    owners = teams_review.team_scorecard(view, period, "owner")
     assert caps["Account owner books"] == owners.available
-    agents = review.team_scorecard(view, period, "agent")
+    agents = teams_review.team_scorecard(view, period, "agent")
     assert caps["Agent scorecards"] == agents.available
-    migration = sections.period_migration(view, period)
+    migration = segment_period.period_migration(view, period)
     assert caps["Segment migration"] == (not isinstance(migration, Unavailable))
-    segments = sections.segment_table(view, period.end)
-    clusters = sections.behaviour_clusters(segments, view, period.end)
+    segments = segment_period.segment_table(view, period.end)
+    clusters = segment_period.behaviour_clusters(segments, view, period.end)
     assert caps["Behavioural clusters"] == (not isinstance(clusters, Unavailable))
     if caps["The churn backtest"]:
-        sections.backtest_cutoffs(view, period)  # planned (the run itself is in the gallery)
+        period_backtest.backtest_cutoffs(view, period)  # planned (the run itself is in the gallery)
     else:
-        assert isinstance(sections.churn_backtest(view, period), Unavailable)
+        assert isinstance(period_backtest.churn_backtest(view, period), Unavailable)
     if name == "one_year":
-        caps_detail = quality.capabilities(view, period).set_index("analysis")["detail"]
+        caps_detail = capabilities(view, period).set_index("analysis")["detail"]
         assert "shorter than the standard" in caps_detail["The churn backtest"]
         assert "shorter than the standard" in caps_detail["Churn model"]
 
 
 def test_sections_without_owners_say_so_in_one_sentence():
     scored = pd.DataFrame({"customer_id": ["a"], "clv": [1.0], "segment": ["Lost"]})
-    gone = sections.value_by(scored, "owner_id")
+    gone = clv_tables.value_by(scored, "owner_id")
     assert isinstance(gone, Unavailable)
     assert gone.text == (
         "Lifetime value by account owner is not available: the customers have no owner_id, "
         "so there are no account owners."
     )
-    assert isinstance(sections.risk_table(scored), Unavailable)
-    assert isinstance(sections.risk_overview(scored), Unavailable)
-    assert isinstance(sections.top_customers(scored.drop(columns="clv")), Unavailable)
+    assert isinstance(churn_risk.risk_table(scored), Unavailable)
+    assert isinstance(churn_risk.risk_overview(scored), Unavailable)
+    assert isinstance(clv_tables.top_customers(scored.drop(columns="clv")), Unavailable)

@@ -13,11 +13,12 @@ import pytest
 from light_period import light_build_period
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from cpm_analysis.availability import Unavailable
+from cpm_analysis.kpis import scorecard as kpi_scorecard
 from cpm_analysis.periods import parse_period
 from cpm_analysis.pipeline import PeriodResult, build_period, load_period_result
 from cpm_analysis.pipeline.period import RESULT_FILE
-from cpm_analysis.report import metrics, params, review, runner
-from cpm_analysis.report.availability import Unavailable
+from cpm_analysis.report import metrics, params, runner
 from cpm_analysis.synthetic import generate
 
 PERIOD = "2025-09"
@@ -108,7 +109,7 @@ def test_an_owners_book_is_a_filter_of_the_company_result(result, owner):
     assert book.forecast.model is result.forecast.model
     assert book.forecast.purchases.loc["total", "customers"] <= len(mine)
     # aggregations are over the book's customers
-    expected = review.period_kpis(book.view, book.period, book.scored)
+    expected = kpi_scorecard.period_kpis(book.view, book.period, book.scored)
     pd.testing.assert_frame_equal(book.kpis, expected)
     assert book.kpis.loc["revenue", "value"] < result.kpis.loc["revenue", "value"]
     assert book.migration.counts.to_numpy().sum() <= result.migration.counts.to_numpy().sum()

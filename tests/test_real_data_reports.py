@@ -20,7 +20,7 @@ from cpm_analysis import privacy
 from cpm_analysis.cli import main
 from cpm_analysis.data import load
 from cpm_analysis.periods import parse_period
-from cpm_analysis.report import quality
+from cpm_analysis.pipeline.availability import capabilities
 
 ROOT = Path(__file__).resolve().parents[1]
 CDNOW = ROOT / "data" / "external" / "cdnow"
@@ -83,7 +83,7 @@ def test_an_incomplete_sample_publishes_every_page_with_one_sentence_notes(name,
     assert set(pages) >= set(PAGES.values()) | {"01_data_quality"}
     # page 01's verdict is what the pages do: the same reason where a section is left out
     period = parse_period(PERIOD)
-    caps = quality.capabilities(load(folder).as_of(period.end), period).set_index("analysis")
+    caps = capabilities(load(folder).as_of(period.end), period).set_index("analysis")
     for analysis, page in PAGES.items():
         row = caps.loc[analysis]
         left_out = [f"{analysis} is not available", f"{analysis} are not available"]

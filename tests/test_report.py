@@ -23,11 +23,13 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from cpm_analysis import privacy
 from cpm_analysis.cli import main
 from cpm_analysis.config import DEFAULT_CONFIG
-from cpm_analysis.data import load, validate_frames
+from cpm_analysis.data import load, quality, validate_frames
 from cpm_analysis.exceptions import DataValidationError, PeriodError
 from cpm_analysis.periods import parse_period
+from cpm_analysis.pipeline.availability import capabilities
+from cpm_analysis.pipeline.scored import finalize_scored
 from cpm_analysis.plots import quality as charts
-from cpm_analysis.report import artifacts, export, index, metrics, params, quality, runner, tables
+from cpm_analysis.report import artifacts, export, index, metrics, params, runner, tables
 from cpm_analysis.report.lock import ReportLock, ReportLockedError
 from cpm_analysis.synthetic import generate
 
@@ -226,7 +228,7 @@ def test_scored_table_contract_is_enforced(frame, message):
         }
     )
     with pytest.raises(ValueError, match=message):
-        artifacts.finalize_scored(frame, ds)
+        finalize_scored(frame, ds)
 
 
 def test_scored_csv_joins_lists():
@@ -323,9 +325,7 @@ def test_rejected_summary_and_examples():
 
 
 def test_capabilities_say_what_the_data_does_not_allow(tiny):
-    caps = quality.capabilities(tiny.as_of("2024-06"), parse_period("2024-06")).set_index(
-        "analysis"
-    )
+    caps = capabilities(tiny.as_of("2024-06"), parse_period("2024-06")).set_index("analysis")
     assert not caps.loc["Service KPIs", "available"]
     assert caps.loc["Service KPIs", "detail"] == "the data has no tickets table"
     assert caps.loc["NPS", "detail"] == "the data has no surveys table"

@@ -1,4 +1,8 @@
-"""Tests of cpm_analysis.report.review: scorecard, teams, risks, actions, summary, forecast check."""
+"""Tests of the performance review: its analyses, charts and prose.
+
+kpis.scorecard and kpis.trends, teams_review, actions, clv.forecast, pipeline.previous, the
+charts in plots and the prose of report.review.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,18 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from cpm_analysis import actions as period_actions
+from cpm_analysis import teams_review
+from cpm_analysis.clv import forecast
 from cpm_analysis.data import validate_frames
-from cpm_analysis.kpis import compute_kpis
+from cpm_analysis.kpis import compute_kpis, trends
+from cpm_analysis.kpis import scorecard as kpi_scorecard
+from cpm_analysis.kpis.targets import period_targets
 from cpm_analysis.periods import parse_period
+from cpm_analysis.pipeline import previous
+from cpm_analysis.plots import kpis as kpi_plots
+from cpm_analysis.plots import teams as team_plots
+from cpm_analysis.plots.clv import plot_forecast_check
 from cpm_analysis.report import review
 
 matplotlib.use("Agg")
@@ -61,10 +74,10 @@ def test_period_targets_company_and_owner_scope():
             "segment": [None, None, "Champions", None],
         }
     )
-    assert review.period_targets(targets, PERIOD)["target"].tolist() == [100.0]
-    mine = review.period_targets(targets, PERIOD, owner="S1")
+    assert period_targets(targets, PERIOD)["target"].tolist() == [100.0]
+    mine = period_targets(targets, PERIOD, owner="S1")
     assert mine["target"].tolist() == [10.0] and "owner_id" not in mine
-    assert review.period_targets(None, PERIOD).empty
+    assert period_targets(None, PERIOD).empty
 
 
 def test_scorecard_statuses_against_hand_made_targets(company):
@@ -77,11 +90,11 @@ def test_scorecard_statuses_against_hand_made_targets(company):
             "target": [revenue * 0.5, kpis.loc["revenue_per_customer", "value"] * 1.02, 1.0],
         }
     )
-    card = review.scorecard(kpis, targets, PERIOD)
+    card = kpi_scorecard.scorecard(kpis, targets, PERIOD)
     status = dict(zip(card["kpi"], card["status"], strict=True))
     assert status == {"revenue": "met", "revenue_per_customer": "at risk", "refund_rate": "met"}
     assert card["status"].tolist()[0] == "at risk"  # worst first
-    counts = review.status_counts(card)
+    counts = kpi_scorecard.status_counts(card)
     assert counts == {"met": 2, "at risk": 1, "missed": 0, "not available": 0}
 
 
@@ -90,7 +103,7 @@ def test_scorecard_marks_kpis_the_data_cannot_give(no_service):
     targets = pd.DataFrame(
         {"kpi": ["csat", "revenue"], "period": ["2025-06", "2025-06"], "target": [4.0, 1.0]}
     )
-    card = review.scorecard(kpis, targets, PERIOD)
+    card = kpi_scorecard.scorecard(kpis, targets, PERIOD)
     row = card.set_index("kpi").loc["csat"]
     assert row["status"] == "not available" and row["note"]
     assert card.set_index("kpi").loc["revenue", "status"] == "met"
@@ -98,9 +111,9 @@ def test_scorecard_marks_kpis_the_data_cannot_give(no_service):
 
 def test_scorecard_without_targets_is_empty_and_plots_a_note():
     kpis = pd.DataFrame({"available": [True], "note": [""]}, index=["revenue"])
-    card = review.scorecard(kpis, None, PERIOD)
+    card = kpi_scorecard.scorecard(kpis, None, PERIOD)
     assert card.empty
-    ax = review.plot_scorecard(card)
+    ax = kpi_plots.plot_scorecard(card)
     assert "No target" in ax.texts[0].get_text()
 
 
@@ -108,21 +121,21 @@ def test_scorecard_without_targets_is_empty_and_plots_a_note():
 
 
 def test_recent_periods_and_trends(company):
-    assert [p.label for p in review.recent_periods("2025-Q1", 2)] == ["2024-Q4", "2025-Q1"]
+    assert [p.label for p in trends.recent_periods("2025-Q1", 2)] == ["2024-Q4", "2025-Q1"]
     with pytest.raises(ValueError, match="n:"):
-        review.recent_periods(PERIOD, 0)
-    history = review.kpi_trends(company, PERIOD, 4)
+        trends.recent_periods(PERIOD, 0)
+    history = trends.kpi_trends(company, PERIOD, 4)
     periods = sorted(history.index.get_level_values("period").unique())
     assert periods == ["2025-03", "2025-04", "2025-05", "2025-06"]
-    assert "revenue" in review.headline_kpis(history)
-    axes = review.plot_kpi_trends(history, ["revenue", "orders"], targets=company.targets)
+    assert "revenue" in trends.headline_kpis(history)
+    axes = kpi_plots.plot_kpi_trends(history, ["revenue", "orders"], targets=company.targets)
     assert len(axes) == 2
 
 
 def test_trends_leave_out_periods_before_the_data(company):
     first = company.orders["order_date"].min()
     start = parse_period(first.strftime("%Y-%m"))
-    history = review.kpi_trends(company, start.shift(1), 12)
+    history = trends.kpi_trends(company, start.shift(1), 12)
     assert set(history.index.get_level_values("period")) == {start.label, start.shift(1).label}
 
 
@@ -130,21 +143,27 @@ def test_trends_leave_out_periods_before_the_data(company):
 
 
 def test_team_scorecards_and_their_absence(company, no_service):
-    owners = review.team_scorecard(company, PERIOD, "owner")
-    assert owners.available and {"rank", "composite", "flags"} <= set(owners.display().columns)
-    assert "owners ranked" in owners.describe()
-    agents = review.team_scorecard(no_service, PERIOD, "agent")
+    owners = teams_review.team_scorecard(company, PERIOD, "owner")
+    assert owners.available and {"rank", "composite", "flags"} <= set(
+        review.team_table(owners).columns
+    )
+    assert "owners ranked" in review.team_text(owners)
+    agents = teams_review.team_scorecard(no_service, PERIOD, "agent")
     assert not agents.available
-    assert agents.describe() == "**Agent scorecard not available:** the data has no tickets table."
-    assert review.plot_team(agents) is None
-    # one sentence instead of an empty table: the message and the table are the same object
-    assert not agents.display().available and agents.display() is agents.message()
     assert (
-        agents.message().text
+        review.team_text(agents)
+        == "**Agent scorecard not available:** the data has no tickets table."
+    )
+    assert team_plots.plot_team(agents) is None
+    # one sentence instead of an empty table: the message and the table are the same object
+    assert not review.team_table(agents).available
+    assert review.team_table(agents) is review.team_message(agents)
+    assert (
+        review.team_message(agents).text
         == "The agent scorecard is not available: the data has no tickets table."
     )
     with pytest.raises(ValueError, match="role"):
-        review.team_scorecard(company, PERIOD, "manager")
+        teams_review.team_scorecard(company, PERIOD, "manager")
 
 
 # --- risks, actions, summary -------------------------------------------------------------------
@@ -161,7 +180,7 @@ def test_biggest_risks_order_and_evidence():
             "monetary": [100.0, 50.0, 10.0, 40.0],
         }
     )
-    risks = review.biggest_risks(_card(), scored)
+    risks = period_actions.biggest_risks(_card(), scored)
     # the worsening missed target comes first even though NPS is further from its target
     assert risks["risk"].tolist() == [
         "Revenue below target",
@@ -172,12 +191,12 @@ def test_biggest_risks_order_and_evidence():
     assert "80% of it in tier-A" in risks.loc[1, "evidence"]
     assert "45% of historical revenue" in risks.loc[2, "evidence"]
     # without scores the other missed targets fill the list
-    only_targets = review.biggest_risks(_card(), None)
+    only_targets = period_actions.biggest_risks(_card(), None)
     assert only_targets["risk"].tolist() == ["Revenue below target", "NPS below target"]
 
 
 def test_improvement_actions_from_targets_flags_and_risk_list():
-    owners = review.TeamScorecard(
+    owners = teams_review.TeamScorecard(
         "owner",
         pd.DataFrame(
             {"flags": ["reward", "", "improvement_plan"], "flag_reasons": ["top", "", "bottom"]},
@@ -185,7 +204,7 @@ def test_improvement_actions_from_targets_flags_and_risk_list():
         ),
     )
     scored = pd.DataFrame({"expected_loss": [5.0, 3.0, np.nan], "owner_id": ["S1", "S2", "S1"]})
-    actions = review.improvement_actions(_card(), owners, None, scored, risk_list_size=2)
+    actions = period_actions.improvement_actions(_card(), owners, None, scored, risk_list_size=2)
     assert actions["priority"].tolist() == list(range(1, len(actions) + 1))
     assert actions["area"].tolist() == [
         "Target",
@@ -194,17 +213,17 @@ def test_improvement_actions_from_targets_flags_and_risk_list():
         "Owner scorecard",
         "Owner scorecard",
     ]
-    assert actions.loc[0, "action"] == review.KPI_ACTIONS["nps"]  # furthest miss first
+    assert actions.loc[0, "action"] == period_actions.KPI_ACTIONS["nps"]  # furthest miss first
     assert "8 of expected" in actions.loc[2, "finding"] and actions.loc[2, "who"].startswith("2")
     assert actions.loc[3, "who"] == "Manager of S3"
-    assert actions.loc[4, "action"] == review.FLAG_ACTIONS["reward"]
-    assert review.improvement_actions(_card(status=["met"] * 3)).empty
+    assert actions.loc[4, "action"] == period_actions.FLAG_ACTIONS["reward"]
+    assert period_actions.improvement_actions(_card(status=["met"] * 3)).empty
 
 
 def test_executive_summary_is_generated_from_the_numbers(company):
     kpis = compute_kpis(company, PERIOD)
     card = _card()
-    risks = review.biggest_risks(card, None)
+    risks = period_actions.biggest_risks(card, None)
     text = review.executive_summary(kpis, card, risks, PERIOD)
     assert text.startswith("In 2025-06: revenue ")
     assert f"{kpis.loc['revenue', 'value']:,.0f}" in text
@@ -252,7 +271,7 @@ def test_forecast_check_churn_is_the_auc_of_not_buying_in_the_period():
             "churn_probability": [0.2, 0.9, 0.6, 0.4],
         }
     )
-    check = review.forecast_check(ds, PERIOD, previous, source="test")
+    check = forecast.forecast_check(ds, PERIOD, previous, source="test")
     y = [0, 1, 0, 1]  # a and c bought in June
     assert check.churn["roc_auc"] == pytest.approx(roc_auc_score(y, [0.2, 0.9, 0.6, 0.4]))
     assert check.churn["no_purchase_rate"] == 0.5
@@ -260,16 +279,16 @@ def test_forecast_check_churn_is_the_auc_of_not_buying_in_the_period():
     # fewer than 20 repeat buyers: no purchase model, said so
     assert check.purchases.empty and any("no purchase check" in n for n in check.notes)
     assert check.previous.label == "2025-05" and check.available
-    assert "ROC AUC" in check.describe() and check.plot() is None
+    assert "ROC AUC" in check.describe() and plot_forecast_check(check) is None
 
 
 def test_forecast_check_without_churn_scores_says_so():
     previous = pd.DataFrame({"customer_id": ["a"], "segment": ["Champions"]})
-    check = review.forecast_check(_tiny_dataset(), PERIOD, previous)
+    check = forecast.forecast_check(_tiny_dataset(), PERIOD, previous)
     assert not check.churn and not check.available
     assert check.describe().startswith("**Forecast check:** not available.")
     with pytest.raises(ValueError, match="customer_id"):
-        review.forecast_check(_tiny_dataset(), PERIOD, pd.DataFrame({"x": [1]}))
+        forecast.forecast_check(_tiny_dataset(), PERIOD, pd.DataFrame({"x": [1]}))
 
 
 def test_forecast_check_purchases_add_up(company):
@@ -279,7 +298,7 @@ def test_forecast_check_purchases_add_up(company):
             "segment": np.where(np.arange(len(company.customers)) % 2, "Odd", "Even"),
         }
     )
-    check = review.forecast_check(company, PERIOD, previous)
+    check = forecast.forecast_check(company, PERIOD, previous)
     table = check.purchases
     total = table.loc["total"]
     parts = table.drop(index="total")
@@ -297,7 +316,7 @@ def test_forecast_check_purchases_add_up(company):
         ["customer_id", "day"]
     )
     assert total["actual"] == len(days)
-    assert check.plot() is not None
+    assert plot_forecast_check(check) is not None
 
 
 def test_previous_scored_reuses_a_matching_published_table(company, tmp_path, monkeypatch):
@@ -308,11 +327,11 @@ def test_previous_scored_reuses_a_matching_published_table(company, tmp_path, mo
     meta = {"data": {"fingerprint": company.fingerprint()}, "parameters": {"seed": 3}}
     (folder / "metrics.json").write_text(json.dumps(meta))
     here = tmp_path / "2025-06" / "customers_scored.parquet"
-    out, source = review.previous_scored(company, PERIOD, seed=3, scored_path=here, owner="S2")
+    out, source = previous.previous_scored(company, PERIOD, seed=3, scored_path=here, owner="S2")
     assert source == "published report of 2025-05" and out["customer_id"].tolist() == ["y"]
     # an owner's report (<out>/<period>/owners/<id>/) finds the company table of last period
     nested = tmp_path / "2025-06" / "owners" / "S2" / "customers_scored.parquet"
-    out, source = review.previous_scored(company, PERIOD, seed=3, scored_path=nested, owner="S2")
+    out, source = previous.previous_scored(company, PERIOD, seed=3, scored_path=nested, owner="S2")
     assert source == "published report of 2025-05" and out["customer_id"].tolist() == ["y"]
 
     calls = {}
@@ -327,12 +346,12 @@ def test_previous_scored_reuses_a_matching_published_table(company, tmp_path, mo
         return Result()
 
     monkeypatch.setattr("cpm_analysis.scoring.score_customers", fake_score)
-    out, source = review.previous_scored(company, PERIOD, seed=4, scored_path=here)
+    out, source = previous.previous_scored(company, PERIOD, seed=4, scored_path=here)
     assert source == "rescored at the end of 2025-05"
     assert calls == {"period": "2025-05", "seed": 4, "horizon": 12}
     # other business rules than the published table's: rescored, with those rules
     from cpm_analysis.config import parse_config
 
     rules = parse_config({"clv": {"horizon_months": 6}})
-    out, source = review.previous_scored(company, PERIOD, seed=3, scored_path=here, config=rules)
+    out, source = previous.previous_scored(company, PERIOD, seed=3, scored_path=here, config=rules)
     assert source == "rescored at the end of 2025-05" and calls["horizon"] == 6

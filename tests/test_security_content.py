@@ -17,10 +17,15 @@ from click.testing import CliRunner
 from hostile import PAYLOADS, formula_cells, live_markup
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-from cpm_analysis import privacy
+from cpm_analysis import actions as period_actions
+from cpm_analysis import privacy, teams_review
 from cpm_analysis.cli import main
 from cpm_analysis.data import load, validate_frames
+from cpm_analysis.kpis import scorecard as kpi_scorecard
+from cpm_analysis.kpis import trends
+from cpm_analysis.kpis.targets import period_targets
 from cpm_analysis.periods import parse_period
+from cpm_analysis.plots import kpis as kpi_plots
 from cpm_analysis.privacy import (
     MASKED,
     PiiScanner,
@@ -98,7 +103,7 @@ def test_team_message_escapes_owner_ids():
         {"composite": [90.0, 10.0, 5.0], "flags": ["reward", "improvement_plan", ""]},
         index=["<img src=x onerror=alert(1)>", '"><svg onload=alert(1)>', "http://evil.example"],
     )
-    text = review.TeamScorecard("owner", table).describe()
+    text = review.team_text(teams_review.TeamScorecard("owner", table))
     html = _rendered(text)
     assert live_markup(html) == []
     assert "Top performer: <img src=x onerror=alert(1)>." in _text(html)
@@ -344,7 +349,7 @@ def test_scored_table_never_carries_a_free_text_column(tmp_path):
     customers["notes"] = "her cell +1-555-301-7788"
     customers["tel"] = "+1-555-777-0101"
     data.write(tmp_path / "data")
-    from cpm_analysis.report.artifacts import finalize_scored
+    from cpm_analysis.pipeline.scored import finalize_scored
     from cpm_analysis.scoring import score_customers
 
     ds = load(tmp_path / "data")
@@ -402,21 +407,21 @@ def test_a_segment_target_does_not_stop_the_trends():
         {"kpi": ["revenue"], "period": ["2025-06"], "target": [1.0], "segment": ["Champions"]}
     )
     targets = pd.concat([ds.targets, extra], ignore_index=True)
-    history = review.kpi_trends(ds, "2025-06", 3)
-    axes = review.plot_kpi_trends(history, ["revenue"], targets=targets)
+    history = trends.kpi_trends(ds, "2025-06", 3)
+    axes = kpi_plots.plot_kpi_trends(history, ["revenue"], targets=targets)
     assert len(axes) == 1
-    card = review.scorecard(review.period_kpis(ds, "2025-06"), targets, "2025-06")
-    assert len(card) == len(review.period_targets(ds.targets, "2025-06"))
+    card = kpi_scorecard.scorecard(kpi_scorecard.period_kpis(ds, "2025-06"), targets, "2025-06")
+    assert len(card) == len(period_targets(ds.targets, "2025-06"))
 
 
 def test_owner_pages_do_not_judge_agents():
     ds = generate(300, seed=1).to_dataset()
     owner = ds.customers["owner_id"].iloc[0]
     book = restrict_to_owner(ds, owner)
-    agents = review.team_scorecard(book, "2025-06", "agent", owner=owner)
+    agents = teams_review.team_scorecard(book, "2025-06", "agent", owner=owner)
     assert not agents.available and "company report" in agents.note
-    assert review.team_scorecard(ds, "2025-06", "agent").available
-    actions = review.improvement_actions(pd.DataFrame(), None, agents, None)
+    assert teams_review.team_scorecard(ds, "2025-06", "agent").available
+    actions = period_actions.improvement_actions(pd.DataFrame(), None, agents, None)
     assert not actions["area"].eq("Agent scorecard").any()
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cpm_analysis.availability import check_positive, missing_columns
 from cpm_analysis.churn.features import churn_features
 from cpm_analysis.churn.labels import active_customers
 from cpm_analysis.periods import to_cutoff
@@ -196,3 +197,66 @@ def risk_list(
     else:
         out["reasons"] = ""
     return out[RISK_COLUMNS]
+
+
+RISK_TABLE_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "owner_id",
+    "segment",
+    "tier",
+    "churn_probability",
+    "clv",
+    "expected_loss",
+    "reason_codes",
+    "recommended_action",
+)
+
+
+def risk_table(scored: pd.DataFrame, n: int = 25) -> pd.DataFrame:
+    """Return the ``n`` active customers with the largest expected loss, with their reasons.
+
+    Returns :class:`~cpm_analysis.availability.Unavailable` when the scored table has
+    no churn columns (the churn model was not trained for the period).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"customer_id": ["a", "b", "c"], "churn_probability": [0.9, 0.2, None],
+    ...                   "expected_loss": [5.0, 9.0, None]})
+    >>> risk_table(s)["customer_id"].tolist()
+    ['b', 'a']
+    """
+    check_positive("n", n)
+    missing = missing_columns(scored, ("churn_probability", "expected_loss"), "The risk list")
+    if missing is not None:
+        return missing
+    frame = scored.loc[scored["expected_loss"].notna()]
+    columns = [c for c in RISK_TABLE_COLUMNS if c in frame.columns]
+    return frame.nlargest(n, "expected_loss")[columns].reset_index(drop=True)
+
+
+def risk_overview(scored: pd.DataFrame) -> pd.DataFrame:
+    """Churn risk by segment over the active base: customers, mean probability, expected loss.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"segment": ["A", "A"], "churn_probability": [0.2, 0.4],
+    ...                   "expected_loss": [1.0, 2.0], "clv": [5.0, 5.0]})
+    >>> float(risk_overview(s).loc["A", "expected_loss"])
+    3.0
+    """
+    missing = missing_columns(scored, ("churn_probability",), "Churn risk by segment")
+    if missing is not None:
+        return missing
+    frame = scored.loc[scored["churn_probability"].notna()]
+    grouped = frame.groupby("segment", observed=True, sort=False)
+    out = pd.DataFrame(
+        {
+            "customers": grouped.size(),
+            "mean_churn_probability": grouped["churn_probability"].mean(),
+            "clv": grouped["clv"].sum(min_count=1) if "clv" in frame else np.nan,
+            "expected_loss": grouped["expected_loss"].sum(min_count=1),
+        }
+    )
+    total = out["expected_loss"].sum()
+    out["loss_share"] = out["expected_loss"] / total if total > 0 else np.nan
+    return out.sort_values("expected_loss", ascending=False, kind="stable")

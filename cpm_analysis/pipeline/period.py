@@ -5,16 +5,16 @@ by the existing analyses (nothing is re-implemented here):
 
 - the scored customer table and its fitted models (:func:`cpm_analysis.scoring.score_customers`);
 - the lifetime-value models and their holdout check
-  (:func:`~cpm_analysis.report.sections.fit_value_models`,
-  :func:`~cpm_analysis.report.sections.calibration_check`) and the churn backtest
-  (:func:`~cpm_analysis.report.sections.churn_backtest`);
+  (:func:`~cpm_analysis.clv.checks.fit_value_models`,
+  :func:`~cpm_analysis.clv.checks.calibration_check`) and the churn backtest
+  (:func:`~cpm_analysis.churn.period_backtest.churn_backtest`);
 - segments, behavioural clusters and the segment migration;
 - KPIs, the scorecard against targets, the KPI trends and the cohorts;
 - the owner and agent team scorecards, last period's scores and the forecast check, the
   biggest risks and the improvement actions;
 - for every section whether it is available and, if not, why
-  (:func:`cpm_analysis.report.availability.checks`; a section that is not available holds the
-  :class:`~cpm_analysis.report.availability.Unavailable` sentence instead of its value).
+  (:func:`cpm_analysis.pipeline.availability.checks`; a section that is not available holds the
+  :class:`~cpm_analysis.availability.Unavailable` sentence instead of its value).
 
 An owner's result (:meth:`PeriodResult.for_owner`) is a filter of the company result: the
 scored table, segments, CLV, churn scores and every model number are the company's rows of the
@@ -74,7 +74,7 @@ class PeriodResult:
     view : Dataset
         ``dataset.as_of(period.end)``: what every analysis of the period read.
     scored : DataFrame
-        One row per customer (:func:`cpm_analysis.report.artifacts.finalize_scored`, without
+        One row per customer (:func:`cpm_analysis.pipeline.scored.finalize_scored`, without
         pseudonyms): segment, tier, cluster, CLV, P(alive), churn probability, reasons, action.
     metrics : dict
         The scoring's metrics (``segments``, ``models``, ``notes``) and the period's ``kpis``:
@@ -86,23 +86,23 @@ class PeriodResult:
     notes : list of str
         What could not be estimated and why.
     value_models, value_summary : dict and DataFrame, or Unavailable
-        :func:`~cpm_analysis.report.sections.fit_value_models`.
+        :func:`~cpm_analysis.clv.checks.fit_value_models`.
     calibration : CalibrationCheck or Unavailable
-        :func:`~cpm_analysis.report.sections.calibration_check`.
+        :func:`~cpm_analysis.clv.checks.calibration_check`.
     backtest : BacktestResult or Unavailable
-        :func:`~cpm_analysis.report.sections.churn_backtest`.
+        :func:`~cpm_analysis.churn.period_backtest.churn_backtest`.
     segments : DataFrame
-        :func:`~cpm_analysis.report.sections.segment_table` at the cutoff, by customer.
+        :func:`~cpm_analysis.segments.period.segment_table` at the cutoff, by customer.
     previous_segments : DataFrame or None
         The same at the end of the previous period (``None`` when there is no migration).
     clusters : ClusterResult or Unavailable
         The behavioural clusters behind the scored table's ``cluster`` column.
     migration : SegmentMigration or Unavailable
-        :func:`~cpm_analysis.report.sections.period_migration`.
+        :func:`~cpm_analysis.segments.period.period_migration`.
     owners, agents : TeamScorecard
-        :func:`~cpm_analysis.report.review.team_scorecard` of the company.
+        :func:`~cpm_analysis.teams_review.team_scorecard` of the company.
     previous : DataFrame
-        Last period's scored table (:func:`~cpm_analysis.report.review.previous_scored`).
+        Last period's scored table (:func:`~cpm_analysis.pipeline.previous.previous_scored`).
     previous_source : str
         Where ``previous`` came from.
     config : Any
@@ -164,19 +164,19 @@ class PeriodResult:
 
     @cached_property
     def kpis(self) -> pd.DataFrame:
-        """Every KPI of the period (:func:`~cpm_analysis.report.review.period_kpis`)."""
-        from cpm_analysis.report import review
+        """Every KPI of the period (:func:`~cpm_analysis.kpis.scorecard.period_kpis`)."""
+        from cpm_analysis.kpis.scorecard import period_kpis
 
-        return review.period_kpis(
+        return period_kpis(
             self.view, self.period, self.scored, sla_hours=self.rules.sla.first_response_hours
         )
 
     @cached_property
     def scorecard(self) -> pd.DataFrame:
         """The KPIs against the period's targets (the owner's own targets on a book)."""
-        from cpm_analysis.report import review
+        from cpm_analysis.kpis.scorecard import scorecard
 
-        return review.scorecard(
+        return scorecard(
             self.kpis,
             self.view.targets,
             self.period,
@@ -186,12 +186,10 @@ class PeriodResult:
 
     @cached_property
     def trends(self) -> pd.DataFrame:
-        """The KPIs of the last 12 periods (:func:`~cpm_analysis.report.review.kpi_trends`)."""
-        from cpm_analysis.report import review
+        """The KPIs of the last 12 periods (:func:`~cpm_analysis.kpis.trends.kpi_trends`)."""
+        from cpm_analysis.kpis.trends import kpi_trends
 
-        return review.kpi_trends(
-            self.view, self.period, sla_hours=self.rules.sla.first_response_hours
-        )
+        return kpi_trends(self.view, self.period, sla_hours=self.rules.sla.first_response_hours)
 
     @cached_property
     def cohorts(self) -> Any:
@@ -205,10 +203,10 @@ class PeriodResult:
     @cached_property
     def forecast(self) -> Any:
         """Last period's predictions against this period (the company's purchase model)."""
-        from cpm_analysis.report import review
+        from cpm_analysis.clv.forecast import forecast_check
 
         company = self.dataset if self.company_dataset is None else self.company_dataset
-        return review.forecast_check(
+        return forecast_check(
             company,
             self.period,
             self.previous,
@@ -219,32 +217,30 @@ class PeriodResult:
 
     @cached_property
     def risks(self) -> pd.DataFrame:
-        """The three biggest risks (:func:`~cpm_analysis.report.review.biggest_risks`)."""
-        from cpm_analysis.report import review
+        """The three biggest risks (:func:`~cpm_analysis.actions.biggest_risks`)."""
+        from cpm_analysis.actions import biggest_risks
 
-        return review.biggest_risks(self.scorecard, self.scored)
+        return biggest_risks(self.scorecard, self.scored)
 
     @cached_property
     def actions(self) -> pd.DataFrame:
-        """The improvement actions (:func:`~cpm_analysis.report.review.improvement_actions`)."""
-        from cpm_analysis.report import review
+        """The improvement actions (:func:`~cpm_analysis.actions.improvement_actions`)."""
+        from cpm_analysis.actions import action_options, improvement_actions
 
-        return review.improvement_actions(
+        return improvement_actions(
             self.scorecard,
             self.owners,
             self.agents,
             self.scored,
-            **review.action_options(self.rules),
+            **action_options(self.rules),
         )
 
     @cached_property
     def checks(self) -> list[Any]:
-        """Every section's :class:`~cpm_analysis.report.availability.Check`, in page order."""
-        from cpm_analysis.report import availability
+        """Every section's :class:`~cpm_analysis.availability.Check`, in page order."""
+        from cpm_analysis.pipeline.availability import checks
 
-        return availability.checks(
-            self.view, self.period, company=self.company_view, owner=self.owner
-        )
+        return checks(self.view, self.period, company=self.company_view, owner=self.owner)
 
     @property
     def availability(self) -> dict[str, Any]:
@@ -262,7 +258,7 @@ class PeriodResult:
     @property
     def capabilities(self) -> pd.DataFrame:
         """The :attr:`checks` as page 01's "What the data allows" table."""
-        from cpm_analysis.report.quality import capabilities
+        from cpm_analysis.pipeline.availability import capabilities
 
         return capabilities(self.view, self.period, checks=self.checks)
 
@@ -300,8 +296,9 @@ class PeriodResult:
         >>> book.owner, set(book.scored["owner_id"])  # doctest: +SKIP
         ('S001', {'S001'})
         """
+        from cpm_analysis import teams_review
         from cpm_analysis.privacy import restrict_to_owner
-        from cpm_analysis.report import review, sections
+        from cpm_analysis.segments.period import period_migration
 
         if self.owner is not None:
             raise ValueError(
@@ -318,15 +315,15 @@ class PeriodResult:
         if previous_segments is None:
             migration = self.migration  # not available for the company: not for the book
         else:
-            migration = sections.period_migration(
+            migration = period_migration(
                 book_view, self.period, previous=previous_segments, current=segments
             )
         owners = self.owners
         if owners.available and owner in owners.table.index:
-            owners = review.TeamScorecard(
+            owners = teams_review.TeamScorecard(
                 owners.role, owners.table.loc[owners.table.index == owner], owners.note
             )
-        agents = review.team_scorecard(
+        agents = teams_review.team_scorecard(
             book_view, self.period, "agent", owner=owner, config=self.rules
         )
         forecast_model = self.forecast_model
@@ -505,15 +502,20 @@ def _build(
     reports_dir: str | os.PathLike | None,
     pool: ProcessPoolExecutor | None = None,
 ) -> PeriodResult:
+    from cpm_analysis import availability, teams_review
+    from cpm_analysis.churn.period_backtest import churn_backtest
+    from cpm_analysis.clv.checks import calibration_check, fit_value_models
     from cpm_analysis.clv.selection import choose_value_model
-    from cpm_analysis.report import availability, review, sections
-    from cpm_analysis.report.artifacts import finalize_scored
+    from cpm_analysis.kpis.scorecard import period_kpis
+    from cpm_analysis.pipeline.previous import previous_scored
+    from cpm_analysis.pipeline.scored import finalize_scored
     from cpm_analysis.scoring import score_customers, scoring_options
+    from cpm_analysis.segments.period import behaviour_clusters, period_migration, segment_table
 
     view = dataset.as_of(period.end)
     backtest = None
     if pool is not None:  # the longest step, beside the scoring
-        backtest = pool.submit(sections.churn_backtest, view, period, seed=seed)
+        backtest = pool.submit(churn_backtest, view, period, seed=seed)
     rules = DEFAULT_CONFIG if config is None else config
     # the purchase model of the period, chosen on a holdout (or pinned): the scoring fits it
     model_choice = choose_value_model(view, period.end, model=rules.clv.model)
@@ -526,14 +528,12 @@ def _build(
         **scoring_options(rules),
     )
     scored = finalize_scored(result.scored, view)
-    segments = sections.segment_table(view, period.end)
+    segments = segment_table(view, period.end)
     migration_check = availability.migration(view, period)
     previous_segments = None
     if migration_check.available:
-        previous_segments = sections.segment_table(view, period.previous().end)
-        migration = sections.period_migration(
-            view, period, previous=previous_segments, current=segments
-        )
+        previous_segments = segment_table(view, period.previous().end)
+        migration = period_migration(view, period, previous=previous_segments, current=segments)
     else:
         migration = migration_check.missing()
     cluster_check = availability.clusters(view, period.end)
@@ -542,12 +542,12 @@ def _build(
     elif result.models.get("clusters") is not None:
         clusters = result.models["clusters"]  # the clustering behind the scored table
     else:
-        clusters = sections.behaviour_clusters(segments, view, period.end, seed=seed)
-    value_models, value_summary = sections.fit_value_models(view, period.end)
+        clusters = behaviour_clusters(segments, view, period.end, seed=seed)
+    value_models, value_summary = fit_value_models(view, period.end)
     published = None
     if reports_dir is not None:
         published = Path(reports_dir) / period.label / "customers_scored.parquet"
-    previous, previous_source = review.previous_scored(
+    previous, previous_source = previous_scored(
         dataset, period, seed=seed, scored_path=published, config=rules
     )
     out = PeriodResult(
@@ -561,25 +561,23 @@ def _build(
         notes=list(result.notes),
         value_models=value_models,
         value_summary=value_summary,
-        calibration=sections.calibration_check(view, period.end),
+        calibration=calibration_check(view, period.end),
         backtest=(
-            backtest.result()
-            if backtest is not None
-            else sections.churn_backtest(view, period, seed=seed)
+            backtest.result() if backtest is not None else churn_backtest(view, period, seed=seed)
         ),
         segments=segments,
         previous_segments=previous_segments,
         clusters=clusters,
         migration=migration,
-        owners=review.team_scorecard(view, period, "owner", config=rules),
-        agents=review.team_scorecard(view, period, "agent", config=rules),
+        owners=teams_review.team_scorecard(view, period, "owner", config=rules),
+        agents=teams_review.team_scorecard(view, period, "agent", config=rules),
         previous=previous,
         previous_source=previous_source,
         config=rules,
         model_choice=model_choice,
     )
     if cluster_data is not None:  # the KPIs of the period on the cluster, as the scoring
-        out.__dict__["kpis"] = review.period_kpis(
+        out.__dict__["kpis"] = period_kpis(
             cluster_data.as_of(period.end),
             period,
             scored,

@@ -17,6 +17,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 
+from cpm_analysis.availability import missing_columns
 from cpm_analysis.clv.value import calibration_holdout_report
 
 _UNIT_NAMES = {"W": "weeks", "D": "days"}
@@ -332,4 +333,85 @@ def plot_model_tracking(choice: Any, *, ax: Axes | None = None) -> Axes:
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.set_title("Tracking the holdout: actual vs each candidate model")
     ax.legend()
+    return ax
+
+
+def plot_forecast_check(check: Any, *, ax: Axes | None = None) -> Axes | None:
+    """Predicted against actual repeat purchases by segment (bars), ``None`` if empty.
+
+    ``check`` is a :class:`~cpm_analysis.clv.forecast.ForecastCheck`.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> p = pd.DataFrame({"customers": [10, 10], "predicted": [11.0, 11.0],
+    ...                   "actual": [10.0, 10.0], "error": [0.1, 0.1]},
+    ...                  index=["Champions", "total"])
+    >>> from cpm_analysis.clv.forecast import ForecastCheck
+    >>> from cpm_analysis.periods import parse_period
+    >>> plot_forecast_check(ForecastCheck(p, {}, parse_period("2025-05"))).get_title()[:9]
+    'Predicted'
+    """
+    frame = check.purchases.drop(index="total", errors="ignore")
+    if frame.empty:
+        return None
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 0.45 * len(frame) + 1.5))
+    y = np.arange(len(frame))
+    ax.barh(y - 0.2, frame["predicted"], height=0.4, label="predicted", color="#9DB4D3")
+    ax.barh(y + 0.2, frame["actual"], height=0.4, label="actual", color="#4C72B0")
+    ax.set_yticks(y, frame.index.astype("str"))
+    ax.invert_yaxis()
+    ax.set_xlabel("Repeat purchases in the period")
+    ax.set_title(f"Predicted (end of {check.previous.label}) against actual, by segment")
+    ax.legend(loc="lower right")
+    return ax
+
+
+def plot_clv_distribution(scored: pd.DataFrame, *, ax: Axes | None = None) -> Axes | None:
+    """Histogram of predicted 12-month CLV (log scale), with the median and the mean marked.
+
+    Customers with a CLV of zero or below (never bought) are left out of the log scale and
+    counted in the title. Without a ``clv`` column the sentence saying why is displayed and
+    ``None`` returned.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> ax = plot_clv_distribution(pd.DataFrame({"clv": [1.0, 10.0, 100.0, 0.0]}))
+    >>> "CLV" in ax.get_xlabel()
+    True
+    """
+    missing = missing_columns(scored, ("clv",), "The distribution of lifetime value")
+    if missing is not None:
+        missing.display()
+        return None
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4))
+    clv = scored["clv"].dropna().to_numpy(dtype=float)
+    positive = clv[clv > 0]
+    if len(positive):
+        bins = np.logspace(np.log10(positive.min()), np.log10(positive.max()) + 1e-9, 40)
+        ax.hist(positive, bins=list(bins), color="#4C72B0", alpha=0.85)
+        ax.set_xscale("log")
+        for value, label, style in (
+            (np.median(positive), "median", "--"),
+            (positive.mean(), "mean", ":"),
+        ):
+            ax.axvline(value, color="#333333", linestyle=style, linewidth=1.2)
+            ax.annotate(
+                f"{label} {value:,.0f}",
+                (value, 1),
+                xycoords=("data", "axes fraction"),
+                xytext=(4, -14),
+                textcoords="offset points",
+                fontsize=9,
+            )
+    skipped = len(clv) - len(positive)
+    note = f" ({skipped:,} with no value left out)" if skipped else ""
+    ax.set_title(f"Predicted 12-month CLV of {len(positive):,} customers{note}")
+    ax.set_xlabel("Predicted 12-month CLV (log scale)")
+    ax.set_ylabel("Customers")
     return ax

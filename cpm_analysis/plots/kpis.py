@@ -17,6 +17,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 
+from cpm_analysis.kpis.trends import headline_kpis
+
 STATUS_COLORS: dict[str, str] = {
     "met": "#2e7d32",
     "at risk": "#f9a825",
@@ -176,3 +178,77 @@ def target_attainment(evaluation: pd.DataFrame, *, ax: Axes | None = None) -> Ax
         ax.bar(0, 0, color=color, label=status)
     ax.legend(fontsize=7, loc="lower right")
     return ax
+
+
+def plot_scorecard(card: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Attainment bars of the scorecard (``target_attainment``), or a note when empty.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> ax = plot_scorecard(pd.DataFrame(columns=["status", "attainment"]))
+    >>> "No target" in ax.texts[0].get_text()
+    True
+    """
+    rated = card.loc[card["attainment"].notna()] if "attainment" in card else card.iloc[0:0]
+    if len(rated):
+        return target_attainment(rated, ax=ax)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 1.5))
+    ax.axis("off")
+    ax.text(0.5, 0.5, "No target with a value for this period", ha="center", va="center")
+    return ax
+
+
+def plot_kpi_trends(
+    history: pd.DataFrame,
+    kpis: list[str] | tuple[str, ...] | None = None,
+    *,
+    targets: pd.DataFrame | None = None,
+    ncols: int = 3,
+) -> np.ndarray:
+    """Small multiples of :func:`~cpm_analysis.plots.kpis.kpi_trend`, one panel per KPI.
+
+    Parameters
+    ----------
+    history : DataFrame
+        From :func:`~cpm_analysis.kpis.trends.kpi_trends`.
+    kpis : sequence of str, optional
+        KPIs to draw; default :func:`~cpm_analysis.kpis.trends.headline_kpis`.
+    targets : DataFrame, optional
+        Company-level targets (drawn as markers).
+    ncols : int
+        Panels per row.
+
+    Returns
+    -------
+    ndarray of Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from cpm_analysis.synthetic import generate
+    >>> ds = generate(200, seed=1).to_dataset()
+    >>> from cpm_analysis.kpis.trends import kpi_trends
+    >>> axes = plot_kpi_trends(kpi_trends(ds, "2025-06", 4), ["revenue", "orders"])
+    >>> len(axes)
+    2
+    """
+    names = list(headline_kpis(history) if kpis is None else kpis)
+    if not names:
+        raise ValueError("kpis: no KPI with a value in the history")
+    ncols = max(1, min(ncols, len(names)))
+    nrows = -(-len(names) // ncols)
+    fig, grid = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.0 * nrows), squeeze=False)
+    axes = grid.ravel()
+    if targets is not None and {"owner_id"} <= set(targets.columns):
+        targets = targets.loc[targets["owner_id"].isna().to_numpy()]
+    for ax, kpi in zip(axes, names, strict=False):
+        kpi_trend(history, kpi, targets=targets, ax=ax)
+        ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+        ax.set_xlabel("")
+    for ax in axes[len(names) :]:
+        ax.axis("off")
+    return axes[: len(names)]

@@ -8,7 +8,7 @@ Examples
 >>> matplotlib.use("Agg")
 >>> from cpm_analysis.synthetic import generate
 >>> from cpm_analysis.periods import parse_period
->>> from cpm_analysis.report import quality
+>>> from cpm_analysis.data import quality
 >>> ds = generate(100, seed=1).to_dataset()
 >>> ax = table_sizes(quality.table_overview(ds.as_of("2024-06"), parse_period("2024-06")))
 >>> ax.get_title(loc="left")
@@ -45,7 +45,7 @@ def table_sizes(overview: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     Parameters
     ----------
     overview : DataFrame
-        :func:`cpm_analysis.report.quality.table_overview`.
+        :func:`cpm_analysis.data.quality.table_overview`.
     ax : Axes, optional
         Where to draw.
     """
@@ -79,7 +79,7 @@ def monthly_activity(
     Parameters
     ----------
     activity : DataFrame
-        :func:`cpm_analysis.report.quality.monthly_activity`.
+        :func:`cpm_analysis.data.quality.monthly_activity`.
     period : Period, optional
         Shaded when given.
     ax : Axes, optional
@@ -107,7 +107,7 @@ def rejected_by_reason(summary: pd.DataFrame, *, ax: Axes | None = None) -> Axes
     Parameters
     ----------
     summary : DataFrame
-        :func:`cpm_analysis.report.quality.rejected_summary`.
+        :func:`cpm_analysis.data.quality.rejected_summary`.
     ax : Axes, optional
         Where to draw.
     """

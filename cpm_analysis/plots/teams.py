@@ -14,6 +14,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 
+from cpm_analysis.teams_review import TeamScorecard
+
 FLAG_COLORS: dict[str, str] = {
     "reward": "#2e7d32",
     "review": "#6a1b9a",
@@ -111,3 +113,16 @@ def score_heatmap(scorecard: pd.DataFrame, *, ax: Axes | None = None, cmap: str 
     ax.set_ylabel(scorecard.index.name or "")
     ax.tick_params(axis="x", labelrotation=45, labelsize=8)
     return ax
+
+
+def plot_team(team: TeamScorecard, *, ax: Axes | None = None) -> Axes | None:
+    """:func:`~cpm_analysis.plots.teams.composite_bars` of an available scorecard, else ``None``.
+
+    Examples
+    --------
+    >>> plot_team(TeamScorecard("agent", None, "no tickets")) is None
+    True
+    """
+    if not team.available:
+        return None
+    return composite_bars(team.table, ax=ax)

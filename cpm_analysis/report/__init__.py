@@ -1,11 +1,18 @@
 """Periodic HTML reports: notebook parameters, execution, offline export, privacy, index.
 
+The report only reports: the numbers of a period are computed once by the period pipeline
+(:func:`cpm_analysis.pipeline.build_period`) with the analyses, and charts are drawn by
+:mod:`cpm_analysis.plots`. This package holds
+
 - :func:`validate_parameters` (the second cell of every notebook) -> :class:`ReportContext`;
 - :func:`run_report`, the engine of ``cpm report`` (:mod:`~cpm_analysis.report.runner`);
 - :func:`export_html` (:mod:`~cpm_analysis.report.export`), :func:`write_index`
-  (:mod:`~cpm_analysis.report.index`), :mod:`~cpm_analysis.report.metrics`,
-  :mod:`~cpm_analysis.report.tables` (``show``), :mod:`~cpm_analysis.report.style` (``apply``),
-  :mod:`~cpm_analysis.report.quality` (the data-quality section).
+  (:mod:`~cpm_analysis.report.index`), :mod:`~cpm_analysis.report.metrics`;
+- the page helpers: :mod:`~cpm_analysis.report.tables` (``show``),
+  :mod:`~cpm_analysis.report.style` (``apply``), :mod:`~cpm_analysis.report.escaping`,
+  :mod:`~cpm_analysis.report.availability` (a chart, section or verdict of what is not
+  available), :mod:`~cpm_analysis.report.review` (the performance review's prose) and
+  :mod:`~cpm_analysis.report.customer360` (the one-customer page).
 
 Examples
 --------

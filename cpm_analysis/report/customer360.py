@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
 
 from cpm_analysis.data import Dataset, paid_orders
 from cpm_analysis.periods import Period, parse_period
@@ -404,50 +403,3 @@ def segment_path(
             row["segment"] = "not yet a buyer"
         rows.append({"period": p.label, **row})
     return pd.DataFrame(rows).set_index("period")
-
-
-def plot_orders(cv: CustomerView, *, ax: Axes | None = None) -> Axes:
-    """Return the customer's orders over time: amounts as stems, cumulative revenue as a line.
-
-    Refunds (negative amounts) are drawn in red. The period's end is marked.
-
-    Examples
-    --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> o = pd.DataFrame({"order_date": pd.to_datetime(["2025-01-01", "2025-02-01"]),
-    ...                   "amount": [10.0, -2.0]})
-    >>> cv = CustomerView("C1", parse_period("2025-06"), pd.DataFrame(), o, pd.DataFrame(),
-    ...                   pd.DataFrame(), None, False, False)
-    >>> plot_orders(cv).get_ylabel()
-    'Order amount'
-    """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(9, 3.5))
-    orders = cv.orders
-    if orders.empty:
-        ax.text(
-            0.5,
-            0.5,
-            "No orders up to the end of the period",
-            ha="center",
-            va="center",
-            transform=ax.transAxes,
-        )
-    else:
-        dates = orders["order_date"].to_numpy()
-        amounts = orders["amount"].to_numpy(dtype=float)
-        colors = np.where(amounts < 0, "#C44E52", "#4C72B0")
-        ax.vlines(dates, 0, amounts, colors=colors, linewidth=1.5)
-        ax.scatter(dates, amounts, c=colors, s=18, zorder=3)
-        twin = ax.twinx()
-        twin.plot(dates, np.cumsum(amounts), color="#55A868", linewidth=1.5)
-        twin.set_ylabel("Cumulative revenue", color="#55A868")
-        twin.grid(False)
-    ax.axvline(cv.period.end, color="#888888", linestyle="--", linewidth=1)
-    ax.axhline(0, color="#888888", linewidth=0.8)
-    ax.set_ylabel("Order amount")
-    ax.set_title(f"Orders up to the end of {cv.period.label}")
-    return ax

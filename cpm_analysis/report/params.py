@@ -351,10 +351,10 @@ class ReportContext:
         """Display ``frame`` as a formatted, masked HTML table (see :func:`tables.show`).
 
         A section result that is not available
-        (:class:`~cpm_analysis.report.availability.Unavailable`) is shown as its one sentence,
+        (:class:`~cpm_analysis.availability.Unavailable`) is shown as its one sentence,
         an empty table as one sentence naming it (never an empty "No rows." table).
         """
-        from cpm_analysis.report.availability import Unavailable
+        from cpm_analysis.availability import Unavailable
         from cpm_analysis.report.tables import show
 
         if isinstance(frame, Unavailable):
@@ -391,7 +391,7 @@ class ReportContext:
         """
         if self._result is not None or "result" in self.__dict__:
             return self.result.scored
-        from cpm_analysis.report.artifacts import finalize_scored
+        from cpm_analysis.pipeline.scored import finalize_scored
         from cpm_analysis.scoring import score_customers
 
         view = self.company_view

@@ -73,6 +73,7 @@ from cpm_analysis.i18n import format_locale, normalize_lang
 from cpm_analysis.periods import Period, normalize_freq, parse_period, period_range
 from cpm_analysis.pipeline import build_period
 from cpm_analysis.pipeline.period import RESULT_FILE
+from cpm_analysis.pipeline.scored import finalize_scored
 from cpm_analysis.privacy import (
     PiiScanner,
     check_mode,
@@ -81,7 +82,7 @@ from cpm_analysis.privacy import (
     mask_rejected,
     restrict_to_owner,
 )
-from cpm_analysis.report.artifacts import finalize_scored, scored_for_csv
+from cpm_analysis.report.artifacts import scored_for_csv
 from cpm_analysis.report.export import export_html
 from cpm_analysis.report.index import (
     FAILED_DIR,

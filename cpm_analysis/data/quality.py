@@ -1,4 +1,4 @@
-"""The data-quality section of the report: what the data holds, what was rejected, what it allows.
+"""The quality of the data of a period: what each table holds and what was rejected.
 
 Examples
 --------
@@ -12,12 +12,9 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import pandas as pd
 
-from cpm_analysis.data import Dataset
+from cpm_analysis.data.dataset import Dataset
 from cpm_analysis.data.schema import ALL_TABLES, EVENT_DATE
 from cpm_analysis.periods import Period
 
@@ -167,37 +164,3 @@ def rejected_examples(rejected: pd.DataFrame, per_reason: int = 1) -> pd.DataFra
         raise ValueError(f"per_reason: expected at least 1, got {per_reason}")
     out = rejected.sort_values(["table", "reason", "row"], kind="stable")
     return out.groupby(["table", "reason"], sort=False).head(per_reason).reset_index(drop=True)
-
-
-def capabilities(
-    view: Dataset,
-    period: Period,
-    company: Dataset | None = None,
-    owner: str | None = None,
-    *,
-    checks: Sequence[Any] | None = None,
-) -> pd.DataFrame:
-    """Which analyses the data supports for the period, and why not when it does not.
-
-    One row per check of :func:`cpm_analysis.report.availability.checks`, the same checks the
-    report pages use to show or leave out a section: ``analysis``, ``available`` (bool),
-    ``needs`` (the tables and columns) and ``detail`` (the fact behind the verdict, e.g. "the
-    data has no tickets table"). On an owner's page, ``company`` is the view of every customer:
-    the model rows are checked on it, as the models are fitted on it. ``checks`` are the
-    checks already made (:attr:`cpm_analysis.pipeline.PeriodResult.checks`).
-
-    Examples
-    --------
-    >>> from cpm_analysis.synthetic import generate
-    >>> from cpm_analysis.periods import parse_period
-    >>> ds = generate(200, seed=1).to_dataset()
-    >>> caps = capabilities(ds.as_of("2024-06"), parse_period("2024-06")).set_index("analysis")
-    >>> bool(caps.loc["Service KPIs", "available"])
-    True
-    """
-    from cpm_analysis.report import availability
-
-    if checks is None:
-        checks = availability.checks(view, period, company=company, owner=owner)
-    rows = [(c.analysis, c.available, c.needs, c.detail) for c in checks]
-    return pd.DataFrame.from_records(rows, columns=["analysis", "available", "needs", "detail"])

@@ -1,0 +1,240 @@
+"""What to do about a period: the biggest risks and the improvement actions, with their evidence.
+
+- :func:`biggest_risks`: the missed targets, the churn exposure and the slipping value of the
+  period, each with its evidence;
+- :func:`improvement_actions`: concrete actions generated from missed targets, team flags and
+  the churn risk list; :func:`action_options` reads their texts from the configuration.
+
+Examples
+--------
+>>> card = pd.DataFrame({"kpi": ["nps"], "label_en": ["NPS"], "actual": [5.0],
+...                      "target": [30.0], "attainment": [0.2], "status": ["missed"],
+...                      "trend": ["worsening"], "unit": ["points"]})
+>>> biggest_risks(card, None)["risk"].tolist()
+['NPS below target']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cpm_analysis.config import DEFAULT_CONFIG, CPMConfig
+from cpm_analysis.kpis.scorecard import STATUS_ORDER
+from cpm_analysis.teams_review import TeamScorecard
+
+KPI_ACTIONS: dict[str, str] = dict(DEFAULT_CONFIG.actions.kpis)
+"""The standard improvement action of each KPI that misses its target (``actions.kpis``)."""
+
+
+FLAG_ACTIONS: dict[str, str] = DEFAULT_CONFIG.ranking.actions
+"""The action of each scorecard rule (``ranking.<rule>.action``)."""
+
+
+def biggest_risks(card: pd.DataFrame, scored: pd.DataFrame | None, n: int = 3) -> pd.DataFrame:
+    """Return the ``n`` biggest risks of the period, each with its evidence.
+
+    Candidates, in this order of priority:
+
+    1. the missed target furthest from its target among those getting worse (else the
+       furthest missed target);
+    2. churn exposure: the expected 90-day loss of the active base (churn probability x CLV),
+       and how much of it sits in tier-A customers;
+    3. slipping value: customers of the *at risk* segment group (good customers who stopped
+       buying) and their share of historical revenue;
+    4. further missed targets, furthest first.
+
+    Parameters
+    ----------
+    card : DataFrame
+        From :func:`~cpm_analysis.kpis.scorecard.scorecard`.
+    scored : DataFrame or None
+        The period's scored table.
+    n : int
+
+    Returns
+    -------
+    DataFrame
+        Columns ``risk`` and ``evidence``; at most ``n`` rows.
+
+    Examples
+    --------
+    >>> card = pd.DataFrame({"kpi": ["nps"], "label_en": ["NPS"], "actual": [5.0],
+    ...                      "target": [30.0], "attainment": [0.2], "status": ["missed"],
+    ...                      "trend": ["worsening"], "unit": ["points"]})
+    >>> biggest_risks(card, None)["risk"].tolist()
+    ['NPS below target']
+    """
+    rows: list[dict[str, str]] = []
+    missed = card.loc[card["status"] == "missed"] if "status" in card else card.iloc[0:0]
+    missed = missed.sort_values("attainment", kind="stable")
+    worsening = missed.loc[missed["trend"] == "worsening"]
+    first = worsening if len(worsening) else missed
+    if len(first):
+        rows.append(_target_risk(first.iloc[0]))
+        missed = missed.drop(index=first.index[0])
+    if scored is not None and "expected_loss" in scored and scored["expected_loss"].notna().any():
+        loss = scored["expected_loss"]
+        total = float(loss.sum())
+        tier_a = float(loss.loc[(scored.get("tier") == "A").to_numpy(dtype=bool)].sum())
+        base = int(scored["churn_probability"].notna().sum())
+        likely = int((scored["churn_probability"] >= 0.5).sum())
+        rows.append(
+            {
+                "risk": "Churn of active customers",
+                "evidence": f"{likely:,} of {base:,} active customers are more likely than not "
+                f"to churn within 90 days; expected loss {total:,.0f} of 12-month value, "
+                f"{tier_a / total:.0%} of it in tier-A customers."
+                if total > 0
+                else f"{likely:,} of {base:,} active customers likely to churn.",
+            }
+        )
+    if scored is not None and "segment_group" in scored and "monetary" in scored:
+        at_risk = (scored["segment_group"] == "at_risk").to_numpy(dtype=bool)
+        revenue = float(scored["monetary"].sum())
+        if at_risk.any() and revenue > 0:
+            share = float(scored.loc[at_risk, "monetary"].sum()) / revenue
+            segments = ", ".join(sorted(scored.loc[at_risk, "segment"].astype("str").unique()))
+            rows.append(
+                {
+                    "risk": "Good customers slipping away",
+                    "evidence": f"{int(at_risk.sum()):,} customers in the at-risk segments "
+                    f"({segments}) brought {share:.0%} of historical revenue and have stopped "
+                    "buying.",
+                }
+            )
+    rows.extend(_target_risk(row) for _, row in missed.iterrows())
+    return pd.DataFrame(rows[:n], columns=["risk", "evidence"])
+
+
+def _target_risk(row: pd.Series) -> dict[str, str]:
+    trend = f", {row['trend']}" if row.get("trend") in ("worsening", "improving", "flat") else ""
+    return {
+        "risk": f"{row['label_en']} below target",
+        "evidence": f"{format_number(row['actual'], row.get('unit'))} against a target of "
+        f"{format_number(row['target'], row.get('unit'))} ({row['attainment']:.0%} attainment{trend}).",
+    }
+
+
+def improvement_actions(
+    card: pd.DataFrame,
+    owners: TeamScorecard | None = None,
+    agents: TeamScorecard | None = None,
+    scored: pd.DataFrame | None = None,
+    *,
+    risk_list_size: int = DEFAULT_CONFIG.actions.risk_list_size,
+    kpi_actions: dict[str, str] | None = None,
+    flag_actions: dict[str, str] | None = None,
+) -> pd.DataFrame:
+    """Concrete actions generated from missed targets, team flags and the churn risk list.
+
+    - every missed or at-risk target gets the KPI's standard action (:data:`KPI_ACTIONS`),
+      missed first, furthest from target first;
+    - every ``improvement_plan``, ``review``, ``reward`` or ``penalty`` flag of the owner and
+      agent scorecards gets the rule's action (:data:`FLAG_ACTIONS`) for that person;
+    - when the scored table has churn scores: call the ``risk_list_size`` customers with the
+      largest expected loss.
+
+    ``kpi_actions`` and ``flag_actions`` (the configuration's ``actions.kpis`` and
+    ``ranking.<rule>.action``, see :func:`action_options`) replace the standard texts.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``priority`` (1 = first), ``area``, ``finding``, ``action``, ``who``.
+
+    Examples
+    --------
+    >>> card = pd.DataFrame({"kpi": ["nps"], "label_en": ["NPS"], "actual": [5.0],
+    ...                      "target": [30.0], "attainment": [0.2], "status": ["missed"],
+    ...                      "trend": ["worsening"]})
+    >>> improvement_actions(card)["area"].tolist()
+    ['Target']
+    """
+    kpi_actions = KPI_ACTIONS if kpi_actions is None else kpi_actions
+    flag_actions = FLAG_ACTIONS if flag_actions is None else flag_actions
+    rows: list[dict[str, Any]] = []
+    if "status" in card:
+        open_ = card.loc[card["status"].isin(["missed", "at risk"])]
+        open_ = open_.assign(_o=open_["status"].map(STATUS_ORDER)).sort_values(
+            ["_o", "attainment"], kind="stable"
+        )
+        for _, row in open_.iterrows():
+            rows.append(
+                {
+                    "area": "Target",
+                    "finding": f"{row['label_en']} {row['status']}: "
+                    f"{format_number(row['actual'], row.get('unit'))} vs "
+                    f"{format_number(row['target'], row.get('unit'))} ({row['attainment']:.0%})",
+                    "action": kpi_actions.get(
+                        row["kpi"], f"Review the drivers of {row['label_en']} with the team."
+                    ),
+                    "who": "Management",
+                }
+            )
+    if scored is not None and "expected_loss" in scored and scored["expected_loss"].notna().any():
+        top = scored["expected_loss"].nlargest(risk_list_size)
+        owners_n = scored.loc[top.index, "owner_id"].nunique() if "owner_id" in scored else 0
+        rows.append(
+            {
+                "area": "Churn risk",
+                "finding": f"The {len(top)} customers with the largest expected loss hold "
+                f"{top.sum():,.0f} of expected 90-day loss",
+                "action": "Call each of them this month with the recommended action of their "
+                "segment (risk list in the churn report and customers_scored.csv).",
+                "who": f"{owners_n} account owner(s)" if owners_n else "Account owners",
+            }
+        )
+    for team in (owners, agents):
+        if team is None or not team.available or team.table is None:
+            continue
+        flags = team.table["flags"].fillna("").astype("str")
+        reasons = team.table.get("flag_reasons", flags).fillna("").astype("str")
+        for flag in ("review", "penalty", "improvement_plan", "reward"):
+            hit = flags.str.contains(flag, regex=False).to_numpy()
+            for person, reason in zip(team.table.index[hit], reasons[hit], strict=True):
+                rows.append(
+                    {
+                        "area": f"{team.role.capitalize()} scorecard",
+                        "finding": f"{person}: {reason}" if reason else str(person),
+                        "action": flag_actions.get(flag, FLAG_ACTIONS[flag]),
+                        "who": f"Manager of {person}",
+                    }
+                )
+    out = pd.DataFrame(rows, columns=["area", "finding", "action", "who"])
+    out.insert(0, "priority", np.arange(1, len(out) + 1))
+    return out
+
+
+def action_options(config: CPMConfig) -> dict[str, Any]:
+    """Return the keyword arguments of :func:`improvement_actions` a configuration sets.
+
+    Examples
+    --------
+    >>> action_options(DEFAULT_CONFIG)["risk_list_size"]
+    25
+    """
+    return {
+        "risk_list_size": config.actions.risk_list_size,
+        "kpi_actions": dict(config.actions.kpis),
+        "flag_actions": config.ranking.actions,
+    }
+
+
+def format_number(value: Any, unit: Any = None) -> str:
+    """Format a KPI value for a sentence: a share as a percentage, ``n/a`` when missing.
+
+    Examples
+    --------
+    >>> format_number(0.256, "share"), format_number(1234.5), format_number(2.5), format_number(None)
+    ('25.6%', '1,234', '2.50', 'n/a')
+    """
+    if value is None or pd.isna(value):
+        return "n/a"
+    if unit == "share":
+        return f"{value:.1%}"
+    if abs(value) >= 100 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"

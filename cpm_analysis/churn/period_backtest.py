@@ -1,0 +1,188 @@
+"""The churn backtest of a period: its cutoffs, the backtest, its metrics and its verdict.
+
+The period's churn recipe is evaluated out of time at the cutoffs the history allows
+(:func:`backtest_cutoffs`, :func:`churn_backtest`); the result is the
+:class:`~cpm_analysis.availability.Unavailable` sentence when the history is too short.
+
+Examples
+--------
+>>> from cpm_analysis.synthetic import generate
+>>> from cpm_analysis.periods import parse_period
+>>> ds = generate(200, seed=2).to_dataset()
+>>> window, cutoffs = backtest_cutoffs(ds, parse_period("2025-06"))
+>>> len(cutoffs)
+3
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from cpm_analysis import availability
+from cpm_analysis.availability import Unavailable
+from cpm_analysis.churn import sufficiency
+from cpm_analysis.churn.sufficiency import BACKTEST_CUTOFFS
+from cpm_analysis.data import Dataset
+from cpm_analysis.periods import Period
+
+IMPORTANCE_REPEATS = 2
+"""Shuffles per feature of the permutation importance (each costs a full scoring pass)."""
+
+
+def backtest_cutoffs(
+    view: Dataset, period: Period, n: int = BACKTEST_CUTOFFS
+) -> tuple[Any, list[pd.Timestamp]]:
+    """Return the churn window and the cutoffs of the period's backtest.
+
+    The window and the cutoffs are the longest the history allows.
+
+    See :func:`cpm_analysis.churn.evaluation.backtest_plan`: the standard window (a 90-day
+    horizon over the customers who bought in the last 365 days) when the history allows it,
+    else a shorter one; the cutoffs are the last ``n`` month ends spaced a horizon apart whose
+    outcome is known at the period's end.
+
+    Raises
+    ------
+    ValueError
+        When even the shortest window has fewer than two cutoffs.
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> from cpm_analysis.periods import parse_period
+    >>> ds = generate(200, seed=2).to_dataset()
+    >>> window, cutoffs = backtest_cutoffs(ds, parse_period("2025-06"))
+    >>> window.horizon.days, [c.strftime("%Y-%m-%d") for c in cutoffs]
+    (90, ['2024-09-30', '2024-12-31', '2025-03-31'])
+    """
+    from cpm_analysis.churn.evaluation import backtest_plan
+
+    if n < 2:
+        raise ValueError(f"n: a backtest needs at least 2 cutoffs, got {n!r}")
+    first = view.orders["order_date"].min() if len(view.orders) else pd.NaT
+    return backtest_plan(first, period.end, n=n)
+
+
+def churn_backtest(
+    view: Dataset, period: Period, *, seed: int = 0, n: int = BACKTEST_CUTOFFS
+) -> Any:
+    """Backtest the period's churn recipe at :func:`backtest_cutoffs` (one OpenMP thread).
+
+    Returns
+    -------
+    BacktestResult or Unavailable
+        See :func:`cpm_analysis.churn.backtest`; its ``horizon`` and ``active_window`` say
+        which churn window was tested. :class:`~cpm_analysis.availability.Unavailable`
+        when the history is too short even for the shortest window, or every customer of a
+        cutoff had the same outcome.
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> from cpm_analysis.periods import parse_period
+    >>> ds = generate(300, seed=2).to_dataset()  # doctest: +SKIP
+    >>> churn_backtest(ds, parse_period("2025-06")).summary()["roc_auc"]  # doctest: +SKIP
+    """
+    from cpm_analysis.churn import backtest
+
+    check = sufficiency.churn_backtest(view, period, n=n)
+    if not check.available:
+        return check.missing()
+    window, cutoffs = backtest_cutoffs(view, period, n=n)
+    # the P(alive) features only where BG/NBD can be fitted at every cutoff (as in the scoring)
+    use_clv = availability.lifetime_value(view, cutoffs[0]).available
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return backtest(
+            view,
+            cutoffs,
+            window.horizon,
+            active_window=window.active_window,
+            clv=use_clv,
+            n_repeats=IMPORTANCE_REPEATS,
+            random_state=seed,
+        )
+
+
+def backtest_metrics(result: Any) -> pd.DataFrame:
+    """Return the backtest's metrics per scored cutoff and their mean, for display.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"roc_auc": [0.7, 0.8], "customers": [10, 12]},
+    ...                  index=pd.to_datetime(["2025-03-31", "2025-06-30"]))
+    >>> class R:
+    ...     metrics = m
+    >>> backtest_metrics(R()).index.tolist()
+    ['2025-03-31', '2025-06-30', 'mean']
+    """
+    if isinstance(result, Unavailable):
+        return result
+    metrics = result.metrics.copy()
+    columns = [
+        c
+        for c in (
+            "model",
+            "customers",
+            "churn_rate",
+            "roc_auc",
+            "pr_auc",
+            "brier",
+            "lift_top_decile",
+            "capture_top_decile",
+        )
+        if c in metrics.columns
+    ]
+    metrics = metrics[columns]
+    metrics.index = pd.DatetimeIndex(metrics.index).strftime("%Y-%m-%d")
+    numeric = metrics.select_dtypes("number")
+    mean = numeric.mean().to_frame("mean").T
+    out = pd.concat([metrics, mean])
+    out.index.name = "scored at"
+    return out
+
+
+def backtest_verdict(result: Any) -> str | Unavailable:
+    """One paragraph interpreting the backtest's mean ROC AUC, lift and calibration.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"roc_auc": [0.75], "lift_top_decile": [1.4], "churn_rate": [0.6],
+    ...                   "brier": [0.18], "customers": [100]})
+    >>> class R:
+    ...     metrics = m
+    >>> backtest_verdict(R()).startswith("Out of time")
+    True
+    """
+    if isinstance(result, Unavailable):
+        return result
+    m = result.metrics
+    auc = float(m["roc_auc"].mean())
+    quality = (
+        "strong" if auc >= 0.8 else "useful" if auc >= 0.7 else "weak" if auc >= 0.6 else "poor"
+    )
+    text = (
+        f"Out of time, over {len(m)} cutoff(s), the model ranks customers with a mean ROC AUC "
+        f"of {auc:.2f} ({quality}: 0.5 is a coin toss, 1 is perfect)."
+    )
+    if "lift_top_decile" in m:
+        text += (
+            f" The riskiest 10% of customers churn {m['lift_top_decile'].mean():.1f} times as "
+            f"often as average (base churn rate {m['churn_rate'].mean():.0%})."
+        )
+    horizon = getattr(result, "horizon", None)
+    active = getattr(result, "active_window", None)
+    if horizon is not None and active is not None:
+        from cpm_analysis.churn.evaluation import ChurnWindow
+
+        window = ChurnWindow(horizon, active)
+        text += f" Churn here is {window.describe()}"
+        text += (
+            "."
+            if window.standard
+            else ": shorter than the standard 90 days over the last 365 days, because the "
+            "history is too short for it."
+        )
+    return text

@@ -1,0 +1,300 @@
+"""The forecast check: last period's purchase and churn predictions against this period.
+
+:func:`forecast_check` refits the purchase model at the end of the previous period and compares
+its predicted repeat purchases with what customers made in the period, by segment; and ranks
+last period's churn scores against who did not buy. It returns a :class:`ForecastCheck`.
+
+Examples
+--------
+>>> p = pd.DataFrame({"customers": [10], "predicted": [11.0], "actual": [10.0],
+...                   "error": [0.1]}, index=["total"])
+>>> from cpm_analysis.periods import parse_period
+>>> ForecastCheck(p, {}, parse_period("2025-05")).available
+True
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cpm_analysis import availability
+from cpm_analysis.data import Dataset
+from cpm_analysis.periods import Period, parse_period
+
+CHURN_MEASURES = {
+    "customers": "Customers scored last period (active base)",
+    "mean_churn_probability": "Mean churn probability (90-day horizon)",
+    "no_purchase_rate": "Share who did not buy this period",
+    "roc_auc": "ROC AUC of last period's scores",
+    "top_decile_no_purchase_rate": "Share who did not buy, riskiest tenth",
+}
+
+
+@dataclass
+class ForecastCheck:
+    """What :func:`forecast_check` returns.
+
+    Attributes
+    ----------
+    purchases : DataFrame
+        By segment at the previous cutoff, plus a ``total`` row: ``customers``,
+        ``predicted`` and ``actual`` repeat purchases in the period, ``error`` (predicted /
+        actual - 1).
+    churn : dict
+        ``customers``, ``no_purchase_rate``, ``roc_auc``, ``top_decile_no_purchase_rate``,
+        ``mean_churn_probability`` (empty when last period had no churn scores).
+    previous : Period
+        The period whose predictions are checked.
+    source : str
+        Where last period's scores came from.
+    notes : list of str
+    model : BetaGeoModel or None
+        The purchase model fitted at the end of the previous period (``None`` when there was
+        no purchase check): an owner's check reuses the company's (never a refit on the book).
+    """
+
+    purchases: pd.DataFrame
+    churn: dict[str, float]
+    previous: Period
+    source: str = ""
+    notes: list[str] = field(default_factory=list)
+    model: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def available(self) -> bool:
+        """Whether any prediction could be checked."""
+        return len(self.purchases) > 0 or bool(self.churn)
+
+    def describe(self) -> str:
+        """One or two sentences on how last period's forecast held (Markdown).
+
+        Examples
+        --------
+        >>> p = pd.DataFrame({"customers": [10], "predicted": [11.0], "actual": [10.0],
+        ...                   "error": [0.1]}, index=["total"])
+        >>> ForecastCheck(p, {}, parse_period("2025-05")).describe()[:30]
+        '**Forecast check:** the purcha'
+        """
+        parts = []
+        if len(self.purchases):
+            total = self.purchases.loc["total"]
+            text = (
+                f"the purchase model predicted {total['predicted']:,.0f} repeat purchases for "
+                f"this period at the end of {self.previous.label}; customers made "
+                f"{total['actual']:,.0f}"
+            )
+            if availability.finite(total["error"]):
+                direction = "over" if total["error"] > 0 else "under"
+                text += f" ({abs(total['error']):.0%} {direction}-estimate)"
+            else:
+                text += " (no repeat purchase was made, so the error is not available)"
+            parts.append(text)
+        if self.churn:
+            parts.append(
+                f"last period's churn scores ranked who did not buy this period with a ROC AUC "
+                f"of {self.churn['roc_auc']:.2f} ({self.churn['top_decile_no_purchase_rate']:.0%}"
+                f" of the riskiest tenth did not buy, against "
+                f"{self.churn['no_purchase_rate']:.0%} overall)"
+            )
+        if not parts:
+            return "**Forecast check:** not available. " + " ".join(self.notes)
+        return "**Forecast check:** " + "; ".join(parts) + "."
+
+    def missing(self) -> Any:
+        """Return the one sentence shown instead of the check (the same object every call).
+
+        Examples
+        --------
+        >>> check = ForecastCheck(pd.DataFrame(), {}, parse_period("2025-05"), notes=["x"])
+        >>> check.missing().text, check.missing() is check.missing()
+        ('The forecast check is not available: x.', True)
+        """
+        return self._missing("; ".join(self.notes) or "nothing to check")
+
+    def _missing(self, detail: str) -> Any:
+        from cpm_analysis.availability import Check, Unavailable
+
+        if not self.available:
+            cache = self.__dict__.setdefault("_unavailable", {})
+            if "all" not in cache:
+                cache["all"] = Check("The forecast check", False, "", detail).missing()
+            return cache["all"]
+        gone = Unavailable(f"{detail[:1].upper()}{detail[1:]}.")
+        return gone
+
+    def purchases_table(self) -> Any:
+        """Return :attr:`purchases` for display, or why there is no purchase check.
+
+        ``error`` is shown as ``difference``.
+
+        Examples
+        --------
+        >>> ForecastCheck(pd.DataFrame(), {}, parse_period("2025-05"), notes=["x"]
+        ...               ).purchases_table().available
+        False
+        """
+        if len(self.purchases):
+            # "difference" (predicted / actual - 1), not "error": a page shows no error word
+            return self.purchases.rename(columns={"error": "difference"})
+        notes = [n for n in self.notes if "purchase" in n] or self.notes
+        return self._missing("; ".join(notes) or "no purchase check")
+
+    def churn_table(self) -> pd.DataFrame:
+        """Return the churn check as a one-column table for display.
+
+        Examples
+        --------
+        >>> check = ForecastCheck(pd.DataFrame(), {"roc_auc": 0.7}, parse_period("2025-05"))
+        >>> table = check.churn_table()
+        >>> float(table.loc["ROC AUC of last period's scores", "value"])
+        0.7
+        """
+        if not self.churn:
+            notes = [n for n in self.notes if "churn" in n] or self.notes
+            return self._missing("; ".join(notes) or "no churn check")
+        values = pd.Series(self.churn, dtype="float64")
+        return pd.DataFrame({"value": values.rename(CHURN_MEASURES)}).rename_axis("measure")
+
+
+def forecast_check(
+    dataset: Dataset,
+    period: Period | str,
+    previous: pd.DataFrame,
+    *,
+    source: str = "",
+    owner: str | None = None,
+    model: Any = None,
+) -> ForecastCheck:
+    """Check last period's predictions against what customers did in this period.
+
+    With *c0* the end of the previous period and *c1* the end of ``period``:
+
+    - **Repeat purchases.** BG/NBD is refitted on the orders up to *c0* (the same maximum-
+      likelihood recipe as the scoring, so the same model that produced last period's
+      ``expected_purchases_90d`` and CLV) and predicts each customer's purchases over the
+      period's length. *Actual*: the customer's purchases in (*c0*, *c1*], counted as the
+      model counts them (paid orders merged per calendar day). Customers are those who had
+      bought by *c0*; they are grouped by their segment at *c0* (from ``previous``).
+    - **Churn.** Last period's ``churn_probability`` (a 90-day horizon, active base at *c0*)
+      against the outcome *did not buy in (c0, c1]*. The period is usually shorter than the
+      horizon, so probabilities are not compared with rates; the check is of the ranking:
+      ROC AUC, and the no-purchase rate of the riskiest tenth against the overall rate.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Data up to at least the end of ``period``.
+    period : Period or str
+        The period whose outcomes are observed.
+    previous : DataFrame
+        The previous period's scored table (:func:`~cpm_analysis.pipeline.previous.previous_scored`).
+    source : str
+        Where ``previous`` came from (shown in the report).
+    owner : str, optional
+        An account owner: the model is fitted on every customer of ``dataset`` (an owner's
+        numbers are a slice of the company's), and the check is of the customers of
+        ``previous`` (the owner's book) only.
+    model : BetaGeoModel, optional
+        The purchase model already fitted on the orders up to *c0* (the company's check of the
+        same period, :attr:`ForecastCheck.model`): used instead of fitting it again.
+
+    A prediction that is not finite is never summed into a total: the purchase check is then
+    not available, and the notes say for how many customers.
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> ds = generate(400, seed=1).to_dataset()  # doctest: +SKIP
+    >>> prev, src = previous_scored(ds, "2025-06")  # doctest: +SKIP
+    >>> forecast_check(ds, "2025-06", prev).purchases.loc["total"]  # doctest: +SKIP
+    """
+    from sklearn.metrics import roc_auc_score
+
+    from cpm_analysis.clv import BetaGeoModel, period_summary
+    from cpm_analysis.frames import isin
+
+    period = parse_period(period)
+    last = period.previous()
+    c0, c1 = last.end, period.end
+    if "customer_id" not in previous.columns:
+        raise ValueError("previous: the scored table has no customer_id column")
+    notes: list[str] = []
+    view = dataset.as_of(c1)
+    summary = period_summary(view, c1, calibration_end=c0)
+    segment = previous.set_index("customer_id")["segment"] if "segment" in previous else None
+    purchases = pd.DataFrame(columns=["customers", "predicted", "actual", "error"])
+    enough = availability.forecast(view, period)
+    if enough.available:
+        if model is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = BetaGeoModel().fit(summary)
+        frame = pd.DataFrame(
+            {
+                "predicted": np.asarray(
+                    model.expected_purchases(summary["duration_holdout"].to_numpy(), summary),
+                    dtype=float,
+                ),
+                "actual": summary["frequency_holdout"].to_numpy(dtype=float),
+            },
+            index=summary.index,
+        )
+        if owner:
+            frame = frame.loc[isin(pd.Series(frame.index), previous["customer_id"])]
+        frame["segment"] = frame.index.map(segment).astype("str") if segment is not None else "all"
+        grouped = frame.groupby("segment", sort=False)
+        purchases = pd.DataFrame(
+            {
+                "customers": grouped.size(),
+                "predicted": grouped["predicted"].sum(),
+                "actual": grouped["actual"].sum(),
+            }
+        ).sort_values("actual", ascending=False, kind="stable")
+        purchases.loc["total"] = [len(frame), frame["predicted"].sum(), frame["actual"].sum()]
+        purchases["customers"] = purchases["customers"].astype(int)
+        purchases["error"] = (
+            purchases["predicted"] / purchases["actual"].where(purchases["actual"] > 0) - 1
+        )
+        purchases.index.name = f"segment at end of {last.label}"
+        bad = int((~np.isfinite(frame["predicted"].to_numpy())).sum())
+        if bad:
+            notes.append(
+                f"the purchase model gave no finite prediction for {bad:,} customer(s) at the "
+                f"end of {last.label}, so there is no purchase check"
+            )
+            purchases = purchases.iloc[:0]
+        elif not len(frame):
+            notes.append(f"no customer of the book had bought by the end of {last.label}")
+            purchases = purchases.iloc[:0]
+    else:
+        model = None
+        notes.append(f"{enough.detail}, so there is no purchase check")
+    churn: dict[str, float] = {}
+    if "churn_probability" in previous and previous["churn_probability"].notna().any():
+        scored = previous.loc[previous["churn_probability"].notna()]
+        paid = availability.paid_orders(view)
+        in_period = paid.loc[((paid["order_date"] > c0) & (paid["order_date"] <= c1)).to_numpy()]
+        bought = np.asarray(
+            isin(scored["customer_id"], in_period["customer_id"].unique()), dtype=bool
+        )
+        y = (~bought).astype(int)
+        p = scored["churn_probability"].to_numpy(dtype=float)
+        if 0 < y.sum() < len(y):
+            top = p >= np.quantile(p, 0.9)
+            churn = {
+                "customers": float(len(y)),
+                "mean_churn_probability": float(p.mean()),
+                "no_purchase_rate": float(y.mean()),
+                "roc_auc": float(roc_auc_score(y, p)),
+                "top_decile_no_purchase_rate": float(y[top].mean()),
+            }
+        else:
+            notes.append("every scored customer had the same outcome: no churn check")
+    else:
+        notes.append(f"no churn scores at the end of {last.label}: no churn check")
+    return ForecastCheck(purchases, churn, last, source, notes, model=model)

@@ -1,0 +1,87 @@
+"""KPI trends: the KPIs of the last periods and the headline KPIs a trend chart draws.
+
+Examples
+--------
+>>> [p.label for p in recent_periods("2025-03", 3)]
+['2025-01', '2025-02', '2025-03']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from cpm_analysis.config import DEFAULT_CONFIG
+from cpm_analysis.data import Dataset
+from cpm_analysis.periods import Period, parse_period
+
+HEADLINE_KPIS: tuple[str, ...] = (
+    "revenue",
+    "active_customers",
+    "repeat_rate",
+    "retention_rate",
+    "nps",
+    "csat",
+)
+"""KPIs drawn in the trend small multiples (those the data allows)."""
+
+
+TREND_PERIODS = 12
+"""Periods of history in the trends."""
+
+
+def recent_periods(period: Period | str, n: int = TREND_PERIODS) -> list[Period]:
+    """Return the ``n`` periods ending with ``period`` (same frequency), oldest first.
+
+    Examples
+    --------
+    >>> [p.label for p in recent_periods("2025-03", 3)]
+    ['2025-01', '2025-02', '2025-03']
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n: expected a positive integer, got {n!r}")
+    last = parse_period(period)
+    return [last.shift(-k) for k in range(n - 1, -1, -1)]
+
+
+def kpi_trends(
+    view: Dataset,
+    period: Period | str,
+    n: int = TREND_PERIODS,
+    *,
+    scores: Any = None,
+    sla_hours: float = DEFAULT_CONFIG.sla.first_response_hours,
+) -> pd.DataFrame:
+    """:func:`~cpm_analysis.kpis.kpi_history` of the last ``n`` periods that the data covers.
+
+    Periods that end before the first order are left out.
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> ds = generate(200, seed=1).to_dataset()
+    >>> h = kpi_trends(ds, "2025-06", 3)
+    >>> sorted(h.index.get_level_values("period").unique())
+    ['2025-04', '2025-05', '2025-06']
+    """
+    from cpm_analysis.kpis import kpi_history
+
+    first = view.orders["order_date"].min()
+    periods = [p for p in recent_periods(period, n) if p.end >= first]
+    return kpi_history(view, periods, sla_hours=sla_hours)
+
+
+def headline_kpis(history: pd.DataFrame, kpis: tuple[str, ...] = HEADLINE_KPIS) -> list[str]:
+    """Return the headline KPIs with at least one value in ``history``.
+
+    Examples
+    --------
+    >>> idx = pd.MultiIndex.from_tuples([("2025-01", "revenue"), ("2025-01", "nps")],
+    ...                                 names=["period", "kpi"])
+    >>> h = pd.DataFrame({"value": [1.0, None], "available": [True, False]}, index=idx)
+    >>> headline_kpis(h)
+    ['revenue']
+    """
+    values = history["value"].groupby(level="kpi").count()
+    return [k for k in kpis if values.get(k, 0) > 0]

@@ -1,0 +1,149 @@
+"""Every availability check of a period, in the order of page 01's "What the data allows".
+
+:func:`checks` gathers the data checks (:mod:`cpm_analysis.availability`) and the churn checks
+(:mod:`cpm_analysis.churn.sufficiency`); :attr:`cpm_analysis.pipeline.PeriodResult.checks`
+holds them for a period.
+
+Examples
+--------
+>>> from cpm_analysis.synthetic import generate
+>>> from cpm_analysis.periods import parse_period
+>>> ds = generate(200, seed=1).to_dataset().as_of("2024-06")
+>>> [c.analysis for c in checks(ds, parse_period("2024-06"))][-1]
+'Blended assessments'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from cpm_analysis.availability import (
+    Check,
+    agents,
+    calibration,
+    clusters,
+    forecast,
+    lifetime_value,
+    migration,
+    owners,
+    sales,
+    table,
+    targets,
+)
+from cpm_analysis.churn.sufficiency import churn_backtest, churn_model
+from cpm_analysis.data import Dataset
+from cpm_analysis.periods import Period
+
+
+def checks(
+    view: Dataset, period: Period, company: Dataset | None = None, owner: str | None = None
+) -> list[Check]:
+    """Every check of the report, in the order of page 01's "What the data allows".
+
+    The model checks (lifetime value, holdout, churn model, backtest, forecast) read
+    ``company``, the view of every customer the models are fitted on (also on an owner's
+    pages, whose scores are a slice of the company's); the others read ``view``, the page's
+    own data. ``company`` defaults to ``view``; ``owner`` is the account owner of the page.
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> from cpm_analysis.periods import parse_period
+    >>> ds = generate(200, seed=1).to_dataset().as_of("2024-06")
+    >>> [c.analysis for c in checks(ds, parse_period("2024-06"))][:2]
+    ['Sales KPIs', 'Refund and cancellation rates']
+    """
+    orders, customers = view.orders, view.customers
+    models = view if company is None else company
+    status = "status" in orders.columns
+    out = [
+        sales(view, period),
+        Check(
+            "Refund and cancellation rates",
+            status,
+            "orders.status",
+            "order status present" if status else "no order status, so every order counts as paid",
+        ),
+        Check(
+            "Product mix",
+            "category" in orders.columns,
+            "orders.category",
+            f"{orders['category'].nunique():,} categories"
+            if "category" in orders.columns
+            else "no product category in orders",
+        ),
+        lifetime_value(models, period.end),
+        calibration(models, period.end),
+        churn_model(models, period.end),
+        churn_backtest(models, period),
+        forecast(models, period),
+        Check(
+            "Contract churn",
+            "churned_at" in customers.columns,
+            "customers.churned_at",
+            "contract ends recorded"
+            if "churned_at" in customers.columns
+            else "no churned_at, so churn is inferred from purchase behaviour",
+        ),
+    ]
+    attributes = [c for c in ("region", "channel") if c in customers.columns]
+    out.append(
+        Check(
+            "Segments by region and channel",
+            bool(attributes),
+            "customers.region, customers.channel",
+            f"attributes: {', '.join(attributes)}"
+            if attributes
+            else "no region or channel in customers",
+        )
+    )
+    out += [
+        clusters(view, period.end),
+        migration(view, period),
+        owners(view),
+        table(view, "tickets", "Service KPIs", period),
+        agents(view, period, owner),
+        table(view, "surveys", "NPS", period),
+        table(view, "staff", "Team scorecards", period),
+        targets(view, period),
+        table(view, "assessments", "Blended assessments", period),
+    ]
+    return out
+
+
+_all_checks = checks  # capabilities() has a parameter named checks
+
+
+def capabilities(
+    view: Dataset,
+    period: Period,
+    company: Dataset | None = None,
+    owner: str | None = None,
+    *,
+    checks: Sequence[Any] | None = None,
+) -> pd.DataFrame:
+    """Which analyses the data supports for the period, and why not when it does not.
+
+    One row per check of :func:`checks`, the same checks the
+    report pages use to show or leave out a section: ``analysis``, ``available`` (bool),
+    ``needs`` (the tables and columns) and ``detail`` (the fact behind the verdict, e.g. "the
+    data has no tickets table"). On an owner's page, ``company`` is the view of every customer:
+    the model rows are checked on it, as the models are fitted on it. ``checks`` are the
+    checks already made (:attr:`cpm_analysis.pipeline.PeriodResult.checks`).
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> from cpm_analysis.periods import parse_period
+    >>> ds = generate(200, seed=1).to_dataset()
+    >>> caps = capabilities(ds.as_of("2024-06"), parse_period("2024-06")).set_index("analysis")
+    >>> bool(caps.loc["Service KPIs", "available"])
+    True
+    """
+    if checks is None:
+        checks = _all_checks(view, period, company=company, owner=owner)
+    rows = [(c.analysis, c.available, c.needs, c.detail) for c in checks]
+    return pd.DataFrame.from_records(rows, columns=["analysis", "available", "needs", "detail"])
