@@ -85,7 +85,7 @@ def section(value: Any) -> Any:
 def markdown(text: Any) -> Any:
     """``IPython.display.Markdown(text)``, or ``text`` itself when it is an :class:`Unavailable`.
 
-    For a section's verdict cell: ``availability.markdown(sections.backtest_verdict(result))``.
+    For a section's verdict cell: ``availability.markdown(backtest_verdict(result))``.
 
     Examples
     --------
