@@ -212,3 +212,32 @@ def test_a_report_with_owner_pages_starts_one_kernel_per_job(tmp_path, monkeypat
     pids = {p.name for folder in folders for p in folder.glob("pid-*")}
     assert all(len(list(folder.glob("*.html"))) == 3 for folder in folders)  # 9 notebooks
     assert 1 <= len(pids) <= 2  # ... in the two warm kernels of --jobs 2
+
+
+def _page(path: Path, title: str, html: str) -> Path:
+    """An executed notebook: a heading and one HTML output."""
+    output = nbformat.v4.new_output("display_data", data={"text/html": html, "text/plain": "t"})
+    cells = [
+        nbformat.v4.new_markdown_cell(f"# {title}"),
+        nbformat.v4.new_code_cell(outputs=[output]),
+    ]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
+    return path
+
+
+def test_pages_exported_by_one_reused_exporter_are_those_of_a_new_one(tmp_path, monkeypatch):
+    import threading
+
+    from cpm_analysis.report import export
+
+    monkeypatch.setattr(export, "_EXPORTERS", threading.local())  # this thread: a new exporter
+    alpha = _page(tmp_path / "a.ipynb", "Alpha", "<p>one</p>")
+    first = export.export_html(alpha).read_bytes()
+    other = export.export_html(_page(tmp_path / "b.ipynb", "Beta", "<b>two</b>")).read_text()
+    assert export.export_html(alpha).read_bytes() == first  # nothing of Beta carried over
+    assert "<b>two</b>" in other and "Alpha" not in other
+    exporters: list = []
+    worker = threading.Thread(target=lambda: exporters.append(export._thread_exporter()))
+    worker.start()
+    worker.join()
+    assert exporters[0] is not export._thread_exporter()  # one per thread: never shared
