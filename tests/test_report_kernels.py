@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import nbformat
@@ -241,3 +242,22 @@ def test_pages_exported_by_one_reused_exporter_are_those_of_a_new_one(tmp_path, 
     worker.start()
     worker.join()
     assert exporters[0] is not export._thread_exporter()  # one per thread: never shared
+
+
+def test_aborting_a_pool_kills_the_running_notebook_and_cancels_the_queued_ones(tmp_path):
+    slow = _notebook(tmp_path, "slow", "import time\nopen('started', 'w').close()\ntime.sleep(60)")
+    pool = KernelPool(1, home=tmp_path)
+    running = pool.submit(
+        lambda k: execute_notebook(slow, tmp_path / "o.ipynb", {}, cwd=tmp_path, kernel=k)
+    )
+    queued = pool.submit(
+        lambda k: execute_notebook(slow, tmp_path / "q.ipynb", {}, cwd=tmp_path, kernel=k)
+    )
+    while not (tmp_path / "started").exists():  # the cell is running
+        time.sleep(0.1)
+    started = time.perf_counter()
+    pool.close(abort=True)
+    assert time.perf_counter() - started < 30  # not the minute the cell sleeps
+    with pytest.raises(NotebookFailed, match="slow: DeadKernelError"):
+        running.result()
+    assert queued.cancelled() and pool.starts == 1

@@ -438,7 +438,11 @@ class KernelPool:
         return future
 
     def close(self, *, abort: bool = False) -> None:
-        """Let the queued tasks finish (or, with ``abort``, kill the kernels) and shut down."""
+        """Let the queued tasks finish and shut the kernels down.
+
+        With ``abort`` (the run is being stopped) the kernels are killed at once, the running
+        tasks fail with their dead kernel, and the queued ones are cancelled.
+        """
         if self._closed:
             return
         self._closed = True
@@ -457,6 +461,8 @@ class KernelPool:
                 kernel.warm_up(env)
             while (item := self._queue.get()) is not None:
                 future, task = item
+                if self._abort:  # the run is being stopped: what is still queued never starts
+                    future.cancel()
                 if not future.set_running_or_notify_cancel():
                     continue
                 try:
