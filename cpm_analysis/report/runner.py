@@ -944,10 +944,16 @@ def run_report(
             ", ".join(p.label for p in periods),
             ", ".join(s.name for s in specs),
         )
-        # one warm kernel per job for every notebook of every period, started (and its
-        # imports done) while the first period is computed
+        # one warm kernel per job (no more than a period has notebooks) for every notebook of
+        # every period, started and its imports done while the first period is computed
         kernels = stack.enter_context(
-            KernelPool(jobs, kernel_name, home=private, warm=True, env=_kernel_env(source))
+            KernelPool(
+                jobs if per_owner else min(jobs, len(specs)),
+                kernel_name,
+                home=private,
+                warm=True,
+                env=_kernel_env(source),
+            )
         )
         from tqdm.auto import tqdm
 
