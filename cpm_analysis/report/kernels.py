@@ -489,9 +489,12 @@ _registered = threading.Lock()
 def _register_engine() -> None:
     """Register :data:`ENGINE_NAME` with papermill (once)."""
     from papermill.engines import papermill_engines
+    from papermill.exceptions import PapermillException
 
     with _registered:
-        if ENGINE_NAME not in papermill_engines._engines:
+        try:
+            papermill_engines.get_engine(ENGINE_NAME)
+        except PapermillException:  # not registered yet
             papermill_engines.register(ENGINE_NAME, _engine())
 
 
