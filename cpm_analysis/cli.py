@@ -267,7 +267,7 @@ def sample(
     type=click.IntRange(min=1),
     default=min(2, os.cpu_count() or 1),
     show_default="2, or 1 on a single core",
-    help="Notebooks executed at the same time (one kernel each).",
+    help="Notebooks executed at the same time (one warm kernel each, kept for the run).",
 )
 @click.option(
     "--engine",

@@ -8,9 +8,11 @@ For each period the runner
    outside the report folder, removed at the end: never published, never scanned as output);
 2. writes ``rejected_rows.csv`` (personal fields masked unless ``pii="show"``);
 3. executes every periodic notebook with papermill (kernel ``python3``, working directory = the
-   period folder, parameters injected: ``data``, ``period``, ``freq``, ``out_dir``, ``pii``,
-   ``owner``, ``seed``, ``lang``, ``result``: the saved result, which the kernel renders without
-   loading the data again; a notebook gets only the parameters it declares) and exports each to offline HTML (:mod:`cpm_analysis.report.export`); with
+   period folder; ``--jobs`` warm kernels run every notebook of the run, each one reset before
+   every notebook, :mod:`cpm_analysis.report.kernels`; parameters injected: ``data``, ``period``,
+   ``freq``, ``out_dir``, ``pii``, ``owner``, ``seed``, ``lang``, ``result``: the saved result,
+   which the kernel renders without loading the data again; a notebook gets only the parameters
+   it declares) and exports each to offline HTML (:mod:`cpm_analysis.report.export`); with
    ``per_owner`` again for each account owner into ``owners/<owner_id>/``, from the same saved
    company result filtered to that owner's customers
    (:meth:`~cpm_analysis.pipeline.PeriodResult.for_owner`);
@@ -48,6 +50,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import errno
+import functools
 import hashlib
 import logging
 import os
@@ -59,7 +62,7 @@ import time
 import traceback
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,6 +94,7 @@ from cpm_analysis.report.index import (
     OWNERS_DIR,
     write_index,
 )
+from cpm_analysis.report.kernels import KERNEL_NAME, KernelPool, WarmKernel
 from cpm_analysis.report.lock import ReportLock
 from cpm_analysis.report.manifest import Manifest, OutputFolderError
 from cpm_analysis.report.metrics import base_metrics, merge_plugin_metrics, write_metrics
@@ -107,7 +111,6 @@ from cpm_analysis.report.spreadsheet import write_csv
 log = logging.getLogger("cpm_analysis.report")
 
 NOTEBOOKS_ENV = "CPM_NOTEBOOKS_DIR"
-KERNEL_NAME = "python3"
 PERIODIC_NAME = re.compile(r"^\d{2}_[A-Za-z0-9][A-Za-z0-9_-]*$")
 SCORED_STEM = "customers_scored"
 REJECTED_FILE = "rejected_rows.csv"
@@ -116,7 +119,6 @@ REQUIRED_PARAMETERS: tuple[str, ...] = ("data", "period", "freq", "pii", "owner"
 """Parameters every periodic notebook must declare: without ``pii`` or ``owner`` a notebook
 would silently show personal data or every owner's customers."""
 SCANNED_SUFFIXES: tuple[str, ...] = (".html", ".csv", ".ipynb", ".json")
-_KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL"]
 
 
 class ReportArgumentError(ValueError):
@@ -345,64 +347,42 @@ def execute_notebook(
     kernel_name: str = KERNEL_NAME,
     timeout: float | None = None,
     env: dict[str, str] | None = None,
+    kernel: WarmKernel | None = None,
 ) -> None:
-    """Execute one notebook with papermill into ``output``.
+    """Execute one notebook with papermill into ``output``, its working directory ``cwd``.
 
     ``env`` is added to the kernel's environment (not to this process's, and not to the
     notebook): how the runner hands a database URL to the kernel (:data:`DATA_URL_ENV`).
+    With ``kernel`` (a worker of a :class:`~cpm_analysis.report.kernels.KernelPool`) the
+    notebook runs in that warm kernel after a reset of its namespace, figures and style
+    (:mod:`cpm_analysis.report.kernels`); without it a kernel is started for this notebook
+    and shut down after it.
 
     Raises
     ------
     NotebookFailed
         Naming the cell (its position in the notebook, its execution count and its first line)
-        and the error, when a cell raises; or the kernel's fate when it dies or times out. The
-        executed notebook, error included, is at ``output``.
+        and the error, when a cell raises; or the kernel's fate when it dies or times out (a
+        warm kernel is then replaced for the next notebook). The executed notebook, error
+        included, is at ``output``.
     """
-    import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    # The kernel is started in ``cwd`` by its kernel manager, and papermill gets no ``cwd``:
-    # papermill's own is a process-wide chdir, and with parallel notebook threads (``--jobs``)
-    # the save-and-restore of two threads interleaves. A kernel could then start in the wrong
-    # folder, and this process could be left in a period's temporary folder after it was
-    # renamed away (the next report then fails on a folder of a finished run).
-    extra = {"kernel_manager_class": _kernel_manager_with(env or {}, cwd)}
+    # The kernel moves into ``cwd`` itself, and papermill gets no ``cwd``: papermill's own is
+    # a process-wide chdir, and with parallel notebook threads (``--jobs``) the save-and-restore
+    # of two threads interleaves. A kernel could then run in the wrong folder, and this process
+    # could be left in a period's temporary folder after it was renamed away (the next report
+    # then fails on a folder of a finished run).
     try:
-        pm.execute_notebook(
-            str(spec.path),
-            str(output),
-            parameters=parameters,
-            kernel_name=kernel_name,
-            progress_bar=False,
-            log_output=False,
-            request_save_on_cell_execute=False,
-            execution_timeout=timeout,
-            extra_arguments=_KERNEL_ARGS,
-            **extra,
-        )
+        if kernel is not None:
+            kernel.execute(spec.path, output, parameters, cwd=cwd, timeout=timeout, env=env)
+        else:
+            with WarmKernel(kernel_name, home=cwd) as once:
+                once.execute(spec.path, output, parameters, cwd=cwd, timeout=timeout, env=env)
     except PapermillExecutionError as err:
         raise NotebookFailed(spec.name, redact_text(_describe_cell_error(spec, err))) from None
     except Exception as err:  # dead kernel, timeout, unreadable notebook, full disk, ...
         raise NotebookFailed(spec.name, redact_text(f"{type(err).__name__}: {err}")) from None
-
-
-def _kernel_manager_with(env: dict[str, str], cwd: Path | None = None) -> type:
-    """Make a kernel manager class whose kernels start in ``cwd`` and get ``env``.
-
-    ``env`` comes on top of this process's environment (neither changes this process's own).
-    """
-    from jupyter_client.manager import AsyncKernelManager
-
-    added = dict(env)
-
-    class KernelManagerWithEnv(AsyncKernelManager):
-        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
-            kw["env"] = {**kw.get("env", os.environ), **added}
-            if cwd is not None:
-                kw["cwd"] = str(cwd)
-            await super().start_kernel(**kw)
-
-    return KernelManagerWithEnv
 
 
 def _describe_cell_error(spec: NotebookSpec, err: Any) -> str:
@@ -836,7 +816,8 @@ def run_report(
     seed : int
         Seed passed to every notebook and to the scoring plug-in.
     jobs : int
-        Notebooks executed at the same time (each in its own kernel).
+        Notebooks executed at the same time: each of the ``jobs`` workers keeps one warm
+        kernel for every notebook of the run (:mod:`cpm_analysis.report.kernels`).
     timeout : float, optional
         Seconds a single cell may run.
     progress : bool
@@ -980,6 +961,17 @@ def run_report(
             ", ".join(p.label for p in periods),
             ", ".join(s.name for s in specs),
         )
+        # one warm kernel per job (no more than a period has notebooks) for every notebook of
+        # every period, started and its imports done while the first period is computed
+        kernels = stack.enter_context(
+            KernelPool(
+                jobs if per_owner else min(jobs, len(specs)),
+                kernel_name,
+                home=private,
+                warm=True,
+                env=_kernel_env(source),
+            )
+        )
         from tqdm.auto import tqdm
 
         outcomes = []
@@ -1013,6 +1005,7 @@ def run_report(
                     config=settings,
                     keep_pages=keep_pages,
                     lang=language,
+                    kernels=kernels,
                 )
                 outcomes.append(outcome)
                 _write_index(out_dir, manifest, language)
@@ -1044,6 +1037,17 @@ def report_language(lang: str | None, config: CPMConfig) -> str:
     except ValueError as err:
         raise ReportArgumentError(str(err)) from None
     return str(lang).strip()
+
+
+def _kernel_env(source: str) -> dict[str, str] | None:
+    """Return what the kernels get in their environment: a database URL (:data:`DATA_URL_ENV`).
+
+    Examples
+    --------
+    >>> _kernel_env("/srv/crm") is None, list(_kernel_env("sqlite:////srv/crm.db"))
+    (True, ['CPM_DATA_URL'])
+    """
+    return {DATA_URL_ENV: source} if is_url(source) else None
 
 
 def _write_index(out: Path, manifest: Manifest, lang: str | None = None) -> Path:
@@ -1127,6 +1131,7 @@ def _run_period(
     config: CPMConfig | None = None,
     keep_pages: bool = False,
     lang: str = "en",
+    kernels: KernelPool | None = None,
 ) -> PeriodOutcome:
     label = period.label
     started = time.perf_counter()
@@ -1177,8 +1182,10 @@ def _run_period(
         }
         bar.total += len(tasks)
         bar.refresh()
-        env = {DATA_URL_ENV: source} if is_url(source) else None
-        _execute_all(tasks, common, declared, jobs, timeout, kernel_name, bar, outcome, env)
+        env = _kernel_env(source)
+        _execute_all(
+            tasks, common, declared, jobs, timeout, kernel_name, bar, outcome, env, kernels
+        )
         _mark_failed_owners(tasks, outcome)
         kept = carry_over_pages(final, staging) if keep_pages else []
 
@@ -1304,11 +1311,18 @@ def _execute_all(
     bar: Any,
     outcome: PeriodOutcome,
     env: dict[str, str] | None = None,
+    kernels: KernelPool | None = None,
 ) -> None:
+    """Execute and export every task's notebook in the warm kernels of ``kernels``.
+
+    Without ``kernels`` a pool of ``jobs`` kernels is started for these tasks only. A failing
+    company page stops the rest (the period fails); a failing owner page is recorded in
+    ``outcome.owner_failures`` and the other pages go on.
+    """
     stop = threading.Event()
     lock = threading.Lock()
 
-    def run(task: _Task) -> None:
+    def run(task: _Task, kernel: WarmKernel) -> None:
         if stop.is_set():
             return
         where = task.spec.name if task.owner is None else f"{task.spec.name} [owner {task.owner}]"
@@ -1325,6 +1339,7 @@ def _execute_all(
                 kernel_name=kernel_name,
                 timeout=timeout,
                 env=env,
+                kernel=kernel,
             )
         except NotebookFailed as err:
             if task.owner is not None:
@@ -1356,13 +1371,11 @@ def _execute_all(
             bar.update(1)
         log.info("%s: ran %s (%.1f s, export %.1f s)", common["period"], where, executed, exported)
 
-    if jobs == 1:
-        for task in tasks:
-            run(task)
-        return
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures: list[Future] = [pool.submit(run, task) for task in tasks]
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+    with contextlib.ExitStack() as stack:
+        if kernels is None:
+            kernels = stack.enter_context(KernelPool(jobs, kernel_name))
+        futures: list[Future] = [kernels.submit(functools.partial(run, task)) for task in tasks]
+        wait(futures, return_when=FIRST_EXCEPTION)
         for future in futures:
             future.cancel()
         wait(futures)
