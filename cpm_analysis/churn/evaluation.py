@@ -168,8 +168,16 @@ def window_cutoffs(
     return cutoffs
 
 
-def backtest_plan(first_order: Any, end: Any, n: int = 3) -> tuple[ChurnWindow, list[pd.Timestamp]]:
-    """Return the longest churn window of :data:`CHURN_WINDOWS` with a backtest, and its cutoffs.
+def backtest_plan(
+    first_order: Any,
+    end: Any,
+    n: int = 3,
+    windows: Sequence[tuple[str, str]] = CHURN_WINDOWS,
+) -> tuple[ChurnWindow, list[pd.Timestamp]]:
+    """Return the longest churn window of ``windows`` with a backtest, and its cutoffs.
+
+    ``windows`` are ``(horizon, active window)`` pairs, longest first (default
+    :data:`CHURN_WINDOWS`; the configuration's ``churn.windows`` is ``config.churn.pairs``).
 
     Raises
     ------
@@ -181,12 +189,14 @@ def backtest_plan(first_order: Any, end: Any, n: int = 3) -> tuple[ChurnWindow, 
     >>> window, cutoffs = backtest_plan("2024-12-01", "2025-11-30")
     >>> window.describe(), len(cutoffs)
     ('a 90-day horizon over the customers who bought in the last 180 days', 2)
+    >>> backtest_plan("2024-12-01", "2025-11-30", windows=[("30D", "60D")])[0].horizon.days
+    30
     """
-    for window in churn_windows():
+    for window in churn_windows(windows):
         cutoffs = window_cutoffs(first_order, end, window, n=n)
         if len(cutoffs) >= 2:
             return window, cutoffs
-    shortest = churn_windows()[-1]
+    shortest = churn_windows(windows)[-1]
     months = (shortest.active_window + 2 * shortest.horizon).days / 30.4
     raise ValueError(
         f"history: a churn backtest needs about {months:.0f} months of orders before the end "
