@@ -39,10 +39,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.inspection import permutation_importance
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from cpm_analysis.churn.features import churn_features
+from cpm_analysis.churn.importance import permutation_importance
 from cpm_analysis.churn.labels import churn_labels, parse_horizon
 from cpm_analysis.churn.model import ChurnModel
 from cpm_analysis.config import DEFAULT_CONFIG
@@ -522,7 +522,6 @@ def backtest(
                 fitted,
                 X_test,
                 y_test.to_numpy(),
-                scoring="roc_auc",
                 n_repeats=n_repeats,
                 random_state=random_state,
                 max_samples=min(1.0, IMPORTANCE_MAX_ROWS / len(y_test)),
