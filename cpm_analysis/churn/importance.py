@@ -69,9 +69,9 @@ def permutation_importance(
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression
-    >>> clf = LogisticRegression().fit([[0.0], [1.0], [0.2], [0.9]], [0, 1, 0, 1])
-    >>> permutation_importance(clf, pd.DataFrame({"x": [0.0, 1.0, 0.2, 0.9]}), [0, 1, 0, 1],
-    ...                        n_repeats=2, random_state=0).importances.shape
+    >>> frame = pd.DataFrame({"x": [0.0, 1.0, 0.2, 0.9]})
+    >>> clf = LogisticRegression().fit(frame, [0, 1, 0, 1])
+    >>> permutation_importance(clf, frame, [0, 1, 0, 1], n_repeats=2, random_state=0).importances.shape
     (1, 2)
     """
     scores = _CachedScores.read(estimator, X)
