@@ -181,12 +181,9 @@ class _RowScores:
             for t in range(len(trees.predictors)):
                 every[t] = trees.predict(t, rows)
             tree_columns = {c: int(trees.columns[position[c]]) for c in self.columns}
+            feature = trees.all_splits["feature_idx"]
             users = {
-                c: {
-                    t
-                    for t, nodes in enumerate(trees.splits)
-                    if (nodes["feature_idx"] == tree_columns[c]).any()
-                }
+                c: set(np.unique(trees.split_tree[feature == tree_columns[c]]).tolist())
                 for c in self.columns
             }
             self.parts.append(("trees", (trees, rows, every, tree_columns, users)))

@@ -85,7 +85,7 @@ def tree_substitution(
         return None
     rows = np.asarray(trees.preprocess(design), dtype=np.float64)
     out = np.empty((len(rows), len(substitutes)))
-    plans = [trees.plan(column, values, weights) for column, values, weights in substitutes]
+    plans = trees.plans(substitutes)
     residual = np.array([1.0 - float(np.sum(w)) for _, _, w in substitutes])
     block = max(1, BLOCK_PREDICTIONS // max(1, len(trees.predictors)))
     for start in range(0, len(rows), block):
@@ -122,6 +122,9 @@ class _Trees:
         self.columns = self._column_map(clf)
         nodes = [p.nodes[~p.nodes["is_leaf"].astype(bool)] for p in predictors]
         self.splits = nodes
+        # every split of every tree, with the tree it belongs to
+        self.all_splits = np.concatenate(nodes)
+        self.split_tree = np.repeat(np.arange(len(nodes)), [len(n) for n in nodes])
 
     @classmethod
     def read(cls, clf: Any) -> _Trees | None:
@@ -165,35 +168,49 @@ class _Trees:
         """Return tree ``t``'s leaf values for ``rows`` (preprocessed)."""
         return self.predictors[t].predict(rows, self.known, self.f_idx_map, self.n_threads)
 
-    def plan(
-        self, column: int, values: np.ndarray, weights: np.ndarray
-    ) -> tuple[int, np.ndarray, list[tuple[float, float]]]:
-        """Return the tree-space column, the trees splitting on it and the distinct values.
+    def plans(
+        self, substitutes: Sequence[tuple[int, np.ndarray, np.ndarray]]
+    ) -> list[tuple[int, np.ndarray, list[tuple[float, float]]]]:
+        """For each substitute: the tree-space column, the trees splitting on it, the values.
 
-        Values every split sends the same way are merged (their weights summed), in order of
+        The values are those the trees read (one preprocessing of every background value);
+        values every split sends the same way are merged (their weights summed), in order of
         first appearance.
         """
-        q = int(self.columns[column])
-        probe = np.zeros((len(values), int(self.clf.n_features_in_)))
-        probe[:, column] = np.asarray(values, dtype=np.float64)
-        encoded = np.asarray(self.preprocess(probe), dtype=np.float64)[:, q]
-        users = np.array(
-            [t for t, nodes in enumerate(self.splits) if (nodes["feature_idx"] == q).any()],
-            dtype=np.intp,
-        )
-        splits = np.concatenate([nodes[nodes["feature_idx"] == q] for nodes in self.splits])
-        categorical = bool(splits["is_categorical"].any()) if len(splits) else False
-        thresholds = np.unique(splits["num_threshold"]) if len(splits) else np.empty(0)
-        groups: dict[Any, list[float]] = {}
-        for value, weight in zip(encoded, np.asarray(weights, dtype=np.float64), strict=True):
-            if np.isnan(value):
-                key: Any = "missing"
-            elif categorical:
-                key = float(value)
-            else:  # the thresholds below the value: which side of each split it goes
-                key = int(np.searchsorted(thresholds, value, side="left"))
-            if key in groups:
-                groups[key][1] += weight
-            else:
-                groups[key] = [float(value), float(weight)]
-        return q, users, [(v, w) for v, w in groups.values()]
+        n = int(self.clf.n_features_in_)
+        sizes = [len(values) for _, values, _ in substitutes]
+        probe = np.zeros((sum(sizes), n))
+        starts = np.cumsum([0, *sizes])
+        for (column, values, _), start in zip(substitutes, starts, strict=False):
+            probe[start : start + len(values), column] = np.asarray(values, dtype=np.float64)
+        encoded_all = np.asarray(self.preprocess(probe), dtype=np.float64) if len(probe) else probe
+        out = []
+        for (column, _, weights), start, size in zip(substitutes, starts, sizes, strict=False):
+            q = int(self.columns[column])
+            encoded = encoded_all[start : start + size, q]
+            on_q = self.all_splits["feature_idx"] == q
+            users = np.unique(self.split_tree[on_q]).astype(np.intp)
+            splits = self.all_splits[on_q]
+            categorical = bool(splits["is_categorical"].any())
+            thresholds = np.unique(splits["num_threshold"])
+            out.append((q, users, _merge(encoded, weights, categorical, thresholds)))
+        return out
+
+
+def _merge(
+    encoded: np.ndarray, weights: np.ndarray, categorical: bool, thresholds: np.ndarray
+) -> list[tuple[float, float]]:
+    """Merge the values every split sends the same way, summing their weights."""
+    groups: dict[Any, list[float]] = {}
+    for value, weight in zip(encoded, np.asarray(weights, dtype=np.float64), strict=True):
+        if np.isnan(value):
+            key: Any = "missing"
+        elif categorical:
+            key = float(value)
+        else:  # the thresholds below the value: which side of each split it goes
+            key = int(np.searchsorted(thresholds, value, side="left"))
+        if key in groups:
+            groups[key][1] += weight
+        else:
+            groups[key] = [float(value), float(weight)]
+    return [(v, w) for v, w in groups.values()]
