@@ -166,6 +166,20 @@ def test_too_short_a_history_names_what_a_backtest_needs():
     assert training_window("2025-06-01", "2025-06-30 23:59:59") is None
 
 
+def test_the_backtest_plan_uses_the_configured_windows():
+    monthly = [("30D", "120D"), ("14D", "60D")]
+    window, cutoffs = backtest_plan("2024-12-01", "2025-06-30 23:59:59", windows=monthly)
+    assert (window.horizon.days, window.active_window.days) == (30, 120)
+    assert [c.strftime("%Y-%m-%d") for c in cutoffs] == ["2025-03-31", "2025-04-30", "2025-05-31"]
+    # the built-in windows need more history than the configured ones
+    with pytest.raises(ValueError, match="needs about 5 months"):
+        backtest_plan("2025-03-01", "2025-06-30 23:59:59")
+    window, _ = backtest_plan("2025-03-01", "2025-06-30 23:59:59", windows=monthly)
+    assert window.horizon.days == 14
+    with pytest.raises(ValueError, match="needs about 3 months of orders"):
+        backtest_plan("2025-05-01", "2025-06-30 23:59:59", windows=monthly)
+
+
 # --- page 01 equals the pages ----------------------------------------------------------------
 
 

@@ -82,9 +82,12 @@ def test_metrics_hold_the_kpis_with_the_model_kpis(result):
     metrics.dumps(result.metrics)  # JSON-able
 
 
-def test_build_period_is_deterministic(result, company):
-    again = build_period(company, PERIOD, seed=0)
+def test_build_period_is_deterministic_in_one_or_two_processes(result, company):
+    # jobs=2: the backtest and last period's scores are computed in a second process
+    again = build_period(company, PERIOD, seed=0, jobs=2)
     pd.testing.assert_frame_equal(again.scored, result.scored)
+    pd.testing.assert_frame_equal(again.previous, result.previous)
+    assert again.previous_source == result.previous_source
     assert metrics.dumps(again.metrics) == metrics.dumps(result.metrics)
     pd.testing.assert_frame_equal(again.backtest.metrics, result.backtest.metrics)
     pd.testing.assert_frame_equal(again.forecast.purchases, result.forecast.purchases)

@@ -39,10 +39,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.inspection import permutation_importance
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from cpm_analysis.churn.features import churn_features
+from cpm_analysis.churn.importance import permutation_importance
 from cpm_analysis.churn.labels import churn_labels, parse_horizon
 from cpm_analysis.churn.model import ChurnModel
 from cpm_analysis.config import DEFAULT_CONFIG
@@ -168,8 +168,16 @@ def window_cutoffs(
     return cutoffs
 
 
-def backtest_plan(first_order: Any, end: Any, n: int = 3) -> tuple[ChurnWindow, list[pd.Timestamp]]:
-    """Return the longest churn window of :data:`CHURN_WINDOWS` with a backtest, and its cutoffs.
+def backtest_plan(
+    first_order: Any,
+    end: Any,
+    n: int = 3,
+    windows: Sequence[tuple[str, str]] = CHURN_WINDOWS,
+) -> tuple[ChurnWindow, list[pd.Timestamp]]:
+    """Return the longest churn window of ``windows`` with a backtest, and its cutoffs.
+
+    ``windows`` are ``(horizon, active window)`` pairs, longest first (default
+    :data:`CHURN_WINDOWS`; the configuration's ``churn.windows`` is ``config.churn.pairs``).
 
     Raises
     ------
@@ -181,12 +189,14 @@ def backtest_plan(first_order: Any, end: Any, n: int = 3) -> tuple[ChurnWindow, 
     >>> window, cutoffs = backtest_plan("2024-12-01", "2025-11-30")
     >>> window.describe(), len(cutoffs)
     ('a 90-day horizon over the customers who bought in the last 180 days', 2)
+    >>> backtest_plan("2024-12-01", "2025-11-30", windows=[("30D", "60D")])[0].horizon.days
+    30
     """
-    for window in churn_windows():
+    for window in churn_windows(windows):
         cutoffs = window_cutoffs(first_order, end, window, n=n)
         if len(cutoffs) >= 2:
             return window, cutoffs
-    shortest = churn_windows()[-1]
+    shortest = churn_windows(windows)[-1]
     months = (shortest.active_window + 2 * shortest.horizon).days / 30.4
     raise ValueError(
         f"history: a churn backtest needs about {months:.0f} months of orders before the end "
@@ -512,7 +522,6 @@ def backtest(
                 fitted,
                 X_test,
                 y_test.to_numpy(),
-                scoring="roc_auc",
                 n_repeats=n_repeats,
                 random_state=random_state,
                 max_samples=min(1.0, IMPORTANCE_MAX_ROWS / len(y_test)),

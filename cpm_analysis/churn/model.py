@@ -87,6 +87,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from cpm_analysis.churn.reasons import format_reasons
+from cpm_analysis.churn.substitution import tree_substitution
 from cpm_analysis.churn.table import (
     NUMERIC_KINDS,
     CategoryCoder,
@@ -782,8 +783,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     def _substitution_contributions(self, estimator: Pipeline, Xc: pd.DataFrame) -> np.ndarray:
         """f(x) minus the mean of f(x with one feature set to each background value).
 
-        Works on the encoded design matrix, so each feature costs one prediction over
-        ``n_rows x n_background`` rows (in blocks) rather than a pass through the pipeline.
+        Works on the encoded design matrix, tree by tree
+        (:func:`~cpm_analysis.churn.substitution.tree_substitution`: only the trees that split
+        on a feature are evaluated for it, once per distinct background value); a classifier
+        whose trees cannot be read is evaluated whole (:func:`_ensemble_substitution`).
         """
         steps = estimator.named_steps
         encode = Pipeline([("codes", steps["codes"]), ("design", steps["design"])])
@@ -793,22 +796,17 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         categorical = [c for c, k in self.kinds_.items() if k not in NUMERIC_KINDS]
         position = {c: i for i, c in enumerate(numeric + categorical)}
         base = clf.decision_function(design)
-        out = np.empty((len(Xc), len(self.kinds_)))
-        block = max(1, SUBSTITUTION_ROWS // max(len(p) for p, _ in self.background_.values()))
-        for j, col in enumerate(self.kinds_):
+        substitutes = []
+        for col in self.kinds_:
             points, weights = self.background_[col]
             # the background values as the design matrix encodes them
             probe = pd.DataFrame({c: Xc[c].iloc[[0] * len(points)].to_numpy() for c in Xc})
             probe[col] = points.astype(np.float64 if col in numeric else object)
-            encoded = encode.transform(probe)[:, position[col]]
-            for start in range(0, len(Xc), block):
-                part = design[start : start + block]
-                stacked = np.repeat(part[None, :, :], len(points), axis=0)
-                stacked[:, :, position[col]] = encoded[:, None]
-                moved = clf.decision_function(stacked.reshape(-1, part.shape[1]))
-                expected = weights @ moved.reshape(len(points), len(part))
-                out[start : start + block, j] = base[start : start + block] - expected
-        return out
+            substitutes.append((position[col], encode.transform(probe)[:, position[col]], weights))
+        fast = tree_substitution(clf, design, base, substitutes)
+        if fast is not None:  # the same numbers, from the trees that split on each feature
+            return fast
+        return _ensemble_substitution(clf, design, base, substitutes)
 
     def explain(self, X: Any, n_reasons: int = 3) -> pd.DataFrame:
         """Return the top drivers of churn risk per customer, as reasons an account owner can read.
@@ -843,3 +841,23 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return format_reasons(
             contrib, values, kinds=self.kinds_, quartiles=self.quartiles_, n_reasons=n_reasons
         )
+
+
+def _ensemble_substitution(
+    clf: Any, design: np.ndarray, base: np.ndarray, substitutes: list[tuple[int, Any, Any]]
+) -> np.ndarray:
+    """Return :func:`~cpm_analysis.churn.substitution.tree_substitution`'s numbers, naively.
+
+    The whole ensemble is evaluated on ``n_rows x n_values`` rows per feature (in blocks).
+    """
+    out = np.empty((len(design), len(substitutes)))
+    block = max(1, SUBSTITUTION_ROWS // max(len(v) for _, v, _ in substitutes))
+    for j, (column, encoded, weights) in enumerate(substitutes):
+        for start in range(0, len(design), block):
+            part = design[start : start + block]
+            stacked = np.repeat(part[None, :, :], len(encoded), axis=0)
+            stacked[:, :, column] = encoded[:, None]
+            moved = clf.decision_function(stacked.reshape(-1, part.shape[1]))
+            expected = weights @ moved.reshape(len(encoded), len(part))
+            out[start : start + block, j] = base[start : start + block] - expected
+    return out

@@ -460,8 +460,9 @@ def build_period(
         reused from it when it was built from the same data with the same seed.
     jobs : int
         Processes to compute with: with 2 or more (and the pandas engine, on a system that can
-        fork) the churn backtest, the longest step, runs in a second process while this one
-        scores the customers. The result is the same.
+        fork) a second process runs the churn backtest and then scores the previous period
+        (for the forecast check) while this one scores the period's customers and computes
+        the rest. The result is the same.
 
     Returns
     -------
@@ -513,10 +514,16 @@ def _build(
     from cpm_analysis.segments.period import behaviour_clusters, period_migration, segment_table
 
     view = dataset.as_of(period.end)
-    backtest = None
-    if pool is not None:  # the longest step, beside the scoring
-        backtest = pool.submit(churn_backtest, view, period, seed=seed)
     rules = DEFAULT_CONFIG if config is None else config
+    published = None
+    if reports_dir is not None:
+        published = Path(reports_dir) / period.label / "customers_scored.parquet"
+    backtest = previous_job = None
+    if pool is not None:  # the backtest and last period's scores, beside this period's scoring
+        backtest = pool.submit(churn_backtest, view, period, seed=seed)
+        previous_job = pool.submit(
+            previous_scored, dataset, period, seed=seed, scored_path=published, config=rules
+        )
     # the purchase model of the period, chosen on a holdout (or pinned): the scoring fits it
     model_choice = choose_value_model(view, period.end, model=rules.clv.model)
     result = score_customers(
@@ -544,12 +551,12 @@ def _build(
     else:
         clusters = behaviour_clusters(segments, view, period.end, seed=seed)
     value_models, value_summary = fit_value_models(view, period.end)
-    published = None
-    if reports_dir is not None:
-        published = Path(reports_dir) / period.label / "customers_scored.parquet"
-    previous, previous_source = previous_scored(
-        dataset, period, seed=seed, scored_path=published, config=rules
-    )
+    if previous_job is not None:
+        previous, previous_source = previous_job.result()
+    else:
+        previous, previous_source = previous_scored(
+            dataset, period, seed=seed, scored_path=published, config=rules
+        )
     out = PeriodResult(
         period=period,
         seed=seed,
