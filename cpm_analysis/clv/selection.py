@@ -199,22 +199,22 @@ class ModelChoice:
         return "Holdout purchases by calibration frequency, each model"
 
     def comparison(self) -> pd.DataFrame:
-        """Return the comparison table as the CLV page shows it (errors in percent).
+        """Return the comparison table as the CLV page shows it (deviations in percent).
 
         Examples
         --------
         >>> from cpm_analysis.synthetic import generate
         >>> choice = choose_value_model(generate(400, seed=2).to_dataset(), "2025-06-30")
         >>> list(choice.comparison().columns)[:3]
-        ['model', 'status', 'error by frequency group (%)']
+        ['model', 'status', 'deviation by frequency group (%)']
         """
         table = self.table
         return pd.DataFrame(
             {
                 "model": table["model"],
                 "status": table["status"],
-                "error by frequency group (%)": 100 * table["group_error"],
-                "total error (%)": 100 * table["total_error"],
+                "deviation by frequency group (%)": 100 * table["group_error"],
+                "total deviation (%)": 100 * table["total_error"],
                 f"predicted ({self.holdout} {self.unit})": table["predicted"],
                 "actual": table["actual"],
                 "parameters (calibration fit)": table["parameters"],
