@@ -9,10 +9,12 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from cpm_analysis.availability import check_positive, column_label, missing_columns
+from cpm_analysis.availability import Unavailable, check_positive, column_label, missing_columns
 
 
 def value_by(scored: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -90,3 +92,138 @@ def top_customers(scored: pd.DataFrame, by: str = "clv", n: int = 20) -> pd.Data
     if by not in columns:
         columns.append(by)
     return scored.nlargest(n, by)[columns].reset_index(drop=True)
+
+
+INTERVAL_DRAWS = 200
+"""Parameter draws behind the intervals of the pages."""
+INTERVAL_LEVEL = 0.9
+"""Coverage of the intervals the pages show."""
+
+
+def value_draws(models: Any, summary: Any, *, seed: int = 0, n_draws: int = INTERVAL_DRAWS) -> Any:
+    """Parameter draws of the period's value models, for the intervals of the pages.
+
+    The parametric draws of :func:`~cpm_analysis.clv.uncertainty.bootstrap_parameters` (the
+    normal law of the estimate, on the log scale) of the scoring's purchase model and
+    Gamma-Gamma (:func:`~cpm_analysis.clv.checks.period_value_models`), seeded.
+
+    Returns
+    -------
+    ParameterDraws or Unavailable
+        The sentence when the models are not available, when the purchase model is BG/BB or
+        sBG (the intervals are computed for the continuous-time models only) or when the fit's
+        Hessian does not give a covariance (a parameter at the edge of its range).
+
+    Examples
+    --------
+    >>> value_draws({"sBG": object()}, None).text[:36]
+    'Intervals of the lifetime values are'
+    """
+    from cpm_analysis.clv.checks import MATRIX_MODELS
+    from cpm_analysis.clv.uncertainty import bootstrap_parameters
+
+    if isinstance(models, Unavailable):
+        return models
+    name = next((m for m in MATRIX_MODELS if m in models), None)
+    spend = models.get("Gamma-Gamma")
+    if name is None or spend is None:
+        used = next(iter(models), "no model")
+        return Unavailable(
+            "Intervals of the lifetime values are not available: they are computed for the "
+            f"continuous-time models ({', '.join(MATRIX_MODELS)}) with Gamma-Gamma, and this "
+            f"period uses {used}."
+        )
+    try:
+        return bootstrap_parameters(
+            models[name], summary, spend, n_draws=n_draws, random_state=seed
+        )
+    except ValueError as err:
+        return Unavailable(f"Intervals of the lifetime values are not available: {err}.")
+
+
+def value_intervals(
+    draws: Any,
+    summary: Any,
+    scored: pd.DataFrame,
+    by: str,
+    *,
+    measure: str = "clv",
+    level: float = INTERVAL_LEVEL,
+    horizon_months: int = 12,
+    discount_rate: float = 0.01,
+) -> pd.DataFrame:
+    """Total CLV (or revenue at risk) by a column of the scored table, with its interval.
+
+    The interval is that of the group's *sum* over the parameter draws
+    (:func:`~cpm_analysis.clv.uncertainty.group_intervals`): how well the model's parameters
+    pin the total down, not the purchase-to-purchase randomness of single customers. The
+    revenue at risk is the sum of churn probability x CLV (the KPI ``revenue_at_risk``); its
+    interval carries the CLV's parameter uncertainty at the churn probabilities scored.
+
+    Parameters
+    ----------
+    draws : ParameterDraws or Unavailable
+        :func:`value_draws`.
+    summary : DataFrame
+        The weekly RFM summary the models were fitted on (by customer id).
+    scored : DataFrame
+        The scored table (``customer_id``, ``by``, ``churn_probability`` for the revenue at
+        risk); only its customers are counted (an owner's book is a slice of the company).
+    by : str
+        ``tier``, ``segment``, ``owner_id``, ...
+    measure : {"clv", "revenue_at_risk"}
+        What is summed.
+    level : float
+        Coverage of the interval.
+    horizon_months, discount_rate :
+        As for the scored CLV.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``by``, largest first: ``customers``, ``total``, ``lower``, ``upper`` and
+        ``relative_width`` (``(upper - lower) / total``); or the
+        :class:`~cpm_analysis.availability.Unavailable` sentence.
+
+    Raises
+    ------
+    ValueError
+        For another ``measure``.
+
+    Examples
+    --------
+    >>> value_intervals(Unavailable("no draws"), None, pd.DataFrame(), "tier").text
+    'no draws'
+    """
+    from cpm_analysis.clv.uncertainty import group_intervals
+
+    if measure not in ("clv", "revenue_at_risk"):
+        raise ValueError(f"measure: expected 'clv' or 'revenue_at_risk', got {measure!r}")
+    if isinstance(draws, Unavailable):
+        return draws
+    needs = (by,) if measure == "clv" else (by, "churn_probability")
+    title = "Lifetime value" if measure == "clv" else "Revenue at risk"
+    missing = missing_columns(scored, needs, f"{title} by {column_label(by)} with intervals")
+    if missing is not None:
+        return missing
+    frame = scored.set_index("customer_id")
+    ids = frame.index[frame.index.isin(summary.index)]
+    if measure == "revenue_at_risk":
+        ids = ids[frame.loc[ids, "churn_probability"].notna().to_numpy()]
+    rows = summary.loc[ids]
+    groups = frame.loc[ids, by].astype("object").fillna("(none)").rename(by)
+    weights = frame.loc[ids, "churn_probability"] if measure == "revenue_at_risk" else None
+    table = group_intervals(
+        draws,
+        rows,
+        groups,
+        "clv",
+        level=level,
+        horizon_months=horizon_months,
+        discount_rate=discount_rate,
+        weights=weights,
+    )
+    table = table.rename(columns={"estimate": "total"})
+    with np.errstate(all="ignore"):
+        table["relative_width"] = (table["upper"] - table["lower"]) / table["total"]
+    return table.sort_values("total", ascending=False, kind="stable")

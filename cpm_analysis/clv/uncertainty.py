@@ -537,9 +537,14 @@ def _work(
     sums = None
     if codes is not None:
         everyone = slice(None)
+        scale = options.get("weights")
         sums = np.stack(
             [
-                np.bincount(codes, weights=d.customers(lay, everyone), minlength=n_groups)
+                np.bincount(
+                    codes,
+                    weights=d.customers(lay, everyone) * (1.0 if scale is None else scale),
+                    minlength=n_groups,
+                )
                 for d in done
             ]
         )
@@ -611,10 +616,12 @@ def _evaluate(
     if codes is not None:
         sums = np.concatenate([part[1] for part in parts])
         lo, hi = np.quantile(sums, qs, axis=0)
+        scale = options.get("weights")
+        weighted = est if scale is None else est * scale
         by_group = pd.DataFrame(
             {
                 "customers": np.bincount(codes, minlength=n_groups).astype(np.int64),
-                "estimate": np.bincount(codes, weights=est, minlength=n_groups),
+                "estimate": np.bincount(codes, weights=weighted, minlength=n_groups),
                 "lower": lo,
                 "upper": hi,
             },
@@ -699,6 +706,7 @@ def group_intervals(
     discount_rate: float = 0.01,
     time_unit: str = "W",
     n_jobs: int | None = 1,
+    weights: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Sum of a prediction per group (owner, segment, tier) with an interval of the sum.
 
@@ -718,6 +726,11 @@ def group_intervals(
     quantity, level, t, horizon_months, discount_rate, time_unit, n_jobs
         As for :func:`prediction_intervals`. For ``probability_alive`` the sum is the expected
         number of active customers.
+    weights : Series, optional
+        A fixed factor per customer (aligned on the summary's index) that multiplies the
+        prediction before the sum, e.g. the churn probability, so that the sum of CLV x churn
+        probability is the revenue at risk. Missing values are an error; the factor's own
+        uncertainty is not part of the interval.
 
     Returns
     -------
@@ -737,7 +750,23 @@ def group_intervals(
     S2             1178   35876.8  32857.9  38002.0
     """
     options = _options(t, horizon_months, discount_rate, time_unit)
+    options["weights"] = _weights(summary, weights)
     return _evaluate(draws, summary, quantity, groups, level, options, n_jobs, False)[1]
+
+
+def _weights(summary: pd.DataFrame, weights: pd.Series | None) -> np.ndarray | None:
+    if weights is None:
+        return None
+    if not isinstance(weights, pd.Series):
+        raise TypeError(f"weights: expected a Series by customer, got {type(weights).__name__}")
+    values = pd.to_numeric(weights.reindex(summary.index), errors="coerce").to_numpy(np.float64)
+    bad = int((~np.isfinite(values)).sum())
+    if bad:
+        raise ValueError(
+            f"weights: {bad} customer(s) of the summary have no finite weight; give every "
+            "customer one (0 leaves a customer out of the sums)"
+        )
+    return values
 
 
 def customer_and_group_intervals(
