@@ -141,24 +141,34 @@ def value_draws(models: Any, summary: Any, *, seed: int = 0, n_draws: int = INTE
         return Unavailable(f"Intervals of the lifetime values are not available: {err}.")
 
 
+PAGE_INTERVALS: dict[str, tuple[str, str]] = {
+    "clv_by_tier": ("clv", "tier"),
+    "clv_by_segment": ("clv", "segment"),
+    "clv_by_owner": ("clv", "owner_id"),
+    "risk_by_segment": ("revenue_at_risk", "segment"),
+    "risk_by_owner": ("revenue_at_risk", "owner_id"),
+}
+"""The interval tables the pages show: name to (measure, column of the scored table)."""
+
+
 def value_intervals(
     draws: Any,
     summary: Any,
     scored: pd.DataFrame,
-    by: str,
+    tables: dict[str, tuple[str, str]] | None = None,
     *,
-    measure: str = "clv",
     level: float = INTERVAL_LEVEL,
     horizon_months: int = 12,
     discount_rate: float = 0.01,
-) -> pd.DataFrame:
-    """Total CLV (or revenue at risk) by a column of the scored table, with its interval.
+) -> dict[str, Any]:
+    """Total CLV (or revenue at risk) by columns of the scored table, with intervals.
 
     The interval is that of the group's *sum* over the parameter draws
-    (:func:`~cpm_analysis.clv.uncertainty.group_intervals`): how well the model's parameters
-    pin the total down, not the purchase-to-purchase randomness of single customers. The
-    revenue at risk is the sum of churn probability x CLV (the KPI ``revenue_at_risk``); its
-    interval carries the CLV's parameter uncertainty at the churn probabilities scored.
+    (:func:`~cpm_analysis.clv.uncertainty.grouped_intervals`, one pass for every table): how
+    well the model's parameters pin the total down, not the purchase-to-purchase randomness
+    of single customers. The revenue at risk is the sum of churn probability x CLV (the KPI
+    ``revenue_at_risk``) over the customers with a churn probability; its interval carries the
+    CLV's parameter uncertainty at the churn probabilities scored.
 
     Parameters
     ----------
@@ -167,63 +177,78 @@ def value_intervals(
     summary : DataFrame
         The weekly RFM summary the models were fitted on (by customer id).
     scored : DataFrame
-        The scored table (``customer_id``, ``by``, ``churn_probability`` for the revenue at
-        risk); only its customers are counted (an owner's book is a slice of the company).
-    by : str
-        ``tier``, ``segment``, ``owner_id``, ...
-    measure : {"clv", "revenue_at_risk"}
-        What is summed.
+        The scored table (``customer_id``, the grouping columns, ``churn_probability`` for the
+        revenue at risk); only its customers are counted (an owner's book is a slice).
+    tables : dict, optional
+        Name to ``(measure, column)``, ``measure`` ``"clv"`` or ``"revenue_at_risk"``; default
+        :data:`PAGE_INTERVALS`.
     level : float
-        Coverage of the interval.
+        Coverage of the intervals.
     horizon_months, discount_rate :
         As for the scored CLV.
 
     Returns
     -------
-    DataFrame
-        Indexed by ``by``, largest first: ``customers``, ``total``, ``lower``, ``upper`` and
-        ``relative_width`` (``(upper - lower) / total``); or the
-        :class:`~cpm_analysis.availability.Unavailable` sentence.
+    dict
+        Name to a table indexed by the column, largest first: ``customers``, ``total``,
+        ``lower``, ``upper`` and ``relative_width`` (``(upper - lower) / total``); or to the
+        :class:`~cpm_analysis.availability.Unavailable` sentence (no draws, or the scored
+        table lacks the column).
 
     Raises
     ------
     ValueError
-        For another ``measure``.
+        For another measure.
 
     Examples
     --------
-    >>> value_intervals(Unavailable("no draws"), None, pd.DataFrame(), "tier").text
+    >>> value_intervals(Unavailable("no draws"), None, pd.DataFrame())["clv_by_tier"].text
     'no draws'
     """
-    from cpm_analysis.clv.uncertainty import group_intervals
+    from cpm_analysis.clv.uncertainty import grouped_intervals
 
-    if measure not in ("clv", "revenue_at_risk"):
-        raise ValueError(f"measure: expected 'clv' or 'revenue_at_risk', got {measure!r}")
+    tables = PAGE_INTERVALS if tables is None else tables
+    for measure, _ in tables.values():
+        if measure not in ("clv", "revenue_at_risk"):
+            raise ValueError(f"measure: expected 'clv' or 'revenue_at_risk', got {measure!r}")
     if isinstance(draws, Unavailable):
-        return draws
-    needs = (by,) if measure == "clv" else (by, "churn_probability")
-    title = "Lifetime value" if measure == "clv" else "Revenue at risk"
-    missing = missing_columns(scored, needs, f"{title} by {column_label(by)} with intervals")
-    if missing is not None:
-        return missing
+        return dict.fromkeys(tables, draws)
+    out: dict[str, Any] = {}
     frame = scored.set_index("customer_id")
     ids = frame.index[frame.index.isin(summary.index)]
-    if measure == "revenue_at_risk":
-        ids = ids[frame.loc[ids, "churn_probability"].notna().to_numpy()]
     rows = summary.loc[ids]
-    groups = frame.loc[ids, by].astype("object").fillna("(none)").rename(by)
-    weights = frame.loc[ids, "churn_probability"] if measure == "revenue_at_risk" else None
-    table = group_intervals(
-        draws,
-        rows,
-        groups,
-        "clv",
-        level=level,
-        horizon_months=horizon_months,
-        discount_rate=discount_rate,
-        weights=weights,
-    )
-    table = table.rename(columns={"estimate": "total"})
-    with np.errstate(all="ignore"):
-        table["relative_width"] = (table["upper"] - table["lower"]) / table["total"]
-    return table.sort_values("total", ascending=False, kind="stable")
+    groupings: dict[str, tuple[pd.Series, pd.Series | None]] = {}
+    at_risk = None
+    for name, (measure, by) in tables.items():
+        needs = (by,) if measure == "clv" else (by, "churn_probability")
+        title = "Lifetime value" if measure == "clv" else "Revenue at risk"
+        missing = missing_columns(scored, needs, f"{title} by {column_label(by)} with intervals")
+        if missing is not None:
+            out[name] = missing
+            continue
+        groups = frame.loc[ids, by].astype("object").fillna("(none)").rename(by)
+        weights = None
+        if measure == "revenue_at_risk":
+            at_risk = frame.loc[ids, "churn_probability"]
+            weights = at_risk.fillna(0.0)  # customers without one are not at risk
+        groupings[name] = (groups, weights)
+    if groupings:
+        computed = grouped_intervals(
+            draws,
+            rows,
+            groupings,
+            "clv",
+            level=level,
+            horizon_months=horizon_months,
+            discount_rate=discount_rate,
+        )
+        for name, table in computed.items():
+            table = table.rename(columns={"estimate": "total"})
+            if tables[name][0] == "revenue_at_risk" and at_risk is not None:
+                scored_ones = at_risk.notna().groupby(groupings[name][0]).sum()
+                table["customers"] = scored_ones.reindex(table.index).fillna(0).astype(np.int64)
+                table = table.loc[table["customers"] > 0]
+            with np.errstate(all="ignore"):
+                table["relative_width"] = (table["upper"] - table["lower"]) / table["total"]
+            out[name] = table.sort_values("total", ascending=False, kind="stable")
+    return {name: out[name] for name in tables}

@@ -253,22 +253,13 @@ class PeriodResult:
         """
         from cpm_analysis.clv.tables import value_intervals
 
-        options = {
-            "horizon_months": self.rules.clv.horizon_months,
-            "discount_rate": self.rules.clv.monthly_discount_rate,
-        }
-        out: dict[str, Any] = {}
-        for key, measure, by in (
-            ("clv_by_tier", "clv", "tier"),
-            ("clv_by_segment", "clv", "segment"),
-            ("clv_by_owner", "clv", "owner_id"),
-            ("risk_by_segment", "revenue_at_risk", "segment"),
-            ("risk_by_owner", "revenue_at_risk", "owner_id"),
-        ):
-            out[key] = value_intervals(
-                self.value_draws, self.value_summary, self.scored, by, measure=measure, **options
-            )
-        return out
+        return value_intervals(
+            self.value_draws,
+            self.value_summary,
+            self.scored,
+            horizon_months=self.rules.clv.horizon_months,
+            discount_rate=self.rules.clv.monthly_discount_rate,
+        )
 
     @cached_property
     def team_noise(self) -> dict[str, pd.DataFrame]:
