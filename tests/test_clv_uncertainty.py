@@ -218,9 +218,7 @@ def test_weighted_group_sums_are_the_draws_of_the_weighted_sum(fitted):
     s, bgf, _ = fitted
     draws = bootstrap_parameters(bgf, s, n_draws=5, random_state=2)
     weights = pd.Series(np.linspace(0.0, 1.0, len(s)), index=s.index)
-    groups = group_intervals(
-        draws, s, s["owner"], "probability_alive", level=0.5, weights=weights
-    )
+    groups = group_intervals(draws, s, s["owner"], "probability_alive", level=0.5, weights=weights)
     sums = []
     for values in draws.purchase.to_numpy():
         twin = _truth(bgf, dict(zip(draws.purchase.columns, values, strict=True)))
@@ -239,9 +237,7 @@ def test_several_groupings_in_one_pass_equal_one_at_a_time(fitted):
     draws = bootstrap_parameters(bgf, s, ggf, n_draws=20, random_state=4)
     half = pd.Series(np.where(np.arange(len(s)) % 2 == 0, "even", "odd"), index=s.index)
     weights = pd.Series(0.5, index=s.index)
-    tables = grouped_intervals(
-        draws, s, {"owner": ("owner", None), "half": (half, weights)}, "clv"
-    )
+    tables = grouped_intervals(draws, s, {"owner": ("owner", None), "half": (half, weights)}, "clv")
     pd.testing.assert_frame_equal(tables["owner"], group_intervals(draws, s, "owner", "clv"))
     pd.testing.assert_frame_equal(
         tables["half"], group_intervals(draws, s, half, "clv", weights=weights)
