@@ -126,5 +126,10 @@ def test_team_kpi_intervals_count_what_the_kpis_count():
     assert ((owners["lower"] <= owners["rate"]) & (owners["rate"] <= owners["upper"])).all()
     agents = team_kpi_intervals(view, "2025-06", "agent")
     assert set(agents["kpi"]) == {"sla_compliance"} and len(agents) > 0
+    from cpm_analysis.data import load_cdnow
+
+    cdnow = load_cdnow(sample=True).as_of("1998-06")  # no owners, no tickets
+    assert team_kpi_intervals(cdnow, "1998-06", "owner").empty
+    assert team_kpi_intervals(cdnow, "1998-06", "agent").empty
     with pytest.raises(ValueError, match="role: expected 'owner' or 'agent'"):
         team_kpi_intervals(view, "2025-06", "manager")

@@ -221,8 +221,8 @@ def value_intervals(
     at_risk = None
     for name, (measure, by) in tables.items():
         needs = (by,) if measure == "clv" else (by, "churn_probability")
-        title = "Lifetime value" if measure == "clv" else "Revenue at risk"
-        missing = missing_columns(scored, needs, f"{title} by {column_label(by)} with intervals")
+        title = "lifetime value" if measure == "clv" else "revenue at risk"
+        missing = missing_columns(scored, needs, f"Intervals of {title} by {column_label(by)}")
         if missing is not None:
             out[name] = missing
             continue

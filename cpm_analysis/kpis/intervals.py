@@ -302,7 +302,8 @@ def team_kpi_intervals(
     interval. :func:`rank_within_noise` then says which places the intervals settle: a person
     is called ``clearly last`` only when every other one is clearly ahead, so nobody is ranked
     last on a difference smaller than the intervals. People without exposure for a KPI (no
-    active customer last period, no ticket) are left out of that KPI's ranking.
+    active customer last period, no ticket) are left out of that KPI's ranking; data without
+owners (or agents) gives an empty table.
 
     Parameters
     ----------
@@ -346,6 +347,16 @@ def team_kpi_intervals(
         raise ValueError(f"role: expected 'owner' or 'agent', got {role!r}")
     by = "owner_id" if role == "owner" else "agent_id"
     hours = DEFAULT_CONFIG.sla.first_response_hours if sla_hours is None else sla_hours
+    columns = [by, "kpi", "events", "exposure", "rate", "lower", "upper", "rank", "rank_best"]
+    columns += ["rank_worst", "within_noise", "clearly_first", "clearly_last", "verdict"]
+    tickets = getattr(view, "tickets", None)
+    has = (
+        "owner_id" in view.customers.columns
+        if role == "owner"
+        else tickets is not None and "agent_id" in tickets.columns
+    )
+    if not has:  # no owners (customers.owner_id) or no agents (tickets.agent_id)
+        return pd.DataFrame(columns=columns)
     ctx = PreparedData(view, by=by).context(parse_period(period), sla_hours=hours)
     parts = []
     for kpi, law in TEAM_KPIS[role]:
@@ -369,8 +380,6 @@ def team_kpi_intervals(
         ranked.insert(0, "events", k)
         ranked.insert(0, "kpi", kpi)
         parts.append(ranked.reset_index())
-    columns = [by, "kpi", "events", "exposure", "rate", "lower", "upper", "rank", "rank_best"]
-    columns += ["rank_worst", "within_noise", "clearly_first", "clearly_last", "verdict"]
     if not parts:
         return pd.DataFrame(columns=columns)
     out = pd.concat(parts, ignore_index=True)
