@@ -303,7 +303,7 @@ def team_kpi_intervals(
     is called ``clearly last`` only when every other one is clearly ahead, so nobody is ranked
     last on a difference smaller than the intervals. People without exposure for a KPI (no
     active customer last period, no ticket) are left out of that KPI's ranking; data without
-owners (or agents) gives an empty table.
+    owners (or agents) gives an empty table.
 
     Parameters
     ----------
