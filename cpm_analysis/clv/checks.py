@@ -297,8 +297,10 @@ def value_model_health(models: Any, summary: Any) -> str | Unavailable:
     'The BG/NBD fit did not converge: its num'
     >>> class Healthy:
     ...     fit_warnings_ = []
-    >>> value_model_health({"BG/NBD": Healthy()}, None)
+    >>> value_model_health({"BG/NBD": Healthy(), "Gamma-Gamma": Healthy()}, None)
     'Both fits converged and the purchase model detects dropout.'
+    >>> value_model_health({"sBG": Healthy()}, None)
+    'The fit converged.'
     """
     if isinstance(models, Unavailable):
         return models
@@ -328,6 +330,8 @@ def value_model_health(models: Any, summary: Any) -> str | Unavailable:
                 "The purchase model found no detectable dropout: P(alive) is about 1 for every "
                 "customer, so the lifetime values assume nobody leaves and are an upper bound."
             )
+    if not parts and len([m for m in models.values() if m is not None]) == 1:
+        parts.append("The fit converged.")  # sBG: no spend model, the dropout is observed
     if not parts:
         parts.append("Both fits converged and the purchase model detects dropout.")
     return " ".join(parts)
