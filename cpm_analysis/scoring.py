@@ -16,7 +16,10 @@ For a period *P* with cutoff *c* (its last instant), from ``dataset.as_of(c)`` o
   the features at *c - horizon* with the labels known at *c* (out of time), scoring the active
   base at *c* (customers with a paid order in the trailing 365 days); ``churn_probability``,
   ``expected_loss`` (probability x CLV) and ``reason_codes``. Customers outside the active base
-  have no churn probability (they are already lapsed; the segment says so).
+  have no churn probability (they are already lapsed; the segment says so). Its P(alive) and
+  expected-purchases features are BG/NBD's at each feature cutoff, whatever model values the
+  period, so that a feature means the same in training and scoring (the period's BG/NBD fit
+  is reused at *c* when BG/NBD is the period's model).
 
 Customers who signed up but never bought are listed with empty model columns.
 
@@ -308,7 +311,15 @@ def _churn_block(
     segments: pd.Series,
     seed: int,
     windows: tuple[tuple[str, str], ...] = CHURN_WINDOWS,
+    bgnbd: Any = None,
 ) -> tuple[pd.DataFrame, Any, dict, list[str]]:
+    """Train the churn model out of time and score the active base at ``cutoff``.
+
+    The P(alive) and expected-purchases features are BG/NBD's at each feature cutoff (the
+    training one and ``cutoff``), whatever purchase model values the period: a feature must
+    mean the same thing where the model learns it and where it is scored. At ``cutoff`` the
+    period's own BG/NBD fit is reused when the period's model is BG/NBD (``bgnbd``).
+    """
     from cpm_analysis.availability import lifetime_value
     from cpm_analysis.churn import (
         ChurnModel,
@@ -338,7 +349,7 @@ def _churn_block(
         notes.append("churn: too few repeat buyers for the P(alive) features, trained without them")
     X = churn_features(view, train_cut, clv=use_clv).loc[y.index]
     model = ChurnModel(random_state=seed).fit(X, y)
-    features_now = churn_features(view, cutoff, clv=use_clv)
+    features_now = churn_features(view, cutoff, clv=use_clv, clv_model=bgnbd if use_clv else None)
     risk = risk_list(
         model,
         view,
@@ -543,6 +554,7 @@ def _score(
         segments["segment"],
         seed,
         churn_windows,
+        bgnbd=models.get("bgnbd") if cluster_view is None else None,
     )
     notes += churn_notes
     models["churn"] = churn_model

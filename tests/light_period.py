@@ -19,7 +19,17 @@ from cpm_analysis.pipeline import PeriodResult
 from cpm_analysis.pipeline.scored import finalize_scored
 from cpm_analysis.teams_review import TeamScorecard
 
-LAZY = ("kpis", "scorecard", "trends", "cohorts", "forecast", "risks", "actions")
+LAZY = (
+    "kpis",
+    "scorecard",
+    "trends",
+    "cohorts",
+    "forecast",
+    "risks",
+    "actions",
+    "value_intervals",
+    "team_noise",
+)
 
 
 def light_build_period(

@@ -215,6 +215,19 @@ def test_the_period_pipeline_scores_contracts_with_sbg():
     ended = ds.customers.set_index("customer_id")["churned_at"].notna()
     assert (scored.loc[ended[ended].index, "clv"] == 0).all()
     assert (scored.loc[ended[~ended].index, "clv"] > 0).all()
+    # the CLV page: sBG's own fit, its contract holdout, and what it does not draw
+    from cpm_analysis.clv.checks import matrix_model, model_parameters
+
+    assert list(result.value_models) == ["sBG"]
+    assert result.value_models["sBG"] is result.models["purchase"]
+    assert "contract renewals" in matrix_model(result.value_models).text
+    meanings = model_parameters(result.value_models).set_index("parameter")["meaning"]
+    assert "per renewal" in meanings["alpha"]
+    check = result.calibration
+    assert check.model is result.model_choice.model and check.measure == "contracts still running"
+    assert "6-month holdout sBG predicted" in check.verdict()
+    assert check.report.attrs["groups"] == "Renewals before the holdout"
+    assert "this period uses sBG" in result.value_intervals["clv_by_tier"].text
 
 
 def test_the_discrete_route_scores_every_customer_with_bgbb():

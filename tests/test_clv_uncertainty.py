@@ -20,6 +20,7 @@ from cpm_analysis.clv.uncertainty import (
     bootstrap_parameters,
     customer_and_group_intervals,
     group_intervals,
+    grouped_intervals,
     parameter_covariance,
     prediction_intervals,
 )
@@ -210,3 +211,34 @@ def test_bad_input_is_named(fitted):
     holes = s["owner"].where(np.arange(len(s)) % 10 != 0)
     with pytest.raises(ValueError, match="no group"):
         group_intervals(draws, s, holes, "probability_alive")
+
+
+def test_weighted_group_sums_are_the_draws_of_the_weighted_sum(fitted):
+    """Revenue at risk: each draw's sum of weight x value, per group (the weights fixed)."""
+    s, bgf, _ = fitted
+    draws = bootstrap_parameters(bgf, s, n_draws=5, random_state=2)
+    weights = pd.Series(np.linspace(0.0, 1.0, len(s)), index=s.index)
+    groups = group_intervals(draws, s, s["owner"], "probability_alive", level=0.5, weights=weights)
+    sums = []
+    for values in draws.purchase.to_numpy():
+        twin = _truth(bgf, dict(zip(draws.purchase.columns, values, strict=True)))
+        sums.append((twin.probability_alive(s) * weights).groupby(s["owner"]).sum())
+    frame = pd.DataFrame(sums)
+    np.testing.assert_allclose(groups["lower"], frame.quantile(0.25), rtol=1e-9)
+    np.testing.assert_allclose(groups["upper"], frame.quantile(0.75), rtol=1e-9)
+    point = (bgf.probability_alive(s) * weights).groupby(s["owner"]).sum()
+    np.testing.assert_allclose(groups["estimate"], point, rtol=1e-9)
+    with pytest.raises(ValueError, match="no finite weight"):
+        group_intervals(draws, s, "owner", "probability_alive", weights=weights.iloc[1:])
+
+
+def test_several_groupings_in_one_pass_equal_one_at_a_time(fitted):
+    s, bgf, ggf = fitted
+    draws = bootstrap_parameters(bgf, s, ggf, n_draws=20, random_state=4)
+    half = pd.Series(np.where(np.arange(len(s)) % 2 == 0, "even", "odd"), index=s.index)
+    weights = pd.Series(0.5, index=s.index)
+    tables = grouped_intervals(draws, s, {"owner": ("owner", None), "half": (half, weights)}, "clv")
+    pd.testing.assert_frame_equal(tables["owner"], group_intervals(draws, s, "owner", "clv"))
+    pd.testing.assert_frame_equal(
+        tables["half"], group_intervals(draws, s, half, "clv", weights=weights)
+    )

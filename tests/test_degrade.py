@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from variants import PERIOD, VARIANTS
 
-from cpm_analysis import teams_review
+from cpm_analysis import scoring, teams_review
 from cpm_analysis.availability import Check, Unavailable
 from cpm_analysis.churn import period_backtest
 from cpm_analysis.churn import risk as churn_risk
@@ -24,6 +24,7 @@ from cpm_analysis.churn.evaluation import (
 from cpm_analysis.clv import checks as clv_checks
 from cpm_analysis.clv import forecast
 from cpm_analysis.clv import tables as clv_tables
+from cpm_analysis.clv.selection import choose_value_model
 from cpm_analysis.data import load
 from cpm_analysis.periods import parse_period
 from cpm_analysis.pipeline.availability import capabilities
@@ -99,7 +100,7 @@ def test_tables_never_show_nan_or_inf():
 def test_calibration_verdict_without_holdout_purchases_says_the_error_is_not_available():
     report = pd.DataFrame({"actual": [0.0], "predicted": [12.0]}, index=["total"])
     check = clv_checks.CalibrationCheck(
-        None, pd.DataFrame(), report, pd.Timestamp("2025-01-01"), pd.Timestamp("2025-07-01")
+        None, None, report, pd.Timestamp("2025-01-01"), pd.Timestamp("2025-07-01")
     )
     text = check.verdict()
     assert "not available" in text and "nan" not in text and "inf" not in text
@@ -213,9 +214,12 @@ def test_every_variant_is_usable_and_page_01_lists_every_check(variant):
 def test_page_01_verdict_is_what_the_sections_do(variant):
     name, view, period = variant
     caps = capabilities(view, period).set_index("analysis")["available"]
-    models, _ = clv_checks.fit_value_models(view, period.end)
+    # the CLV sections read the scoring's fits and the model choice's holdout (no refit)
+    choice = choose_value_model(view, period.end)
+    _, fitted, _, _ = scoring._clv_block(view, period.end, choice=choice, view=view)
+    models, _ = clv_checks.period_value_models(fitted, choice, view, period.end)
     assert caps["Lifetime value and P(alive)"] == (not isinstance(models, Unavailable))
-    check = clv_checks.calibration_check(view, period.end)
+    check = clv_checks.choice_calibration(choice, view, period.end)
     assert caps["The lifetime-value holdout check"] == (not isinstance(check, Unavailable))
     owners = teams_review.team_scorecard(view, period, "owner")
     assert caps["Account owner books"] == owners.available

@@ -108,3 +108,28 @@ def test_lower_is_better_ranking():
 def test_bad_input_is_named(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_team_kpi_intervals_count_what_the_kpis_count():
+    """The rates are the KPIs' own (owner retention, complaints per 100, agent SLA)."""
+    from cpm_analysis.kpis import compute_kpis
+    from cpm_analysis.kpis.intervals import team_kpi_intervals
+    from cpm_analysis.synthetic import generate
+
+    view = generate(400, seed=2).to_dataset().as_of("2025-06")
+    owners = team_kpi_intervals(view, "2025-06", "owner")
+    kpis = compute_kpis(view, "2025-06", by="owner_id", kpis=["retention_rate", "complaint_rate"])
+    for kpi in ("retention_rate", "complaint_rate"):
+        mine = owners.loc[owners["kpi"] == kpi].set_index("owner_id")["rate"]
+        expected = kpis.loc[kpi, "value"]
+        np.testing.assert_allclose(mine, expected.reindex(mine.index), rtol=1e-9)
+    assert ((owners["lower"] <= owners["rate"]) & (owners["rate"] <= owners["upper"])).all()
+    agents = team_kpi_intervals(view, "2025-06", "agent")
+    assert set(agents["kpi"]) == {"sla_compliance"} and len(agents) > 0
+    from cpm_analysis.data import load_cdnow
+
+    cdnow = load_cdnow(sample=True).as_of("1998-06")  # no owners, no tickets
+    assert team_kpi_intervals(cdnow, "1998-06", "owner").empty
+    assert team_kpi_intervals(cdnow, "1998-06", "agent").empty
+    with pytest.raises(ValueError, match="role: expected 'owner' or 'agent'"):
+        team_kpi_intervals(view, "2025-06", "manager")

@@ -57,8 +57,16 @@ def test_build_period_holds_every_section(result, company):
     assert result.view.cutoff == parse_period(PERIOD).end
     assert result.scored["customer_id"].tolist() == sorted(result.view.customers["customer_id"])
     assert {"bgnbd", "gamma_gamma", "churn", "clusters"} <= set(result.models)
-    assert sorted(result.value_models) == ["BG/NBD", "Gamma-Gamma"]
+    # the CLV page's models are the scoring's fits, its holdout check the choice's (no refit)
+    chosen = result.model_choice.chosen
+    assert sorted(result.value_models) == sorted([chosen, "Gamma-Gamma"])
+    assert result.value_models[chosen] is result.models["purchase"]
+    assert result.value_models["Gamma-Gamma"] is result.models["gamma_gamma"]
+    assert result.calibration.model is result.model_choice.model
     assert "total" in result.calibration.report.index
+    np.testing.assert_allclose(
+        result.calibration.report["predicted"], result.model_choice.by_group[chosen]
+    )
     assert result.backtest.metrics["roc_auc"].notna().all()
     # the clusters behind the scored table's column are the ones the page shows
     labels = result.scored.set_index("customer_id")["cluster"].dropna().astype(int)
@@ -102,7 +110,15 @@ def test_an_owners_book_is_a_filter_of_the_company_result(result, owner):
     company_segments = result.segments.loc[book.segments.index]
     pd.testing.assert_frame_equal(book.segments, company_segments)
     assert set(book.segments.index) == set(mine["customer_id"]) & set(result.segments.index)
-    for name in ("models", "value_models", "calibration", "backtest", "clusters", "metrics"):
+    for name in (
+        "models",
+        "value_models",
+        "calibration",
+        "backtest",
+        "clusters",
+        "metrics",
+        "value_draws",
+    ):
         assert getattr(book, name) is getattr(result, name), name
     # the owner scorecard is the company's verdict of this owner; agents stay on the company page
     assert book.owners.table.index.tolist() == [owner]
@@ -134,6 +150,14 @@ def test_save_and_load_the_private_result(result, tmp_path, owner):
     other.write_bytes(pickle.dumps({"not": "a result"}))
     with pytest.raises(ValueError, match="is not a period result of this version"):
         load_period_result(other)
+    old = tmp_path / "old.pickle"  # a result saved before the CLV models followed the choice
+    result.format = 1
+    try:
+        old.write_bytes(pickle.dumps(result))
+    finally:
+        result.format = 2
+    with pytest.raises(ValueError, match="saved in period-result format 1 .* reads format 2"):
+        load_period_result(old)
     (tmp_path / "broken.pickle").write_bytes(b"garbage")
     with pytest.raises(ValueError, match="is not a period result"):
         load_period_result(tmp_path / "broken.pickle")
@@ -283,3 +307,47 @@ def test_a_configuration_reaches_every_page_of_the_result(company, tmp_path):
     assert book.rules == config
     back = load_period_result(ruled.save(tmp_path / RESULT_FILE))
     assert back.rules == config and back.rules.source == config.source
+
+
+def test_a_pinned_model_is_the_one_the_clv_page_shows(company):
+    """Pinned MBG/NBD: the parameters, matrices and holdout are MBG/NBD's, fitted once each."""
+    from cpm_analysis.clv import ModifiedBetaGeoModel
+    from cpm_analysis.clv.checks import matrix_model, model_parameters
+    from cpm_analysis.config import CPMConfig
+
+    rules = CPMConfig.model_validate({"clv": {"model": "MBG/NBD"}})
+    result = build_period(company, PERIOD, rules, seed=0)
+    assert list(result.value_models) == ["MBG/NBD", "Gamma-Gamma"]
+    assert isinstance(result.value_models["MBG/NBD"], ModifiedBetaGeoModel)
+    assert result.value_models["MBG/NBD"] is result.models["purchase"]
+    assert matrix_model(result.value_models) is result.models["purchase"]
+    assert set(model_parameters(result.value_models)["model"]) == {"MBG/NBD", "Gamma-Gamma"}
+    assert result.calibration.model is result.model_choice.models["MBG/NBD"]
+    assert result.calibration.verdict().startswith("Over the 26-week holdout MBG/NBD predicted")
+
+
+def test_the_pages_intervals_bracket_the_scored_totals(result, owner):
+    scored = result.scored
+    tiers = result.value_intervals["clv_by_tier"]
+    totals = scored.groupby("tier")["clv"].sum()
+    np.testing.assert_allclose(tiers["total"], totals.reindex(tiers.index), rtol=1e-6)
+    assert ((tiers["lower"] < tiers["total"]) & (tiers["total"] < tiers["upper"])).all()
+    risk = result.value_intervals["risk_by_owner"]
+    at_risk = (scored["churn_probability"] * scored["clv"]).groupby(scored["owner_id"]).sum()
+    np.testing.assert_allclose(risk["total"], at_risk.reindex(risk.index), rtol=1e-6)
+    assert ((risk["lower"] <= risk["total"]) & (risk["total"] <= risk["upper"])).all()
+    assert result.value_draws.n_draws == 200
+    # an owner's book: the company's draws over the book's customers
+    book = result.for_owner(owner).value_intervals["clv_by_segment"]
+    mine = scored.loc[scored["owner_id"] == owner].groupby("segment")["clv"].sum()
+    np.testing.assert_allclose(book["total"], mine.reindex(book.index), rtol=1e-6)
+    # owners are ranked within noise: nobody is called last within the intervals
+    noise = result.team_noise["owner"]
+    assert set(noise["kpi"]) == {"retention_rate", "complaint_rate"}
+    assert set(noise["owner_id"]) <= set(result.owners.table.index)
+    last = noise.loc[noise["clearly_last"]]
+    for _, row in last.iterrows():
+        others = noise.loc[(noise["kpi"] == row["kpi"]) & (noise["owner_id"] != row["owner_id"])]
+        assert (others["rank_worst"] < row["rank_best"]).all()
+    assert noise.loc[noise["verdict"] == "within noise", "within_noise"].all()
+    assert result.for_owner(owner).team_noise["owner"]["owner_id"].eq(owner).all()

@@ -355,3 +355,34 @@ def test_previous_scored_reuses_a_matching_published_table(company, tmp_path, mo
     rules = parse_config({"clv": {"horizon_months": 6}})
     out, source = previous.previous_scored(company, PERIOD, seed=3, scored_path=here, config=rules)
     assert source == "rescored at the end of 2025-05" and calls["horizon"] == 6
+
+
+def test_last_period_is_rescored_with_last_periods_model_choice(company, monkeypatch):
+    """The same rule at last period's cutoff on last period's data (or the pinned model)."""
+    seen = {}
+
+    def fake_choice(view, cutoff, *, model="auto", **_):
+        seen.update(cutoff=cutoff, data_end=view.cutoff, model=model)
+        return "last period's choice"
+
+    def fake_score(dataset, period, seed=0, **options):
+        seen["choice"] = options.get("model_choice")
+
+        class Result:
+            scored = pd.DataFrame({"customer_id": ["x"], "owner_id": ["S1"]})
+
+        return Result()
+
+    monkeypatch.setattr("cpm_analysis.clv.selection.choose_value_model", fake_choice)
+    monkeypatch.setattr("cpm_analysis.scoring.score_customers", fake_score)
+    from cpm_analysis.config import parse_config
+
+    rules = parse_config({"clv": {"model": "Pareto/NBD"}})
+    previous.previous_scored(company, PERIOD, seed=0, config=rules)
+    end = PERIOD.previous().end
+    assert seen == {
+        "cutoff": end,
+        "data_end": end,
+        "model": "Pareto/NBD",
+        "choice": "last period's choice",
+    }

@@ -1,17 +1,28 @@
 """The lifetime-value models of a period and their checks: holdout, fit health, parameters.
 
-The models are fitted with the scoring's recipe (:func:`fit_value_models`); the holdout check
-refits BG/NBD on a calibration window the period's model never saw (:func:`calibration_check`).
-Either is the :class:`~cpm_analysis.availability.Unavailable` sentence when the data has too
-few repeat buyers.
+One fit per model and period: the models a page shows are the scoring's
+(:func:`period_value_models`: the purchase model the period's model choice took, and
+Gamma-Gamma), and the holdout check is the choice's own calibration fit of that model with its
+holdout by frequency group (:func:`choice_calibration`); nothing here fits a model. Either is
+the :class:`~cpm_analysis.availability.Unavailable` sentence when the data has too few repeat
+buyers.
+
+The frequency-recency and P(alive) matrices read a continuous-time purchase model (BG/NBD,
+Pareto/NBD, MBG/NBD): :func:`matrix_model` returns it, or the sentence that says what the page
+shows instead for BG/BB (yearly or quarterly opportunities) and sBG (contracts).
 
 Examples
 --------
 >>> from cpm_analysis.synthetic import generate
+>>> from cpm_analysis.clv.selection import choose_value_model
+>>> from cpm_analysis.scoring import score_customers
 >>> ds = generate(400, seed=3).to_dataset()
->>> models, summary = fit_value_models(ds, pd.Timestamp("2025-06-30 23:59:59"))
->>> model_parameters(models)["model"].unique().tolist()
-['BG/NBD', 'Gamma-Gamma']
+>>> choice = choose_value_model(ds.as_of("2025-06-30"), "2025-06-30")
+>>> scored = score_customers(ds, "2025-06", model_choice=choice)
+>>> models, summary = period_value_models(scored.models, choice, ds.as_of("2025-06-30"),
+...                                       pd.Timestamp("2025-06-30 23:59:59"))
+>>> models[choice.chosen] is scored.models["purchase"]
+True
 """
 
 from __future__ import annotations
@@ -23,159 +34,244 @@ import numpy as np
 import pandas as pd
 
 from cpm_analysis import availability
-from cpm_analysis.availability import CALIBRATION_WEEKS, Unavailable, check_positive
+from cpm_analysis.availability import CALIBRATION_WEEKS, Unavailable
 from cpm_analysis.data import Dataset
+
+MATRIX_MODELS = ("BG/NBD", "Pareto/NBD", "MBG/NBD")
+"""The purchase models the frequency-recency and P(alive) matrices are drawn for."""
 
 
 @dataclass
 class CalibrationCheck:
-    """What :func:`calibration_check` returns.
+    """What :func:`choice_calibration` returns: the chosen model's holdout check.
 
     Attributes
     ----------
-    model : BetaGeoModel
-        BG/NBD fitted on the calibration window.
-    summary : DataFrame
-        The calibration/holdout RFM summary (weeks).
+    model : purchase model
+        The chosen model fitted on the calibration window (by the model choice).
+    summary : DataFrame or None
+        Not kept (the choice's fits hold their own summaries); ``None``.
     report : DataFrame
-        :func:`~cpm_analysis.clv.calibration_holdout_report` of the model.
+        By calibration frequency group (``"0"`` ... ``"7+"``, ``"total"``): ``customers``,
+        ``actual``, ``predicted``, ``actual_mean``, ``predicted_mean``.
     calibration_end, observation_end : Timestamp
         The end of the calibration window and of the holdout.
+    name : str
+        The chosen model's name.
+    unit : str
+        Unit of the holdout (``"weeks"``, ``"years"``, ``"quarters"``, ``"months"``).
+    holdout : int
+        Length of the holdout in that unit (``0``: computed from the dates, in weeks).
+    measure : str
+        What is counted: ``"repeat purchases"`` or, for contracts, ``"contracts still running"``.
     """
 
     model: Any
-    summary: pd.DataFrame
+    summary: pd.DataFrame | None
     report: pd.DataFrame
     calibration_end: pd.Timestamp
     observation_end: pd.Timestamp
+    name: str = "the model"
+    unit: str = "weeks"
+    holdout: int = 0
+    measure: str = "repeat purchases"
 
     def verdict(self) -> str:
-        """One sentence comparing predicted and actual holdout purchases in total.
+        """One sentence comparing predicted and actual holdout counts in total.
 
         Examples
         --------
         >>> report = pd.DataFrame({"actual": [90.0], "predicted": [100.0]}, index=["total"])
-        >>> CalibrationCheck(None, pd.DataFrame(), report, pd.Timestamp(0), pd.Timestamp(0)
+        >>> CalibrationCheck(None, None, report, pd.Timestamp(0), pd.Timestamp(0)
         ...                  ).verdict()[:40]
         'Over the 0-week holdout the model predic'
         """
         total = self.report.loc["total"]
-        weeks = round((self.observation_end - self.calibration_end) / pd.Timedelta(weeks=1))
+        length = self.holdout or round(
+            (self.observation_end - self.calibration_end) / pd.Timedelta(weeks=1)
+        )
+        span = f"{length}-{self.unit.rstrip('s')}"
+        who = "the model" if self.name == "the model" else self.name
         predicted, actual = total["predicted"], total["actual"]
         if not availability.finite(predicted):
             return (
-                f"Over the {weeks}-week holdout customers made {actual:,.0f} repeat purchases; "
-                "the model's prediction is not available (the fit did not give a finite "
-                "number of purchases)."
+                f"Over the {span} holdout the actual count of {self.measure} was "
+                f"{actual:,.0f}; the prediction of {who} is not available (the fit did not "
+                "give a finite number)."
             )
         if not actual > 0:
             return (
-                f"Over the {weeks}-week holdout the model predicted {predicted:,.0f} repeat "
-                "purchases and customers made none, so the error is not available."
+                f"Over the {span} holdout {who} predicted {predicted:,.0f} {self.measure} "
+                "and there were none, so the error is not available."
             )
         error = predicted / actual - 1
         direction = "over" if error > 0 else "under"
         return (
-            f"Over the {weeks}-week holdout the model predicted {predicted:,.0f} repeat "
-            f"purchases against {actual:,.0f} actual ({abs(error):.0%} {direction}"
-            "-estimate in total)."
+            f"Over the {span} holdout {who} predicted {predicted:,.0f} {self.measure} "
+            f"against {actual:,.0f} actual ({abs(error):.0%} {direction}-estimate in total)."
         )
 
 
-def calibration_check(
-    view: Dataset, cutoff: Any, weeks: int = CALIBRATION_WEEKS
+def choice_calibration(
+    choice: Any, view: Dataset, cutoff: Any, weeks: int = CALIBRATION_WEEKS
 ) -> CalibrationCheck | Unavailable:
-    """Fit BG/NBD on the orders up to ``cutoff - weeks`` and compare with the holdout.
+    """Return the holdout check of the period's model: the choice's calibration fit, no refit.
 
     Parameters
     ----------
+    choice : ModelChoice
+        The period's model choice (:func:`~cpm_analysis.clv.selection.choose_value_model`).
     view : Dataset
-        The point-in-time data.
+        The point-in-time data (for the page-01 availability verdict).
     cutoff : Timestamp
         End of the holdout (the period's end).
     weeks : int
-        Length of the holdout in weeks.
+        The holdout the availability verdict is stated for.
 
     Returns
     -------
     CalibrationCheck or Unavailable
-        :class:`~cpm_analysis.availability.Unavailable` when the calibration window
-        lacks repeat buyers (:func:`cpm_analysis.availability.calibration`).
-
-    Raises
-    ------
-    ValueError
-        When ``weeks`` is not positive.
+        :class:`~cpm_analysis.availability.Unavailable` when the calibration window lacks
+        repeat buyers (:func:`cpm_analysis.availability.calibration`) or the chosen model has
+        no calibration fit (the choice's reason says why).
 
     Examples
     --------
     >>> from cpm_analysis.synthetic import generate
+    >>> from cpm_analysis.clv.selection import choose_value_model
     >>> ds = generate(400, seed=3).to_dataset()
-    >>> check = calibration_check(ds, pd.Timestamp("2025-06-30 23:59:59"))
-    >>> "total" in check.report.index
-    True
+    >>> choice = choose_value_model(ds, "2025-06-30")
+    >>> check = choice_calibration(choice, ds, pd.Timestamp("2025-06-30 23:59:59"))
+    >>> check.model is choice.model, "total" in check.report.index
+    (True, True)
     """
-    from cpm_analysis.clv import BetaGeoModel, calibration_holdout_report, period_summary
-
-    check_positive("weeks", weeks)
     check = availability.calibration(view, cutoff, weeks)
     if not check.available:
         return check.missing()
-    end = pd.Timestamp(cutoff)
-    calibration_end = end - pd.Timedelta(weeks=weeks)
-    summary = period_summary(view, end, calibration_end=calibration_end)
-    if not (summary["frequency"] > 0).any():
-        raise ValueError(
-            f"weeks: no repeat buyer before {calibration_end:%Y-%m-%d}; shorten the holdout"
-        )
-    model = BetaGeoModel().fit(summary)
-    report = calibration_holdout_report(model, summary)
-    return CalibrationCheck(model, summary, report, calibration_end, end)
+    if choice is None or choice.model is None or choice.chosen not in choice.by_group:
+        reason = "no model choice" if choice is None else choice.reason
+        return Unavailable(f"The holdout check of the period's model is not available: {reason}")
+    groups = choice.by_group
+    report = pd.DataFrame(
+        {
+            "customers": groups["customers"].astype(np.int64),
+            "actual": groups["actual"].astype(np.float64),
+            "predicted": groups[choice.chosen].astype(np.float64),
+        },
+        index=groups.index,
+    )
+    with np.errstate(all="ignore"):
+        report["actual_mean"] = report["actual"] / report["customers"]
+        report["predicted_mean"] = report["predicted"] / report["customers"]
+    contracts = choice.route == "contractual"
+    report.attrs["measure"] = "contracts still running" if contracts else "holdout purchases"
+    report.attrs["groups"] = (
+        "Renewals before the holdout" if contracts else "Repeat purchases in the calibration period"
+    )
+    return CalibrationCheck(
+        model=choice.model,
+        summary=None,
+        report=report,
+        calibration_end=choice.calibration_end,
+        observation_end=choice.observation_end,
+        name=choice.chosen,
+        unit=choice.unit,
+        holdout=int(choice.holdout),
+        measure="contracts still running" if contracts else "repeat purchases",
+    )
 
 
-def fit_value_models(
-    view: Dataset, cutoff: Any
+def period_value_models(
+    models: dict[str, Any], choice: Any, view: Dataset, cutoff: Any
 ) -> tuple[dict[str, Any], pd.DataFrame] | tuple[Unavailable, Unavailable]:
-    """BG/NBD and Gamma-Gamma fitted at ``cutoff`` on the weekly RFM summary.
+    """Return the scoring's fitted models by name: the ones behind the scored table's numbers.
 
-    The same recipe as :func:`cpm_analysis.scoring.score_customers` (maximum likelihood, no
-    randomness), so the parameters shown are those behind the scored table's CLV.
+    No model is fitted here: ``models`` are :attr:`cpm_analysis.scoring.ScoredPeriod.models`
+    (``purchase``, the model the period's choice took, and ``gamma_gamma``; sBG values a
+    contract at its mean payment and has no spend model).
+
+    Parameters
+    ----------
+    models : dict
+        The scoring's fitted models.
+    choice : ModelChoice or None
+        The period's model choice (its ``chosen`` names the purchase model; BG/NBD without).
+    view : Dataset
+        The point-in-time data.
+    cutoff : Timestamp
+        The period's end.
 
     Returns
     -------
     models : dict
-        ``{"BG/NBD": BetaGeoModel, "Gamma-Gamma": GammaGammaModel}``.
+        ``{<purchase model name>: model, "Gamma-Gamma": model}`` (no Gamma-Gamma for sBG).
     summary : DataFrame
-        The RFM summary the models were fitted on.
+        The weekly RFM summary at ``cutoff`` (for the health sentences).
 
     Both are the same :class:`~cpm_analysis.availability.Unavailable` when the data
     has too little history or too few repeat buyers
-    (:func:`cpm_analysis.availability.lifetime_value`).
+    (:func:`cpm_analysis.availability.lifetime_value`), or when the scoring fitted no
+    purchase model.
 
     Examples
     --------
     >>> from cpm_analysis.synthetic import generate
-    >>> ds = generate(400, seed=3).to_dataset()
-    >>> models, summary = fit_value_models(ds, pd.Timestamp("2025-06-30 23:59:59"))
-    >>> sorted(models)
-    ['BG/NBD', 'Gamma-Gamma']
+    >>> view = generate(20, seed=3).to_dataset().as_of("2025-06-30")
+    >>> period_value_models({}, None, view, pd.Timestamp("2025-06-30"))[0].text[:28]
+    'Lifetime value and P(alive) '
     """
-    import warnings
-
-    from cpm_analysis.clv import BetaGeoModel, GammaGammaModel, period_summary
+    from cpm_analysis.clv import period_summary
 
     check = availability.lifetime_value(view, cutoff)
     if not check.available:
         missing = check.missing()
         return missing, missing
-    summary = period_summary(view, pd.Timestamp(cutoff))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        models = {
-            "BG/NBD": BetaGeoModel().fit(summary),
-            "Gamma-Gamma": GammaGammaModel().fit(summary),
-        }
-    return models, summary
+    purchase = models.get("purchase")
+    if purchase is None:
+        missing = Unavailable(
+            "Lifetime value and P(alive) are not available: the purchase model was not fitted."
+        )
+        return missing, missing
+    name = "BG/NBD" if choice is None else str(choice.chosen)
+    out: dict[str, Any] = {name: purchase}
+    if models.get("gamma_gamma") is not None:
+        out["Gamma-Gamma"] = models["gamma_gamma"]
+    return out, period_summary(view, pd.Timestamp(cutoff))
+
+
+def matrix_model(models: Any) -> Any:
+    """Return the purchase model the frequency-recency and P(alive) matrices are drawn for.
+
+    The matrices are hypothetical customers on a grid of repeat purchases and recency in
+    weeks, which a continuous-time model (:data:`MATRIX_MODELS`) scores. BG/BB counts
+    purchases per yearly or quarterly opportunity and sBG counts contract renewals, so for
+    them the sentence returned says so and what the page shows instead.
+
+    Examples
+    --------
+    >>> matrix_model({"sBG": object()}).text[:40]
+    'The frequency-recency and P(alive) matri'
+    """
+    if isinstance(models, Unavailable):
+        return models
+    for name in MATRIX_MODELS:
+        if name in models:
+            return models[name]
+    name = next(iter(models), "")
+    instead = {
+        "BG/BB": (
+            "BG/BB counts purchases per yearly or quarterly opportunity; its P(alive) per "
+            "customer is in the scored table and its fit in the parameters table"
+        ),
+        "sBG": (
+            "sBG models contract renewals, not purchases; the contracts still running by "
+            "renewals made are in the holdout check below"
+        ),
+    }.get(name, "the period's model is not one of them")
+    return Unavailable(
+        "The frequency-recency and P(alive) matrices are drawn for continuous-time purchase "
+        f"models ({', '.join(MATRIX_MODELS)}): {instead}."
+    )
 
 
 NO_DROPOUT_P_ALIVE = 0.99
@@ -201,8 +297,10 @@ def value_model_health(models: Any, summary: Any) -> str | Unavailable:
     'The BG/NBD fit did not converge: its num'
     >>> class Healthy:
     ...     fit_warnings_ = []
-    >>> value_model_health({"BG/NBD": Healthy()}, None)
+    >>> value_model_health({"BG/NBD": Healthy(), "Gamma-Gamma": Healthy()}, None)
     'Both fits converged and the purchase model detects dropout.'
+    >>> value_model_health({"sBG": Healthy()}, None)
+    'The fit converged.'
     """
     if isinstance(models, Unavailable):
         return models
@@ -232,6 +330,8 @@ def value_model_health(models: Any, summary: Any) -> str | Unavailable:
                 "The purchase model found no detectable dropout: P(alive) is about 1 for every "
                 "customer, so the lifetime values assume nobody leaves and are an upper bound."
             )
+    if not parts and len([m for m in models.values() if m is not None]) == 1:
+        parts.append("The fit converged.")  # sBG: no spend model, the dropout is observed
     if not parts:
         parts.append("Both fits converged and the purchase model detects dropout.")
     return " ".join(parts)
@@ -242,10 +342,26 @@ PARAMETER_MEANINGS = {
     "alpha": "scale of the purchase-rate distribution (weeks)",
     "a": "first shape of the drop-out probability distribution",
     "b": "second shape of the drop-out probability distribution",
+    "s": "shape of the dropout-rate distribution across customers",
+    "beta": "scale of the dropout-rate distribution (weeks)",
     "p": "shape of the spend-per-order distribution",
     "q": "shape of the customers' mean-spend distribution",
     "v": "scale of the customers' mean-spend distribution",
 }
+"""What each parameter of the continuous models and Gamma-Gamma means."""
+ROUTE_PARAMETER_MEANINGS = {
+    "BG/BB": {
+        "alpha": "first shape of the purchase-probability distribution (per opportunity)",
+        "beta": "second shape of the purchase-probability distribution",
+        "gamma": "first shape of the dropout-probability distribution (per opportunity)",
+        "delta": "second shape of the dropout-probability distribution",
+    },
+    "sBG": {
+        "alpha": "first shape of the churn-probability distribution (per renewal)",
+        "beta": "second shape of the churn-probability distribution",
+    },
+}
+"""The parameters of BG/BB and sBG, whose names clash with the continuous models'."""
 
 
 def model_parameters(models: dict[str, Any]) -> pd.DataFrame:
@@ -271,7 +387,7 @@ def model_parameters(models: dict[str, Any]) -> pd.DataFrame:
             "model": name,
             "parameter": key,
             "value": float(value),
-            "meaning": PARAMETER_MEANINGS.get(key, ""),
+            "meaning": ROUTE_PARAMETER_MEANINGS.get(name, PARAMETER_MEANINGS).get(key, ""),
         }
         for name, model in models.items()
         if model is not None

@@ -9,10 +9,12 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-from cpm_analysis.availability import check_positive, column_label, missing_columns
+from cpm_analysis.availability import Unavailable, check_positive, column_label, missing_columns
 
 
 def value_by(scored: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -90,3 +92,163 @@ def top_customers(scored: pd.DataFrame, by: str = "clv", n: int = 20) -> pd.Data
     if by not in columns:
         columns.append(by)
     return scored.nlargest(n, by)[columns].reset_index(drop=True)
+
+
+INTERVAL_DRAWS = 200
+"""Parameter draws behind the intervals of the pages."""
+INTERVAL_LEVEL = 0.9
+"""Coverage of the intervals the pages show."""
+
+
+def value_draws(models: Any, summary: Any, *, seed: int = 0, n_draws: int = INTERVAL_DRAWS) -> Any:
+    """Parameter draws of the period's value models, for the intervals of the pages.
+
+    The parametric draws of :func:`~cpm_analysis.clv.uncertainty.bootstrap_parameters` (the
+    normal law of the estimate, on the log scale) of the scoring's purchase model and
+    Gamma-Gamma (:func:`~cpm_analysis.clv.checks.period_value_models`), seeded.
+
+    Returns
+    -------
+    ParameterDraws or Unavailable
+        The sentence when the models are not available, when the purchase model is BG/BB or
+        sBG (the intervals are computed for the continuous-time models only) or when the fit's
+        Hessian does not give a covariance (a parameter at the edge of its range).
+
+    Examples
+    --------
+    >>> value_draws({"sBG": object()}, None).text[:36]
+    'Intervals of the lifetime values are'
+    """
+    from cpm_analysis.clv.checks import MATRIX_MODELS
+    from cpm_analysis.clv.uncertainty import bootstrap_parameters
+
+    if isinstance(models, Unavailable):
+        return models
+    name = next((m for m in MATRIX_MODELS if m in models), None)
+    spend = models.get("Gamma-Gamma")
+    if name is None or spend is None:
+        used = next(iter(models), "no model")
+        return Unavailable(
+            "Intervals of the lifetime values are not available: they are computed for the "
+            f"continuous-time models ({', '.join(MATRIX_MODELS)}) with Gamma-Gamma, and this "
+            f"period uses {used}."
+        )
+    try:
+        return bootstrap_parameters(
+            models[name], summary, spend, n_draws=n_draws, random_state=seed
+        )
+    except ValueError as err:
+        return Unavailable(f"Intervals of the lifetime values are not available: {err}.")
+
+
+PAGE_INTERVALS: dict[str, tuple[str, str]] = {
+    "clv_by_tier": ("clv", "tier"),
+    "clv_by_segment": ("clv", "segment"),
+    "clv_by_owner": ("clv", "owner_id"),
+    "risk_by_segment": ("revenue_at_risk", "segment"),
+    "risk_by_owner": ("revenue_at_risk", "owner_id"),
+}
+"""The interval tables the pages show: name to (measure, column of the scored table)."""
+
+
+def value_intervals(
+    draws: Any,
+    summary: Any,
+    scored: pd.DataFrame,
+    tables: dict[str, tuple[str, str]] | None = None,
+    *,
+    level: float = INTERVAL_LEVEL,
+    horizon_months: int = 12,
+    discount_rate: float = 0.01,
+) -> dict[str, Any]:
+    """Total CLV (or revenue at risk) by columns of the scored table, with intervals.
+
+    The interval is that of the group's *sum* over the parameter draws
+    (:func:`~cpm_analysis.clv.uncertainty.grouped_intervals`, one pass for every table): how
+    well the model's parameters pin the total down, not the purchase-to-purchase randomness
+    of single customers. The revenue at risk is the sum of churn probability x CLV (the KPI
+    ``revenue_at_risk``) over the customers with a churn probability; its interval carries the
+    CLV's parameter uncertainty at the churn probabilities scored.
+
+    Parameters
+    ----------
+    draws : ParameterDraws or Unavailable
+        :func:`value_draws`.
+    summary : DataFrame
+        The weekly RFM summary the models were fitted on (by customer id).
+    scored : DataFrame
+        The scored table (``customer_id``, the grouping columns, ``churn_probability`` for the
+        revenue at risk); only its customers are counted (an owner's book is a slice).
+    tables : dict, optional
+        Name to ``(measure, column)``, ``measure`` ``"clv"`` or ``"revenue_at_risk"``; default
+        :data:`PAGE_INTERVALS`.
+    level : float
+        Coverage of the intervals.
+    horizon_months, discount_rate :
+        As for the scored CLV.
+
+    Returns
+    -------
+    dict
+        Name to a table indexed by the column, largest first: ``customers``, ``total``,
+        ``lower``, ``upper`` and ``relative_width`` (``(upper - lower) / total``); or to the
+        :class:`~cpm_analysis.availability.Unavailable` sentence (no draws, or the scored
+        table lacks the column).
+
+    Raises
+    ------
+    ValueError
+        For another measure.
+
+    Examples
+    --------
+    >>> value_intervals(Unavailable("no draws"), None, pd.DataFrame())["clv_by_tier"].text
+    'no draws'
+    """
+    from cpm_analysis.clv.uncertainty import grouped_intervals
+
+    tables = PAGE_INTERVALS if tables is None else tables
+    for measure, _ in tables.values():
+        if measure not in ("clv", "revenue_at_risk"):
+            raise ValueError(f"measure: expected 'clv' or 'revenue_at_risk', got {measure!r}")
+    if isinstance(draws, Unavailable):
+        return dict.fromkeys(tables, draws)
+    out: dict[str, Any] = {}
+    frame = scored.set_index("customer_id")
+    ids = frame.index[frame.index.isin(summary.index)]
+    rows = summary.loc[ids]
+    groupings: dict[str, tuple[pd.Series, pd.Series | None]] = {}
+    at_risk = None
+    for name, (measure, by) in tables.items():
+        needs = (by,) if measure == "clv" else (by, "churn_probability")
+        title = "lifetime value" if measure == "clv" else "revenue at risk"
+        missing = missing_columns(scored, needs, f"Intervals of {title} by {column_label(by)}")
+        if missing is not None:
+            out[name] = missing
+            continue
+        groups = frame.loc[ids, by].astype("object").fillna("(none)").rename(by)
+        weights = None
+        if measure == "revenue_at_risk":
+            at_risk = frame.loc[ids, "churn_probability"]
+            weights = at_risk.fillna(0.0)  # customers without one are not at risk
+        groupings[name] = (groups, weights)
+    if groupings:
+        computed = grouped_intervals(
+            draws,
+            rows,
+            groupings,
+            "clv",
+            level=level,
+            horizon_months=horizon_months,
+            discount_rate=discount_rate,
+        )
+        for name, table in computed.items():
+            table = table.rename(columns={"estimate": "total"})
+            if tables[name][0] == "revenue_at_risk" and at_risk is not None:
+                scored_ones = at_risk.notna().groupby(groupings[name][0]).sum()
+                table["customers"] = scored_ones.reindex(table.index).fillna(0).astype(np.int64)
+                table = table.loc[table["customers"] > 0]
+            with np.errstate(all="ignore"):
+                table["relative_width"] = (table["upper"] - table["lower"]) / table["total"]
+            out[name] = table.sort_values("total", ascending=False, kind="stable")
+    return {name: out[name] for name in tables}

@@ -67,6 +67,7 @@ __all__ = [
     "bootstrap_parameters",
     "customer_and_group_intervals",
     "group_intervals",
+    "grouped_intervals",
     "parameter_covariance",
     "prediction_intervals",
 ]
@@ -532,14 +533,26 @@ def _work(
     codes: np.ndarray | None,
     n_groups: int,
 ) -> tuple[list[_Draw] | None, np.ndarray | None]:
-    """Evaluate some draws: keep them (for per-customer quantiles) and/or sum them per group."""
+    """Evaluate some draws: keep them (for per-customer quantiles) and/or sum them per group.
+
+    ``codes`` are the groups of every grouping at once (one block of customers per grouping,
+    offset so that the groupings do not share codes) and ``options["weights"]`` the factor of
+    each customer in each block, so one bincount per draw sums every grouping.
+    """
     done = _all_draws(draws, lay, quantity, options, idx, compact=keep)
     sums = None
     if codes is not None:
         everyone = slice(None)
+        scale = options.get("weights")
+        blocks = len(codes) // max(len(lay.row_of), 1)
         sums = np.stack(
             [
-                np.bincount(codes, weights=d.customers(lay, everyone), minlength=n_groups)
+                np.bincount(
+                    codes,
+                    weights=np.tile(d.customers(lay, everyone), blocks)
+                    * (1.0 if scale is None else scale),
+                    minlength=n_groups,
+                )
                 for d in done
             ]
         )
@@ -573,15 +586,27 @@ def _evaluate(
     options: dict[str, Any],
     n_jobs: int | None,
     per_customer: bool,
-) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """Per-customer and/or per-group intervals from one pass over the draws."""
+) -> tuple[pd.DataFrame | None, Any]:
+    """Per-customer and/or per-group intervals from one pass over the draws.
+
+    ``groups`` is one grouping (a column name or a Series), or a list of ``(grouping,
+    weights)`` pairs whose tables are returned as a list.
+    """
     _check_quantity(draws, quantity, level)
-    codes, names, labels = None, None, None
-    if groups is not None:
-        labels = _labels(summary, groups)
-        codes, names = pd.factorize(labels, sort=True)
-        codes = codes.astype(np.int64)
-    n_groups = 0 if names is None else len(names)
+    several = isinstance(groups, list)
+    specs = groups if several else ([] if groups is None else [(groups, options.get("weights"))])
+    codes, n_groups, tables = None, 0, []
+    if specs:
+        blocks, scales = [], []
+        for grouping, scale in specs:
+            labels = _labels(summary, grouping)
+            block, names = pd.factorize(labels, sort=True)
+            tables.append((labels, names, n_groups, scale))
+            blocks.append(block.astype(np.int64) + n_groups)
+            scales.append(np.ones(len(summary)) if scale is None else scale)
+            n_groups += len(names)
+        codes = np.concatenate(blocks)
+        options = {**options, "weights": np.concatenate(scales)}
     lay = _layout(summary, quantity == "clv")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -607,20 +632,28 @@ def _evaluate(
         customers = pd.DataFrame(
             {"estimate": est, "lower": lower, "upper": upper}, index=summary.index
         )
-    by_group = None
+    out = []
     if codes is not None:
         sums = np.concatenate([part[1] for part in parts])
         lo, hi = np.quantile(sums, qs, axis=0)
-        by_group = pd.DataFrame(
-            {
-                "customers": np.bincount(codes, minlength=n_groups).astype(np.int64),
-                "estimate": np.bincount(codes, weights=est, minlength=n_groups),
-                "lower": lo,
-                "upper": hi,
-            },
-            index=pd.Index(names, name=labels.name if labels.name is not None else "group"),
-        )
-    return customers, by_group
+        for labels, names, offset, scale in tables:
+            cut = slice(offset, offset + len(names))
+            block = pd.factorize(labels, sort=True)[0].astype(np.int64)
+            weighted = est if scale is None else est * scale
+            out.append(
+                pd.DataFrame(
+                    {
+                        "customers": np.bincount(block, minlength=len(names)).astype(np.int64),
+                        "estimate": np.bincount(block, weights=weighted, minlength=len(names)),
+                        "lower": lo[cut],
+                        "upper": hi[cut],
+                    },
+                    index=pd.Index(names, name=labels.name if labels.name is not None else "group"),
+                )
+            )
+    if several:
+        return customers, out
+    return customers, (out[0] if out else None)
 
 
 def _parallel(n_jobs: int | None, func: Any, chunks: list[Any]) -> list[Any]:
@@ -699,6 +732,7 @@ def group_intervals(
     discount_rate: float = 0.01,
     time_unit: str = "W",
     n_jobs: int | None = 1,
+    weights: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Sum of a prediction per group (owner, segment, tier) with an interval of the sum.
 
@@ -718,6 +752,11 @@ def group_intervals(
     quantity, level, t, horizon_months, discount_rate, time_unit, n_jobs
         As for :func:`prediction_intervals`. For ``probability_alive`` the sum is the expected
         number of active customers.
+    weights : Series, optional
+        A fixed factor per customer (aligned on the summary's index) that multiplies the
+        prediction before the sum, e.g. the churn probability, so that the sum of CLV x churn
+        probability is the revenue at risk. Missing values are an error; the factor's own
+        uncertainty is not part of the interval.
 
     Returns
     -------
@@ -737,7 +776,70 @@ def group_intervals(
     S2             1178   35876.8  32857.9  38002.0
     """
     options = _options(t, horizon_months, discount_rate, time_unit)
+    options["weights"] = _weights(summary, weights)
     return _evaluate(draws, summary, quantity, groups, level, options, n_jobs, False)[1]
+
+
+def _weights(summary: pd.DataFrame, weights: pd.Series | None) -> np.ndarray | None:
+    if weights is None:
+        return None
+    if not isinstance(weights, pd.Series):
+        raise TypeError(f"weights: expected a Series by customer, got {type(weights).__name__}")
+    values = pd.to_numeric(weights.reindex(summary.index), errors="coerce").to_numpy(np.float64)
+    bad = int((~np.isfinite(values)).sum())
+    if bad:
+        raise ValueError(
+            f"weights: {bad} customer(s) of the summary have no finite weight; give every "
+            "customer one (0 leaves a customer out of the sums)"
+        )
+    return values
+
+
+def grouped_intervals(
+    draws: ParameterDraws,
+    summary: pd.DataFrame,
+    groupings: dict[str, tuple[Any, pd.Series | None]],
+    quantity: Quantity = "clv",
+    *,
+    level: float = 0.9,
+    t: float = 52.0,
+    horizon_months: int = 12,
+    discount_rate: float = 0.01,
+    time_unit: str = "W",
+    n_jobs: int | None = 1,
+) -> dict[str, pd.DataFrame]:
+    """:func:`group_intervals` of several groupings (and weights) from one pass over the draws.
+
+    Each draw's predictions are computed once and summed for every grouping, so five tables
+    (CLV by tier, segment and owner, revenue at risk by segment and owner) cost one.
+
+    Parameters
+    ----------
+    groupings : dict
+        Name to ``(groups, weights)``: ``groups`` as for :func:`group_intervals`, ``weights``
+        a Series by customer or ``None``.
+    draws, summary, quantity, level, t, horizon_months, discount_rate, time_unit, n_jobs
+        As for :func:`group_intervals`.
+
+    Returns
+    -------
+    dict
+        Name to the table :func:`group_intervals` returns for that grouping.
+
+    Examples
+    --------
+    >>> draws = bootstrap_parameters(bgf, summary, ggf, n_draws=20, random_state=0)
+    >>> owner = pd.Series(["S1", "S2"], dtype="str").repeat(len(summary) // 2 + 1)
+    >>> summary = summary.assign(owner_id=owner.iloc[: len(summary)].to_numpy())
+    >>> tables = grouped_intervals(draws, summary, {"owner": ("owner_id", None)})
+    >>> tables["owner"].round(1).equals(group_intervals(draws, summary, "owner_id").round(1))
+    True
+    """
+    options = _options(t, horizon_months, discount_rate, time_unit)
+    names = list(groupings)
+    specs = [(groupings[n][0], _weights(summary, groupings[n][1])) for n in names]
+    tables = _evaluate(draws, summary, quantity, specs, level, options, n_jobs, False)[1]
+    return dict(zip(names, tables, strict=True))
 
 
 def customer_and_group_intervals(

@@ -33,7 +33,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["binomial_interval", "poisson_interval", "rank_within_noise"]
+__all__ = [
+    "TEAM_KPIS",
+    "binomial_interval",
+    "poisson_interval",
+    "rank_within_noise",
+    "team_kpi_intervals",
+]
 
 
 def _level(level: Any) -> float:
@@ -250,3 +256,136 @@ def rank_within_noise(
     out["clearly_first"] = (rank_worst == 1) if n > 1 else False
     out["clearly_last"] = (rank_best == n) if n > 1 else False
     return out
+
+
+TEAM_KPIS: dict[str, tuple[tuple[str, str], ...]] = {
+    "owner": (("retention_rate", "binomial"), ("complaint_rate", "poisson")),
+    "agent": (("sla_compliance", "binomial"),),
+}
+"""The rate KPIs of each role whose differences are tested against noise, and their law."""
+
+
+def _team_counts(ctx: Any, kpi: str) -> tuple[np.ndarray, np.ndarray]:
+    """Return the KPI's events and exposure per group (its rate's numerator, denominator)."""
+    match kpi:
+        case "retention_rate":
+            before = ctx.previous_active
+            return ctx.group_sum(before["group"], before["active"]), ctx.group_sum(before["group"])
+        case "complaint_rate":
+            tickets = ctx.tickets
+            complaints = ctx.group_sum(tickets["group"], tickets["is_complaint"] == 1.0)
+            return complaints, ctx.kpi("active_customers") / 100.0
+        case "sla_compliance":
+            tickets = ctx.tickets
+            hours, age = tickets["response_hours"].to_numpy(), tickets["age_hours"].to_numpy()
+            met = hours <= ctx.sla_hours
+            breached = (hours > ctx.sla_hours) | (np.isnan(hours) & (age > ctx.sla_hours))
+            return ctx.group_sum(tickets["group"], met), ctx.group_sum(
+                tickets["group"], met | breached
+            )
+    raise ValueError(f"kpi: no interval for {kpi!r}")  # pragma: no cover - TEAM_KPIS only
+
+
+def team_kpi_intervals(
+    view: Any,
+    period: Any,
+    role: str = "owner",
+    *,
+    level: float = 0.9,
+    sla_hours: float | None = None,
+) -> pd.DataFrame:
+    """Return the rate KPIs of every owner (or agent) with intervals, ranked within noise.
+
+    For each KPI of :data:`TEAM_KPIS`: the retention rate (retained / active last period) and
+    the SLA compliance (met / answered or breached) are proportions with Wilson intervals;
+    the complaint rate (complaints per 100 active customers) is a Poisson rate with Garwood's
+    interval. :func:`rank_within_noise` then says which places the intervals settle: a person
+    is called ``clearly last`` only when every other one is clearly ahead, so nobody is ranked
+    last on a difference smaller than the intervals. People without exposure for a KPI (no
+    active customer last period, no ticket) are left out of that KPI's ranking; data without
+    owners (or agents) gives an empty table.
+
+    Parameters
+    ----------
+    view : Dataset
+        The point-in-time data.
+    period : Period or str
+    role : {"owner", "agent"}
+    level : float
+        Coverage of the intervals.
+    sla_hours : float, optional
+        The first-response SLA (default the configuration's).
+
+    Returns
+    -------
+    DataFrame
+        One row per KPI and person (``kpi``, the person's id in ``owner_id`` or ``agent_id``):
+        ``events``, ``exposure`` (trials; active customers for the complaint rate), ``rate``,
+        ``lower``, ``upper``, ``rank``, ``rank_best``,
+        ``rank_worst``, ``within_noise``, ``clearly_first``, ``clearly_last`` and ``verdict``
+        (``clearly first``, ``clearly last``, ``place settled`` or ``within noise``).
+
+    Raises
+    ------
+    ValueError
+        For another ``role``.
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> ds = generate(300, seed=1).to_dataset()
+    >>> table = team_kpi_intervals(ds.as_of("2025-06"), "2025-06")
+    >>> sorted(table["kpi"].unique())
+    ['complaint_rate', 'retention_rate']
+    """
+    from cpm_analysis.config import DEFAULT_CONFIG
+    from cpm_analysis.kpis.context import PreparedData
+    from cpm_analysis.kpis.registry import KPIUnavailable, get_kpi
+    from cpm_analysis.periods import parse_period
+
+    if role not in TEAM_KPIS:
+        raise ValueError(f"role: expected 'owner' or 'agent', got {role!r}")
+    by = "owner_id" if role == "owner" else "agent_id"
+    hours = DEFAULT_CONFIG.sla.first_response_hours if sla_hours is None else sla_hours
+    columns = [by, "kpi", "events", "exposure", "rate", "lower", "upper", "rank", "rank_best"]
+    columns += ["rank_worst", "within_noise", "clearly_first", "clearly_last", "verdict"]
+    tickets = getattr(view, "tickets", None)
+    has = (
+        "owner_id" in view.customers.columns
+        if role == "owner"
+        else tickets is not None and "agent_id" in tickets.columns
+    )
+    if not has:  # no owners (customers.owner_id) or no agents (tickets.agent_id)
+        return pd.DataFrame(columns=columns)
+    ctx = PreparedData(view, by=by).context(parse_period(period), sla_hours=hours)
+    parts = []
+    for kpi, law in TEAM_KPIS[role]:
+        try:
+            ctx.check_needs(get_kpi(kpi))
+            events, exposure = _team_counts(ctx, kpi)
+        except KPIUnavailable:
+            continue
+        keep = np.asarray(exposure, dtype=np.float64) > 0
+        if not keep.any():
+            continue
+        names = pd.Index(ctx.groups[keep], name=by)
+        k, e = np.round(events[keep]), exposure[keep]
+        if law == "binomial":
+            table = binomial_interval(k, e, level=level)
+        else:
+            table = poisson_interval(k, e, level=level)  # exposure in 100s: per 100 customers
+        table.index = names
+        ranked = rank_within_noise(table, higher_is_better=get_kpi(kpi).direction == "higher")
+        ranked.insert(0, "exposure", e * 100.0 if law == "poisson" else e)
+        ranked.insert(0, "events", k)
+        ranked.insert(0, "kpi", kpi)
+        parts.append(ranked.reset_index())
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    out = pd.concat(parts, ignore_index=True)
+    out["verdict"] = np.select(
+        [out["clearly_last"], out["clearly_first"], ~out["within_noise"]],
+        ["clearly last", "clearly first", "place settled"],
+        "within noise",
+    )
+    return out[columns]

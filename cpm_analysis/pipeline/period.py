@@ -4,9 +4,12 @@ The result holds what every page of the period shows, computed from ``dataset.as
 by the existing analyses (nothing is re-implemented here):
 
 - the scored customer table and its fitted models (:func:`cpm_analysis.scoring.score_customers`);
-- the lifetime-value models and their holdout check
-  (:func:`~cpm_analysis.clv.checks.fit_value_models`,
-  :func:`~cpm_analysis.clv.checks.calibration_check`) and the churn backtest
+- the period's purchase-model choice on a holdout
+  (:func:`~cpm_analysis.clv.selection.choose_value_model`), the lifetime-value models behind the
+  scored table (the scoring's fits, :func:`~cpm_analysis.clv.checks.period_value_models`) and
+  the chosen model's holdout check (the choice's calibration fit,
+  :func:`~cpm_analysis.clv.checks.choice_calibration`): one fit per model, no refit for a
+  page; and the churn backtest
   (:func:`~cpm_analysis.churn.period_backtest.churn_backtest`);
 - segments, behavioural clusters and the segment migration;
 - KPIs, the scorecard against targets, the KPI trends and the cohorts;
@@ -56,7 +59,7 @@ RESULT_FILE = "period-result.pickle"
 """The file name :meth:`PeriodResult.save` is given by the report runner."""
 COHORTS = 12
 """Cohorts shown in the cohort retention heatmap."""
-_FORMAT = 1  # bumped when the pickled layout changes: an old file is refused, never misread
+_FORMAT = 2  # bumped when the pickled layout changes: an old file is refused, never misread
 
 
 @dataclass(eq=False)
@@ -86,9 +89,11 @@ class PeriodResult:
     notes : list of str
         What could not be estimated and why.
     value_models, value_summary : dict and DataFrame, or Unavailable
-        :func:`~cpm_analysis.clv.checks.fit_value_models`.
+        :func:`~cpm_analysis.clv.checks.period_value_models`: the scoring's fitted purchase
+        model (by the name of :attr:`model_choice`) and Gamma-Gamma.
     calibration : CalibrationCheck or Unavailable
-        :func:`~cpm_analysis.clv.checks.calibration_check`.
+        :func:`~cpm_analysis.clv.checks.choice_calibration`: the chosen model's calibration
+        fit and its holdout by frequency group, from :attr:`model_choice`.
     backtest : BacktestResult or Unavailable
         :func:`~cpm_analysis.churn.period_backtest.churn_backtest`.
     segments : DataFrame
@@ -146,6 +151,9 @@ class PeriodResult:
     """The period's purchase-model choice on a holdout
     (:class:`~cpm_analysis.clv.selection.ModelChoice`): the comparison the CLV page shows and
     the model behind the scored table's ``clv``, ``p_alive`` and ``expected_purchases_90d``."""
+    value_draws: Any = field(default=None, repr=False)
+    """The parameter draws of the period's value models
+    (:func:`~cpm_analysis.clv.tables.value_draws`): the intervals of the pages (company's)."""
     format: int = field(default=_FORMAT, repr=False)
 
     @property
@@ -236,6 +244,48 @@ class PeriodResult:
         )
 
     @cached_property
+    def value_intervals(self) -> dict[str, Any]:
+        """CLV and revenue at risk by tier, segment and owner, with intervals.
+
+        :func:`~cpm_analysis.clv.tables.value_intervals` of the company's parameter draws over
+        this result's customers: ``"clv_by_tier"``, ``"clv_by_segment"``, ``"clv_by_owner"``,
+        ``"risk_by_segment"``, ``"risk_by_owner"`` (each a table or the sentence why not).
+        """
+        from cpm_analysis.clv.tables import value_intervals
+
+        return value_intervals(
+            self.value_draws,
+            self.value_summary,
+            self.scored,
+            horizon_months=self.rules.clv.horizon_months,
+            discount_rate=self.rules.clv.monthly_discount_rate,
+        )
+
+    @cached_property
+    def team_noise(self) -> dict[str, pd.DataFrame]:
+        """The owners' and agents' rate KPIs with intervals, ranked within noise.
+
+        :func:`~cpm_analysis.kpis.intervals.team_kpi_intervals` of the company (``"owner"``,
+        ``"agent"``); an owner's result holds the company's rows of that owner (the verdict is
+        the company's) and no agents.
+        """
+        from cpm_analysis.kpis.intervals import team_kpi_intervals
+
+        view = self.company_view if self.company_view is not None else self.view
+        hours = self.rules.sla.first_response_hours
+        out = {
+            role: team_kpi_intervals(view, self.period, role, sla_hours=hours)
+            for role in ("owner", "agent")
+        }
+        if self.owner is not None:
+            owners = out["owner"]
+            out = {
+                "owner": owners.loc[owners["owner_id"] == self.owner].reset_index(drop=True),
+                "agent": out["agent"].iloc[:0],
+            }
+        return out
+
+    @cached_property
     def checks(self) -> list[Any]:
         """Every section's :class:`~cpm_analysis.availability.Check`, in page order."""
         from cpm_analysis.pipeline.availability import checks
@@ -264,7 +314,17 @@ class PeriodResult:
 
     def compute_all(self) -> PeriodResult:
         """Compute every lazy section now (before :meth:`save`, so no kernel computes it)."""
-        for name in ("kpis", "scorecard", "trends", "cohorts", "forecast", "risks", "actions"):
+        for name in (
+            "kpis",
+            "scorecard",
+            "trends",
+            "cohorts",
+            "forecast",
+            "risks",
+            "actions",
+            "value_intervals",
+            "team_noise",
+        ):
             getattr(self, name)
         self.checks  # noqa: B018 - computed for the side effect of caching it
         if self.forecast_model is None and self.owner is None:
@@ -356,6 +416,7 @@ class PeriodResult:
             company_view=self.company_view,
             forecast_model=forecast_model,
             model_choice=self.model_choice,
+            value_draws=self.value_draws,
         )
 
     # --- the runner's private file ----------------------------------------------------------
@@ -410,8 +471,16 @@ def load_period_result(path: str | os.PathLike) -> PeriodResult:
             result = pickle.load(handle)
         except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as err:
             raise ValueError(f"result: {target} is not a period result ({err})") from None
-    if not isinstance(result, PeriodResult) or getattr(result, "format", None) != _FORMAT:
+    if not isinstance(result, PeriodResult):
         raise ValueError(f"result: {target} is not a period result of this version of cpm-analysis")
+    found = getattr(result, "format", None)
+    if found != _FORMAT:
+        raise ValueError(
+            f"result: {target} was saved in period-result format {found} and this version of "
+            f"cpm-analysis reads format {_FORMAT} (the CLV models and holdout check now come "
+            "from the period's model choice); build the period again (cpm report) instead of "
+            "reusing the saved result"
+        )
     return result
 
 
@@ -505,8 +574,9 @@ def _build(
 ) -> PeriodResult:
     from cpm_analysis import availability, teams_review
     from cpm_analysis.churn.period_backtest import churn_backtest
-    from cpm_analysis.clv.checks import calibration_check, fit_value_models
+    from cpm_analysis.clv.checks import choice_calibration, period_value_models
     from cpm_analysis.clv.selection import choose_value_model
+    from cpm_analysis.clv.tables import value_draws
     from cpm_analysis.kpis.scorecard import period_kpis
     from cpm_analysis.pipeline.previous import previous_scored
     from cpm_analysis.pipeline.scored import finalize_scored
@@ -550,7 +620,7 @@ def _build(
         clusters = result.models["clusters"]  # the clustering behind the scored table
     else:
         clusters = behaviour_clusters(segments, view, period.end, seed=seed)
-    value_models, value_summary = fit_value_models(view, period.end)
+    value_models, value_summary = period_value_models(result.models, model_choice, view, period.end)
     if previous_job is not None:
         previous, previous_source = previous_job.result()
     else:
@@ -568,7 +638,7 @@ def _build(
         notes=list(result.notes),
         value_models=value_models,
         value_summary=value_summary,
-        calibration=calibration_check(view, period.end),
+        calibration=choice_calibration(model_choice, view, period.end),
         backtest=(
             backtest.result() if backtest is not None else churn_backtest(view, period, seed=seed)
         ),
@@ -582,6 +652,7 @@ def _build(
         previous_source=previous_source,
         config=rules,
         model_choice=model_choice,
+        value_draws=value_draws(value_models, value_summary, seed=seed),
     )
     if cluster_data is not None:  # the KPIs of the period on the cluster, as the scoring
         out.__dict__["kpis"] = period_kpis(

@@ -35,7 +35,9 @@ def previous_scored(
     is given and ``<out>/<previous period>/`` holds a scored table whose ``metrics.json`` has the same
     data fingerprint and seed, that table is read (exactly what was published last period).
     Otherwise :func:`cpm_analysis.scoring.score_customers` scores the previous period's
-    cutoff on ``dataset`` (only data up to that cutoff is used). With ``owner``, the table is
+    cutoff on ``dataset`` (only data up to that cutoff is used) with last period's purchase
+    model: :func:`~cpm_analysis.clv.selection.choose_value_model` applied at that cutoff (the
+    same rule, or the model ``clv.model`` pins), as the published report of that period did. With ``owner``, the table is
     restricted to that owner's customers.
 
     Returns
@@ -73,10 +75,14 @@ def previous_scored(
             if same_data and same_seed and same_rules:
                 table = pd.read_parquet(candidate)
                 return _own(table, owner), f"published report of {previous.label}"
+    from cpm_analysis.clv.selection import choose_value_model
     from cpm_analysis.scoring import scoring_options
 
-    options = scoring_options(DEFAULT_CONFIG if config is None else config)
-    result = score_customers(dataset, previous, seed=seed, **options)
+    rules = DEFAULT_CONFIG if config is None else config
+    options = scoring_options(rules)
+    # last period's purchase model, chosen by the same rule on last period's data (or pinned)
+    choice = choose_value_model(dataset.as_of(previous.end), previous.end, model=rules.clv.model)
+    result = score_customers(dataset, previous, seed=seed, model_choice=choice, **options)
     return _own(result.scored, owner), f"rescored at the end of {previous.label}"
 
 

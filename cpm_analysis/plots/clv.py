@@ -209,9 +209,11 @@ def plot_calibration_purchases_vs_holdout_purchases(
         label="model",
     )
     ax.set_xticks(positions, labels)
-    ax.set_xlabel("Repeat purchases in the calibration period")
-    ax.set_ylabel("Mean purchases in the holdout period")
-    ax.set_title("Holdout purchases: actual vs model, by calibration frequency")
+    # a report may name what it counts (contracts still running, by renewals)
+    measure = report.attrs.get("measure", "holdout purchases")
+    ax.set_xlabel(report.attrs.get("groups", "Repeat purchases in the calibration period"))
+    ax.set_ylabel(f"Mean {measure} per customer")
+    ax.set_title(f"{measure.capitalize()}: actual vs model, by group")
     ax.legend()
     return ax
 
