@@ -37,8 +37,8 @@ def previous_scored(
     Otherwise :func:`cpm_analysis.scoring.score_customers` scores the previous period's
     cutoff on ``dataset`` (only data up to that cutoff is used) with last period's purchase
     model: :func:`~cpm_analysis.clv.selection.choose_value_model` applied at that cutoff (the
-    same rule, or the model ``clv.model`` pins), as the published report of that period did. With ``owner``, the table is
-    restricted to that owner's customers.
+    same rule, or the model ``clv.model`` pins), as the published report of that period did.
+    With ``owner``, the table is restricted to that owner's customers.
 
     Returns
     -------
@@ -70,8 +70,8 @@ def previous_scored(
                 meta = {}
             same_data = meta.get("data", {}).get("fingerprint") == dataset.fingerprint()
             same_seed = meta.get("parameters", {}).get("seed") == seed
-            rules = (DEFAULT_CONFIG if config is None else config).to_dict()
-            same_rules = meta.get("config", DEFAULT_CONFIG.to_dict()) == rules
+            wanted = (DEFAULT_CONFIG if config is None else config).to_dict()
+            same_rules = meta.get("config", DEFAULT_CONFIG.to_dict()) == wanted
             if same_data and same_seed and same_rules:
                 table = pd.read_parquet(candidate)
                 return _own(table, owner), f"published report of {previous.label}"
