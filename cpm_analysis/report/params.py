@@ -38,7 +38,7 @@ from cpm_analysis.credentials import (
 from cpm_analysis.data import Dataset, load
 from cpm_analysis.data.paths import PROJECT_ROOT
 from cpm_analysis.exceptions import DataValidationError, PeriodError
-from cpm_analysis.i18n import Translator, format_locale, translator
+from cpm_analysis.i18n import N_, Translator, format_locale, translator
 from cpm_analysis.periods import FREQS, Period, latest_period, normalize_freq, parse_period
 from cpm_analysis.privacy import (
     PSEUDONYM_COLUMN,
@@ -359,9 +359,11 @@ class ReportContext:
 
         if isinstance(frame, Unavailable):
             return frame
+        tr = self.translator
         if isinstance(frame, pd.DataFrame) and frame.empty:  # a sentence, not an empty table
-            caption = kwargs.get("caption") or "This table"
-            return Unavailable(f"{caption}: none.")
+            caption = kwargs.get("caption") or tr._("This table")
+            return Unavailable(tr._("%(table)s: none.", table=caption))
+        kwargs.setdefault("translate", tr.gettext)
         return show(frame, pii=self.pii, key=self.key, **kwargs)
 
     @cached_property
@@ -407,30 +409,51 @@ class ReportContext:
         from cpm_analysis.report.escaping import md_text
 
         p = self.period
+        tr = self.translator
         customers = len(self.view.customers)
         scope = (
-            f"the book of account owner **{md_text(self.owner)}**" if self.owner else "all owners"
+            tr._("the book of account owner **%(owner)s**", owner=md_text(self.owner))
+            if self.owner
+            else tr._("all owners")
         )
         privacy = (
-            "masked: no names, e-mails or phone numbers; customer ids shown as pseudonyms"
+            tr._("masked: no names, e-mails or phone numbers; customer ids shown as pseudonyms")
             if self.pii == "mask"
-            else "**shown** (internal use only)"
+            else tr._("**shown** (internal use only)")
         )
         source = display_source(self.source)
         last = self.dataset.last_date().normalize()
         ends_early = (
             [
-                f"- **Note:** the data ends {last:%Y-%m-%d}, {(p.last_day - last).days} day(s) "
-                "before the end of the period; the period is reported as if complete"
+                tr._(
+                    "- **Note:** the data ends %(last)s, %(days)s day(s) before the end of the "
+                    "period; the period is reported as if complete",
+                    last=tr.date(last),
+                    days=tr.integer((p.last_day - last).days),
+                )
             ]
             if last < p.last_day
             else []
         )
+        freq = {"monthly": N_("monthly"), "quarterly": N_("quarterly"), "yearly": N_("yearly")}
         lines = [
-            f"- **Period:** {p.label} ({self.freq}, {p.start:%Y-%m-%d} to {p.last_day:%Y-%m-%d})",
-            f"- **Data:** `{source}` as of {p.last_day:%Y-%m-%d}: {customers:,} customers "
-            f"({scope}); fingerprint `{self.dataset.fingerprint()[:12]}`",
-            f"- **Personal data:** {privacy}",
+            tr._(
+                "- **Period:** %(label)s (%(freq)s, %(start)s to %(end)s)",
+                label=p.label,
+                freq=tr.gettext(freq.get(self.freq, self.freq)),
+                start=tr.date(p.start),
+                end=tr.date(p.last_day),
+            ),
+            tr._(
+                "- **Data:** `%(source)s` as of %(end)s: %(customers)s customers (%(scope)s); "
+                "fingerprint `%(fingerprint)s`",
+                source=source,
+                end=tr.date(p.last_day),
+                customers=tr.integer(customers),
+                scope=scope,
+                fingerprint=self.dataset.fingerprint()[:12],
+            ),
+            tr._("- **Personal data:** %(privacy)s", privacy=privacy),
             *ends_early,
         ]
         return Markdown("\n".join(lines))

@@ -369,7 +369,7 @@ def execute_notebook(
     extra = {"kernel_manager_class": _kernel_manager_with(env or {}, cwd)}
     try:
         pm.execute_notebook(
-            str(spec.path),
+            _source_notebook(spec, parameters.get("lang")),
             str(output),
             parameters=parameters,
             kernel_name=kernel_name,
@@ -384,6 +384,21 @@ def execute_notebook(
         raise NotebookFailed(spec.name, redact_text(_describe_cell_error(spec, err))) from None
     except Exception as err:  # dead kernel, timeout, unreadable notebook, full disk, ...
         raise NotebookFailed(spec.name, redact_text(f"{type(err).__name__}: {err}")) from None
+
+
+def _source_notebook(spec: NotebookSpec, lang: str | None) -> Any:
+    """The notebook to execute: its path, or its node with the prose in ``lang``.
+
+    A page that declares ``lang`` is run with its Markdown cells translated from the catalogue
+    (:func:`cpm_analysis.i18n.translate_notebook`) when the language is not English.
+    """
+    if lang is None or normalize_lang(lang) == "en":
+        return str(spec.path)
+    import nbformat
+
+    from cpm_analysis.i18n import translate_notebook, translator
+
+    return translate_notebook(nbformat.read(spec.path, as_version=4), translator(lang))
 
 
 def _kernel_manager_with(env: dict[str, str], cwd: Path | None = None) -> type:
@@ -1343,7 +1358,7 @@ def _execute_all(
 
             from cpm_analysis.report.export import notebook_title
 
-            heading = notebook_title(nbformat.read(task.spec.path, as_version=4), task.spec.name)
+            heading = notebook_title(nbformat.read(notebook, as_version=4), task.spec.name)
             scope = common["period"] if task.owner is None else f"{common['period']}, {task.owner}"
             export_html(notebook, title=f"{heading} ({scope})")
         except ValueError as err:
