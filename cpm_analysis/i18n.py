@@ -554,7 +554,7 @@ _BLANK_LINES = re.compile(r"(\n[ \t]*\n\s*)")
 
 
 def markdown_blocks(text: str) -> list[str]:
-    """Return the translatable blocks of a Markdown cell: its paragraphs, headings and lists.
+    r"""Return the translatable blocks of a Markdown cell: its paragraphs, headings and lists.
 
     A block is a run of lines between blank lines, stripped; each is one msgid of the
     catalogue, so that a translator sees a paragraph at a time and an edit to one paragraph
@@ -569,7 +569,7 @@ def markdown_blocks(text: str) -> list[str]:
 
 
 def translate_markdown(text: str, tr: Translator) -> str:
-    """Return a Markdown cell in ``tr``'s language, block by block (:func:`markdown_blocks`).
+    r"""Return a Markdown cell in ``tr``'s language, block by block (:func:`markdown_blocks`).
 
     The blank lines between blocks are kept; a block without a translation stays in English
     (and is recorded in ``tr.used``, so the untranslated-string checks see it).
@@ -616,7 +616,7 @@ def translate_notebook(nb: Any, tr: Translator) -> Any:
 def extract_notebook(
     fileobj: Any, keywords: Any, comment_tags: Any, options: Any
 ) -> Iterator[tuple[int, Any, Any, Any]]:
-    """Extract the marked strings and the prose of a notebook for Babel (``[tool.babel]``).
+    r"""Extract the marked strings and the prose of a notebook for Babel (``[tool.babel]``).
 
     It runs Babel's Python extractor on each code cell, so that ``tr._("...")`` in a notebook
     is extracted like the same call in the package, and yields every block of every Markdown

@@ -387,7 +387,7 @@ def execute_notebook(
 
 
 def _source_notebook(spec: NotebookSpec, lang: str | None) -> Any:
-    """The notebook to execute: its path, or its node with the prose in ``lang``.
+    """Return the notebook to execute: its path, or its node with the prose in ``lang``.
 
     A page that declares ``lang`` is run with its Markdown cells translated from the catalogue
     (:func:`cpm_analysis.i18n.translate_notebook`) when the language is not English.
