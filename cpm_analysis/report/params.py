@@ -363,8 +363,45 @@ class ReportContext:
         if isinstance(frame, pd.DataFrame) and frame.empty:  # a sentence, not an empty table
             caption = kwargs.get("caption") or tr._("This table")
             return Unavailable(tr._("%(table)s: none.", table=caption))
-        kwargs.setdefault("translate", tr.gettext)
+        kwargs.setdefault("translate", self.word)
+        if tr.lang != "en" and isinstance(frame, pd.DataFrame):
+            if kwargs.pop("index", False):
+                frame = frame.reset_index()
+            frame = frame.copy()
+            for column in NAME_COLUMNS.intersection(map(str, frame.columns)):
+                if not pd.api.types.is_numeric_dtype(frame[column].dtype):
+                    frame[column] = frame[column].map(
+                        lambda v: self.word(v) if isinstance(v, str) else v
+                    )
         return show(frame, pii=self.pii, key=self.key, **kwargs)
+
+    @cached_property
+    def _segment_labels(self) -> dict[str, str]:
+        from cpm_analysis.segments import segment_labels
+
+        result = self._result if self._result is not None else self.__dict__.get("result")
+        segment_map = getattr(getattr(result, "config", None), "segment_map", None)
+        try:
+            return segment_labels(self.translator.lang, segment_map)
+        except ValueError:  # a map of the company's own names without labels: shown as named
+            return {}
+
+    def word(self, text: str) -> str:
+        """Return a name shown on a page in the report's language.
+
+        A segment name is its label in the segment map (``label_zh``); anything else (a column
+        header, a status) is looked up in the catalogue.
+
+        Examples
+        --------
+        >>> ctx = ReportContext.__new__(ReportContext)  # as validate_parameters(..., lang="zh")
+        >>> for name, value in {"lang": "zh", "_result": None}.items():
+        ...     object.__setattr__(ctx, name, value)
+        >>> ctx.word("Champions"), ctx.word("Revenue share")
+        ('重要价值客户', '收入占比')
+        """
+        labels = self._segment_labels
+        return labels[text] if text in labels else self.translator.gettext(text)
 
     @cached_property
     def result(self) -> Any:
@@ -457,6 +494,12 @@ class ReportContext:
             *ends_early,
         ]
         return Markdown("\n".join(lines))
+
+
+NAME_COLUMNS: frozenset[str] = frozenset(
+    {"segment", "previous_segment", "current_segment", "from_segment", "to_segment"}
+)
+"""Columns of names that a page shows translated (segment names: their map's label)."""
 
 
 def validate_parameters(
