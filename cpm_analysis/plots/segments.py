@@ -246,7 +246,7 @@ def plot_rf_heatmap(
         cells = np.argwhere(dominant == name)
         ri, fi = max(cells, key=lambda c: (counts[c[0], c[1]], -c[0], -c[1]))
         dark = top and counts[ri, fi] > 0.6 * top
-        shown = labels.get(name, name) if labels else name
+        shown = labels.get(name, name) if labels else category(name)
         ax.text(
             fi,
             bins - 1 - ri + 0.2,
