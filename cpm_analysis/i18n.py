@@ -550,22 +550,87 @@ def translator(tag: str | None = None, *, currency: str | None = None) -> Transl
     return Translator(tag, currency=currency)
 
 
+_BLANK_LINES = re.compile(r"(\n[ \t]*\n\s*)")
+
+
+def markdown_blocks(text: str) -> list[str]:
+    r"""Return the translatable blocks of a Markdown cell: its paragraphs, headings and lists.
+
+    A block is a run of lines between blank lines, stripped; each is one msgid of the
+    catalogue, so that a translator sees a paragraph at a time and an edit to one paragraph
+    leaves the others translated.
+
+    Examples
+    --------
+    >>> markdown_blocks("# Churn risk\n\nWho may leave,\nand why.\n")
+    ['# Churn risk', 'Who may leave,\nand why.']
+    """
+    return [block.strip() for block in _BLANK_LINES.split(text)[::2] if block.strip()]
+
+
+def translate_markdown(text: str, tr: Translator) -> str:
+    r"""Return a Markdown cell in ``tr``'s language, block by block (:func:`markdown_blocks`).
+
+    The blank lines between blocks are kept; a block without a translation stays in English
+    (and is recorded in ``tr.used``, so the untranslated-string checks see it).
+
+    Examples
+    --------
+    >>> translate_markdown("# Data quality\n\nNo such paragraph.", translator("zh"))
+    '# 数据质量\n\nNo such paragraph.'
+    """
+    parts = _BLANK_LINES.split(text)
+    for i in range(0, len(parts), 2):
+        block = parts[i].strip()
+        if block:
+            head, tail = parts[i][: len(parts[i]) - len(parts[i].lstrip())], parts[i].rstrip()
+            trailing = parts[i][len(tail) :]
+            parts[i] = head + tr.gettext(block) + trailing
+    return "".join(parts)
+
+
+def translate_notebook(nb: Any, tr: Translator) -> Any:
+    """Translate the Markdown cells of a notebook in place (and return it).
+
+    The notebooks are written in English, readable as they are in JupyterLab; their prose
+    lives in the catalogue, one msgid per paragraph (extracted by :func:`extract_notebook`).
+    The runner translates a page's Markdown cells this way before it executes the page in a
+    language other than English. Code cells are untouched: they translate their own output
+    with ``tr._(...)``.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Data quality")])
+    >>> translate_notebook(nb, translator("zh")).cells[0].source
+    '# 数据质量'
+    """
+    if tr.lang == DEFAULT_LANG:
+        return nb
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = translate_markdown(cell.source, tr)
+    return nb
+
+
 def extract_notebook(
     fileobj: Any, keywords: Any, comment_tags: Any, options: Any
 ) -> Iterator[tuple[int, Any, Any, Any]]:
-    """Extract the marked strings of a notebook's code cells for Babel (see ``[tool.babel]``).
+    r"""Extract the marked strings and the prose of a notebook for Babel (``[tool.babel]``).
 
     It runs Babel's Python extractor on each code cell, so that ``tr._("...")`` in a notebook
-    is extracted like the same call in the package; line numbers count from the notebook's
-    first code cell.
+    is extracted like the same call in the package, and yields every block of every Markdown
+    cell (:func:`markdown_blocks`), which :func:`translate_notebook` translates; line numbers
+    count from the notebook's first cell.
 
     Examples
     --------
     >>> import io, json
-    >>> nb = {"cells": [{"cell_type": "code", "source": ["x = tr._('Churn')"]}]}
+    >>> nb = {"cells": [{"cell_type": "markdown", "source": ["# Churn\n", "\n", "Who leaves."]},
+    ...                 {"cell_type": "code", "source": ["x = tr._('Churn risk')"]}]}
     >>> found = extract_notebook(io.BytesIO(json.dumps(nb).encode()), {"_": None}, [], {})
     >>> [message for _, _, message, _ in found]
-    ['Churn']
+    ['# Churn', 'Who leaves.', 'Churn risk']
     """
     from babel.messages.extract import extract_python
 
@@ -574,7 +639,10 @@ def extract_notebook(
     for cell in notebook.get("cells", []):
         source = cell.get("source", "")
         text = "".join(source) if isinstance(source, list) else str(source)
-        if cell.get("cell_type") == "code" and _parses(text):
+        if cell.get("cell_type") == "markdown":
+            for block in markdown_blocks(text):
+                yield offset + 1, None, block, ["A paragraph of a notebook's Markdown cell."]
+        elif cell.get("cell_type") == "code" and _parses(text):
             found = extract_python(io.BytesIO(text.encode()), keywords, comment_tags, options)
             for lineno, funcname, message, comments in found:
                 yield lineno + offset, funcname, message, comments

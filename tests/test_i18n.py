@@ -136,7 +136,7 @@ def test_the_catalogues_are_package_data():
     assert "locale/*/LC_MESSAGES/*.po" in data and "locale/*.pot" in data
 
 
-def test_the_notebook_extractor_reads_code_cells_and_skips_magics():
+def test_the_notebook_extractor_reads_markdown_blocks_and_code_cells_and_skips_magics():
     nb = {
         "cells": [
             {"cell_type": "markdown", "source": "tr._('not code')"},
@@ -145,7 +145,10 @@ def test_the_notebook_extractor_reads_code_cells_and_skips_magics():
         ]
     }
     found = list(i18n.extract_notebook(io.BytesIO(json.dumps(nb).encode()), {"_": None}, [], {}))
-    assert [(line, message) for line, _, message, _ in found] == [(5, "Churn")]
+    assert [(line, message) for line, _, message, _ in found] == [
+        (1, "tr._('not code')"),  # a markdown cell is prose: its block is a message
+        (5, "Churn"),
+    ]
 
 
 def test_every_marked_string_of_the_package_and_notebooks_has_a_chinese_translation(tmp_path):

@@ -56,6 +56,7 @@ from cpm_analysis.clv.paretonbd import ParetoNBDModel
 from cpm_analysis.clv.sbg import PERIOD_DAYS, ShiftedBetaGeoModel, contract_periods
 from cpm_analysis.clv.summary import period_summary, summary_cutoff, transaction_days
 from cpm_analysis.clv.value import calibration_holdout_report
+from cpm_analysis.i18n import N_
 
 __all__ = [
     "CONTINUOUS_MODELS",
@@ -195,8 +196,10 @@ class ModelChoice:
         'Contracts still running at the end of the holdout, by renewals made before it'
         """
         if self.route == "contractual":
-            return "Contracts still running at the end of the holdout, by renewals made before it"
-        return "Holdout purchases by calibration frequency, each model"
+            return N_(
+                "Contracts still running at the end of the holdout, by renewals made before it"
+            )
+        return N_("Holdout purchases by calibration frequency, each model")
 
     def comparison(self) -> pd.DataFrame:
         """Return the comparison table as the CLV page shows it (deviations in percent).

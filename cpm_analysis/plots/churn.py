@@ -29,11 +29,12 @@ from sklearn.metrics import (
 )
 
 from cpm_analysis.churn.evaluation import calibration_table, lift_table
+from cpm_analysis.plots.language import _
 
 
 def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
     if ax is None:
-        _, ax = plt.subplots(figsize=size)
+        _figure, ax = plt.subplots(figsize=size)
     return ax
 
 
@@ -78,14 +79,14 @@ def plot_roc(predictions: Any, *, ax: Axes | None = None) -> Axes:
     colors = sns.color_palette("viridis", max(frame.get("cutoff", pd.Series([0])).nunique(), 1))
     for (cutoff, y, s), color in zip(_groups(frame), colors, strict=False):
         if 0 < y.sum() < len(y):
-            fpr, tpr, _ = roc_curve(y, s)
+            fpr, tpr, _thresholds = roc_curve(y, s)
             auc = roc_auc_score(y, s)
             ax.plot(fpr, tpr, color=color, label=_label(f"AUC {auc:.3f}", cutoff))
-    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance")
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label=_("chance"))
     ax.set(
-        xlabel="False positive rate (stayers flagged)",
-        ylabel="True positive rate (churners found)",
-        title="ROC curve (out of time)",
+        xlabel=_("False positive rate (stayers flagged)"),
+        ylabel=_("True positive rate (churners found)"),
+        title=_("ROC curve (out of time)"),
         xlim=(0, 1),
         ylim=(0, 1.01),
     )
@@ -105,14 +106,14 @@ def plot_precision_recall(predictions: Any, *, ax: Axes | None = None) -> Axes:
     colors = sns.color_palette("viridis", max(frame.get("cutoff", pd.Series([0])).nunique(), 1))
     for (cutoff, y, s), color in zip(_groups(frame), colors, strict=False):
         if 0 < y.sum() < len(y):
-            precision, recall, _ = precision_recall_curve(y, s)
+            precision, recall, _thresholds = precision_recall_curve(y, s)
             ap = average_precision_score(y, s)
             ax.plot(recall, precision, color=color, label=_label(f"AP {ap:.3f}", cutoff))
             ax.axhline(y.mean(), color=color, linestyle=":", linewidth=1)
     ax.set(
-        xlabel="Recall (share of churners found)",
-        ylabel="Precision (share of flagged who churn)",
-        title="Precision-recall (dotted: churn rate)",
+        xlabel=_("Recall (share of churners found)"),
+        ylabel=_("Precision (share of flagged who churn)"),
+        title=_("Precision-recall (dotted: churn rate)"),
         xlim=(0, 1),
         ylim=(0, 1.01),
     )
@@ -144,11 +145,11 @@ def plot_calibration(predictions: Any, *, n_bins: int = 10, ax: Axes | None = No
         )
         top = max(top, float(table[["mean_predicted", "observed_rate"]].to_numpy().max()))
     top = min(1.0, top * 1.05 + 0.01)
-    ax.plot([0, top], [0, top], color="grey", linestyle="--", linewidth=1, label="perfect")
+    ax.plot([0, top], [0, top], color="grey", linestyle="--", linewidth=1, label=_("perfect"))
     ax.set(
-        xlabel="Mean predicted churn probability",
-        ylabel="Observed churn rate",
-        title="Calibration",
+        xlabel=_("Mean predicted churn probability"),
+        ylabel=_("Observed churn rate"),
+        title=_("Calibration"),
         xlim=(0, top),
         ylim=(0, top),
     )
@@ -167,7 +168,9 @@ def plot_lift(predictions: Any, *, n_bins: int = 10, ax: Axes | None = None) -> 
     """
     frame = _predictions(predictions)
     ax = _axes(ax, (6.5, 4.5))
-    tables = [lift_table(y, s, n_bins=n_bins)["lift"].to_numpy() for _, y, s in _groups(frame)]
+    tables = [
+        lift_table(y, s, n_bins=n_bins)["lift"].to_numpy() for _cutoff, y, s in _groups(frame)
+    ]
     lifts = np.vstack(tables)
     mean = lifts.mean(axis=0)
     x = np.arange(1, n_bins + 1)
@@ -185,9 +188,9 @@ def plot_lift(predictions: Any, *, n_bins: int = 10, ax: Axes | None = None) -> 
     ax.bar_label(bars, labels=[f"{v:.1f}" for v in mean], fontsize="small", padding=2)
     ax.axhline(1.0, color="grey", linestyle="--", linewidth=1)
     ax.set(
-        xlabel="Score decile (1 = highest churn risk)",
-        ylabel="Lift",
-        title="Lift by decile",
+        xlabel=_("Score decile (1 = highest churn risk)"),
+        ylabel=_("Lift"),
+        title=_("Lift by decile"),
         xticks=x,
     )
     return ax
@@ -209,13 +212,16 @@ def plot_gains(predictions: Any, *, ax: Axes | None = None) -> Axes:
         share = np.linspace(0.0, 1.0, len(y) + 1)
         ten = captured[int(np.ceil(0.1 * len(y)))]
         ax.plot(
-            share, captured, color=color, label=_label(f"top 10%: {ten:.0%} of churners", cutoff)
+            share,
+            captured,
+            color=color,
+            label=_label(_("top 10%%: %(share)s of churners") % {"share": f"{ten:.0%}"}, cutoff),
         )
-    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="random")
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label=_("random"))
     ax.set(
-        xlabel="Share of customers contacted (riskiest first)",
-        ylabel="Share of churners reached",
-        title="Cumulative gains",
+        xlabel=_("Share of customers contacted (riskiest first)"),
+        ylabel=_("Share of churners reached"),
+        title=_("Cumulative gains"),
         xlim=(0, 1),
         ylim=(0, 1.01),
     )
@@ -272,5 +278,5 @@ def plot_drivers(importance: Any, *, top: int = 15, ax: Axes | None = None) -> A
     )
     ax.set_yticks(y, [str(name) for name in table.index])
     ax.axvline(0.0, color="grey", linewidth=1)
-    ax.set(xlabel="Drop in ROC AUC when shuffled", title="Churn drivers (held-out data)")
+    ax.set(xlabel=_("Drop in ROC AUC when shuffled"), title=_("Churn drivers (held-out data)"))
     return ax

@@ -21,6 +21,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
+from cpm_analysis.plots.language import _
+
 
 def plot_orders(cv: Any, *, ax: Axes | None = None) -> Axes:
     """Return the customer's orders over time: amounts as stems, cumulative revenue as a line.
@@ -42,13 +44,13 @@ def plot_orders(cv: Any, *, ax: Axes | None = None) -> Axes:
     'Order amount'
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(9, 3.5))
+        _figure, ax = plt.subplots(figsize=(9, 3.5))
     orders = cv.orders
     if orders.empty:
         ax.text(
             0.5,
             0.5,
-            "No orders up to the end of the period",
+            _("No orders up to the end of the period"),
             ha="center",
             va="center",
             transform=ax.transAxes,
@@ -61,10 +63,10 @@ def plot_orders(cv: Any, *, ax: Axes | None = None) -> Axes:
         ax.scatter(dates, amounts, c=colors, s=18, zorder=3)
         twin = ax.twinx()
         twin.plot(dates, np.cumsum(amounts), color="#55A868", linewidth=1.5)
-        twin.set_ylabel("Cumulative revenue", color="#55A868")
+        twin.set_ylabel(_("Cumulative revenue"), color="#55A868")
         twin.grid(False)
     ax.axvline(cv.period.end, color="#888888", linestyle="--", linewidth=1)
     ax.axhline(0, color="#888888", linewidth=0.8)
-    ax.set_ylabel("Order amount")
-    ax.set_title(f"Orders up to the end of {cv.period.label}")
+    ax.set_ylabel(_("Order amount"))
+    ax.set_title(_("Orders up to the end of %(period)s") % {"period": cv.period.label})
     return ax

@@ -22,20 +22,35 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from cpm_analysis.i18n import N_
 from cpm_analysis.periods import Period
+from cpm_analysis.plots.language import _, category
 
 _TABLE_LABELS = {
-    "customers": "signups",
-    "orders": "orders",
-    "tickets": "tickets opened",
-    "surveys": "survey answers",
+    "customers": N_("signups"),
+    "orders": N_("orders"),
+    "tickets": N_("tickets opened"),
+    "surveys": N_("survey answers"),
 }
+_TABLE_NAMES = (
+    N_("customers"),
+    N_("orders"),
+    N_("order_lines"),
+    N_("tickets"),
+    N_("surveys"),
+    N_("staff"),
+    N_("targets"),
+    N_("assessments"),
+    N_("activities"),
+    N_("opportunities"),
+)
+"""The tables a chart names, marked for the catalogue (shown by :func:`category`)."""
 
 
 def _axes(ax: Axes | None, size: tuple[float, float] | None = None) -> Axes:
     if ax is not None:
         return ax
-    _, ax = plt.subplots(figsize=size) if size else plt.subplots()
+    _figure, ax = plt.subplots(figsize=size) if size else plt.subplots()
     return ax
 
 
@@ -55,17 +70,17 @@ def table_sizes(overview: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     y = np.arange(len(names))
     total = present["rows"].to_numpy(dtype=float)[::-1]
     in_period = present["in_period"].astype("Float64").fillna(0).to_numpy(dtype=float)[::-1]
-    ax.barh(y, total, color="#c9d6e3", label="as of the period end")
-    ax.barh(y, in_period, color="#2f6690", height=0.5, label="in the period")
-    ax.set_yticks(y, names)
+    ax.barh(y, total, color="#c9d6e3", label=_("as of the period end"))
+    ax.barh(y, in_period, color="#2f6690", height=0.5, label=_("in the period"))
+    ax.set_yticks(y, [category(name) for name in names])
     if len(total) and total.max() > 0 and total.max() / max(total[total > 0].min(), 1) > 200:
         ax.set_xscale("log")
-        ax.set_xlabel("rows (log scale)")
+        ax.set_xlabel(_("rows (log scale)"))
     else:
-        ax.set_xlabel("rows")
+        ax.set_xlabel(_("rows"))
     for yi, value in zip(y, total, strict=True):
         ax.text(value, yi, f" {int(value):,}", va="center", fontsize=9)
-    ax.set_title("Rows per table", loc="left")
+    ax.set_title(_("Rows per table"), loc="left")
     ax.legend(loc="lower right")
     ax.grid(axis="y", visible=False)
     return ax
@@ -87,14 +102,14 @@ def monthly_activity(
     """
     ax = _axes(ax)
     if activity.empty:
-        ax.text(0.5, 0.5, "No dated rows", ha="center", va="center", transform=ax.transAxes)
+        ax.text(0.5, 0.5, _("No dated rows"), ha="center", va="center", transform=ax.transAxes)
     wide = activity.pivot_table(index="month", columns="table", values="rows", aggfunc="sum")
     for table in [t for t in _TABLE_LABELS if t in wide.columns]:
-        ax.plot(wide.index, wide[table], label=_TABLE_LABELS[table], linewidth=1.6)
+        ax.plot(wide.index, wide[table], label=_(_TABLE_LABELS[table]), linewidth=1.6)
     if period is not None:
         ax.axvspan(period.start, period.end, color="#edae49", alpha=0.25, label=f"{period.label}")
-    ax.set_ylabel("rows per month")
-    ax.set_title("Coverage over time", loc="left")
+    ax.set_ylabel(_("rows per month"))
+    ax.set_title(_("Coverage over time"), loc="left")
     ax.set_ylim(bottom=0)
     if not activity.empty:
         ax.legend(loc="upper left", ncols=5)
@@ -114,7 +129,9 @@ def rejected_by_reason(summary: pd.DataFrame, *, ax: Axes | None = None) -> Axes
     counts = summary.groupby(["table", "reason"], sort=False)["rows"].sum().reset_index()
     ax = _axes(ax, (9.0, 0.4 * max(len(counts), 2) + 1.2))
     if counts.empty:
-        ax.text(0.5, 0.5, "No rows were rejected", ha="center", va="center", transform=ax.transAxes)
+        ax.text(
+            0.5, 0.5, _("No rows were rejected"), ha="center", va="center", transform=ax.transAxes
+        )
         ax.set_yticks([])
         ax.set_xticks([])
     else:
@@ -125,7 +142,7 @@ def rejected_by_reason(summary: pd.DataFrame, *, ax: Axes | None = None) -> Axes
         ax.set_yticks(y, labels)
         for yi, value in zip(y, counts["rows"].to_numpy(), strict=True):
             ax.text(value, yi, f" {int(value):,}", va="center", fontsize=9)
-        ax.set_xlabel("rejected rows")
+        ax.set_xlabel(_("rejected rows"))
         ax.grid(axis="y", visible=False)
-    ax.set_title("Rejected rows by reason", loc="left")
+    ax.set_title(_("Rejected rows by reason"), loc="left")
     return ax

@@ -21,10 +21,15 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from cpm_analysis.i18n import N_
+from cpm_analysis.plots.language import _, category
 from cpm_analysis.segments.clusters import ClusterResult, CustomerClusters
 from cpm_analysis.segments.maps import load_segment_map, segment_summary
 from cpm_analysis.segments.migration import SegmentMigration
 from cpm_analysis.segments.tiers import tier_summary
+
+_VALUE_NAMES = (N_("revenue"), N_("value"), N_("new"), N_("lost"))
+"""The value measures and migration states a chart may name, for the catalogue."""
 
 CUSTOMER_COLOR = "#4C72B0"
 REVENUE_COLOR = "#DD8452"
@@ -32,7 +37,7 @@ REVENUE_COLOR = "#DD8452"
 
 def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
     if ax is None:
-        _, ax = plt.subplots(figsize=size)
+        _figure, ax = plt.subplots(figsize=size)
     return ax
 
 
@@ -41,13 +46,19 @@ def _share_bars(
 ) -> None:
     y = np.arange(len(labels))
     height = 0.4
-    ax.barh(y - height / 2, customers, height, color=CUSTOMER_COLOR, label="share of customers")
-    ax.barh(y + height / 2, revenue, height, color=REVENUE_COLOR, label=f"share of {value_name}")
+    ax.barh(y - height / 2, customers, height, color=CUSTOMER_COLOR, label=_("share of customers"))
+    ax.barh(
+        y + height / 2,
+        revenue,
+        height,
+        color=REVENUE_COLOR,
+        label=_("share of %(value)s") % {"value": _(value_name)},
+    )
     for offset, values in ((-height / 2, customers), (height / 2, revenue)):
         for yi, v in zip(y, values, strict=True):
             if np.isfinite(v):
                 ax.text(v, yi + offset, f" {v:.0%}", va="center", fontsize=8)
-    ax.set_yticks(y, labels)
+    ax.set_yticks(y, [category(label) for label in labels])
     ax.invert_yaxis()
     top = np.nanmax(np.r_[customers, revenue, 0.0])
     ax.set_xlim(0, max(top * 1.15, 0.05))
@@ -101,7 +112,7 @@ def plot_segment_sizes(
         summary["revenue_share"].to_numpy(dtype=float),
         "revenue",
     )
-    ax.set_title("Segments: share of customers and of revenue")
+    ax.set_title(_("Segments: share of customers and of revenue"))
     return ax
 
 
@@ -128,12 +139,12 @@ def plot_value_tiers(tiers: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     value_name = "revenue" if value_name == "monetary" else value_name
     _share_bars(
         ax,
-        [f"tier {t}" for t in summary.index],
+        [_("tier %(tier)s") % {"tier": t} for t in summary.index],
         summary["customer_share"].to_numpy(dtype=float),
         summary["value_share"].to_numpy(dtype=float),
         value_name,
     )
-    ax.set_title(f"Value tiers: share of customers and of {value_name}")
+    ax.set_title(_("Value tiers: share of customers and of %(value)s") % {"value": _(value_name)})
     return ax
 
 
@@ -205,11 +216,11 @@ def plot_rf_heatmap(
     ax = _axes(ax, (8, 6.5))
     # row 0 of the image is R = bins (best) so that the best customers sit at the top
     image = ax.imshow(counts[::-1], cmap="Blues", aspect="auto")
-    ax.figure.colorbar(image, ax=ax, label="customers")
+    ax.figure.colorbar(image, ax=ax, label=_("customers"))
     ax.set_xticks(range(bins), [str(i) for i in range(1, bins + 1)])
     ax.set_yticks(range(bins), [str(i) for i in range(bins, 0, -1)])
-    ax.set_xlabel("F score (frequency)")
-    ax.set_ylabel("R score (recency)")
+    ax.set_xlabel(_("F score (frequency)"))
+    ax.set_ylabel(_("R score (recency)"))
     top = counts.max() if counts.size else 0
     for ri in range(bins):
         for fi in range(bins):
@@ -235,7 +246,7 @@ def plot_rf_heatmap(
         cells = np.argwhere(dominant == name)
         ri, fi = max(cells, key=lambda c: (counts[c[0], c[1]], -c[0], -c[1]))
         dark = top and counts[ri, fi] > 0.6 * top
-        shown = labels.get(name, name) if labels else name
+        shown = labels.get(name, name) if labels else category(name)
         ax.text(
             fi,
             bins - 1 - ri + 0.2,
@@ -248,7 +259,7 @@ def plot_rf_heatmap(
         )
     ax.set_xlim(-0.5, bins - 0.5)
     ax.set_ylim(bins - 0.5, -0.5)
-    ax.set_title("Customers by recency and frequency score, with segments")
+    ax.set_title(_("Customers by recency and frequency score, with segments"))
     return ax
 
 
@@ -277,11 +288,13 @@ def plot_migration(
     data = shares if normalize else counts
     ax = _axes(ax, (0.8 * counts.shape[1] + 3, 0.55 * counts.shape[0] + 2))
     image = ax.imshow(data.to_numpy(dtype=float), cmap="Purples", aspect="auto")
-    ax.figure.colorbar(image, ax=ax, label="share of row" if normalize else "customers")
-    ax.set_xticks(range(counts.shape[1]), list(counts.columns), rotation=45, ha="right")
-    ax.set_yticks(range(counts.shape[0]), list(counts.index))
-    ax.set_xlabel("current segment")
-    ax.set_ylabel("previous segment")
+    ax.figure.colorbar(image, ax=ax, label=_("share of row") if normalize else _("customers"))
+    ax.set_xticks(
+        range(counts.shape[1]), [category(c) for c in counts.columns], rotation=45, ha="right"
+    )
+    ax.set_yticks(range(counts.shape[0]), [category(r) for r in counts.index])
+    ax.set_xlabel(_("current segment"))
+    ax.set_ylabel(_("previous segment"))
     top = float(np.nanmax(data.to_numpy(dtype=float))) if data.size else 0.0
     for i in range(counts.shape[0]):
         for j in range(counts.shape[1]):
@@ -293,7 +306,7 @@ def plot_migration(
             ax.text(
                 j, i, text, ha="center", va="center", fontsize=7, color="white" if dark else "black"
             )
-    ax.set_title("Segment migration")
+    ax.set_title(_("Segment migration"))
     return ax
 
 
@@ -326,7 +339,7 @@ def plot_cluster_profile(
     ax = _axes(ax, (1.6 * len(columns) + 4, 0.7 * len(profile) + 1.8))
     limit = max(float(np.abs(centres).max()), 1e-9)
     image = ax.imshow(centres, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
-    ax.figure.colorbar(image, ax=ax, label="centre (std. dev. from average, log scale)")
+    ax.figure.colorbar(image, ax=ax, label=_("centre (std. dev. from average, log scale)"))
     ax.set_xticks(range(len(columns)), columns)
     rows = [
         f"{i}: {row['name']}\n{row['customer_share']:.0%} of customers, "
@@ -347,5 +360,5 @@ def plot_cluster_profile(
                 fontsize=8,
                 color="white" if dark else "black",
             )
-    ax.set_title(f"Customer clusters (k = {len(profile)}): mean per cluster")
+    ax.set_title(_("Customer clusters (k = %(k)s): mean per cluster") % {"k": len(profile)})
     return ax

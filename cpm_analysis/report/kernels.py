@@ -249,7 +249,7 @@ class WarmKernel:
 
     def execute(
         self,
-        path: str | os.PathLike,
+        path: Any,
         output: str | os.PathLike,
         parameters: dict[str, Any],
         *,
@@ -258,6 +258,8 @@ class WarmKernel:
         env: Mapping[str, str] | None = None,
     ) -> None:
         """Execute the notebook ``path`` into ``output`` with papermill, in this kernel.
+
+        ``path`` is a notebook file, or a notebook node (a page whose prose was translated).
 
         The kernel is prepared first (:func:`prepare_kernel`: clean namespace, figures and
         style, environment, working directory ``cwd``); it is started when there is none or
@@ -272,6 +274,7 @@ class WarmKernel:
             the notebook could not be read or written): the kernel is shut down first, and the
             next notebook gets a new one.
         """
+        import nbformat
         import papermill as pm
         from papermill.exceptions import PapermillExecutionError
 
@@ -283,7 +286,7 @@ class WarmKernel:
             if not self.alive or self.env != wanted or not run_sync(self.km.is_alive)():
                 self.start(wanted)  # a kernel that died since its last notebook is replaced
             pm.execute_notebook(
-                str(path),
+                path if isinstance(path, nbformat.NotebookNode) else str(path),
                 str(output),
                 parameters=parameters,
                 engine_name=ENGINE_NAME,

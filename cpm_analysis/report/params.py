@@ -38,7 +38,7 @@ from cpm_analysis.credentials import (
 from cpm_analysis.data import Dataset, load
 from cpm_analysis.data.paths import PROJECT_ROOT
 from cpm_analysis.exceptions import DataValidationError, PeriodError
-from cpm_analysis.i18n import Translator, format_locale, translator
+from cpm_analysis.i18n import N_, Translator, format_locale, translator
 from cpm_analysis.periods import FREQS, Period, latest_period, normalize_freq, parse_period
 from cpm_analysis.privacy import (
     PSEUDONYM_COLUMN,
@@ -359,10 +359,49 @@ class ReportContext:
 
         if isinstance(frame, Unavailable):
             return frame
+        tr = self.translator
         if isinstance(frame, pd.DataFrame) and frame.empty:  # a sentence, not an empty table
-            caption = kwargs.get("caption") or "This table"
-            return Unavailable(f"{caption}: none.")
+            caption = kwargs.get("caption") or tr._("This table")
+            return Unavailable(tr._("%(table)s: none.", table=caption))
+        kwargs.setdefault("translate", self.word)
+        if tr.lang != "en" and isinstance(frame, pd.DataFrame):
+            if kwargs.pop("index", False):
+                frame = frame.reset_index()
+            frame = frame.copy()
+            for column in NAME_COLUMNS.intersection(map(str, frame.columns)):
+                if not pd.api.types.is_numeric_dtype(frame[column].dtype):
+                    frame[column] = frame[column].map(
+                        lambda v: self.word(v) if isinstance(v, str) else v
+                    )
         return show(frame, pii=self.pii, key=self.key, **kwargs)
+
+    @cached_property
+    def _segment_labels(self) -> dict[str, str]:
+        from cpm_analysis.segments import segment_labels
+
+        result = self._result if self._result is not None else self.__dict__.get("result")
+        segment_map = getattr(getattr(result, "config", None), "segment_map", None)
+        try:
+            return segment_labels(self.translator.lang, segment_map)
+        except ValueError:  # a map of the company's own names without labels: shown as named
+            return {}
+
+    def word(self, text: str) -> str:
+        """Return a name shown on a page in the report's language.
+
+        A segment name is its label in the segment map (``label_zh``); anything else (a column
+        header, a status) is looked up in the catalogue.
+
+        Examples
+        --------
+        >>> ctx = ReportContext.__new__(ReportContext)  # as validate_parameters(..., lang="zh")
+        >>> for name, value in {"lang": "zh", "_result": None}.items():
+        ...     object.__setattr__(ctx, name, value)
+        >>> ctx.word("Champions"), ctx.word("Revenue share")
+        ('重要价值客户', '收入占比')
+        """
+        labels = self._segment_labels
+        return labels[text] if text in labels else self.translator.gettext(text)
 
     @cached_property
     def result(self) -> Any:
@@ -407,33 +446,60 @@ class ReportContext:
         from cpm_analysis.report.escaping import md_text
 
         p = self.period
+        tr = self.translator
         customers = len(self.view.customers)
         scope = (
-            f"the book of account owner **{md_text(self.owner)}**" if self.owner else "all owners"
+            tr._("the book of account owner **%(owner)s**", owner=md_text(self.owner))
+            if self.owner
+            else tr._("all owners")
         )
         privacy = (
-            "masked: no names, e-mails or phone numbers; customer ids shown as pseudonyms"
+            tr._("masked: no names, e-mails or phone numbers; customer ids shown as pseudonyms")
             if self.pii == "mask"
-            else "**shown** (internal use only)"
+            else tr._("**shown** (internal use only)")
         )
         source = display_source(self.source)
         last = self.dataset.last_date().normalize()
         ends_early = (
             [
-                f"- **Note:** the data ends {last:%Y-%m-%d}, {(p.last_day - last).days} day(s) "
-                "before the end of the period; the period is reported as if complete"
+                tr._(
+                    "- **Note:** the data ends %(last)s, %(days)s day(s) before the end of the "
+                    "period; the period is reported as if complete",
+                    last=tr.date(last),
+                    days=tr.integer((p.last_day - last).days),
+                )
             ]
             if last < p.last_day
             else []
         )
+        freq = {"monthly": N_("monthly"), "quarterly": N_("quarterly"), "yearly": N_("yearly")}
         lines = [
-            f"- **Period:** {p.label} ({self.freq}, {p.start:%Y-%m-%d} to {p.last_day:%Y-%m-%d})",
-            f"- **Data:** `{source}` as of {p.last_day:%Y-%m-%d}: {customers:,} customers "
-            f"({scope}); fingerprint `{self.dataset.fingerprint()[:12]}`",
-            f"- **Personal data:** {privacy}",
+            tr._(
+                "- **Period:** %(label)s (%(freq)s, %(start)s to %(end)s)",
+                label=p.label,
+                freq=tr.gettext(freq.get(self.freq, self.freq)),
+                start=tr.date(p.start),
+                end=tr.date(p.last_day),
+            ),
+            tr._(
+                "- **Data:** `%(source)s` as of %(end)s: %(customers)s customers (%(scope)s); "
+                "fingerprint `%(fingerprint)s`",
+                source=source,
+                end=tr.date(p.last_day),
+                customers=tr.integer(customers),
+                scope=scope,
+                fingerprint=self.dataset.fingerprint()[:12],
+            ),
+            tr._("- **Personal data:** %(privacy)s", privacy=privacy),
             *ends_early,
         ]
         return Markdown("\n".join(lines))
+
+
+NAME_COLUMNS: frozenset[str] = frozenset(
+    {"segment", "previous_segment", "current_segment", "from_segment", "to_segment"}
+)
+"""Columns of names that a page shows translated (segment names: their map's label)."""
 
 
 def validate_parameters(

@@ -374,15 +374,31 @@ def execute_notebook(
     # could be left in a period's temporary folder after it was renamed away (the next report
     # then fails on a folder of a finished run).
     try:
+        source = _source_notebook(spec, parameters.get("lang"))
         if kernel is not None:
-            kernel.execute(spec.path, output, parameters, cwd=cwd, timeout=timeout, env=env)
+            kernel.execute(source, output, parameters, cwd=cwd, timeout=timeout, env=env)
         else:
             with WarmKernel(kernel_name, home=cwd) as once:
-                once.execute(spec.path, output, parameters, cwd=cwd, timeout=timeout, env=env)
+                once.execute(source, output, parameters, cwd=cwd, timeout=timeout, env=env)
     except PapermillExecutionError as err:
         raise NotebookFailed(spec.name, redact_text(_describe_cell_error(spec, err))) from None
     except Exception as err:  # dead kernel, timeout, unreadable notebook, full disk, ...
         raise NotebookFailed(spec.name, redact_text(f"{type(err).__name__}: {err}")) from None
+
+
+def _source_notebook(spec: NotebookSpec, lang: str | None) -> Any:
+    """Return the notebook to execute: its path, or its node with the prose in ``lang``.
+
+    A page that declares ``lang`` is run with its Markdown cells translated from the catalogue
+    (:func:`cpm_analysis.i18n.translate_notebook`) when the language is not English.
+    """
+    if lang is None or normalize_lang(lang) == "en":
+        return str(spec.path)
+    import nbformat
+
+    from cpm_analysis.i18n import translate_notebook, translator
+
+    return translate_notebook(nbformat.read(spec.path, as_version=4), translator(lang))
 
 
 def _describe_cell_error(spec: NotebookSpec, err: Any) -> str:
@@ -1358,7 +1374,7 @@ def _execute_all(
 
             from cpm_analysis.report.export import notebook_title
 
-            heading = notebook_title(nbformat.read(task.spec.path, as_version=4), task.spec.name)
+            heading = notebook_title(nbformat.read(notebook, as_version=4), task.spec.name)
             scope = common["period"] if task.owner is None else f"{common['period']}, {task.owner}"
             export_html(notebook, title=f"{heading} ({scope})")
         except ValueError as err:

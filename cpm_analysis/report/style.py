@@ -13,9 +13,10 @@ Examples
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
-from cpm_analysis.i18n import normalize_lang
+from cpm_analysis.i18n import normalize_lang, translator
 
 PALETTE: tuple[str, ...] = (
     "#2f6690",  # blue
@@ -115,7 +116,9 @@ def cjk_font() -> str:
     return found
 
 
-def apply(*, inline: bool = True, lang: str = "en") -> None:
+def apply(
+    *, inline: bool = True, lang: str = "en", words: Callable[[str], str] | None = None
+) -> None:
     """Set the report style: seaborn's ``whitegrid`` look, the palette, laptop-sized figures.
 
     The style is matplotlib's copy of seaborn's ``whitegrid`` sheet plus :data:`RC` and
@@ -133,6 +136,10 @@ def apply(*, inline: bool = True, lang: str = "en") -> None:
         Switch to the inline backend when running in a Jupyter kernel.
     lang : str
         The report's language (``ctx.lang`` in a notebook).
+    words : callable, optional
+        Translates the charts' text (``ctx.word`` in a notebook: the catalogue, and segment
+        names by their map's label); default the catalogue of ``lang``. See
+        :mod:`cpm_analysis.plots.language`.
 
     Raises
     ------
@@ -151,8 +158,13 @@ def apply(*, inline: bool = True, lang: str = "en") -> None:
     import matplotlib.pyplot as plt
     from cycler import cycler
 
+    from cpm_analysis.plots import language as chart_language
+
     language = normalize_lang(lang)
     font = cjk_font() if language == "zh" else None
+    if words is None and language != "en":
+        words = translator(lang).gettext
+    chart_language.use(None if language == "en" else words)
     if inline:
         _use_inline_backend()
     plt.style.use("seaborn-v0_8-whitegrid")

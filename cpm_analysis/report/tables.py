@@ -16,7 +16,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -104,6 +104,7 @@ def to_html(
     percent: Sequence[str] | None = None,
     decimals: Mapping[str, int] | None = None,
     index: bool = False,
+    translate: Callable[[str], str] | None = None,
 ) -> str:
     """Render ``frame`` as an escaped HTML table (no masking: see :func:`show`).
 
@@ -122,6 +123,9 @@ def to_html(
         Decimals per column (default 0 for large or whole numbers, else 2).
     index : bool
         Show the index as the first column(s).
+    translate : callable, optional
+        Translates each column header (:func:`header` of the name), e.g. a translator's
+        ``gettext``; headers stay in English without one.
 
     Examples
     --------
@@ -148,8 +152,9 @@ def to_html(
     lines = ['<table class="cpm-table">']
     if caption:
         lines.append(f"<caption>{html_text(caption)}</caption>")
+    words = translate or str
     heads = "".join(
-        f"<th{' class=num' if c in numeric else ''}>{html_text(header(c))}</th>"
+        f"<th{' class=num' if c in numeric else ''}>{html_text(words(header(c)))}</th>"
         for c in shown.columns
     )
     lines.append(f"<thead><tr>{heads}</tr></thead>")
@@ -179,6 +184,7 @@ def show(
     percent: Sequence[str] | None = None,
     decimals: Mapping[str, int] | None = None,
     index: bool = False,
+    translate: Callable[[str], str] | None = None,
 ) -> Any:
     """Mask and render ``frame`` for a notebook: returns an ``IPython.display.HTML``.
 
@@ -196,5 +202,12 @@ def show(
 
     masked = mask_frame(frame.reset_index() if index else frame, pii, key=key)
     return HTML(
-        to_html(masked, caption=caption, max_rows=max_rows, percent=percent, decimals=decimals)
+        to_html(
+            masked,
+            caption=caption,
+            max_rows=max_rows,
+            percent=percent,
+            decimals=decimals,
+            translate=translate,
+        )
     )

@@ -1,0 +1,184 @@
+"""Pages in Chinese: pages 01-04 and customer_360 rendered with lang=zh leave no English words.
+
+The pages are rendered the way ``cpm report --lang zh`` renders them (the runner's
+``execute_notebook``, which translates the Markdown cells from the catalogue, then the HTML
+export) on a small synthetic company. What is checked:
+
+- the prose (every Markdown cell), the table captions and the table headers have no English
+  word left, apart from model names, metric names, file names and ids (:data:`ALLOWED`);
+- the charts' text (titles, axis labels, legends, tick labels) is in Chinese
+  (:func:`test_chart_text_is_translated`), and no glyph is missing from the font;
+- the whole visible page is free of English (:func:`test_every_visible_string_is_translated`):
+  expected to fail until the package's sentences move to the catalogue (see its reason).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import matplotlib
+import pytest
+from bs4 import BeautifulSoup
+
+from cpm_analysis.i18n import translator
+from cpm_analysis.report import runner
+from cpm_analysis.report.export import export_html
+from cpm_analysis.synthetic import generate
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = ("01_data_quality", "02_segments", "03_lifetime_value", "04_churn", "customer_360")
+
+ALLOWED = re.compile(
+    r"(?:M?BG/NBD|Pareto/NBD|BG/BB|sBG|Gamma-Gamma|ROC|PR|AUC|AP|Brier|RFM|CLV|KPI|SMART|SLA|CRM"
+    r"|k-means|[RFM](?=\W|$)|P-[A-Z0-9]{12}|[A-Za-z0-9_./-]+\.(?:csv|yaml|json|parquet)"
+    r"|[A-Z]+\d+|\d+\w*)"
+)
+"""What may stay in Latin letters on a Chinese page: model and metric names, ids, file names."""
+
+WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def english_words(text: str) -> list[str]:
+    """Return the English words of ``text`` once :data:`ALLOWED` names are taken out.
+
+    >>> english_words("BG/NBD 模型 fits well, see customers_scored.csv")
+    ['fits', 'well', 'see']
+    """
+    return WORD.findall(ALLOWED.sub(" ", text))
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> dict[str, Path]:
+    """Pages 01-04 and customer_360 rendered in Chinese from one saved period result."""
+    from cpm_analysis.data import load
+    from cpm_analysis.pipeline import build_period
+    from cpm_analysis.report import params
+
+    data = generate(400, seed=31)
+    folder = tmp_path_factory.mktemp("company")
+    data.write(folder)
+    dataset = load(folder)
+    period = params.resolve_period(dataset, "latest", "monthly")
+    private = tmp_path_factory.mktemp("private")
+    saved = str(build_period(dataset, period, seed=3).save(private / "period-result.pickle"))
+    out = tmp_path_factory.mktemp("report")
+    customer = str(data.tables["customers"]["customer_id"].iloc[0])
+    pages = {}
+    for name in PAGES:
+        spec = runner.NotebookSpec(ROOT / "notebooks" / f"{name}.ipynb")
+        declared = runner.check_notebook_parameters(spec)
+        parameters = {
+            "data": str(folder),
+            "out_dir": str(out),
+            "seed": 3,
+            "result": saved,
+            "lang": "zh",
+            "customer_id": customer,
+        }
+        notebook = out / f"{name}.ipynb"
+        runner.execute_notebook(
+            spec, notebook, {k: v for k, v in parameters.items() if k in declared}, cwd=out
+        )
+        pages[name] = export_html(notebook)
+    return pages
+
+
+def _soup(page: Path) -> BeautifulSoup:
+    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    for tag in soup(["style", "script", "code", "img"]):
+        tag.decompose()
+    return soup
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", PAGES)
+def test_prose_captions_and_headers_are_translated(rendered, name):
+    soup = _soup(rendered[name])
+    texts = [cell.get_text(" ") for cell in soup.select(".jp-MarkdownCell")]
+    texts += [tag.get_text(" ") for tag in soup.find_all(["caption", "th", "title"])]
+    assert len(texts) > 5, "the page has prose, captions and headers"
+    left = {word for text in texts for word in english_words(text)}
+    assert not left, f"{name}: English left in the prose, captions or headers: {sorted(left)}"
+    assert re.search(r"[\u4e00-\u9fff]", soup.find("h1").get_text()), "the title is in Chinese"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", PAGES)
+def test_no_glyph_is_missing_from_the_charts(rendered, name):
+    import nbformat
+
+    nb = nbformat.read(rendered[name].with_suffix(".ipynb"), as_version=4)
+    streams = [
+        output.get("text", "")
+        for cell in nb.cells
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "stream"
+    ]
+    assert not [s for s in streams if "missing from" in s], f"{name}: tofu in a chart"
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="sentences and cell values made by the package are still English: availability and "
+    "verdict sentences (clv/checks.py, clv/selection.py, churn/period_backtest.py, "
+    "churn/sufficiency.py, pipeline/availability.py), rejected-row reasons (data/), cluster "
+    "names, segment actions, statuses and reason codes in table cells, customer360 sentences",
+)
+@pytest.mark.parametrize("name", PAGES)
+def test_every_visible_string_is_translated(rendered, name):
+    soup = _soup(rendered[name])
+    left = english_words(soup.get_text(" "))
+    assert not left, f"{name}: {sorted(set(left))[:40]}"
+
+
+def _chart_words(figure) -> list[str]:
+    from matplotlib.text import Text
+
+    return [
+        word
+        for text in figure.findobj(Text)
+        for word in english_words(text.get_text())
+        if text.get_visible()
+    ]
+
+
+def test_chart_text_is_translated():
+    """The data-quality, segment and churn charts draw their words in the report's language."""
+    import matplotlib.pyplot as plt
+
+    from cpm_analysis.data import quality
+    from cpm_analysis.periods import parse_period
+    from cpm_analysis.plots import language
+    from cpm_analysis.plots import quality as quality_charts
+    from cpm_analysis.plots.segments import plot_rf_heatmap, plot_segment_sizes
+    from cpm_analysis.segments import rfm_scores, rfm_segments, segment_labels
+
+    matplotlib.use("Agg")
+    dataset = generate(300, seed=2).to_dataset()
+    period = parse_period("2025-06")
+    view = dataset.as_of(period.end)
+    labels, zh = segment_labels("zh"), translator("zh")
+    try:
+        segments = rfm_segments(rfm_scores(dataset, "2025-06"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a missing glyph warns
+            from cpm_analysis.report import style
+
+            style.apply(inline=False, lang="zh")
+            language.use(lambda text: labels.get(text) or zh.gettext(text))
+            axes = [
+                quality_charts.table_sizes(quality.table_overview(view, period, dataset.rejected)),
+                quality_charts.monthly_activity(quality.monthly_activity(view), period),
+                plot_segment_sizes(segments),
+                plot_rf_heatmap(segments),
+            ]
+            for ax in axes:
+                ax.figure.canvas.draw()
+        for ax in axes:
+            assert not _chart_words(ax.figure), ax.get_title()
+    finally:
+        language.use(None)
+        plt.close("all")
