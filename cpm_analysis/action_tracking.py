@@ -5,9 +5,9 @@ The loop of customer performance management ends with a check of the improvement
 - :func:`customer_action_list`: the period's customers to contact (the largest expected
   loss), each with owner, reason, action and due date; with ``holdout`` a seeded random share is
   held out (``group = "holdout"``: listed, not to be contacted) for a true experiment;
-- :func:`write_action_list`: the list as the care-campaign export for the CRM, CSV
-  (formula-neutralised) and JSON lines, pseudonymised unless ``identified``
-  (``care_campaign.csv`` / ``care_campaign.jsonl`` in the period folder);
+- :func:`published_list`: the list as published, pseudonymised unless ``identified``; the
+  report writes it as the care-campaign export for the CRM
+  (:mod:`cpm_analysis.report.care_export`: ``care_campaign.csv`` and ``.jsonl``);
 - :func:`previous_action_list`: the list published with last period's report in ``--out``;
 - :func:`follow_up`: which listed customers were contacted (``activities``) and what happened
   in the follow-up window (bought again);
@@ -30,7 +30,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,44 +210,6 @@ def published_list(actions: pd.DataFrame, *, identified: bool = False) -> pd.Dat
             "can only be published identified (identified=True)"
         )
     return actions.drop(columns="customer_id").reset_index(drop=True)
-
-
-def write_action_list(
-    actions: pd.DataFrame, folder: str | Path, *, identified: bool = False
-) -> list[Path]:
-    """Write the care-campaign export: ``care_campaign.csv`` and ``care_campaign.jsonl``.
-
-    The CSV is spreadsheet-safe (:func:`cpm_analysis.report.spreadsheet.write_csv`); the JSON
-    lines hold one object per customer (numbers as numbers, missing as ``null``). Unless
-    ``identified`` only the pseudonym identifies a customer; ``identified=True``
-    (``cpm report --export-identified``) adds the real ``customer_id`` so a CRM can import the
-    list directly: the files then hold personal identifiers and must be handled as such.
-
-    Returns
-    -------
-    list of Path
-        The two files written.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> actions = pd.DataFrame({"customer_id": ["C1"], "pseudonym": ["P-X"],
-    ...                         "reason": ["=cmd"], "expected_loss": [1.5]})
-    >>> csv, lines = write_action_list(actions, tempfile.mkdtemp())
-    >>> csv.read_text().splitlines()[1], lines.read_text().strip()
-    ("P-X,'=cmd,1.5", '{"pseudonym": "P-X", "reason": "=cmd", "expected_loss": 1.5}')
-    """
-    from cpm_analysis.report.spreadsheet import write_csv
-
-    table = published_list(actions, identified=identified)
-    folder = Path(folder)
-    csv = write_csv(table, folder / f"{CARE_STEM}.csv", float_format="%.10g")
-    lines = folder / f"{CARE_STEM}.jsonl"
-    records = json.loads(table.to_json(orient="records", double_precision=10))
-    with lines.open("w", encoding="utf-8", newline="\n") as handle:
-        for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return [csv, lines]
 
 
 def previous_action_list(out_dir: str | Path, period: Period | str) -> pd.DataFrame | None:

@@ -17,9 +17,9 @@ from cpm_analysis.action_tracking import (
     parse_share,
     previous_action_list,
     rate_difference,
-    write_action_list,
 )
 from cpm_analysis.privacy import pseudonymize
+from cpm_analysis.report.care_export import write_action_list
 from cpm_analysis.synthetic import generate
 
 KEY = b"k" * 32
@@ -184,3 +184,58 @@ def test_the_holdout_estimate_covers_the_true_effect_on_100000_customers():
     true_effect, effect = _randomised_check(100_000, seed=7)
     assert effect.low <= true_effect <= effect.high
     assert effect.high - effect.low < 0.05
+
+
+@pytest.mark.slow
+def test_the_report_publishes_the_list_and_the_next_period_follows_it_up(tmp_path, monkeypatch):
+    import nbformat
+    from light_period import light_build_period
+
+    from cpm_analysis.report import runner
+
+    def build(dataset, period, config=None, **kwargs):
+        result = light_build_period(dataset, period, config, **kwargs)
+        n = len(result.scored)
+        rng = np.random.default_rng(1)
+        result.scored = result.scored.assign(
+            churn_probability=rng.random(n), expected_loss=rng.gamma(2.0, 40.0, n)
+        )
+        return result
+
+    monkeypatch.setattr(runner, "build_period", build)
+    monkeypatch.delenv("CPM_PSEUDONYM_KEY", raising=False)
+    data = tmp_path / "data"
+    generate(600, seed=9, end="2025-06-30").write(data)
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    params = nbformat.v4.new_code_cell(
+        'data = ""\nperiod = ""\nfreq = "monthly"\nout_dir = ""\npii = "mask"\nowner = ""\nseed = 0'
+    )
+    params.metadata["tags"] = ["parameters"]
+    probe = nbformat.v4.new_code_cell(
+        "from cpm_analysis.action_tracking import action_review\n"
+        "from cpm_analysis.data import load\n"
+        "follow, effect = action_review(out_dir, period, load(data))\n"
+        "open('effect.txt', 'w').write(effect.method)"
+    )
+    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Probe"), params, probe])
+    book.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(book, notebooks / "01_probe.ipynb")
+    out = tmp_path / "reports"
+    outcome = runner.run_report(
+        data=data, start="2025-05", end="2025-06", out=out, notebooks=notebooks,
+        holdout="20%", progress=False, jobs=1,
+    )  # fmt: skip
+    assert outcome.exit_code == 0, [p.error for p in outcome.periods]
+    first = pd.read_csv(out / "2025-05" / "care_campaign.csv")
+    assert len(first) == 25 and (first["group"] == "holdout").sum() == 5
+    assert "customer_id" not in first.columns and first["pseudonym"].str.startswith("P-").all()
+    assert (out / "2025-05" / "care_campaign.jsonl").is_file()
+    assert (out / "2025-05" / "effect.txt").read_text() == "none"  # nothing before May
+    assert (out / "2025-06" / "effect.txt").read_text() == "randomised holdout"
+    with pytest.raises(runner.ReportArgumentError, match="--holdout"):
+        runner.run_report(data=data, out=out, holdout="200%", progress=False)
