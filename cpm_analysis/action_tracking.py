@@ -539,3 +539,55 @@ def action_review(
     effect = contact_effect(follow.loc[follow["found"]])
     shown = follow.drop(columns="customer_id") if PSEUDONYM_COLUMN in follow else follow
     return shown, effect
+
+
+def follow_up_summary(follow: pd.DataFrame | None) -> pd.DataFrame:
+    """Summarise the follow-up by group: listed, found, contacted, bought again and the rates.
+
+    Returns an empty table (columns only) when there was no list.
+
+    Examples
+    --------
+    >>> follow = pd.DataFrame({"group": ["contact", "contact", "holdout"], "found": True,
+    ...                        "contacted": [True, False, False],
+    ...                        "bought_again": [True, False, True]})
+    >>> follow_up_summary(follow).loc["contact", ["listed", "contacted", "bought_again"]].tolist()
+    [2, 1, 1]
+    """
+    columns = ["listed", "found", "contacted", "bought_again", "contact_rate", "repurchase_rate"]
+    if follow is None or not len(follow):
+        return pd.DataFrame(columns=columns)
+    group = follow["group"] if "group" in follow else pd.Series("contact", index=follow.index)
+    found = follow["found"].astype(bool)
+    table = pd.DataFrame(
+        {
+            "listed": group.value_counts(),
+            "found": found.groupby(group).sum(),
+            "contacted": (follow["contacted"] & found).groupby(group).sum(),
+            "bought_again": (follow["bought_again"] & found).groupby(group).sum(),
+        }
+    ).fillna(0)
+    table = table.astype(int)
+    table["contact_rate"] = table["contacted"] / table["found"].where(table["found"] > 0)
+    table["repurchase_rate"] = table["bought_again"] / table["found"].where(table["found"] > 0)
+    table.index.name = "group"
+    return table[columns]
+
+
+def effect_markdown(effect: ContactEffect, follow: pd.DataFrame | None = None) -> str:
+    """Write the page's text on the effect of contact: the estimate, method and caveats.
+
+    Examples
+    --------
+    >>> print(effect_markdown(ContactEffect("none", "bought_again", caveats=["no list"])))
+    No estimate: no list.
+    """
+    lines = [effect.summary()]
+    if follow is not None and "window" in follow.attrs:
+        lines.insert(0, f"Follow-up window: {follow.attrs['window']}.")
+    if follow is not None and follow.attrs.get("no_activities"):
+        lines.append("The data has no activities table: no contact can be seen.")
+    if effect.method != "none":
+        lines.append("")
+        lines.extend(f"- Caveat: {c}." for c in effect.caveats)
+    return "\n".join(lines)

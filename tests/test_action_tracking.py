@@ -239,3 +239,25 @@ def test_the_report_publishes_the_list_and_the_next_period_follows_it_up(tmp_pat
     assert (out / "2025-06" / "effect.txt").read_text() == "randomised holdout"
     with pytest.raises(runner.ReportArgumentError, match="--holdout"):
         runner.run_report(data=data, out=out, holdout="200%", progress=False)
+
+
+def test_the_summary_counts_each_group_and_the_page_text_states_method_and_caveats():
+    from cpm_analysis.action_tracking import effect_markdown, follow_up_summary
+
+    follow = pd.DataFrame(
+        {
+            "group": ["contact"] * 6 + ["holdout"] * 4,
+            "found": [True] * 9 + [False],
+            "contacted": [True] * 4 + [False] * 6,
+            "bought_again": [True, True, True, False, False, False, True, False, False, True],
+        }
+    )
+    table = follow_up_summary(follow)
+    assert table.loc["contact"].tolist()[:4] == [6, 6, 4, 3]
+    assert table.loc["holdout"].tolist()[:4] == [4, 3, 0, 1]  # the unknown customer not counted
+    assert table.loc["holdout", "repurchase_rate"] == pytest.approx(1 / 3)
+    assert follow_up_summary(None).empty
+    follow.attrs["window"] = "2025-06-01 to 2025-06-30"
+    text = effect_markdown(contact_effect(follow.loc[follow["found"]]), follow)
+    assert text.startswith("Follow-up window: 2025-06-01 to 2025-06-30.")
+    assert "randomised holdout" in text and "Caveat: intention to treat" in text
