@@ -211,6 +211,8 @@ class ImprovementPlanRule(_Section):
 
     bottom: int = Field(2, ge=0)
     """How many of the bottom are flagged ``improvement_plan`` (0: the rule is off)."""
+    deadline_days: int = Field(30, ge=1)
+    """Days after the period's end by which the improvement plan is due (``plan_due``)."""
     action: str = "Agree a written improvement plan with their manager this month."
     """The action written into the report's improvement actions."""
 
