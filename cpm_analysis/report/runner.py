@@ -120,7 +120,7 @@ STORE_DIR = ".store"  # the validated data of --engine dask, reused while the so
 REQUIRED_PARAMETERS: tuple[str, ...] = ("data", "period", "freq", "pii", "owner", "seed")
 """Parameters every periodic notebook must declare: without ``pii`` or ``owner`` a notebook
 would silently show personal data or every owner's customers."""
-SCANNED_SUFFIXES: tuple[str, ...] = (".html", ".csv", ".ipynb", ".json")
+SCANNED_SUFFIXES: tuple[str, ...] = (".html", ".csv", ".ipynb", ".json", ".jsonl")
 _KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL"]
 
 
