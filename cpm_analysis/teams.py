@@ -73,6 +73,8 @@ AGENT_WEIGHTS: dict[str, float] = dict(_DEFAULTS.agent_weights)
 ``tickets`` is tickets handled."""
 
 ASSESSMENT_WEIGHTS: dict[str, float] = DEFAULT_CONFIG.assessment.weights
+EVALUATORS: tuple[str, ...] = ("self", "manager", "peer", "subordinate", "customer")
+"""Evaluator types of an assessment: ``<type>_score`` columns, weights in ``assessment.*``."""
 """Default weights of self- and manager assessment in the assessment score."""
 
 ASSESSMENT_SHARE = DEFAULT_CONFIG.assessment.share
@@ -132,10 +134,11 @@ def _check_kpis(kpis: Mapping[str, float] | None, defaults: dict[str, float]) ->
 def _check_assessment(weights: Mapping[str, float] | None, share: float) -> dict[str, float]:
     merged = dict(ASSESSMENT_WEIGHTS)
     if weights is not None:
-        unknown = set(weights) - set(merged)
+        unknown = set(weights) - set(EVALUATORS)
         if unknown:
             raise ValueError(
-                f"assessment_weights: unknown key '{sorted(unknown)[0]}' (use 'self', 'manager')"
+                f"assessment_weights: unknown key '{sorted(unknown)[0]}' "
+                f"(use {', '.join(repr(e) for e in EVALUATORS)})"
             )
         merged.update({k: float(v) for k, v in weights.items()})
     if any(v < 0 for v in merged.values()) or sum(merged.values()) <= 0:
@@ -176,7 +179,7 @@ def _targets_for(
 
 def _assessment_for(assessments: pd.DataFrame | None, period: Period) -> tuple[pd.DataFrame, str]:
     """Self and manager scores per staff for ``period``, and the assessment period(s) used."""
-    empty = pd.DataFrame(columns=["self_score", "manager_score"], dtype=float)
+    empty = pd.DataFrame(columns=[f"{e}_score" for e in EVALUATORS], dtype=float)
     if assessments is None or not len(assessments):
         return empty, ""
     labels = pd.Series(assessments["period"].astype("str").unique())
@@ -190,7 +193,8 @@ def _assessment_for(assessments: pd.DataFrame | None, period: Period) -> tuple[p
     if not chosen:
         return empty, ""
     rows = assessments.loc[assessments["period"].astype("str").isin(chosen)]
-    scores = rows.groupby("staff_id")[["self_score", "manager_score"]].mean()
+    present = [f"{e}_score" for e in EVALUATORS if f"{e}_score" in rows.columns]
+    scores = rows.groupby("staff_id")[present].mean().reindex(columns=empty.columns)
     return scores, ", ".join(sorted(chosen))
 
 
@@ -245,6 +249,17 @@ def _score_period(
         assessment_weights["self"] * card["self_score"]
         + assessment_weights["manager"] * card["manager_score"]
     )
+    others = [e for e in EVALUATORS[2:] if assessment_weights.get(e, 0) > 0]
+    if others:  # more evaluator types: the weighted mean of the scores a person has
+        for e in others:
+            card[f"{e}_score"] = assessed[f"{e}_score"].astype(float)
+        kinds = ["self", "manager", *others]
+        given = pd.DataFrame({e: card[f"{e}_score"] for e in kinds})
+        w = pd.Series({e: assessment_weights.get(e, 0.0) for e in kinds})
+        have = given.notna().mul(w, axis=1).sum(axis=1)
+        card["assessment"] = (given.fillna(0).mul(w, axis=1).sum(axis=1) / have).where(
+            given[["self", "manager"]].notna().all(axis=1) & (have > 0)
+        )
     blended = (1 - assessment_share) * kpi_score + assessment_share * card["assessment"]
     if assessment_share >= 1:  # the pure assessment scheme: the KPI score plays no part
         blended = card["assessment"]
@@ -252,8 +267,7 @@ def _score_period(
     card["composite"] = blended.where(have_both, kpi_score)
     if used:
         parts = (
-            f"{assessment_weights['self']:.0%} self + {assessment_weights['manager']:.0%} "
-            f"manager, {used}"
+            " + ".join(f"{w:.0%} {e}" for e, w in assessment_weights.items() if w > 0) + f", {used}"
         )
         formula = (
             f"assessment only ({parts})"
