@@ -299,6 +299,19 @@ def sample(
     help="Language of the reports: en or zh (a region may follow: en-GB, zh-CN).  [default: the "
     "configuration's locale, else en]",
 )
+@click.option(
+    "--holdout",
+    default=None,
+    metavar="SHARE",
+    help="Hold a seeded random share (10%) of each period's customer action list out of "
+    "contact, so the next report measures the effect of contact as an experiment.",
+)
+@click.option(
+    "--export-identified",
+    is_flag=True,
+    help="Write real customer ids into care_campaign.csv/.jsonl for the CRM (default: "
+    "pseudonyms only). The files then hold personal identifiers: keep them internal.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no step log; errors only.")
 def report(
     data: str | None,
@@ -317,6 +330,8 @@ def report(
     scheduler: str | None,
     config_file: str | None,
     lang: str | None,
+    holdout: str | None,
+    export_identified: bool,
     quiet: bool,
 ) -> None:
     """Render the periodic reports: notebooks -> reports/<period>/*.html and reports/index.html.
@@ -345,6 +360,11 @@ def report(
     Personal data: with --pii mask (the default) no name, e-mail or phone appears in any HTML or
     CSV, and customer ids are shown as pseudonyms keyed by $CPM_PSEUDONYM_KEY or, when unset,
     by <out>/.pseudonym_key (created once; keep it private).
+
+    Action tracking: each period publishes its customer action list as care_campaign.csv and
+    .jsonl (pseudonymised; --export-identified adds the real ids for the CRM, which makes the
+    files personal data). --holdout 10% holds a seeded random share of the list out of contact;
+    the next period's performance review compares contacted and held-out customers.
 
     Exit codes: 0 success; 1 a step failed while running (the message names notebook, cell
     and error) or the disk filled up; 2 bad arguments or data, an output folder that is not the
@@ -384,6 +404,8 @@ def report(
             scheduler=scheduler,
             config=config_file,
             lang=lang,
+            holdout=holdout,
+            export_identified=export_identified,
         )
     except (
         DataValidationError,

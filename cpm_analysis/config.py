@@ -167,6 +167,12 @@ class AssessmentConfig(_Section):
     """Weight of the self-assessment in the assessment score (renormalised with the manager's)."""
     manager_weight: float = Field(0.7, ge=0, allow_inf_nan=False)
     """Weight of the manager's assessment in the assessment score."""
+    peer_weight: float = Field(0.0, ge=0, allow_inf_nan=False)
+    """Weight of the peers' assessment (``assessments.peer_score``); 0: not used."""
+    subordinate_weight: float = Field(0.0, ge=0, allow_inf_nan=False)
+    """Weight of the subordinates' assessment (``assessments.subordinate_score``); 0: not used."""
+    customer_weight: float = Field(0.0, ge=0, allow_inf_nan=False)
+    """Weight of the customers' assessment (``assessments.customer_score``); 0: not used."""
     kpi_share: float = Field(0.5, ge=0, le=1, allow_inf_nan=False)
     """Share of the KPI score in the composite; the rest is the assessment. 0 is the pure
     assessment scheme of the CPM method (30% self + 70% manager)."""
@@ -185,7 +191,11 @@ class AssessmentConfig(_Section):
     @property
     def weights(self) -> dict[str, float]:
         """``{"self": ..., "manager": ...}``, as :func:`cpm_analysis.teams.owner_scorecard` takes them."""
-        return {"self": self.self_weight, "manager": self.manager_weight}
+        out = {"self": self.self_weight, "manager": self.manager_weight}
+        for name in ("peer", "subordinate", "customer"):
+            if getattr(self, f"{name}_weight") > 0:
+                out[name] = getattr(self, f"{name}_weight")
+        return out
 
 
 class RewardRule(_Section):
@@ -211,6 +221,8 @@ class ImprovementPlanRule(_Section):
 
     bottom: int = Field(2, ge=0)
     """How many of the bottom are flagged ``improvement_plan`` (0: the rule is off)."""
+    deadline_days: int = Field(30, ge=1)
+    """Days after the period's end by which the improvement plan is due (``plan_due``)."""
     action: str = "Agree a written improvement plan with their manager this month."
     """The action written into the report's improvement actions."""
 
@@ -470,8 +482,8 @@ class CPMConfig(_Section):
 
         Examples
         --------
-        >>> CPMConfig().to_dict()["assessment"]
-        {'self_weight': 0.3, 'manager_weight': 0.7, 'kpi_share': 0.5}
+        >>> CPMConfig().to_dict()["assessment"]["manager_weight"]
+        0.7
         """
         return self.model_dump(mode="json")
 

@@ -29,6 +29,9 @@ How a scorecard is built (for period ``P``):
    period are flagged ``improvement_plan``; last place in three consecutive periods,
    ``review``; the top performer, ``reward``; with ``penalty=True`` the last place,
    ``penalty``. ``flags`` names the rules that fired for ``P``, ``flag_reasons`` says why.
+   An improvement plan also gets a deadline (``plan_due``: ``plan_days``, default 30, after
+   the period's end) and a cause summary (``plan_causes``, :func:`improvement_causes`): the
+   KPIs where the person's score falls furthest below the team's median.
 
 Every default is the configuration's (:data:`cpm_analysis.config.DEFAULT_CONFIG`);
 :func:`scorecard_options` turns a loaded configuration into these keyword arguments.
@@ -70,6 +73,8 @@ AGENT_WEIGHTS: dict[str, float] = dict(_DEFAULTS.agent_weights)
 ``tickets`` is tickets handled."""
 
 ASSESSMENT_WEIGHTS: dict[str, float] = DEFAULT_CONFIG.assessment.weights
+EVALUATORS: tuple[str, ...] = ("self", "manager", "peer", "subordinate", "customer")
+"""Evaluator types of an assessment: ``<type>_score`` columns, weights in ``assessment.*``."""
 """Default weights of self- and manager assessment in the assessment score."""
 
 ASSESSMENT_SHARE = DEFAULT_CONFIG.assessment.share
@@ -129,10 +134,11 @@ def _check_kpis(kpis: Mapping[str, float] | None, defaults: dict[str, float]) ->
 def _check_assessment(weights: Mapping[str, float] | None, share: float) -> dict[str, float]:
     merged = dict(ASSESSMENT_WEIGHTS)
     if weights is not None:
-        unknown = set(weights) - set(merged)
+        unknown = set(weights) - set(EVALUATORS)
         if unknown:
             raise ValueError(
-                f"assessment_weights: unknown key '{sorted(unknown)[0]}' (use 'self', 'manager')"
+                f"assessment_weights: unknown key '{sorted(unknown)[0]}' "
+                f"(use {', '.join(repr(e) for e in EVALUATORS)})"
             )
         merged.update({k: float(v) for k, v in weights.items()})
     if any(v < 0 for v in merged.values()) or sum(merged.values()) <= 0:
@@ -173,7 +179,7 @@ def _targets_for(
 
 def _assessment_for(assessments: pd.DataFrame | None, period: Period) -> tuple[pd.DataFrame, str]:
     """Self and manager scores per staff for ``period``, and the assessment period(s) used."""
-    empty = pd.DataFrame(columns=["self_score", "manager_score"], dtype=float)
+    empty = pd.DataFrame(columns=[f"{e}_score" for e in EVALUATORS], dtype=float)
     if assessments is None or not len(assessments):
         return empty, ""
     labels = pd.Series(assessments["period"].astype("str").unique())
@@ -187,7 +193,8 @@ def _assessment_for(assessments: pd.DataFrame | None, period: Period) -> tuple[p
     if not chosen:
         return empty, ""
     rows = assessments.loc[assessments["period"].astype("str").isin(chosen)]
-    scores = rows.groupby("staff_id")[["self_score", "manager_score"]].mean()
+    present = [f"{e}_score" for e in EVALUATORS if f"{e}_score" in rows.columns]
+    scores = rows.groupby("staff_id")[present].mean().reindex(columns=empty.columns)
     return scores, ", ".join(sorted(chosen))
 
 
@@ -242,6 +249,17 @@ def _score_period(
         assessment_weights["self"] * card["self_score"]
         + assessment_weights["manager"] * card["manager_score"]
     )
+    others = [e for e in EVALUATORS[2:] if assessment_weights.get(e, 0) > 0]
+    if others:  # more evaluator types: the weighted mean of the scores a person has
+        for e in others:
+            card[f"{e}_score"] = assessed[f"{e}_score"].astype(float)
+        kinds = ["self", "manager", *others]
+        given = pd.DataFrame({e: card[f"{e}_score"] for e in kinds})
+        w = pd.Series({e: assessment_weights.get(e, 0.0) for e in kinds})
+        have = given.notna().mul(w, axis=1).sum(axis=1)
+        card["assessment"] = (given.fillna(0).mul(w, axis=1).sum(axis=1) / have).where(
+            given[["self", "manager"]].notna().all(axis=1) & (have > 0)
+        )
     blended = (1 - assessment_share) * kpi_score + assessment_share * card["assessment"]
     if assessment_share >= 1:  # the pure assessment scheme: the KPI score plays no part
         blended = card["assessment"]
@@ -249,8 +267,7 @@ def _score_period(
     card["composite"] = blended.where(have_both, kpi_score)
     if used:
         parts = (
-            f"{assessment_weights['self']:.0%} self + {assessment_weights['manager']:.0%} "
-            f"manager, {used}"
+            " + ".join(f"{w:.0%} {e}" for e, w in assessment_weights.items() if w > 0) + f", {used}"
         )
         formula = (
             f"assessment only ({parts})"
@@ -394,6 +411,40 @@ def apply_rules(
     )
 
 
+def improvement_causes(card: pd.DataFrame, kpis: list[str], n: int = 2) -> pd.Series:
+    """Name, for each person, the ``n`` KPIs that pulled their score down most against the team.
+
+    A KPI pulls a person down by how far their 0-100 score (``score_<kpi>``) falls below the
+    team's median score of that KPI: the causes name where the person stands furthest below
+    their peers. KPIs at or above the team median are never named; a person at or above the
+    median on every KPI gets ``"no KPI below the team median"``.
+
+    Examples
+    --------
+    >>> card = pd.DataFrame({"score_revenue": [90.0, 20.0, 60.0], "score_nps": [50.0, 40.0, 60.0]},
+    ...                     index=["ann", "bo", "cy"])
+    >>> improvement_causes(card, ["revenue", "nps"])["bo"]
+    'revenue (score 20 vs team median 60), nps (score 40 vs team median 50)'
+    """
+    columns = [f"score_{k}" for k in kpis if f"score_{k}" in card.columns]
+    scores = card[columns].astype(float)
+    median = scores.median()
+    gap = scores - median
+    out = {}
+    for person in card.index:  # a handful of people per team
+        row = gap.loc[person].dropna()
+        worst = row[row < 0].sort_values(kind="stable").index[:n]
+        out[person] = (
+            ", ".join(
+                f"{c.removeprefix('score_')} (score {scores.at[person, c]:.0f} vs team median "
+                f"{median[c]:.0f})"
+                for c in worst
+            )
+            or "no KPI below the team median"
+        )
+    return pd.Series(out, dtype="str").reindex(card.index)
+
+
 def _scorecard(
     dataset: Dataset,
     period: str | Period,
@@ -413,6 +464,7 @@ def _scorecard(
     review_after: int = _RANKING.review.after_periods,
     reward: bool = _RANKING.reward.enabled,
     penalty: bool = _RANKING.penalty.enabled,
+    plan_days: int = _RANKING.improvement_plan.deadline_days,
 ) -> pd.DataFrame:
     if not isinstance(dataset, CustomerData):  # the dataset protocol: pandas or Dask
         raise ValueError(f"dataset: expected a cpm_analysis Dataset, got {type(dataset)!r}")
@@ -462,6 +514,14 @@ def _scorecard(
     card["flag_reasons"] = (
         now.groupby("person")["reason"].agg("; ".join).reindex(card.index).fillna("").astype("str")
     )
+    planned = card["flags"].str.contains("improvement_plan", regex=False).to_numpy()
+    causes = improvement_causes(card, list(chosen)) if planned.any() else None
+    card["plan_causes"] = causes.where(planned, "") if causes is not None else ""
+    due = (target.last_day + pd.Timedelta(int(plan_days), "D")).strftime("%Y-%m-%d")
+    card["plan_due"] = np.where(planned, due, "")
+    if planned.any():
+        extra = "; plan due " + due + "; pulled down by " + card["plan_causes"]
+        card["flag_reasons"] = card["flag_reasons"].where(~planned, card["flag_reasons"] + extra)
     if dataset.staff is not None and "team" in dataset.staff.columns:
         team = dataset.staff.drop_duplicates("staff_id").set_index("staff_id")["team"]
         card.insert(0, "team", team.reindex(card.index).to_numpy())
@@ -491,6 +551,7 @@ def owner_scorecard(
     review_after: int = _RANKING.review.after_periods,
     reward: bool = _RANKING.reward.enabled,
     penalty: bool = _RANKING.penalty.enabled,
+    plan_days: int = _RANKING.improvement_plan.deadline_days,
 ) -> pd.DataFrame:
     """Scorecard of the account owners (sales) for one period, ranked and flagged.
 
@@ -528,6 +589,9 @@ def owner_scorecard(
         Consecutive last places that flag a review (default 3; 0: off).
     reward, penalty : bool
         Flag the first place ``reward`` (default on) and the last place ``penalty`` (off).
+    plan_days : int
+        Days after the period's end by which an improvement plan is due (default 30,
+        ``ranking.improvement_plan.deadline_days``).
 
     Returns
     -------
@@ -535,7 +599,8 @@ def owner_scorecard(
         One row per owner (index ``owner_id``), best first: ``team`` (when staff has it),
         per KPI ``<kpi>``, ``<kpi>_target``, ``<kpi>_attainment`` (NaN without a target) and
         ``score_<kpi>``, then ``kpi_score``, ``self_score``, ``manager_score``, ``assessment``,
-        ``composite``, ``blend`` (the formula used), ``rank``, ``flags``, ``flag_reasons``.
+        ``composite``, ``blend`` (the formula used), ``rank``, ``flags``, ``flag_reasons``,
+        ``plan_causes`` and ``plan_due`` (empty unless flagged ``improvement_plan``).
         ``attrs`` holds ``period``, ``weights``, ``history`` (composite per period) and
         ``rules`` (every rule fired in the history).
 
@@ -569,6 +634,7 @@ def owner_scorecard(
         review_after=review_after,
         reward=reward,
         penalty=penalty,
+        plan_days=plan_days,
     )
 
 
@@ -588,6 +654,7 @@ def agent_scorecard(
     review_after: int = _RANKING.review.after_periods,
     reward: bool = _RANKING.reward.enabled,
     penalty: bool = _RANKING.penalty.enabled,
+    plan_days: int = _RANKING.improvement_plan.deadline_days,
 ) -> pd.DataFrame:
     """Scorecard of the service agents for one period, from the tickets they handled.
 
@@ -630,6 +697,7 @@ def agent_scorecard(
         review_after=review_after,
         reward=reward,
         penalty=penalty,
+        plan_days=plan_days,
     )
 
 
@@ -662,4 +730,5 @@ def scorecard_options(config: CPMConfig, role: str = "owner") -> dict[str, Any]:
         "review_after": ranking.review.after_periods,
         "reward": ranking.reward.enabled,
         "penalty": ranking.penalty.enabled,
+        "plan_days": ranking.improvement_plan.deadline_days,
     }

@@ -169,7 +169,7 @@ def test_assessment_blend_uses_the_quarter_of_the_month():
     with pytest.raises(ValueError, match="assessment_share"):
         owner_scorecard(validate_frames(frames), "2024-06", assessment_share=2)
     with pytest.raises(ValueError, match="assessment_weights"):
-        owner_scorecard(validate_frames(frames), "2024-06", assessment_weights={"peer": 1})
+        owner_scorecard(validate_frames(frames), "2024-06", assessment_weights={"boss": 1})
 
 
 def test_assessment_not_yet_made_at_the_cutoff_is_not_used():
@@ -411,3 +411,59 @@ def test_pure_cpm_assessment_scheme_30_self_70_manager():
     assert card.index.tolist() == ["O2", "O4", "O3", "O1"]  # the KPI score plays no part
     assert card.loc["O2", "blend"] == "assessment only (30% self + 70% manager, 2024-Q2)"
     assert card.loc["O2", "flags"] == "reward"
+
+
+def test_an_improvement_plan_has_a_deadline_and_names_the_kpis_below_the_team():
+    from cpm_analysis.teams import improvement_causes
+
+    card = pd.DataFrame(
+        {"score_revenue": [90.0, 20.0, 60.0, 70.0], "score_nps": [50.0, 45.0, 60.0, 40.0]},
+        index=["ann", "bo", "cy", "di"],
+    )
+    causes = improvement_causes(card, ["revenue", "nps"])
+    # bo: revenue 20 vs median 65 (-45), nps 45 vs median 47.5 (-2.5): revenue first
+    assert causes["bo"].startswith("revenue (score 20 vs team median 65)")
+    assert "nps" in causes["bo"]
+    assert causes["ann"] == "no KPI below the team median"
+    assert causes["cy"] == "revenue (score 60 vs team median 65)"
+    assert causes["di"] == "nps (score 40 vs team median 48)"
+
+
+def test_the_scorecard_gives_the_bottom_a_plan_due_date_and_causes(history):
+    card = owner_scorecard(history, "2024-06", plan_days=14)
+    planned = card["flags"].str.contains("improvement_plan")
+    assert planned.sum() >= 1
+    assert (card.loc[planned, "plan_due"] == "2024-07-14").all()
+    assert (card.loc[~planned, "plan_due"] == "").all()
+    assert (
+        card.loc[planned, "flag_reasons"].str.contains("plan due 2024-07-14; pulled down by").all()
+    )
+    assert card.loc[planned, "plan_causes"].str.contains("vs team median").all()
+
+
+def test_more_evaluator_types_are_weighted_as_configured():
+    from cpm_analysis.config import parse_config
+    from cpm_analysis.teams import scorecard_options
+
+    frames = _frames()
+    frames["assessments"] = pd.DataFrame(
+        {
+            "staff_id": ["O1", "O2"],
+            "period": ["2024-Q2", "2024-Q2"],
+            "self_score": [80, 40],
+            "manager_score": [60, 50],
+            "peer_score": [100, None],
+        }
+    )
+    ds = validate_frames(frames)
+    plain = owner_scorecard(ds, "2024-06")  # peer weight 0 by default: not used
+    assert plain.loc["O1", "assessment"] == pytest.approx(0.3 * 80 + 0.7 * 60)
+    options = scorecard_options(parse_config({"assessment": {"peer_weight": 0.5}}))
+    assert options["assessment_weights"] == {"self": 0.3, "manager": 0.7, "peer": 0.5}
+    card = owner_scorecard(ds, "2024-06", assessment_weights=options["assessment_weights"])
+    assert card.loc["O1", "assessment"] == pytest.approx((0.3 * 80 + 0.7 * 60 + 0.5 * 100) / 1.5)
+    # O2 has no peer score: the weights renormalise over self and manager
+    assert card.loc["O2", "assessment"] == pytest.approx(0.3 * 40 + 0.7 * 50)
+    assert "peer" in card.loc["O1", "blend"]
+    with pytest.raises(ValueError, match="unknown key 'boss'"):
+        owner_scorecard(ds, "2024-06", assessment_weights={"boss": 1.0})

@@ -218,6 +218,9 @@ TABLES: dict[str, TableSpec] = {
             Column("period", "period", True, description="2024-06, 2024-Q2 or 2024"),
             Column("self_score", "number", True, bounds=(0, 100), description="0-100"),
             Column("manager_score", "number", True, bounds=(0, 100), description="0-100"),
+            Column("peer_score", "number", bounds=(0, 100), description="0-100, optional"),
+            Column("subordinate_score", "number", bounds=(0, 100), description="0-100, optional"),
+            Column("customer_score", "number", bounds=(0, 100), description="0-100, optional"),
         ),
     ),
     "order_lines": TableSpec(

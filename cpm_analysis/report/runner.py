@@ -6,7 +6,10 @@ For each period the runner
    table (written as ``customers_scored.parquet`` and ``.csv``), the models and their checks,
    KPIs, scorecards and actions; the result is saved in a private folder of the run (mode 0700,
    outside the report folder, removed at the end: never published, never scanned as output);
-2. writes ``rejected_rows.csv`` (personal fields masked unless ``pii="show"``);
+2. writes ``rejected_rows.csv`` (personal fields masked unless ``pii="show"``) and the
+   customer action list, ``care_campaign.csv`` and ``.jsonl`` (pseudonymised unless
+   ``export_identified``; with ``holdout`` a seeded share held out, see
+   :mod:`cpm_analysis.action_tracking`);
 3. executes every periodic notebook with papermill (kernel ``python3``, working directory = the
    period folder; ``--jobs`` warm kernels run every notebook of the run, each one reset before
    every notebook, :mod:`cpm_analysis.report.kernels`; parameters injected: ``data``, ``period``,
@@ -69,7 +72,8 @@ from typing import Any
 
 import pandas as pd
 
-from cpm_analysis.config import ConfigError, CPMConfig, load_config
+from cpm_analysis.action_tracking import parse_share
+from cpm_analysis.config import DEFAULT_CONFIG, ConfigError, CPMConfig, load_config
 from cpm_analysis.credentials import DATA_URL_ENV, is_url, redact_text, redact_url
 from cpm_analysis.data import Dataset, load
 from cpm_analysis.i18n import format_locale, normalize_lang
@@ -86,6 +90,7 @@ from cpm_analysis.privacy import (
     restrict_to_owner,
 )
 from cpm_analysis.report.artifacts import scored_for_csv
+from cpm_analysis.report.care_export import publish_care_campaign
 from cpm_analysis.report.export import export_html
 from cpm_analysis.report.index import (
     FAILED_DIR,
@@ -118,7 +123,7 @@ STORE_DIR = ".store"  # the validated data of --engine dask, reused while the so
 REQUIRED_PARAMETERS: tuple[str, ...] = ("data", "period", "freq", "pii", "owner", "seed")
 """Parameters every periodic notebook must declare: without ``pii`` or ``owner`` a notebook
 would silently show personal data or every owner's customers."""
-SCANNED_SUFFIXES: tuple[str, ...] = (".html", ".csv", ".ipynb", ".json")
+SCANNED_SUFFIXES: tuple[str, ...] = (".html", ".csv", ".ipynb", ".json", ".jsonl")
 
 
 class ReportArgumentError(ValueError):
@@ -805,6 +810,8 @@ def run_report(
     scheduler: str | None = None,
     config: CPMConfig | str | os.PathLike | None = None,
     lang: str | None = None,
+    holdout: str | float | None = None,
+    export_identified: bool = False,
 ) -> ReportOutcome:
     """Render the periodic reports (see the module docstring for what is written where).
 
@@ -857,6 +864,13 @@ def run_report(
         The reports' language: ``en``, ``zh``, or a tag with a region (``en-GB``, ``zh-CN``);
         default the configuration's ``locale``. Passed to the notebooks that declare ``lang``
         and used for the index page (:mod:`cpm_analysis.i18n`).
+    holdout : str or float, optional
+        Share of each period's customer action list held out at random (``"10%"``,
+        ``--holdout``) so the next period can measure the effect of contact
+        (:mod:`cpm_analysis.action_tracking`); default none.
+    export_identified : bool
+        Write real customer ids into the care-campaign export (``care_campaign.csv`` and
+        ``.jsonl``, ``--export-identified``) instead of pseudonyms only.
 
     Returns
     -------
@@ -896,6 +910,10 @@ def run_report(
         raise ReportArgumentError(f"--seed: expected an integer, got {seed!r}")
     if freq is not None:
         normalize_freq(freq)
+    try:
+        holdout_share = parse_share(holdout, "--holdout")
+    except ValueError as err:
+        raise ReportArgumentError(str(err)) from None
     for label in (period, start, end):  # malformed labels fail before any data is read
         if label is not None and str(label).strip().lower() != "latest":
             parse_period(label)
@@ -1022,6 +1040,8 @@ def run_report(
                     keep_pages=keep_pages,
                     lang=language,
                     kernels=kernels,
+                    holdout=holdout_share,
+                    export_identified=export_identified,
                 )
                 outcomes.append(outcome)
                 _write_index(out_dir, manifest, language)
@@ -1148,6 +1168,8 @@ def _run_period(
     keep_pages: bool = False,
     lang: str = "en",
     kernels: KernelPool | None = None,
+    holdout: float = 0.0,
+    export_identified: bool = False,
 ) -> PeriodOutcome:
     label = period.label
     started = time.perf_counter()
@@ -1175,6 +1197,16 @@ def _run_period(
         scored = finalize_scored(result.scored, view, key=key)
         write_scored(staging, scored, scanner)
         write_rejected(staging, dataset.rejected, pii, scanner)
+        publish_care_campaign(
+            staging,
+            scored,
+            period,
+            size=(config or DEFAULT_CONFIG).actions.risk_list_size,
+            holdout=holdout,
+            seed=seed,
+            identified=export_identified or key is None,
+            scanner=scanner,
+        )
         outcome.timings["artifacts"] = time.perf_counter() - tick
         log.info(
             "%s: period computed, scored table %s customers x %d columns (%.1f s)",
