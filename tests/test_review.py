@@ -144,7 +144,7 @@ def test_trends_leave_out_periods_before_the_data(company):
 
 def test_team_scorecards_and_their_absence(company, no_service):
     owners = teams_review.team_scorecard(company, PERIOD, "owner")
-    assert owners.available and {"rank", "composite", "flags"} <= set(
+    assert owners.available and {"Rank", "Composite (0-100)", "Flags and why"} <= set(
         review.team_table(owners).columns
     )
     assert "owners ranked" in review.team_text(owners)

@@ -352,7 +352,9 @@ class ReportContext:
 
         A section result that is not available
         (:class:`~cpm_analysis.availability.Unavailable`) is shown as its one sentence,
-        an empty table as one sentence naming it (never an empty "No rows." table).
+        an empty table as one sentence naming it (never an empty "No rows." table). Numbers
+        are formatted for the report's language and money carries the configured currency
+        (:attr:`translator`, unless the call passes its own).
         """
         from cpm_analysis.availability import Unavailable
         from cpm_analysis.report.tables import show
@@ -362,6 +364,7 @@ class ReportContext:
         if isinstance(frame, pd.DataFrame) and frame.empty:  # a sentence, not an empty table
             caption = kwargs.get("caption") or "This table"
             return Unavailable(f"{caption}: none.")
+        kwargs.setdefault("translator", self.translator)
         return show(frame, pii=self.pii, key=self.key, **kwargs)
 
     @cached_property

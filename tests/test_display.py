@@ -1,0 +1,116 @@
+"""Pages that read at a glance: results beside scores, numbers by type, human headers (issue 15)."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+from cpm_analysis import teams_review
+from cpm_analysis.i18n import Translator
+from cpm_analysis.kpis import compute_kpis
+from cpm_analysis.kpis.scorecard import scorecard
+from cpm_analysis.report import review, tables
+
+PERIOD = "2025-06"
+
+
+@pytest.fixture(scope="module")
+def company():
+    from cpm_analysis.synthetic import generate
+
+    return generate(300, seed=5).to_dataset()
+
+
+@pytest.fixture(scope="module")
+def owners(company):
+    return teams_review.team_scorecard(company, PERIOD, "owner")
+
+
+@pytest.fixture(scope="module")
+def agents(company):
+    return teams_review.team_scorecard(company, PERIOD, "agent")
+
+
+# --- scorecards that show results --------------------------------------------------------------
+
+
+def test_agent_scorecard_shows_each_value_with_its_unit_beside_its_score(agents):
+    table = review.team_table(agents, Translator("en", currency="EUR"))
+    raw = agents.table
+    person = raw.index[0]
+    cell = table.loc[str(person), "First response time (median)"]
+    hours = raw.loc[person, "first_response_hours"]
+    score = raw.loc[person, "score_first_response_hours"]
+    assert cell == f"{hours:.1f} hr · score {round(score)}"
+    sla = table.loc[str(person), "First-response SLA compliance"]
+    assert re.fullmatch(r"\d+\.\d% · score \d+", sla)
+    # no raw field name or rule code reaches the page
+    assert not any("_" in c for c in table.columns)
+    assert not table.to_string().count("improvement_plan")
+
+
+def test_owner_scorecard_money_carries_the_currency_and_flags_are_words(owners):
+    table = review.team_table(owners, Translator("en", currency="EUR"))
+    assert table["Revenue"].str.startswith("€").all()
+    flagged = owners.table["flags"].str.contains("improvement_plan")
+    assert flagged.any()
+    words = table.loc[owners.table.index[flagged].astype(str), "Flags and why"]
+    assert words.str.startswith("Bottom of the ranking: improvement plan (bottom").all()
+
+
+def test_weights_are_explained_in_one_line(owners):
+    text = review.weights_text(owners)
+    assert "\n" not in text
+    weights = owners.table.attrs["weights"]
+    total = sum(weights.values())
+    assert f"Revenue {round(100 * weights['revenue'] / total)}%" in text
+    assert "composite = " in text
+
+
+def test_kpi_scorecard_counts_are_integers_and_shares_percentages(company):
+    kpis = compute_kpis(company, PERIOD)
+    card = scorecard(kpis, company.targets, PERIOD)
+    shown = review.scorecard_table(card)
+    by_kpi = dict(zip(card["kpi"], card["label_en"], strict=True))
+    active = shown.loc[by_kpi["active_customers"], "Actual"]
+    assert re.fullmatch(r"[\d,]+", active)
+    if "retention_rate" in by_kpi:
+        assert shown.loc[by_kpi["retention_rate"], "Actual"].endswith("%")
+
+
+# --- numbers formatted by type -----------------------------------------------------------------
+
+
+def test_a_count_column_renders_without_decimals_and_money_with_the_currency():
+    frame = pd.DataFrame({"customers": [388.0, 1432.0], "clv": [1549.2, 20.0], "share": [0.35, 1]})
+    html = tables.to_html(frame, translator=Translator("en", currency="EUR"))
+    assert "388<" in html and "1,432<" in html and "388.00" not in html
+    assert "€1,549.20" in html
+    assert "35.0%" in html
+
+
+def test_units_format_each_column_by_what_it_measures():
+    frame = pd.DataFrame({"first_response": [5.25], "gap": [94.0], "rate": [0.648]})
+    html = tables.to_html(frame, units={"first_response": "hours", "gap": "days"})
+    assert "5.2 hr" in html and "94 days" in html and "64.8%" in html
+    with pytest.raises(ValueError, match="units: no column nope"):
+        tables.to_html(frame, units={"nope": "hours"})
+
+
+def test_the_locale_separates_thousands():
+    frame = pd.DataFrame({"orders": [1234567]})
+    assert "1,234,567" in tables.to_html(frame, translator=Translator("zh"))
+
+
+def test_headers_are_human_labels_never_raw_field_names():
+    for raw, shown in [
+        ("clv", "CLV"),
+        ("roc_auc", "ROC AUC"),
+        ("pr_auc", "PR AUC"),
+        ("brier", "Brier score"),
+        ("kpi_score", "KPI score"),
+        ("sla_compliance", "SLA compliance"),
+    ]:
+        assert tables.header(raw).startswith(shown)
