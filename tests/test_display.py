@@ -114,3 +114,55 @@ def test_headers_are_human_labels_never_raw_field_names():
         ("sla_compliance", "SLA compliance"),
     ]:
         assert tables.header(raw).startswith(shown)
+
+
+# --- reasons and actions a manager can act on --------------------------------------------------
+
+
+def test_a_reason_never_names_a_bare_attribute_when_attributes_are_off():
+    from cpm_analysis.churn.reasons import format_reasons
+
+    values = pd.DataFrame(
+        {
+            "channel": ["phone", "web"],
+            "days_since_last_order": [94.0, 7.0],
+            "days_since_first_order": [157.0, 70.0],
+            "orders_total": [4.0, 4.0],
+            "complaints_90d": [0.0, 2.0],
+        }
+    )
+    contrib = pd.DataFrame(
+        {
+            "channel": [2.0, 2.0],
+            "days_since_last_order": [1.0, 1.0],
+            "days_since_first_order": [0.0, 0.0],
+            "orders_total": [0.0, 0.0],
+            "complaints_90d": [-0.1, 0.5],
+        }
+    )
+    kinds = {"channel": "categorical"}
+    out = format_reasons(contrib, values, kinds=kinds, quartiles={}, n_reasons=3, attributes=False)
+    assert "=" not in " ".join(out["reasons"])
+    # overdue by their own rhythm: direction and size
+    assert out.loc[0, "reasons"] == "no order for 94 days, usual gap 21"
+    # ordered within the usual gap: recency is not a reason (no "no order in 7 days")
+    assert out.loc[1, "reasons"] == "2 complaints in the last 90 days"
+    # an analyst's own table keeps its attributes by default
+    assert (
+        "channel = phone"
+        in format_reasons(contrib, values, kinds=kinds, quartiles={})["reasons"].iloc[0]
+    )
+
+
+def test_no_loyalty_action_for_a_customer_flagged_as_leaving():
+    from cpm_analysis.actions import LEAVING_ACTION, risk_aware_actions
+    from cpm_analysis.segments.maps import default_segment_map
+
+    champions = default_segment_map().to_frame().set_index("segment").loc["Champions", "action"]
+    assert "Reward loyalty" in champions
+    actions = pd.Series([champions, champions], index=["a", "b"])
+    out = risk_aware_actions(actions, pd.Series([0.8, 0.1], index=["a", "b"]))
+    assert out["a"] == LEAVING_ACTION and "reward" not in out["a"].lower().split("no loyalty")[0]
+    assert out["b"] == champions
+    with pytest.raises(ValueError, match="threshold"):
+        risk_aware_actions(actions, None, threshold=1.5)

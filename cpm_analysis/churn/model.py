@@ -810,7 +810,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 out[start : start + block, j] = base[start : start + block] - expected
         return out
 
-    def explain(self, X: Any, n_reasons: int = 3) -> pd.DataFrame:
+    def explain(self, X: Any, n_reasons: int = 3, *, attributes: bool = True) -> pd.DataFrame:
         """Return the top drivers of churn risk per customer, as reasons an account owner can read.
 
         Parameters
@@ -820,6 +820,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         n_reasons : int
             Most reasons per customer. Only features that *raise* the risk (a positive
             contribution) are reasons, so a low-risk customer may have fewer (or none).
+        attributes : bool
+            Whether an attribute (a column that is not a behavioural churn feature, such as
+            ``channel``) may be a reason; the churn call list passes False (see
+            :func:`~cpm_analysis.churn.reasons.format_reasons`).
 
         Returns
         -------
@@ -841,5 +845,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         contrib = self.contributions(frame)
         values = self.coercer_.transform(frame)
         return format_reasons(
-            contrib, values, kinds=self.kinds_, quartiles=self.quartiles_, n_reasons=n_reasons
+            contrib,
+            values,
+            kinds=self.kinds_,
+            quartiles=self.quartiles_,
+            n_reasons=n_reasons,
+            attributes=attributes,
         )
