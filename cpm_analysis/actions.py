@@ -119,15 +119,16 @@ def biggest_risks(card: pd.DataFrame, scored: pd.DataFrame | None, n: int = 3) -
         total = float(loss.sum())
         tier_a = float(loss.loc[(scored.get("tier") == "A").to_numpy(dtype=bool)].sum())
         base = int(scored["churn_probability"].notna().sum())
-        likely = int((scored["churn_probability"] >= 0.5).sum())
+        likely = int((scored["churn_probability"] >= LEAVING_PROBABILITY).sum())
         rows.append(
             {
-                "risk": "Churn of active customers",
-                "evidence": f"{likely:,} of {base:,} active customers are more likely than not "
-                f"to churn within 90 days; expected loss {total:,.0f} of 12-month value, "
-                f"{tier_a / total:.0%} of it in tier-A customers."
+                "risk": "Churn of the customer base",
+                "evidence": f"{likely:,} of the {base:,} customers of the base (a paid order in "
+                "the last 365 days) are more likely than not to churn within 90 days; expected "
+                f"loss {total:,.0f} of 12-month value, {tier_a / total:.0%} of it in tier-A "
+                "customers."
                 if total > 0
-                else f"{likely:,} of {base:,} active customers likely to churn.",
+                else f"{likely:,} of the {base:,} customers of the base likely to churn.",
             }
         )
     if scored is not None and "segment_group" in scored and "monetary" in scored:

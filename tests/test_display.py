@@ -166,3 +166,46 @@ def test_no_loyalty_action_for_a_customer_flagged_as_leaving():
     assert out["b"] == champions
     with pytest.raises(ValueError, match="threshold"):
         risk_aware_actions(actions, None, threshold=1.5)
+
+
+# --- one glossary ------------------------------------------------------------------------------
+
+
+def test_the_glossary_defines_each_term_once_and_active_customer_is_the_kpi():
+    from cpm_analysis import glossary
+    from cpm_analysis.kpis.registry import get_kpi
+
+    keys = [t.key for t in glossary.TERMS.values()]
+    assert len(keys) == len(set(keys))
+    terms = [t.term.lower() for t in glossary.TERMS.values()]
+    assert len(terms) == len(set(terms))
+    for needed in ("active_customer", "churn", "at_risk", "retention", "clv_horizon"):
+        assert needed in glossary.TERMS
+    assert "paid order dated in the period" in get_kpi("active_customers").func.__doc__
+    assert "paid order dated in the period" in glossary.TERMS["active_customer"].definition
+    text = glossary.markdown(["churn", "clv_horizon"])
+    assert 'id="glossary-churn"' in text and "**CLV horizon**" in text
+    with pytest.raises(ValueError, match="glossary: no term 'nope'"):
+        glossary.link("nope")
+
+
+def test_the_risk_sentence_does_not_call_the_customer_base_active_customers():
+    from cpm_analysis import actions
+
+    scored = pd.DataFrame(
+        {"churn_probability": [0.9, 0.2], "expected_loss": [5.0, 1.0], "tier": ["A", "B"]}
+    )
+    card = pd.DataFrame(
+        {
+            "kpi": ["orders"],
+            "label_en": ["Orders"],
+            "actual": [110.0],
+            "target": [100.0],
+            "attainment": [1.1],
+            "status": ["met"],
+            "trend": ["flat"],
+            "unit": ["orders"],
+        }
+    )
+    evidence = " ".join(actions.biggest_risks(card, scored)["evidence"])
+    assert "active customers" not in evidence and "customers of the base" in evidence

@@ -184,10 +184,10 @@ def test_biggest_risks_order_and_evidence():
     # the worsening missed target comes first even though NPS is further from its target
     assert risks["risk"].tolist() == [
         "Revenue below target",
-        "Churn of active customers",
+        "Churn of the customer base",
         "Good customers slipping away",
     ]
-    assert "2 of 3 active customers" in risks.loc[1, "evidence"]
+    assert "2 of the 3 customers of the base" in risks.loc[1, "evidence"]
     assert "80% of it in tier-A" in risks.loc[1, "evidence"]
     assert "45% of historical revenue" in risks.loc[2, "evidence"]
     # without scores the other missed targets fill the list
