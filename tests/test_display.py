@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -209,3 +210,37 @@ def test_the_risk_sentence_does_not_call_the_customer_base_active_customers():
     )
     evidence = " ".join(actions.biggest_risks(card, scored)["evidence"])
     assert "active customers" not in evidence and "customers of the base" in evidence
+
+
+# --- names agree with numbers ------------------------------------------------------------------
+
+
+def test_cluster_names_follow_the_clusters_own_statistics(company):
+    from cpm_analysis.segments import rfm_scores
+    from cpm_analysis.segments.clusters import cluster_customers
+
+    scores = rfm_scores(company, PERIOD)
+    result = cluster_customers(scores, k=4, random_state=0)
+    recency = scores.loc[result.labels.index, "recency_days"]
+    overall = recency.median()
+    for cluster, name in result.names.items():
+        median = recency[result.labels == cluster].median()
+        if name.startswith(("Recent", "Very recent")):
+            assert median < overall, (name, median, overall)
+        if name.startswith(("Lapsed", "Lapsing")):
+            assert median > overall, (name, median, overall)
+
+
+def test_a_cluster_is_not_called_recent_when_its_median_customer_is_not():
+    from cpm_analysis.segments import clusters
+
+    recency = np.array([1.0] * 49 + [150.0] * 51 + [120.0] * 250 + [500.0] * 200)
+    labels = np.array([0] * 100 + [1] * 250 + [2] * 200)
+    n = len(labels)
+    X = pd.DataFrame({"recency_days": recency, "frequency": np.full(n, 3.0), "monetary": 50.0})
+    _, names = clusters._profile(
+        X, labels, 3, ["recency_days", "frequency", "monetary"], "monetary"
+    )
+    # half its customers bought yesterday, but its median customer is older than the overall median
+    assert np.median(recency[labels == 0]) > np.median(recency)
+    assert not names[0].startswith(("Recent", "Very recent"))
