@@ -185,19 +185,20 @@ def kpi_quantity(tr: Translator, value: Any, unit: str | None) -> str:
     Examples
     --------
     >>> kpi_quantity(_ENGLISH, 4.24, "score 1-5"), kpi_quantity(_ENGLISH, 388.0, "customers")
-    ('4.24 / 5', '388')
+    ('4.2 / 5', '388')
     >>> kpi_quantity(_ENGLISH, None, "share")
     '–'
     """
     if value is None or not np.isfinite(float(value)):
         return MISSING
     value = float(value)
-    text = tr.quantity(value, unit)
     if unit == "score 1-5":
-        return f"{text} / 5"
+        return f"{tr.number(value, 1)} / 5"
+    if unit is not None and unit.startswith("NPS"):
+        return tr.number(value, 1)
     if unit == "per 100 customers":
-        return tr._("%(number)s per 100 customers", number=text)
-    return text
+        return tr._("%(number)s per 100 customers", number=tr.number(value, 1))
+    return tr.quantity(value, unit)
 
 
 # --- team scorecards --------------------------------------------------------------------------
@@ -382,7 +383,8 @@ def team_table(team: TeamScorecard, tr: Translator | None = None) -> Any:
 
 
 def _result_cell(tr: Translator, value: Any, unit: str | None, score: Any) -> str:
-    shown = kpi_quantity(tr, value, unit)
+    # the column's label names the rate ("Complaints per 100 active customers")
+    shown = kpi_quantity(tr, value, None if unit == "per 100 customers" else unit)
     if pd.isna(score):
         return shown
     return tr._("%(value)s · score %(score)s", value=shown, score=tr.integer(float(score)))
