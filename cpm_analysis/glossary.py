@@ -91,8 +91,8 @@ _ENTRIES = [
         "clv",
         N_("CLV (customer lifetime value)"),
         N_(
-            "The discounted net value (after refunds) a customer is expected to bring over the "
-            "CLV horizon, in the configured currency."
+            "The discounted value a customer is expected to bring over the CLV horizon, in "
+            "the configured currency."
         ),
     ),
     Term(
@@ -109,8 +109,8 @@ _ENTRIES = [
         "monetary",
         N_("Monetary value"),
         N_(
-            "What a customer paid, net of refunds, over the RFM window; the same figure on "
-            "every page."
+            "The sum of a customer's paid orders up to the period's end (refunded and "
+            "cancelled orders do not count; the RFM measure of the segments)."
         ),
     ),
     Term(
