@@ -33,6 +33,45 @@ FLAG_ACTIONS: dict[str, str] = DEFAULT_CONFIG.ranking.actions
 """The action of each scorecard rule (``ranking.<rule>.action``)."""
 
 
+LEAVING_ACTION = (
+    "Retention call from the account owner: ask what changed and fix open issues first; "
+    "no loyalty reward or upsell until they buy again."
+)
+"""The action of a customer more likely than not to churn, whatever their segment."""
+
+LEAVING_PROBABILITY = 0.5
+"""The churn probability from which a customer counts as leaving (more likely than not)."""
+
+
+def risk_aware_actions(
+    actions: pd.Series,
+    churn_probability: pd.Series | None,
+    *,
+    threshold: float = LEAVING_PROBABILITY,
+) -> pd.Series:
+    """Return the segments' actions with the leaving customers' replaced by a retention action.
+
+    A segment's action (``segment_map.yaml``) suits its typical customer; a customer of a
+    rewarding segment (Champions: "Reward loyalty ... no discounts needed") who is more likely
+    than not to churn needs a retention call instead (:data:`LEAVING_ACTION`), so that the
+    action never contradicts the risk shown beside it.
+
+    Examples
+    --------
+    >>> acts = pd.Series(["Reward loyalty", "Reward loyalty"])
+    >>> risk_aware_actions(acts, pd.Series([0.9, 0.1])).str[:15].tolist()
+    ['Retention call ', 'Reward loyalty']
+    """
+    if not 0 < threshold < 1:
+        raise ValueError(f"threshold: expected a probability between 0 and 1, got {threshold!r}")
+    if churn_probability is None:
+        return actions
+    leaving = churn_probability.reindex(actions.index).to_numpy(dtype=float, na_value=np.nan)
+    out = actions.astype("str").copy()
+    out[leaving >= threshold] = LEAVING_ACTION
+    return out
+
+
 def biggest_risks(card: pd.DataFrame, scored: pd.DataFrame | None, n: int = 3) -> pd.DataFrame:
     """Return the ``n`` biggest risks of the period, each with its evidence.
 
@@ -80,15 +119,16 @@ def biggest_risks(card: pd.DataFrame, scored: pd.DataFrame | None, n: int = 3) -
         total = float(loss.sum())
         tier_a = float(loss.loc[(scored.get("tier") == "A").to_numpy(dtype=bool)].sum())
         base = int(scored["churn_probability"].notna().sum())
-        likely = int((scored["churn_probability"] >= 0.5).sum())
+        likely = int((scored["churn_probability"] >= LEAVING_PROBABILITY).sum())
         rows.append(
             {
-                "risk": "Churn of active customers",
-                "evidence": f"{likely:,} of {base:,} active customers are more likely than not "
-                f"to churn within 90 days; expected loss {total:,.0f} of 12-month value, "
-                f"{tier_a / total:.0%} of it in tier-A customers."
+                "risk": "Churn of the customer base",
+                "evidence": f"{likely:,} of the {base:,} customers of the base (a paid order in "
+                "the last 365 days) are more likely than not to churn within 90 days; expected "
+                f"loss {total:,.0f} of 12-month value, {tier_a / total:.0%} of it in tier-A "
+                "customers."
                 if total > 0
-                else f"{likely:,} of {base:,} active customers likely to churn.",
+                else f"{likely:,} of the {base:,} customers of the base likely to churn.",
             }
         )
     if scored is not None and "segment_group" in scored and "monetary" in scored:

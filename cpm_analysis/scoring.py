@@ -560,6 +560,12 @@ def _score(
     models["churn"] = churn_model
     for column in churn_frame.columns:
         scored[column] = churn_frame[column]
+    if "churn_probability" in scored:  # no loyalty reward for a customer flagged as leaving
+        from cpm_analysis.actions import risk_aware_actions
+
+        scored["recommended_action"] = risk_aware_actions(
+            scored["recommended_action"], scored["churn_probability"]
+        )
     metrics["models"] = {**clv_metrics, **({"churn": churn_metrics_} if churn_metrics_ else {})}
     metrics["notes"] = notes
 

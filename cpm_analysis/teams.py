@@ -529,6 +529,7 @@ def _scorecard(
         period=target.label,
         weights=chosen,
         directions=dirs,
+        attainment_cap=float(attainment_cap),
         history={label: c["composite"].to_dict() for label, c in cards.items()},
         rules=flags.to_dict("records"),
     )

@@ -144,7 +144,7 @@ def test_trends_leave_out_periods_before_the_data(company):
 
 def test_team_scorecards_and_their_absence(company, no_service):
     owners = teams_review.team_scorecard(company, PERIOD, "owner")
-    assert owners.available and {"rank", "composite", "flags"} <= set(
+    assert owners.available and {"Rank", "Composite (0-100)", "Flags and why"} <= set(
         review.team_table(owners).columns
     )
     assert "owners ranked" in review.team_text(owners)
@@ -184,10 +184,10 @@ def test_biggest_risks_order_and_evidence():
     # the worsening missed target comes first even though NPS is further from its target
     assert risks["risk"].tolist() == [
         "Revenue below target",
-        "Churn of active customers",
+        "Churn of the customer base",
         "Good customers slipping away",
     ]
-    assert "2 of 3 active customers" in risks.loc[1, "evidence"]
+    assert "2 of the 3 customers of the base" in risks.loc[1, "evidence"]
     assert "80% of it in tier-A" in risks.loc[1, "evidence"]
     assert "45% of historical revenue" in risks.loc[2, "evidence"]
     # without scores the other missed targets fill the list

@@ -808,7 +808,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             return fast
         return _ensemble_substitution(clf, design, base, substitutes)
 
-    def explain(self, X: Any, n_reasons: int = 3) -> pd.DataFrame:
+    def explain(self, X: Any, n_reasons: int = 3, *, attributes: bool = True) -> pd.DataFrame:
         """Return the top drivers of churn risk per customer, as reasons an account owner can read.
 
         Parameters
@@ -818,6 +818,10 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         n_reasons : int
             Most reasons per customer. Only features that *raise* the risk (a positive
             contribution) are reasons, so a low-risk customer may have fewer (or none).
+        attributes : bool
+            Whether an attribute (a column that is not a behavioural churn feature, such as
+            ``channel``) may be a reason; the churn call list passes False (see
+            :func:`~cpm_analysis.churn.reasons.format_reasons`).
 
         Returns
         -------
@@ -839,7 +843,12 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         contrib = self.contributions(frame)
         values = self.coercer_.transform(frame)
         return format_reasons(
-            contrib, values, kinds=self.kinds_, quartiles=self.quartiles_, n_reasons=n_reasons
+            contrib,
+            values,
+            kinds=self.kinds_,
+            quartiles=self.quartiles_,
+            n_reasons=n_reasons,
+            attributes=attributes,
         )
 
 

@@ -278,6 +278,44 @@ def phrase_feature(
     return np.where(present, _cat(f"{name} = ", text), f"{name} missing").astype(object)
 
 
+def is_behaviour(name: str) -> bool:
+    """Whether a feature is a behaviour (a canonical churn feature) rather than an attribute.
+
+    Examples
+    --------
+    >>> is_behaviour("orders_90d"), is_behaviour("channel")
+    (True, False)
+    """
+    return any(pattern.match(name) for pattern, _ in CANONICAL)
+
+
+def usual_gap(values: pd.DataFrame) -> np.ndarray | None:
+    """Return each customer's usual days between orders (NaN with fewer than two orders).
+
+    ``None`` when ``values`` lacks ``days_since_first_order``, ``days_since_last_order`` or
+    ``orders_total``.
+
+    Examples
+    --------
+    >>> usual_gap(pd.DataFrame({"days_since_first_order": [100.0, 5.0],
+    ...     "days_since_last_order": [40.0, 5.0], "orders_total": [4.0, 1.0]})).tolist()
+    [20.0, nan]
+    """
+    needed = ("days_since_first_order", "days_since_last_order", "orders_total")
+    if not all(c in values for c in needed):
+        return None
+    first, last, n = (values[c].to_numpy(dtype=np.float64, na_value=np.nan) for c in needed)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n >= 2, (first - last) / (n - 1), np.nan)
+
+
+def _overdue(since: np.ndarray, gap: np.ndarray) -> np.ndarray:
+    text = _cat("no order for ", _int(np.nan_to_num(since)), " days")
+    usual = _cat(text, ", usual gap ", _int(np.nan_to_num(gap)))
+    out = np.where(np.isfinite(gap), usual, text)
+    return np.where(np.isnan(since), "no order yet", out).astype(object)
+
+
 def format_reasons(
     contributions: pd.DataFrame,
     values: pd.DataFrame,
@@ -285,8 +323,17 @@ def format_reasons(
     kinds: Mapping[str, str],
     quartiles: Mapping[str, tuple[float, float]],
     n_reasons: int = 3,
+    attributes: bool = True,
 ) -> pd.DataFrame:
     """Return the top ``n_reasons`` risk-raising features per row, phrased.
+
+    With ``attributes=False`` only behaviour is a reason (the canonical features of
+    :data:`CANONICAL`: orders, spend, tickets, answers...), never what a customer is
+    (``channel = phone``): a manager can act on a behaviour, not on an attribute. The recency
+    is a reason only when the customer is overdue by their own rhythm: ``no order for 94 days,
+    usual gap 21`` (the usual gap is ``(days_since_first_order - days_since_last_order) /
+    (orders_total - 1)`` when those columns are there); a customer who ordered within their
+    usual gap gets no recency reason, however much the model weighs it.
 
     Parameters
     ----------
@@ -298,6 +345,9 @@ def format_reasons(
         Column kinds and training quartiles (see :class:`~cpm_analysis.churn.ChurnModel`).
     n_reasons : int
         Reasons per customer at most; only positive contributions qualify.
+    attributes : bool
+        Whether a column that is not a canonical behavioural feature may be a reason (an
+        analyst's own table: ``Contract = Month-to-month``); the churn call list passes False.
 
     Returns
     -------
@@ -305,7 +355,16 @@ def format_reasons(
         ``reasons`` (joined by ``"; "``) and ``reason_i``, ``feature_i``, ``impact_i`` per rank.
     """
     columns = list(contributions.columns)
-    c = contributions.to_numpy(dtype=np.float64)
+    c = contributions.to_numpy(dtype=np.float64).copy()
+    if not attributes:
+        for j, name in enumerate(columns):
+            if not is_behaviour(name) or kinds.get(name) == "categorical":
+                c[:, j] = -np.inf
+    gap = usual_gap(values)
+    if "days_since_last_order" in columns and gap is not None:
+        j = columns.index("days_since_last_order")
+        since = values["days_since_last_order"].to_numpy(dtype=np.float64, na_value=np.nan)
+        c[np.isfinite(gap) & ~(since > gap), j] = -np.inf  # not overdue: not a reason
     n, k = c.shape[0], min(n_reasons, c.shape[1])
     order = np.argsort(-c, axis=1, kind="stable")[:, :k]
     impact = np.take_along_axis(c, order, axis=1)
@@ -326,6 +385,8 @@ def format_reasons(
                     kind=kinds.get(name, "numeric"),
                     quartiles=quartiles.get(name),
                 )
+                if name == "days_since_last_order" and gap is not None:
+                    reason[rows] = _overdue(values[name].to_numpy(float)[rows], gap[rows])
                 feature[rows] = name
             value = np.where(positive, impact[:, rank], np.nan)
         has = reason != ""

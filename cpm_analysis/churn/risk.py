@@ -193,7 +193,9 @@ def risk_list(
         out = out.iloc[:n]
     if hasattr(model, "explain"):
         chosen = X.loc[pd.Index(out["customer_id"].to_numpy(), dtype=ids.dtype)]
-        out["reasons"] = model.explain(chosen, n_reasons=n_reasons)["reasons"].to_numpy()
+        out["reasons"] = model.explain(chosen, n_reasons=n_reasons, attributes=False)[
+            "reasons"
+        ].to_numpy()
     else:
         out["reasons"] = ""
     return out[RISK_COLUMNS]

@@ -352,7 +352,9 @@ class ReportContext:
 
         A section result that is not available
         (:class:`~cpm_analysis.availability.Unavailable`) is shown as its one sentence,
-        an empty table as one sentence naming it (never an empty "No rows." table).
+        an empty table as one sentence naming it (never an empty "No rows." table). Numbers
+        are formatted for the report's language and money carries the configured currency
+        (:attr:`translator`, unless the call passes its own).
         """
         from cpm_analysis.availability import Unavailable
         from cpm_analysis.report.tables import show
@@ -364,6 +366,7 @@ class ReportContext:
             caption = kwargs.get("caption") or tr._("This table")
             return Unavailable(tr._("%(table)s: none.", table=caption))
         kwargs.setdefault("translate", self.word)
+        kwargs.setdefault("translator", self.translator)
         if tr.lang != "en" and isinstance(frame, pd.DataFrame):
             if kwargs.pop("index", False):
                 frame = frame.reset_index()

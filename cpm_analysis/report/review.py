@@ -35,10 +35,14 @@ import pandas as pd
 
 from cpm_analysis.actions import format_number
 from cpm_analysis.clv.forecast import ForecastCheck
+from cpm_analysis.i18n import N_, Translator
 from cpm_analysis.kpis.scorecard import status_counts
 from cpm_analysis.periods import Period, parse_period
 from cpm_analysis.report.escaping import md_text
+from cpm_analysis.report.tables import MISSING
 from cpm_analysis.teams_review import TeamScorecard
+
+_ENGLISH = Translator("en")
 
 
 def executive_summary(
@@ -138,28 +142,72 @@ def _change(row: pd.Series, lead: bool = True) -> str:
 # --- forecast check ----------------------------------------------------------------------------
 
 
-def scorecard_table(card: pd.DataFrame) -> pd.DataFrame:
-    """Return the scorecard's columns for display, indexed by the KPI's English label.
+def scorecard_table(card: pd.DataFrame, tr: Translator | None = None) -> pd.DataFrame:
+    """Return the scorecard for display: each actual and target in its KPI's unit.
+
+    Indexed by the KPI's label; ``actual`` and ``target`` are text formatted by the KPI's unit
+    (a count as an integer, a share as a percentage, money with the currency, hours with their
+    unit: :meth:`~cpm_analysis.i18n.Translator.quantity`), so that one column can hold
+    customers, shares and amounts; attainment and weight stay numbers (shown as percentages).
 
     Examples
     --------
-    >>> card = pd.DataFrame({"kpi": ["nps"], "label_en": ["NPS"], "actual": [5.0],
-    ...                      "target": [30.0], "attainment": [0.2], "status": ["missed"],
-    ...                      "trend": ["worsening"], "note": [""]})
-    >>> scorecard_table(card).index.tolist()
-    ['NPS']
+    >>> card = pd.DataFrame({"kpi": ["nps", "active_customers"], "label_en": ["NPS", "Active"],
+    ...                      "unit": ["NPS points", "customers"], "actual": [5.0, 388.0],
+    ...                      "target": [30.0, 432.0], "attainment": [0.2, 0.9],
+    ...                      "status": ["missed", "missed"], "trend": ["", ""], "note": ["", ""]})
+    >>> scorecard_table(card).loc["Active", ["Actual", "Target"]].tolist()
+    ['388', '432']
     """
+    tr = tr if tr is not None else _ENGLISH
     columns = ["actual", "target", "attainment", "status", "trend", "weight", "note"]
-    out = card.set_index("label_en")[[c for c in columns if c in card.columns]]
+    out = card.set_index("label_en")[[c for c in columns if c in card.columns]].copy()
+    units = card["unit"] if "unit" in card else card["kpi"].map(_registry_unit)
+    for column in ("actual", "target"):
+        if column in out:
+            out[column] = [kpi_quantity(tr, v, u) for v, u in zip(card[column], units, strict=True)]
     out.index.name = "KPI"
-    return out
+    return out.rename(columns={c: c.capitalize() for c in ("actual", "target")})
+
+
+def _registry_unit(kpi_id: str) -> str | None:
+    from cpm_analysis.kpis.registry import get_kpi
+
+    try:
+        return get_kpi(kpi_id).unit
+    except (KeyError, ValueError):
+        return None
+
+
+def kpi_quantity(tr: Translator, value: Any, unit: str | None) -> str:
+    """Return a KPI value with its unit (``5.2 hr``, ``35.0%``, ``€1,549.00``, ``4.2 / 5``).
+
+    Examples
+    --------
+    >>> kpi_quantity(_ENGLISH, 4.24, "score 1-5"), kpi_quantity(_ENGLISH, 388.0, "customers")
+    ('4.2 / 5', '388')
+    >>> kpi_quantity(_ENGLISH, None, "share")
+    '–'
+    """
+    if value is None or not np.isfinite(float(value)):
+        return MISSING
+    value = float(value)
+    if unit == "score 1-5":
+        return f"{tr.number(value, 1)} / 5"
+    if unit is not None and unit.startswith("NPS"):
+        return tr.number(value, 1)
+    if unit == "per 100 customers":
+        return tr._("%(number)s per 100 customers", number=tr.number(value, 1))
+    return tr.quantity(value, unit)
 
 
 # --- team scorecards --------------------------------------------------------------------------
 
 
 def team_message(team: TeamScorecard) -> Any:
-    """Return a Markdown line: who was ranked and who was flagged, or why no scorecard.
+    """Return Markdown: who was ranked and flagged, and how the composite weighs the KPIs.
+
+    Or the sentence saying why there is no scorecard.
 
     Examples
     --------
@@ -170,7 +218,37 @@ def team_message(team: TeamScorecard) -> Any:
 
     if not team.available:
         return team.missing()
-    return Markdown(team_text(team))
+    return Markdown(team_text(team) + "\n\n" + md_text(weights_text(team)))
+
+
+FLAG_WORDS: dict[str, str] = {
+    "reward": N_("Top performer: reward"),
+    "improvement_plan": N_("Bottom of the ranking: improvement plan"),
+    "review": N_("Last place three periods running: performance review"),
+    "penalty": N_("Last place: penalty"),
+}
+"""What each team rule (:data:`cpm_analysis.teams.RULES`) means, in words, by its code."""
+
+
+def flag_words(flags: str, reasons: str = "", tr: Translator | None = None) -> str:
+    """Write a person's flags in words, each with why (never the rule's code).
+
+    Examples
+    --------
+    >>> flag_words("improvement_plan", "bottom 2 of 12 in 2025-06 (rank 11)")
+    'Bottom of the ranking: improvement plan (bottom 2 of 12 in 2025-06 (rank 11))'
+    >>> flag_words("")
+    ''
+    """
+    tr = tr if tr is not None else _ENGLISH
+    codes = [c.strip() for c in str(flags).split(",") if c.strip()]
+    whys = [r.strip() for r in str(reasons).split(";")] if reasons else []
+    parts = []
+    for i, code in enumerate(codes):
+        words = tr.gettext(FLAG_WORDS[code]) if code in FLAG_WORDS else code.replace("_", " ")
+        why = whys[i] if i < len(whys) and whys[i] else ""
+        parts.append(f"{words} ({why})" if why else words)
+    return "; ".join(parts)
 
 
 def team_text(team: TeamScorecard) -> str:
@@ -198,23 +276,118 @@ def team_text(team: TeamScorecard) -> str:
     return " ".join(parts)
 
 
-def team_table(team: TeamScorecard) -> Any:
-    """Rank, team, KPI scores (0-100), composite, flags and their reasons, for display.
+def weights_text(team: TeamScorecard, tr: Translator | None = None) -> str:
+    """Explain the composite score in one line: the KPI weights and the assessment blend.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"score_revenue": [80.0], "blend": ["KPI score only (x)"]})
+    >>> table.attrs["weights"] = {"revenue": 0.6, "csat": 0.4}
+    >>> print(weights_text(TeamScorecard("owner", table)))  # doctest: +NORMALIZE_WHITESPACE
+    Each KPI is scored 0-100: against the person's target where set (120% of the target or
+    more scores 100), else by rank in the team; the KPI score weighs them Revenue 60%,
+    Customer satisfaction (CSAT) 40%; composite = KPI score only (x).
+    """
+    tr = tr if tr is not None else _ENGLISH
+    if not team.available:
+        return ""
+    table = team.table
+    weights = dict(table.attrs.get("weights", {}))
+    total = sum(weights.values()) or 1.0
+    listed = ", ".join(
+        f"{_kpi_label(k, tr)} {tr.percent(w / total, 0)}" for k, w in weights.items()
+    )
+    blends = table["blend"].dropna().astype(str).unique() if "blend" in table else []
+    cap = float(table.attrs.get("attainment_cap", 1.2))
+    text = tr._(
+        "Each KPI is scored 0-100: against the person's target where set (%(cap)s of the "
+        "target or more scores 100), else by rank in the team; the KPI score weighs them "
+        "%(weights)s",
+        cap=tr.percent(cap, 0),
+        weights=listed,
+    )
+    if len(blends):
+        text += tr._("; composite = %(blend)s", blend=blends[0])
+    return text + "."
+
+
+def _kpi_label(kpi_id: str, tr: Translator) -> str:
+    from cpm_analysis.kpis.registry import get_kpi
+
+    try:
+        kpi = get_kpi(kpi_id)
+    except ValueError:
+        return kpi_id.replace("_", " ")
+    return kpi.label_zh if tr.lang == "zh" else kpi.label_en
+
+
+def team_table(team: TeamScorecard, tr: Translator | None = None) -> Any:
+    """Return the team scorecard for display: each KPI's result with its unit and its score.
+
+    One row per person: rank, team, one column per KPI holding the value in its unit and the
+    0-100 score side by side (``5.2 hr · score 100``), the composite, and the flags in words
+    with why. Every cell is text, so that the table fits a page without a horizontal scroll.
 
     Examples
     --------
     >>> team_table(TeamScorecard("agent", None, "no tickets")).available
     False
+    >>> table = pd.DataFrame({"first_response_hours": [5.2], "score_first_response_hours": [100.0],
+    ...     "composite": [91.25], "rank": [1], "flags": ["reward"],
+    ...     "flag_reasons": ["top performer of 4 in 2025-06 (composite 91.2)"]},
+    ...     index=pd.Index(["S01"], name="agent_id"))
+    >>> table.attrs["weights"] = {"first_response_hours": 1.0}
+    >>> row = team_table(TeamScorecard("agent", table)).iloc[0]
+    >>> row["First response time (median)"], row["Composite (0-100)"]
+    ('5.2 hr · score 100', '91.2')
     """
+    tr = tr if tr is not None else _ENGLISH
     if not team.available:
         return team.missing()
     table = team.table
-    scores = [c for c in table.columns if c.startswith("score_")]
-    columns = ["rank", "team", *scores, "kpi_score", "assessment", "composite", "flags"]
-    out = table[[c for c in columns if c in table.columns]].copy()
-    if "flag_reasons" in table:
-        out["flag_reasons"] = table["flag_reasons"]
-    return out.rename(columns={c: c.removeprefix("score_") for c in scores})
+    kpi_ids = list(table.attrs.get("weights", {})) or [
+        c.removeprefix("score_") for c in table.columns if c.startswith("score_")
+    ]
+    out = pd.DataFrame(index=table.index.astype(str))
+    out.index.name = tr.gettext("Owner") if team.role == "owner" else tr.gettext("Agent")
+    if "rank" in table:
+        out[tr.gettext("Rank")] = [
+            tr.integer(float(r)) if pd.notna(r) else MISSING for r in table["rank"]
+        ]
+    if "team" in table:
+        out[tr.gettext("Team")] = table["team"].astype(object).fillna(MISSING).to_numpy()
+    for kpi_id in kpi_ids:
+        if kpi_id not in table:
+            continue
+        unit = _registry_unit(kpi_id)
+        scores = table.get(f"score_{kpi_id}", pd.Series(np.nan, index=table.index))
+        out[_kpi_label(kpi_id, tr)] = [
+            _result_cell(tr, value, unit, score)
+            for value, score in zip(table[kpi_id], scores, strict=True)
+        ]
+    if "assessment" in table and table["assessment"].notna().any():
+        out[tr.gettext("Assessment (0-100)")] = [
+            tr.number(float(v), 1) if pd.notna(v) else MISSING for v in table["assessment"]
+        ]
+    if "composite" in table:
+        out[tr.gettext("Composite (0-100)")] = [
+            tr.number(float(v), 1) if pd.notna(v) else MISSING for v in table["composite"]
+        ]
+    if "flags" in table:
+        reasons = table["flag_reasons"] if "flag_reasons" in table else pd.Series("", table.index)
+        out[tr.gettext("Flags and why")] = [
+            flag_words(f, r, tr)
+            for f, r in zip(table["flags"].fillna(""), reasons.fillna(""), strict=True)
+        ]
+    return out
+
+
+def _result_cell(tr: Translator, value: Any, unit: str | None, score: Any) -> str:
+    # the column's label names the rate ("Complaints per 100 active customers")
+    shown = kpi_quantity(tr, value, None if unit == "per 100 customers" else unit)
+    if pd.isna(score):
+        return shown
+    return tr._("%(value)s · score %(score)s", value=shown, score=tr.integer(float(score)))
 
 
 # --- the forecast check ------------------------------------------------------------------------

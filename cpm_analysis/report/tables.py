@@ -22,26 +22,74 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cpm_analysis.i18n import Translator
 from cpm_analysis.privacy import mask_frame
 from cpm_analysis.report.escaping import html_text
 
+_ENGLISH = Translator("en")
+
 MISSING = "–"
 _PERCENT_HINTS = ("share", "rate", "ratio", "probability", "p_alive", "churn_probability", "pct")
+_MONEY_HINTS = ("revenue", "spend", "clv", "monetary", "amount", "order_value", "aov", "_value")
+_COUNT_HINTS = ("count", "customers", "orders", "tickets", "rows", "n_", "number")
+
+LABELS: dict[str, str] = {
+    "clv": "CLV",
+    "predicted_clv": "Predicted CLV",
+    "roc_auc": "ROC AUC (ranking, 0.5 = chance)",
+    "pr_auc": "PR AUC (precision-recall)",
+    "brier": "Brier score (lower is better)",
+    "kpi_score": "KPI score (0-100)",
+    "kpi": "KPI",
+    "sla_compliance": "SLA compliance",
+    "p_alive": "P(alive)",
+    "aov": "Average order value",
+    "csat": "CSAT",
+    "nps": "NPS",
+    "composite": "Composite (0-100)",
+}
+"""Display labels of field names that :func:`header` cannot derive (acronyms, units)."""
+
+_ACRONYMS = {
+    "clv": "CLV",
+    "kpi": "KPI",
+    "sla": "SLA",
+    "auc": "AUC",
+    "roc": "ROC",
+    "pr": "PR",
+    "nps": "NPS",
+    "csat": "CSAT",
+    "id": "ID",
+    "rfm": "RFM",
+    "aov": "AOV",
+    "bg/nbd": "BG/NBD",
+}
 
 
 def header(name: str) -> str:
-    """``rows_in_period`` -> ``Rows in period``; names with capitals are kept.
+    """Return a human label for a field name: ``rows_in_period`` -> ``Rows in period``.
+
+    Names with capitals are kept as written; known field names get their label
+    (:data:`LABELS`) and acronyms stay upper case (``Clv`` is never shown).
 
     Examples
     --------
-    >>> header("rows_in_period"), header("NPS")
-    ('Rows in period', 'NPS')
+    >>> header("rows_in_period"), header("NPS"), header("roc_auc"), header("clv_low")
+    ('Rows in period', 'NPS', 'ROC AUC (ranking, 0.5 = chance)', 'CLV low')
     """
     text = str(name)
     if any(c.isupper() for c in text):
         return text
-    text = text.replace("_", " ").strip()
+    if text in LABELS:
+        return LABELS[text]
+    words = [_ACRONYMS.get(w, w) for w in text.replace("_", " ").split()]
+    text = " ".join(words)
     return text[:1].upper() + text[1:]
+
+
+def _has(column: str, hints: Sequence[str]) -> bool:
+    key = str(column).lower()
+    return any(h in key for h in hints)
 
 
 def _is_percent(column: str, values: pd.Series, percent: Sequence[str] | None) -> bool:
@@ -55,9 +103,20 @@ def _is_percent(column: str, values: pd.Series, percent: Sequence[str] | None) -
 
 
 def format_column(
-    series: pd.Series, *, percent: bool = False, decimals: int | None = None
+    series: pd.Series,
+    *,
+    percent: bool = False,
+    decimals: int | None = None,
+    unit: str | None = None,
+    translator: Translator | None = None,
 ) -> pd.Series:
-    """Format one column as display strings (vectorised per column).
+    """Format one column as display strings, by the type of what it holds.
+
+    A ``unit`` (a KPI registry unit: ``currency``, ``share``, ``hours``, ``days``, a count such
+    as ``customers``) formats every value with :meth:`~cpm_analysis.i18n.Translator.quantity`:
+    money with the translator's currency, durations with their unit, counts as integers.
+    Without one: shares as percentages (``percent``), whole or large numbers without decimals,
+    others with two, all with the locale's thousands separator (``translator``, default English).
 
     Examples
     --------
@@ -67,7 +126,13 @@ def format_column(
     ['25.0%']
     >>> format_column(pd.Series([float("inf"), -float("inf")]), percent=True).tolist()
     ['–', '–']
+    >>> format_column(pd.Series([388.0, 432.0]), unit="customers").tolist()
+    ['388', '432']
+    >>> from cpm_analysis.i18n import Translator
+    >>> format_column(pd.Series([1549.0]), unit="currency", translator=Translator("en", currency="EUR")).tolist()
+    ['€1,549.00']
     """
+    tr = translator if translator is not None else _ENGLISH
     missing = series.isna().to_numpy()
     if pd.api.types.is_bool_dtype(series.dtype):
         out = series.map({True: "yes", False: "no"}).astype(object)
@@ -75,25 +140,52 @@ def format_column(
         valid = series.dropna()
         midnight = bool(len(valid)) and bool((valid == valid.dt.normalize()).all())
         out = series.dt.strftime("%Y-%m-%d" if midnight or not len(valid) else "%Y-%m-%d %H:%M")
+    elif unit is not None and pd.api.types.is_numeric_dtype(series.dtype):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        missing = missing | ~np.isfinite(values)
+        out = pd.Series(
+            [tr.quantity(float(v), unit) if np.isfinite(v) else MISSING for v in values],
+            index=series.index,
+        )
     elif pd.api.types.is_integer_dtype(series.dtype):
-        out = series.map(lambda v: f"{int(v):,}" if pd.notna(v) else MISSING)
+        out = series.map(lambda v: tr.integer(int(v)) if pd.notna(v) else MISSING)
     elif pd.api.types.is_float_dtype(series.dtype):
         values = series.to_numpy(dtype=float, na_value=np.nan)
         missing = missing | ~np.isfinite(values)  # an infinite figure is not available either
         if percent:
-            out = series.map(lambda v: f"{v:.{1 if decimals is None else decimals}%}")
+            places = 1 if decimals is None else decimals
+            out = pd.Series(
+                [tr.percent(float(v), places) if np.isfinite(v) else MISSING for v in values],
+                index=series.index,
+            )
         else:
             finite = values[np.isfinite(values)]
             if decimals is None:
                 whole = bool(len(finite)) and bool(np.all(finite == np.round(finite)))
                 big = bool(len(finite)) and float(np.nanmedian(np.abs(finite))) >= 100
                 decimals = 0 if whole or big else 2
-            out = series.map(lambda v: f"{v:,.{decimals}f}")
+            out = pd.Series(
+                [tr.number(float(v), decimals) if np.isfinite(v) else MISSING for v in values],
+                index=series.index,
+            )
     else:
         out = series.astype(object).map(str)
     out = out.astype(object)
     out[missing] = MISSING
     return out
+
+
+def _unit_of(column: str, values: pd.Series, tr: Translator) -> str | None:
+    """Return the unit a column's name implies: money (with a configured currency) or a count."""
+    if not pd.api.types.is_float_dtype(values.dtype):
+        return None
+    if tr.currency and _has(column, _MONEY_HINTS) and not _has(column, _PERCENT_HINTS):
+        return "currency"
+    finite = values.to_numpy(dtype=float, na_value=np.nan)
+    finite = finite[np.isfinite(finite)]
+    if _has(column, _COUNT_HINTS) and len(finite) and np.all(finite == np.round(finite)):
+        return "count"
+    return None
 
 
 def to_html(
@@ -105,6 +197,8 @@ def to_html(
     decimals: Mapping[str, int] | None = None,
     index: bool = False,
     translate: Callable[[str], str] | None = None,
+    units: Mapping[str, str] | None = None,
+    translator: Translator | None = None,
 ) -> str:
     """Render ``frame`` as an escaped HTML table (no masking: see :func:`show`).
 
@@ -126,6 +220,15 @@ def to_html(
     translate : callable, optional
         Translates each column header (:func:`header` of the name), e.g. a translator's
         ``gettext``; headers stay in English without one.
+    units : dict, optional
+        The unit of a column's values (a KPI registry unit: ``currency``, ``share``,
+        ``hours``, ``days``, ``customers``, ...), formatted with
+        :meth:`~cpm_analysis.i18n.Translator.quantity`. By default a float column whose name
+        names money (revenue, spend, CLV, ...) is money when the translator has a currency, and
+        a whole-valued one whose name names a count is a count.
+    translator : Translator, optional
+        The report language's formats and currency (``ReportContext.translator``); default
+        English without a currency.
 
     Examples
     --------
@@ -139,16 +242,22 @@ def to_html(
     total = len(shown)
     shown = shown.head(max_rows)
     decimals = dict(decimals or {})
+    tr = translator if translator is not None else _ENGLISH
+    given = dict(units or {})
+    unknown = sorted(set(given) - set(map(str, shown.columns)))
+    if unknown:
+        raise ValueError(f"units: no column {', '.join(unknown)} in the table")
     numeric = {c for c in shown.columns if pd.api.types.is_numeric_dtype(shown[c].dtype)}
     numeric -= {c for c in shown.columns if pd.api.types.is_bool_dtype(shown[c].dtype)}
-    cells = {
-        c: format_column(
-            shown[c],
-            percent=c in numeric and _is_percent(c, shown[c], percent),
-            decimals=decimals.get(c),
+    cells = {}
+    for c in shown.columns:
+        is_percent = c in numeric and _is_percent(c, shown[c], percent)
+        unit = given.get(str(c))
+        if unit is None and c in numeric and not is_percent and c not in decimals:
+            unit = _unit_of(str(c), shown[c], tr)
+        cells[c] = format_column(
+            shown[c], percent=is_percent, decimals=decimals.get(c), unit=unit, translator=tr
         )
-        for c in shown.columns
-    }
     lines = ['<table class="cpm-table">']
     if caption:
         lines.append(f"<caption>{html_text(caption)}</caption>")
@@ -185,6 +294,8 @@ def show(
     decimals: Mapping[str, int] | None = None,
     index: bool = False,
     translate: Callable[[str], str] | None = None,
+    units: Mapping[str, str] | None = None,
+    translator: Translator | None = None,
 ) -> Any:
     """Mask and render ``frame`` for a notebook: returns an ``IPython.display.HTML``.
 
@@ -209,5 +320,7 @@ def show(
             percent=percent,
             decimals=decimals,
             translate=translate,
+            units=units,
+            translator=translator,
         )
     )

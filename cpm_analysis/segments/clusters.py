@@ -15,9 +15,9 @@ How it works (:class:`CustomerClusters`, or the one-call :func:`cluster_customer
 4. Clusters are renumbered by value: label 0 has the highest mean ``value`` (``monetary``), so a
    label means the same thing from run to run. Every random step uses ``random_state``: the
    same data and seed give the same labels.
-5. Each cluster is named from its profile: the quintile (0-20%, ..., 80-100%) of its
-   customers' mean percentile rank among all customers on recency, frequency and monetary
-   gives a word for each, e.g. "Very recent, very frequent, top spend" or "Lapsed, one-time,
+5. Each cluster is named from its profile: the quintile (0-20%, ..., 80-100%) of the
+   percentile rank of its median among all customers on recency, frequency and monetary
+   gives a word for each (so a "Recent" cluster's median recency is below the overall median), e.g. "Very recent, very frequent, top spend" or "Lapsed, one-time,
    lowest spend":
 
    ==============  ===========  ===========  ===========  ===========  =============
@@ -371,6 +371,19 @@ def _levels(pct: np.ndarray) -> np.ndarray:
     return np.clip(np.floor(np.asarray(pct) * 5), 0, 4).astype(np.int64)
 
 
+def _median_rank(values: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """Percentile rank, among all customers, of each cluster's median (mid-rank for ties).
+
+    A cluster named from it agrees with its own statistics: a "Recent" cluster's median
+    recency is below the overall median, which a mean rank does not guarantee.
+    """
+    ordered = np.sort(values)
+    medians = pd.Series(values).groupby(labels).median().reindex(range(k)).to_numpy()
+    below = np.searchsorted(ordered, medians, side="left")
+    upto = np.searchsorted(ordered, medians, side="right")
+    return (below + upto) / 2 / max(len(values), 1)
+
+
 def _profile(
     X: pd.DataFrame, labels: np.ndarray, k: int, columns: list[str], value: str
 ) -> tuple[pd.DataFrame, dict[int, str]]:
@@ -399,8 +412,7 @@ def _profile(
         if col not in X.columns:
             continue
         values = -X[col] if col == "recency_days" else X[col]  # fewer days = more recent
-        pct = values.rank(pct=True, method="average").to_numpy(dtype=np.float64)
-        level = _levels(np.bincount(labels, weights=pct, minlength=k) / np.maximum(counts, 1))
+        level = _levels(_median_rank(values.to_numpy(dtype=np.float64), labels, k))
         if col == "frequency":
             median = pd.Series(X[col].to_numpy()).groupby(labels).median()
             median = median.reindex(range(k)).to_numpy()
@@ -509,7 +521,7 @@ def cluster_customers(
     cluster
     0          Recent, very frequent, top spend        236          0.485
     1             Lapsing, frequent, high spend        501          0.333
-    2        Very recent, occasional, low spend        293          0.089
+    2        Very recent, infrequent, low spend        293          0.089
     3              Lapsing, one-time, low spend        564          0.094
     """
     model = CustomerClusters(
