@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from cpm_analysis import privacy
+from cpm_analysis.periods import parse_period
 from cpm_analysis.report.runner import run_report
 from cpm_analysis.synthetic import generate
 
@@ -71,6 +72,13 @@ def reports(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
     os.environ.pop(privacy.KEY_ENV, None)
     outcome = run_report(data=str(source), out=str(out), progress=False)
+    assert outcome.exit_code == 0, [p.error for p in outcome.periods]
+    # the month before, one page only: the index then knows two periods and draws sparklines
+    (latest,) = [p.name for p in out.iterdir() if p.is_dir() and p.name[:1].isdigit()]
+    before = parse_period(latest).previous().label
+    outcome = run_report(
+        data=str(source), out=str(out), period=before, only=["01_data_quality"], progress=False
+    )
     assert outcome.exit_code == 0, [p.error for p in outcome.periods]
     return out
 
