@@ -9,6 +9,7 @@ key outputs (``metadata.cpm.key_outputs``).
 from __future__ import annotations
 
 import ast
+import json
 import re
 from pathlib import Path
 
@@ -72,6 +73,13 @@ def test_committed_with_outputs_cleared(path):
         assert cell.execution_count is None
     assert "papermill" not in nb.metadata
     assert nb.metadata.get("kernelspec", {}).get("name") == "python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_cell_ids_are_unique(path):
+    """nbformat renames a repeated id with a warning on every run: the file must not hold one."""
+    ids = [cell.get("id") for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]]
+    assert all(ids) and len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
