@@ -209,7 +209,7 @@ def run(
         for name, seconds in result.timings.items():
             note = ""
             if name.startswith("run "):
-                note = "kernel start + imports + own data load + analysis + charts"
+                note = "in a warm kernel: reset + reading the saved result + charts + tables"
             elif name == "artifacts":
                 note = "scored table + metrics"
             add(
