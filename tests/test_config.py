@@ -521,3 +521,20 @@ def test_a_configuration_survives_the_pickle_of_the_saved_period_result(tmp_path
     assert dict(back.scorecard.owner_weights) == {"revenue": 1.0}
     with pytest.raises(TypeError):
         back.scorecard.owner_weights["revenue"] = 2.0  # still frozen
+
+
+def test_the_backtest_and_its_checks_use_the_configured_churn_windows():
+    from cpm_analysis.churn.period_backtest import churn_backtest
+    from cpm_analysis.pipeline.availability import checks
+
+    rules = CPMConfig.model_validate(
+        {"churn": {"windows": [{"horizon": "30D", "active_window": "120D"}]}}
+    )
+    period = parse_period("2025-06")
+    view = generate(300, seed=1).to_dataset().as_of(period.end)
+    assert churn_backtest(view, period).horizon.days == 90  # the built-in windows
+    result = churn_backtest(view, period, windows=rules.churn.pairs)
+    assert result.horizon.days == 30 and result.active_window.days == 120
+    by_name = {c.analysis: c for c in checks(view, period, windows=rules.churn.pairs)}
+    assert "a 30-day horizon" in by_name["The churn backtest"].detail
+    assert "a 30-day horizon" in by_name["Churn model"].detail

@@ -33,7 +33,7 @@ IMPORTANCE_REPEATS = 2
 
 
 def backtest_cutoffs(
-    view: Dataset, period: Period, n: int = BACKTEST_CUTOFFS
+    view: Dataset, period: Period, n: int = BACKTEST_CUTOFFS, windows: Any = None
 ) -> tuple[Any, list[pd.Timestamp]]:
     """Return the churn window and the cutoffs of the period's backtest.
 
@@ -42,7 +42,8 @@ def backtest_cutoffs(
     See :func:`cpm_analysis.churn.evaluation.backtest_plan`: the standard window (a 90-day
     horizon over the customers who bought in the last 365 days) when the history allows it,
     else a shorter one; the cutoffs are the last ``n`` month ends spaced a horizon apart whose
-    outcome is known at the period's end.
+    outcome is known at the period's end. ``windows`` replaces the built-in windows (the
+    configuration's ``churn.windows``: ``config.churn.pairs``).
 
     Raises
     ------
@@ -58,16 +59,22 @@ def backtest_cutoffs(
     >>> window.horizon.days, [c.strftime("%Y-%m-%d") for c in cutoffs]
     (90, ['2024-09-30', '2024-12-31', '2025-03-31'])
     """
-    from cpm_analysis.churn.evaluation import backtest_plan
+    from cpm_analysis.churn.evaluation import CHURN_WINDOWS, backtest_plan
 
     if n < 2:
         raise ValueError(f"n: a backtest needs at least 2 cutoffs, got {n!r}")
     first = view.orders["order_date"].min() if len(view.orders) else pd.NaT
-    return backtest_plan(first, period.end, n=n)
+    pairs = CHURN_WINDOWS if windows is None else windows
+    return backtest_plan(first, period.end, n=n, windows=pairs)
 
 
 def churn_backtest(
-    view: Dataset, period: Period, *, seed: int = 0, n: int = BACKTEST_CUTOFFS
+    view: Dataset,
+    period: Period,
+    *,
+    seed: int = 0,
+    n: int = BACKTEST_CUTOFFS,
+    windows: Any = None,
 ) -> Any:
     """Backtest the period's churn recipe at :func:`backtest_cutoffs` (one OpenMP thread).
 
@@ -88,10 +95,10 @@ def churn_backtest(
     """
     from cpm_analysis.churn import backtest
 
-    check = sufficiency.churn_backtest(view, period, n=n)
+    check = sufficiency.churn_backtest(view, period, n=n, windows=windows)
     if not check.available:
         return check.missing()
-    window, cutoffs = backtest_cutoffs(view, period, n=n)
+    window, cutoffs = backtest_cutoffs(view, period, n=n, windows=windows)
     # the P(alive) features only where BG/NBD can be fitted at every cutoff (as in the scoring)
     use_clv = availability.lifetime_value(view, cutoffs[0]).available
     with threadpool_limits(limits=1, user_api="openmp"):

@@ -80,8 +80,14 @@ def churn_model(view: Dataset, cutoff: Any, windows: Any = None) -> Check:
     return Check("Churn model", True, needs, detail)
 
 
-def churn_backtest(view: Dataset, period: Period, n: int = BACKTEST_CUTOFFS) -> Check:
+def churn_backtest(
+    view: Dataset, period: Period, n: int = BACKTEST_CUTOFFS, windows: Any = None
+) -> Check:
     """Check that a churn backtest has two cutoffs or more in the longest window the history allows.
+
+    ``windows`` are the ``(horizon, active window)`` pairs to try, longest first (default the
+    built-in :data:`~cpm_analysis.churn.evaluation.CHURN_WINDOWS`; the configuration's
+    ``churn.windows`` is ``config.churn.pairs``).
 
     Examples
     --------
@@ -91,12 +97,13 @@ def churn_backtest(view: Dataset, period: Period, n: int = BACKTEST_CUTOFFS) -> 
     >>> churn_backtest(ds, parse_period("2025-06")).available
     True
     """
-    from cpm_analysis.churn.evaluation import backtest_plan
+    from cpm_analysis.churn.evaluation import CHURN_WINDOWS, backtest_plan
 
     first = view.orders["order_date"].min() if len(view.orders) else pd.NaT
     needs = "orders: two cutoffs with a known outcome"
+    pairs = CHURN_WINDOWS if windows is None else windows
     try:
-        window, cutoffs = backtest_plan(first, period.end, n=n)
+        window, cutoffs = backtest_plan(first, period.end, n=n, windows=pairs)
     except ValueError as err:
         return Check("The churn backtest", False, needs, str(err).split(": ", 1)[1])
     from cpm_analysis.churn.labels import churn_labels

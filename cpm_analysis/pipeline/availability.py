@@ -39,14 +39,20 @@ from cpm_analysis.periods import Period
 
 
 def checks(
-    view: Dataset, period: Period, company: Dataset | None = None, owner: str | None = None
+    view: Dataset,
+    period: Period,
+    company: Dataset | None = None,
+    owner: str | None = None,
+    windows: Any = None,
 ) -> list[Check]:
     """Every check of the report, in the order of page 01's "What the data allows".
 
     The model checks (lifetime value, holdout, churn model, backtest, forecast) read
     ``company``, the view of every customer the models are fitted on (also on an owner's
     pages, whose scores are a slice of the company's); the others read ``view``, the page's
-    own data. ``company`` defaults to ``view``; ``owner`` is the account owner of the page.
+    own data. ``company`` defaults to ``view``; ``owner`` is the account owner of the page;
+    ``windows`` are the churn windows of the churn checks (the configuration's
+    ``churn.windows``: ``config.churn.pairs``; default the built-in ones).
 
     Examples
     --------
@@ -77,8 +83,8 @@ def checks(
         ),
         lifetime_value(models, period.end),
         calibration(models, period.end),
-        churn_model(models, period.end),
-        churn_backtest(models, period),
+        churn_model(models, period.end, windows),
+        churn_backtest(models, period, windows=windows),
         forecast(models, period),
         Check(
             "Contract churn",

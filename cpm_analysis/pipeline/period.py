@@ -290,7 +290,13 @@ class PeriodResult:
         """Every section's :class:`~cpm_analysis.availability.Check`, in page order."""
         from cpm_analysis.pipeline.availability import checks
 
-        return checks(self.view, self.period, company=self.company_view, owner=self.owner)
+        return checks(
+            self.view,
+            self.period,
+            company=self.company_view,
+            owner=self.owner,
+            windows=self.rules.churn.pairs,
+        )
 
     @property
     def availability(self) -> dict[str, Any]:
@@ -585,12 +591,13 @@ def _build(
 
     view = dataset.as_of(period.end)
     rules = DEFAULT_CONFIG if config is None else config
+    windows = rules.churn.pairs  # the configured churn windows, for the backtest
     published = None
     if reports_dir is not None:
         published = Path(reports_dir) / period.label / "customers_scored.parquet"
     backtest = previous_job = None
     if pool is not None:  # the backtest and last period's scores, beside this period's scoring
-        backtest = pool.submit(churn_backtest, view, period, seed=seed)
+        backtest = pool.submit(churn_backtest, view, period, seed=seed, windows=windows)
         previous_job = pool.submit(
             previous_scored, dataset, period, seed=seed, scored_path=published, config=rules
         )
@@ -640,7 +647,9 @@ def _build(
         value_summary=value_summary,
         calibration=choice_calibration(model_choice, view, period.end),
         backtest=(
-            backtest.result() if backtest is not None else churn_backtest(view, period, seed=seed)
+            backtest.result()
+            if backtest is not None
+            else churn_backtest(view, period, seed=seed, windows=windows)
         ),
         segments=segments,
         previous_segments=previous_segments,
