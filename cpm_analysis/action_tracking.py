@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cpm_analysis.data.orders import paid_mask
 from cpm_analysis.periods import Period, parse_period
 from cpm_analysis.privacy import PSEUDONYM_COLUMN, pseudonymize
 
@@ -308,7 +309,7 @@ def follow_up(
         out["contacted"] = False
         out.attrs["no_activities"] = True
     orders = dataset.orders
-    paid = orders["status"].astype("str") == "paid" if "status" in orders else True
+    paid = paid_mask(orders)  # the one paid-order rule
     when = orders["order_date"]
     inside = paid & (when >= start) & (when <= end)
     buyers = set(orders.loc[inside, "customer_id"].astype("str"))

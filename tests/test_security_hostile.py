@@ -101,7 +101,9 @@ def test_payloads_are_shown_as_text_where_they_are_named(hostile):
 def test_no_csv_cell_is_a_formula(hostile):
     _, out, _, _ = hostile
     files = _written(out, ".csv")
-    assert len(files) == 2 * 3  # scored and rejected rows, company and two owners
+    # scored and rejected rows of the company and its two owners, and the company's care campaign
+    assert len(files) == 2 * 3 + 1
+    assert (out / PERIOD / "care_campaign.csv") in files
     for path in files:
         assert formula_cells(path) == [], path
     scored = (out / PERIOD / "customers_scored.csv").read_text(encoding="utf-8")
@@ -112,7 +114,7 @@ def test_no_csv_cell_is_a_formula(hostile):
 
 def test_no_personal_value_in_anything_written(hostile):
     _, out, _, personal = hostile
-    files = _written(out, ".html", ".csv", ".ipynb", ".json")
+    files = _written(out, ".html", ".csv", ".ipynb", ".json", ".jsonl")
     scanner = privacy.PiiScanner(
         names=personal["name"], emails=personal["email"], phones=personal["phone"]
     )
