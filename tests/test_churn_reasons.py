@@ -112,3 +112,27 @@ def test_format_reasons_keeps_only_risk_raising_features_in_order():
     assert wide.loc["c1", "reason_4"] == "" and wide.loc["c1", "reason_3"] == (
         "Contract = Month-to-month"
     )
+
+
+def test_a_reason_must_be_a_warning_sign_by_the_customers_own_distribution():
+    # the model weighs every feature positively, but only risky values become reasons
+    values = pd.DataFrame(
+        {
+            "orders_total": [27.0, 1.0],
+            "orders_trend_90d": [0.5, -0.6],
+            "orders_prev_90d": [0.0, 4.0],
+            "p_alive": [1.0, 1.0],
+        }
+    )
+    contrib = pd.DataFrame(1.0, index=values.index, columns=values.columns)
+    quartiles = {"orders_total": (2.0, 9.0), "p_alive": (1.0, 1.0), "orders_prev_90d": (0.0, 1.0)}
+    out = format_reasons(
+        contrib, values, kinds={}, quartiles=quartiles, n_reasons=4, attributes=False
+    )
+    assert out.loc[0, "reasons"] == ""  # many orders, rising, alive: nothing to warn about
+    assert {out.loc[1, f"feature_{i}"] for i in (1, 2, 3, 4)} == {
+        "orders_total",
+        "orders_trend_90d",
+        "",
+    }
+    assert out.loc[1, "reasons"].startswith("1 order in total; orders down")

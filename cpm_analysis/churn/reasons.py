@@ -40,6 +40,8 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from cpm_analysis.churn.risk_side import risk_side
+
 Phrase = Callable[[np.ndarray, re.Match], np.ndarray]
 
 
@@ -334,6 +336,9 @@ def format_reasons(
     usual gap 21`` (the usual gap is ``(days_since_first_order - days_since_last_order) /
     (orders_total - 1)`` when those columns are there); a customer who ordered within their
     usual gap gets no recency reason, however much the model weighs it.
+    A behaviour is a reason only when its value is a warning sign by the customers' own
+    distribution (:func:`~cpm_analysis.churn.risk_side.risk_side`): "27 orders in total" or
+    a recent purchase never reads as a reason to call.
 
     Parameters
     ----------
@@ -360,6 +365,10 @@ def format_reasons(
         for j, name in enumerate(columns):
             if not is_behaviour(name) or kinds.get(name) == "categorical":
                 c[:, j] = -np.inf
+    for j, name in enumerate(columns):
+        if kinds.get(name) != "categorical" and name in values:
+            x = values[name].to_numpy(dtype=np.float64, na_value=np.nan)
+            c[~risk_side(name, x, quartiles.get(name)), j] = -np.inf  # not a warning sign
     gap = usual_gap(values)
     if "days_since_last_order" in columns and gap is not None:
         j = columns.index("days_since_last_order")

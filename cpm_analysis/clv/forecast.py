@@ -145,20 +145,28 @@ class ForecastCheck:
         return self._missing("; ".join(notes) or "no purchase check")
 
     def churn_table(self) -> pd.DataFrame:
-        """Return the churn check as a one-column table for display.
+        """Return the churn check as a one-row table for display, a column per measure.
+
+        Each measure keeps its own type, so that a page formats the count as an integer, the
+        rates and the mean probability as percentages and the ROC AUC as a score
+        (:data:`CHURN_MEASURES` gives the measures' meaning).
 
         Examples
         --------
-        >>> check = ForecastCheck(pd.DataFrame(), {"roc_auc": 0.7}, parse_period("2025-05"))
+        >>> check = ForecastCheck(pd.DataFrame(), {"roc_auc": 0.7, "customers": 681.0},
+        ...                       parse_period("2025-05"))
         >>> table = check.churn_table()
-        >>> float(table.loc["ROC AUC of last period's scores", "value"])
-        0.7
+        >>> list(table.columns), table["customers"].dtype.name, float(table.loc[0, "roc_auc"])
+        (['customers', 'roc_auc'], 'int64', 0.7)
         """
         if not self.churn:
             notes = [n for n in self.notes if "churn" in n] or self.notes
             return self._missing("; ".join(notes) or "no churn check")
-        values = pd.Series(self.churn, dtype="float64")
-        return pd.DataFrame({"value": values.rename(CHURN_MEASURES)}).rename_axis("measure")
+        order = [key for key in CHURN_MEASURES if key in self.churn]
+        table = pd.DataFrame({key: [float(self.churn[key])] for key in order})
+        if "customers" in table:
+            table["customers"] = table["customers"].round().astype("int64")
+        return table
 
 
 def forecast_check(

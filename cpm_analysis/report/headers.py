@@ -97,6 +97,8 @@ HEADERS: frozenset[str] = frozenset(
         N_("Revenue"),
         N_("Revenue share"),
         N_("ROC AUC (ranking, 0.5 = chance)"),
+        N_("Did not buy"),
+        N_("Did not buy, riskiest tenth"),
         N_("Row"),
         N_("Rows"),
         N_("Scored at"),

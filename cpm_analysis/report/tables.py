@@ -47,6 +47,8 @@ LABELS: dict[str, str] = {
     "csat": "CSAT",
     "nps": "NPS",
     "composite": "Composite (0-100)",
+    "no_purchase_rate": "Did not buy",
+    "top_decile_no_purchase_rate": "Did not buy, riskiest tenth",
 }
 """Display labels of field names that :func:`header` cannot derive (acronyms, units)."""
 
