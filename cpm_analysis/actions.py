@@ -35,7 +35,7 @@ FLAG_ACTIONS: dict[str, str] = DEFAULT_CONFIG.ranking.actions
 
 LEAVING_ACTION = (
     "Retention call from the account owner: ask what changed and fix open issues first; "
-    "no loyalty reward or upsell until they buy again."
+    "no loyalty reward or upsell while they are at risk."
 )
 """The action of a customer more likely than not to churn, whatever their segment."""
 

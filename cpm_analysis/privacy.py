@@ -565,7 +565,7 @@ def restrict_to_owner(dataset: Dataset, owner: str) -> Dataset:
         raise ValueError(f"owner: '{owner}' owns no customers (owners include {known})")
     book = customers.loc[mine].reset_index(drop=True)
     ids = book["customer_id"]
-    out: dict[str, pd.DataFrame | None] = {"customers": book}
+    out: dict[str, Any] = {"customers": book}
     for name in ("orders", "tickets", "surveys", "activities", "opportunities"):
         frame = getattr(dataset, name)
         out[name] = (

@@ -152,7 +152,8 @@ def _clv_block(
             cutoff,
             name,
             choice,
-            **{"horizon_months": horizon_months, "discount_rate": discount_rate},
+            horizon_months=horizon_months,
+            discount_rate=discount_rate,
         )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -337,6 +338,9 @@ def _churn_block(
         notes.append(f"churn: {check.detail}, model not trained")
         return pd.DataFrame(), None, {}, notes
     window = training_window(view.orders["order_date"].min(), cutoff, windows)
+    if window is None:  # the sufficiency check says so first; kept for a direct caller
+        notes.append("churn: the history is shorter than every churn window, model not trained")
+        return pd.DataFrame(), None, {}, notes
     horizon, active_window = window.horizon, window.active_window
     train_cut = cutoff - horizon
     if window != churn_windows(windows)[0]:

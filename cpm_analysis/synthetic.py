@@ -782,7 +782,7 @@ def _activities(
     ids = customers["customer_id"].to_numpy()
     owner = customers["owner_id"].to_numpy()
     signup = customers["signup_date"].to_numpy(dtype="datetime64[s]")
-    parts = []
+    parts: list[tuple[Any, ...]] = []
     # at-risk follow-ups by the owner (a follow_up outcome brings a second contact)
     c = plan.customer[plan.contacted]
     when = first_order[c] + (plan.contact_week[plan.contacted] * _WEEK_S).astype("timedelta64[s]")
@@ -1345,7 +1345,12 @@ MONTH_SECONDS = 2_629_800
 #: Monthly fee of a contract by company size.
 PLAN_FEES = {"small": 19.0, "medium": 49.0, "large": 99.0}
 #: The bundled contractual sample: ``generate_contractual(**SAMPLE_CONTRACT)``.
-SAMPLE_CONTRACT = {"n_customers": 2000, "seed": 2024, "start": "2024-01-01", "end": "2025-12-31"}
+SAMPLE_CONTRACT: dict[str, Any] = {
+    "n_customers": 2000,
+    "seed": 2024,
+    "start": "2024-01-01",
+    "end": "2025-12-31",
+}
 
 
 def _check_truth(name: str, value: Mapping[str, float] | None, default: dict[str, float]):

@@ -44,7 +44,11 @@ def test_every_model_contributes(result):
     assert np.allclose(
         with_risk["expected_loss"], with_risk["churn_probability"] * with_risk["clv"]
     )
-    assert with_risk["reason_codes"].str.len().gt(0).all()
+    # every customer more likely than not to churn is given a reason (a warning sign, or the
+    # plain "no single warning sign"); a customer less at risk may have none
+    leaving = with_risk["churn_probability"] >= 0.5
+    assert with_risk.loc[leaving, "reason_codes"].str.len().gt(0).all()
+    assert with_risk["reason_codes"].str.len().gt(0).mean() > 0.8
     # never-buyers have no segment and no model values, rather than invented ones
     assert scored.loc[~buyers, ["segment", "clv", "churn_probability"]].isna().all().all()
 

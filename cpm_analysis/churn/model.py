@@ -273,13 +273,19 @@ class AdditiveDesign(TransformerMixin, BaseEstimator):
         self.max_categories = max_categories
         self.min_frequency = min_frequency
 
+    def _kinds(self) -> dict[str, str]:
+        if self.kinds is None:
+            raise ValueError("kinds: expected a mapping of column to kind, got None")
+        return dict(self.kinds)
+
     def fit(self, X: pd.DataFrame, y: Any = None) -> AdditiveDesign:
         """Fit one encoder per feature."""
-        values = X[list(self.kinds)].to_numpy(dtype=np.float64)
+        kinds = self._kinds()
+        values = X[list(kinds)].to_numpy(dtype=np.float64)
         self.encoders_: list[Any] = []
         self.slices_: dict[str, slice] = {}
         start = 0
-        for j, (col, kind) in enumerate(self.kinds.items()):
+        for j, (col, kind) in enumerate(kinds.items()):
             if kind in NUMERIC_KINDS:
                 encoder = NumericBasis()
             else:
@@ -299,7 +305,7 @@ class AdditiveDesign(TransformerMixin, BaseEstimator):
     def transform(self, X: pd.DataFrame) -> np.ndarray:
         """Return the design matrix (dense float64)."""
         check_is_fitted(self, "encoders_")
-        values = X[list(self.kinds)].to_numpy(dtype=np.float64)
+        values = X[list(self._kinds())].to_numpy(dtype=np.float64)
         out = np.empty((len(values), self.n_output_))
         for j, (encoder, block) in enumerate(
             zip(self.encoders_, self.slices_.values(), strict=True)
@@ -439,7 +445,11 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             )
         if not (self.cv == "auto" or (isinstance(self.cv, int | np.integer) and self.cv >= 2)):
             raise ValueError(f"cv: expected 'auto' or an integer of at least 2, got {self.cv!r}")
-        if not (np.isscalar(self.C) and float(self.C) > 0):
+        if not (
+            isinstance(self.C, int | float | np.integer | np.floating)
+            and not isinstance(self.C, bool)
+            and float(self.C) > 0
+        ):
             raise ValueError(f"C: expected a positive number, got {self.C!r}")
         if not (isinstance(self.max_categories, int | np.integer) and self.max_categories >= 2):
             raise ValueError(
@@ -665,13 +675,14 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return self.coercer_.transform(frame)
 
     def _calibrate(self, score: np.ndarray) -> np.ndarray:
+        calibrator: Any = self.calibrator_
         if self.calibration == "sigmoid":
-            coef = float(self.calibrator_.coef_[0, 0])
-            intercept = float(self.calibrator_.intercept_[0])
+            coef = float(calibrator.coef_[0, 0])
+            intercept = float(calibrator.intercept_[0])
             z = np.clip(coef * score + intercept, -500, 500)
             return 1.0 / (1.0 + np.exp(-z))
         if self.calibration == "isotonic":
-            return self.calibrator_.predict(score)
+            return calibrator.predict(score)
         return 1.0 / (1.0 + np.exp(-np.clip(score, -500, 500)))
 
     def decision_function(self, X: Any) -> np.ndarray:
@@ -719,7 +730,8 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
     # -------------------------------------------------------------------------- explanations
     def _slope(self) -> float:
         if self.calibration == "sigmoid":
-            return float(self.calibrator_.coef_[0, 0])
+            calibrator: Any = self.calibrator_
+            return float(calibrator.coef_[0, 0])
         return 1.0
 
     def contributions(self, X: Any) -> pd.DataFrame:

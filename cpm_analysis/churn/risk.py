@@ -21,9 +21,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cpm_analysis.actions import LEAVING_PROBABILITY
 from cpm_analysis.availability import check_positive, missing_columns
 from cpm_analysis.churn.features import churn_features
 from cpm_analysis.churn.labels import active_customers
+from cpm_analysis.i18n import N_
 from cpm_analysis.periods import to_cutoff
 
 CLV_FEATURES = ("p_alive", "expected_purchases_90d")
@@ -54,6 +56,12 @@ def _per_customer(values: Any, name: str, index: pd.Index, column: str | None = 
     if values.index.has_duplicates:
         raise ValueError(f"{name}: duplicate customer ids in the index")
     return values.reindex(index.astype(object)).set_axis(index)
+
+
+NO_WARNING_SIGN = N_("no single warning sign; customers with a similar history often leave")
+"""The reason given to a customer more likely than not to churn when none of their behaviours
+is a warning sign by itself (:mod:`cpm_analysis.churn.risk_side`): the risk comes from the
+whole pattern the model learnt. A customer less at risk with no warning sign gets no reason."""
 
 
 def risk_list(
@@ -193,9 +201,10 @@ def risk_list(
         out = out.iloc[:n]
     if hasattr(model, "explain"):
         chosen = X.loc[pd.Index(out["customer_id"].to_numpy(), dtype=ids.dtype)]
-        out["reasons"] = model.explain(chosen, n_reasons=n_reasons, attributes=False)[
-            "reasons"
-        ].to_numpy()
+        reasons = model.explain(chosen, n_reasons=n_reasons, attributes=False)["reasons"]
+        text = reasons.to_numpy(dtype=object)
+        leaving = out["churn_probability"].to_numpy(dtype=float) >= LEAVING_PROBABILITY
+        out["reasons"] = np.where((text == "") & leaving, NO_WARNING_SIGN, text)
     else:
         out["reasons"] = ""
     return out[RISK_COLUMNS]

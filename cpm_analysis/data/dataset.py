@@ -166,7 +166,7 @@ class Dataset:
         if "churned_at" in customers:
             customers["churned_at"] = customers["churned_at"].where(customers["churned_at"] <= ts)
         known = customers["customer_id"]
-        out: dict[str, pd.DataFrame | None] = {"customers": customers.reset_index(drop=True)}
+        out: dict[str, Any] = {"customers": customers.reset_index(drop=True)}
         for name in ("orders", "tickets", "surveys", "activities", "opportunities"):
             frame = getattr(self, name)
             if frame is None:

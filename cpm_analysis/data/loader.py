@@ -82,9 +82,9 @@ def _find_table_file(folder: Path, table: str) -> Path | None:
         if p.exists() and (p.is_file() or any(p.glob("*.parquet")))
     ]
     if len(candidates) > 1:
-        names = ", ".join(p.name for p in candidates)
+        found = ", ".join(p.name for p in candidates)
         raise DataValidationError(
-            f"{table}: more than one file for the table in {folder} ({names}); keep one.",
+            f"{table}: more than one file for the table in {folder} ({found}); keep one.",
             table=table,
         )
     return candidates[0] if candidates else None
@@ -105,9 +105,9 @@ def _read_folder(folder: Path, mapping: SourceMapping | None = None) -> dict[str
     for table in SOURCE_TABLES:
         if table in assigned:
             continue
-        path = _find_table_file(folder, table)
-        if path is not None:
-            frames[table] = _read_file(table, path)
+        found = _find_table_file(folder, table)
+        if found is not None:
+            frames[table] = _read_file(table, found)
     return frames
 
 
@@ -290,8 +290,8 @@ def validate_frames(
         codes = lines.good_customer_codes() if lines is not None else None
         order_codes = None
         if lines is not None:  # the orders' customer ids are coded already: no second pass
-            order_codes, ids = lines.order_customer_codes()
-            order_codes = (order_codes[~orders_q.bad] if orders_q.bad.any() else order_codes, ids)
+            per_order, ids = lines.order_customer_codes()
+            order_codes = (per_order[~orders_q.bad] if orders_q.bad.any() else per_order, ids)
         raw = derive_customers(good_orders, carriers, attributes, codes, order_codes)
         if len(raw):
             customers, bad = validate_table("customers", raw, dayfirst=dayfirst, now=now)

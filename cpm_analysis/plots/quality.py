@@ -79,7 +79,7 @@ def table_sizes(overview: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     else:
         ax.set_xlabel(_("rows"))
     for yi, value in zip(y, total, strict=True):
-        ax.text(value, yi, f" {int(value):,}", va="center", fontsize=9)
+        ax.text(value, float(yi), f" {int(value):,}", va="center", fontsize=9)
     ax.set_title(_("Rows per table"), loc="left")
     ax.legend(loc="lower right")
     ax.grid(axis="y", visible=False)
@@ -141,7 +141,7 @@ def rejected_by_reason(summary: pd.DataFrame, *, ax: Axes | None = None) -> Axes
         ax.barh(y, counts["rows"].to_numpy(), color="#d1495b")
         ax.set_yticks(y, labels)
         for yi, value in zip(y, counts["rows"].to_numpy(), strict=True):
-            ax.text(value, yi, f" {int(value):,}", va="center", fontsize=9)
+            ax.text(value, float(yi), f" {int(value):,}", va="center", fontsize=9)
         ax.set_xlabel(_("rejected rows"))
         ax.grid(axis="y", visible=False)
     ax.set_title(_("Rejected rows by reason"), loc="left")

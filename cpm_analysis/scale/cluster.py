@@ -100,7 +100,7 @@ def start_client(
         options["local_directory"] = os.fspath(local_directory)
     cluster = LocalCluster(**options)
     client = Client(cluster)
-    client._cpm_owns_cluster = True  # close_client() then also stops the cluster
+    client._cpm_owns_cluster = True  # type: ignore[attr-defined]  # close_client() stops it too
     return client
 
 

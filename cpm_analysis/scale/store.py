@@ -281,9 +281,10 @@ def _special_rows(
     final_unknown = unknown & ~bad & ~candidate
     settle = candidate & ~bad
     keep = bad | final_unknown | settle
-    column = np.where(bad, q.column, np.where(final_unknown, "customer_id", None))
+    nothing = np.full(len(bad), None, dtype=object)
+    column = np.where(bad, q.column, np.where(final_unknown, "customer_id", nothing))
     reason = np.where(
-        bad, q.reason, np.where(final_unknown, "customer_id not found in customers", None)
+        bad, q.reason, np.where(final_unknown, "customer_id not found in customers", nothing)
     )
     out = _rejected_frame(table, rows[keep], column[keep], reason[keep], raw.loc[keep])
     key = TABLES[table].key
@@ -779,7 +780,7 @@ def _validate_customer_table(
     dup = settled["key"].duplicated(keep="first").to_numpy()
     unknown = settled["unknown"].to_numpy(dtype=bool) & ~dup
     rejected_late = settled.loc[dup | unknown].copy()
-    rejected_late["column"] = np.where(dup, spec.key, "customer_id")[dup | unknown]
+    rejected_late["column"] = np.where(dup, str(spec.key), "customer_id")[dup | unknown]
     rejected_late["reason"] = np.where(
         dup, f"duplicate {spec.key}", "customer_id not found in customers"
     )[dup | unknown]
