@@ -407,6 +407,21 @@ class ActionsConfig(_Section):
     """Customers with the largest expected loss the churn action asks to call."""
 
 
+class WindowsConfig(_Section):
+    """``windows``: the day windows of the activity KPIs and of campaign response."""
+
+    at_risk_days: int = Field(60, ge=1)
+    """Days after a paid order without another after which a customer is at risk
+    (``at_risk_follow_up_rate``)."""
+    follow_up_days: int = Field(14, ge=1)
+    """Days after becoming at risk within which an activity counts as the follow-up
+    (``at_risk_follow_up_rate``)."""
+    inquiry_order_days: int = Field(30, ge=1)
+    """Days after an inquiry within which a paid order converts it (``inquiry_conversion``)."""
+    campaign_response_days: int = Field(30, ge=1)
+    """Days after a campaign contact within which a paid order is its response (page 06)."""
+
+
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _LOCALE = re.compile(r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
 
@@ -431,6 +446,7 @@ class CPMConfig(_Section):
     churn: ChurnConfig = Field(default_factory=ChurnConfig)
     segments: SegmentsConfig = Field(default_factory=SegmentsConfig)
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
+    windows: WindowsConfig = Field(default_factory=WindowsConfig)
     currency: str | None = None
     """ISO 4217 code of the amounts (``EUR``, ``CNY``); ``null``: amounts are shown without one."""
     locale: str = "en"

@@ -330,12 +330,28 @@ class PeriodResult:
             "actions",
             "value_intervals",
             "team_noise",
+            "sales_service",
         ):
             getattr(self, name)
         self.checks  # noqa: B018 - computed for the side effect of caching it
         if self.forecast_model is None and self.owner is None:
             self.forecast_model = getattr(self.forecast, "model", None)
         return self
+
+    @cached_property
+    def sales_service(self) -> dict[str, Any]:
+        """The tables of page 06 (sales and service), each a table or the sentence why not.
+
+        :func:`cpm_analysis.sales.sales_tables` (``funnel``, ``cycle``, ``owners``,
+        ``closed``, ``sales_rollup``, ``service_rollup``),
+        :func:`cpm_analysis.service.service_tables` (``by_category``, ``by_product``,
+        ``follow_up``, ``teams``) and :func:`cpm_analysis.marketing.marketing_tables`
+        (``campaigns``, ``marketers``) of the view; on an owner's result the roll-ups to the
+        managers are left to the company's page.
+        """
+        from cpm_analysis.pipeline.sales_service import sales_service_tables
+
+        return sales_service_tables(self.view, self.period, self.rules, owner=self.owner)
 
     # --- an owner's book -------------------------------------------------------------------
 
