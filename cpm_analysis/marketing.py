@@ -25,9 +25,10 @@ Examples
 ...                      "at": pd.to_datetime(["2024-06-01", "2024-06-02"])})
 >>> orders = pd.DataFrame({"customer_id": ["a"], "order_date": pd.to_datetime(["2024-06-10"]),
 ...                        "amount": [50.0], "status": ["paid"]})
->>> contacts = campaign_contacts(acts, orders, "2024-06", cutoff="2024-12-31", window_days=30)
->>> contacts["responded"].tolist()
+>>> campaign_contacts(acts, orders, "2024", window_days=30)["responded"].tolist()
 [1.0, 0.0]
+>>> campaign_contacts(acts, orders, "2024-06", window_days=30)["responded"].tolist()  # b: pending
+[1.0, nan]
 """
 
 from __future__ import annotations

@@ -291,7 +291,11 @@ def rollup_table(rollup: pd.DataFrame) -> pd.DataFrame:
 
 
 def team_rollups(
-    dataset: Dataset, period: str | Period, *, sla_hours: float | None = None
+    dataset: Dataset,
+    period: str | Period,
+    *,
+    sla_hours: float | None = None,
+    windows: Any = None,
 ) -> dict[str, Any]:
     """The sales (book) and service (work) roll-ups to every manager, as tables.
 
@@ -330,7 +334,12 @@ def team_rollups(
     ):
         try:
             rollup = manager_rollup(
-                dataset, period, kpis=kpis, view=view, sla_hours=sla_hours  # type: ignore[arg-type]
+                dataset,
+                period,
+                kpis=kpis,
+                view=view,  # type: ignore[arg-type]
+                sla_hours=sla_hours,
+                windows=windows,
             )
         except ValueError as err:  # no reporting lines or no owners: say so
             out[name] = Unavailable(f"The {name} roll-up is not available: {err}.")
@@ -376,6 +385,7 @@ def sales_tables(
     *,
     sla_hours: float | None = None,
     rollups: bool = True,
+    windows: Any = None,
 ) -> dict[str, Any]:
     """Every table of the sales sections for ``period`` (see the module docstring).
 
@@ -409,6 +419,6 @@ def sales_tables(
             funnel=funnel(rows), cycle=sales_cycle(rows), owners=owner_sales(rows), closed=rows
         )
     if rollups:
-        tables = team_rollups(dataset, period, sla_hours=sla_hours)
+        tables = team_rollups(dataset, period, sla_hours=sla_hours, windows=windows)
         out["sales_rollup"], out["service_rollup"] = tables["sales"], tables["service"]
     return out

@@ -176,7 +176,11 @@ class PeriodResult:
         from cpm_analysis.kpis.scorecard import period_kpis
 
         return period_kpis(
-            self.view, self.period, self.scored, sla_hours=self.rules.sla.first_response_hours
+            self.view,
+            self.period,
+            self.scored,
+            sla_hours=self.rules.sla.first_response_hours,
+            windows=self.rules.windows,
         )
 
     @cached_property
@@ -197,7 +201,12 @@ class PeriodResult:
         """The KPIs of the last 12 periods (:func:`~cpm_analysis.kpis.trends.kpi_trends`)."""
         from cpm_analysis.kpis.trends import kpi_trends
 
-        return kpi_trends(self.view, self.period, sla_hours=self.rules.sla.first_response_hours)
+        return kpi_trends(
+            self.view,
+            self.period,
+            sla_hours=self.rules.sla.first_response_hours,
+            windows=self.rules.windows,
+        )
 
     @cached_property
     def cohorts(self) -> Any:
@@ -685,6 +694,7 @@ def _build(
             period,
             scored,
             sla_hours=rules.sla.first_response_hours,
+            windows=rules.windows,
         )
     out.metrics["kpis"] = _kpi_metrics(out.kpis)
     return out.compute_all()

@@ -38,7 +38,8 @@ def sales_service_tables(
     period : Period
         The reporting period.
     config : CPMConfig, optional
-        The business rules (the SLA hours, the campaign response window); default
+        The business rules (the SLA hours, the day windows of the KPIs and of campaign
+        response); default
         :data:`~cpm_analysis.config.DEFAULT_CONFIG`.
     owner : str, optional
         The account owner of an owner's result: the roll-ups are then :data:`OWNER_ROLLUP`.
@@ -55,7 +56,11 @@ def sales_service_tables(
     rules = DEFAULT_CONFIG if config is None else config
     hours = rules.sla.first_response_hours
     out: dict[str, Any] = {}
-    out.update(sales.sales_tables(view, period, sla_hours=hours, rollups=owner is None))
+    out.update(
+        sales.sales_tables(
+            view, period, sla_hours=hours, rollups=owner is None, windows=rules.windows
+        )
+    )
     if owner is not None:
         out["sales_rollup"], out["service_rollup"] = Unavailable(OWNER_ROLLUP), Unavailable(OWNER_ROLLUP)
     out.update(service.service_tables(view, period, sla_hours=hours))
