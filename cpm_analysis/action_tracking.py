@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from cpm_analysis.data.orders import paid_mask
+from cpm_analysis.i18n import N_
 from cpm_analysis.periods import Period, parse_period
 from cpm_analysis.privacy import PSEUDONYM_COLUMN, pseudonymize
 
@@ -57,6 +58,9 @@ LIST_COLUMNS = [
     "expected_loss",
 ]
 """Columns of the action list besides the customer's id (``pseudonym`` or ``customer_id``)."""
+
+GROUP_WORDS = (N_("contact"), N_("holdout"))
+"""The groups of the list (``group``), marked for the catalogue: the page shows them translated."""
 
 STRATA = 5
 """Churn-score strata of the observational comparison (quantiles of the listed customers)."""
@@ -324,7 +328,9 @@ def follow_up(
     customers_table = dataset.customers
     if "churned_at" in customers_table.columns:  # a contract end decides, where recorded
         ended = customers_table["churned_at"] <= end
-        ended_ids = set(customers_table.loc[ended.to_numpy(dtype=bool), "customer_id"].astype("str"))
+        ended_ids = set(
+            customers_table.loc[ended.to_numpy(dtype=bool), "customer_id"].astype("str")
+        )
         out["churned"] = ids.isin(ended_ids).to_numpy()
         out.attrs["churn_rule"] = "contract end"
     else:
@@ -613,7 +619,7 @@ def follow_up_summary(follow: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def churn_effect(follow: pd.DataFrame | None, *, z: float = 1.96) -> ContactEffect:
-    """The effect of contact on churn after it (:func:`contact_effect` of ``churned``).
+    """Estimate the effect of contact on churn after it (:func:`contact_effect` of ``churned``).
 
     The same method as the repurchase effect (randomised holdout, else observational within
     churn-score strata), on the customers found in the data; ``none`` without a list.

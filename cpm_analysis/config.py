@@ -121,20 +121,28 @@ class SLAConfig(_Section):
     """Hours within which a ticket must get its first response (``sla_compliance``)."""
 
 
+# The activity and opportunity KPIs take 20% of each scorecard; the others keep their relative
+# weights (0.8 x the earlier ones), so a dataset without activities or opportunities scores
+# exactly as before: the weights are renormalised over the KPIs a person has a score for.
 _OWNER_WEIGHTS = {
-    "revenue": 0.35,
-    "new_customers": 0.20,
-    "retention_rate": 0.20,
-    "complaint_rate": 0.10,
-    "csat": 0.15,
+    "revenue": 0.28,
+    "new_customers": 0.16,
+    "retention_rate": 0.16,
+    "complaint_rate": 0.08,
+    "csat": 0.12,
+    "opportunity_win_rate": 0.08,
+    "at_risk_follow_up_rate": 0.07,
+    "visit_success_rate": 0.05,
 }
 _AGENT_WEIGHTS = {
-    "tickets": 0.15,
-    "first_response_hours": 0.20,
-    "resolution_hours": 0.15,
-    "sla_compliance": 0.20,
-    "csat": 0.20,
-    "complaint_share": 0.10,
+    "tickets": 0.12,
+    "first_response_hours": 0.16,
+    "resolution_hours": 0.12,
+    "sla_compliance": 0.16,
+    "csat": 0.16,
+    "complaint_share": 0.08,
+    "inquiry_conversion": 0.10,
+    "complaint_resolution_hours": 0.10,
 }
 
 

@@ -63,7 +63,7 @@ def campaign_contacts(
     window_days: int = RESPONSE_DAYS,
     months: int = LOOKBACK_MONTHS,
 ) -> pd.DataFrame:
-    """The campaign contacts of the ``months`` up to ``period``'s end, and their response.
+    """Return the campaign contacts of the ``months`` to ``period``'s end and their response.
 
     Parameters
     ----------
@@ -215,7 +215,9 @@ def marketer_scores(contacts: pd.DataFrame, staff: pd.DataFrame | None) -> pd.Da
     marketers: list[str] = []
     if staff is not None and "role" in staff.columns:
         role = staff["role"].astype("str").str.lower()
-        marketers = staff.loc[(role == MARKETING_ROLE).to_numpy(), "staff_id"].astype("str").tolist()
+        marketers = (
+            staff.loc[(role == MARKETING_ROLE).to_numpy(), "staff_id"].astype("str").tolist()
+        )
     if marketers:
         by = "staff_id"
         table = _response_by(contacts.loc[contacts["staff_id"].isin(marketers)], by)
@@ -238,7 +240,7 @@ def marketer_scores(contacts: pd.DataFrame, staff: pd.DataFrame | None) -> pd.Da
 def marketing_tables(
     view: Dataset, period: str | Period, *, window_days: int = RESPONSE_DAYS
 ) -> dict[str, Any]:
-    """The marketing section's tables: ``"campaigns"`` and ``"marketers"`` (or the sentence).
+    """Return the marketing tables: ``"campaigns"`` and ``"marketers"`` (or the sentence).
 
     Examples
     --------
@@ -259,12 +261,13 @@ def marketing_tables(
         return {"campaigns": check.missing(), "marketers": check.missing()}
     assert acts is not None
     cutoff = getattr(view, "cutoff", None)
-    contacts = campaign_contacts(
-        acts, view.orders, period, cutoff=cutoff, window_days=window_days
-    )
+    contacts = campaign_contacts(acts, view.orders, period, cutoff=cutoff, window_days=window_days)
     if not len(contacts):
         empty = Check(
-            what, False, needs, f"no campaign contact in the {LOOKBACK_MONTHS} months to {period.label}"
+            what,
+            False,
+            needs,
+            f"no campaign contact in the {LOOKBACK_MONTHS} months to {period.label}",
         )
         return {"campaigns": empty.missing(), "marketers": empty.missing()}
     return {

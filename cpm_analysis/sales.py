@@ -11,7 +11,7 @@ the staff member in its ``owner_id``:
   before (``reached`` of the stage / ``reached`` of the one before: the KPI
   ``conversion_to_<stage>``), and how many were won;
 - :func:`sales_cycle`: days from ``created_at`` to ``closed_at`` (count, mean, quartiles),
-  for all, won and lost opportunities;
+  for all, won and not won (lost) opportunities;
 - :func:`owner_sales`: by owner, opportunities closed, won, the win rate (won / closed with a
   known ``won``: the KPI ``opportunity_win_rate``) and the mean and median sales cycle (the
   mean is the KPI ``sales_cycle_days``);
@@ -46,26 +46,11 @@ from cpm_analysis.kpis.context import PreparedData
 from cpm_analysis.kpis.registry import KPIUnavailable
 from cpm_analysis.periods import Period, parse_period
 
-COLUMNS = {
-    "reached": N_("Reached"),
-    "conversion": N_("Conversion from the stage before"),
-    "share_of_leads": N_("Share of all closed"),
-    "won": N_("Won"),
-    "closed": N_("Closed"),
-    "win_rate": N_("Win rate"),
-    "opportunities": N_("Opportunities"),
-    "mean_days": N_("Mean days"),
-    "median_days": N_("Median days"),
-    "p25_days": N_("25th percentile days"),
-    "p75_days": N_("75th percentile days"),
-    "outcome": N_("Outcome"),
-    "owner_id": N_("Owner"),
-    "manager": N_("Manager"),
-    "member": N_("Member"),
-}
-"""The column names of the tables, marked for the catalogue (the page translates headers)."""
+STAGE_WORDS = (N_("lead"), N_("qualified"), N_("proposal"), N_("negotiation"), N_("closed"))
+"""The funnel's stages (:data:`~cpm_analysis.data.schema.OPPORTUNITY_STAGES`), marked for the
+catalogue: the page shows them translated."""
 
-OUTCOMES = (N_("all"), N_("won"), N_("lost"))
+OUTCOMES = (N_("all"), N_("won"), N_("not won"))
 """The rows of :func:`sales_cycle`."""
 
 SALES_ROLLUP_KPIS = (
@@ -90,7 +75,7 @@ SERVICE_ROLLUP_KPIS = (
 
 
 def closed_opportunities(dataset: Dataset, period: str | Period) -> pd.DataFrame:
-    """The opportunities closed in ``period``, as the KPIs see them, with their owner.
+    """Return the opportunities closed in ``period`` as the KPIs see them, with their owner.
 
     Returns
     -------
@@ -137,7 +122,7 @@ def _rows(dataset: Dataset | pd.DataFrame, period: str | Period | None) -> pd.Da
 
 
 def funnel(dataset: Dataset | pd.DataFrame, period: str | Period | None = None) -> pd.DataFrame:
-    """The funnel of the opportunities closed in ``period``: reached, conversion, won.
+    """Count the funnel of the opportunities closed in ``period``: reached, conversion, won.
 
     Parameters
     ----------
@@ -198,12 +183,12 @@ def _cycle_stats(days: pd.Series) -> dict[str, float]:
 def sales_cycle(
     dataset: Dataset | pd.DataFrame, period: str | Period | None = None
 ) -> pd.DataFrame:
-    """The sales cycle of the opportunities closed in ``period``: days from created to closed.
+    """Summarise the sales cycle of the opportunities closed in ``period`` (days to close).
 
     Returns
     -------
     DataFrame
-        Indexed by ``outcome`` (``all``, ``won``, ``lost``; an opportunity with an unknown
+        Indexed by ``outcome`` (``all``, ``won``, ``not won``; an opportunity with an unknown
         ``won`` counts in ``all`` only): ``opportunities``, ``mean_days`` (over all: the KPI
         ``sales_cycle_days``), ``median_days``, ``p25_days`` and ``p75_days``.
 
@@ -220,7 +205,7 @@ def sales_cycle(
         {
             "all": _cycle_stats(days),
             "won": _cycle_stats(days[won == 1.0]),
-            "lost": _cycle_stats(days[won == 0.0]),
+            "not won": _cycle_stats(days[won == 0.0]),
         },
         orient="index",
     )
@@ -285,7 +270,9 @@ def rollup_table(rollup: pd.DataFrame) -> pd.DataFrame:
     """
     kpis = list(dict.fromkeys(rollup.index.get_level_values("kpi")))
     wide = rollup["value"].unstack("kpi")
-    order = list(dict.fromkeys(zip(*(rollup.index.get_level_values(i) for i in (0, 1)), strict=True)))
+    order = list(
+        dict.fromkeys(zip(*(rollup.index.get_level_values(i) for i in (0, 1)), strict=True))
+    )
     wide = wide.reindex(pd.MultiIndex.from_tuples(order, names=["manager", "member"]))
     return wide[kpis].rename_axis(columns=None)
 
@@ -297,7 +284,7 @@ def team_rollups(
     sla_hours: float | None = None,
     windows: Any = None,
 ) -> dict[str, Any]:
-    """The sales (book) and service (work) roll-ups to every manager, as tables.
+    """Roll the sales (book) and service (work) KPIs up to every manager, as tables.
 
     Returns
     -------
@@ -355,9 +342,7 @@ def team_rollups(
     return out
 
 
-def opportunity_check(
-    dataset: Dataset, period: Period, rows: pd.DataFrame | None = None
-) -> Check:
+def opportunity_check(dataset: Dataset, period: Period, rows: pd.DataFrame | None = None) -> Check:
     """Whether the funnel and the sales cycle can be shown: opportunities closed in the period.
 
     Examples

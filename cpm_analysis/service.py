@@ -66,23 +66,8 @@ TEAM_KPIS = (
 REASONS = {"sla": N_("First-response SLA breached"), "detractor": N_("Detractor (NPS 0-6)")}
 """Why a customer is on the follow-up list."""
 
-COLUMNS = {
-    "complaints": N_("Complaints"),
-    "share": N_("Share of complaints"),
-    "complaint_rate": N_("Complaints per ticket"),
-    "resolved": N_("Resolved"),
-    "resolution_hours": N_("Resolution hours (median)"),
-    "open": N_("Open"),
-    "product": N_("Product"),
-    "team": N_("Team"),
-    "reason": N_("Reason"),
-    "when": N_("When"),
-    "ticket_id": N_("Ticket"),
-    "response_hours": N_("First response hours"),
-    "score": N_("NPS score"),
-    "agent_id": N_("Agent"),
-}
-"""The column names of the tables, marked for the catalogue (the page translates headers)."""
+GROUP_WORDS = (N_("(no earlier order)"), N_("(none)"), N_("(missing)"), N_("(team)"))
+"""Group labels the tables show, marked for the catalogue."""
 
 
 def _opened_in(view: Dataset, period: Period) -> pd.DataFrame:
@@ -92,7 +77,7 @@ def _opened_in(view: Dataset, period: Period) -> pd.DataFrame:
 
 
 def ticket_products(tickets: pd.DataFrame, orders: pd.DataFrame) -> pd.Series:
-    """The product of each ticket: that of its customer's last paid order at or before it.
+    """Return each ticket's product: that of its customer's last paid order at or before it.
 
     Parameters
     ----------
@@ -233,7 +218,7 @@ def complaints_by(
 def follow_up_list(
     view: Dataset, period: str | Period, *, sla_hours: float = SLA_HOURS
 ) -> pd.DataFrame:
-    """The customers to follow up for ``period``: SLA breaches and detractors.
+    """List the customers to follow up for ``period``: SLA breaches and detractors.
 
     Returns
     -------
@@ -300,7 +285,7 @@ def follow_up_list(
 
 
 def view_cutoff(view: Dataset, period: Period) -> pd.Timestamp:
-    """The cutoff the view is seen at: its own when earlier than the period's end.
+    """Return the cutoff the view is seen at: its own when earlier than the period's end.
 
     Examples
     --------
@@ -430,9 +415,10 @@ def service_tables(
     else:
         out["follow_up"] = follow_up_list(view, period, sla_hours=sla_hours)
     if view.tickets is None or "agent_id" not in view.tickets.columns:
-        out["teams"] = Check(
-            "CSAT and SLA by team", False, "tickets.agent_id", "the tickets name no agent"
-        ).missing()
+        why = (
+            "the data has no tickets table" if view.tickets is None else "the tickets name no agent"
+        )
+        out["teams"] = Check("CSAT and SLA by team", False, "tickets.agent_id", why).missing()
     else:
         out["teams"] = team_service(view, period, sla_hours=sla_hours)
     return out

@@ -74,7 +74,9 @@ def test_campaign_response_and_marketer_scores():
     contacts = marketing.campaign_contacts(_activities(), _orders(), "2024", window_days=30)
     table = marketing.campaign_response(contacts)
     assert table.loc["spring"].tolist() == pytest.approx([3, 3, 1, 0, 1 / 3, 30.0])
-    staff = pd.DataFrame({"staff_id": ["m1", "m2", "s1"], "role": ["marketing", "Marketing", "sales"]})
+    staff = pd.DataFrame(
+        {"staff_id": ["m1", "m2", "s1"], "role": ["marketing", "Marketing", "sales"]}
+    )
     scores = marketing.marketer_scores(contacts, staff)
     assert scores.attrs["by"] == "staff_id"
     # m1: a yes, b no -> 1/2; m2: c no, d yes -> 1/2: a tie, both 75 (average percentile rank)

@@ -77,7 +77,7 @@ def test_sales_cycle_recomputed_by_hand(tiny):
         [3, (41 + 20 + 90) / 3, 41, 30.5, 65.5]  # linear quartiles of 20, 41, 90
     )
     assert table.loc["won", ["opportunities", "mean_days"]].tolist() == pytest.approx([1, 41])
-    assert table.loc["lost", ["opportunities", "mean_days", "median_days"]].tolist() == (
+    assert table.loc["not won", ["opportunities", "mean_days", "median_days"]].tolist() == (
         pytest.approx([2, 55, 55])
     )
     kpi = compute_kpis(tiny, JUNE, kpis=["sales_cycle_days"])["value"]["sales_cycle_days"]

@@ -444,7 +444,8 @@ def at_risk_follow_up_rate(ctx: KPIContext) -> np.ndarray:
     by anyone) within 14 days of becoming at risk. A customer becomes at risk 60 days after a
     paid order that no paid order follows within those 60 days; each such moment in the period
     counts once. One whose 14 days are not over at the cutoff and who has no activity yet is
-    left out.
+    left out. The 60 and 14 days are the defaults of windows.at_risk_days and
+    windows.follow_up_days in the configuration.
     """
     risk = ctx.at_risk
     return ctx.group_mean(risk["group"], risk["followed"])
@@ -535,7 +536,8 @@ def inquiry_conversion(ctx: KPIContext) -> np.ndarray:
     """Share of the inquiries opened in the period followed by a paid order of the same customer
     within 30 days after the opening. An inquiry is a ticket whose category is inquiry or
     product (any case) and that is not a complaint. One whose 30 days are not over at the
-    cutoff and that has no order yet is left out.
+    cutoff and that has no order yet is left out. The 30 days are the default of
+    windows.inquiry_order_days in the configuration.
     """
     asked = ctx.inquiries
     return ctx.group_mean(asked["group"], asked["converted"])

@@ -20,6 +20,8 @@ True
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from cpm_analysis.config import DEFAULT_CONFIG

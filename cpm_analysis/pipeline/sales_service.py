@@ -62,11 +62,12 @@ def sales_service_tables(
         )
     )
     if owner is not None:
-        out["sales_rollup"], out["service_rollup"] = Unavailable(OWNER_ROLLUP), Unavailable(OWNER_ROLLUP)
+        out["sales_rollup"], out["service_rollup"] = (
+            Unavailable(OWNER_ROLLUP),
+            Unavailable(OWNER_ROLLUP),
+        )
     out.update(service.service_tables(view, period, sla_hours=hours))
     out.update(
-        marketing.marketing_tables(
-            view, period, window_days=rules.windows.campaign_response_days
-        )
+        marketing.marketing_tables(view, period, window_days=rules.windows.campaign_response_days)
     )
     return out

@@ -36,7 +36,7 @@ def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
 
 
 def _table(value: Any) -> pd.DataFrame | None:
-    """The table to draw, or ``None`` for a missing (or empty) one."""
+    """Return the table to draw, or ``None`` for a missing (or empty) one."""
     if isinstance(value, pd.DataFrame) and len(value):
         return value
     return None
@@ -86,7 +86,7 @@ def plot_cycle(closed: Any, *, ax: Axes | None = None) -> Axes | None:
     bins = np.histogram_bin_edges(days[~np.isnan(days)], bins=min(20, max(len(days), 1)))
     ax.hist(
         [days[won == 1.0], days[won != 1.0]],
-        bins=bins,
+        bins=bins.tolist(),
         stacked=True,
         color=[WON, LOST],
         label=[_("won"), _("lost or unknown")],
