@@ -15,6 +15,7 @@ by the existing analyses (nothing is re-implemented here):
 - KPIs, the scorecard against targets, the KPI trends and the cohorts;
 - the owner and agent team scorecards, last period's scores and the forecast check, the
   biggest risks and the improvement actions;
+- page 06's sales and service tables (:attr:`PeriodResult.sales_service`);
 - for every section whether it is available and, if not, why
   (:func:`cpm_analysis.pipeline.availability.checks`; a section that is not available holds the
   :class:`~cpm_analysis.availability.Unavailable` sentence instead of its value).
