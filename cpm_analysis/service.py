@@ -332,8 +332,9 @@ def team_service(
     staff = view.staff
     agents = tickets["agent_id"].astype("str").where(tickets["agent_id"].notna())
     if staff is not None and "team" in staff.columns:
-        team = pd.Series(staff["team"].astype("str").to_numpy(), index=staff["staff_id"])
-        agents = agents.map(team)
+        names = staff["team"].astype(object).where(staff["team"].notna())
+        team = pd.Series(names.to_numpy(), index=staff["staff_id"].astype("str").to_numpy())
+        agents = agents.map(team)  # an agent without a team counts in (missing)
     relabelled = replace(view, tickets=tickets.assign(agent_id=agents.fillna("(missing)")))
     values = compute_kpis(
         relabelled, period, by="agent_id", kpis=list(TEAM_KPIS), sla_hours=sla_hours

@@ -122,6 +122,9 @@ def test_team_service_is_the_kpis_on_each_teams_tickets(view):
     assert care["sla_compliance"] == pytest.approx(2 / 4)  # t1, t5 met; t2, t4 breached
     assert care["first_response_hours"] == pytest.approx(2.0)  # median of 2, 30, 1
     assert care["complaint_resolution_hours"] == pytest.approx(10.0)
+    partial = view.staff.assign(team=view.staff["team"].where(view.staff["staff_id"] != "g2"))
+    split = service.team_service(replace(view, staff=partial), JUNE, sla_hours=24)
+    assert split["tickets"].to_dict() == {"(missing)": 1, "Care": 3}  # g2 has no team
     by_agent = replace(view, staff=view.staff.drop(columns="team"))
     agents = service.team_service(by_agent, JUNE, sla_hours=24)
     assert agents.loc["g1", "tickets"] == 3 and agents.loc["g2", "tickets"] == 1
