@@ -294,8 +294,8 @@ def team_rollups(
         :func:`rollup_table`, or the :class:`~cpm_analysis.availability.Unavailable`
         sentence when the data has no reporting lines (no staff table, no
         ``staff.manager_id``, nobody with a report, or customers without ``owner_id`` for
-        the sales view). Managers whose whole team has no rows in the view (the first KPI, revenue
-        or tickets, is zero or missing: a service team in the sales view) are left out.
+        the sales view). Managers whose whole team has no rows in the view (every KPI of the
+        team is zero or not defined: a service team in the sales view) are left out.
 
     Examples
     --------
@@ -332,9 +332,10 @@ def team_rollups(
             out[name] = Unavailable(f"The {name} roll-up is not available: {err}.")
             continue
         table = rollup_table(rollup)
-        # a manager whose team has none of the view's rows (a service team in the sales view)
-        first = table[kpis[0]].xs(TEAM, level="member")
-        keep = first.index[first.fillna(0).to_numpy() > 0]
+        # a manager whose team has none of the view's rows (a service team in the sales view):
+        # every KPI of the whole team is zero or not defined
+        whole = table.xs(TEAM, level="member").astype(float)
+        keep = whole.index[(whole.fillna(0).to_numpy() != 0).any(axis=1)]
         table = table.loc[table.index.get_level_values("manager").isin(keep)]
         if not len(table):
             table = Unavailable(f"The {name} roll-up is not available: no team has rows in it.")
