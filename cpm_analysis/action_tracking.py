@@ -10,8 +10,10 @@ The loop of customer performance management ends with a check of the improvement
   (:mod:`cpm_analysis.report.care_export`: ``care_campaign.csv`` and ``.jsonl``);
 - :func:`previous_action_list`: the list published with last period's report in ``--out``;
 - :func:`follow_up`: which listed customers were contacted (``activities``) and what happened
-  in the follow-up window (bought again);
-- :func:`contact_effect`: the effect of contact on the repurchase rate with an honest method:
+  in the follow-up window: bought again, or churned (no paid order in the window, or the
+  contract ended by its end when ``customers.churned_at`` is recorded);
+- :func:`contact_effect`: the effect of contact on the repurchase rate (or, with
+  :func:`churn_effect`, on the churn rate) with an honest method:
   the randomised holdout when there is one (listed-to-contact vs held out, an intention-to-treat
   difference of two binomial rates with a Newcombe interval), else contacted vs not contacted
   within churn-score strata, labelled *observational*;
@@ -38,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from cpm_analysis.data.orders import paid_mask
+from cpm_analysis.i18n import N_
 from cpm_analysis.periods import Period, parse_period
 from cpm_analysis.privacy import PSEUDONYM_COLUMN, pseudonymize
 
@@ -55,6 +58,9 @@ LIST_COLUMNS = [
     "expected_loss",
 ]
 """Columns of the action list besides the customer's id (``pseudonym`` or ``customer_id``)."""
+
+GROUP_WORDS = (N_("contact"), N_("holdout"))
+"""The groups of the list (``group``), marked for the catalogue: the page shows them translated."""
 
 STRATA = 5
 """Churn-score strata of the observational comparison (quantiles of the listed customers)."""
@@ -272,7 +278,10 @@ def follow_up(
     -------
     DataFrame
         The list with ``customer_id`` (when known), ``found`` (the customer is in the data),
-        ``contacted``, ``bought_again`` and ``no_purchase`` (bought nothing in the window).
+        ``contacted``, ``bought_again``, ``no_purchase`` (bought nothing in the window) and
+        ``churned``: the contract ended by the window's end when the customers have
+        ``churned_at`` (``attrs["churn_rule"]`` is ``"contract end"``), else no paid order in
+        the window (``"no order"``).
 
     Raises
     ------
@@ -284,8 +293,8 @@ def follow_up(
     >>> from cpm_analysis.synthetic import generate
     >>> ds = generate(300, seed=1).to_dataset()
     >>> actions = pd.DataFrame({"customer_id": ["C000001"], "group": ["contact"]})
-    >>> follow_up(actions, ds, "2025-06")[["contacted", "bought_again"]].dtypes.tolist()
-    [dtype('bool'), dtype('bool')]
+    >>> follow_up(actions, ds, "2025-06")[["contacted", "bought_again", "churned"]].dtypes.tolist()
+    [dtype('bool'), dtype('bool'), dtype('bool')]
     """
     period = parse_period(period)
     out = actions.copy()
@@ -315,6 +324,17 @@ def follow_up(
     buyers = set(orders.loc[inside, "customer_id"].astype("str"))
     out["bought_again"] = ids.isin(buyers).to_numpy()
     out["no_purchase"] = ~out["bought_again"]
+    out["churned"] = out["no_purchase"].to_numpy()
+    customers_table = dataset.customers
+    if "churned_at" in customers_table.columns:  # a contract end decides, where recorded
+        ended = customers_table["churned_at"] <= end
+        ended_ids = set(
+            customers_table.loc[ended.to_numpy(dtype=bool), "customer_id"].astype("str")
+        )
+        out["churned"] = ids.isin(ended_ids).to_numpy()
+        out.attrs["churn_rule"] = "contract end"
+    else:
+        out.attrs["churn_rule"] = "no order"
     out.attrs["window"] = f"{start:%Y-%m-%d} to {end:%Y-%m-%d}"
     return out
 
@@ -543,7 +563,9 @@ def action_review(
 
 
 def follow_up_summary(follow: pd.DataFrame | None) -> pd.DataFrame:
-    """Summarise the follow-up by group: listed, found, contacted, bought again and the rates.
+    """Summarise the follow-up by group: listed, found, contacted, bought again, churned, rates.
+
+    ``churn_rate_low`` and ``churn_rate_high`` are the 95% Wilson interval of the churn rate.
 
     Returns an empty table (columns only) when there was no list.
 
@@ -555,27 +577,75 @@ def follow_up_summary(follow: pd.DataFrame | None) -> pd.DataFrame:
     >>> follow_up_summary(follow).loc["contact", ["listed", "contacted", "bought_again"]].tolist()
     [2, 1, 1]
     """
-    columns = ["listed", "found", "contacted", "bought_again", "contact_rate", "repurchase_rate"]
+    columns = [
+        "listed",
+        "found",
+        "contacted",
+        "bought_again",
+        "churned",
+        "contact_rate",
+        "repurchase_rate",
+        "churn_rate",
+        "churn_rate_low",
+        "churn_rate_high",
+    ]
     if follow is None or not len(follow):
         return pd.DataFrame(columns=columns)
     group = follow["group"] if "group" in follow else pd.Series("contact", index=follow.index)
     found = follow["found"].astype(bool)
+    churned = follow["churned"] if "churned" in follow else ~follow["bought_again"].astype(bool)
     table = pd.DataFrame(
         {
             "listed": group.value_counts(),
             "found": found.groupby(group).sum(),
             "contacted": (follow["contacted"] & found).groupby(group).sum(),
             "bought_again": (follow["bought_again"] & found).groupby(group).sum(),
+            "churned": (churned.astype(bool) & found).groupby(group).sum(),
         }
     ).fillna(0)
     table = table.astype(int)
-    table["contact_rate"] = table["contacted"] / table["found"].where(table["found"] > 0)
-    table["repurchase_rate"] = table["bought_again"] / table["found"].where(table["found"] > 0)
+    known = table["found"].where(table["found"] > 0)
+    table["contact_rate"] = table["contacted"] / known
+    table["repurchase_rate"] = table["bought_again"] / known
+    table["churn_rate"] = table["churned"] / known
+    bounds = [
+        _wilson(c, n, 1.96) if n > 0 else (np.nan, np.nan)
+        for c, n in zip(table["churned"], table["found"], strict=True)
+    ]
+    table["churn_rate_low"] = [max(low, 0.0) for low, _ in bounds]
+    table["churn_rate_high"] = [min(high, 1.0) for _, high in bounds]
     table.index.name = "group"
     return table[columns]
 
 
-def effect_markdown(effect: ContactEffect, follow: pd.DataFrame | None = None) -> str:
+def churn_effect(follow: pd.DataFrame | None, *, z: float = 1.96) -> ContactEffect:
+    """Estimate the effect of contact on churn after it (:func:`contact_effect` of ``churned``).
+
+    The same method as the repurchase effect (randomised holdout, else observational within
+    churn-score strata), on the customers found in the data; ``none`` without a list.
+
+    Examples
+    --------
+    >>> follow = pd.DataFrame({"group": ["contact"] * 20 + ["holdout"] * 20, "found": True,
+    ...                        "contacted": [True] * 20 + [False] * 20,
+    ...                        "churned": [False] * 15 + [True] * 5 + [False] * 10 + [True] * 10})
+    >>> effect = churn_effect(follow)
+    >>> effect.outcome, round(effect.estimate, 2)
+    ('churned', -0.25)
+    >>> churn_effect(None).method
+    'none'
+    """
+    if follow is None or "churned" not in follow.columns:
+        return ContactEffect("none", "churned", caveats=["no followed-up action list"])
+    found = follow.loc[follow["found"].astype(bool)] if "found" in follow else follow
+    return contact_effect(found, "churned", z=z)
+
+
+def effect_markdown(
+    effect: ContactEffect,
+    follow: pd.DataFrame | None = None,
+    churn: ContactEffect | None = None,
+) -> str:
     """Write the page's text on the effect of contact: the estimate, method and caveats.
 
     Examples
@@ -584,6 +654,9 @@ def effect_markdown(effect: ContactEffect, follow: pd.DataFrame | None = None) -
     No estimate: no list.
     """
     lines = [effect.summary()]
+    if churn is not None and churn.method != "none":
+        rule = (follow.attrs.get("churn_rule") if follow is not None else None) or "no order"
+        lines.append(f"Churn after contact ({rule}): {churn.summary()}")
     if follow is not None and "window" in follow.attrs:
         lines.insert(0, f"Follow-up window: {follow.attrs['window']}.")
     if follow is not None and follow.attrs.get("no_activities"):

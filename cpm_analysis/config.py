@@ -121,20 +121,28 @@ class SLAConfig(_Section):
     """Hours within which a ticket must get its first response (``sla_compliance``)."""
 
 
+# The activity and opportunity KPIs take 20% of each scorecard; the others keep their relative
+# weights (0.8 x the earlier ones), so a dataset without activities or opportunities scores
+# exactly as before: the weights are renormalised over the KPIs a person has a score for.
 _OWNER_WEIGHTS = {
-    "revenue": 0.35,
-    "new_customers": 0.20,
-    "retention_rate": 0.20,
-    "complaint_rate": 0.10,
-    "csat": 0.15,
+    "revenue": 0.28,
+    "new_customers": 0.16,
+    "retention_rate": 0.16,
+    "complaint_rate": 0.08,
+    "csat": 0.12,
+    "opportunity_win_rate": 0.08,
+    "at_risk_follow_up_rate": 0.07,
+    "visit_success_rate": 0.05,
 }
 _AGENT_WEIGHTS = {
-    "tickets": 0.15,
-    "first_response_hours": 0.20,
-    "resolution_hours": 0.15,
-    "sla_compliance": 0.20,
-    "csat": 0.20,
-    "complaint_share": 0.10,
+    "tickets": 0.12,
+    "first_response_hours": 0.16,
+    "resolution_hours": 0.12,
+    "sla_compliance": 0.16,
+    "csat": 0.16,
+    "complaint_share": 0.08,
+    "inquiry_conversion": 0.10,
+    "complaint_resolution_hours": 0.10,
 }
 
 
@@ -407,6 +415,21 @@ class ActionsConfig(_Section):
     """Customers with the largest expected loss the churn action asks to call."""
 
 
+class WindowsConfig(_Section):
+    """``windows``: the day windows of the activity KPIs and of campaign response."""
+
+    at_risk_days: int = Field(60, ge=1)
+    """Days after a paid order without another after which a customer is at risk
+    (``at_risk_follow_up_rate``)."""
+    follow_up_days: int = Field(14, ge=1)
+    """Days after becoming at risk within which an activity counts as the follow-up
+    (``at_risk_follow_up_rate``)."""
+    inquiry_order_days: int = Field(30, ge=1)
+    """Days after an inquiry within which a paid order converts it (``inquiry_conversion``)."""
+    campaign_response_days: int = Field(30, ge=1)
+    """Days after a campaign contact within which a paid order is its response (page 06)."""
+
+
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _LOCALE = re.compile(r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
 
@@ -431,6 +454,7 @@ class CPMConfig(_Section):
     churn: ChurnConfig = Field(default_factory=ChurnConfig)
     segments: SegmentsConfig = Field(default_factory=SegmentsConfig)
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
+    windows: WindowsConfig = Field(default_factory=WindowsConfig)
     currency: str | None = None
     """ISO 4217 code of the amounts (``EUR``, ``CNY``); ``null``: amounts are shown without one."""
     locale: str = "en"

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -173,6 +173,7 @@ def manager_rollup(
     kpis: Iterable[str] | None = None,
     view: View = "book",
     sla_hours: float | None = None,
+    windows: Any = None,
 ) -> pd.DataFrame:
     """KPIs of every manager's whole team and of the team of each of their direct reports.
 
@@ -189,6 +190,8 @@ def manager_rollup(
         activities and opportunities (``work``); see the module docstring.
     sla_hours : float, optional
         The first-response SLA (default that of :func:`~cpm_analysis.kpis.compute_kpis`).
+    windows : WindowsConfig, optional
+        The day windows of the activity KPIs (the configuration's ``windows``).
 
     Returns
     -------
@@ -220,7 +223,8 @@ def manager_rollup(
         raise ValueError("dataset: no staff table, so there are no managers to roll up to")
     lines = reporting_lines(dataset.staff)
     managers = [m for m in lines.index if (lines["manager_id"] == m).any()]
-    options = {} if sla_hours is None else {"sla_hours": sla_hours}
+    options: dict[str, Any] = {} if sla_hours is None else {"sla_hours": sla_hours}
+    options["windows"] = windows
     kpi_list = None if kpis is None else list(kpis)
     frames = []
     for depth in sorted(set(lines["depth"])):  # one computation per level of the org chart

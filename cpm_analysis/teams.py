@@ -465,6 +465,7 @@ def _scorecard(
     reward: bool = _RANKING.reward.enabled,
     penalty: bool = _RANKING.penalty.enabled,
     plan_days: int = _RANKING.improvement_plan.deadline_days,
+    windows: Any = None,
 ) -> pd.DataFrame:
     if not isinstance(dataset, CustomerData):  # the dataset protocol: pandas or Dask
         raise ValueError(f"dataset: expected a cpm_analysis Dataset, got {type(dataset)!r}")
@@ -481,7 +482,9 @@ def _scorecard(
     if targets is None:
         targets = dataset.targets
     clean = _clean_targets(targets) if targets is not None and len(targets) else None
-    values = kpi_history(dataset, periods, by=by, kpis=list(chosen), sla_hours=sla_hours)
+    values = kpi_history(
+        dataset, periods, by=by, kpis=list(chosen), sla_hours=sla_hours, windows=windows
+    )
     dirs = {k: directions.get(k, get_kpi(k).direction) for k in chosen}
     cards: dict[str, pd.DataFrame] = {}
     for p in periods:
@@ -553,6 +556,7 @@ def owner_scorecard(
     reward: bool = _RANKING.reward.enabled,
     penalty: bool = _RANKING.penalty.enabled,
     plan_days: int = _RANKING.improvement_plan.deadline_days,
+    windows: Any = None,
 ) -> pd.DataFrame:
     """Scorecard of the account owners (sales) for one period, ranked and flagged.
 
@@ -593,6 +597,8 @@ def owner_scorecard(
     plan_days : int
         Days after the period's end by which an improvement plan is due (default 30,
         ``ranking.improvement_plan.deadline_days``).
+    windows : WindowsConfig, optional
+        The day windows of the activity KPIs (``windows``; default the built-in).
 
     Returns
     -------
@@ -636,6 +642,7 @@ def owner_scorecard(
         reward=reward,
         penalty=penalty,
         plan_days=plan_days,
+        windows=windows,
     )
 
 
@@ -656,6 +663,7 @@ def agent_scorecard(
     reward: bool = _RANKING.reward.enabled,
     penalty: bool = _RANKING.penalty.enabled,
     plan_days: int = _RANKING.improvement_plan.deadline_days,
+    windows: Any = None,
 ) -> pd.DataFrame:
     """Scorecard of the service agents for one period, from the tickets they handled.
 
@@ -699,6 +707,7 @@ def agent_scorecard(
         reward=reward,
         penalty=penalty,
         plan_days=plan_days,
+        windows=windows,
     )
 
 
@@ -732,4 +741,5 @@ def scorecard_options(config: CPMConfig, role: str = "owner") -> dict[str, Any]:
         "reward": ranking.reward.enabled,
         "penalty": ranking.penalty.enabled,
         "plan_days": ranking.improvement_plan.deadline_days,
+        "windows": config.windows,
     }

@@ -261,3 +261,86 @@ def test_the_summary_counts_each_group_and_the_page_text_states_method_and_cavea
     text = effect_markdown(contact_effect(follow.loc[follow["found"]]), follow)
     assert text.startswith("Follow-up window: 2025-06-01 to 2025-06-30.")
     assert "randomised holdout" in text and "Caveat: intention to treat" in text
+
+
+def _churn_dataset(churned_at=None):
+    from cpm_analysis.data import validate_frames
+
+    customers = pd.DataFrame(
+        {"customer_id": ["a", "b", "c", "d"], "signup_date": ["2024-01-01"] * 4}
+    )
+    if churned_at is not None:
+        customers["churned_at"] = churned_at
+    orders = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2", "o3", "o4"],
+            "customer_id": ["a", "b", "c", "d"],
+            "order_date": ["2024-05-01", "2024-06-10", "2024-06-15", "2024-06-20"],
+            "amount": ["10", "10", "10", "10"],
+            "status": ["paid", "paid", "cancelled", "paid"],
+        }
+    )
+    return validate_frames(
+        {"customers": customers, "orders": orders}, now=pd.Timestamp("2025-01-01")
+    )
+
+
+def test_follow_up_reports_churn_after_contact_by_no_order_or_by_contract_end():
+    actions = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "group": "contact"})
+    follow = follow_up(actions, _churn_dataset(), "2024-06")
+    # no paid order in June: a (May only) and c (a cancelled order only)
+    assert follow["churned"].tolist() == [True, False, True, False]
+    assert follow.attrs["churn_rule"] == "no order"
+    # with contract ends recorded they decide: b's contract ended in June, a's only in July
+    ended = _churn_dataset([None, "2024-06-25", None, "2024-07-15"])
+    follow = follow_up(actions, ended, "2024-06")
+    assert follow["churned"].tolist() == [False, True, False, False]
+    assert follow.attrs["churn_rule"] == "contract end"
+
+
+def test_the_summary_has_the_churn_rate_and_its_wilson_interval():
+    from cpm_analysis.action_tracking import follow_up_summary
+
+    follow = pd.DataFrame(
+        {
+            "group": ["contact"] * 10,
+            "found": [True] * 10,
+            "contacted": [True] * 10,
+            "bought_again": [True] * 6 + [False] * 4,
+            "churned": [False] * 6 + [True] * 4,
+        }
+    )
+    row = follow_up_summary(follow).loc["contact"]
+    assert row["churned"] == 4 and row["churn_rate"] == pytest.approx(0.4)
+    # Wilson 95% for 4 of 10, by hand: (p + z²/2n ± z sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)
+    z, n, p = 1.96, 10, 0.4
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    assert row["churn_rate_low"] == pytest.approx(centre - half)
+    assert row["churn_rate_high"] == pytest.approx(centre + half)
+    assert row["churn_rate_low"] < 0.4 < row["churn_rate_high"]
+    # an older follow-up table without churned: no purchase stands for churn
+    old = follow_up_summary(follow.drop(columns="churned")).loc["contact"]
+    assert old["churned"] == 4
+
+
+def test_the_churn_effect_uses_the_holdout_and_the_page_states_it():
+    from cpm_analysis.action_tracking import churn_effect, effect_markdown
+
+    follow = pd.DataFrame(
+        {
+            "group": ["contact"] * 20 + ["holdout"] * 20,
+            "found": [True] * 39 + [False],
+            "contacted": [True] * 20 + [False] * 20,
+            "bought_again": [True] * 40,
+            "churned": [False] * 15 + [True] * 5 + [False] * 9 + [True] * 11,
+        }
+    )
+    effect = churn_effect(follow)
+    assert effect.method == "randomised holdout" and effect.outcome == "churned"
+    assert effect.n_control == 19  # the customer not found is left out
+    assert effect.estimate == pytest.approx(5 / 20 - 10 / 19)
+    assert effect.low < effect.estimate < effect.high
+    text = effect_markdown(contact_effect(follow.loc[follow["found"]]), follow, churn=effect)
+    assert "Churn after contact (no order): randomised holdout: churned rate" in text
+    assert churn_effect(None).method == "none"

@@ -43,21 +43,37 @@ def test_defaults_equal_the_values_the_code_used():
     d = DEFAULT_CONFIG
     assert d.sla.first_response_hours == 24.0
     assert d.targets.at_risk_band == 0.05
+    # the activity and opportunity KPIs take 20%; the earlier KPIs keep their relative weights
+    # (0.35 / 0.20 / 0.20 / 0.10 / 0.15 and 0.15 / 0.20 / 0.15 / 0.20 / 0.20 / 0.10, x 0.8)
     assert dict(d.scorecard.owner_weights) == {
-        "revenue": 0.35,
-        "new_customers": 0.20,
-        "retention_rate": 0.20,
-        "complaint_rate": 0.10,
-        "csat": 0.15,
+        "revenue": 0.28,
+        "new_customers": 0.16,
+        "retention_rate": 0.16,
+        "complaint_rate": 0.08,
+        "csat": 0.12,
+        "opportunity_win_rate": 0.08,
+        "at_risk_follow_up_rate": 0.07,
+        "visit_success_rate": 0.05,
     }
     assert dict(d.scorecard.agent_weights) == {
-        "tickets": 0.15,
-        "first_response_hours": 0.20,
-        "resolution_hours": 0.15,
-        "sla_compliance": 0.20,
-        "csat": 0.20,
-        "complaint_share": 0.10,
+        "tickets": 0.12,
+        "first_response_hours": 0.16,
+        "resolution_hours": 0.12,
+        "sla_compliance": 0.16,
+        "csat": 0.16,
+        "complaint_share": 0.08,
+        "inquiry_conversion": 0.10,
+        "complaint_resolution_hours": 0.10,
     }
+    for weights in (d.scorecard.owner_weights, d.scorecard.agent_weights):
+        assert sum(weights.values()) == pytest.approx(1.0)
+    windows = d.windows
+    assert (windows.at_risk_days, windows.follow_up_days, windows.inquiry_order_days) == (
+        60,
+        14,
+        30,
+    )
+    assert windows.campaign_response_days == 30
     assert d.scorecard.attainment_cap == 1.2 and d.scorecard.history == 3
     assert d.assessment.weights == {"self": 0.3, "manager": 0.7}
     assert d.assessment.share == 0.5
@@ -206,6 +222,8 @@ def test_scoring_with_the_default_config_is_unchanged(small, plain):
         ({"actions": {"kpis": {"profit": "x"}}}, "key actions.kpis: unknown KPI id 'profit'"),
         ({"currency": "euro"}, "key currency: expected a three-letter ISO 4217 code"),
         ({"locale": "English!"}, "key locale: expected a language tag"),
+        ({"windows": {"follow_up_days": 0}}, "key windows.follow_up_days: .*greater than or equal"),
+        ({"windows": {"at_risk": 30}}, "key windows.at_risk: unknown key"),
     ],
 )
 def test_bad_values_name_the_file_and_the_key(content, message):
@@ -222,7 +240,7 @@ def test_a_configuration_is_frozen():
         config.scorecard.owner_weights["revenue"] = 1.0  # type: ignore[index]
     with pytest.raises(TypeError):
         DEFAULT_CONFIG.actions.kpis["nps"] = "x"  # type: ignore[index]
-    assert teams.OWNER_WEIGHTS["revenue"] == 0.35
+    assert teams.OWNER_WEIGHTS["revenue"] == 0.28
 
 
 def test_the_pure_cpm_scheme_is_expressible():

@@ -213,3 +213,26 @@ def test_by_staff_every_staff_member_with_their_own_rows(tiny):
     assert values[("opportunity_win_rate", "s1")] == pytest.approx(1 / 3)
     assert values[("open_complaints", "g1")] == 1 and values[("open_complaints", "s1")] == 0
     assert not out.loc[("revenue", "s1"), "available"]
+
+
+def test_configured_windows_change_the_activity_kpis(tiny):
+    from cpm_analysis.config import CPMConfig
+
+    default = compute_kpis(tiny, "2024-06", kpis=["at_risk_follow_up_rate", "inquiry_conversion"])
+    assert default["value"].tolist() == pytest.approx([1.0, 1.0])
+    # a is contacted 3 days after becoming at risk: a 2-day follow-up window misses it, and b's
+    # window (06-19 to 06-21) is over at the cutoff without a contact -> 0/2
+    short = CPMConfig.model_validate({"windows": {"follow_up_days": 2}}).windows
+    value = compute_kpis(tiny, "2024-06", kpis=["at_risk_follow_up_rate"], windows=short)
+    assert value["value"].iloc[0] == pytest.approx(0.0)
+    # c orders 10 days after the inquiry t4: a 5-day window misses it; t2's window is over -> 0/2
+    quick = CPMConfig.model_validate({"windows": {"inquiry_order_days": 5}}).windows
+    value = compute_kpis(tiny, "2024-06", kpis=["inquiry_conversion"], windows=quick)
+    assert value["value"].iloc[0] == pytest.approx(0.0)
+    # at risk after 80 days: a's 04-10 order lapses on 06-29 (contact 06-20 is before it: not
+    # a follow-up), b's 04-20 order on 07-09 (July) -> a only, its window open: left out
+    late = CPMConfig.model_validate({"windows": {"at_risk_days": 80}}).windows
+    value = compute_kpis(tiny, "2024-06", kpis=["at_risk_follow_up_rate"], windows=late)
+    assert np.isnan(value["value"].iloc[0])
+    with pytest.raises(ValueError, match="windows: expected the configuration's windows"):
+        compute_kpis(tiny, "2024-06", windows={"at_risk_days": 80})

@@ -351,3 +351,34 @@ def test_the_pages_intervals_bracket_the_scored_totals(result, owner):
         assert (others["rank_worst"] < row["rank_best"]).all()
     assert noise.loc[noise["verdict"] == "within noise", "within_noise"].all()
     assert result.for_owner(owner).team_noise["owner"]["owner_id"].eq(owner).all()
+
+
+def test_the_sales_and_service_tables_are_computed_once_with_the_period(result, owner):
+    from cpm_analysis import sales
+    from cpm_analysis.pipeline.sales_service import OWNER_ROLLUP
+
+    assert "sales_service" in result.__dict__  # computed with the period, not by the page
+    tables = result.sales_service
+    assert {"funnel", "cycle", "owners", "sales_rollup", "by_category", "follow_up"} <= set(tables)
+    assert {"service_rollup", "by_product", "teams", "campaigns", "marketers"} <= set(tables)
+    pd.testing.assert_frame_equal(tables["funnel"], sales.funnel(result.view, result.period))
+    book = result.for_owner(owner).sales_service
+    assert book["sales_rollup"].text == OWNER_ROLLUP and book["service_rollup"].text == OWNER_ROLLUP
+    closed = book["closed"]
+    if isinstance(closed, pd.DataFrame):  # the book's opportunities only
+        assert closed["stage_index"].size <= tables["closed"]["stage_index"].size
+
+
+def test_the_configured_windows_reach_the_kpis_and_the_campaign_response(result):
+    from dataclasses import replace
+
+    from cpm_analysis.config import parse_config
+
+    config = parse_config(
+        {"windows": {"follow_up_days": 1, "campaign_response_days": 365}}, source="cpm.yaml"
+    )
+    ruled = replace(result, config=config)
+    kpi = "at_risk_follow_up_rate"
+    assert ruled.kpis.loc[kpi, "value"] < result.kpis.loc[kpi, "value"]
+    wide, plain = ruled.sales_service["campaigns"], result.sales_service["campaigns"]
+    assert wide["responses"].sum() > plain["responses"].sum()

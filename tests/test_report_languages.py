@@ -1,4 +1,4 @@
-"""Pages in Chinese: pages 01-04 and customer_360 rendered with lang=zh leave no English words.
+"""Pages in Chinese: pages 01-04, 06 and customer_360 rendered with lang=zh leave no English words.
 
 The pages are rendered the way ``cpm report --lang zh`` renders them (the runner's
 ``execute_notebook``, which translates the Markdown cells from the catalogue, then the HTML
@@ -28,10 +28,17 @@ from cpm_analysis.report.export import export_html
 from cpm_analysis.synthetic import generate
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ("01_data_quality", "02_segments", "03_lifetime_value", "04_churn", "customer_360")
+PAGES = (
+    "01_data_quality",
+    "02_segments",
+    "03_lifetime_value",
+    "04_churn",
+    "06_sales_and_service",
+    "customer_360",
+)
 
 ALLOWED = re.compile(
-    r"(?:M?BG/NBD|Pareto/NBD|BG/BB|sBG|Gamma-Gamma|ROC|PR|AUC|AP|Brier|RFM|CLV|KPI|SMART|SLA|CRM"
+    r"(?:M?BG/NBD|Pareto/NBD|BG/BB|sBG|Gamma-Gamma|ROC|PR|AUC|AP|Brier|RFM|CLV|KPI|SMART|SLA|CRM|CSAT|NPS"
     r"|k-means|[RFM](?=\W|$)|P-[A-Z0-9]{12}|[A-Za-z0-9_./-]+\.(?:csv|yaml|json|parquet)"
     r"|[A-Z]+\d+|\d+\w*)"
 )
@@ -51,7 +58,7 @@ def english_words(text: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> dict[str, Path]:
-    """Pages 01-04 and customer_360 rendered in Chinese from one saved period result."""
+    """Pages 01-04, 06 and customer_360 rendered in Chinese from one saved period result."""
     from cpm_analysis.data import load
     from cpm_analysis.pipeline import build_period
     from cpm_analysis.report import params

@@ -61,8 +61,14 @@ def test_owner_scorecard_scores_ranks_and_weights(history):
     assert card["score_revenue"].tolist() == [100.0, 75.0, 50.0, 25.0]
     assert (card["score_new_customers"] == 62.5).all()
     assert card["score_csat"].isna().all()  # no tickets table
-    # (0.35 x revenue score + 0.2 x 62.5 + 0.2 x 62.5) / 0.75
-    expected = [(0.35 * s + 25.0) / 0.75 for s in (100.0, 75.0, 50.0, 25.0)]
+    # (w_revenue x revenue score + w_new x 62.5 + w_retention x 62.5) over those three weights:
+    # only these KPIs have a score (no tickets, activities or opportunities)
+    w = OWNER_WEIGHTS
+    total = w["revenue"] + w["new_customers"] + w["retention_rate"]
+    expected = [
+        (w["revenue"] * s + (w["new_customers"] + w["retention_rate"]) * 62.5) / total
+        for s in (100.0, 75.0, 50.0, 25.0)
+    ]
     assert card["kpi_score"].tolist() == pytest.approx(expected)
     assert card["composite"].tolist() == pytest.approx(expected)
     assert (card["blend"] == "KPI score only (no assessments table)").all()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cpm_analysis.data.dataset import Dataset
 from cpm_analysis.data.protocol import customer_data
-from cpm_analysis.kpis.context import SLA_HOURS, KPIContext, PreparedData
+from cpm_analysis.kpis.context import SLA_HOURS, KPIContext, PreparedData, check_windows
 from cpm_analysis.kpis.registry import KPI, KPIS, KPIUnavailable, get_kpi
 from cpm_analysis.kpis.selection import kpi_dataset
 from cpm_analysis.periods import Period, parse_period, resolve_period
@@ -127,9 +128,10 @@ def _run(
     kpis: Iterable[str] | None,
     sla_hours: float,
     scores: Scores,
+    windows: Any = None,
 ) -> dict[Period, pd.DataFrame]:
     chosen = _select(kpis)
-    prepared = PreparedData(dataset, by=by, scores=_check_scores(scores))
+    prepared = PreparedData(dataset, by=by, scores=_check_scores(scores), windows=windows)
     needed = sorted(set(periods) | {p.previous() for p in periods})
     last = max(periods)
     results = {}
@@ -154,6 +156,7 @@ def compute_kpis(
     kpis: Iterable[str] | None = None,
     sla_hours: float = SLA_HOURS,
     scores: Scores = None,
+    windows: Any = None,
 ) -> pd.DataFrame:
     """Every registered KPI for one period, with the previous period and the change.
 
@@ -189,6 +192,10 @@ def compute_kpis(
         at this period's cutoff, so ``previous`` of the model KPIs stays NaN; a dict
         ``{period label: table}`` gives each period its own. Without it ``predicted_clv`` and
         ``revenue_at_risk`` are not available.
+    windows : WindowsConfig, optional
+        The day windows of ``at_risk_follow_up_rate`` and ``inquiry_conversion`` (the
+        configuration's ``windows``: ``config.windows``); default the built-in 60, 14 and 30
+        days.
 
     Returns
     -------
@@ -226,8 +233,11 @@ def compute_kpis(
     """
     dataset = customer_data(dataset)
     target = resolve_period(period, dataset) if isinstance(period, str) else parse_period(period)
-    data = kpi_dataset(dataset, [target], by)
-    out = _run(data, [target], by=by, kpis=kpis, sla_hours=sla_hours, scores=scores)[target]
+    windows = check_windows(windows)
+    data = kpi_dataset(dataset, [target], by, at_risk_days=windows.at_risk_days)
+    out = _run(
+        data, [target], by=by, kpis=kpis, sla_hours=sla_hours, scores=scores, windows=windows
+    )[target]
     out.attrs.update(
         period=target.label,
         previous_period=target.previous().label,
@@ -246,6 +256,7 @@ def kpi_history(
     kpis: Iterable[str] | None = None,
     sla_hours: float = SLA_HOURS,
     scores: Scores = None,
+    windows: Any = None,
 ) -> pd.DataFrame:
     """:func:`compute_kpis` for several periods at once, sharing the preparation.
 
@@ -257,7 +268,7 @@ def kpi_history(
     periods : list of str or Period
         The periods, e.g. ``period_range("2024-01", "2025-12")`` or ``["2024-Q1", "2024-Q2"]``;
         distinct, of any frequency. Each period is computed as at its own cutoff.
-    by, kpis, sla_hours
+    by, kpis, sla_hours, windows
         As in :func:`compute_kpis`.
     scores : DataFrame or dict, optional
         A dict ``{period label: scored customer table}``; a single table applies to the last
@@ -286,8 +297,11 @@ def kpi_history(
     if len(set(labels)) != len(labels):
         dup = next(label for label in labels if labels.count(label) > 1)
         raise ValueError(f"periods: '{dup}' is listed twice")
-    data = kpi_dataset(customer_data(dataset), parsed, by)
-    frames = _run(data, parsed, by=by, kpis=kpis, sla_hours=sla_hours, scores=scores)
+    windows = check_windows(windows)
+    data = kpi_dataset(customer_data(dataset), parsed, by, at_risk_days=windows.at_risk_days)
+    frames = _run(
+        data, parsed, by=by, kpis=kpis, sla_hours=sla_hours, scores=scores, windows=windows
+    )
     out = pd.concat(
         [frames[p].drop(columns="period") for p in parsed], keys=labels, names=["period"]
     )

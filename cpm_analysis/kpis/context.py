@@ -86,14 +86,20 @@ from cpm_analysis.periods import Period, parse_period
 SLA_HOURS = DEFAULT_CONFIG.sla.first_response_hours
 """The default first-response SLA of ``sla_compliance`` (``sla.first_response_hours``)."""
 
-AT_RISK_DAYS = 60
-"""A customer becomes at risk when this many days pass after a paid order without another."""
+WINDOWS = DEFAULT_CONFIG.windows
+"""The default day windows of the activity KPIs (the configuration's ``windows``)."""
 
-FOLLOW_UP_DAYS = 14
-"""An at-risk customer counts as followed up with an activity within this many days."""
+AT_RISK_DAYS = WINDOWS.at_risk_days
+"""A customer becomes at risk when this many days pass after a paid order without another
+(default; ``windows.at_risk_days``)."""
 
-INQUIRY_ORDER_DAYS = 30
-"""An inquiry counts as converted with a paid order of its customer within this many days."""
+FOLLOW_UP_DAYS = WINDOWS.follow_up_days
+"""An at-risk customer counts as followed up with an activity within this many days (default;
+``windows.follow_up_days``)."""
+
+INQUIRY_ORDER_DAYS = WINDOWS.inquiry_order_days
+"""An inquiry counts as converted with a paid order of its customer within this many days
+(default; ``windows.inquiry_order_days``)."""
 
 INQUIRY_CATEGORIES = ("inquiry", "product")
 """Ticket categories that are inquiries (questions before a purchase), when not a complaint."""
@@ -110,6 +116,35 @@ _EMPTY = np.zeros(0, dtype=np.int64)
 _NEVER = np.iinfo(np.int64).max  # stands for "no such time" (NaT) in int64 nanoseconds
 _HOUR_NS = 3_600_000_000_000.0
 _PAID, _REFUNDED, _OTHER = 0, 1, 2
+
+
+def check_windows(windows: Any) -> Any:
+    """Return ``windows`` (a :class:`~cpm_analysis.config.WindowsConfig`), default :data:`WINDOWS`.
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter when ``windows`` is not a ``WindowsConfig``.
+
+    Examples
+    --------
+    >>> check_windows(None).at_risk_days
+    60
+    >>> check_windows({"at_risk_days": 30})
+    Traceback (most recent call last):
+    ...
+    ValueError: windows: expected the configuration's windows (CPMConfig.windows), got a dict
+    """
+    from cpm_analysis.config import WindowsConfig
+
+    if windows is None:
+        return WINDOWS
+    if not isinstance(windows, WindowsConfig):
+        raise ValueError(
+            "windows: expected the configuration's windows (CPMConfig.windows), got a "
+            f"{type(windows).__name__}"
+        )
+    return windows
 
 
 def _i8(series: pd.Series) -> np.ndarray:
@@ -202,6 +237,9 @@ class PreparedData:
     scores : DataFrame or dict, optional
         The scored customer table (index customer_id; columns ``clv``, ``churn_probability``),
         or a dict of such tables by period label. See :func:`~cpm_analysis.kpis.compute_kpis`.
+    windows : WindowsConfig, optional
+        The day windows of the at-risk follow-up and the inquiry conversion (the
+        configuration's ``windows``; default :data:`WINDOWS`).
 
     Examples
     --------
@@ -215,9 +253,11 @@ class PreparedData:
         dataset: Dataset,
         by: str | pd.Series | None = None,
         scores: pd.DataFrame | dict[str, pd.DataFrame] | None = None,
+        windows: Any = None,
     ):
         if not isinstance(dataset, Dataset):
             raise ValueError(f"dataset: expected a cpm_analysis Dataset, got {type(dataset)!r}")
+        self.windows = check_windows(windows)
         self.dataset = dataset
         self.cap = _NEVER if dataset.cutoff is None else int(dataset.cutoff.value)
         customers = dataset.customers
@@ -423,14 +463,15 @@ class PreparedData:
     def lapses(self) -> tuple[np.ndarray, np.ndarray]:
         """Every moment a customer becomes at risk (customer codes, int64 ns), sorted by time.
 
-        ``AT_RISK_DAYS`` after a paid order that no paid order follows within those days. A
-        moment is the same whatever the cutoff after it: it only needs the orders before it.
+        ``windows.at_risk_days`` after a paid order that no paid order follows within those
+        days. A moment is the same whatever the cutoff after it: it only needs the orders
+        before it.
         """
         times = self.paid_times
         cust, when = times.customer, times.time
         nxt = np.append(when[1:], _NEVER)
         nxt[np.append(cust[1:] != cust[:-1], True)] = _NEVER
-        lapse = when + int(AT_RISK_DAYS * 24 * _HOUR_NS)
+        lapse = when + int(self.windows.at_risk_days * 24 * _HOUR_NS)
         hit = nxt > lapse
         order = np.argsort(lapse[hit], kind="stable")
         return cust[hit][order], lapse[hit][order]
@@ -846,10 +887,10 @@ class KPIContext:
     def at_risk(self) -> pd.DataFrame:
         """Customers becoming at risk in the period, once per time, and their follow-up.
 
-        A customer becomes at risk at ``t + AT_RISK_DAYS`` after a paid order at ``t`` when no
-        paid order follows within those days, and that moment falls in the period. ``followed``
-        is 1.0 with an activity of the customer in ``[at_risk_at, at_risk_at +
-        FOLLOW_UP_DAYS]`` by the cutoff, 0.0 without one when the window has ended by the
+        A customer becomes at risk at ``t + windows.at_risk_days`` after a paid order at ``t``
+        when no paid order follows within those days, and that moment falls in the period.
+        ``followed`` is 1.0 with an activity of the customer in ``[at_risk_at, at_risk_at +
+        windows.follow_up_days]`` by the cutoff, 0.0 without one when the window has ended by the
         cutoff, NaN while it is still open at the cutoff.
         """
         p = self.prepared
@@ -862,7 +903,7 @@ class KPIContext:
         cust, lapse = cust[lo:hi], lapse[lo:hi]
         known = p.signup[cust] <= self._end
         cust, lapse = cust[known], lapse[known]
-        window = lapse + int(FOLLOW_UP_DAYS * 24 * _HOUR_NS)
+        window = lapse + int(p.windows.follow_up_days * 24 * _HOUR_NS)
         first = p.activity_times.first(cust, lapse, strictly_after=False)
         first = np.where(first <= self._end, first, _NEVER)  # not yet happened at the cutoff
         followed = np.where(first <= window, 1.0, np.where(window <= self._end, 0.0, np.nan))
@@ -881,7 +922,7 @@ class KPIContext:
 
         An inquiry: category in :data:`INQUIRY_CATEGORIES` (any case) and not a complaint.
         ``converted`` is 1.0 with a paid order of the customer after the opening and within
-        :data:`INQUIRY_ORDER_DAYS` by the cutoff, 0.0 without one when that window has ended
+        ``windows.inquiry_order_days`` by the cutoff, 0.0 without one when that window has ended
         by the cutoff, NaN while it is open.
         """
         self._require_tickets()
@@ -892,7 +933,7 @@ class KPIContext:
         rows = rows[p.signup[p.t_cust[rows]] <= self._end]
         rows = rows[p.t_inquiry[rows] & (p.ticket_group[rows] >= 0)]
         opened = p.t_open[rows]
-        window = opened + int(INQUIRY_ORDER_DAYS * 24 * _HOUR_NS)
+        window = opened + int(p.windows.inquiry_order_days * 24 * _HOUR_NS)
         nxt = self.next_paid_order(p.t_cust[rows], opened)
         converted = np.where(nxt <= window, 1.0, np.where(window <= self._end, 0.0, np.nan))
         return pd.DataFrame(

@@ -20,6 +20,8 @@ Share of active customers with 2 or more paid orders dated in the period.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from cpm_analysis.data.schema import OPPORTUNITY_STAGES
@@ -266,6 +268,28 @@ def resolution_hours(ctx: KPIContext) -> np.ndarray:
     return ctx.group_median(ctx.tickets["group"], ctx.tickets["resolution_hours"])
 
 
+def sla_outcome(
+    response_hours: Any, age_hours: Any, sla_hours: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The SLA rule of ``sla_compliance``: which tickets met and which breached the SLA.
+
+    ``met``: first answered within ``sla_hours`` (exactly at it counts as met); ``breached``:
+    answered later, or unanswered at the cutoff and older than the SLA. A ticket unanswered
+    and still within the SLA is neither.
+
+    Examples
+    --------
+    >>> met, breached = sla_outcome([2.0, 30.0, np.nan, np.nan], [50, 50, 30, 5], 24)
+    >>> met.tolist(), breached.tolist()
+    ([True, False, False, False], [False, True, True, False])
+    """
+    hours = np.asarray(response_hours, dtype=float)
+    age = np.asarray(age_hours, dtype=float)
+    met = hours <= sla_hours
+    breached = (hours > sla_hours) | (np.isnan(hours) & (age > sla_hours))
+    return met, breached
+
+
 @register_kpi(
     "sla_compliance",
     label_en="First-response SLA compliance",
@@ -281,9 +305,7 @@ def sla_compliance(ctx: KPIContext) -> np.ndarray:
     is left out of the share.
     """
     tickets = ctx.tickets
-    hours, age = tickets["response_hours"].to_numpy(), tickets["age_hours"].to_numpy()
-    met = hours <= ctx.sla_hours
-    breached = (hours > ctx.sla_hours) | (np.isnan(hours) & (age > ctx.sla_hours))
+    met, breached = sla_outcome(tickets["response_hours"], tickets["age_hours"], ctx.sla_hours)
     return ctx.ratio(
         ctx.group_sum(tickets["group"], met), ctx.group_sum(tickets["group"], met | breached)
     )
@@ -306,6 +328,12 @@ def csat(ctx: KPIContext) -> np.ndarray:
     return ctx.group_mean(resolved["group"], resolved["satisfaction"])
 
 
+PROMOTER_MIN = 9
+"""An NPS answer (0-10) at or above this is a promoter's."""
+DETRACTOR_MAX = 6
+"""An NPS answer (0-10) at or below this is a detractor's."""
+
+
 @register_kpi(
     "nps",
     label_en="Net Promoter Score",
@@ -318,7 +346,7 @@ def nps(ctx: KPIContext) -> np.ndarray:
     """100 x (share of survey answers in the period scoring 9-10 minus share scoring 0-6)."""
     surveys = ctx.surveys
     score = surveys["score"].to_numpy()
-    net = (score >= 9).astype(float) - (score <= 6).astype(float)
+    net = (score >= PROMOTER_MIN).astype(float) - (score <= DETRACTOR_MAX).astype(float)
     return 100.0 * ctx.group_mean(surveys["group"], np.where(np.isnan(score), np.nan, net))
 
 
@@ -416,7 +444,8 @@ def at_risk_follow_up_rate(ctx: KPIContext) -> np.ndarray:
     by anyone) within 14 days of becoming at risk. A customer becomes at risk 60 days after a
     paid order that no paid order follows within those 60 days; each such moment in the period
     counts once. One whose 14 days are not over at the cutoff and who has no activity yet is
-    left out.
+    left out. The 60 and 14 days are the defaults of windows.at_risk_days and
+    windows.follow_up_days in the configuration.
     """
     risk = ctx.at_risk
     return ctx.group_mean(risk["group"], risk["followed"])
@@ -507,7 +536,8 @@ def inquiry_conversion(ctx: KPIContext) -> np.ndarray:
     """Share of the inquiries opened in the period followed by a paid order of the same customer
     within 30 days after the opening. An inquiry is a ticket whose category is inquiry or
     product (any case) and that is not a complaint. One whose 30 days are not over at the
-    cutoff and that has no order yet is left out.
+    cutoff and that has no order yet is left out. The 30 days are the default of
+    windows.inquiry_order_days in the configuration.
     """
     asked = ctx.inquiries
     return ctx.group_mean(asked["group"], asked["converted"])

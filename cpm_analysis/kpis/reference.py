@@ -64,7 +64,9 @@ no paid order follows within those 60 days (`kpis.context.AT_RISK_DAYS`); it is 
 with an activity of any type, by anyone, within 14 days of that moment (`FOLLOW_UP_DAYS`). An
 *inquiry* is a ticket of category `inquiry` or `product` (any case) that is not a complaint
 (`INQUIRY_CATEGORIES`); it *converts* with a paid order of its customer within 30 days after
-the opening (`INQUIRY_ORDER_DAYS`). A case whose window is still open at the cutoff, with no
+the opening (`INQUIRY_ORDER_DAYS`). The three windows are the defaults of the configuration's
+`windows.at_risk_days`, `windows.follow_up_days` and `windows.inquiry_order_days`
+(`docs/configuration.md`). A case whose window is still open at the cutoff, with no
 contact (order) yet, is left out of the share until its window ends. An opportunity's `stage`
 is the furthest stage it reached (lead, qualified, proposal, negotiation, closed); the funnel
 KPIs use the opportunities *closed* in the period, whose path is known.

@@ -20,6 +20,8 @@ True
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from cpm_analysis.config import DEFAULT_CONFIG
@@ -36,8 +38,11 @@ def period_kpis(
     scored: pd.DataFrame | None = None,
     *,
     sla_hours: float = DEFAULT_CONFIG.sla.first_response_hours,
+    windows: Any = None,
 ) -> pd.DataFrame:
     """Every KPI of the period, with the model KPIs from the scored table when it has them.
+
+    ``windows`` are the configuration's day windows (``config.windows``; default the built-in).
 
     Examples
     --------
@@ -51,7 +56,7 @@ def period_kpis(
     scores = None
     if scored is not None and {"customer_id", "clv", "churn_probability"} <= set(scored.columns):
         scores = scored.set_index("customer_id")[["clv", "churn_probability"]]
-    return compute_kpis(view, period, scores=scores, sla_hours=sla_hours)
+    return compute_kpis(view, period, scores=scores, sla_hours=sla_hours, windows=windows)
 
 
 def scorecard(

@@ -61,11 +61,13 @@ def _table_of(bucket: Dataset, table: str, columns: list[str]) -> pd.DataFrame:
     return frame if list(frame.columns) == columns else frame[columns]
 
 
-def kpi_dataset(data: Any, periods: Sequence[Period], by: Any = None) -> Dataset:
+def kpi_dataset(
+    data: Any, periods: Sequence[Period], by: Any = None, *, at_risk_days: int = AT_RISK_DAYS
+) -> Dataset:
     """Return a pandas :class:`~cpm_analysis.data.Dataset` with the rows the KPIs of ``periods`` read.
 
     Orders: those dated from the start of the period two before the first one (or from
-    ``AT_RISK_DAYS`` before the start of the one before it, when that is earlier) to the end
+    ``at_risk_days`` before the start of the one before it, when that is earlier) to the end
     of the last one, plus each customer's first paid order, with the columns the KPIs use.
     Customers: id, signup date, contract end and the ``by`` column. Tickets and survey
     answers as they are; the plan tables (staff, targets, assessments) as they are.
@@ -77,7 +79,7 @@ def kpi_dataset(data: Any, periods: Sequence[Period], by: Any = None) -> Dataset
     data = customer_data(data)
     start = min(p.previous().previous().start for p in periods)
     # a customer becoming at risk early in the previous period needs the orders before it
-    lookback = pd.Timedelta(days=AT_RISK_DAYS)
+    lookback = pd.Timedelta(days=at_risk_days)
     start = min(start, min(p.previous().start for p in periods) - lookback)
     end = max(p.end for p in periods)
     lazy = {}

@@ -52,10 +52,12 @@ def kpi_trends(
     *,
     scores: Any = None,
     sla_hours: float = DEFAULT_CONFIG.sla.first_response_hours,
+    windows: Any = None,
 ) -> pd.DataFrame:
     """:func:`~cpm_analysis.kpis.kpi_history` of the last ``n`` periods that the data covers.
 
-    Periods that end before the first order are left out.
+    Periods that end before the first order are left out. ``windows`` are the
+    configuration's day windows (``config.windows``; default the built-in).
 
     Examples
     --------
@@ -69,7 +71,7 @@ def kpi_trends(
 
     first = view.orders["order_date"].min()
     periods = [p for p in recent_periods(period, n) if p.end >= first]
-    return kpi_history(view, periods, sla_hours=sla_hours)
+    return kpi_history(view, periods, sla_hours=sla_hours, windows=windows)
 
 
 def headline_kpis(history: pd.DataFrame, kpis: tuple[str, ...] = HEADLINE_KPIS) -> list[str]:

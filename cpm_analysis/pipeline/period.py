@@ -15,6 +15,7 @@ by the existing analyses (nothing is re-implemented here):
 - KPIs, the scorecard against targets, the KPI trends and the cohorts;
 - the owner and agent team scorecards, last period's scores and the forecast check, the
   biggest risks and the improvement actions;
+- page 06's sales and service tables (:attr:`PeriodResult.sales_service`);
 - for every section whether it is available and, if not, why
   (:func:`cpm_analysis.pipeline.availability.checks`; a section that is not available holds the
   :class:`~cpm_analysis.availability.Unavailable` sentence instead of its value).
@@ -176,7 +177,11 @@ class PeriodResult:
         from cpm_analysis.kpis.scorecard import period_kpis
 
         return period_kpis(
-            self.view, self.period, self.scored, sla_hours=self.rules.sla.first_response_hours
+            self.view,
+            self.period,
+            self.scored,
+            sla_hours=self.rules.sla.first_response_hours,
+            windows=self.rules.windows,
         )
 
     @cached_property
@@ -197,7 +202,12 @@ class PeriodResult:
         """The KPIs of the last 12 periods (:func:`~cpm_analysis.kpis.trends.kpi_trends`)."""
         from cpm_analysis.kpis.trends import kpi_trends
 
-        return kpi_trends(self.view, self.period, sla_hours=self.rules.sla.first_response_hours)
+        return kpi_trends(
+            self.view,
+            self.period,
+            sla_hours=self.rules.sla.first_response_hours,
+            windows=self.rules.windows,
+        )
 
     @cached_property
     def cohorts(self) -> Any:
@@ -330,12 +340,28 @@ class PeriodResult:
             "actions",
             "value_intervals",
             "team_noise",
+            "sales_service",
         ):
             getattr(self, name)
         self.checks  # noqa: B018 - computed for the side effect of caching it
         if self.forecast_model is None and self.owner is None:
             self.forecast_model = getattr(self.forecast, "model", None)
         return self
+
+    @cached_property
+    def sales_service(self) -> dict[str, Any]:
+        """The tables of page 06 (sales and service), each a table or the sentence why not.
+
+        :func:`cpm_analysis.sales.sales_tables` (``funnel``, ``cycle``, ``owners``,
+        ``closed``, ``sales_rollup``, ``service_rollup``),
+        :func:`cpm_analysis.service.service_tables` (``by_category``, ``by_product``,
+        ``follow_up``, ``teams``) and :func:`cpm_analysis.marketing.marketing_tables`
+        (``campaigns``, ``marketers``) of the view; on an owner's result the roll-ups to the
+        managers are left to the company's page.
+        """
+        from cpm_analysis.pipeline.sales_service import sales_service_tables
+
+        return sales_service_tables(self.view, self.period, self.rules, owner=self.owner)
 
     # --- an owner's book -------------------------------------------------------------------
 
@@ -669,6 +695,7 @@ def _build(
             period,
             scored,
             sla_hours=rules.sla.first_response_hours,
+            windows=rules.windows,
         )
     out.metrics["kpis"] = _kpi_metrics(out.kpis)
     return out.compute_all()

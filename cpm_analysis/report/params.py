@@ -500,9 +500,22 @@ class ReportContext:
 
 
 NAME_COLUMNS: frozenset[str] = frozenset(
-    {"segment", "previous_segment", "current_segment", "from_segment", "to_segment"}
+    {
+        "segment",
+        "previous_segment",
+        "current_segment",
+        "from_segment",
+        "to_segment",
+        "stage",
+        "outcome",
+        "member",
+        "reason",
+        "group",
+    }
 )
-"""Columns of names that a page shows translated (segment names: their map's label)."""
+"""Columns of names that a page shows translated (segment names: their map's label; the
+funnel's stages, the sales cycle's outcomes, a roll-up's ``(team)``, a follow-up's reason and
+the action list's groups: their catalogue entry)."""
 
 
 def validate_parameters(
