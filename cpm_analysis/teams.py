@@ -709,12 +709,11 @@ def _scorecard(
         within_noise=modes,
     )
     now = flags.loc[flags["period"] == target.label]
+    # one flag per rule and its reasons together (a penalty and a review both spared within
+    # noise are one within_noise flag), so that flags and flag_reasons pair up in order
+    now = now.groupby(["person", "rule"], sort=False)["reason"].agg(" / ".join).reset_index()
     card["flags"] = (
-        now.groupby("person")["rule"]
-        .agg(lambda rules: ", ".join(dict.fromkeys(rules)))
-        .reindex(card.index)
-        .fillna("")
-        .astype("str")
+        now.groupby("person")["rule"].agg(", ".join).reindex(card.index).fillna("").astype("str")
     )
     card["flag_reasons"] = (
         now.groupby("person")["reason"].agg("; ".join).reindex(card.index).fillna("").astype("str")

@@ -515,6 +515,12 @@ def test_last_by_a_tiny_margin_on_a_tiny_book_is_not_penalised():
     assert "within noise in 2024-04, 2024-05, 2024-06: no review" in reasons
     assert "bottom 2 of 4 in 2024-06 (rank 4), but could rank as high as 1 within noise" in reasons
     assert card.loc["O4", "noise"] == "within noise"
+    # the page writes the spared penalty and review as one flag, with both reasons
+    from cpm_analysis.report.review import flag_words
+
+    words = flag_words(card.loc["O4", "flags"], card.loc["O4", "flag_reasons"])
+    assert "Place within noise: rule not applied (last of 4 in 2024-06" in words
+    assert "no penalty / last place 3 periods running" in words
     # the score interval: O4's revenue could be above everyone's (upper end 196 + 1.645 x
     # sqrt(2 x 98^2)), so its percentile score could be 100; O1's could be below everyone's
     assert card.loc["O4", "composite_upper"] == pytest.approx(100.0)
