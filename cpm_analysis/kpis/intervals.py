@@ -596,4 +596,4 @@ def kpi_bounds(
     if not frames:
         empty = pd.DataFrame(columns=["period", "kpi", by, "lower", "upper"])
         return empty.set_index(["period", "kpi", by]).astype(float)
-    return pd.concat(frames, ignore_index=True).set_index(["period", "kpi", by])
+    return pd.concat(frames, ignore_index=True).set_index(["period", "kpi", by]).sort_index()
