@@ -175,7 +175,9 @@ class ModelChoice:
     opportunity : str or None
         ``"Y"`` or ``"Q"`` on the discrete route.
     contract_period : str or None
-        The contract period's code (``"W"``, ``"M"``, ``"Q"``, ``"Y"``) on the contractual route.
+        The contract period's code (``"W"``, ``"M"``, ``"Q"``, ``"Y"``, from
+        ``contract_period=``) with which sBG is fitted and scored (the contractual route, or
+        a pinned sBG).
     """
 
     route: str
@@ -952,7 +954,7 @@ def choose_value_model(
         calibration_end=evidence["calibration_end"],
         observation_end=end,
         opportunity=opportunity,
-        contract_period=period if route == "contractual" else None,
+        contract_period=period,
     )
 
 
