@@ -206,11 +206,20 @@ class AssessmentConfig(_Section):
         return out
 
 
+WithinNoise = Literal["spare", "mark", "ignore"]
+"""What a ranking rule does when the place that triggers it lies within noise (the score
+intervals of :func:`cpm_analysis.teams.apply_rules` overlap): ``spare`` does not apply it (the
+person is flagged ``within_noise`` with why), ``mark`` applies it and says in the reason that
+the place is within noise, ``ignore`` applies it on the point scores alone."""
+
+
 class RewardRule(_Section):
     """``ranking.reward``: the first place of a period."""
 
     enabled: bool = True
     """Flag the top performer of each period ``reward``."""
+    within_noise: WithinNoise = "mark"
+    """A first place within noise of others is still rewarded, and the reason says so."""
     action: str = "Recognise the result (top performer of the period)."
     """The action written into the report's improvement actions."""
 
@@ -220,6 +229,8 @@ class PenaltyRule(_Section):
 
     enabled: bool = False
     """Flag the last place of each period ``penalty`` (off by default)."""
+    within_noise: WithinNoise = "spare"
+    """No penalty for a last place within noise of others (their score intervals overlap)."""
     action: str = "Apply the last-place consequence of the appraisal scheme with their manager."
     """The action written into the report's improvement actions."""
 
@@ -231,6 +242,9 @@ class ImprovementPlanRule(_Section):
     """How many of the bottom are flagged ``improvement_plan`` (0: the rule is off)."""
     deadline_days: int = Field(30, ge=1)
     """Days after the period's end by which the improvement plan is due (``plan_due``)."""
+    within_noise: WithinNoise = "mark"
+    """A bottom place within noise still gets the plan, and the reason says how high the
+    person could rank within noise."""
     action: str = "Agree a written improvement plan with their manager this month."
     """The action written into the report's improvement actions."""
 
@@ -240,6 +254,8 @@ class ReviewRule(_Section):
 
     after_periods: int = Field(3, ge=0)
     """Consecutive periods in last place that flag ``review`` (0: the rule is off)."""
+    within_noise: WithinNoise = "spare"
+    """With ``spare`` only last places clear of noise count towards the run."""
     action: str = "Performance review: last place for several consecutive periods."
     """The action written into the report's improvement actions."""
 
@@ -251,6 +267,18 @@ class RankingConfig(_Section):
     penalty: PenaltyRule = Field(default_factory=PenaltyRule)
     improvement_plan: ImprovementPlanRule = Field(default_factory=ImprovementPlanRule)
     review: ReviewRule = Field(default_factory=ReviewRule)
+    noise_level: float = Field(0.9, gt=0, lt=1, allow_inf_nan=False)
+    """Coverage of the KPI intervals behind the score intervals the rules are checked against."""
+
+    @property
+    def within_noise(self) -> dict[str, str]:
+        """Rule name -> its ``within_noise`` setting."""
+        return {
+            "improvement_plan": self.improvement_plan.within_noise,
+            "review": self.review.within_noise,
+            "reward": self.reward.within_noise,
+            "penalty": self.penalty.within_noise,
+        }
 
     @property
     def actions(self) -> dict[str, str]:
@@ -274,6 +302,10 @@ class CLVConfig(_Section):
     """The purchase model: ``auto`` chooses it on a holdout each period
     (:func:`cpm_analysis.clv.selection.choose_value_model`); a model name pins it (the
     comparison is still shown). The names are :data:`cpm_analysis.clv.selection.MODEL_NAMES`."""
+    contract_period: Literal["week", "month", "quarter", "year"] = "month"
+    """The contract period of the contractual (sBG) route: how often a contract renews
+    (:func:`cpm_analysis.clv.contract_periods`: a week is 7 days, a month 365.25 / 12, a quarter
+    365.25 / 4 and a year 365.25 days)."""
 
 
 def _days(text: str) -> str:

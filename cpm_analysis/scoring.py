@@ -212,6 +212,7 @@ def _route_block(
             cutoff,
             name,
             opportunity=getattr(choice, "opportunity", None),
+            contract_period=getattr(choice, "contract_period", None) or "M",
             horizon_months=horizon_months,
             discount_rate=discount_rate,
         )

@@ -58,6 +58,7 @@ from cpm_analysis.data.dataset import Dataset
 from cpm_analysis.data.protocol import CustomerData
 from cpm_analysis.kpis.compute import kpi_history
 from cpm_analysis.kpis.context import MISSING_GROUP
+from cpm_analysis.kpis.intervals import kpi_bounds, noise_verdict, rank_within_noise
 from cpm_analysis.kpis.registry import get_kpi
 from cpm_analysis.kpis.targets import _clean_targets, attainment, period_targets
 from cpm_analysis.periods import Period, parse_period, resolve_period
@@ -91,8 +92,13 @@ RULES: dict[str, str] = {
     "review": "last place three periods running: review",
     "reward": "top performer of the period: reward",
     "penalty": "last place of the period: penalty (off by default)",
+    "within_noise": "a rule not applied because the place lies within noise (ranking.<rule>."
+    "within_noise: spare)",
 }
 """The rules :func:`apply_rules` applies, by the name that appears in ``flags``."""
+
+NOISE_MODES: tuple[str, ...] = ("spare", "mark", "ignore")
+"""What a rule does with a place within noise (``ranking.<rule>.within_noise``)."""
 
 # An agent handling more tickets is better, although fewer tickets is better for the company.
 _AGENT_DIRECTIONS = {"tickets": "higher"}
@@ -155,6 +161,50 @@ def _percentile_score(values: pd.Series, higher: bool) -> pd.Series:
     return signed.rank(pct=True, method="average") * 100.0
 
 
+def _percentile_at(moved: pd.Series, values: pd.Series, higher: bool) -> pd.Series:
+    """Return each person's percentile score had their value been ``moved``, the others not.
+
+    ``100 x (1 + others below + others equal / 2) / n``: at ``moved == values`` it is
+    :func:`_percentile_score`.
+    """
+    have = values.dropna()
+    x = moved.reindex(have.index).to_numpy(dtype=float)
+    v = have.to_numpy(dtype=float)
+    if not higher:
+        x, v = -x, -v
+    others = ~np.eye(len(v), dtype=bool)
+    below = ((v[None, :] < x[:, None]) & others).sum(axis=1)
+    equal = ((v[None, :] == x[:, None]) & others).sum(axis=1)
+    score = 100.0 * (1.0 + below + 0.5 * equal) / max(len(v), 1)
+    return pd.Series(np.where(np.isnan(x), np.nan, score), index=have.index).reindex(values.index)
+
+
+def _kpi_score(
+    value: pd.Series,
+    target: pd.Series,
+    higher: bool,
+    attainment_cap: float,
+    team: pd.Series | None = None,
+) -> tuple[pd.Series, pd.Series]:
+    """Score 0-100 of each person's ``value`` of one KPI (step 2), and its attainment.
+
+    Against the target where there is one, else by the percentile among the ``team``'s values
+    (default: ``value`` itself; a moved value is ranked among the team's point values).
+    """
+    people = value.index
+    att = pd.Series(
+        attainment(value.to_numpy(), target.to_numpy(), np.full(len(value), higher)), index=people
+    )
+    reached = (value >= target) if higher else (value <= target)
+    from_target = 100.0 * att.clip(lower=0, upper=attainment_cap) / attainment_cap
+    from_target = from_target.where(att.notna(), np.where(reached, 100 / attainment_cap, 0.0))
+    if team is None:
+        from_team = _percentile_score(value.dropna(), higher).reindex(people)
+    else:
+        from_team = _percentile_at(value, team, higher)
+    return from_target.where(target.notna(), from_team).where(value.notna()), att
+
+
 def _targets_for(
     targets: pd.DataFrame | None, period: Period, people: pd.Index, kpi_ids: list[str]
 ) -> pd.DataFrame:
@@ -209,30 +259,40 @@ def _score_period(
     assessment_weights: dict[str, float],
     assessment_share: float,
     attainment_cap: float = ATTAINMENT_CAP,
+    bounds: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """One period's scorecard from the KPI values per person (rows) and KPI (columns)."""
+    """One period's scorecard from the KPI values per person (rows) and KPI (columns).
+
+    ``bounds`` (KPI intervals indexed by ``kpi`` and person, columns ``lower``, ``upper``)
+    adds ``kpi_score_lower``/``_upper`` and ``composite_lower``/``_upper`` (see
+    :func:`_score_interval`).
+    """
     kpi_ids = list(weights)
     people = values.index
     goal = _targets_for(targets, period, people, kpi_ids)
     card = pd.DataFrame(index=people)
     scores = pd.DataFrame(index=people, columns=kpi_ids, dtype=float)
+    down = pd.DataFrame(0.0, index=people, columns=kpi_ids)
+    up = pd.DataFrame(0.0, index=people, columns=kpi_ids)
+    known = set(bounds.index.get_level_values("kpi")) if bounds is not None else set()
     for kpi_id in kpi_ids:
         higher = directions[kpi_id] == "higher"
         value = values[kpi_id].astype(float)
         target = goal[kpi_id].astype(float)
-        att = pd.Series(
-            attainment(value.to_numpy(), target.to_numpy(), np.full(len(value), higher)),
-            index=people,
-        )
-        reached = (value >= target) if higher else (value <= target)
-        from_target = 100.0 * att.clip(lower=0, upper=attainment_cap) / attainment_cap
-        from_target = from_target.where(att.notna(), np.where(reached, 100 / attainment_cap, 0.0))
-        from_team = _percentile_score(value.dropna(), higher).reindex(people)
-        score = from_target.where(target.notna(), from_team).where(value.notna())
+        score, att = _kpi_score(value, target, higher, attainment_cap)
         card[kpi_id] = value
         card[f"{kpi_id}_target"] = target
         card[f"{kpi_id}_attainment"] = att.where(target.notna())
         scores[kpi_id] = score
+        if bounds is not None and kpi_id in known:
+            ends = bounds.xs(kpi_id, level="kpi").reindex(people)
+            low = ends["lower"].astype(float).where(value.notna()).fillna(value)
+            high = ends["upper"].astype(float).where(value.notna()).fillna(value)
+            worse, better = (low, high) if higher else (high, low)
+            at_worse = _kpi_score(worse, target, higher, attainment_cap, team=value)[0]
+            at_better = _kpi_score(better, target, higher, attainment_cap, team=value)[0]
+            down[kpi_id] = (score - at_worse).clip(lower=0).fillna(0.0)
+            up[kpi_id] = (at_better - score).clip(lower=0).fillna(0.0)
     for kpi_id in kpi_ids:
         card[f"score_{kpi_id}"] = scores[kpi_id]
     w = pd.Series(weights, dtype=float)
@@ -240,6 +300,10 @@ def _score_period(
     total_w = have.mul(w, axis=1).sum(axis=1)
     kpi_score = scores.fillna(0.0).mul(w, axis=1).sum(axis=1) / total_w.where(total_w > 0)
     card["kpi_score"] = kpi_score
+    if bounds is not None:
+        card["kpi_score_lower"], card["kpi_score_upper"] = _score_interval(
+            kpi_score, down.where(have, 0.0), up.where(have, 0.0), w, total_w
+        )
 
     assessed, used = _assessment_for(assessments, period)
     assessed = assessed.reindex(people)
@@ -281,8 +345,75 @@ def _score_period(
     else:
         reason = "no assessments table" if assessments is None else f"no assessment for {period}"
         card["blend"] = f"KPI score only ({reason})"
+    if bounds is not None:  # an assessment is a judgement, not a sample: only the KPIs vary
+        share = pd.Series(np.where(have_both, assessment_share, 0.0), index=people)
+        for end in ("lower", "upper"):
+            spread = card[f"kpi_score_{end}"] - kpi_score
+            card[f"composite_{end}"] = (card["composite"] + (1 - share) * spread.fillna(0.0)).where(
+                card["composite"].notna()
+            )
     card["rank"] = card["composite"].rank(ascending=False, method="min").astype("Int64")
     return card.sort_values(["composite"], ascending=False, na_position="last")
+
+
+def _score_interval(
+    kpi_score: pd.Series,
+    down: pd.DataFrame,
+    up: pd.DataFrame,
+    weights: pd.Series,
+    total: pd.Series,
+) -> tuple[pd.Series, pd.Series]:
+    """Return the KPI score's interval from each KPI score's move to its KPI's interval ends.
+
+    The moves (``down``, ``up``: 0-100 points, per person and KPI) are weighted like the scores
+    and combined in quadrature, ``sqrt(sum_k (w_k d_k)^2) / sum_k w_k``, as independent
+    errors are; the ends are clipped to 0-100.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        below = np.sqrt((down.mul(weights, axis=1) ** 2).sum(axis=1)) / total
+        above = np.sqrt((up.mul(weights, axis=1) ** 2).sum(axis=1)) / total
+    lower = (kpi_score - below.fillna(0.0)).clip(lower=0.0, upper=100.0)
+    upper = (kpi_score + above.fillna(0.0)).clip(lower=0.0, upper=100.0)
+    return lower.where(kpi_score.notna()), upper.where(kpi_score.notna())
+
+
+def _check_noise(within_noise: Mapping[str, str] | None) -> dict[str, str]:
+    modes = dict(_RANKING.within_noise)
+    if within_noise is None:
+        return modes
+    if not isinstance(within_noise, Mapping):
+        raise ValueError(f"within_noise: expected a dict of rule to mode, got {within_noise!r}")
+    for rule, mode in within_noise.items():
+        if rule not in modes:
+            raise ValueError(
+                f"within_noise: unknown rule {rule!r} (use {', '.join(map(repr, modes))})"
+            )
+        if mode not in NOISE_MODES:
+            raise ValueError(
+                f"within_noise: the mode of {rule!r} must be one of "
+                f"{', '.join(map(repr, NOISE_MODES))}, got {mode!r}"
+            )
+        modes[rule] = mode
+    return modes
+
+
+def _places(card: pd.DataFrame, score: str, values: pd.Series) -> pd.DataFrame | None:
+    """Return the places the score intervals settle (:func:`rank_within_noise`), or None."""
+    low, high = f"{score}_lower", f"{score}_upper"
+    if low not in card.columns or high not in card.columns or len(values) < 2:
+        return None
+    table = pd.DataFrame(
+        {
+            "value": values,
+            "lower": card[low].astype(float).reindex(values.index).fillna(values),
+            "upper": card[high].astype(float).reindex(values.index).fillna(values),
+        }
+    )
+    return rank_within_noise(table, value="value")
+
+
+def _others(k: int) -> str:
+    return f"{k} other" if k == 1 else f"{k} others"
 
 
 def apply_rules(
@@ -293,6 +424,7 @@ def apply_rules(
     score: str = "composite",
     reward: bool = _RANKING.reward.enabled,
     penalty: bool = _RANKING.penalty.enabled,
+    within_noise: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Apply the team rules to scorecards of several periods.
 
@@ -306,10 +438,22 @@ def apply_rules(
     Last and top place need at least two ranked people. People without a composite are not
     ranked and never flagged. ``bottom=0`` or ``review_after=0`` turns that rule off.
 
+    **Noise.** When a scorecard has the score's interval (``composite_lower`` and
+    ``composite_upper``, from :func:`owner_scorecard`), :func:`rank_within_noise` says which
+    places the intervals settle: a first (last) place is *clear* when every other person's
+    interval lies wholly below (above) the person's; a bottom place is clear when the person
+    could not rank above the bottom ``bottom`` within the intervals. A rule whose place is not
+    clear follows its ``within_noise`` mode: ``mark`` applies it and adds ``but within noise
+    of N others`` to the reason; ``spare`` does not apply it and flags ``within_noise`` with
+    why (for the review, a last place within noise does not count towards the run);
+    ``ignore`` applies it on the point scores. The defaults (``ranking.<rule>.within_noise``)
+    spare the penalty and the review and mark the reward and the improvement plan.
+
     Parameters
     ----------
     scorecards : dict
-        ``{period: scorecard}``; each scorecard indexed by person with a ``score`` column.
+        ``{period: scorecard}``; each scorecard indexed by person with a ``score`` column (and
+        optionally ``<score>_lower``, ``<score>_upper``).
     bottom : int
         How many of the bottom are flagged for an improvement plan (0: none).
     review_after : int
@@ -320,6 +464,8 @@ def apply_rules(
         Flag the first place ``reward`` (``ranking.reward.enabled``, default on).
     penalty : bool
         Flag the last place ``penalty`` (``ranking.penalty.enabled``, default off).
+    within_noise : dict, optional
+        Rule name -> ``"spare"``, ``"mark"`` or ``"ignore"``, overriding the defaults.
 
     Returns
     -------
@@ -337,6 +483,16 @@ def apply_rules(
     >>> flags = apply_rules(cards, bottom=0, review_after=0, reward=False, penalty=True)
     >>> flags.loc[flags["period"] == "2024-06", ["person", "rule"]].values.tolist()
     [['cy', 'penalty']]
+
+    With intervals, a last place within noise of the others is spared the penalty:
+
+    >>> june = pd.DataFrame({"composite": [70, 65, 60], "composite_lower": [50, 45, 40],
+    ...                      "composite_upper": [90, 85, 80]}, index=["ann", "bo", "cy"])
+    >>> flags = apply_rules({"2024-06": june}, bottom=0, penalty=True)
+    >>> flags[["person", "rule"]].values.tolist()
+    [['ann', 'reward'], ['cy', 'within_noise']]
+    >>> flags["reason"].iloc[1]
+    'last of 3 in 2024-06 (composite 60.0), but within noise of 2 others: no penalty'
     """
     if isinstance(bottom, bool) or not isinstance(bottom, int) or bottom < 0:
         raise ValueError(f"bottom: expected an integer >= 0, got {bottom!r}")
@@ -344,62 +500,91 @@ def apply_rules(
         raise ValueError(f"review_after: expected an integer >= 0, got {review_after!r}")
     if not isinstance(scorecards, Mapping) or not scorecards:
         raise ValueError("scorecards: expected a non-empty dict {period: scorecard}")
+    modes = _check_noise(within_noise)
     by_period: dict[Period, pd.Series] = {}
+    places: dict[Period, pd.DataFrame | None] = {}
     for label, card in scorecards.items():
         period = parse_period(label)
         if score not in card.columns:
             raise ValueError(f"scorecards: the scorecard of {period} has no '{score}' column")
         by_period[period] = card[score].astype(float).dropna()
+        places[period] = _places(card, score, by_period[period])
     records: list[dict[str, Any]] = []
     last_place: dict[Period, set] = {}
+    noisy_last: dict[Period, set] = {}
+
+    def add(period: Period, person: Any, rule: str, reason: str) -> None:
+        records.append({"period": period.label, "person": person, "rule": rule, "reason": reason})
+
+    def judge(
+        period: Period, person: Any, rule: str, reason: str, settled: bool, noise: str, spared: str
+    ) -> None:
+        mode = modes[rule]
+        if settled or mode == "ignore":
+            add(period, person, rule, reason)
+        elif mode == "mark":
+            add(period, person, rule, f"{reason}, but {noise}")
+        else:
+            add(period, person, "within_noise", f"{reason}, but {noise}: {spared}")
+
     for period in sorted(by_period):
         values = by_period[period]
         n = len(values)
         worst = values.rank(ascending=True, method="min")
         best = values.rank(ascending=False, method="min")
-        last_place[period] = set(values.index[worst == 1]) if n >= 2 else set()
+        place = places[period]  # None without intervals: every place counts as settled
+        rank_best = place["rank_best"] if place is not None else pd.Series(1, values.index)
+        rank_worst = place["rank_worst"] if place is not None else pd.Series(1, values.index)
+        last = set(values.index[worst == 1]) if n >= 2 else set()
+        last_place[period] = last
+        noisy_last[period] = {p for p in last if place is not None and int(rank_best[p]) < n}
         if bottom and n > bottom:
             for person in values.index[worst <= bottom]:
-                records.append(
-                    {
-                        "period": period.label,
-                        "person": person,
-                        "rule": "improvement_plan",
-                        "reason": f"bottom {bottom} of {n} in {period} (rank {int(best[person])})",
-                    }
+                high = int(rank_best[person])
+                judge(
+                    period,
+                    person,
+                    "improvement_plan",
+                    f"bottom {bottom} of {n} in {period} (rank {int(best[person])})",
+                    settled=place is None or high > n - bottom,
+                    noise=f"could rank as high as {high} within noise",
+                    spared="no improvement plan",
                 )
         if penalty and n >= 2:
             for person in values.index[worst == 1]:
-                records.append(
-                    {
-                        "period": period.label,
-                        "person": person,
-                        "rule": "penalty",
-                        "reason": f"last of {n} in {period} ({score} {values[person]:.1f})",
-                    }
+                judge(
+                    period,
+                    person,
+                    "penalty",
+                    f"last of {n} in {period} ({score} {values[person]:.1f})",
+                    settled=person not in noisy_last[period],
+                    noise=f"within noise of {_others(n - int(rank_best[person]))}",
+                    spared="no penalty",
                 )
         if reward and n >= 2:
             for person in values.index[best == 1]:
-                records.append(
-                    {
-                        "period": period.label,
-                        "person": person,
-                        "rule": "reward",
-                        "reason": f"top performer of {n} in {period} "
-                        f"({score} {values[person]:.1f})",
-                    }
+                judge(
+                    period,
+                    person,
+                    "reward",
+                    f"top performer of {n} in {period} ({score} {values[person]:.1f})",
+                    settled=int(rank_worst[person]) == 1,
+                    noise=f"within noise of {_others(int(rank_worst[person]) - 1)}",
+                    spared="no reward",
                 )
         run = [period.shift(-k) for k in range(review_after - 1, -1, -1)]
         if run and all(p in last_place for p in run):
             for person in set.intersection(*(last_place[p] for p in run)):
-                records.append(
-                    {
-                        "period": period.label,
-                        "person": person,
-                        "rule": "review",
-                        "reason": f"last place {review_after} periods running "
-                        f"({', '.join(p.label for p in run)})",
-                    }
+                noisy = [p.label for p in run if person in noisy_last[p]]
+                judge(
+                    period,
+                    person,
+                    "review",
+                    f"last place {review_after} periods running "
+                    f"({', '.join(p.label for p in run)})",
+                    settled=not noisy,
+                    noise=f"within noise in {', '.join(noisy)}",
+                    spared="no review",
                 )
     out = pd.DataFrame.from_records(records, columns=["period", "person", "rule", "reason"])
     order = {label: i for i, label in enumerate(RULES)}
@@ -466,6 +651,8 @@ def _scorecard(
     penalty: bool = _RANKING.penalty.enabled,
     plan_days: int = _RANKING.improvement_plan.deadline_days,
     windows: Any = None,
+    within_noise: Mapping[str, str] | None = None,
+    noise_level: float = _RANKING.noise_level,
 ) -> pd.DataFrame:
     if not isinstance(dataset, CustomerData):  # the dataset protocol: pandas or Dask
         raise ValueError(f"dataset: expected a cpm_analysis Dataset, got {type(dataset)!r}")
@@ -485,6 +672,14 @@ def _scorecard(
     values = kpi_history(
         dataset, periods, by=by, kpis=list(chosen), sla_hours=sla_hours, windows=windows
     )
+    modes = _check_noise(within_noise)
+    if not (isinstance(noise_level, float | int) and 0 < noise_level < 1):
+        raise ValueError(f"noise_level: expected a probability in (0, 1), got {noise_level!r}")
+    bounds = None
+    if any(mode != "ignore" for mode in modes.values()):
+        bounds = kpi_bounds(
+            dataset, periods, by=by, kpis=list(chosen), level=noise_level, sla_hours=sla_hours
+        )
     dirs = {k: directions.get(k, get_kpi(k).direction) for k in chosen}
     cards: dict[str, pd.DataFrame] = {}
     for p in periods:
@@ -505,12 +700,21 @@ def _scorecard(
             assessment_weights=blend,
             assessment_share=float(assessment_share),
             attainment_cap=float(attainment_cap),
+            bounds=None if bounds is None else _period_bounds(bounds, p.label),
         )
     card = cards[target.label]
     flags = apply_rules(
-        cards, bottom=bottom, review_after=review_after, reward=reward, penalty=penalty
+        cards,
+        bottom=bottom,
+        review_after=review_after,
+        reward=reward,
+        penalty=penalty,
+        within_noise=modes,
     )
     now = flags.loc[flags["period"] == target.label]
+    # one flag per rule and its reasons together (a penalty and a review both spared within
+    # noise are one within_noise flag), so that flags and flag_reasons pair up in order
+    now = now.groupby(["person", "rule"], sort=False)["reason"].agg(" / ".join).reset_index()
     card["flags"] = (
         now.groupby("person")["rule"].agg(", ".join).reindex(card.index).fillna("").astype("str")
     )
@@ -528,7 +732,11 @@ def _scorecard(
     if dataset.staff is not None and "team" in dataset.staff.columns:
         team = dataset.staff.drop_duplicates("staff_id").set_index("staff_id")["team"]
         card.insert(0, "team", team.reindex(card.index).to_numpy())
+    if bounds is not None:
+        place = _places(card, "composite", card["composite"].astype(float).dropna())
+        card["noise"] = "" if place is None else noise_verdict(place).reindex(card.index).fillna("")
     card.attrs.update(
+        noise_level=float(noise_level) if bounds is not None else None,
         period=target.label,
         weights=chosen,
         directions=dirs,
@@ -537,6 +745,13 @@ def _scorecard(
         rules=flags.to_dict("records"),
     )
     return card
+
+
+def _period_bounds(bounds: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Return the KPI intervals of one period, indexed by ``kpi`` and person."""
+    if label not in bounds.index.get_level_values("period"):
+        return bounds.iloc[:0].droplevel("period")
+    return bounds.xs(label, level="period")
 
 
 def owner_scorecard(
@@ -557,6 +772,8 @@ def owner_scorecard(
     penalty: bool = _RANKING.penalty.enabled,
     plan_days: int = _RANKING.improvement_plan.deadline_days,
     windows: Any = None,
+    within_noise: Mapping[str, str] | None = None,
+    noise_level: float = _RANKING.noise_level,
 ) -> pd.DataFrame:
     """Scorecard of the account owners (sales) for one period, ranked and flagged.
 
@@ -599,6 +816,14 @@ def owner_scorecard(
         ``ranking.improvement_plan.deadline_days``).
     windows : WindowsConfig, optional
         The day windows of the activity KPIs (``windows``; default the built-in).
+    within_noise : dict, optional
+        Rule name -> ``"spare"``, ``"mark"`` or ``"ignore"``: what a rule does when the place
+        that triggers it lies within noise (:func:`apply_rules`; defaults
+        ``ranking.<rule>.within_noise``: the penalty and the review are spared, the reward and
+        the improvement plan marked). All ``"ignore"``: no intervals are computed.
+    noise_level : float
+        Coverage of the KPI intervals behind the score interval (default 0.9,
+        ``ranking.noise_level``).
 
     Returns
     -------
@@ -643,6 +868,8 @@ def owner_scorecard(
         penalty=penalty,
         plan_days=plan_days,
         windows=windows,
+        within_noise=within_noise,
+        noise_level=noise_level,
     )
 
 
@@ -664,6 +891,8 @@ def agent_scorecard(
     penalty: bool = _RANKING.penalty.enabled,
     plan_days: int = _RANKING.improvement_plan.deadline_days,
     windows: Any = None,
+    within_noise: Mapping[str, str] | None = None,
+    noise_level: float = _RANKING.noise_level,
 ) -> pd.DataFrame:
     """Scorecard of the service agents for one period, from the tickets they handled.
 
@@ -708,6 +937,8 @@ def agent_scorecard(
         penalty=penalty,
         plan_days=plan_days,
         windows=windows,
+        within_noise=within_noise,
+        noise_level=noise_level,
     )
 
 
@@ -742,4 +973,6 @@ def scorecard_options(config: CPMConfig, role: str = "owner") -> dict[str, Any]:
         "penalty": ranking.penalty.enabled,
         "plan_days": ranking.improvement_plan.deadline_days,
         "windows": config.windows,
+        "within_noise": ranking.within_noise,
+        "noise_level": ranking.noise_level,
     }

@@ -159,3 +159,84 @@ def test_distinct_rows_with_weights_fit_like_the_full_summary(bg_summary):
     for part, values in full.coefficients_.items():
         for col, value in values.items():
             assert weighted.coefficients_[part][col] == pytest.approx(value, rel=1e-3, abs=1e-5)
+
+
+# --- the parameterisation of Fader & Hardie's note (2007, note 019) -----------------------------
+def _bgnbd_log_likelihood(params: dict, frame: pd.DataFrame) -> float:
+    """Sum of the BG/NBD likelihood (Fader, Hardie & Lee 2005, eq. 6) at per-row parameters.
+
+    ``L = B(a, b+x)/B(a, b) G(r+x) alpha^r / (G(r) (alpha+T)^(r+x))
+    + [x>0] B(a+1, b+x-1)/B(a, b) G(r+x) alpha^r / (G(r) (alpha+t_x)^(r+x))``, written
+    independently of the package's code.
+    """
+    from scipy.special import betaln, gammaln
+
+    r, alpha, a, b = (np.asarray(params[k], dtype=float) for k in ("r", "alpha", "a", "b"))
+    x, tx, T = (frame[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    common = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
+    first = betaln(a, b + x) - betaln(a, b) + common - (r + x) * np.log(alpha + T)
+    second = np.where(
+        x > 0,
+        betaln(a + 1, b + np.maximum(x, 1) - 1)
+        - betaln(a, b)
+        + common
+        - (r + x) * np.log(alpha + tx),
+        -np.inf,
+    )
+    return float(np.logaddexp(first, second).sum())
+
+
+def _note_params(model, frame: pd.DataFrame, dropout: tuple[str, ...]) -> dict:
+    """Each row's parameters by the note: alpha_i = alpha0 exp(-g1 z), a_i = a0 exp(g2 z),
+    b_i = b0 exp(g3 z) (BG/NBD), beta_i = beta0 exp(-g2 z) (Pareto/NBD)."""
+    z = frame["web"].to_numpy(dtype=float)
+    coef = model.coefficients_
+    out = {k: np.full(len(frame), v) for k, v in model.params_.items()}
+    out["alpha"] = model.params_["alpha"] * np.exp(-coef["purchase"]["web"] * z)
+    if dropout == ("a", "b"):
+        out["a"] = model.params_["a"] * np.exp(coef["dropout_a"]["web"] * z)
+        out["b"] = model.params_["b"] * np.exp(coef["dropout_b"]["web"] * z)
+    else:
+        out["beta"] = model.params_["beta"] * np.exp(-coef["dropout"]["web"] * z)
+    return out
+
+
+def test_bgnbd_covariate_likelihood_is_the_notes(bg_summary):
+    s = bg_summary.iloc[:6000]
+    model = BetaGeoCovariateModel(["web"], ["web"]).fit(s)
+    expected = _note_params(model, s, ("a", "b"))
+    got = model.customer_params(s)
+    for name, values in expected.items():
+        np.testing.assert_allclose(got[name].to_numpy(), values, rtol=1e-12)
+    # the fitted log-likelihood is the plain BG/NBD likelihood at each customer's parameters
+    assert model.log_likelihood_ == pytest.approx(_bgnbd_log_likelihood(expected, s), rel=1e-9)
+    # at zero coefficients the likelihood is the plain model's, at the plain model's optimum
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = BetaGeoModel().fit(s)
+    at_zero = {k: np.full(len(s), v) for k, v in plain.params_.items()}
+    assert _bgnbd_log_likelihood(at_zero, s) == pytest.approx(plain.log_likelihood_, rel=1e-9)
+    assert model.log_likelihood_ >= plain.log_likelihood_  # the covariates can only add
+
+
+def test_the_notes_sign_conventions_are_recovered(bg_summary):
+    # the simulation raises the web customers' purchase rate r / alpha_i by exp(+0.5), their
+    # a_i by exp(+0.4) and lowers b_i by exp(-0.3): a higher mean dropout a / (a + b)
+    model = BetaGeoCovariateModel(["web"], ["web"]).fit(bg_summary)
+    params = model.customer_params(bg_summary)
+    web = bg_summary["web"] == 1
+    rate = (params["r"] / params["alpha"]).groupby(web).first()
+    assert rate[True] / rate[False] == pytest.approx(np.exp(BG_EFFECTS["purchase"]), rel=0.15)
+    assert model.coefficients_["purchase"]["web"] > 0
+    assert model.coefficients_["dropout_a"]["web"] > 0 > model.coefficients_["dropout_b"]["web"]
+    dropout = (params["a"] / (params["a"] + params["b"])).groupby(web).first()
+    assert dropout[True] > dropout[False]
+    # Pareto/NBD: beta_i = beta0 exp(-g2 z), so a positive g2 raises the dropout rate s / beta_i
+    pnbd = simulate_pnbd(20_000, seed=7)
+    fitted = ParetoNBDCovariateModel(["web"], ["web"]).fit(pnbd)
+    got = fitted.customer_params(pnbd)
+    for name, values in _note_params(fitted, pnbd, ("beta",)).items():
+        np.testing.assert_allclose(got[name].to_numpy(), values, rtol=1e-12)
+    assert fitted.coefficients_["dropout"]["web"] > 0
+    mu = (got["s"] / got["beta"]).groupby(pnbd["web"] == 1).first()
+    assert mu[True] / mu[False] == pytest.approx(np.exp(PNBD_EFFECTS["dropout"]), rel=0.3)

@@ -503,7 +503,12 @@ def test_team_scorecards_and_actions_follow_the_configuration(small):
     rules = parse_config(
         {
             "ranking": {
-                "penalty": {"enabled": True, "action": "No bonus this quarter."},
+                # applied even within noise, the reason says so (the default spares it)
+                "penalty": {
+                    "enabled": True,
+                    "action": "No bonus this quarter.",
+                    "within_noise": "mark",
+                },
                 "reward": {"enabled": False},
                 "improvement_plan": {"bottom": 1},
             },
@@ -511,6 +516,11 @@ def test_team_scorecards_and_actions_follow_the_configuration(small):
         }
     )
     owners = teams_review.team_scorecard(small, "2025-06", "owner", config=rules)
+    spared = parse_config({"ranking": {"penalty": {"enabled": True}}})
+    fair = teams_review.team_scorecard(small, "2025-06", "owner", config=spared).table
+    within = fair["noise"] != "clearly last"
+    assert within.all() and not fair["flags"].str.contains("penalty").any()  # four small books
+    assert fair["flag_reasons"].str.contains(r"within noise of \d others?: no penalty").any()
     assert owners.available
     flags = " ".join(owners.table["flags"])
     assert "penalty" in flags and "reward" not in flags

@@ -133,3 +133,49 @@ def test_team_kpi_intervals_count_what_the_kpis_count():
     assert team_kpi_intervals(cdnow, "1998-06", "agent").empty
     with pytest.raises(ValueError, match="role: expected 'owner' or 'agent'"):
         team_kpi_intervals(view, "2025-06", "manager")
+
+
+def test_kpi_bounds_recomputed_by_hand():
+    from scipy import stats as st
+
+    from cpm_analysis import load
+    from cpm_analysis.kpis import compute_kpis
+    from cpm_analysis.kpis.intervals import kpi_bounds
+
+    ds = load("data/sample")
+    kpis = ["revenue", "new_customers", "retention_rate", "churn_rate", "csat", "aov"]
+    bounds = kpi_bounds(ds, ["2024-06"], by="owner_id", kpis=kpis, level=0.9)
+    assert "aov" not in bounds.index.get_level_values("kpi")  # no law: counts as exact
+    values = compute_kpis(ds, "2024-06", by="owner_id", kpis=kpis)["value"]
+    z = st.norm.ppf(0.95)
+    # revenue: value +- z sqrt(sum over the book's customers of their revenue squared)
+    orders = ds.orders.loc[ds.orders["order_date"].between("2024-06-01", "2024-06-30 23:59:59")]
+    orders = orders.loc[orders["status"].fillna("paid") == "paid"] if "status" in orders else orders
+    per_customer = orders.groupby("customer_id")["amount"].sum()
+    owner = ds.customers.set_index("customer_id")["owner_id"].reindex(per_customer.index)
+    sd = np.sqrt((per_customer**2).groupby(owner).sum())
+    rev = bounds.loc[("2024-06", "revenue")].reindex(sd.index)
+    value = values.xs("revenue", level="kpi").reindex(sd.index)
+    np.testing.assert_allclose(rev["upper"], value + z * sd, rtol=1e-9)
+    np.testing.assert_allclose(rev["lower"], np.maximum(value - z * sd, 0.0), rtol=1e-9)
+    # a count: Garwood's interval of the count itself
+    new = bounds.loc[("2024-06", "new_customers")]
+    counts = values.xs("new_customers", level="kpi").reindex(new.index)
+    ok = counts.notna()
+    exact = poisson_interval(counts[ok].astype(int), level=0.9)
+    np.testing.assert_allclose(new.loc[ok, "upper"], exact["upper"], rtol=1e-12)
+    # churn is the mirror of retention
+    ret = bounds.loc[("2024-06", "retention_rate")]
+    churn = bounds.loc[("2024-06", "churn_rate")]
+    np.testing.assert_allclose(churn["lower"], 1 - ret["upper"])
+    # every interval holds its value
+    both = bounds.join(
+        values.rename("value")
+        .reset_index()
+        .assign(period="2024-06")
+        .set_index(["period", "kpi", "owner_id"])["value"],
+        how="inner",
+    ).dropna()
+    assert ((both["lower"] <= both["value"] + 1e-9) & (both["value"] <= both["upper"] + 1e-9)).all()
+    csat = bounds.loc[("2024-06", "csat")].dropna()
+    assert ((csat["lower"] >= 1) & (csat["upper"] <= 5)).all()

@@ -824,3 +824,55 @@ def test_kpi_plots_return_axes(tiny, june):
     with pytest.raises(ValueError, match="evaluate_targets"):
         target_attainment(june)
     plt.close("all")
+
+
+# --- retention and churn from contract ends ---------------------------------------------------
+def test_contract_ends_decide_retention_and_churn_whatever_the_orders():
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["ended", "open", "late", "old", "new"],
+            "signup_date": ["2024-01-01", "2024-01-01", "2024-01-01", "2024-01-01", "2024-06-02"],
+            # ended in June (but still ordered); open without an order in June; ends after the
+            # June cutoff (still running then); ended in May (not in June's base); new in June
+            "churned_at": ["2024-06-10", None, "2024-07-05", "2024-05-20", None],
+        }
+    )
+    orders = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2", "o3", "o4", "o5"],
+            "customer_id": ["ended", "ended", "open", "late", "new"],
+            "order_date": ["2024-05-03", "2024-06-20", "2024-05-03", "2024-06-03", "2024-06-03"],
+            "amount": 10.0,
+        }
+    )
+    ds = validate_frames({"customers": customers, "orders": orders})
+    kpis = compute_kpis(ds, "2024-06", kpis=["retention_rate", "churn_rate"])
+    # base: ended, open, late (running at 31 May); retained: open, late
+    assert kpis.loc["retention_rate", "value"] == pytest.approx(2 / 3)
+    assert kpis.loc["churn_rate", "value"] == pytest.approx(1 / 3)
+    # the same data without contract ends: the order rule (ended, open active in May; ended again)
+    plain = validate_frames({"customers": customers.drop(columns="churned_at"), "orders": orders})
+    assert compute_kpis(plain, "2024-06", kpis=["retention_rate"]).loc[
+        "retention_rate", "value"
+    ] == pytest.approx(1 / 2)
+    # a point-in-time view sees the July end as not yet happened, as the context does
+    july = compute_kpis(ds, "2024-07", kpis=["retention_rate"]).loc["retention_rate", "value"]
+    assert july == pytest.approx(2 / 3)  # base open, late, new; late ended in July
+
+
+def test_contract_retention_recomputed_by_hand_on_the_contractual_sample():
+    from cpm_analysis import load
+
+    ds = load("data/sample_contract")
+    period = parse_period("2025-06")
+    got = compute_kpis(ds, period, by="owner_id", kpis=["retention_rate", "churn_rate"])
+    customers = ds.customers
+    start, cutoff = period.previous().end, period.end
+    ended = customers["churned_at"]
+    base = customers.loc[(customers["signup_date"] <= start) & ~(ended <= start)]
+    retained = ~(base["churned_at"] <= cutoff)
+    expected = retained.groupby(base["owner_id"]).mean()
+    value = got.xs("retention_rate", level="kpi")["value"].reindex(expected.index)
+    pd.testing.assert_series_equal(value, expected.astype(float), check_names=False)
+    churn = got.xs("churn_rate", level="kpi")["value"].reindex(expected.index)
+    np.testing.assert_allclose(churn, 1.0 - expected.to_numpy(dtype=float))

@@ -307,3 +307,16 @@ def test_churn_labels_match(pandas_ds, dask_ds):
     got = churn_labels(dask_ds, "2025-03", "90D")
     pd.testing.assert_series_equal(got.sort_index(), expected.sort_index())
     assert got.attrs == expected.attrs
+
+
+def test_contract_retention_and_churn_match(client, tmp_path):
+    # retention and churn from contract ends (customers.churned_at) on both engines
+    source = sample_dir().parent / "sample_contract"
+    pandas_contract = load(source)
+    dask_contract = load(source, engine="dask", work_dir=tmp_path / "store", npartitions=3)
+    kpis = ["retention_rate", "churn_rate"]
+    for by in (None, "owner_id"):
+        expected = compute_kpis(pandas_contract, CUTOFF, by=by, kpis=kpis)
+        got = compute_kpis(dask_contract, CUTOFF, by=by, kpis=kpis)
+        _same(got, expected)
+    assert "churned_at" in dask_contract.customers.columns

@@ -76,8 +76,13 @@ def test_owner_scorecard_scores_ranks_and_weights(history):
     assert set(card.attrs["history"]) == {"2024-04", "2024-05", "2024-06"}
 
 
+# The rule mechanics on the two-customer books of the constructed history, on point scores
+# (within noise, the fair defaults spare the review; see the noise tests below).
+IGNORE = dict.fromkeys(("reward", "penalty", "improvement_plan", "review"), "ignore")
+
+
 def test_rules_fire_on_a_three_period_history(history):
-    card = owner_scorecard(history, "2024-06")
+    card = owner_scorecard(history, "2024-06", within_noise=IGNORE)
     assert card.loc["O1", "flags"] == "reward"
     assert card.loc["O2", "flags"] == ""
     assert card.loc["O3", "flags"] == "improvement_plan"
@@ -85,7 +90,7 @@ def test_rules_fire_on_a_three_period_history(history):
     assert "2024-04, 2024-05, 2024-06" in card.loc["O4", "flag_reasons"]
     assert "bottom 2 of 4" in card.loc["O3", "flag_reasons"]
     # with only two periods scored, nobody has been last three periods running
-    short = owner_scorecard(history, "2024-06", history=2)
+    short = owner_scorecard(history, "2024-06", history=2, within_noise=IGNORE)
     assert "review" not in " ".join(short["flags"])
 
 
@@ -237,7 +242,8 @@ def test_apply_rules_on_a_constructed_history():
     ]
     # the review fires only once three periods are there
     assert not ((flags["rule"] == "review") & (flags["period"] != "2024-06")).any()
-    assert set(flags["rule"]) == set(RULES) - {"penalty"}  # the penalty is off by default
+    # the penalty is off by default; no intervals, so nothing is within noise
+    assert set(flags["rule"]) == set(RULES) - {"penalty", "within_noise"}
 
 
 def test_apply_rules_edge_cases():
@@ -355,7 +361,7 @@ def test_scorecard_plots(history):
 
 def test_penalty_flags_the_last_place_only_when_enabled(history):
     assert "penalty" not in " ".join(owner_scorecard(history, "2024-06")["flags"])
-    card = owner_scorecard(history, "2024-06", penalty=True)
+    card = owner_scorecard(history, "2024-06", penalty=True, within_noise=IGNORE)
     assert card.loc["O4", "flags"] == "improvement_plan, review, penalty"
     assert "last of 4 in 2024-06" in card.loc["O4", "flag_reasons"]
     assert "penalty" not in " ".join(card.drop(index="O4")["flags"])
@@ -364,7 +370,9 @@ def test_penalty_flags_the_last_place_only_when_enabled(history):
 def test_ranking_rules_can_be_turned_off(history):
     card = owner_scorecard(history, "2024-06", bottom=0, review_after=0, reward=False)
     assert (card["flags"] == "").all()
-    one = owner_scorecard(history, "2024-06", bottom=1, review_after=2, history=2)
+    one = owner_scorecard(
+        history, "2024-06", bottom=1, review_after=2, history=2, within_noise=IGNORE
+    )
     assert one.loc["O4", "flags"] == "improvement_plan, review"
     assert one.loc["O3", "flags"] == ""
     assert "last place 2 periods running (2024-05, 2024-06)" in one.loc["O4", "flag_reasons"]
@@ -473,3 +481,127 @@ def test_more_evaluator_types_are_weighted_as_configured():
     assert "peer" in card.loc["O1", "blend"]
     with pytest.raises(ValueError, match="unknown key 'boss'"):
         owner_scorecard(ds, "2024-06", assessment_weights={"boss": 1.0})
+
+
+# --- rankings within noise --------------------------------------------------------------------
+def _books(size: int, amounts: dict[str, float]):
+    """Owners with ``size`` customers each, every customer buying ``amount`` each month."""
+    customers, orders = [], []
+    for owner, amount in amounts.items():
+        for k in range(size):
+            cid = f"{owner}-c{k}"
+            customers.append({"customer_id": cid, "signup_date": "2024-03-01", "owner_id": owner})
+            orders += [
+                {
+                    "order_id": f"{cid}-{day}",
+                    "customer_id": cid,
+                    "order_date": day,
+                    "amount": amount,
+                }
+                for day in MONTHS
+            ]
+    return validate_frames({"customers": pd.DataFrame(customers), "orders": pd.DataFrame(orders)})
+
+
+REVENUE_ONLY = {"revenue": 1.0}
+
+
+def test_last_by_a_tiny_margin_on_a_tiny_book_is_not_penalised():
+    # two customers each; O4 sells 2% less than O3: last on points, not beyond noise
+    tiny = _books(2, {"O1": 200.0, "O2": 150.0, "O3": 100.0, "O4": 98.0})
+    card = owner_scorecard(tiny, "2024-06", kpis=REVENUE_ONLY, penalty=True)
+    assert card["rank"].tolist() == [1, 2, 3, 4]
+    assert "penalty" not in card.loc["O4", "flags"]
+    assert "review" not in card.loc["O4", "flags"]
+    assert card.loc["O4", "flags"] == "improvement_plan, within_noise"  # the plan is marked
+    reasons = card.loc["O4", "flag_reasons"]
+    assert "last of 4 in 2024-06 (composite 25.0), but within noise of 3 others: no penalty" in (
+        reasons
+    )
+    assert "within noise in 2024-04, 2024-05, 2024-06: no review" in reasons
+    assert "bottom 2 of 4 in 2024-06 (rank 4), but could rank as high as 1 within noise" in reasons
+    assert card.loc["O4", "noise"] == "within noise"
+    # the page writes the spared penalty and review as one flag, with both reasons
+    from cpm_analysis.report.review import flag_words
+
+    words = flag_words(card.loc["O4", "flags"], card.loc["O4", "flag_reasons"])
+    assert "Place within noise: rule not applied (last of 4 in 2024-06" in words
+    assert "no penalty / last place 3 periods running" in words
+    # the score interval: O4's revenue could be above everyone's (upper end 196 + 1.645 x
+    # sqrt(2 x 98^2)), so its percentile score could be 100; O1's could be below everyone's
+    assert card.loc["O4", "composite_upper"] == pytest.approx(100.0)
+    assert card.loc["O1", "composite_lower"] == pytest.approx(25.0)
+    # 'mark' applies the penalty and says so; 'ignore' is the point-score rule
+    marked = owner_scorecard(
+        tiny, "2024-06", kpis=REVENUE_ONLY, penalty=True, within_noise={"penalty": "mark"}
+    )
+    assert "penalty" in marked.loc["O4", "flags"].split(", ")
+    assert "(composite 25.0), but within noise of 3 others" in marked.loc["O4", "flag_reasons"]
+    assert (
+        "top performer of 4 in 2024-06 (composite 100.0), but within noise of 3 others"
+        in (marked.loc["O1", "flag_reasons"])
+    )
+    with pytest.raises(ValueError, match="within_noise: the mode of 'penalty'"):
+        owner_scorecard(tiny, "2024-06", within_noise={"penalty": "forgive"})
+    with pytest.raises(ValueError, match="within_noise: unknown rule 'bonus'"):
+        owner_scorecard(tiny, "2024-06", within_noise={"bonus": "mark"})
+    with pytest.raises(ValueError, match="noise_level"):
+        owner_scorecard(tiny, "2024-06", noise_level=1.5)
+
+
+def test_clearly_last_on_large_books_is_penalised():
+    # 150 customers each: O4's revenue interval lies wholly below everyone else's revenue
+    large = _books(150, {"O1": 200.0, "O2": 150.0, "O3": 100.0, "O4": 20.0})
+    card = owner_scorecard(large, "2024-06", kpis=REVENUE_ONLY, penalty=True)
+    assert card.loc["O4", "flags"] == "improvement_plan, review, penalty"
+    assert "within noise" not in card.loc["O4", "flag_reasons"]
+    assert card.loc["O4", "noise"] == "clearly last"
+    assert card.loc["O1", "flags"] == "reward"
+    assert card.loc["O1", "flag_reasons"] == "top performer of 4 in 2024-06 (composite 100.0)"
+    assert (card["composite_lower"] == card["composite"]).all()  # no place moves within noise
+
+
+def test_the_assessment_does_not_widen_the_score_interval():
+    frames = {
+        "customers": _books(2, {"O1": 200.0, "O2": 100.0}).customers,
+        "orders": _books(2, {"O1": 200.0, "O2": 100.0}).orders,
+        "assessments": pd.DataFrame(
+            {
+                "staff_id": ["O1", "O2"],
+                "period": "2024-06",
+                "self_score": 80.0,
+                "manager_score": 60.0,
+            }
+        ),
+    }
+    ds = validate_frames(frames)
+    plain = owner_scorecard(ds, "2024-06", kpis=REVENUE_ONLY, assessment_share=0.0)
+    half = owner_scorecard(ds, "2024-06", kpis=REVENUE_ONLY, assessment_share=0.5)
+    spread = plain["composite_upper"] - plain["composite"]
+    assert (half["composite_upper"] - half["composite"]).tolist() == pytest.approx(
+        (0.5 * spread).tolist()
+    )
+    pure = owner_scorecard(ds, "2024-06", kpis=REVENUE_ONLY, assessment_share=1.0)
+    assert (pure["composite_upper"] == pure["composite"]).all()
+
+
+def test_apply_rules_reads_the_score_intervals():
+    cards = _cards({"2024-06": [90, 60, 50, 10]})
+    card = cards["2024-06"]
+    card["composite_lower"] = card["composite"] - [5, 15, 15, 5]
+    card["composite_upper"] = card["composite"] + [5, 15, 15, 5]
+    flags = apply_rules(cards, penalty=True)
+    rules = sorted(map(tuple, flags[["person", "rule"]].to_numpy()))
+    # di is clearly last (10 +- 5 below 50 - 15); ann clearly first; cy's bottom-two place is
+    # within noise of bo (marked), di's is settled
+    assert rules == [
+        ("ann", "reward"),
+        ("cy", "improvement_plan"),
+        ("di", "improvement_plan"),
+        ("di", "penalty"),
+    ]
+    reason = flags.set_index(["person", "rule"])["reason"]
+    assert reason[("cy", "improvement_plan")].endswith("could rank as high as 2 within noise")
+    assert "noise" not in reason[("di", "penalty")]
+    spared = apply_rules(cards, within_noise={"improvement_plan": "spare"})
+    assert ("cy", "within_noise") in set(map(tuple, spared[["person", "rule"]].to_numpy()))

@@ -13,11 +13,15 @@ the period's model choice (:mod:`cpm_analysis.clv.selection`) took another route
   ``horizon_months`` (at least one), each discounted by the monthly rate compounded over the
   opportunity's months, times the Gamma-Gamma expected spend. A customer whose first purchase
   is in the incomplete current opportunity has ``T = 0``.
-- **sBG**, monthly contracts (:func:`~cpm_analysis.clv.contract_periods`): ``p_alive`` is the
+- **sBG**, contracts renewed every ``contract_period`` (monthly by default,
+  ``clv.contract_period``; :func:`~cpm_analysis.clv.contract_periods`): ``p_alive`` is the
   probability that the contract is still running after the next renewal (0 for an ended
-  contract); ``expected_purchases_90d`` the expected monthly payments at the next three
-  renewals; ``clv`` the expected payments at each of the next ``horizon_months`` renewals,
-  each discounted by ``(1 + rate)^-k``, times the customer's mean paid amount per period.
+  contract); ``expected_purchases_90d`` the expected payments at the renewals due within 90
+  days (rounded to whole renewals: three monthly, thirteen weekly; pro rata, ``90 / period
+  days`` of the next one, for a quarter or a year); ``clv`` the expected payments at each
+  renewal within ``horizon_months`` (at least one), the ``k``-th discounted by ``(1 +
+  rate)^-m`` with ``m`` its months from now (``k`` x the period's months), times the
+  customer's mean paid amount (one payment per period).
 
 Both fit on the distinct rows of their summary with the counts as weights. They read pandas
 data (the Dask engine's scoring covers the continuous models).
@@ -42,7 +46,13 @@ from cpm_analysis.clv.base import PURCHASE_COLUMNS
 from cpm_analysis.clv.bgbb import BetaGeoBetaBinomModel
 from cpm_analysis.clv.fitting import fit_on_rows
 from cpm_analysis.clv.gammagamma import GammaGammaModel
-from cpm_analysis.clv.sbg import PERIOD_DAYS, ShiftedBetaGeoModel, contract_periods
+from cpm_analysis.clv.sbg import (
+    CONTRACT_PERIODS,
+    PERIOD_DAYS,
+    ShiftedBetaGeoModel,
+    contract_period_code,
+    contract_periods,
+)
 from cpm_analysis.clv.selection import CONTRACT_PERIOD, DISCRETE_UNITS, discrete_summary
 from cpm_analysis.clv.summary import period_summary, summary_cutoff
 from cpm_analysis.clv.value import DAYS_PER_MONTH
@@ -98,14 +108,20 @@ def _bgbb(
 
 
 def _sbg(
-    view: Any, cutoff: pd.Timestamp, horizon_months: int, discount_rate: float
+    view: Any,
+    cutoff: pd.Timestamp,
+    horizon_months: int,
+    discount_rate: float,
+    period: str = CONTRACT_PERIOD,
 ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
-    rows = contract_periods(view.customers, cutoff, period=CONTRACT_PERIOD)
+    days = PERIOD_DAYS[period]
+    rows = contract_periods(view.customers, cutoff, period=contract_period_code(period))
     model = fit_on_rows_contract(rows)
     T = rows["T"].to_numpy(dtype=np.float64)
     ended = rows["churned"].to_numpy(dtype=bool)
-    horizon = max(int(horizon_months * DAYS_PER_MONTH / PERIOD_DAYS[CONTRACT_PERIOD]), 1)
+    horizon = max(int(horizon_months * DAYS_PER_MONTH / days + 1e-9), 1)
     ahead = np.arange(1, horizon + 1, dtype=np.float64)
+    within_90d = 90.0 / days
     with np.errstate(all="ignore"):
         now = np.asarray(model.survival(T), dtype=np.float64)
         alive = np.asarray(model.survival(T[:, None] + ahead[None, :])) / now[:, None]
@@ -114,15 +130,20 @@ def _sbg(
     paid = weekly["monetary_value"].where(weekly["frequency"] > 0)
     value = _value_per_period(view, cutoff).reindex(rows.index)
     value = value.fillna(paid.reindex(rows.index)).fillna(0.0).to_numpy(dtype=np.float64)
+    if within_90d >= 1:  # the renewals due within 90 days (those valued, at most)
+        purchases_90d = alive[:, : min(int(round(within_90d)), horizon)].sum(axis=1)
+    else:
+        purchases_90d = within_90d * alive[:, 0]
+    name = {code: name for name, code in CONTRACT_PERIODS.items()}[contract_period_code(period)]
     scores = pd.DataFrame(
         {
             "p_alive": alive[:, 0],
-            "expected_purchases_90d": alive[:, : min(3, horizon)].sum(axis=1),
-            "clv": _discounted(alive, ahead, discount_rate) * value,
+            "expected_purchases_90d": purchases_90d,
+            "clv": _discounted(alive, ahead * days / DAYS_PER_MONTH, discount_rate) * value,
         },
         index=rows.index,
     )
-    return scores, {"purchase": model}, {"contract_period": "month", "renewals_valued": horizon}
+    return scores, {"purchase": model}, {"contract_period": name, "renewals_valued": horizon}
 
 
 def fit_on_rows_contract(rows: pd.DataFrame) -> ShiftedBetaGeoModel:
@@ -163,6 +184,7 @@ def score_route(
     opportunity: str | None = None,
     horizon_months: int = 12,
     discount_rate: float = 0.01,
+    contract_period: str = "month",
 ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
     """Score every customer with BG/BB or sBG (see the module docstring).
 
@@ -178,6 +200,9 @@ def score_route(
         The opportunity unit of BG/BB (required for it).
     horizon_months, discount_rate :
         As for :func:`~cpm_analysis.clv.customer_lifetime_value` (months; rate per month).
+    contract_period : {"week", "month", "quarter", "year"}
+        How often a contract renews (sBG; ``clv.contract_period``); a period code (``"M"``)
+        is read too.
 
     Returns
     -------
@@ -211,7 +236,8 @@ def score_route(
                 )
             scores, models, extra = _bgbb(view, end, opportunity, horizon_months, discount_rate)
         case "sBG":
-            scores, models, extra = _sbg(view, end, horizon_months, discount_rate)
+            period = contract_period_code(contract_period)
+            scores, models, extra = _sbg(view, end, horizon_months, discount_rate, period)
         case _:
             raise ValueError(
                 f"model: expected one of {', '.join(repr(m) for m in ROUTE_MODELS)}, got {model!r}"

@@ -54,7 +54,9 @@ from cpm_analysis.clv.base import (
 )
 
 __all__ = [
+    "CONTRACT_PERIODS",
     "PERIOD_DAYS",
+    "contract_period_code",
     "ShiftedBetaGeoModel",
     "contract_periods",
     "derl_values",
@@ -65,6 +67,39 @@ __all__ = [
 PERIOD_DAYS = {"W": 7.0, "M": 30.4375, "Q": 91.3125, "Y": 365.25}
 
 Period = Literal["W", "M", "Q", "Y"]
+
+CONTRACT_PERIODS: dict[str, Period] = {"week": "W", "month": "M", "quarter": "Q", "year": "Y"}
+"""The contract periods by name (``clv.contract_period``) and their period code."""
+
+PERIOD_UNITS = {"W": "weeks", "M": "months", "Q": "quarters", "Y": "years"}
+"""The plural unit of each period code, as holdouts are stated."""
+
+
+def contract_period_code(value: str) -> Period:
+    """Return the period code of a contract period given by name (``"quarter"``) or code (``"Q"``).
+
+    Raises
+    ------
+    ValueError
+        Naming ``contract_period`` and the valid names.
+
+    Examples
+    --------
+    >>> contract_period_code("quarter"), contract_period_code("M")
+    ('Q', 'M')
+    >>> contract_period_code("fortnight")
+    Traceback (most recent call last):
+    ...
+    ValueError: contract_period: expected one of 'week', 'month', 'quarter', 'year', got 'fortnight'
+    """
+    if isinstance(value, str) and value in CONTRACT_PERIODS:
+        return CONTRACT_PERIODS[value]
+    if isinstance(value, str) and value in PERIOD_DAYS:
+        return value  # type: ignore[return-value]
+    raise ValueError(
+        f"contract_period: expected one of {', '.join(map(repr, CONTRACT_PERIODS))}, got {value!r}"
+    )
+
 
 _COLUMNS = ("T", "churned")
 

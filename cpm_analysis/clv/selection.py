@@ -53,7 +53,16 @@ from cpm_analysis.clv.bgbb import BetaGeoBetaBinomModel
 from cpm_analysis.clv.bgnbd import BetaGeoModel
 from cpm_analysis.clv.mbgnbd import ModifiedBetaGeoModel
 from cpm_analysis.clv.paretonbd import ParetoNBDModel
-from cpm_analysis.clv.sbg import PERIOD_DAYS, ShiftedBetaGeoModel, contract_periods
+from cpm_analysis.clv.sbg import (
+    PERIOD_DAYS,
+    PERIOD_UNITS,
+    ShiftedBetaGeoModel,
+    contract_period_code,
+    contract_periods,
+)
+from cpm_analysis.clv.sbg import (
+    Period as SBGPeriod,
+)
 from cpm_analysis.clv.summary import period_summary, summary_cutoff, transaction_days
 from cpm_analysis.clv.value import calibration_holdout_report
 from cpm_analysis.i18n import N_
@@ -95,7 +104,8 @@ DISCRETE_UNITS = {"Y": "year", "Q": "quarter"}
 MIN_REPEAT_BUYERS = 20
 """Repeat buyers the calibration window needs for a comparison (as the report's pages)."""
 CONTRACT_PERIOD: Literal["M"] = "M"
-"""The contract period of the contractual route (monthly renewals)."""
+"""The default contract period of the contractual route (monthly renewals;
+``clv.contract_period`` sets another)."""
 MAX_FREQUENCY = 7
 """Calibration frequencies from this value up share the last group (``"7+"``)."""
 
@@ -164,6 +174,10 @@ class ModelChoice:
         The end of the calibration window and of the holdout (``None`` without evidence).
     opportunity : str or None
         ``"Y"`` or ``"Q"`` on the discrete route.
+    contract_period : str or None
+        The contract period's code (``"W"``, ``"M"``, ``"Q"``, ``"Y"``, from
+        ``contract_period=``) with which sBG is fitted and scored (the contractual route, or
+        a pinned sBG).
     """
 
     route: str
@@ -179,6 +193,7 @@ class ModelChoice:
     calibration_end: pd.Timestamp | None = None
     observation_end: pd.Timestamp | None = None
     opportunity: str | None = None
+    contract_period: str | None = None
 
     @property
     def model(self) -> Any:
@@ -704,12 +719,14 @@ def _contract_holdout(
     return report
 
 
-def _contractual(data: Any, cutoff: pd.Timestamp, weeks: int) -> dict[str, Any]:
-    days = PERIOD_DAYS[CONTRACT_PERIOD]
+def _contractual(
+    data: Any, cutoff: pd.Timestamp, weeks: int, period: SBGPeriod = CONTRACT_PERIOD
+) -> dict[str, Any]:
+    days = PERIOD_DAYS[period]
     periods = max(1, round(weeks * 7 / days))
     calibration_end = cutoff - pd.Timedelta(days=periods * days)
     evidence: dict[str, Any] = {
-        "unit": "months",
+        "unit": PERIOD_UNITS[period],
         "holdout": periods,
         "calibration_end": calibration_end,
         "rows": [],
@@ -718,12 +735,12 @@ def _contractual(data: Any, cutoff: pd.Timestamp, weeks: int) -> dict[str, Any]:
         "tracking": None,
     }
     customers = data.customers
-    start = contract_periods(customers, calibration_end, period=CONTRACT_PERIOD)
+    start = contract_periods(customers, calibration_end, period=period)
     if not start["churned"].any():
         evidence["missing"] = f"no contract ended before {calibration_end:%Y-%m-%d}"
         return evidence
     running = start.loc[~start["churned"].to_numpy(dtype=bool)]
-    end = contract_periods(customers, cutoff, period=CONTRACT_PERIOD).reindex(running.index)
+    end = contract_periods(customers, cutoff, period=period).reindex(running.index)
     signup = pd.to_datetime(customers.set_index("customer_id")["signup_date"]).reindex(
         running.index
     )
@@ -740,20 +757,24 @@ def _contractual(data: Any, cutoff: pd.Timestamp, weeks: int) -> dict[str, Any]:
     evidence["by_group"] = _by_group({"sBG": report})
     if "sBG" in evidence["models"]:
         evidence["tracking"] = _contract_tracking(
-            evidence["models"]["sBG"], customers, calibration_end, cutoff
+            evidence["models"]["sBG"], customers, calibration_end, cutoff, days
         )
     return evidence
 
 
 def _contract_tracking(
-    model: Any, customers: pd.DataFrame, calibration_end: pd.Timestamp, cutoff: pd.Timestamp
+    model: Any,
+    customers: pd.DataFrame,
+    calibration_end: pd.Timestamp,
+    cutoff: pd.Timestamp,
+    days: float = PERIOD_DAYS[CONTRACT_PERIOD],
 ) -> pd.DataFrame:
     """Contracts of the calibration cohort still running at each month end: actual and sBG.
 
     A contract signed on day ``s`` is running at ``t`` with probability ``S(k)``, ``k`` the
-    renewals due by ``t`` (whole periods since ``s``); evaluated once per distinct signup day.
+    renewals due by ``t`` (whole periods of ``days`` since ``s``); evaluated once per distinct
+    signup day.
     """
-    days = PERIOD_DAYS[CONTRACT_PERIOD]
     signup = pd.to_datetime(customers["signup_date"]).to_numpy(dtype="datetime64[ns]")
     ended = pd.to_datetime(customers["churned_at"], errors="coerce").to_numpy(
         dtype="datetime64[ns]"
@@ -812,6 +833,7 @@ def choose_value_model(
     model: str = "auto",
     weeks: int = 26,
     tie_margin: float = TIE_MARGIN,
+    contract_period: str = "month",
 ) -> ModelChoice:
     """Fit the applicable candidates on a calibration window and choose on the holdout.
 
@@ -831,6 +853,8 @@ def choose_value_model(
         the same span in months; a third of the opportunities).
     tie_margin : float
         Near-tie margin of the group error (absolute).
+    contract_period : {"week", "month", "quarter", "year"}
+        How often a contract renews on the contractual route (``clv.contract_period``).
 
     Returns
     -------
@@ -861,13 +885,14 @@ def choose_value_model(
         raise ValueError(f"weeks: expected a positive whole number, got {weeks!r}")
     if not 0 <= tie_margin < 1:
         raise ValueError(f"tie_margin: expected a number in [0, 1), got {tie_margin!r}")
+    period = contract_period_code(contract_period)
     end = summary_cutoff(cutoff, "cutoff")
     rows: list[dict[str, Any]] = []
     opportunity = None
     if _is_contractual(data, end):
         route, default = "contractual", "sBG"
         why = "the customers table has contract ends (customers.churned_at)"
-        evidence = _contractual(data, end, int(weeks))
+        evidence = _contractual(data, end, int(weeks), period)
         rows += [
             _row(n, "not applicable", f"contractual data: {why}") for n in SIMPLICITY + ("BG/BB",)
         ]
@@ -929,6 +954,7 @@ def choose_value_model(
         calibration_end=evidence["calibration_end"],
         observation_end=end,
         opportunity=opportunity,
+        contract_period=period,
     )
 
 

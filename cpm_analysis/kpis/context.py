@@ -28,6 +28,12 @@ Every table holds integer ``customer`` codes (positions in ``ctx.customer_ids``)
 ``previous_active``
     One row per customer with a paid order dated in the previous period: ``customer``,
     ``group``, ``active`` (also active in this period).
+``retention``
+    The base of the retention and churn KPIs: ``customer``, ``group``, ``retained``. With
+    contract ends (``customers.churned_at``): the customers signed up by the previous period's
+    cutoff whose contract was still running then (no ``churned_at`` by it); ``retained`` when
+    the contract is still running at this cutoff (no ``churned_at`` by it), whatever their
+    orders. Without them: ``previous_active``, ``retained`` = ``active``.
 ``new_customers``
     Customers whose first paid order ever is dated in the period: ``customer``, ``group``.
 ``tickets``
@@ -264,6 +270,10 @@ class PreparedData:
         self.customer_ids = pd.Index(customers["customer_id"])
         self.n_customers = len(customers)
         self.signup = _i8(customers["signup_date"])
+        # contract ends (a contract business): NaT (a running contract) is a time after everything
+        self.contract_end = (
+            _i8(pd.to_datetime(customers["churned_at"])) if "churned_at" in customers else None
+        )
         self._encode_orders(dataset.orders)
         self._encode_tickets(dataset.tickets)
         self._encode_surveys(dataset.surveys)
@@ -768,6 +778,33 @@ class KPIContext:
         now = np.zeros(self.prepared.n_customers, dtype=bool)
         now[self.active["customer"].to_numpy()] = True
         return pd.DataFrame({"customer": cust, "group": groups[cust], "active": now[cust]})
+
+    @cached_property
+    def retention(self) -> pd.DataFrame:
+        """The retention base and who of it was retained (see the module docstring).
+
+        Contract ends decide when the customers table has ``churned_at``; else paid orders.
+        """
+        p = self.prepared
+        if p.contract_end is None:
+            before = self.previous_active
+            return pd.DataFrame(
+                {
+                    "customer": before["customer"],
+                    "group": before["group"],
+                    "retained": before["active"],
+                }
+            )
+        groups = self._customer_groups()
+        start = min(int(self.previous_period.end.value), self._end)
+        base = np.flatnonzero((p.signup <= start) & (p.contract_end > start))
+        return pd.DataFrame(
+            {
+                "customer": base,
+                "group": groups[base],
+                "retained": p.contract_end[base] > self._end,
+            }
+        )
 
     @cached_property
     def new_customers(self) -> pd.DataFrame:

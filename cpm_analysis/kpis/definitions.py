@@ -151,11 +151,15 @@ def repeat_rate(ctx: KPIContext) -> np.ndarray:
     needs=("orders",),
 )
 def retention_rate(ctx: KPIContext) -> np.ndarray:
-    """Of the customers active in the previous period, the share also active in this one."""
-    before = ctx.previous_active
-    return ctx.ratio(
-        ctx.group_sum(before["group"], before["active"]), ctx.group_sum(before["group"])
-    )
+    """Of the customers active in the previous period, the share also active in this one.
+
+    With contract ends (the customers table has ``churned_at``): of the customers whose
+    contract was running at the previous period's cutoff (signed up by it, no ``churned_at`` by
+    it), the share whose contract is still running at this cutoff (no ``churned_at`` by it),
+    whatever their orders.
+    """
+    base = ctx.retention
+    return ctx.ratio(ctx.group_sum(base["group"], base["retained"]), ctx.group_sum(base["group"]))
 
 
 @register_kpi(
@@ -167,7 +171,11 @@ def retention_rate(ctx: KPIContext) -> np.ndarray:
     needs=("orders",),
 )
 def churn_rate(ctx: KPIContext) -> np.ndarray:
-    """1 - retention rate: the share of the previous period's active customers not active now."""
+    """1 - retention rate: the share of the previous period's active customers not active now.
+
+    With contract ends: the share of the contracts running at the previous period's cutoff
+    that ended (``churned_at``) in this period, by its cutoff.
+    """
     return 1.0 - ctx.kpi("retention_rate")
 
 

@@ -34,8 +34,11 @@ import pandas as pd
 from scipy import stats
 
 __all__ = [
+    "KPI_LAWS",
     "TEAM_KPIS",
     "binomial_interval",
+    "kpi_bounds",
+    "noise_verdict",
     "poisson_interval",
     "rank_within_noise",
     "team_kpi_intervals",
@@ -269,8 +272,8 @@ def _team_counts(ctx: Any, kpi: str) -> tuple[np.ndarray, np.ndarray]:
     """Return the KPI's events and exposure per group (its rate's numerator, denominator)."""
     match kpi:
         case "retention_rate":
-            before = ctx.previous_active
-            return ctx.group_sum(before["group"], before["active"]), ctx.group_sum(before["group"])
+            base = ctx.retention
+            return ctx.group_sum(base["group"], base["retained"]), ctx.group_sum(base["group"])
         case "complaint_rate":
             tickets = ctx.tickets
             complaints = ctx.group_sum(tickets["group"], tickets["is_complaint"] == 1.0)
@@ -383,9 +386,214 @@ def team_kpi_intervals(
     if not parts:
         return pd.DataFrame(columns=columns)
     out = pd.concat(parts, ignore_index=True)
-    out["verdict"] = np.select(
-        [out["clearly_last"], out["clearly_first"], ~out["within_noise"]],
-        ["clearly last", "clearly first", "place settled"],
-        "within noise",
-    )
+    out["verdict"] = noise_verdict(out)
     return out[columns]
+
+
+def noise_verdict(ranked: pd.DataFrame) -> pd.Series:
+    """Say of each row of :func:`rank_within_noise` where it stands.
+
+    ``clearly last``, ``clearly first``, ``place settled`` (its rank cannot change within the
+    intervals) or ``within noise``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"rate": [0.9, 0.5, 0.85], "lower": [0.8, 0.4, 0.7],
+    ...                   "upper": [0.95, 0.6, 0.93]}, index=["S1", "S2", "S3"])
+    >>> noise_verdict(rank_within_noise(t)).tolist()
+    ['within noise', 'clearly last', 'within noise']
+    """
+    return pd.Series(
+        np.select(
+            [ranked["clearly_last"], ranked["clearly_first"], ~ranked["within_noise"]],
+            ["clearly last", "clearly first", "place settled"],
+            "within noise",
+        ),
+        index=ranked.index,
+        dtype="str",
+    )
+
+
+KPI_LAWS: dict[str, str] = {
+    "retention_rate": "binomial",
+    "churn_rate": "binomial",
+    "repeat_rate": "binomial",
+    "sla_compliance": "binomial",
+    "complaint_share": "binomial",
+    "complaint_rate": "poisson",
+    "tickets": "poisson",
+    "orders": "poisson",
+    "new_customers": "poisson",
+    "active_customers": "poisson",
+    "revenue": "sum",
+    "csat": "mean",
+    "nps": "mean",
+}
+"""The KPIs with an interval of their value (:func:`kpi_bounds`), and its law.
+
+- ``binomial``: a share ``k / n`` (Wilson interval, :func:`binomial_interval`);
+- ``poisson``: a count, or a count per exposure (Garwood's interval, :func:`poisson_interval`);
+- ``sum``: a sum of the book's customer amounts (revenue), normal with the compound-Poisson
+  variance ``sum over customers of their amount squared``, the lower end at least 0;
+- ``mean``: a mean of ratings (CSAT 1-5, NPS -100..100), normal with the sample standard
+  deviation, ``mean +- z sd / sqrt(n)`` clipped to the scale; one rating spans the scale.
+
+Every other KPI has no interval and counts as exact."""
+
+_MEAN_SCALES = {"csat": (1.0, 5.0), "nps": (-100.0, 100.0)}
+
+
+def _normal(value: np.ndarray, se: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    z = stats.norm.ppf(0.5 + level / 2.0)
+    return value - z * se, value + z * se
+
+
+def _mean_bounds(
+    ctx: Any, group: Any, values: np.ndarray, scale: tuple[float, float], level: float
+) -> tuple[np.ndarray, np.ndarray]:
+    n = ctx.group_count(group, values)
+    mean = ctx.group_mean(group, values)
+    square = ctx.group_sum(group, np.asarray(values, dtype=float) ** 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = np.maximum(square - n * mean**2, 0.0) / np.where(n > 1, n - 1, np.nan)
+        lower, upper = _normal(mean, np.sqrt(var / n), level)
+    lower = np.where(n == 1, scale[0], lower)
+    upper = np.where(n == 1, scale[1], upper)
+    return np.clip(lower, *scale), np.clip(upper, *scale)
+
+
+def _bounds_of(ctx: Any, kpi: str, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return the lower and upper end of ``kpi``'s value per group (NaN where undefined)."""
+    law = KPI_LAWS[kpi]
+    if kpi == "churn_rate":
+        low, high = _bounds_of(ctx, "retention_rate", level)
+        return 1.0 - high, 1.0 - low
+    if law == "binomial":
+        match kpi:
+            case "repeat_rate":
+                active = ctx.active
+                k = ctx.group_sum(active["group"], active["orders"] >= 2)
+                n = ctx.group_sum(active["group"])
+            case "complaint_share":
+                flag = ctx.tickets["is_complaint"].to_numpy()
+                k = ctx.group_sum(ctx.tickets["group"], flag == 1.0)
+                n = ctx.group_count(ctx.tickets["group"], flag)
+            case _:
+                k, n = _team_counts(ctx, kpi)
+        ok = n > 0
+        lower, upper = np.full(len(n), np.nan), np.full(len(n), np.nan)
+        if ok.any():
+            table = binomial_interval(np.round(k[ok]), n[ok], level=level)
+            lower[ok], upper[ok] = table["lower"].to_numpy(), table["upper"].to_numpy()
+        return lower, upper
+    if law == "poisson":
+        if kpi == "complaint_rate":
+            k, exposure = _team_counts(ctx, kpi)
+        else:
+            k, exposure = ctx.kpi(kpi), np.ones(ctx.n_groups)
+        ok = exposure > 0
+        lower, upper = np.full(len(k), np.nan), np.full(len(k), np.nan)
+        if ok.any():
+            table = poisson_interval(np.round(k[ok]), exposure[ok], level=level)
+            lower[ok], upper[ok] = table["lower"].to_numpy(), table["upper"].to_numpy()
+        return lower, upper
+    if law == "sum":  # revenue: the book's customers' paid amounts in the period
+        active = ctx.active
+        value = ctx.kpi("revenue")
+        var = ctx.group_sum(active["group"], active["revenue"].to_numpy() ** 2)
+        lower, upper = _normal(value, np.sqrt(var), level)
+        return np.maximum(lower, 0.0), upper
+    if kpi == "csat":
+        resolved = ctx.resolved_tickets
+        return _mean_bounds(
+            ctx, resolved["group"], resolved["satisfaction"].to_numpy(), _MEAN_SCALES[kpi], level
+        )
+    score = ctx.surveys["score"].to_numpy()  # nps
+    net = 100.0 * ((score >= 9).astype(float) - (score <= 6).astype(float))
+    net = np.where(np.isnan(score), np.nan, net)
+    return _mean_bounds(ctx, ctx.surveys["group"], net, _MEAN_SCALES[kpi], level)
+
+
+def kpi_bounds(
+    dataset: Any,
+    periods: Any,
+    *,
+    by: str,
+    kpis: Any,
+    level: float = 0.9,
+    sla_hours: float | None = None,
+) -> pd.DataFrame:
+    """Return the interval of each KPI value per period and group (owner, agent, ...).
+
+    For every KPI of ``kpis`` with a law in :data:`KPI_LAWS`, the ``level`` interval of its
+    value, computed from the same rows as the value (:func:`~cpm_analysis.kpis.compute_kpis`);
+    KPIs without a law, or not available in the data, are left out (they count as exact).
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Any dataset of the dataset protocol.
+    periods : list of str or Period
+    by : str
+        The breakdown, as in :func:`~cpm_analysis.kpis.compute_kpis` (``"owner_id"``,
+        ``"agent_id"``).
+    kpis : list of str
+        KPI ids.
+    level : float
+        Coverage of each interval.
+    sla_hours : float, optional
+        The first-response SLA (default the configuration's).
+
+    Returns
+    -------
+    DataFrame
+        Indexed by ``period``, ``kpi`` and the group, columns ``lower`` and ``upper`` (NaN
+        where the KPI is undefined for the group).
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate
+    >>> ds = generate(300, seed=1).to_dataset()
+    >>> b = kpi_bounds(ds, ["2025-06"], by="owner_id", kpis=["revenue", "aov"])
+    >>> sorted(b.index.get_level_values("kpi").unique())
+    ['revenue']
+    >>> bool((b["lower"] <= b["upper"]).all())
+    True
+    """
+    from cpm_analysis.config import DEFAULT_CONFIG
+    from cpm_analysis.data.protocol import customer_data
+    from cpm_analysis.kpis.context import PreparedData
+    from cpm_analysis.kpis.registry import KPIUnavailable, get_kpi
+    from cpm_analysis.kpis.selection import kpi_dataset
+    from cpm_analysis.periods import parse_period
+
+    level = _level(level)
+    hours = DEFAULT_CONFIG.sla.first_response_hours if sla_hours is None else sla_hours
+    parsed = [parse_period(p) for p in periods]
+    chosen = [k for k in kpis if k in KPI_LAWS]
+    frames = []
+    if chosen and parsed:
+        prepared = PreparedData(kpi_dataset(customer_data(dataset), parsed, by), by=by)
+        for period in parsed:
+            ctx = prepared.context(period, sla_hours=hours)
+            for kpi in chosen:
+                try:
+                    ctx.check_needs(get_kpi(kpi))
+                    lower, upper = _bounds_of(ctx, kpi, level)
+                except KPIUnavailable:
+                    continue
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "period": period.label,
+                            "kpi": kpi,
+                            by: ctx.groups,
+                            "lower": lower,
+                            "upper": upper,
+                        }
+                    )
+                )
+    if not frames:
+        empty = pd.DataFrame(columns=["period", "kpi", by, "lower", "upper"])
+        return empty.set_index(["period", "kpi", by]).astype(float)
+    return pd.concat(frames, ignore_index=True).set_index(["period", "kpi", by]).sort_index()

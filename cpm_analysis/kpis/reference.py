@@ -59,6 +59,15 @@ denominator is 0 is reported as NaN ("undefined"), never 0. With a breakdown (`b
 customer's orders, tickets, survey answers, activities and opportunities count in the customer's
 group (tickets by `agent_id` count in the agent's group).
 
+**Contract ends.** When the customers table has `churned_at` (a subscription or contract
+business), `retention_rate` and `churn_rate` use the observed contract ends instead of orders:
+the base is every customer signed up by the previous period's cutoff whose contract was still
+running then (no `churned_at` at or before it); a customer of the base whose `churned_at` falls
+in the period (at or before its cutoff) is churned, whatever their orders; one whose contract is
+still running at the cutoff (no `churned_at`, or one after the cutoff) is retained, even without
+an order. Without a `churned_at` column both KPIs use paid orders (the previous period's active
+customers, active again in this one).
+
 **At risk, follow-up, inquiries.** A customer *becomes at risk* 60 days after a paid order that
 no paid order follows within those 60 days (`kpis.context.AT_RISK_DAYS`); it is *followed up*
 with an activity of any type, by anyone, within 14 days of that moment (`FOLLOW_UP_DAYS`). An
@@ -118,7 +127,7 @@ def big_orders(ctx):
 ```
 
 The context shares the period's tables (`ctx.paid`, `ctx.refunded`, `ctx.active`,
-`ctx.previous_active`, `ctx.new_customers`, `ctx.tickets`, `ctx.resolved_tickets`,
+`ctx.previous_active`, `ctx.retention`, `ctx.new_customers`, `ctx.tickets`, `ctx.resolved_tickets`,
 `ctx.surveys`, `ctx.scored`) and helpers (`group_sum`, `group_mean`, `group_median`, `ratio`,
 `kpi(id)`, `note`); raise `KPIUnavailable("reason")` when an input is missing. The docstring is
 the definition this page shows.

@@ -628,7 +628,9 @@ def _build(
             previous_scored, dataset, period, seed=seed, scored_path=published, config=rules
         )
     # the purchase model of the period, chosen on a holdout (or pinned): the scoring fits it
-    model_choice = choose_value_model(view, period.end, model=rules.clv.model)
+    model_choice = choose_value_model(
+        view, period.end, model=rules.clv.model, contract_period=rules.clv.contract_period
+    )
     result = score_customers(
         dataset,
         period,

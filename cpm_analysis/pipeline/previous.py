@@ -81,7 +81,12 @@ def previous_scored(
     rules = DEFAULT_CONFIG if config is None else config
     options = scoring_options(rules)
     # last period's purchase model, chosen by the same rule on last period's data (or pinned)
-    choice = choose_value_model(dataset.as_of(previous.end), previous.end, model=rules.clv.model)
+    choice = choose_value_model(
+        dataset.as_of(previous.end),
+        previous.end,
+        model=rules.clv.model,
+        contract_period=rules.clv.contract_period,
+    )
     result = score_customers(dataset, previous, seed=seed, model_choice=choice, **options)
     return _own(result.scored, owner), f"rescored at the end of {previous.label}"
 

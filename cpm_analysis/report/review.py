@@ -226,6 +226,7 @@ FLAG_WORDS: dict[str, str] = {
     "improvement_plan": N_("Bottom of the ranking: improvement plan"),
     "review": N_("Last place three periods running: performance review"),
     "penalty": N_("Last place: penalty"),
+    "within_noise": N_("Place within noise: rule not applied"),
 }
 """What each team rule (:data:`cpm_analysis.teams.RULES`) means, in words, by its code."""
 
