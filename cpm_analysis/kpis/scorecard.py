@@ -36,8 +36,12 @@ def period_kpis(
     scored: pd.DataFrame | None = None,
     *,
     sla_hours: float = DEFAULT_CONFIG.sla.first_response_hours,
+    by: str | None = None,
 ) -> pd.DataFrame:
     """Every KPI of the period, with the model KPIs from the scored table when it has them.
+
+    ``by`` breaks every KPI down by a customer column (``"owner_id"``), as
+    :func:`~cpm_analysis.kpis.compute_kpis` does.
 
     Examples
     --------
@@ -51,7 +55,7 @@ def period_kpis(
     scores = None
     if scored is not None and {"customer_id", "clv", "churn_probability"} <= set(scored.columns):
         scores = scored.set_index("customer_id")[["clv", "churn_probability"]]
-    return compute_kpis(view, period, scores=scores, sla_hours=sla_hours)
+    return compute_kpis(view, period, by=by, scores=scores, sla_hours=sla_hours)
 
 
 def scorecard(
