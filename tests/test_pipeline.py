@@ -189,6 +189,29 @@ def test_a_kernel_with_a_result_never_reads_the_data(result, tmp_path, owner, mo
             )  # fmt: skip
 
 
+def test_an_owners_kpis_and_trends_from_the_company_pass_are_the_books_own(result):
+    # --per-owner saves every owner's KPIs and trends computed in one pass by owner_id, with
+    # the company's noise table; each book takes its rows, exactly what it computes on its own
+    result.team_noise  # noqa: B018 - the company's, as saved
+    owners = result.scored["owner_id"].dropna().unique().astype(str).tolist()
+    plain = [result.for_owner(o) for o in owners]
+    for book in plain:  # the book computes these itself
+        assert not {"kpis", "trends"} & set(book.__dict__)
+        book.__dict__.pop("team_noise")
+    result.by_owner  # noqa: B018
+    try:
+        for owner, own in zip(owners, plain, strict=True):
+            book = result.for_owner(owner)
+            assert {"kpis", "trends", "team_noise"} <= set(book.__dict__)
+            for name in ("kpis", "trends", "scorecard"):
+                pd.testing.assert_frame_equal(getattr(book, name), getattr(own, name))
+                assert getattr(book, name).attrs == getattr(own, name).attrs
+            for role in ("owner", "agent"):
+                pd.testing.assert_frame_equal(book.team_noise[role], own.team_noise[role])
+    finally:
+        del result.__dict__["by_owner"]
+
+
 def test_owner_books_in_one_kernel_read_the_saved_result_once(result, tmp_path, monkeypatch):
     # --per-owner renders one owner book after the other in a warm kernel: the company result
     # is read once, and each book is a new filter of it (the company's tables untouched)

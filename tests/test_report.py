@@ -715,7 +715,7 @@ def test_review_html_shows_the_scorecard(published):
         "CLV by value tier",
         "Customers at risk (top 25 by expected loss)",
         "Churn risk by segment",
-        "The book&#x27;s headline KPIs by period",
+        "Headline KPIs of the book by period",
     ):
         assert text in owner_page, text
     assert "Agent scorecard" not in owner_page  # agents are judged on the company page

@@ -3,8 +3,9 @@
 The page is self-contained (no JavaScript, no fonts, no network): one section per frequency
 (monthly, quarterly, yearly) with a trend table (one sparkline per KPI across the periods, the
 latest value and the change against the previous period) and a table of periods linking to
-their HTML reports and downloads. Periods whose last run failed are flagged; their previous good
-report is the one linked.
+their HTML reports and downloads (with ``--per-owner`` also each owner's book,
+``owners/<owner>/owner_book.html``). Periods whose last run failed are flagged; their previous
+good report is the one linked.
 
 It reads well from the first period: a sparkline is drawn only for a number known in two
 periods or more (with a single period there is no Trend column at all), and a change without an
