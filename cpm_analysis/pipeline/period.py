@@ -526,13 +526,13 @@ def _owner_rows(
 
     out: dict[str, Any] = {}
     noise = computed.get("team_noise")
-    if noise is not None:
-        owners = noise["owner"]
+    owners = noise.get("owner") if isinstance(noise, dict) else None
+    if isinstance(owners, pd.DataFrame) and "owner_id" in owners.columns:
         mine = owners.loc[(owners["owner_id"] == owner).to_numpy(dtype=bool)]
         out["team_noise"] = {"owner": mine.reset_index(drop=True), "agent": noise["agent"].iloc[:0]}
     frames = computed.get("by_owner")
     first = view.orders["order_date"].min()
-    if frames is None or pd.isna(first):
+    if not isinstance(frames, dict) or pd.isna(first):
         return out
     kpis, trends = frames["kpis"], frames["trends"]
     if owner not in set(kpis.index.get_level_values("owner_id")):
