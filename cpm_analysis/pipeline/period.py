@@ -526,10 +526,11 @@ def _owner_rows(
 
     out: dict[str, Any] = {}
     noise = computed.get("team_noise")
-    owners = noise.get("owner") if isinstance(noise, dict) else None
-    if isinstance(owners, pd.DataFrame) and "owner_id" in owners.columns:
+    noise = noise if isinstance(noise, dict) else {}
+    owners, agents = noise.get("owner"), noise.get("agent")
+    if isinstance(owners, pd.DataFrame) and "owner_id" in owners.columns and agents is not None:
         mine = owners.loc[(owners["owner_id"] == owner).to_numpy(dtype=bool)]
-        out["team_noise"] = {"owner": mine.reset_index(drop=True), "agent": noise["agent"].iloc[:0]}
+        out["team_noise"] = {"owner": mine.reset_index(drop=True), "agent": agents.iloc[:0]}
     frames = computed.get("by_owner")
     first = view.orders["order_date"].min()
     if not isinstance(frames, dict) or pd.isna(first):
