@@ -253,7 +253,8 @@ def sample(
 @click.option(
     "--per-owner",
     is_flag=True,
-    help="Also write one report per account owner, holding only that owner's customers.",
+    help="Also write the owner book (owner_book.ipynb, one page) of each account owner, holding "
+    "only that owner's customers, into <period>/owners/<owner>/.",
 )
 @click.option(
     "--notebooks",

@@ -29,6 +29,7 @@ LAZY = (
     "actions",
     "value_intervals",
     "team_noise",
+    "by_owner",
 )
 
 

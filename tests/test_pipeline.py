@@ -189,6 +189,65 @@ def test_a_kernel_with_a_result_never_reads_the_data(result, tmp_path, owner, mo
             )  # fmt: skip
 
 
+def test_an_owners_kpis_and_trends_from_the_company_pass_are_the_books_own(result):
+    # --per-owner saves every owner's KPIs and trends computed in one pass by owner_id, with
+    # the company's noise table; each book takes its rows, exactly what it computes on its own
+    result.team_noise  # noqa: B018 - the company's, as saved
+    owners = result.scored["owner_id"].dropna().unique().astype(str).tolist()
+    plain = [result.for_owner(o) for o in owners]
+    for book in plain:  # the book computes these itself
+        assert not {"kpis", "trends"} & set(book.__dict__)
+        book.__dict__.pop("team_noise")
+    result.by_owner  # noqa: B018
+    try:
+        for owner, own in zip(owners, plain, strict=True):
+            book = result.for_owner(owner)
+            assert {"kpis", "trends", "team_noise"} <= set(book.__dict__)
+            for name in ("kpis", "trends", "scorecard"):
+                pd.testing.assert_frame_equal(getattr(book, name), getattr(own, name))
+                assert getattr(book, name).attrs == getattr(own, name).attrs
+            for role in ("owner", "agent"):
+                pd.testing.assert_frame_equal(book.team_noise[role], own.team_noise[role])
+    finally:
+        del result.__dict__["by_owner"]
+
+
+def test_owner_books_in_one_kernel_read_the_saved_result_once(result, tmp_path, monkeypatch):
+    # --per-owner renders one owner book after the other in a warm kernel: the company result
+    # is read once, and each book is a new filter of it (the company's tables untouched)
+    path = result.save(tmp_path / RESULT_FILE)
+    reads = []
+    real = load_period_result
+
+    def counting(target):
+        reads.append(target)
+        return real(target)
+
+    monkeypatch.setattr("cpm_analysis.pipeline.load_period_result", counting)
+    owners = result.scored["owner_id"].value_counts().index[:2].astype(str).tolist()
+    books = [
+        params.validate_parameters(
+            data="/nonexistent", period=PERIOD, out_dir=str(tmp_path), result=str(path), owner=o
+        ).result
+        for o in owners
+    ]
+    assert len(reads) == 1
+    assert [set(b.scored["owner_id"]) for b in books] == [{o} for o in owners]
+    assert books[0].company_view is books[1].company_view
+    pd.testing.assert_frame_equal(books[1].scored, result.for_owner(owners[1]).scored)
+    # the company's pages read their own copy; a new file is read again
+    params.validate_parameters(
+        data="/nonexistent", period=PERIOD, out_dir=str(tmp_path), result=str(path)
+    )
+    assert len(reads) == 2
+    result.save(path)
+    os.utime(path, ns=(1, 1))  # another file at the same path (its identity changed)
+    params.validate_parameters(
+        data="/nonexistent", period=PERIOD, out_dir=str(tmp_path), result=str(path), owner=owners[0]
+    )
+    assert len(reads) == 3
+
+
 def test_without_a_result_the_context_builds_the_period(company, tmp_path, monkeypatch):
     calls = []
 
@@ -223,7 +282,7 @@ def test_a_report_run_loads_the_data_exactly_once(tmp_path, monkeypatch):
     generate(300, seed=5).write(data)
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
-    for name in ("01_first", "02_second"):
+    for name in ("01_first", "02_second", runner.OWNER_BOOK):
         nb = new_notebook(
             cells=[
                 new_markdown_cell(f"# {name}"),
@@ -262,8 +321,8 @@ def test_a_report_run_loads_the_data_exactly_once(tmp_path, monkeypatch):
     assert outcome.exit_code == 0, [p.error for p in outcome.periods]
     assert len(loads) == 1  # the runner's one load; no kernel loaded the data (1 / 0 otherwise)
     assert len(outcome.periods[0].owners) > 1
-    for owner in outcome.periods[0].owners:
-        page = (out / PERIOD / "owners" / owner / "02_second.html").read_text()
+    for owner in outcome.periods[0].owners:  # each owner's book, from the saved result
+        page = (out / PERIOD / "owners" / owner / f"{runner.OWNER_BOOK}.html").read_text()
         assert f"owner='{owner}'" in page
     # the result was private to the run: outside the report, gone afterwards
     ((path, mode),) = saved

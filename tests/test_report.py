@@ -36,9 +36,10 @@ from cpm_analysis.synthetic import generate
 PERIOD = "2025-12"
 OWNERS = ("S001", "S002")
 # The end-to-end run renders the first and the last periodic notebook (every notebook is executed
-# on its own by tests/test_notebooks.py); per-owner copies triple the work, so keep it to two.
+# on its own by tests/test_notebooks.py), and with --per-owner the owner book of each owner.
 PUBLISHED = ("01_data_quality", "05_performance_review")
 PERIODIC = [Path(f"{name}.ipynb") for name in PUBLISHED]
+BOOK = f"{runner.OWNER_BOOK}.html"
 ROOT = Path(__file__).resolve().parents[1]
 matplotlib.use("Agg")
 
@@ -479,6 +480,8 @@ def test_index_lists_periods_trends_and_failures(tmp_path):
         )
         (folder / "customers_scored.csv").write_text("customer_id\n")
     (tmp_path / "2024-06" / "owners" / "S001").mkdir(parents=True)
+    (tmp_path / "2024-06" / "owners" / "S002").mkdir(parents=True)
+    (tmp_path / "2024-06" / "owners" / "S002" / index.OWNER_PAGE).write_text("<title>b</title>")
     for label in ("2024-06", "2024-07"):
         failed = tmp_path / "_failed" / label
         failed.mkdir(parents=True)
@@ -494,7 +497,10 @@ def test_index_lists_periods_trends_and_failures(tmp_path):
     assert html.count("<svg") == 1 and "+50.0%" in html
     assert "last run failed: 02_x: cell 3 raised ValueError (2024-06)" in html
     assert "2024-07" in html and "no earlier report" in html
-    assert "1 owner report in 2024-06/owners/" in html and "2024-08" not in html
+    assert "2 owner reports in 2024-06/owners/" in html and "2024-08" not in html
+    # a link to each owner book published (S001's folder holds none)
+    assert 'Owner books:</span> <a href="2024-06/owners/S002/owner_book.html">S002</a>' in html
+    assert "owners/S001/" not in html
     assert export.external_references(html) == [] and "<script" not in html
 
 
@@ -625,8 +631,8 @@ def test_no_published_page_shows_nan_inf_or_an_error(published):
     from published_pages import assert_clean
 
     out, _ = published
-    pages = assert_clean(out / PERIOD)  # the company's pages and every owner's
-    assert len(pages) == len(PUBLISHED) * (1 + len(OWNERS))
+    pages = assert_clean(out / PERIOD)  # the company's pages and every owner's book
+    assert len(pages) == len(PUBLISHED) + len(OWNERS)
 
 
 def test_report_writes_every_file(published):
@@ -645,16 +651,22 @@ def test_report_writes_every_file(published):
     assert not list(out.glob(".tmp-*"))
     assert "models not available" not in result.stderr  # cpm_analysis.scoring is installed
     assert f"published {PERIOD}" in result.stdout
-    for owner in OWNERS:
-        assert {f"{nb.stem}.html" for nb in PERIODIC} | {"customers_scored.csv"} <= {
-            p.name for p in (period / "owners" / owner).iterdir()
+    for owner in OWNERS:  # one page per owner, beside the owner's rows of the tables
+        assert {p.name for p in (period / "owners" / owner).iterdir()} == {
+            BOOK,
+            f"{runner.OWNER_BOOK}.ipynb",
+            "customers_scored.csv",
+            "customers_scored.parquet",
+            "rejected_rows.csv",
+            "care_campaign.csv",
+            "care_campaign.jsonl",
         }
 
 
 def test_report_html_is_offline_has_content_and_no_code(published):
     out, _ = published
     pages = _files(out, ".html")
-    assert len(pages) == len(PERIODIC) * (1 + len(OWNERS)) + 1  # main, owners, index
+    assert len(pages) == len(PERIODIC) + len(OWNERS) + 1  # main, owner books, index
     for page in pages:
         html = page.read_text()
         assert not re.search(r"<script[^>]*\bsrc\s*=\s*[\"']?https?:", html), page
@@ -693,8 +705,22 @@ def test_review_html_shows_the_scorecard(published):
     ):
         assert text in page
     assert any(status in page for status in (">met<", ">missed<", ">at risk<"))
-    owner_page = (out / PERIOD / "owners" / OWNERS[0] / "05_performance_review.html").read_text()
-    assert "KPI scorecard against targets" in owner_page
+    owner_page = (out / PERIOD / "owners" / OWNERS[0] / BOOK).read_text()
+    for text in (
+        "Account owner book",
+        "Owner scorecard",
+        "Owner KPIs with 90% intervals and their ranking within noise",
+        "KPI scorecard against targets",
+        "CLV by segment",
+        "CLV by value tier",
+        "Customers at risk (top 25 by expected loss)",
+        "Churn risk by segment",
+        "Headline KPIs of the book by period",
+    ):
+        assert text in owner_page, text
+    assert "Agent scorecard" not in owner_page  # agents are judged on the company page
+    assert owner_page.count('src="data:image/png;base64,') == 1  # one chart: the KPI trend
+    assert f"<title>Account owner book ({PERIOD}, {OWNERS[0]})</title>" in owner_page
 
 
 def test_no_personal_data_in_any_html_or_csv(published, company):
@@ -748,7 +774,7 @@ def test_per_owner_reports_hold_only_their_owners_customers(published, dataset):
         mine = view.customers.loc[view.customers["owner_id"] == owner, "customer_id"]
         assert sorted(scored["customer_id"]) == sorted(mine)
         assert set(scored["owner_id"]) == {owner}
-        html = (folder / "01_data_quality.html").read_text()
+        html = (folder / BOOK).read_text()
         assert f"the book of account owner <strong>{owner}</strong>" in html
         others = view.customers.loc[view.customers["owner_id"] != owner, "customer_id"]
         other_pseudonyms = set(privacy.pseudonymize(others, key))
@@ -776,6 +802,20 @@ def test_owner_tables_are_exact_subsets_of_the_company_tables(published):
         pd.testing.assert_frame_equal(book, mine)
         books.append(book)
     assert sum(len(b) for b in books) == len(company)
+    # the owner's action list is the owner's rows of the company's, written the same way
+    campaign = pd.read_csv(out / PERIOD / "care_campaign.csv", dtype=str, keep_default_na=False)
+    lines = (out / PERIOD / "care_campaign.jsonl").read_text().splitlines()
+    assert "customer_id" not in campaign.columns and len(lines) == len(campaign)  # pseudonyms
+    parts = []
+    for owner in OWNERS:
+        folder = out / PERIOD / "owners" / owner
+        part = pd.read_csv(folder / "care_campaign.csv", dtype=str, keep_default_na=False)
+        mine = campaign["owner_id"] == owner
+        pd.testing.assert_frame_equal(part, campaign.loc[mine].reset_index(drop=True))
+        owned = [line for line, keep in zip(lines, mine, strict=True) if keep]
+        assert (folder / "care_campaign.jsonl").read_text().splitlines() == owned
+        parts.append(part)
+    assert sum(len(part) for part in parts) == len(campaign) > 0
 
 
 def test_metrics_json_content(published, dataset):
@@ -844,6 +884,7 @@ def test_only_adds_a_page_and_keeps_the_others(published, company, tmp_path, mon
         (notebooks).mkdir(exist_ok=True)
         shutil.copy(ROOT / "notebooks" / f"{name}.ipynb", notebooks)
     write_notebook(notebooks / "03_extra.ipynb", LIGHT)
+    write_notebook(notebooks / f"{runner.OWNER_BOOK}.ipynb", LIGHT)
     period = out / PERIOD
     pages = {p: p.read_bytes() for p in _files(period, ".html", ".ipynb")}
     assert (period / "01_data_quality.html") in pages and len(pages) > 4
@@ -853,10 +894,13 @@ def test_only_adds_a_page_and_keeps_the_others(published, company, tmp_path, mon
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     for page, content in pages.items():  # every other page is kept as it was
-        assert page.read_bytes() == content, page
+        if page.parent.parent.name != "owners":  # --per-owner renders the owner books again
+            assert page.read_bytes() == content, page
     assert "owner=''" in (period / "03_extra.html").read_text()
     for owner in OWNERS:
-        assert f"owner='{owner}'" in (period / "owners" / owner / "03_extra.html").read_text()
+        folder = period / "owners" / owner
+        assert f"owner='{owner}'" in (folder / BOOK).read_text()
+        assert not (folder / "03_extra.html").exists()  # the company's pages stay the company's
     notebooks_listed = json.loads((period / "metrics.json").read_text())["parameters"]["notebooks"]
     assert notebooks_listed == ["01_data_quality", "03_extra", "05_performance_review"]
     assert "03_extra.html" in (out / "index.html").read_text()
@@ -965,10 +1009,11 @@ def test_a_missing_scoring_module_exits_1_and_publishes_nothing(company, tmp_pat
     assert not (out / PERIOD).exists()
 
 
-def test_per_owner_runs_each_owner_with_its_id(company, tmp_path, monkeypatch):
+def test_per_owner_runs_the_owner_book_once_for_each_owner(company, tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "build_period", light_build_period)  # files, not models
     notebooks = tmp_path / "nb"
     write_notebook(notebooks / "01_light.ipynb", LIGHT)
+    write_notebook(notebooks / f"{runner.OWNER_BOOK}.ipynb", f"print('owner-book-page'); {LIGHT}")
     out = tmp_path / "out"
     result = report(
         "--data",
@@ -983,16 +1028,45 @@ def test_per_owner_runs_each_owner_with_its_id(company, tmp_path, monkeypatch):
         "-q",
     )
     assert result.exit_code == 0, result.output
+    assert (
+        "owner-book-page" not in (out / PERIOD / "01_light.html").read_text()
+    )  # not a company page
     for owner in OWNERS:
-        html = (out / PERIOD / "owners" / owner / "01_light.html").read_text()
-        assert f"owner='{owner}'" in html
+        folder = out / PERIOD / "owners" / owner
+        assert sorted(p.name for p in folder.glob("*.html")) == [BOOK]
+        page = (folder / BOOK).read_text()
+        assert f"owner='{owner}'" in page and "owner-book-page" in page
+    index_page = (out / "index.html").read_text()
+    for owner in OWNERS:  # the index links every owner's book
+        assert f'href="{PERIOD}/owners/{owner}/{BOOK}"' in index_page
+
+
+def test_per_owner_needs_an_owner_book(company, tmp_path, monkeypatch):
+    notebooks = tmp_path / "nb"
+    write_notebook(notebooks / "01_light.ipynb", LIGHT)
+    result = report(
+        "--data", str(company[1]), "--out", str(tmp_path / "out"), "--notebooks", str(notebooks),
+        "--per-owner", "-q",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert f"has no {runner.OWNER_BOOK}.ipynb" in result.output
+    assert not (tmp_path / "out" / PERIOD).exists()
+
+
+def test_the_owner_book_is_not_a_periodic_page():
+    specs = runner.discover_notebooks(ROOT / "notebooks")
+    assert runner.OWNER_BOOK not in [s.name for s in runner.select_notebooks(specs)]
+    assert runner.owner_book(ROOT / "notebooks").path == ROOT / "notebooks" / "owner_book.ipynb"
+    with pytest.raises(runner.ReportArgumentError, match="on-demand"):
+        runner.select_notebooks(specs, [runner.OWNER_BOOK])
 
 
 def test_a_failing_owner_book_does_not_stop_the_company_report(company, tmp_path, monkeypatch):
     monkeypatch.setattr(runner, "build_period", light_build_period)  # files, not models
     notebooks = tmp_path / "nb"
     fails_for_one = f"assert owner != {OWNERS[1]!r}, 'this book fails'\n{LIGHT}"
-    write_notebook(notebooks / "01_light.ipynb", fails_for_one)
+    write_notebook(notebooks / "01_light.ipynb", LIGHT)
+    write_notebook(notebooks / f"{runner.OWNER_BOOK}.ipynb", fails_for_one)
     out = tmp_path / "out"
     result = report(
         "--data", str(company[1]), "--out", str(out), "--notebooks", str(notebooks),
@@ -1004,7 +1078,7 @@ def test_a_failing_owner_book_does_not_stop_the_company_report(company, tmp_path
     )
     assert "owner=''" in (out / PERIOD / "01_light.html").read_text()
     good = out / PERIOD / "owners" / OWNERS[0]
-    assert f"owner='{OWNERS[0]}'" in (good / "01_light.html").read_text()
+    assert f"owner='{OWNERS[0]}'" in (good / BOOK).read_text()
     bad = out / PERIOD / "owners" / OWNERS[1]
     assert [p.name for p in bad.iterdir()] == ["FAILED.txt"]
     assert "this book fails" in (bad / "FAILED.txt").read_text()

@@ -87,6 +87,7 @@ def test_the_chinese_index_has_every_string_translated(tmp_path):
     _publish(tmp_path, "2025-12", kpis={"revenue": 1500.0, "churn_rate": 0.25})
     _publish(tmp_path, "2025-Q4", rows={"orders": 40, "new_customers": 3})
     (tmp_path / "2025-12" / "owners" / "S001").mkdir(parents=True)
+    (tmp_path / "2025-12" / "owners" / "S001" / index.OWNER_PAGE).write_text("<title>b</title>")
     failed = tmp_path / "_failed" / "2026-01"
     failed.mkdir(parents=True)
     (failed / "FAILED.txt").write_text("05_performance_review: cell 3 raised ValueError\n")
@@ -97,6 +98,7 @@ def test_the_chinese_index_has_every_string_translated(tmp_path):
     assert '<html lang="zh-Hans">' in page and "<title>客户绩效报告</title>" in page
     assert "销售收入" in page and "客户流失率" in page and "本期订单数" in page  # KPI registry
     assert "<h2>月度</h2>" in page and "<h2>季度</h2>" in page
+    assert "客户负责人报告：" in page  # the links to the owner books
     # What is left in Latin letters is data, not words: file names, periods, page titles
     # (rendered in their own language), ids, the failed run's note and the version.
     text = visible_text(page)

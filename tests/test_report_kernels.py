@@ -186,7 +186,7 @@ def test_a_report_with_owner_pages_starts_one_kernel_per_job(tmp_path, monkeypat
         'data = ""\nperiod = "latest"\nfreq = "monthly"\nout_dir = ""\npii = "mask"\n'
         'owner = ""\nseed = 0\nresult = ""'
     )
-    for name in ("01_a", "02_b", "03_c"):
+    for name in ("01_a", "02_b", "03_c", runner.OWNER_BOOK):
         book = nbformat.v4.new_notebook(
             cells=[
                 nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}),
@@ -211,7 +211,10 @@ def test_a_report_with_owner_pages_starts_one_kernel_per_job(tmp_path, monkeypat
     period = tmp_path / "out" / outcome.periods[0].label
     folders = [period, period / "owners" / "S001", period / "owners" / "S002"]
     pids = {p.name for folder in folders for p in folder.glob("pid-*")}
-    assert all(len(list(folder.glob("*.html"))) == 3 for folder in folders)  # 9 notebooks
+    assert len(list(period.glob("*.html"))) == 3  # the company's pages
+    assert all(  # and one owner book per owner: 5 notebooks
+        [p.name for p in folder.glob("*.html")] == ["owner_book.html"] for folder in folders[1:]
+    )
     assert 1 <= len(pids) <= 2  # ... in the two warm kernels of --jobs 2
 
 

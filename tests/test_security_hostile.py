@@ -29,9 +29,11 @@ from hostile import write_hostile_sample as write_hostile
 
 from cpm_analysis import privacy
 from cpm_analysis.data import sample_dir
-from cpm_analysis.report.runner import run_report
+from cpm_analysis.report.runner import OWNER_BOOK, discover_notebooks, run_report, select_notebooks
 
 PERIOD = "2025-12"
+PAGES = len(select_notebooks(discover_notebooks()))  # the company's periodic pages
+BOOK = f"{OWNER_BOOK}.html"
 ALL = (".html", ".ipynb", ".csv", ".json", ".parquet")
 pytestmark = pytest.mark.slow
 
@@ -60,8 +62,9 @@ def test_the_hostile_report_renders(hostile):
     _, out, outcome, _ = hostile
     assert outcome.exit_code == 0, [p.error for p in outcome.periods]
     period = out / PERIOD
-    assert len(_written(period, ".html")) == 5 * 3  # company and two owners
+    assert len(_written(period, ".html")) == PAGES + 2  # the company's pages, two owner books
     assert len(list((period / "owners").iterdir())) == 2
+    assert [p.name for p in _written(period / "owners", ".html")] == [BOOK, BOOK]
 
 
 def test_no_page_holds_live_markup(hostile):
@@ -79,7 +82,7 @@ def test_no_page_holds_live_markup(hostile):
 def test_no_notebook_output_holds_live_markup(hostile):
     _, out, _, _ = hostile
     notebooks = _written(out, ".ipynb")
-    assert len(notebooks) == 15
+    assert len(notebooks) == PAGES + 2
     for notebook in notebooks:
         assert notebook_markup(notebook) == [], notebook
 
@@ -87,22 +90,21 @@ def test_no_notebook_output_holds_live_markup(hostile):
 def test_payloads_are_shown_as_text_where_they_are_named(hostile):
     _, out, _, _ = hostile
     folder = sorted((out / PERIOD / "owners").iterdir())
-    texts = [
-        html.unescape(re.sub(r"<[^>]+>", "", (f / "01_data_quality.html").read_text()))
-        for f in folder
-    ]
+    texts = [html.unescape(re.sub(r"<[^>]+>", "", (f / BOOK).read_text())) for f in folder]
     # the owner's own id is named literally in "the book of account owner ..."
     for owner in OWNERS:
         assert any(f"the book of account owner {owner}" in t for t in texts), owner
     review = (out / PERIOD / "05_performance_review.html").read_text()
     assert "&lt;img src=x onerror=alert(1)&gt;" in review  # an owner id, escaped
+    books = "".join((f / BOOK).read_text() for f in folder)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in books  # in the owner's scorecard, escaped
 
 
 def test_no_csv_cell_is_a_formula(hostile):
     _, out, _, _ = hostile
     files = _written(out, ".csv")
-    # scored and rejected rows of the company and its two owners, and the company's care campaign
-    assert len(files) == 2 * 3 + 1
+    # scored and rejected rows and the care campaign of the company and of its two owners
+    assert len(files) == 3 * 3
     assert (out / PERIOD / "care_campaign.csv") in files
     for path in files:
         assert formula_cells(path) == [], path
@@ -157,6 +159,6 @@ def test_each_customer_is_in_exactly_one_book(hostile):
 def test_owner_pages_leave_agents_to_the_company_page(hostile):
     _, out, _, _ = hostile
     for folder in sorted((out / PERIOD / "owners").iterdir()):
-        page = (folder / "05_performance_review.html").read_text()
-        assert "agents are judged on the company report only" in page
+        page = (folder / BOOK).read_text()
+        assert "Owner scorecard" in page and "Agent scorecard" not in page
     assert "Agent scorecard" in (out / PERIOD / "05_performance_review.html").read_text()

@@ -301,7 +301,8 @@ def test_hostile_owner_ids_work_end_to_end_per_owner(tmp_path):
     customers["owner_id"] = owners[np.arange(len(customers)) % len(owners)]
     source = tmp_path / "company"
     data.write(source)
-    notebooks = _notebook(tmp_path / "nb", BOOK)
+    notebooks = _notebook(tmp_path / "nb")
+    _notebook(notebooks, BOOK, runner.OWNER_BOOK)
     out = tmp_path / "out"
     result = report(source, out, notebooks, "--per-owner", "--jobs", "2")
     assert result.exit_code == 0, result.output
@@ -309,7 +310,7 @@ def test_hostile_owner_ids_work_end_to_end_per_owner(tmp_path):
     names = runner.owner_folder_names(sorted(set(HOSTILE_OWNERS)))
     assert sorted(p.name for p in folders) == sorted(names.values())
     for owner, name in names.items():
-        page = (out / PERIOD / "owners" / name / "01_light.html").read_text()
+        page = (out / PERIOD / "owners" / name / f"{runner.OWNER_BOOK}.html").read_text()
         expected = int((customers["owner_id"] == owner).sum())
         assert f"book of {expected} customers" in page, owner
     assert not (tmp_path / "etc").exists() and sorted(p.name for p in tmp_path.iterdir()) == [

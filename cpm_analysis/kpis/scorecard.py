@@ -39,10 +39,14 @@ def period_kpis(
     *,
     sla_hours: float = DEFAULT_CONFIG.sla.first_response_hours,
     windows: Any = None,
+    by: str | None = None,
 ) -> pd.DataFrame:
     """Every KPI of the period, with the model KPIs from the scored table when it has them.
 
     ``windows`` are the configuration's day windows (``config.windows``; default the built-in).
+
+    ``by`` breaks every KPI down by a customer column (``"owner_id"``), as
+    :func:`~cpm_analysis.kpis.compute_kpis` does.
 
     Examples
     --------
@@ -56,7 +60,7 @@ def period_kpis(
     scores = None
     if scored is not None and {"customer_id", "clv", "churn_probability"} <= set(scored.columns):
         scores = scored.set_index("customer_id")[["clv", "churn_probability"]]
-    return compute_kpis(view, period, scores=scores, sla_hours=sla_hours, windows=windows)
+    return compute_kpis(view, period, by=by, scores=scores, sla_hours=sla_hours, windows=windows)
 
 
 def scorecard(

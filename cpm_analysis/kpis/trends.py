@@ -53,11 +53,14 @@ def kpi_trends(
     scores: Any = None,
     sla_hours: float = DEFAULT_CONFIG.sla.first_response_hours,
     windows: Any = None,
+    by: str | None = None,
 ) -> pd.DataFrame:
     """:func:`~cpm_analysis.kpis.kpi_history` of the last ``n`` periods that the data covers.
 
     Periods that end before the first order are left out. ``windows`` are the
-    configuration's day windows (``config.windows``; default the built-in).
+    configuration's day windows (``config.windows``; default the built-in). ``by`` breaks
+    every KPI down by a customer column (``"owner_id"``), as
+    :func:`~cpm_analysis.kpis.kpi_history` does.
 
     Examples
     --------
@@ -71,7 +74,7 @@ def kpi_trends(
 
     first = view.orders["order_date"].min()
     periods = [p for p in recent_periods(period, n) if p.end >= first]
-    return kpi_history(view, periods, sla_hours=sla_hours, windows=windows)
+    return kpi_history(view, periods, by=by, sla_hours=sla_hours, windows=windows)
 
 
 def headline_kpis(history: pd.DataFrame, kpis: tuple[str, ...] = HEADLINE_KPIS) -> list[str]:
@@ -87,3 +90,43 @@ def headline_kpis(history: pd.DataFrame, kpis: tuple[str, ...] = HEADLINE_KPIS) 
     """
     values = history["value"].groupby(level="kpi").count()
     return [k for k in kpis if values.get(k, 0) > 0]
+
+
+def trend_table(
+    history: pd.DataFrame, kpis: tuple[str, ...] = HEADLINE_KPIS, *, lang: str = "en"
+) -> pd.DataFrame:
+    """Return the headline KPIs of ``history`` as a table: one row per period, one column per KPI.
+
+    What the trend chart draws (:func:`headline_kpis`), as numbers: the columns are the KPIs'
+    labels in ``lang`` (``label_zh`` for Chinese, else ``label_en``), oldest period first.
+
+    Parameters
+    ----------
+    history : DataFrame
+        From :func:`kpi_trends` (indexed by ``period`` and ``kpi``).
+    kpis : tuple of str
+        The KPIs to show, in this order; those without any value are left out.
+    lang : str
+        The report's language tag (``en``, ``zh``, ``zh-CN``, ...).
+
+    Examples
+    --------
+    >>> idx = pd.MultiIndex.from_product([["2025-01", "2025-02"], ["revenue", "nps"]],
+    ...                                  names=["period", "kpi"])
+    >>> h = pd.DataFrame({"value": [1.0, None, 2.0, None], "label_en": ["Revenue", "NPS"] * 2,
+    ...                   "label_zh": ["收入", "净推荐值"] * 2}, index=idx)
+    >>> trend_table(h)
+             Revenue
+    period
+    2025-01      1.0
+    2025-02      2.0
+    """
+    names = headline_kpis(history, kpis)
+    column = "label_zh" if str(lang).lower().startswith("zh") else "label_en"
+    chosen = history.loc[history.index.get_level_values("kpi").isin(names)]
+    table = chosen["value"].unstack("kpi").reindex(columns=names)
+    labels = chosen[column].groupby(level="kpi").first()
+    table = table.rename(columns=labels.to_dict())
+    table.columns.name = None
+    periods = list(dict.fromkeys(history.index.get_level_values("period")))
+    return table.reindex(periods).rename_axis("period")

@@ -210,6 +210,29 @@ class PeriodResult:
         )
 
     @cached_property
+    def by_owner(self) -> dict[str, pd.DataFrame]:
+        """The period's KPIs and KPI trends by ``owner_id``, each in one pass over the company.
+
+        ``"kpis"`` (:func:`~cpm_analysis.kpis.scorecard.period_kpis`) and ``"trends"``
+        (:func:`~cpm_analysis.kpis.trends.kpi_trends`) broken down by owner: computed before
+        the result is saved for ``cpm report --per-owner``, so that each owner's book
+        (:meth:`for_owner`) takes its owner's rows instead of computing them again. They are
+        the book's own figures: a KPI of a book is the KPI of its owner's group.
+        """
+        from cpm_analysis.kpis.scorecard import period_kpis
+        from cpm_analysis.kpis.trends import kpi_trends
+
+        hours, windows = self.rules.sla.first_response_hours, self.rules.windows
+        return {
+            "kpis": period_kpis(
+                self.view, self.period, self.scored, sla_hours=hours, windows=windows, by="owner_id"
+            ),
+            "trends": kpi_trends(
+                self.view, self.period, sla_hours=hours, windows=windows, by="owner_id"
+            ),
+        }
+
+    @cached_property
     def cohorts(self) -> Any:
         """:func:`~cpm_analysis.cohorts.cohort_retention` of the last 12 cohorts."""
         from cpm_analysis.cohorts import cohort_retention
@@ -421,7 +444,7 @@ class PeriodResult:
         forecast_model = self.forecast_model
         if forecast_model is None and "forecast" in self.__dict__:
             forecast_model = getattr(self.__dict__["forecast"], "model", None)
-        return PeriodResult(
+        book_result = PeriodResult(
             period=self.period,
             seed=self.seed,
             dataset=book,
@@ -450,6 +473,8 @@ class PeriodResult:
             model_choice=self.model_choice,
             value_draws=self.value_draws,
         )
+        book_result.__dict__.update(_owner_rows(self.__dict__, owner, book_view, self.period))
+        return book_result
 
     # --- the runner's private file ----------------------------------------------------------
 
@@ -514,6 +539,44 @@ def load_period_result(path: str | os.PathLike) -> PeriodResult:
             "reusing the saved result"
         )
     return result
+
+
+def _owner_rows(
+    computed: dict[str, Any], owner: str, view: Dataset, period: Period
+) -> dict[str, Any]:
+    """Return the sections of an owner's book that the company already computed.
+
+    The owner's rows of :attr:`PeriodResult.by_owner` (``kpis`` and ``trends``, the trends
+    over the periods the book's own orders cover) and of the company's ``team_noise``; none
+    of them when the company has not computed it or the owner has no rows of it.
+    """
+    from cpm_analysis.kpis.trends import recent_periods
+
+    out: dict[str, Any] = {}
+    noise = computed.get("team_noise")
+    noise = noise if isinstance(noise, dict) else {}
+    owners, agents = noise.get("owner"), noise.get("agent")
+    if isinstance(owners, pd.DataFrame) and "owner_id" in owners.columns and agents is not None:
+        mine = owners.loc[(owners["owner_id"] == owner).to_numpy(dtype=bool)]
+        out["team_noise"] = {"owner": mine.reset_index(drop=True), "agent": agents.iloc[:0]}
+    frames = computed.get("by_owner")
+    first = view.orders["order_date"].min()
+    if not isinstance(frames, dict) or pd.isna(first):
+        return out
+    kpis, trends = frames["kpis"], frames["trends"]
+    if owner not in set(kpis.index.get_level_values("owner_id")):
+        return out
+    labels = [p.label for p in recent_periods(period) if p.end >= first]
+    trends = trends.xs(owner, level="owner_id")
+    if set(labels) - set(trends.index.get_level_values("period")):
+        return out  # a period without the owner's group: the book computes its own trends
+    mine = trends.loc[trends.index.get_level_values("period").isin(labels)].copy()
+    mine.attrs = {**trends.attrs, "periods": labels, "by": None}
+    out["trends"] = mine
+    own = kpis.xs(owner, level="owner_id").copy()
+    own.attrs = {**kpis.attrs, "by": None}
+    out["kpis"] = own
+    return out
 
 
 def _rows_of(frame: pd.DataFrame, ids: pd.Series) -> pd.DataFrame:

@@ -97,11 +97,40 @@ def publish_care_campaign(
     >>> publish_care_campaign(tempfile.mkdtemp(), scored, "2025-06")
     []
     """
-    if "expected_loss" not in scored.columns or not scored["expected_loss"].notna().any():
+    actions = care_campaign(scored, period, size=size, holdout=holdout, seed=seed, scanner=scanner)
+    if actions is None:
         return []
+    return write_action_list(actions, folder, identified=identified)
+
+
+def care_campaign(
+    scored: pd.DataFrame,
+    period: Period | str,
+    *,
+    size: int = 25,
+    holdout: float | str | None = 0.0,
+    seed: int = 0,
+    scanner: PiiScanner | None = None,
+) -> pd.DataFrame | None:
+    """Return the period's action list as :func:`publish_care_campaign` writes it.
+
+    :func:`customer_action_list` of the scored table, personal data found by content masked
+    with ``scanner``; ``None`` when the scored table has no expected loss (no churn scores this
+    period). The report runner writes it into the period folder and each owner's rows of it
+    into the owner's folder (:func:`write_action_list`), so that both are the same list.
+
+    Examples
+    --------
+    >>> scored = pd.DataFrame({"customer_id": ["C1", "C2"], "owner_id": ["S1", "S2"],
+    ...                        "expected_loss": [1.0, 2.0], "churn_probability": [0.1, 0.2]})
+    >>> care_campaign(scored, "2025-06")[["customer_id", "owner_id", "rank"]].values.tolist()
+    [['C2', 'S2', 1], ['C1', 'S1', 2]]
+    """
+    if "expected_loss" not in scored.columns or not scored["expected_loss"].notna().any():
+        return None
     actions = customer_action_list(
         scored, period, size=size, holdout=parse_share(holdout), seed=seed
     )
     if scanner is not None:
         actions = mask_content(actions, scanner)
-    return write_action_list(actions, folder, identified=identified)
+    return actions

@@ -3,8 +3,9 @@
 The page is self-contained (no JavaScript, no fonts, no network): one section per frequency
 (monthly, quarterly, yearly) with a trend table (one sparkline per KPI across the periods, the
 latest value and the change against the previous period) and a table of periods linking to
-their HTML reports and downloads. Periods whose last run failed are flagged; their previous good
-report is the one linked.
+their HTML reports and downloads (with ``--per-owner`` also each owner's book,
+``owners/<owner>/owner_book.html``). Periods whose last run failed are flagged; their previous
+good report is the one linked.
 
 It reads well from the first period: a sparkline is drawn only for a number known in two
 periods or more (with a single period there is no Trend column at all), and a change without an
@@ -44,6 +45,8 @@ INDEX_FILE = "index.html"
 FAILED_DIR = "_failed"
 FAILED_NOTE = "FAILED.txt"
 OWNERS_DIR = "owners"
+OWNER_PAGE = "owner_book.html"
+"""The page of an owner's book in ``<period>/owners/<owner>/`` (``cpm report --per-owner``)."""
 PERIOD_DIR = re.compile(r"^\d{4}(?:-\d{2}|-Q[1-4])?$")
 DOWNLOADS: tuple[str, ...] = (
     "customers_scored.csv",
@@ -72,6 +75,8 @@ class PeriodEntry:
     downloads: list[str] = field(default_factory=list)
     metrics: dict[str, Any] | None = None
     owners: int = 0
+    owner_books: list[tuple[str, str]] = field(default_factory=list)
+    """``(owner folder, link)`` of each owner book published in the period."""
     failed_note: str | None = None
 
 
@@ -130,7 +135,13 @@ def collect_periods(out_dir: str | os.PathLike) -> tuple[list[PeriodEntry], list
         if (folder / METRICS_FILE).exists():
             entry.metrics = read_metrics(folder / METRICS_FILE)
         owners = folder / OWNERS_DIR
-        entry.owners = sum(1 for p in owners.iterdir() if p.is_dir()) if owners.is_dir() else 0
+        books = sorted(p for p in owners.iterdir() if p.is_dir()) if owners.is_dir() else []
+        entry.owners = len(books)
+        entry.owner_books = [
+            (book.name, f"{folder.name}/{OWNERS_DIR}/{book.name}/{OWNER_PAGE}")
+            for book in books
+            if (book / OWNER_PAGE).is_file()
+        ]
         entry.failed_note = failed.pop(folder.name, None)
         entries.append(entry)
     entries.sort(key=lambda e: ("MQY".index(e.period.freq), e.period.start))
@@ -454,6 +465,13 @@ def _period_table(group: Sequence[PeriodEntry], tr: Translator) -> list[str]:
             f'<a href="{html.escape(href)}">{html.escape(title)}</a>'
             for title, href in entry.reports
         )
+        if entry.owner_books:
+            books = " · ".join(
+                f'<a href="{html.escape(href)}">{html.escape(name)}</a>'
+                for name, href in entry.owner_books
+            )
+            heading = html.escape(tr._("Owner books:"))
+            reports += f'<br><span class="muted">{heading}</span> {books}'
         downloads = " · ".join(
             f'<a href="{label}/{html.escape(name)}">{html.escape(name)}</a>'
             for name in entry.downloads

@@ -611,7 +611,7 @@ def validate_parameters(
             from cpm_analysis.pipeline import load_period_result
 
             result_path = Path(result).expanduser().resolve()
-            saved = load_period_result(result_path)
+            saved = saved_result(result_path) if owner.strip() else load_period_result(result_path)
             dataset = saved.dataset if saved.company_dataset is None else saved.company_dataset
             full_view = saved.view if saved.company_view is None else saved.company_view
             source = dataset.source
@@ -658,6 +658,49 @@ def validate_parameters(
         _company=dataset,
         _result=saved,
     )
+
+
+_SAVED: dict[Path, tuple[tuple[int, int, int], Any]] = {}
+"""The company result :func:`saved_result` read last, by path, with the file's identity."""
+
+
+def saved_result(path: str | os.PathLike) -> Any:
+    """Read a saved company result once per process, for the owner books rendered from it.
+
+    ``cpm report --per-owner`` renders one owner book after the other in each warm kernel
+    (:mod:`cpm_analysis.report.kernels`), all from the same saved result: the first reads it
+    (:func:`~cpm_analysis.pipeline.load_period_result`), the next ones reuse it while the file
+    is the same (path, size, modification time and inode). Each book is then
+    :meth:`~cpm_analysis.pipeline.PeriodResult.for_owner` of it: new tables, the company's
+    untouched. Only the last result is kept.
+
+    Raises
+    ------
+    ValueError
+        As :func:`~cpm_analysis.pipeline.load_period_result`.
+
+    Examples
+    --------
+    >>> saved_result("/nonexistent/period-result.pickle")
+    Traceback (most recent call last):
+    ...
+    ValueError: result: /nonexistent/period-result.pickle does not exist
+    """
+    from cpm_analysis.pipeline import load_period_result
+
+    target = Path(path)
+    try:
+        stat = target.stat()
+    except OSError:
+        return load_period_result(target)  # says what is wrong with the path
+    identity = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    known = _SAVED.get(target)
+    if known is not None and known[0] == identity:
+        return known[1]
+    result = load_period_result(target)
+    _SAVED.clear()
+    _SAVED[target] = (identity, result)
+    return result
 
 
 def _find_customer(dataset: Dataset, customer_id: str, key: bytes | None) -> str:

@@ -16,9 +16,10 @@ For each period the runner
    ``freq``, ``out_dir``, ``pii``, ``owner``, ``seed``, ``lang``, ``result``: the saved result,
    which the kernel renders without loading the data again; a notebook gets only the parameters
    it declares) and exports each to offline HTML (:mod:`cpm_analysis.report.export`); with
-   ``per_owner`` again for each account owner into ``owners/<owner_id>/``, from the same saved
-   company result filtered to that owner's customers
-   (:meth:`~cpm_analysis.pipeline.PeriodResult.for_owner`);
+   ``per_owner`` the owner book (``owner_book.ipynb``, one page) once for each account owner
+   into ``owners/<owner_id>/``, from the same saved company result filtered to that owner's
+   customers (:meth:`~cpm_analysis.pipeline.PeriodResult.for_owner`), beside the owner's rows
+   of the scored table, the rejected rows and the care campaign;
 4. writes ``metrics.json`` (:mod:`cpm_analysis.report.metrics`);
 5. checks, in ``mask`` mode, that no name, e-mail or phone number of the data appears in any
    HTML, CSV, notebook or JSON written (:class:`cpm_analysis.privacy.PiiScanner`);
@@ -38,7 +39,8 @@ as a notebook parameter (:mod:`cpm_analysis.credentials`).
 Notebook discovery: every ``*.ipynb`` in the notebooks folder (``notebooks=`` argument, else
 ``$CPM_NOTEBOOKS_DIR``, else ``<project root>/notebooks``). Names starting with two digits and an
 underscore (``01_data_quality.ipynb``) are *periodic* and run in name order; any other notebook
-(``customer_360.ipynb``) is *on demand*: opened by hand, never run by ``cpm report``.
+(``customer_360.ipynb``) is *on demand*: opened by hand, never run by ``cpm report``, except the
+owner book (:data:`OWNER_BOOK`), which ``--per-owner`` runs once for each account owner.
 
 Examples
 --------
@@ -90,7 +92,7 @@ from cpm_analysis.privacy import (
     restrict_to_owner,
 )
 from cpm_analysis.report.artifacts import scored_for_csv
-from cpm_analysis.report.care_export import publish_care_campaign
+from cpm_analysis.report.care_export import care_campaign, write_action_list
 from cpm_analysis.report.export import export_html
 from cpm_analysis.report.index import (
     FAILED_DIR,
@@ -118,6 +120,8 @@ log = logging.getLogger("cpm_analysis.report")
 NOTEBOOKS_ENV = "CPM_NOTEBOOKS_DIR"
 PERIODIC_NAME = re.compile(r"^\d{2}_[A-Za-z0-9][A-Za-z0-9_-]*$")
 SCORED_STEM = "customers_scored"
+OWNER_BOOK = "owner_book"
+"""The notebook ``--per-owner`` runs once for each account owner (not periodic: no number)."""
 REJECTED_FILE = "rejected_rows.csv"
 STORE_DIR = ".store"  # the validated data of --engine dask, reused while the source is unchanged
 REQUIRED_PARAMETERS: tuple[str, ...] = ("data", "period", "freq", "pii", "owner", "seed")
@@ -320,6 +324,31 @@ def select_notebooks(
         if spec not in chosen:
             chosen.append(spec)
     return sorted(chosen, key=lambda s: s.name)
+
+
+def owner_book(folder: str | os.PathLike | None = None) -> NotebookSpec:
+    """Return the owner book of the notebooks folder: ``owner_book.ipynb``.
+
+    ``cpm report --per-owner`` runs it once for each account owner, into
+    ``<period>/owners/<owner>/``; it is not periodic, so the company report never runs it.
+
+    Raises
+    ------
+    ReportArgumentError
+        When the folder has no ``owner_book.ipynb``.
+
+    Examples
+    --------
+    >>> owner_book().name  # doctest: +SKIP
+    'owner_book'
+    """
+    path = notebooks_dir(folder) / f"{OWNER_BOOK}.ipynb"
+    if not path.is_file():
+        raise ReportArgumentError(
+            f"--per-owner: the notebooks folder {path.parent} has no {OWNER_BOOK}.ipynb (the "
+            "page rendered for each account owner)"
+        )
+    return NotebookSpec(path)
 
 
 def check_notebook_parameters(spec: NotebookSpec) -> set[str]:
@@ -833,7 +862,8 @@ def run_report(
     pii : {"mask", "show"}
         Personal data in reports: masked and pseudonymised (default), or shown.
     per_owner : bool
-        Also write one report per account owner (``<period>/owners/<owner_id>/``).
+        Also render the owner book (:data:`OWNER_BOOK`) of each account owner into
+        ``<period>/owners/<owner_id>/``.
     notebooks : path, optional
         Notebooks folder (default ``$CPM_NOTEBOOKS_DIR`` or ``<project root>/notebooks``).
     seed : int
@@ -921,6 +951,9 @@ def run_report(
     # --only adds or refreshes pages: the period's other published pages are carried over
     keep_pages = any(str(item).strip(" ,") for item in (only or ()))
     declared = {spec.name: check_notebook_parameters(spec) for spec in specs}
+    book = owner_book(notebooks) if per_owner else None
+    if book is not None:
+        declared[book.name] = check_notebook_parameters(book)
     out_dir = (Path(out) if out is not None else default_reports_dir()).expanduser().resolve()
     source = resolve_data_source(data if data is not None else "data/sample")
     check_data_outside(source, out_dir)
@@ -1030,6 +1063,7 @@ def run_report(
                     key=key,
                     scanner=scanner,
                     per_owner=per_owner,
+                    book=book,
                     seed=seed,
                     jobs=jobs,
                     timeout=timeout,
@@ -1164,6 +1198,7 @@ def _run_period(
     kernel_name: str,
     bar: Any,
     manifest: Manifest,
+    book: NotebookSpec | None = None,
     config: CPMConfig | None = None,
     keep_pages: bool = False,
     lang: str = "en",
@@ -1193,20 +1228,23 @@ def _run_period(
                 "period pipeline", f"{type(err).__name__}: {err}", traceback.format_exc()
             ) from None
         view = result.view
+        if per_owner:  # every owner's KPIs and trends in one pass, for the owner books
+            result.by_owner  # noqa: B018 - computed to be saved with the result
         result_path = result.save(_private_folder(private, label) / RESULT_FILE)
         scored = finalize_scored(result.scored, view, key=key)
         write_scored(staging, scored, scanner)
         write_rejected(staging, dataset.rejected, pii, scanner)
-        publish_care_campaign(
-            staging,
+        campaign = care_campaign(
             scored,
             period,
             size=(config or DEFAULT_CONFIG).actions.risk_list_size,
             holdout=holdout,
             seed=seed,
-            identified=export_identified or key is None,
             scanner=scanner,
         )
+        identified = export_identified or key is None
+        if campaign is not None:
+            write_action_list(campaign, staging, identified=identified)
         outcome.timings["artifacts"] = time.perf_counter() - tick
         log.info(
             "%s: period computed, scored table %s customers x %d columns (%.1f s)",
@@ -1217,7 +1255,11 @@ def _run_period(
         )
         tasks = [_Task(spec, staging, None) for spec in specs]
         if per_owner:
-            tasks += _owner_tasks(dataset, view, scored, specs, staging, pii, outcome, scanner)
+            if book is None:
+                raise ReportArgumentError(f"--per-owner: no {OWNER_BOOK}.ipynb given")
+            tasks += _owner_tasks(
+                dataset, view, scored, book, staging, pii, outcome, scanner, campaign, identified
+            )
         common = {
             "data": f"${DATA_URL_ENV}" if is_url(source) else source,  # the URL goes by env
             "period": label,
@@ -1311,12 +1353,20 @@ def _owner_tasks(
     dataset: Dataset,
     view: Dataset,
     scored: pd.DataFrame,
-    specs: Sequence[NotebookSpec],
+    book: NotebookSpec,
     staging: Path,
     pii: str,
     outcome: PeriodOutcome,
     scanner: PiiScanner | None = None,
+    campaign: pd.DataFrame | None = None,
+    identified: bool = False,
 ) -> list[_Task]:
+    """Write each owner's files and return one task per owner: the owner book in its folder.
+
+    The owner's folder gets the owner's rows of the scored table, the rejected rows of the
+    owner's customers and, when the period has a care campaign, the owner's rows of the
+    company's list (written as the company's, :func:`write_action_list`).
+    """
     if "owner_id" not in view.customers.columns:
         raise ReportArgumentError("--per-owner: customers have no owner_id column")
     owners = sorted(view.customers["owner_id"].dropna().unique().tolist())
@@ -1328,7 +1378,10 @@ def _owner_tasks(
         mine = scored.loc[(scored["owner_id"] == owner).to_numpy(dtype=bool)].reset_index(drop=True)
         write_scored(folder, mine, scanner)
         write_rejected(folder, restrict_to_owner(dataset, owner).rejected, pii, scanner)
-        tasks.extend(_Task(spec, folder, owner) for spec in specs)
+        if campaign is not None:
+            part = campaign.loc[(campaign["owner_id"] == owner).to_numpy(dtype=bool)]
+            write_action_list(part.reset_index(drop=True), folder, identified=identified)
+        tasks.append(_Task(book, folder, owner))
     outcome.owners = owners
     log.info("%s: %d owner books", outcome.label, len(owners))
     return tasks
