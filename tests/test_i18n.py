@@ -161,6 +161,8 @@ def test_every_marked_string_of_the_package_and_notebooks_has_a_chinese_translat
         "pyproject.toml",
         "-k",
         "n_:1,2",
+        "-k",
+        "M_",
         "-o",
         str(pot),
         "cpm_analysis",
