@@ -160,7 +160,7 @@ def biggest_risks(card: pd.DataFrame, scored: pd.DataFrame | None, n: int = 3) -
                 }
             )
     rows.extend(_target_risk(row) for _, row in missed.iterrows())
-    return pd.DataFrame(rows[:n], columns=["risk", "evidence"])
+    return pd.DataFrame(rows[:n], columns=["risk", "evidence"], dtype=object)  # keeps messages
 
 
 def _target_risk(row: pd.Series) -> dict[str, str]:
@@ -294,7 +294,7 @@ def improvement_actions(
                         "who": M_("Manager of %(person)s", person=person),
                     }
                 )
-    out = pd.DataFrame(rows, columns=["area", "finding", "action", "who"])
+    out = pd.DataFrame(rows, columns=["area", "finding", "action", "who"], dtype=object)
     out.insert(0, "priority", np.arange(1, len(out) + 1))
     return out
 

@@ -515,6 +515,13 @@ class Translator:
             return self.gettext(text)
         if depth > 2:
             return None
+        items = text.split(", ")
+        if len(items) > 1:  # a list: of names, or of phrases (each translated, or the whole)
+            if all(self.knows(item) for item in items):
+                return "、".join(self.gettext(item) for item in items)
+            shown = [self._sentence(item, depth + 1) for item in items]
+            if all(item is not None for item in shown):
+                return "，".join(str(item) for item in shown)
         for msgid, pattern in _templates(self.lang, _first_word(text)):
             found = pattern.fullmatch(text)
             if found is None:
@@ -525,9 +532,6 @@ class Translator:
                 inner = self._sentence(value, depth + 1)
                 values[key] = value if inner is None else inner
             return str(self._catalogue.gettext(msgid) % values)
-        items = text.split(", ")
-        if len(items) > 1 and all(self.knows(item) for item in items):  # a list of names
-            return "、".join(self.gettext(item) for item in items)
         return None
 
     def knows(self, text: Any) -> bool:
@@ -749,7 +753,7 @@ def _first_word(text: str) -> str:
 
 @cache
 def _template_index(lang: str) -> tuple[dict[str, list[tuple[str, re.Pattern]]], list]:
-    """The catalogue's templates as patterns, by their first word (``""``: a placeholder first)."""
+    """Return the catalogue's templates as patterns, by first word, and those a value starts."""
     by_word: dict[str, list[tuple[str, re.Pattern]]] = {}
     leading: list[tuple[str, re.Pattern]] = []
     entries = [m for m in read_catalogue(lang) if isinstance(m.id, str) and "%(" in m.id]
@@ -917,7 +921,7 @@ def extract_notebook(
 def extract_segment_map(
     fileobj: Any, keywords: Any, comment_tags: Any, options: Any
 ) -> Iterator[tuple[int, Any, Any, Any]]:
-    """Extract the recommended actions and descriptions of a segment map for Babel.
+    r"""Extract the recommended actions and descriptions of a segment map for Babel.
 
     The segment names have their labels in the map itself (``label_zh``); the sentences are
     translated in the catalogue, so that a page in Chinese shows the default map's actions in

@@ -373,27 +373,27 @@ def value_model_health(models: Any, summary: Any) -> str | Unavailable:
 
 
 PARAMETER_MEANINGS = {
-    "r": "shape of the purchase-rate distribution across customers",
-    "alpha": "scale of the purchase-rate distribution (weeks)",
-    "a": "first shape of the drop-out probability distribution",
-    "b": "second shape of the drop-out probability distribution",
-    "s": "shape of the dropout-rate distribution across customers",
-    "beta": "scale of the dropout-rate distribution (weeks)",
-    "p": "shape of the spend-per-order distribution",
-    "q": "shape of the customers' mean-spend distribution",
-    "v": "scale of the customers' mean-spend distribution",
+    "r": N_("shape of the purchase-rate distribution across customers"),
+    "alpha": N_("scale of the purchase-rate distribution (weeks)"),
+    "a": N_("first shape of the drop-out probability distribution"),
+    "b": N_("second shape of the drop-out probability distribution"),
+    "s": N_("shape of the dropout-rate distribution across customers"),
+    "beta": N_("scale of the dropout-rate distribution (weeks)"),
+    "p": N_("shape of the spend-per-order distribution"),
+    "q": N_("shape of the customers' mean-spend distribution"),
+    "v": N_("scale of the customers' mean-spend distribution"),
 }
 """What each parameter of the continuous models and Gamma-Gamma means."""
 ROUTE_PARAMETER_MEANINGS = {
     "BG/BB": {
-        "alpha": "first shape of the purchase-probability distribution (per opportunity)",
-        "beta": "second shape of the purchase-probability distribution",
-        "gamma": "first shape of the dropout-probability distribution (per opportunity)",
-        "delta": "second shape of the dropout-probability distribution",
+        "alpha": N_("first shape of the purchase-probability distribution (per opportunity)"),
+        "beta": N_("second shape of the purchase-probability distribution"),
+        "gamma": N_("first shape of the dropout-probability distribution (per opportunity)"),
+        "delta": N_("second shape of the dropout-probability distribution"),
     },
     "sBG": {
-        "alpha": "first shape of the churn-probability distribution (per renewal)",
-        "beta": "second shape of the churn-probability distribution",
+        "alpha": N_("first shape of the churn-probability distribution (per renewal)"),
+        "beta": N_("second shape of the churn-probability distribution"),
     },
 }
 """The parameters of BG/BB and sBG, whose names clash with the continuous models'."""

@@ -24,15 +24,15 @@ import pandas as pd
 
 from cpm_analysis import availability
 from cpm_analysis.data import Dataset
-from cpm_analysis.i18n import M_, join
+from cpm_analysis.i18n import M_, N_, join
 from cpm_analysis.periods import Period, parse_period
 
 CHURN_MEASURES = {
-    "customers": "Customers scored last period (active base)",
-    "mean_churn_probability": "Mean churn probability (90-day horizon)",
-    "no_purchase_rate": "Share who did not buy this period",
-    "roc_auc": "ROC AUC of last period's scores",
-    "top_decile_no_purchase_rate": "Share who did not buy, riskiest tenth",
+    "customers": N_("Customers scored last period (active base)"),
+    "mean_churn_probability": N_("Mean churn probability (90-day horizon)"),
+    "no_purchase_rate": N_("Share who did not buy this period"),
+    "roc_auc": N_("ROC AUC of last period's scores"),
+    "top_decile_no_purchase_rate": N_("Share who did not buy, riskiest tenth"),
 }
 
 

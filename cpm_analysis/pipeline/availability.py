@@ -35,7 +35,7 @@ from cpm_analysis.availability import (
 )
 from cpm_analysis.churn.sufficiency import churn_backtest, churn_model
 from cpm_analysis.data import Dataset
-from cpm_analysis.i18n import M_
+from cpm_analysis.i18n import M_, join
 from cpm_analysis.periods import Period
 
 
@@ -104,7 +104,7 @@ def checks(
             M_("Segments by region and channel"),
             bool(attributes),
             "customers.region, customers.channel",
-            M_("attributes: %(names)s", names=", ".join(attributes))
+            M_("attributes: %(names)s", names=join(", ", map(M_, attributes)))
             if attributes
             else M_("no region or channel in customers"),
         )
@@ -154,5 +154,7 @@ def capabilities(
     """
     if checks is None:
         checks = _all_checks(view, period, company=company, owner=owner)
+    columns = ["analysis", "available", "needs", "detail"]
     rows = [(c.analysis, c.available, c.needs, c.detail) for c in checks]
-    return pd.DataFrame.from_records(rows, columns=["analysis", "available", "needs", "detail"])
+    frame = pd.DataFrame(rows, columns=columns, dtype=object)  # object: the sentences stay messages
+    return frame.astype({"available": bool})

@@ -308,6 +308,10 @@ class ReportContext:
         result = self._result if self._result is not None else self.__dict__.get("result")
         config = getattr(result, "config", None)
         names = {k: v for k, v in self._segment_labels.items() if k != v}
+        if normalize_lang(self.lang) == "zh":  # the KPIs' names, from the registry
+            from cpm_analysis.kpis.registry import KPIS
+
+            names.update({kpi.label_en: kpi.label_zh for kpi in KPIS.values()})
         return translator(self.lang, currency=getattr(config, "currency", None), names=names)
 
     @property

@@ -123,7 +123,7 @@ def executive_summary(
         )
     if len(risks):
         listed = "\n".join(
-            f"{i}. **{md_text(tr.gettext(r.risk))}**: {md_text(tr.gettext(r.evidence))}"
+            f"{i}. **{md_text(tr.sentence(r.risk))}**: {md_text(tr.sentence(r.evidence))}"
             for i, r in enumerate(risks.itertuples(), 1)
         )
         parts.append(tr._("**Biggest risks:**") + f"\n\n{listed}")
@@ -281,9 +281,9 @@ def flag_words(flags: str, reasons: str = "", tr: Translator | None = None) -> s
     parts = []
     for i, code in enumerate(codes):
         words = tr.gettext(FLAG_WORDS[code]) if code in FLAG_WORDS else code.replace("_", " ")
-        why = whys[i] if i < len(whys) and whys[i] else ""
-        parts.append(f"{words} ({why})" if why else words)
-    return "; ".join(parts)
+        why = tr.sentence(whys[i]) if i < len(whys) and whys[i] else ""
+        parts.append(tr._("%(flag)s (%(why)s)", flag=words, why=why) if why else words)
+    return "; ".join(parts) if tr.lang == "en" else "；".join(parts)
 
 
 def team_text(team: TeamScorecard, tr: Translator | None = None) -> str:
