@@ -470,10 +470,7 @@ class Translator:
             template = self.gettext(message.msgid) if message.lookup else message.msgid
             if not message.values:
                 return template
-            values = {
-                key: self.gettext(value) if isinstance(value, Message) else str(value)
-                for key, value in message.values.items()
-            }
+            values = {key: self._value(value) for key, value in message.values.items()}
             return template % values
         if message in self.names:
             return self.names[message]
@@ -501,13 +498,13 @@ class Translator:
             return self.gettext(text)
         if not isinstance(text, str) or self.lang == DEFAULT_LANG or not text.strip():
             return str(text)
-        if self.knows(text):
-            return self.gettext(text)
+        found = self._sentence(text, 0)
+        if found is not None:
+            return found
         parts = text.split("; ")
         if len(parts) > 1:
             return "；".join(self.sentence(part) for part in parts)
-        found = self._sentence(text, 0)
-        return self.gettext(text) if found is None else found  # recorded when untranslated
+        return self.gettext(text)  # recorded as asked for, and shown as it is when untranslated
 
     def _sentence(self, text: str, depth: int) -> str | None:
         """Translate ``text`` by the first template it matches; ``None`` when none does."""
@@ -520,19 +517,34 @@ class Translator:
             if all(self.knows(item) for item in items):
                 return "、".join(self.gettext(item) for item in items)
             shown = [self._sentence(item, depth + 1) for item in items]
-            if all(item is not None for item in shown):
-                return "，".join(str(item) for item in shown)
+            if all(
+                t is not None or not _WORDY.search(i) for i, t in zip(items, shown, strict=True)
+            ):
+                return "，".join(i if t is None else t for i, t in zip(items, shown, strict=True))
         for msgid, pattern in _templates(self.lang, _first_word(text)):
             found = pattern.fullmatch(text)
             if found is None:
                 continue
-            self.used.add(msgid)
-            values = {}
+            values: dict[str, str] = {}
             for key, value in found.groupdict().items():
                 inner = self._sentence(value, depth + 1)
+                if "; " in value or (inner is None and _WORDY.search(value)):
+                    break  # words left over: the wrong template, or the wrong split
                 values[key] = value if inner is None else inner
+            if len(values) < len(found.groupdict()):
+                continue
+            self.used.add(msgid)
             return str(self._catalogue.gettext(msgid) % values)
         return None
+
+    def _value(self, value: Any) -> str:
+        """Return a value of a message: a message translated, plain text by :meth:`sentence`."""
+        if isinstance(value, Message):
+            return self.gettext(value)
+        if self.lang == DEFAULT_LANG or not isinstance(value, str):
+            return str(value)
+        found = self._sentence(value, 1)
+        return value if found is None else found
 
     def knows(self, text: Any) -> bool:
         """Whether ``text`` is a message of the catalogue (a word a table cell may hold).
@@ -745,6 +757,7 @@ class Translator:
 
 _PLACEHOLDER = re.compile(r"%\(([a-z_0-9]+)\)s|%%")
 _WORD_IN = re.compile(r"[A-Za-z]{2,}")
+_WORDY = re.compile(r"\b[a-z]{2,}")  # a lower-case word: text to translate, not a name or number
 
 
 def _first_word(text: str) -> str:
@@ -752,23 +765,26 @@ def _first_word(text: str) -> str:
 
 
 @cache
-def _template_index(lang: str) -> tuple[dict[str, list[tuple[str, re.Pattern]]], list]:
+def _template_index(
+    lang: str,
+) -> tuple[dict[str, list[tuple[str, re.Pattern]]], list[tuple[str, re.Pattern]]]:
     """Return the catalogue's templates as patterns, by first word, and those a value starts."""
     by_word: dict[str, list[tuple[str, re.Pattern]]] = {}
     leading: list[tuple[str, re.Pattern]] = []
-    entries = [m for m in read_catalogue(lang) if isinstance(m.id, str) and "%(" in m.id]
-    entries.sort(key=lambda m: -len(_PLACEHOLDER.sub("", m.id)))  # the most specific first
-    for message in entries:
-        if (
-            not message.string
-            or message.fuzzy
-            or not _WORD_IN.search(_PLACEHOLDER.sub("", message.id))
-        ):
+    entries = [
+        str(m.id)
+        for m in read_catalogue(lang)
+        if isinstance(m.id, str) and "%(" in m.id and m.string and not m.fuzzy
+    ]
+    entries.sort(key=lambda msgid: -len(_PLACEHOLDER.sub("", msgid)))  # the most specific first
+    for msgid in entries:
+        if not _WORD_IN.search(_PLACEHOLDER.sub("", msgid)):
             continue
         seen: set[str] = set()
-        regex, last = [], 0
-        for found in _PLACEHOLDER.finditer(message.id):
-            regex.append(re.escape(message.id[last : found.start()]))
+        regex: list[str] = []
+        last = 0
+        for found in _PLACEHOLDER.finditer(msgid):
+            regex.append(re.escape(msgid[last : found.start()]))
             name = found.group(1)
             if name is None:
                 regex.append("%")
@@ -778,12 +794,12 @@ def _template_index(lang: str) -> tuple[dict[str, list[tuple[str, re.Pattern]]],
                 seen.add(name)
                 regex.append(f"(?P<{name}>.+?)")
             last = found.end()
-        regex.append(re.escape(message.id[last:]))
-        entry = (message.id, re.compile("".join(regex), re.DOTALL))
-        if "%(" in message.id.split(" ", 1)[0]:
+        regex.append(re.escape(msgid[last:]))
+        entry = (msgid, re.compile("".join(regex), re.DOTALL))
+        if "%(" in msgid.split(" ", 1)[0]:
             leading.append(entry)
         else:
-            by_word.setdefault(_first_word(message.id), []).append(entry)
+            by_word.setdefault(_first_word(msgid), []).append(entry)
     return by_word, leading
 
 

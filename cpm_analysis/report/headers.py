@@ -203,6 +203,7 @@ PHRASES: frozenset[str] = frozenset(
         N_("no assessment for this person"),
         N_("assessment only (%(parts)s)"),
         N_("%(kpi)s KPI score + %(share)s assessment (%(parts)s)"),
+        N_("%(self)s self + %(manager)s manager"),
     }
 )
 """The sentences of the team scorecards' flags and blends (:mod:`cpm_analysis.teams`), as

@@ -354,7 +354,7 @@ def weights_text(team: TeamScorecard, tr: Translator | None = None) -> str:
         weights=listed,
     )
     if len(blends):
-        text += tr._("; composite = %(blend)s", blend=blends[0])
+        text += tr._("; composite = %(blend)s", blend=tr.sentence(blends[0]))
     return text + "."
 
 
