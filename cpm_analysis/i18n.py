@@ -510,7 +510,7 @@ class Translator:
         """Translate ``text`` by the first template it matches; ``None`` when none does."""
         if self.knows(text):
             return self.gettext(text)
-        if depth > 2:
+        if depth > 4:
             return None
         items = text.split(", ")
         if len(items) > 1:  # a list: of names, or of phrases (each translated, or the whole)
@@ -543,8 +543,7 @@ class Translator:
             return self.gettext(value)
         if self.lang == DEFAULT_LANG or not isinstance(value, str):
             return str(value)
-        found = self._sentence(value, 1)
-        return value if found is None else found
+        return self.sentence(value)
 
     def knows(self, text: Any) -> bool:
         """Whether ``text`` is a message of the catalogue (a word a table cell may hold).
@@ -757,7 +756,7 @@ class Translator:
 
 _PLACEHOLDER = re.compile(r"%\(([a-z_0-9]+)\)s|%%")
 _WORD_IN = re.compile(r"[A-Za-z]{2,}")
-_WORDY = re.compile(r"\b[a-z]{2,}")  # a lower-case word: text to translate, not a name or number
+_WORDY = re.compile(r"(?<![\w.])[a-z]{2,}(?![\w.])")  # a lower-case word, not an identifier
 
 
 def _first_word(text: str) -> str:

@@ -256,3 +256,6 @@ def test_table_notes_and_words_are_in_the_report_language():
     assert "显示 3 行中的 2 行。" in html and "已拟合" in html and "是" in html and "否" in html
     english = to_html(frame, max_rows=2)
     assert "Showing 2 of 3 rows." in english and "fitted" in english and "yes" in english
+    dates = pd.DataFrame({"day": pd.to_datetime(["2025-12-31"])})
+    assert "2025年12月31日" in to_html(dates, translator=translator("zh"))
+    assert "2025-12-31" in to_html(dates)

@@ -142,6 +142,8 @@ def format_column(
         valid = series.dropna()
         midnight = bool(len(valid)) and bool((valid == valid.dt.normalize()).all())
         out = series.dt.strftime("%Y-%m-%d" if midnight or not len(valid) else "%Y-%m-%d %H:%M")
+        if tr.lang != "en" and midnight:  # dates as the locale writes them (2025年12月31日)
+            out = series.map(lambda v: tr.date(v) if pd.notna(v) else MISSING)
     elif unit is not None and pd.api.types.is_numeric_dtype(series.dtype):
         values = series.to_numpy(dtype=float, na_value=np.nan)
         missing = missing | ~np.isfinite(values)
