@@ -177,21 +177,30 @@ def _chart_words(figure) -> list[str]:
 
 
 def test_chart_text_is_translated():
-    """The data-quality, segment and churn charts draw their words in the report's language."""
+    """The data-quality, segment, scorecard, cohort and team charts draw their words in Chinese."""
     import matplotlib.pyplot as plt
 
+    from cpm_analysis.cohorts import cohort_retention
     from cpm_analysis.data import quality
+    from cpm_analysis.kpis import compute_kpis
+    from cpm_analysis.kpis.scorecard import scorecard
     from cpm_analysis.periods import parse_period
     from cpm_analysis.plots import language
     from cpm_analysis.plots import quality as quality_charts
+    from cpm_analysis.plots.kpis import cohort_heatmap, plot_scorecard
     from cpm_analysis.plots.segments import plot_rf_heatmap, plot_segment_sizes
+    from cpm_analysis.plots.teams import composite_bars
     from cpm_analysis.segments import rfm_scores, rfm_segments, segment_labels
+    from cpm_analysis.teams import owner_scorecard
 
     matplotlib.use("Agg")
     dataset = generate(300, seed=2).to_dataset()
     period = parse_period("2025-06")
     view = dataset.as_of(period.end)
-    labels, zh = segment_labels("zh"), translator("zh")
+    from cpm_analysis.kpis.registry import KPIS
+
+    labels = segment_labels("zh")  # the names a page's translator knows (as ctx.translator)
+    zh = translator("zh", names={k.label_en: k.label_zh for k in KPIS.values()})
     try:
         segments = rfm_segments(rfm_scores(dataset, "2025-06"))
         with warnings.catch_warnings():
@@ -199,12 +208,17 @@ def test_chart_text_is_translated():
             from cpm_analysis.report import style
 
             style.apply(inline=False, lang="zh")
-            language.use(lambda text: labels.get(text) or zh.gettext(text))
+            language.use(lambda text: labels.get(text) or zh.sentence(text))
             axes = [
                 quality_charts.table_sizes(quality.table_overview(view, period, dataset.rejected)),
                 quality_charts.monthly_activity(quality.monthly_activity(view), period),
                 plot_segment_sizes(segments),
                 plot_rf_heatmap(segments),
+                plot_scorecard(
+                    scorecard(compute_kpis(dataset, "2025-06"), dataset.targets, period)
+                ),
+                cohort_heatmap(cohort_retention(dataset, freq="Q")),
+                composite_bars(owner_scorecard(dataset, "2025-06")),
             ]
             for ax in axes:
                 ax.figure.canvas.draw()
