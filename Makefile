@@ -52,7 +52,7 @@ report: $(BIN)/.runtime
 # (new strings arrive untranslated; tests/test_i18n.py fails until they are translated).
 LOCALE := cpm_analysis/locale
 messages: $(BIN)/.runtime
-	$(BIN)/pybabel extract -F pyproject.toml -k n_:1,2 --no-wrap --add-location file --sort-by-file \
+	$(BIN)/pybabel extract -F pyproject.toml -k n_:1,2 -k M_ --no-wrap --add-location file --sort-by-file \
 	  --project cpm-analysis --version 0.1.0 --copyright-holder "the cpm-analysis authors" \
 	  -o $(LOCALE)/cpm_analysis.pot cpm_analysis notebooks
 	$(BIN)/pybabel update -i $(LOCALE)/cpm_analysis.pot -d $(LOCALE) -D cpm_analysis --no-wrap \

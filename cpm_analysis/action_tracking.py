@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from cpm_analysis.data.orders import paid_mask
-from cpm_analysis.i18n import N_
+from cpm_analysis.i18n import M_, N_, Translator, join
 from cpm_analysis.periods import Period, parse_period
 from cpm_analysis.privacy import PSEUDONYM_COLUMN, pseudonymize
 
@@ -332,10 +332,12 @@ def follow_up(
             customers_table.loc[ended.to_numpy(dtype=bool), "customer_id"].astype("str")
         )
         out["churned"] = ids.isin(ended_ids).to_numpy()
-        out.attrs["churn_rule"] = "contract end"
+        out.attrs["churn_rule"] = N_("contract end")
     else:
-        out.attrs["churn_rule"] = "no order"
-    out.attrs["window"] = f"{start:%Y-%m-%d} to {end:%Y-%m-%d}"
+        out.attrs["churn_rule"] = N_("no order")
+    out.attrs["window"] = M_(
+        "%(start)s to %(end)s", start=f"{start:%Y-%m-%d}", end=f"{end:%Y-%m-%d}"
+    )
     return out
 
 
@@ -371,7 +373,7 @@ class ContactEffect:
     caveats: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        """One sentence for the page.
+        """One sentence for the page (a :class:`~cpm_analysis.i18n.Message`).
 
         Examples
         --------
@@ -379,11 +381,19 @@ class ContactEffect:
         'No estimate: no list.'
         """
         if self.method == "none":
-            return "No estimate: " + "; ".join(self.caveats) + "."
-        return (
-            f"{self.method}: {self.outcome.replace('_', ' ')} rate {self.rate_treated:.1%} "
-            f"(n={self.n_treated}) vs {self.rate_control:.1%} (n={self.n_control}); difference "
-            f"{self.estimate:+.1%} (95% interval {self.low:+.1%} to {self.high:+.1%})."
+            return M_("No estimate: %(caveats)s.", caveats=join("; ", map(M_, self.caveats)))
+        return M_(
+            "%(method)s: %(outcome)s rate %(treated)s (n=%(n_treated)s) vs %(control)s "
+            "(n=%(n_control)s); difference %(estimate)s (95%% interval %(low)s to %(high)s).",
+            method=M_(self.method),
+            outcome=M_(self.outcome.replace("_", " ")),
+            treated=f"{self.rate_treated:.1%}",
+            n_treated=self.n_treated,
+            control=f"{self.rate_control:.1%}",
+            n_control=self.n_control,
+            estimate=f"{self.estimate:+.1%}",
+            low=f"{self.low:+.1%}",
+            high=f"{self.high:+.1%}",
         )
 
 
@@ -425,16 +435,20 @@ def rate_difference(
     return float(d), float(low), float(high)
 
 
+OUTCOMES = (N_("bought again"), N_("no purchase"))
+"""The outcomes of the follow-up, as the page names them."""
 CAVEATS_HOLDOUT = [
-    "intention to treat: listed-to-contact vs held out, whether or not the contact happened",
-    "the follow-up window is one period; later effects are not counted",
-    "a small list gives a wide interval: pool several periods before acting on it",
+    N_("intention to treat: listed-to-contact vs held out, whether or not the contact happened"),
+    N_("the follow-up window is one period; later effects are not counted"),
+    N_("a small list gives a wide interval: pool several periods before acting on it"),
 ]
 CAVEATS_OBSERVATIONAL = [
-    "observational: who was contacted was not random; customers contacted may differ in ways "
-    "the churn score does not capture, so the difference is not a causal effect",
-    "compared within churn-score strata of the listed customers only",
-    "the follow-up window is one period; later effects are not counted",
+    N_(
+        "observational: who was contacted was not random; customers contacted may differ in ways "
+        "the churn score does not capture, so the difference is not a causal effect"
+    ),
+    N_("compared within churn-score strata of the listed customers only"),
+    N_("the follow-up window is one period; later effects are not counted"),
 ]
 
 
@@ -467,7 +481,7 @@ def contact_effect(
         if len(treated) and len(control):
             d, low, high = rate_difference(treated, control, z=z)
             return ContactEffect(
-                "randomised holdout",
+                N_("randomised holdout"),
                 outcome,
                 d,
                 low,
@@ -502,13 +516,13 @@ def contact_effect(
         return ContactEffect(
             "none",
             outcome,
-            caveats=["no stratum of the list holds both contacted and not contacted customers"],
+            caveats=[N_("no stratum of the list holds both contacted and not contacted customers")],
         )
     w = np.asarray(weights, dtype=float) / sum(weights)
     d = float(np.dot(w, effects))
     se = float(math.sqrt(np.dot(w * w, variances)))
     return ContactEffect(
-        "observational (within churn-score strata)",
+        N_("observational (within churn-score strata)"),
         outcome,
         d,
         d - z * se,
@@ -550,7 +564,9 @@ def action_review(
     if actions is None:
         label = parse_period(period).previous().label
         return None, ContactEffect(
-            "none", "bought_again", caveats=[f"no action list was published with {label}"]
+            "none",
+            "bought_again",
+            caveats=[M_("no action list was published with %(period)s", period=label)],
         )
     if key is None and "customer_id" not in actions.columns:
         from cpm_analysis.privacy import load_key
@@ -645,23 +661,36 @@ def effect_markdown(
     effect: ContactEffect,
     follow: pd.DataFrame | None = None,
     churn: ContactEffect | None = None,
+    *,
+    tr: Translator | None = None,
 ) -> str:
     """Write the page's text on the effect of contact: the estimate, method and caveats.
+
+    In the language of ``tr`` (default English).
 
     Examples
     --------
     >>> print(effect_markdown(ContactEffect("none", "bought_again", caveats=["no list"])))
     No estimate: no list.
     """
-    lines = [effect.summary()]
+    tr = tr if tr is not None else Translator("en")
+    lines = [tr.gettext(effect.summary())]
     if churn is not None and churn.method != "none":
         rule = (follow.attrs.get("churn_rule") if follow is not None else None) or "no order"
-        lines.append(f"Churn after contact ({rule}): {churn.summary()}")
+        lines.append(
+            tr._(
+                "Churn after contact (%(rule)s): %(summary)s",
+                rule=tr.gettext(rule),
+                summary=tr.gettext(churn.summary()),
+            )
+        )
     if follow is not None and "window" in follow.attrs:
-        lines.insert(0, f"Follow-up window: {follow.attrs['window']}.")
+        lines.insert(
+            0, tr._("Follow-up window: %(window)s.", window=tr.gettext(follow.attrs["window"]))
+        )
     if follow is not None and follow.attrs.get("no_activities"):
-        lines.append("The data has no activities table: no contact can be seen.")
+        lines.append(tr._("The data has no activities table: no contact can be seen."))
     if effect.method != "none":
         lines.append("")
-        lines.extend(f"- Caveat: {c}." for c in effect.caveats)
+        lines.extend(tr._("- Caveat: %(caveat)s.", caveat=tr.gettext(c)) for c in effect.caveats)
     return "\n".join(lines)

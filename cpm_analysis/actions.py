@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from cpm_analysis.config import DEFAULT_CONFIG, CPMConfig
+from cpm_analysis.i18n import M_, N_, Message, join, named
 from cpm_analysis.kpis.scorecard import STATUS_ORDER
 from cpm_analysis.teams_review import TeamScorecard
 
@@ -33,7 +34,7 @@ FLAG_ACTIONS: dict[str, str] = DEFAULT_CONFIG.ranking.actions
 """The action of each scorecard rule (``ranking.<rule>.action``)."""
 
 
-LEAVING_ACTION = (
+LEAVING_ACTION = N_(
     "Retention call from the account owner: ask what changed and fix open issues first; "
     "no loyalty reward or upsell while they are at risk."
 )
@@ -122,13 +123,22 @@ def biggest_risks(card: pd.DataFrame, scored: pd.DataFrame | None, n: int = 3) -
         likely = int((scored["churn_probability"] >= LEAVING_PROBABILITY).sum())
         rows.append(
             {
-                "risk": "Churn of the customer base",
-                "evidence": f"{likely:,} of the {base:,} customers of the base (a paid order in "
-                "the last 365 days) are more likely than not to churn within 90 days; expected "
-                f"loss {total:,.0f} of 12-month value, {tier_a / total:.0%} of it in tier-A "
-                "customers."
+                "risk": M_("Churn of the customer base"),
+                "evidence": M_(
+                    "%(likely)s of the %(base)s customers of the base (a paid order in the last "
+                    "365 days) are more likely than not to churn within 90 days; expected loss "
+                    "%(loss)s of 12-month value, %(share)s of it in tier-A customers.",
+                    likely=f"{likely:,}",
+                    base=f"{base:,}",
+                    loss=f"{total:,.0f}",
+                    share=f"{tier_a / total:.0%}" if total > 0 else "",
+                )
                 if total > 0
-                else f"{likely:,} of the {base:,} customers of the base likely to churn.",
+                else M_(
+                    "%(likely)s of the %(base)s customers of the base likely to churn.",
+                    likely=f"{likely:,}",
+                    base=f"{base:,}",
+                ),
             }
         )
     if scored is not None and "segment_group" in scored and "monetary" in scored:
@@ -136,26 +146,51 @@ def biggest_risks(card: pd.DataFrame, scored: pd.DataFrame | None, n: int = 3) -
         revenue = float(scored["monetary"].sum())
         if at_risk.any() and revenue > 0:
             share = float(scored.loc[at_risk, "monetary"].sum()) / revenue
-            segments = ", ".join(sorted(scored.loc[at_risk, "segment"].astype("str").unique()))
+            names = sorted(scored.loc[at_risk, "segment"].astype("str").unique())
             rows.append(
                 {
-                    "risk": "Good customers slipping away",
-                    "evidence": f"{int(at_risk.sum()):,} customers in the at-risk segments "
-                    f"({segments}) brought {share:.0%} of historical revenue and have stopped "
-                    "buying.",
+                    "risk": M_("Good customers slipping away"),
+                    "evidence": M_(
+                        "%(n)s customers in the at-risk segments (%(segments)s) brought "
+                        "%(share)s of historical revenue and have stopped buying.",
+                        n=f"{int(at_risk.sum()):,}",
+                        segments=join(", ", map(M_, names)),
+                        share=f"{share:.0%}",
+                    ),
                 }
             )
     rows.extend(_target_risk(row) for _, row in missed.iterrows())
-    return pd.DataFrame(rows[:n], columns=["risk", "evidence"])
+    return pd.DataFrame(rows[:n], columns=["risk", "evidence"], dtype=object)  # keeps messages
 
 
 def _target_risk(row: pd.Series) -> dict[str, str]:
-    trend = f", {row['trend']}" if row.get("trend") in ("worsening", "improving", "flat") else ""
-    return {
-        "risk": f"{row['label_en']} below target",
-        "evidence": f"{format_number(row['actual'], row.get('unit'))} against a target of "
-        f"{format_number(row['target'], row.get('unit'))} ({row['attainment']:.0%} attainment{trend}).",
+    values = {
+        "actual": format_number(row["actual"], row.get("unit")),
+        "target": format_number(row["target"], row.get("unit")),
+        "attainment": f"{row['attainment']:.0%}",
     }
+    trend = row.get("trend")
+    return {
+        "risk": M_("%(kpi)s below target", kpi=kpi_name(row)),
+        "evidence": M_(
+            "%(actual)s against a target of %(target)s (%(attainment)s attainment, %(trend)s).",
+            trend=M_(trend),
+            **values,
+        )
+        if trend in ("worsening", "improving", "flat")
+        else M_("%(actual)s against a target of %(target)s (%(attainment)s attainment).", **values),
+    }
+
+
+def kpi_name(row: Any) -> Message:
+    """Return a KPI's name from a scorecard row: English, with its ``label_zh`` when it has one.
+
+    Examples
+    --------
+    >>> kpi_name({"label_en": "Revenue", "label_zh": "销售收入"}).names
+    {'zh': '销售收入'}
+    """
+    return named(str(row["label_en"]), zh=row.get("label_zh"))
 
 
 def improvement_actions(
@@ -204,14 +239,18 @@ def improvement_actions(
         for _, row in open_.iterrows():
             rows.append(
                 {
-                    "area": "Target",
-                    "finding": f"{row['label_en']} {row['status']}: "
-                    f"{format_number(row['actual'], row.get('unit'))} vs "
-                    f"{format_number(row['target'], row.get('unit'))} ({row['attainment']:.0%})",
-                    "action": kpi_actions.get(
-                        row["kpi"], f"Review the drivers of {row['label_en']} with the team."
+                    "area": M_("Target"),
+                    "finding": M_(
+                        "%(kpi)s %(status)s: %(actual)s vs %(target)s (%(attainment)s)",
+                        kpi=kpi_name(row),
+                        status=M_(row["status"]),
+                        actual=format_number(row["actual"], row.get("unit")),
+                        target=format_number(row["target"], row.get("unit")),
+                        attainment=f"{row['attainment']:.0%}",
                     ),
-                    "who": "Management",
+                    "action": kpi_actions.get(row["kpi"])
+                    or M_("Review the drivers of %(kpi)s with the team.", kpi=kpi_name(row)),
+                    "who": M_("Management"),
                 }
             )
     if scored is not None and "expected_loss" in scored and scored["expected_loss"].notna().any():
@@ -219,12 +258,20 @@ def improvement_actions(
         owners_n = scored.loc[top.index, "owner_id"].nunique() if "owner_id" in scored else 0
         rows.append(
             {
-                "area": "Churn risk",
-                "finding": f"The {len(top)} customers with the largest expected loss hold "
-                f"{top.sum():,.0f} of expected 90-day loss",
-                "action": "Call each of them this month with the recommended action of their "
-                "segment (risk list in the churn report and customers_scored.csv).",
-                "who": f"{owners_n} account owner(s)" if owners_n else "Account owners",
+                "area": M_("Churn risk"),
+                "finding": M_(
+                    "The %(n)s customers with the largest expected loss hold %(loss)s of "
+                    "expected 90-day loss",
+                    n=len(top),
+                    loss=f"{top.sum():,.0f}",
+                ),
+                "action": M_(
+                    "Call each of them this month with the recommended action of their "
+                    "segment (risk list in the churn report and customers_scored.csv)."
+                ),
+                "who": M_("%(n)s account owner(s)", n=owners_n)
+                if owners_n
+                else M_("Account owners"),
             }
         )
     for team in (owners, agents):
@@ -237,13 +284,17 @@ def improvement_actions(
             for person, reason in zip(team.table.index[hit], reasons[hit], strict=True):
                 rows.append(
                     {
-                        "area": f"{team.role.capitalize()} scorecard",
-                        "finding": f"{person}: {reason}" if reason else str(person),
+                        "area": M_("Owner scorecard")
+                        if team.role == "owner"
+                        else M_("Agent scorecard"),
+                        "finding": M_("%(person)s: %(reason)s", person=person, reason=reason)
+                        if reason
+                        else str(person),
                         "action": flag_actions.get(flag, FLAG_ACTIONS[flag]),
-                        "who": f"Manager of {person}",
+                        "who": M_("Manager of %(person)s", person=person),
                     }
                 )
-    out = pd.DataFrame(rows, columns=["area", "finding", "action", "who"])
+    out = pd.DataFrame(rows, columns=["area", "finding", "action", "who"], dtype=object)
     out.insert(0, "priority", np.arange(1, len(out) + 1))
     return out
 

@@ -42,6 +42,7 @@ import pandas as pd
 from cpm_analysis.data import Dataset
 from cpm_analysis.data import orders as orders_rule
 from cpm_analysis.data.schema import EVENT_DATE
+from cpm_analysis.i18n import M_, shown
 from cpm_analysis.periods import Period
 
 MIN_REPEAT_BUYERS = 20
@@ -107,7 +108,7 @@ class Unavailable:
         if self.shown:
             return ""
         self.shown = True
-        return f"*{_escape_markdown(self.text)}*"
+        return f"*{_escape_markdown(shown(self.text))}*"
 
     def display(self) -> None:
         """Show the sentence now (once), e.g. from a cell whose value is assigned."""
@@ -146,11 +147,18 @@ class Check:
     def sentence(self) -> str:
         """One sentence: the detail when available, what is missing otherwise."""
         if self.available:
-            return f"{self.analysis}: {self.detail}."
+            return M_("%(analysis)s: %(detail)s.", analysis=self.analysis, detail=self.detail)
         words = self.analysis.split()
         plural = " and " in self.analysis or words[0].endswith("s") or words[-1].endswith("s")
-        verb = "are" if plural else "is"
-        return f"{self.analysis} {verb} not available: {self.detail}."
+        if plural:
+            return M_(
+                "%(analysis)s are not available: %(detail)s.",
+                analysis=self.analysis,
+                detail=self.detail,
+            )
+        return M_(
+            "%(analysis)s is not available: %(detail)s.", analysis=self.analysis, detail=self.detail
+        )
 
     def missing(self) -> Unavailable:
         """Return the :class:`Unavailable` a page shows when this check fails."""
@@ -245,8 +253,15 @@ def sales(view: Dataset, period: Period) -> Check:
     """Orders dated in the period (sales KPIs, the forecast check's actual purchases)."""
     n = int(period.contains(view.orders["order_date"]).sum())
     if n:
-        return Check("Sales KPIs", True, "orders", f"{n:,} orders in {period.label}")
-    return Check("Sales KPIs", False, "orders", f"no orders in {period.label}")
+        return Check(
+            M_("Sales KPIs"),
+            True,
+            M_("orders"),
+            M_("%(n)s orders in %(period)s", n=f"{n:,}", period=period.label),
+        )
+    return Check(
+        M_("Sales KPIs"), False, M_("orders"), M_("no orders in %(period)s", period=period.label)
+    )
 
 
 def lifetime_value(view: Dataset, cutoff: Any) -> Check:
@@ -262,12 +277,18 @@ def lifetime_value(view: Dataset, cutoff: Any) -> Check:
     True
     """
     days, repeat = history_days(view, cutoff), repeat_buyers(view, cutoff)
-    needs = f"orders: {MIN_REPEAT_BUYERS}+ repeat buyers"
-    detail = f"{days:,} days of history, {repeat:,} repeat buyers"
+    needs = M_("orders: %(n)s+ repeat buyers", n=MIN_REPEAT_BUYERS)
+    detail = M_(
+        "%(days)s days of history, %(repeat)s repeat buyers", days=f"{days:,}", repeat=f"{repeat:,}"
+    )
     ok = repeat >= MIN_REPEAT_BUYERS
     if not ok:
-        detail += f" (needs {MIN_REPEAT_BUYERS} customers who bought on two days or more)"
-    return Check("Lifetime value and P(alive)", ok, needs, detail)
+        detail = M_(
+            "%(detail)s (needs %(n)s customers who bought on two days or more)",
+            detail=detail,
+            n=MIN_REPEAT_BUYERS,
+        )
+    return Check(M_("Lifetime value and P(alive)"), ok, needs, detail)
 
 
 def calibration(view: Dataset, cutoff: Any, weeks: int = CALIBRATION_WEEKS) -> Check:
@@ -285,13 +306,20 @@ def calibration(view: Dataset, cutoff: Any, weeks: int = CALIBRATION_WEEKS) -> C
     end = pd.Timestamp(cutoff) - pd.Timedelta(weeks=weeks)
     repeat = repeat_buyers(view, end)
     ok = repeat >= MIN_REPEAT_BUYERS
-    detail = f"{repeat:,} repeat buyers before {end:%Y-%m-%d}"
+    detail = M_(
+        "%(repeat)s repeat buyers before %(date)s", repeat=f"{repeat:,}", date=f"{end:%Y-%m-%d}"
+    )
     if not ok:
-        detail += f" (needs {MIN_REPEAT_BUYERS} before a {weeks}-week holdout)"
+        detail = M_(
+            "%(detail)s (needs %(n)s before a %(weeks)s-week holdout)",
+            detail=detail,
+            n=MIN_REPEAT_BUYERS,
+            weeks=weeks,
+        )
     return Check(
-        "The lifetime-value holdout check",
+        M_("The lifetime-value holdout check"),
         ok,
-        f"orders before a {weeks}-week holdout",
+        M_("orders before a %(weeks)s-week holdout", weeks=weeks),
         detail,
     )
 
@@ -300,12 +328,12 @@ def clusters(view: Dataset, cutoff: Any) -> Check:
     """Enough buyers for the behavioural clusters."""
     n = buyers(view, cutoff)
     if n >= MIN_CLUSTER_BUYERS:
-        return Check("Behavioural clusters", True, "orders", f"{n:,} buyers")
+        return Check(M_("Behavioural clusters"), True, M_("orders"), M_("%(n)s buyers", n=f"{n:,}"))
     return Check(
-        "Behavioural clusters",
+        M_("Behavioural clusters"),
         False,
-        f"{MIN_CLUSTER_BUYERS}+ buyers",
-        f"{n:,} buyers (needs {MIN_CLUSTER_BUYERS})",
+        M_("%(n)s+ buyers", n=MIN_CLUSTER_BUYERS),
+        M_("%(n)s buyers (needs %(needed)s)", n=f"{n:,}", needed=MIN_CLUSTER_BUYERS),
     )
 
 
@@ -315,10 +343,16 @@ def migration(view: Dataset, period: Period) -> Check:
     n = buyers(view, previous.end)
     if n:
         return Check(
-            "Segment migration", True, "orders", f"{n:,} buyers by end of {previous.label}"
+            M_("Segment migration"),
+            True,
+            M_("orders"),
+            M_("%(n)s buyers by end of %(period)s", n=f"{n:,}", period=previous.label),
         )
     return Check(
-        "Segment migration", False, "orders before the period", f"no orders before {period.label}"
+        M_("Segment migration"),
+        False,
+        M_("orders before the period"),
+        M_("no orders before %(period)s", period=period.label),
     )
 
 
@@ -327,10 +361,14 @@ def forecast(view: Dataset, period: Period) -> Check:
     previous = period.previous()
     repeat = repeat_buyers(view, previous.end)
     ok = repeat >= MIN_REPEAT_BUYERS
-    detail = f"{repeat:,} repeat buyers by the end of {previous.label}"
+    detail = M_(
+        "%(repeat)s repeat buyers by the end of %(period)s",
+        repeat=f"{repeat:,}",
+        period=previous.label,
+    )
     if not ok:
-        detail += f" (needs {MIN_REPEAT_BUYERS})"
-    return Check("The forecast check", ok, "orders before the period", detail)
+        detail = M_("%(detail)s (needs %(n)s)", detail=detail, n=MIN_REPEAT_BUYERS)
+    return Check(M_("The forecast check"), ok, M_("orders before the period"), detail)
 
 
 def owners(view: Dataset) -> Check:
@@ -345,14 +383,18 @@ def owners(view: Dataset) -> Check:
     customers = view.customers
     n = int(customers["owner_id"].nunique()) if "owner_id" in customers.columns else 0
     if n:
-        return Check("Account owner books", True, "customers.owner_id", f"{n:,} account owners")
-    what = "no owner_id column" if "owner_id" not in customers.columns else "owner_id is empty"
-    return Check(
-        "Account owner books",
-        False,
-        "customers.owner_id",
-        f"the customers table has {what}, so there are no account owners",
+        return Check(
+            M_("Account owner books"),
+            True,
+            "customers.owner_id",
+            M_("%(n)s account owners", n=f"{n:,}"),
+        )
+    reason = (
+        M_("the customers table has no owner_id column, so there are no account owners")
+        if "owner_id" not in customers.columns
+        else M_("the customers table has owner_id is empty, so there are no account owners")
     )
+    return Check(M_("Account owner books"), False, "customers.owner_id", reason)
 
 
 def agents(view: Dataset, period: Period, owner: str | None = None) -> Check:
@@ -363,18 +405,20 @@ def agents(view: Dataset, period: Period, owner: str | None = None) -> Check:
     """
     if owner:
         return Check(
-            "Agent scorecards",
+            M_("Agent scorecards"),
             False,
             "tickets.agent_id",
-            "agents are judged on the company report only: this book holds just the tickets "
-            "of this owner's customers, part of each agent's work",
+            M_(
+                "agents are judged on the company report only: this book holds just the tickets "
+                "of this owner's customers, part of each agent's work"
+            ),
         )
-    tickets = view.tickets
+    tickets, what = view.tickets, M_("Agent scorecards")
     if tickets is None:
-        return Check("Agent scorecards", False, "tickets.agent_id", "the data has no tickets table")
+        return Check(what, False, "tickets.agent_id", M_("the data has no tickets table"))
     if "agent_id" not in tickets.columns or tickets["agent_id"].isna().all():
-        return Check("Agent scorecards", False, "tickets.agent_id", "the tickets have no agent_id")
-    return Check("Agent scorecards", True, "tickets.agent_id", "tickets with agents")
+        return Check(what, False, "tickets.agent_id", M_("the tickets have no agent_id"))
+    return Check(what, True, "tickets.agent_id", M_("tickets with agents"))
 
 
 def table(view: Dataset, name: str, analysis: str, period: Period) -> Check:
@@ -390,42 +434,68 @@ def table(view: Dataset, name: str, analysis: str, period: Period) -> Check:
     """
     frame = getattr(view, name)
     if frame is None:
-        return Check(analysis, False, name, f"the data has no {name} table")
+        return Check(analysis, False, name, M_("the data has no %(table)s table", table=name))
     if name in EVENT_DATE:
         n = int(period.contains(frame[EVENT_DATE[name]]).sum())
-        noun = {"tickets": "tickets opened", "surveys": "survey answers"}.get(name, "rows")
+        noun = {"tickets": M_("tickets opened"), "surveys": M_("survey answers")}.get(
+            name, M_("rows")
+        )
         if n == 0:
-            return Check(analysis, False, name, f"no {noun} in {period.label}")
-        return Check(analysis, True, name, f"{n:,} {noun} in {period.label}")
+            return Check(
+                analysis,
+                False,
+                name,
+                M_("no %(noun)s in %(period)s", noun=noun, period=period.label),
+            )
+        return Check(
+            analysis,
+            True,
+            name,
+            M_("%(n)s %(noun)s in %(period)s", n=f"{n:,}", noun=noun, period=period.label),
+        )
     if not len(frame):
-        return Check(analysis, False, name, f"the {name} table has no rows")
-    return Check(analysis, True, name, f"{len(frame):,} rows")
+        return Check(analysis, False, name, M_("the %(table)s table has no rows", table=name))
+    return Check(analysis, True, name, M_("%(n)s rows", n=f"{len(frame):,}"))
 
 
 def targets(view: Dataset, period: Period) -> Check:
     """Targets set for the period (the SMART goals of the scorecard)."""
     frame = view.targets
     if frame is None:
-        return Check("SMART goals", False, "targets", "the data has no targets table")
+        return Check(M_("SMART goals"), False, "targets", M_("the data has no targets table"))
     n = int((frame["period"] == period.label).sum())
     if not n:
         return Check(
-            "SMART goals", False, "targets for the period", f"no targets set for {period.label}"
+            M_("SMART goals"),
+            False,
+            M_("targets for the period"),
+            M_("no targets set for %(period)s", period=period.label),
         )
-    return Check("SMART goals", True, "targets for the period", f"{n:,} targets for {period.label}")
+    return Check(
+        M_("SMART goals"),
+        True,
+        M_("targets for the period"),
+        M_("%(n)s targets for %(period)s", n=f"{n:,}", period=period.label),
+    )
 
 
 # --- the scored table --------------------------------------------------------------------------
 
 
 COLUMN_NEEDS = {
-    "owner_id": "the customers have no owner_id, so there are no account owners",
-    "clv": "the lifetime-value models were not fitted for this period (see What the data "
-    "allows on the data-quality page)",
-    "expected_loss": "the expected loss is the churn probability times the lifetime value, "
-    "which was not fitted for this period",
-    "churn_probability": "the churn model was not trained for this period (see What the data "
-    "allows on the data-quality page)",
+    "owner_id": M_("the customers have no owner_id, so there are no account owners"),
+    "clv": M_(
+        "the lifetime-value models were not fitted for this period (see What the data "
+        "allows on the data-quality page)"
+    ),
+    "expected_loss": M_(
+        "the expected loss is the churn probability times the lifetime value, "
+        "which was not fitted for this period"
+    ),
+    "churn_probability": M_(
+        "the churn model was not trained for this period (see What the data "
+        "allows on the data-quality page)"
+    ),
 }
 """Why a column of the scored table is missing, as the pages say it."""
 
@@ -458,7 +528,9 @@ def missing_columns(
     """
     for column in columns:
         if column not in scored.columns or not scored[column].notna().any():
-            reason = COLUMN_NEEDS.get(column, f"the scored table has no {column}")
+            reason = COLUMN_NEEDS.get(column) or M_(
+                "the scored table has no %(column)s", column=column
+            )
             return Check(what, False, column, reason).missing()
     return None
 

@@ -51,6 +51,8 @@ from pydantic import (
     model_validator,
 )
 
+from cpm_analysis.i18n import N_
+
 CONFIG_NAMES: tuple[str, ...] = ("cpm.yaml", "cpm.yml", "cpm.toml")
 """File names :func:`load_config` looks for in the data folder, in this order."""
 
@@ -220,7 +222,7 @@ class RewardRule(_Section):
     """Flag the top performer of each period ``reward``."""
     within_noise: WithinNoise = "mark"
     """A first place within noise of others is still rewarded, and the reason says so."""
-    action: str = "Recognise the result (top performer of the period)."
+    action: str = N_("Recognise the result (top performer of the period).")
     """The action written into the report's improvement actions."""
 
 
@@ -231,7 +233,7 @@ class PenaltyRule(_Section):
     """Flag the last place of each period ``penalty`` (off by default)."""
     within_noise: WithinNoise = "spare"
     """No penalty for a last place within noise of others (their score intervals overlap)."""
-    action: str = "Apply the last-place consequence of the appraisal scheme with their manager."
+    action: str = N_("Apply the last-place consequence of the appraisal scheme with their manager.")
     """The action written into the report's improvement actions."""
 
 
@@ -245,7 +247,7 @@ class ImprovementPlanRule(_Section):
     within_noise: WithinNoise = "mark"
     """A bottom place within noise still gets the plan, and the reason says how high the
     person could rank within noise."""
-    action: str = "Agree a written improvement plan with their manager this month."
+    action: str = N_("Agree a written improvement plan with their manager this month.")
     """The action written into the report's improvement actions."""
 
 
@@ -256,7 +258,7 @@ class ReviewRule(_Section):
     """Consecutive periods in last place that flag ``review`` (0: the rule is off)."""
     within_noise: WithinNoise = "spare"
     """With ``spare`` only last places clear of noise count towards the run."""
-    action: str = "Performance review: last place for several consecutive periods."
+    action: str = N_("Performance review: last place for several consecutive periods.")
     """The action written into the report's improvement actions."""
 
 
@@ -402,33 +404,51 @@ class SegmentsConfig(_Section):
 
 
 _KPI_ACTIONS = {
-    "revenue": "Focus the owners on their tier-A accounts and the Loyal segment (upsell, "
-    "loyalty programme); review pricing and the pipeline of large orders.",
-    "orders": "Run a repeat-purchase campaign for Potential Loyalists and Promising customers.",
-    "aov": "Bundle and upsell related products at checkout and in owner calls.",
-    "active_customers": "Reactivate the At Risk and About to Sleep segments with a targeted "
-    "win-back offer.",
-    "new_customers": "Review acquisition channels with marketing; put a referral ask to Champions.",
-    "revenue_per_customer": "Cross-sell to active customers with one category only.",
-    "purchase_frequency": "Remind customers before their usual repurchase date.",
-    "repeat_rate": "Onboard first-time buyers (welcome series, second-purchase incentive).",
-    "retention_rate": "Work the churn risk list: owners call the customers with the largest "
-    "expected loss first.",
-    "churn_rate": "Work the churn risk list: owners call the customers with the largest "
-    "expected loss first.",
-    "refund_rate": "Analyse refunds by category and product with operations.",
-    "complaint_rate": "Root-cause the complaint categories of the period with the service "
-    "team; call back every complainant.",
-    "complaint_share": "Root-cause the complaint categories of the period with the service team.",
-    "first_response_hours": "Rebalance ticket queues and staff the peak hours.",
-    "resolution_hours": "Escalate tickets open longer than two days; review the slowest "
-    "categories.",
-    "sla_compliance": "Rebalance ticket queues and staff the peak hours to answer within the SLA.",
-    "csat": "Review low-rated tickets with the agents; coach on the top complaint reasons.",
-    "nps": "Call back detractors within a week; share the main detractor themes with the teams.",
-    "tickets": "Find the drivers of ticket volume (product, delivery) and fix the top one.",
-    "predicted_clv": "Grow value in the growth segments (loyalty programme, cross-sell).",
-    "revenue_at_risk": "Work the churn risk list, largest expected loss first.",
+    "revenue": N_(
+        "Focus the owners on their tier-A accounts and the Loyal segment (upsell, "
+        "loyalty programme); review pricing and the pipeline of large orders."
+    ),
+    "orders": N_("Run a repeat-purchase campaign for Potential Loyalists and Promising customers."),
+    "aov": N_("Bundle and upsell related products at checkout and in owner calls."),
+    "active_customers": N_(
+        "Reactivate the At Risk and About to Sleep segments with a targeted win-back offer."
+    ),
+    "new_customers": N_(
+        "Review acquisition channels with marketing; put a referral ask to Champions."
+    ),
+    "revenue_per_customer": N_("Cross-sell to active customers with one category only."),
+    "purchase_frequency": N_("Remind customers before their usual repurchase date."),
+    "repeat_rate": N_("Onboard first-time buyers (welcome series, second-purchase incentive)."),
+    "retention_rate": N_(
+        "Work the churn risk list: owners call the customers with the largest expected loss first."
+    ),
+    "churn_rate": N_(
+        "Work the churn risk list: owners call the customers with the largest expected loss first."
+    ),
+    "refund_rate": N_("Analyse refunds by category and product with operations."),
+    "complaint_rate": N_(
+        "Root-cause the complaint categories of the period with the service "
+        "team; call back every complainant."
+    ),
+    "complaint_share": N_(
+        "Root-cause the complaint categories of the period with the service team."
+    ),
+    "first_response_hours": N_("Rebalance ticket queues and staff the peak hours."),
+    "resolution_hours": N_(
+        "Escalate tickets open longer than two days; review the slowest categories."
+    ),
+    "sla_compliance": N_(
+        "Rebalance ticket queues and staff the peak hours to answer within the SLA."
+    ),
+    "csat": N_("Review low-rated tickets with the agents; coach on the top complaint reasons."),
+    "nps": N_(
+        "Call back detractors within a week; share the main detractor themes with the teams."
+    ),
+    "tickets": N_("Find the drivers of ticket volume (product, delivery) and fix the top one."),
+    "predicted_clv": N_("Grow value in the growth segments (loyalty programme, cross-sell)."),
+    "revenue_at_risk": N_(
+        "Work the churn risk list, largest expected loss first.",
+    ),
 }
 
 

@@ -169,7 +169,8 @@ def markdown(keys: Iterable[str] | None = None, tr: Translator | None = None) ->
     unknown = [k for k in chosen if k not in TERMS]
     if unknown:
         raise ValueError(f"glossary: no term {', '.join(map(repr, unknown))}")
-    lines = [f"## {tr.gettext(N_('Glossary'))}", ""]
+    heading = tr.gettext(N_("Glossary"))  # outside the f-string, where pybabel finds it
+    lines = [f"## {heading}", ""]
     for key in chosen:
         t = TERMS[key]
         lines.append(

@@ -121,6 +121,127 @@ def N_(message: str) -> str:
     return message
 
 
+class Message(str):
+    """A sentence written by the package: its English text, and what translates it later.
+
+    The package builds its sentences (verdicts, reasons, availability sentences, table cells
+    that are words) before it knows the report's language, and a period's result is rendered in
+    either. A ``Message`` is the English sentence itself (a ``str``: equal to it, printed as it,
+    so an English page and every comparison read as before) that also keeps its ``msgid`` and
+    the ``values`` of its ``%(name)s`` placeholders; :meth:`Translator.gettext` shows it in the
+    translator's language, translating the values that are messages too. Make one with
+    :func:`M_`; :func:`join` joins messages.
+
+    Examples
+    --------
+    >>> reason = M_("no order for %(days)s days", days="94")
+    >>> reason == "no order for 94 days", reason.msgid
+    (True, 'no order for %(days)s days')
+    >>> gone = M_("%(analysis)s is not available: %(detail)s.", analysis=M_("Churn model"),
+    ...           detail=M_("the data has no tickets table"))
+    >>> translator("zh").gettext(gone)
+    '流失模型不可用：数据中没有工单表。'
+    """
+
+    msgid: str
+    values: dict[str, Any]
+    lookup: bool
+    names: dict[str, str]
+
+    def __new__(
+        cls,
+        msgid: str,
+        values: dict[str, Any] | None = None,
+        lookup: bool = True,
+        names: dict[str, str] | None = None,
+    ) -> Message:
+        """Build the English text of ``msgid`` with ``values`` (kept for the translation)."""
+        values = dict(values or {})
+        text = msgid % {k: str(v) for k, v in values.items()} if values else msgid
+        message = super().__new__(cls, text)
+        message.msgid, message.values, message.lookup = msgid, values, lookup
+        message.names = dict(names or {})
+        return message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle the msgid and the values (a saved period result keeps its messages)."""
+        return (Message, (self.msgid, self.values, self.lookup, self.names))
+
+
+def M_(message: str, **values: Any) -> Message:
+    """Mark ``message`` for extraction and return it as a :class:`Message`, translated when shown.
+
+    ``values`` fill its ``%(name)s`` placeholders: strings (numbers formatted by the caller,
+    names, ids) are shown as they are, messages are translated with the sentence. A translator
+    may put the placeholders in any order.
+
+    Examples
+    --------
+    >>> status = M_("fitted")
+    >>> status, translator("zh").gettext(status)
+    ('fitted', '已拟合')
+    """
+    return Message(message, values)
+
+
+def named(english: str, **languages: str | None) -> Message:
+    """Return a name whose translations come with the data (a KPI's ``label_zh``), not the catalogue.
+
+    Examples
+    --------
+    >>> revenue = named("Revenue", zh="销售收入")
+    >>> revenue, translator("zh").gettext(revenue)
+    ('Revenue', '销售收入')
+    """
+    names = {lang: text for lang, text in languages.items() if isinstance(text, str) and text}
+    return Message(english, lookup=False, names=names)
+
+
+def join(separator: str, parts: Iterable[Any]) -> Message:
+    """Join messages (and strings) with ``separator``: a :class:`Message` each part translates in.
+
+    Examples
+    --------
+    >>> both = join("; ", [M_("fitted"), "BG/NBD"])
+    >>> both, translator("zh").gettext(both)
+    ('fitted; BG/NBD', '已拟合; BG/NBD')
+    """
+    items = list(parts)
+    template = separator.replace("%", "%%").join(f"%(p{i})s" for i in range(len(items)))
+    return Message(template, {f"p{i}": part for i, part in enumerate(items)}, lookup=False)
+
+
+_page_words: Any = None
+
+
+def use(words: Any) -> None:
+    """Show the package's sentences on this page with ``words`` (``ctx.word``); ``None``: English.
+
+    Set once per page (``style.apply(lang=..., words=...)`` does it), for what is displayed
+    without a translator at hand: a section's :class:`~cpm_analysis.availability.Unavailable`
+    sentence, a chart's text (:mod:`cpm_analysis.plots.language`).
+    """
+    global _page_words
+    _page_words = words
+
+
+def shown(text: Any) -> str:
+    """Return ``text`` in the page's language (:func:`use`); English when none is set.
+
+    Examples
+    --------
+    >>> shown(M_("fitted"))
+    'fitted'
+    >>> use(translator("zh").gettext)
+    >>> shown(M_("fitted"))
+    '已拟合'
+    >>> use(None)
+    """
+    if _page_words is None:
+        return str(text)
+    return str(_page_words(text))
+
+
 def normalize_lang(tag: str | None, *, name: str = "lang") -> Lang:
     """Return the report language of a language tag: ``en`` or ``zh``.
 
@@ -291,6 +412,9 @@ class Translator:
         A language tag: ``en``, ``zh``, ``en-GB``, ``zh-CN``, ...; default English.
     currency : str, optional
         ISO 4217 code of the amounts (the configuration's ``currency``), for :meth:`money`.
+    names : dict, optional
+        Translations that come with the data rather than the catalogue, by English name (the
+        segment map's ``label_zh``); used by :meth:`gettext` before the catalogue.
 
     Attributes
     ----------
@@ -314,11 +438,18 @@ class Translator:
     '%(count)s published periods'
     """
 
-    def __init__(self, tag: str | None = None, *, currency: str | None = None) -> None:
+    def __init__(
+        self,
+        tag: str | None = None,
+        *,
+        currency: str | None = None,
+        names: dict[str, str] | None = None,
+    ) -> None:
         self.lang: Lang = normalize_lang(tag)
         self.locale: Locale = format_locale(tag)
         self.html_lang = html_lang(tag)
         self.currency = currency
+        self.names: dict[str, str] = {} if self.lang == DEFAULT_LANG else dict(names or {})
         self.used: set[str | tuple[str, str]] = set()
         self._catalogue = _translations(self.lang)
 
@@ -329,9 +460,107 @@ class Translator:
     # --- words ------------------------------------------------------------------------------
 
     def gettext(self, message: str) -> str:
-        """Return the translation of ``message`` (itself in English or when untranslated)."""
+        """Return the translation of ``message`` (itself in English or when untranslated).
+
+        A :class:`Message` is translated with its values (those that are messages too).
+        """
+        if isinstance(message, Message):
+            if self.lang in message.names:
+                return message.names[self.lang]
+            template = self.gettext(message.msgid) if message.lookup else message.msgid
+            if not message.values:
+                return template
+            values = {key: self._value(value) for key, value in message.values.items()}
+            return template % values
+        if message in self.names:
+            return self.names[message]
         self.used.add(message)
         return self._catalogue.gettext(message)
+
+    def sentence(self, text: Any) -> str:
+        """Return a sentence the package wrote as plain English in the report's language.
+
+        Most of the package's sentences are :class:`Message` objects, translated by
+        :meth:`gettext`. Text built in bulk (the churn reasons of every customer, joined with
+        ``"; "``) is plain English; it is matched here, part by part, against the catalogue's
+        templates (a msgid with ``%(name)s`` placeholders and at least one word), and the
+        values it holds are translated the same way. Text that matches nothing is returned as
+        it is.
+
+        Examples
+        --------
+        >>> Translator("zh").sentence("no order for 94 days, usual gap 21; 3 orders in the last 90 days")
+        '94 天未下单，通常间隔 21 天；过去 90 天内 3 笔订单'
+        >>> Translator("en").sentence("no order for 94 days, usual gap 21")
+        'no order for 94 days, usual gap 21'
+        """
+        if isinstance(text, Message):
+            return self.gettext(text)
+        if not isinstance(text, str) or self.lang == DEFAULT_LANG or not text.strip():
+            return str(text)
+        found = self._sentence(text, 0)
+        if found is not None:
+            return found
+        parts = text.split("; ")
+        if len(parts) > 1:
+            return "；".join(self.sentence(part) for part in parts)
+        return self.gettext(text)  # recorded as asked for, and shown as it is when untranslated
+
+    def _sentence(self, text: str, depth: int) -> str | None:
+        """Translate ``text`` by the first template it matches; ``None`` when none does."""
+        if self.knows(text):
+            return self.gettext(text)
+        if depth > 4:
+            return None
+        items = text.split(", ")
+        if len(items) > 1:  # a list: of names, or of phrases (each translated, or the whole)
+            if all(self.knows(item) for item in items):
+                return "、".join(self.gettext(item) for item in items)
+            shown = [self._sentence(item, depth + 1) for item in items]
+            if all(
+                t is not None or not _WORDY.search(i) for i, t in zip(items, shown, strict=True)
+            ):
+                return "，".join(i if t is None else t for i, t in zip(items, shown, strict=True))
+        for msgid, pattern in _templates(self.lang, _first_word(text)):
+            found = pattern.fullmatch(text)
+            if found is None:
+                continue
+            values: dict[str, str] = {}
+            for key, value in found.groupdict().items():
+                inner = self._sentence(value, depth + 1)
+                if "; " in value or (inner is None and _WORDY.search(value)):
+                    break  # words left over: the wrong template, or the wrong split
+                values[key] = value if inner is None else inner
+            if len(values) < len(found.groupdict()):
+                continue
+            self.used.add(msgid)
+            return str(self._catalogue.gettext(msgid) % values)
+        return None
+
+    def _value(self, value: Any) -> str:
+        """Return a value of a message: a message translated, plain text by :meth:`sentence`."""
+        if isinstance(value, Message):
+            return self.gettext(value)
+        if self.lang == DEFAULT_LANG or not isinstance(value, str):
+            return str(value)
+        return self.sentence(value)
+
+    def knows(self, text: Any) -> bool:
+        """Whether ``text`` is a message of the catalogue (a word a table cell may hold).
+
+        Examples
+        --------
+        >>> Translator("zh").knows("yes"), Translator("zh").knows("C000123")
+        (True, False)
+        """
+        if isinstance(text, Message):
+            return True
+        if not isinstance(text, str) or self.lang == DEFAULT_LANG:
+            return False
+        if text in self.names:
+            return True
+        entry = read_catalogue(self.lang).get(text)
+        return entry is not None and bool(entry.string) and not entry.fuzzy
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         """Return the translation of ``singular`` or ``plural``, whichever ``n`` calls for."""
@@ -525,6 +754,59 @@ class Translator:
         return format_date(value, format=format, locale=self.locale)
 
 
+_PLACEHOLDER = re.compile(r"%\(([a-z_0-9]+)\)s|%%")
+_WORD_IN = re.compile(r"[A-Za-z]{2,}")
+_WORDY = re.compile(r"(?<![\w.])[a-z]{2,}(?![\w.])")  # a lower-case word, not an identifier
+
+
+def _first_word(text: str) -> str:
+    return text.split(" ", 1)[0].lower()
+
+
+@cache
+def _template_index(
+    lang: str,
+) -> tuple[dict[str, list[tuple[str, re.Pattern]]], list[tuple[str, re.Pattern]]]:
+    """Return the catalogue's templates as patterns, by first word, and those a value starts."""
+    by_word: dict[str, list[tuple[str, re.Pattern]]] = {}
+    leading: list[tuple[str, re.Pattern]] = []
+    entries = [
+        str(m.id)
+        for m in read_catalogue(lang)
+        if isinstance(m.id, str) and "%(" in m.id and m.string and not m.fuzzy
+    ]
+    entries.sort(key=lambda msgid: -len(_PLACEHOLDER.sub("", msgid)))  # the most specific first
+    for msgid in entries:
+        if not _WORD_IN.search(_PLACEHOLDER.sub("", msgid)):
+            continue
+        seen: set[str] = set()
+        regex: list[str] = []
+        last = 0
+        for found in _PLACEHOLDER.finditer(msgid):
+            regex.append(re.escape(msgid[last : found.start()]))
+            name = found.group(1)
+            if name is None:
+                regex.append("%")
+            elif name in seen:
+                regex.append(f"(?P={name})")
+            else:
+                seen.add(name)
+                regex.append(f"(?P<{name}>.+?)")
+            last = found.end()
+        regex.append(re.escape(msgid[last:]))
+        entry = (msgid, re.compile("".join(regex), re.DOTALL))
+        if "%(" in msgid.split(" ", 1)[0]:
+            leading.append(entry)
+        else:
+            by_word.setdefault(_first_word(msgid), []).append(entry)
+    return by_word, leading
+
+
+def _templates(lang: str, word: str) -> list[tuple[str, re.Pattern]]:
+    by_word, leading = _template_index(lang)
+    return by_word.get(word, []) + leading
+
+
 def _finite(value: Any) -> bool:
     return (
         value is not None
@@ -534,7 +816,9 @@ def _finite(value: Any) -> bool:
     )
 
 
-def translator(tag: str | None = None, *, currency: str | None = None) -> Translator:
+def translator(
+    tag: str | None = None, *, currency: str | None = None, names: dict[str, str] | None = None
+) -> Translator:
     """Return the :class:`Translator` of a language tag (``en``, ``zh``, ``zh-CN``, ...).
 
     Raises
@@ -547,7 +831,7 @@ def translator(tag: str | None = None, *, currency: str | None = None) -> Transl
     >>> translator("zh").gettext("Period")
     '周期'
     """
-    return Translator(tag, currency=currency)
+    return Translator(tag, currency=currency, names=names)
 
 
 _BLANK_LINES = re.compile(r"(\n[ \t]*\n\s*)")
@@ -647,6 +931,32 @@ def extract_notebook(
             for lineno, funcname, message, comments in found:
                 yield lineno + offset, funcname, message, comments
         offset += text.count("\n") + 1
+
+
+def extract_segment_map(
+    fileobj: Any, keywords: Any, comment_tags: Any, options: Any
+) -> Iterator[tuple[int, Any, Any, Any]]:
+    r"""Extract the recommended actions and descriptions of a segment map for Babel.
+
+    The segment names have their labels in the map itself (``label_zh``); the sentences are
+    translated in the catalogue, so that a page in Chinese shows the default map's actions in
+    Chinese (a company's own action, not in the catalogue, is shown as written).
+
+    Examples
+    --------
+    >>> import io
+    >>> text = b"segments:\n  - segment: Lost\n    action: Do nothing.\n    description: Gone.\n"
+    >>> [m for _, _, m, _ in extract_segment_map(io.BytesIO(text), {}, [], {})]
+    ['Do nothing.', 'Gone.']
+    """
+    import yaml
+
+    document = yaml.safe_load(io.TextIOWrapper(fileobj, encoding="utf-8")) or {}
+    for number, rule in enumerate(document.get("segments", []) or [], 1):
+        for key in ("action", "description"):
+            text = rule.get(key) if isinstance(rule, dict) else None
+            if isinstance(text, str) and text.strip():
+                yield number, None, text.strip(), [f"The {key} of a segment of the default map."]
 
 
 def _parses(text: str) -> bool:

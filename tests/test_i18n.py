@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -161,6 +162,8 @@ def test_every_marked_string_of_the_package_and_notebooks_has_a_chinese_translat
         "pyproject.toml",
         "-k",
         "n_:1,2",
+        "-k",
+        "M_",
         "-o",
         str(pot),
         "cpm_analysis",
@@ -174,3 +177,85 @@ def test_every_marked_string_of_the_package_and_notebooks_has_a_chinese_translat
     assert "Monthly" in extracted  # N_() marks
     missing = missing_translations(extracted, "zh")
     assert not missing, f"no Chinese translation in {i18n.catalogue_path('zh')} for {missing}"
+
+
+def test_a_message_is_its_english_text_and_is_translated_when_shown():
+    import pickle
+
+    from cpm_analysis.i18n import M_, Message, join, named
+
+    gone = M_(
+        "%(analysis)s is not available: %(detail)s.",
+        analysis=M_("Churn model"),
+        detail=M_("the data has no tickets table"),
+    )
+    assert gone == "Churn model is not available: the data has no tickets table."
+    assert isinstance(gone, str) and translator("en").gettext(gone) == gone
+    zh = translator("zh")
+    assert zh.gettext(gone) == "流失模型不可用：数据中没有工单表。"
+    assert zh.gettext(pickle.loads(pickle.dumps(gone))) == zh.gettext(gone)  # a saved result
+    both = join("; ", [M_("fitted"), "BG/NBD"])
+    assert both == "fitted; BG/NBD" and zh.gettext(both) == "已拟合; BG/NBD"
+    assert zh.gettext(named("Revenue", zh="销售收入")) == "销售收入"
+    assert isinstance(M_("x %(n)s", n=1), Message)
+
+
+def test_plain_english_the_package_wrote_is_matched_against_the_catalogues_templates():
+    zh = translator("zh", names={"At Risk": "流失风险客户", "Lost": "已流失客户"})
+    assert zh.sentence("92 orders in 2025-12") == "2025-12 共 92 笔订单"
+    assert zh.sentence("no order for 94 days, usual gap 21; 3 orders in the last 90 days") == (
+        "94 天未下单，通常间隔 21 天；过去 90 天内 3 笔订单"
+    )
+    # the most specific template wins: not "no order in %(n)s days" with n = "the last 90"
+    assert zh.sentence("no order in the last 90 days") == "过去 90 天内没有订单"
+    assert zh.sentence("At Risk, Lost") == "流失风险客户、已流失客户"
+    assert zh.sentence("Recent, frequent, high spend") == "近期购买、经常购买、消费较高"
+    assert zh.sentence("C000123") == "C000123"  # an id matches nothing
+    assert translator("en").sentence("92 orders in 2025-12") == "92 orders in 2025-12"
+
+
+def test_every_churn_reason_phrase_matches_a_template_of_the_catalogue():
+    """A phrase the reasons engine writes reads in Chinese (its English is not left on a page)."""
+    import numpy as np
+    import pandas as pd
+
+    from cpm_analysis.churn.reasons import CANONICAL, phrase_feature
+
+    names = [
+        "days_since_last_order", "days_since_first_order", "tenure_days", "orders_90d",
+        "spend_90d", "orders_prev_90d", "spend_prev_90d", "spend_trend_90d", "orders_trend_90d",
+        "orders_total", "spend_total", "avg_order_value", "refund_share_90d", "tickets_90d",
+        "complaints_90d", "open_tickets", "first_response_hours_90d", "resolution_hours_90d",
+        "last_csat", "mean_csat_90d", "last_nps", "mean_nps_90d", "p_alive",
+        "expected_purchases_90d",
+    ]  # fmt: skip
+    assert all(any(p.match(n) for p, _ in CANONICAL) for n in names)
+    values = pd.Series([np.nan, 0.0, 1.0, 2.0, 0.004, 0.35, -1.0, -0.4, 0.5, 1.0, 120.0])
+    zh = translator("zh")
+    left = {}
+    for name in names:
+        for phrase in set(phrase_feature(name, values).tolist()) - {""}:
+            shown = zh.sentence(phrase)
+            words = [
+                w
+                for w in re.findall(r"[A-Za-z]{2,}", shown)
+                if w not in {"CSAT", "NPS", "BG", "NBD"}
+            ]
+            if words:
+                left[phrase] = shown
+    assert not left, left
+
+
+def test_table_notes_and_words_are_in_the_report_language():
+    import pandas as pd
+
+    from cpm_analysis.report.tables import to_html
+
+    frame = pd.DataFrame({"status": ["fitted"] * 3, "ok": [True, False, True]})
+    html = to_html(frame, max_rows=2, translator=translator("zh"))
+    assert "显示 3 行中的 2 行。" in html and "已拟合" in html and "是" in html and "否" in html
+    english = to_html(frame, max_rows=2)
+    assert "Showing 2 of 3 rows." in english and "fitted" in english and "yes" in english
+    dates = pd.DataFrame({"day": pd.to_datetime(["2025-12-31"])})
+    assert "2025年12月31日" in to_html(dates, translator=translator("zh"))
+    assert "2025-12-31" in to_html(dates)

@@ -46,6 +46,7 @@ from cpm_analysis.churn.importance import permutation_importance
 from cpm_analysis.churn.labels import churn_labels, parse_horizon
 from cpm_analysis.churn.model import ChurnModel
 from cpm_analysis.config import DEFAULT_CONFIG
+from cpm_analysis.i18n import M_
 from cpm_analysis.periods import to_cutoff
 
 IMPORTANCE_MAX_ROWS = 10_000
@@ -84,9 +85,10 @@ class ChurnWindow:
 
     def describe(self) -> str:
         """Return the window in words."""
-        return (
-            f"a {self.horizon.days}-day horizon over the customers who bought in the last "
-            f"{self.active_window.days} days"
+        return M_(
+            "a %(horizon)s-day horizon over the customers who bought in the last %(days)s days",
+            horizon=self.horizon.days,
+            days=self.active_window.days,
         )
 
 

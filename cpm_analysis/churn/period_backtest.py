@@ -26,6 +26,7 @@ from cpm_analysis.availability import Unavailable
 from cpm_analysis.churn import sufficiency
 from cpm_analysis.churn.sufficiency import BACKTEST_CUTOFFS
 from cpm_analysis.data import Dataset
+from cpm_analysis.i18n import M_, join
 from cpm_analysis.periods import Period
 
 IMPORTANCE_REPEATS = 2
@@ -168,16 +169,31 @@ def backtest_verdict(result: Any) -> str | Unavailable:
     m = result.metrics
     auc = float(m["roc_auc"].mean())
     quality = (
-        "strong" if auc >= 0.8 else "useful" if auc >= 0.7 else "weak" if auc >= 0.6 else "poor"
+        M_("strong")
+        if auc >= 0.8
+        else M_("useful")
+        if auc >= 0.7
+        else M_("weak")
+        if auc >= 0.6
+        else M_("poor")
     )
-    text = (
-        f"Out of time, over {len(m)} cutoff(s), the model ranks customers with a mean ROC AUC "
-        f"of {auc:.2f} ({quality}: 0.5 is a coin toss, 1 is perfect)."
-    )
+    parts = [
+        M_(
+            "Out of time, over %(n)s cutoff(s), the model ranks customers with a mean ROC AUC "
+            "of %(auc)s (%(quality)s: 0.5 is a coin toss, 1 is perfect).",
+            n=len(m),
+            auc=f"{auc:.2f}",
+            quality=quality,
+        )
+    ]
     if "lift_top_decile" in m:
-        text += (
-            f" The riskiest 10% of customers churn {m['lift_top_decile'].mean():.1f} times as "
-            f"often as average (base churn rate {m['churn_rate'].mean():.0%})."
+        parts.append(
+            M_(
+                "The riskiest 10%% of customers churn %(lift)s times as often as average (base "
+                "churn rate %(rate)s).",
+                lift=f"{m['lift_top_decile'].mean():.1f}",
+                rate=f"{m['churn_rate'].mean():.0%}",
+            )
         )
     horizon = getattr(result, "horizon", None)
     active = getattr(result, "active_window", None)
@@ -185,11 +201,13 @@ def backtest_verdict(result: Any) -> str | Unavailable:
         from cpm_analysis.churn.evaluation import ChurnWindow
 
         window = ChurnWindow(horizon, active)
-        text += f" Churn here is {window.describe()}"
-        text += (
-            "."
+        parts.append(
+            M_("Churn here is %(window)s.", window=window.describe())
             if window.standard
-            else ": shorter than the standard 90 days over the last 365 days, because the "
-            "history is too short for it."
+            else M_(
+                "Churn here is %(window)s: shorter than the standard 90 days over the last 365 "
+                "days, because the history is too short for it.",
+                window=window.describe(),
+            )
         )
-    return text
+    return join(" ", parts)

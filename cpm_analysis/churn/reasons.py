@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from cpm_analysis.churn.risk_side import risk_side
+from cpm_analysis.i18n import N_
 
 Phrase = Callable[[np.ndarray, re.Match], np.ndarray]
 
@@ -145,6 +146,65 @@ def _expected_purchases(x: np.ndarray, m: re.Match) -> np.ndarray:
     some = _cat(np.char.mod("%.1f", v).astype(object), f" purchases expected in the next {w} days")
     text = np.where(v < 0.05, f"almost no purchase expected in the next {w} days", some)
     return _with_missing(x, text.astype(object), "no purchase history for a forecast")
+
+
+PHRASES: tuple[str, ...] = (
+    N_("no order in %(n)s days"),
+    N_("no order yet"),
+    N_("%(n)s order in the last %(w)s days"),
+    N_("%(n)s orders in the last %(w)s days"),
+    N_("no order in the last %(w)s days"),
+    N_("spend %(x)s in the last %(w)s days"),
+    N_("%(what)s down %(p)s%% vs the previous %(w)s days"),
+    N_("%(what)s up %(p)s%% vs the previous %(w)s days"),
+    N_("%(what)s flat vs the previous %(w)s days"),
+    N_("no %(what)s in the last %(w)s days, some in the %(w)s before"),
+    N_("%(what)s in the last %(w)s days, none in the %(w)s before"),
+    N_("spend"),
+    N_("first order %(n)s days ago"),
+    N_("customer for %(n)s days"),
+    N_("signup date unknown"),
+    N_("%(n)s order in the %(w)s days before the last %(w)s"),
+    N_("%(n)s orders in the %(w)s days before the last %(w)s"),
+    N_("spend %(x)s in the %(w)s days before the last %(w)s"),
+    N_("%(n)s order in total"),
+    N_("%(n)s orders in total"),
+    N_("lifetime spend %(x)s"),
+    N_("no spend yet"),
+    N_("average order %(x)s"),
+    N_("%(p)s%% of spend refunded in the last %(w)s days"),
+    N_("nothing bought in the last %(w)s days"),
+    N_("%(n)s support ticket in the last %(w)s days"),
+    N_("%(n)s support tickets in the last %(w)s days"),
+    N_("%(n)s complaint in the last %(w)s days"),
+    N_("%(n)s complaints in the last %(w)s days"),
+    N_("%(n)s ticket still open"),
+    N_("%(n)s tickets still open"),
+    N_("first replies took %(n)s h on average (last %(w)s days)"),
+    N_("no ticket in the last %(w)s days"),
+    N_("tickets took %(n)s h to resolve on average (last %(w)s days)"),
+    N_("last CSAT %(n)s/5"),
+    N_("no CSAT answer"),
+    N_("average CSAT %(x)s/5 in the last %(w)s days"),
+    N_("no CSAT answer in the last %(w)s days"),
+    N_("last NPS answer %(n)s/10"),
+    N_("no NPS answer"),
+    N_("average NPS answer %(x)s/10 in the last %(w)s days"),
+    N_("no NPS answer in the last %(w)s days"),
+    N_("%(p)s%% likely to still be an active buyer (BG/NBD)"),
+    N_("no purchase history for P(alive)"),
+    N_("%(x)s purchases expected in the next %(w)s days"),
+    N_("almost no purchase expected in the next %(w)s days"),
+    N_("no purchase history for a forecast"),
+    N_("no order for %(n)s days"),
+    N_("no order for %(n)s days, usual gap %(gap)s"),
+    N_("%(name)s missing"),
+    N_("%(phrase)s (low)"),
+    N_("%(phrase)s (high)"),
+)
+"""The phrases below as templates, for the catalogue: a page in another language translates a
+reason by the template it matches (:meth:`cpm_analysis.i18n.Translator.sentence`); a test
+checks that every phrase matches one."""
 
 
 CANONICAL: list[tuple[re.Pattern, Phrase]] = [

@@ -20,6 +20,7 @@ import pandas as pd
 
 from cpm_analysis.availability import Check, history_days
 from cpm_analysis.data import Dataset
+from cpm_analysis.i18n import M_
 from cpm_analysis.periods import Period
 
 MIN_CHURN_CUSTOMERS = 50
@@ -48,15 +49,19 @@ def churn_model(view: Dataset, cutoff: Any, windows: Any = None) -> Check:
     windows = CHURN_WINDOWS if windows is None else windows
     first = view.orders["order_date"].min() if len(view.orders) else pd.NaT
     window = training_window(first, cutoff, windows)
-    needs = "orders: a churn horizon plus an active window of history"
+    needs = M_("orders: a churn horizon plus an active window of history")
     if window is None:
         shortest = churn_windows(windows)[-1]
         days = (shortest.horizon + shortest.active_window).days
         return Check(
-            "Churn model",
+            M_("Churn model"),
             False,
             needs,
-            f"{history_days(view, cutoff):,} days of orders (needs {days} to train out of time)",
+            M_(
+                "%(n)s days of orders (needs %(days)s to train out of time)",
+                n=f"{history_days(view, cutoff):,}",
+                days=days,
+            ),
         )
     from cpm_analysis.churn.labels import churn_labels
 
@@ -68,16 +73,23 @@ def churn_model(view: Dataset, cutoff: Any, windows: Any = None) -> Check:
     )
     if labels.nunique() < 2 or len(labels) < MIN_CHURN_CUSTOMERS:
         return Check(
-            "Churn model",
+            M_("Churn model"),
             False,
             needs,
-            f"{len(labels):,} active customers to train on with {labels.nunique()} outcome(s) "
-            f"(needs {MIN_CHURN_CUSTOMERS} customers and both churners and stayers)",
+            M_(
+                "%(n)s active customers to train on with %(outcomes)s outcome(s) "
+                "(needs %(needed)s customers and both churners and stayers)",
+                n=f"{len(labels):,}",
+                outcomes=labels.nunique(),
+                needed=MIN_CHURN_CUSTOMERS,
+            ),
         )
     detail = window.describe()
     if not window.standard:
-        detail += " (shorter than the standard window: the history is short)"
-    return Check("Churn model", True, needs, detail)
+        detail = M_(
+            "%(window)s (shorter than the standard window: the history is short)", window=detail
+        )
+    return Check(M_("Churn model"), True, needs, detail)
 
 
 def churn_backtest(
@@ -100,31 +112,38 @@ def churn_backtest(
     from cpm_analysis.churn.evaluation import CHURN_WINDOWS, backtest_plan
 
     first = view.orders["order_date"].min() if len(view.orders) else pd.NaT
-    needs = "orders: two cutoffs with a known outcome"
+    needs = M_("orders: two cutoffs with a known outcome")
     pairs = CHURN_WINDOWS if windows is None else windows
     try:
         window, cutoffs = backtest_plan(first, period.end, n=n, windows=pairs)
     except ValueError as err:
-        return Check("The churn backtest", False, needs, str(err).split(": ", 1)[1])
+        return Check(M_("The churn backtest"), False, needs, str(err).split(": ", 1)[1])
     from cpm_analysis.churn.labels import churn_labels
 
     for cutoff in cutoffs:
         labels = churn_labels(view, cutoff, window.horizon, active_window=window.active_window)
         if labels.nunique() < 2 or len(labels) < MIN_CHURN_CUSTOMERS:
             return Check(
-                "The churn backtest",
+                M_("The churn backtest"),
                 False,
                 needs,
-                f"{len(labels):,} active customers at {cutoff:%Y-%m-%d} with "
-                f"{labels.nunique()} outcome(s) (needs {MIN_CHURN_CUSTOMERS} customers and "
-                "both churners and stayers)",
+                M_(
+                    "%(n)s active customers at %(date)s with %(outcomes)s outcome(s) (needs "
+                    "%(needed)s customers and both churners and stayers)",
+                    n=f"{len(labels):,}",
+                    date=f"{cutoff:%Y-%m-%d}",
+                    outcomes=labels.nunique(),
+                    needed=MIN_CHURN_CUSTOMERS,
+                ),
             )
-    detail = f"{len(cutoffs)} cutoffs, {window.describe()}"
+    detail = M_("%(n)s cutoffs, %(window)s", n=len(cutoffs), window=window.describe())
     if not window.standard:
-        detail += (
-            " (shorter than the standard 90 days over the last 365 days: the history is short)"
+        detail = M_(
+            "%(detail)s (shorter than the standard 90 days over the last 365 days: the history "
+            "is short)",
+            detail=detail,
         )
-    return Check("The churn backtest", True, needs, detail)
+    return Check(M_("The churn backtest"), True, needs, detail)
 
 
 def churn_window_note(dataset: Dataset, cutoff: Any) -> str:
@@ -144,10 +163,10 @@ def churn_window_note(dataset: Dataset, cutoff: Any) -> str:
     window = training_window(first, pd.Timestamp(cutoff))
     if window is None:
         return churn_model(dataset.as_of(cutoff), cutoff).sentence
-    text = f"Churn here is {window.describe()}"
     if window.standard:
-        return text + "."
-    return (
-        text
-        + ": shorter than the standard 90 days over the last 365 days, because the history is too short for it."
+        return M_("Churn here is %(window)s.", window=window.describe())
+    return M_(
+        "Churn here is %(window)s: shorter than the standard 90 days over the last 365 days, "
+        "because the history is too short for it.",
+        window=window.describe(),
     )

@@ -36,6 +36,7 @@ import pandas as pd
 from cpm_analysis import availability
 from cpm_analysis.availability import CALIBRATION_WEEKS, Unavailable
 from cpm_analysis.data import Dataset
+from cpm_analysis.i18n import M_, N_, join
 
 MATRIX_MODELS = ("BG/NBD", "Pareto/NBD", "MBG/NBD")
 """The purchase models the frequency-recency and P(alive) matrices are drawn for."""
@@ -74,7 +75,7 @@ class CalibrationCheck:
     name: str = "the model"
     unit: str = "weeks"
     holdout: int = 0
-    measure: str = "repeat purchases"
+    measure: str = N_("repeat purchases")
 
     def verdict(self) -> str:
         """One sentence comparing predicted and actual holdout counts in total.
@@ -90,25 +91,40 @@ class CalibrationCheck:
         length = self.holdout or round(
             (self.observation_end - self.calibration_end) / pd.Timedelta(weeks=1)
         )
-        span = f"{length}-{self.unit.rstrip('s')}"
-        who = "the model" if self.name == "the model" else self.name
         predicted, actual = total["predicted"], total["actual"]
+        values = {
+            "n": length,
+            "unit": M_(self.unit.rstrip("s")),
+            "who": M_("the model") if self.name == "the model" else self.name,
+            "measure": M_(self.measure),
+            "predicted": f"{predicted:,.0f}" if availability.finite(predicted) else "",
+            "actual": f"{actual:,.0f}",
+        }
         if not availability.finite(predicted):
-            return (
-                f"Over the {span} holdout the actual count of {self.measure} was "
-                f"{actual:,.0f}; the prediction of {who} is not available (the fit did not "
-                "give a finite number)."
+            return M_(
+                "Over the %(n)s-%(unit)s holdout the actual count of %(measure)s was "
+                "%(actual)s; the prediction of %(who)s is not available (the fit did not "
+                "give a finite number).",
+                **values,
             )
         if not actual > 0:
-            return (
-                f"Over the {span} holdout {who} predicted {predicted:,.0f} {self.measure} "
-                "and there were none, so the error is not available."
+            return M_(
+                "Over the %(n)s-%(unit)s holdout %(who)s predicted %(predicted)s %(measure)s "
+                "and there were none, so the error is not available.",
+                **values,
             )
         error = predicted / actual - 1
-        direction = "over" if error > 0 else "under"
-        return (
-            f"Over the {span} holdout {who} predicted {predicted:,.0f} {self.measure} "
-            f"against {actual:,.0f} actual ({abs(error):.0%} {direction}-estimate in total)."
+        values["error"] = f"{abs(error):.0%}"
+        if error > 0:
+            return M_(
+                "Over the %(n)s-%(unit)s holdout %(who)s predicted %(predicted)s %(measure)s "
+                "against %(actual)s actual (%(error)s over-estimate in total).",
+                **values,
+            )
+        return M_(
+            "Over the %(n)s-%(unit)s holdout %(who)s predicted %(predicted)s %(measure)s "
+            "against %(actual)s actual (%(error)s under-estimate in total).",
+            **values,
         )
 
 
@@ -149,8 +165,13 @@ def choice_calibration(
     if not check.available:
         return check.missing()
     if choice is None or choice.model is None or choice.chosen not in choice.by_group:
-        reason = "no model choice" if choice is None else choice.reason
-        return Unavailable(f"The holdout check of the period's model is not available: {reason}")
+        reason = M_("no model choice") if choice is None else choice.reason
+        return Unavailable(
+            M_(
+                "The holdout check of the period's model is not available: %(reason)s",
+                reason=reason,
+            )
+        )
     groups = choice.by_group
     report = pd.DataFrame(
         {
@@ -164,9 +185,13 @@ def choice_calibration(
         report["actual_mean"] = report["actual"] / report["customers"]
         report["predicted_mean"] = report["predicted"] / report["customers"]
     contracts = choice.route == "contractual"
-    report.attrs["measure"] = "contracts still running" if contracts else "holdout purchases"
+    report.attrs["measure"] = (
+        N_("contracts still running") if contracts else N_("holdout purchases")
+    )
     report.attrs["groups"] = (
-        "Renewals before the holdout" if contracts else "Repeat purchases in the calibration period"
+        N_("Renewals before the holdout")
+        if contracts
+        else N_("Repeat purchases in the calibration period")
     )
     return CalibrationCheck(
         model=choice.model,
@@ -259,18 +284,22 @@ def matrix_model(models: Any) -> Any:
             return models[name]
     name = next(iter(models), "")
     instead = {
-        "BG/BB": (
+        "BG/BB": M_(
             "BG/BB counts purchases per yearly or quarterly opportunity; its P(alive) per "
             "customer is in the scored table and its fit in the parameters table"
         ),
-        "sBG": (
+        "sBG": M_(
             "sBG models contract renewals, not purchases; the contracts still running by "
             "renewals made are in the holdout check below"
         ),
-    }.get(name, "the period's model is not one of them")
+    }.get(name, M_("the period's model is not one of them"))
     return Unavailable(
-        "The frequency-recency and P(alive) matrices are drawn for continuous-time purchase "
-        f"models ({', '.join(MATRIX_MODELS)}): {instead}."
+        M_(
+            "The frequency-recency and P(alive) matrices are drawn for continuous-time purchase "
+            "models (%(models)s): %(instead)s.",
+            models=", ".join(MATRIX_MODELS),
+            instead=instead,
+        )
     )
 
 
@@ -309,12 +338,15 @@ def value_model_health(models: Any, summary: Any) -> str | Unavailable:
         if model is None:
             continue
         if hasattr(model, "fit_warnings_"):
-            parts.extend(str(sentence) for sentence in model.fit_warnings_)
+            parts.extend(model.fit_warnings_)
             continue
         if getattr(model, "converged_", True) is False:
             parts.append(
-                f"The {name} fit did not converge: its numbers are the optimiser's last "
-                "estimate, read them with care."
+                M_(
+                    "The %(model)s fit did not converge: its numbers are the optimiser's last "
+                    "estimate, read them with care.",
+                    model=name,
+                )
             )
         if name != "BG/NBD":
             continue
@@ -327,38 +359,41 @@ def value_model_health(models: Any, summary: Any) -> str | Unavailable:
             no_dropout = bool(len(p_alive)) and bool(np.nanmin(p_alive) >= NO_DROPOUT_P_ALIVE)
         if no_dropout:
             parts.append(
-                "The purchase model found no detectable dropout: P(alive) is about 1 for every "
-                "customer, so the lifetime values assume nobody leaves and are an upper bound."
+                M_(
+                    "The purchase model found no detectable dropout: P(alive) is about 1 for "
+                    "every customer, so the lifetime values assume nobody leaves and are an "
+                    "upper bound."
+                )
             )
     if not parts and len([m for m in models.values() if m is not None]) == 1:
-        parts.append("The fit converged.")  # sBG: no spend model, the dropout is observed
+        parts.append(M_("The fit converged."))  # sBG: no spend model, the dropout is observed
     if not parts:
-        parts.append("Both fits converged and the purchase model detects dropout.")
-    return " ".join(parts)
+        parts.append(M_("Both fits converged and the purchase model detects dropout."))
+    return join(" ", parts)
 
 
 PARAMETER_MEANINGS = {
-    "r": "shape of the purchase-rate distribution across customers",
-    "alpha": "scale of the purchase-rate distribution (weeks)",
-    "a": "first shape of the drop-out probability distribution",
-    "b": "second shape of the drop-out probability distribution",
-    "s": "shape of the dropout-rate distribution across customers",
-    "beta": "scale of the dropout-rate distribution (weeks)",
-    "p": "shape of the spend-per-order distribution",
-    "q": "shape of the customers' mean-spend distribution",
-    "v": "scale of the customers' mean-spend distribution",
+    "r": N_("shape of the purchase-rate distribution across customers"),
+    "alpha": N_("scale of the purchase-rate distribution (weeks)"),
+    "a": N_("first shape of the drop-out probability distribution"),
+    "b": N_("second shape of the drop-out probability distribution"),
+    "s": N_("shape of the dropout-rate distribution across customers"),
+    "beta": N_("scale of the dropout-rate distribution (weeks)"),
+    "p": N_("shape of the spend-per-order distribution"),
+    "q": N_("shape of the customers' mean-spend distribution"),
+    "v": N_("scale of the customers' mean-spend distribution"),
 }
 """What each parameter of the continuous models and Gamma-Gamma means."""
 ROUTE_PARAMETER_MEANINGS = {
     "BG/BB": {
-        "alpha": "first shape of the purchase-probability distribution (per opportunity)",
-        "beta": "second shape of the purchase-probability distribution",
-        "gamma": "first shape of the dropout-probability distribution (per opportunity)",
-        "delta": "second shape of the dropout-probability distribution",
+        "alpha": N_("first shape of the purchase-probability distribution (per opportunity)"),
+        "beta": N_("second shape of the purchase-probability distribution"),
+        "gamma": N_("first shape of the dropout-probability distribution (per opportunity)"),
+        "delta": N_("second shape of the dropout-probability distribution"),
     },
     "sBG": {
-        "alpha": "first shape of the churn-probability distribution (per renewal)",
-        "beta": "second shape of the churn-probability distribution",
+        "alpha": N_("first shape of the churn-probability distribution (per renewal)"),
+        "beta": N_("second shape of the churn-probability distribution"),
     },
 }
 """The parameters of BG/BB and sBG, whose names clash with the continuous models'."""

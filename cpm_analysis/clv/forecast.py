@@ -24,14 +24,15 @@ import pandas as pd
 
 from cpm_analysis import availability
 from cpm_analysis.data import Dataset
+from cpm_analysis.i18n import M_, N_, join
 from cpm_analysis.periods import Period, parse_period
 
 CHURN_MEASURES = {
-    "customers": "Customers scored last period (active base)",
-    "mean_churn_probability": "Mean churn probability (90-day horizon)",
-    "no_purchase_rate": "Share who did not buy this period",
-    "roc_auc": "ROC AUC of last period's scores",
-    "top_decile_no_purchase_rate": "Share who did not buy, riskiest tenth",
+    "customers": N_("Customers scored last period (active base)"),
+    "mean_churn_probability": N_("Mean churn probability (90-day horizon)"),
+    "no_purchase_rate": N_("Share who did not buy this period"),
+    "roc_auc": N_("ROC AUC of last period's scores"),
+    "top_decile_no_purchase_rate": N_("Share who did not buy, riskiest tenth"),
 }
 
 
@@ -83,27 +84,51 @@ class ForecastCheck:
         parts = []
         if len(self.purchases):
             total = self.purchases.loc["total"]
-            text = (
-                f"the purchase model predicted {total['predicted']:,.0f} repeat purchases for "
-                f"this period at the end of {self.previous.label}; customers made "
-                f"{total['actual']:,.0f}"
-            )
+            values = {
+                "predicted": f"{total['predicted']:,.0f}",
+                "period": self.previous.label,
+                "actual": f"{total['actual']:,.0f}",
+            }
             if availability.finite(total["error"]):
-                direction = "over" if total["error"] > 0 else "under"
-                text += f" ({abs(total['error']):.0%} {direction}-estimate)"
+                values["error"] = f"{abs(total['error']):.0%}"
+                parts.append(
+                    M_(
+                        "the purchase model predicted %(predicted)s repeat purchases for this "
+                        "period at the end of %(period)s; customers made %(actual)s (%(error)s "
+                        "over-estimate)",
+                        **values,
+                    )
+                    if total["error"] > 0
+                    else M_(
+                        "the purchase model predicted %(predicted)s repeat purchases for this "
+                        "period at the end of %(period)s; customers made %(actual)s (%(error)s "
+                        "under-estimate)",
+                        **values,
+                    )
+                )
             else:
-                text += " (no repeat purchase was made, so the error is not available)"
-            parts.append(text)
+                parts.append(
+                    M_(
+                        "the purchase model predicted %(predicted)s repeat purchases for this "
+                        "period at the end of %(period)s; customers made %(actual)s (no repeat "
+                        "purchase was made, so the error is not available)",
+                        **values,
+                    )
+                )
         if self.churn:
             parts.append(
-                f"last period's churn scores ranked who did not buy this period with a ROC AUC "
-                f"of {self.churn['roc_auc']:.2f} ({self.churn['top_decile_no_purchase_rate']:.0%}"
-                f" of the riskiest tenth did not buy, against "
-                f"{self.churn['no_purchase_rate']:.0%} overall)"
+                M_(
+                    "last period's churn scores ranked who did not buy this period with a ROC "
+                    "AUC of %(auc)s (%(top)s of the riskiest tenth did not buy, against "
+                    "%(overall)s overall)",
+                    auc=f"{self.churn['roc_auc']:.2f}",
+                    top=f"{self.churn['top_decile_no_purchase_rate']:.0%}",
+                    overall=f"{self.churn['no_purchase_rate']:.0%}",
+                )
             )
         if not parts:
-            return "**Forecast check:** not available. " + " ".join(self.notes)
-        return "**Forecast check:** " + "; ".join(parts) + "."
+            return M_("**Forecast check:** not available. %(notes)s", notes=join(" ", self.notes))
+        return M_("**Forecast check:** %(parts)s.", parts=join("; ", parts))
 
     def missing(self) -> Any:
         """Return the one sentence shown instead of the check (the same object every call).
@@ -114,7 +139,7 @@ class ForecastCheck:
         >>> check.missing().text, check.missing() is check.missing()
         ('The forecast check is not available: x.', True)
         """
-        return self._missing("; ".join(self.notes) or "nothing to check")
+        return self._missing(join("; ", self.notes) if self.notes else M_("nothing to check"))
 
     def _missing(self, detail: str) -> Any:
         from cpm_analysis.availability import Check, Unavailable
@@ -122,7 +147,7 @@ class ForecastCheck:
         if not self.available:
             cache = self.__dict__.setdefault("_unavailable", {})
             if "all" not in cache:
-                cache["all"] = Check("The forecast check", False, "", detail).missing()
+                cache["all"] = Check(M_("The forecast check"), False, "", detail).missing()
             return cache["all"]
         gone = Unavailable(f"{detail[:1].upper()}{detail[1:]}.")
         return gone
@@ -268,20 +293,26 @@ def forecast_check(
         purchases["error"] = (
             purchases["predicted"] / purchases["actual"].where(purchases["actual"] > 0) - 1
         )
-        purchases.index.name = f"segment at end of {last.label}"
+        purchases.index.name = M_("segment at end of %(period)s", period=last.label)
         bad = int((~np.isfinite(frame["predicted"].to_numpy())).sum())
         if bad:
             notes.append(
-                f"the purchase model gave no finite prediction for {bad:,} customer(s) at the "
-                f"end of {last.label}, so there is no purchase check"
+                M_(
+                    "the purchase model gave no finite prediction for %(n)s customer(s) at the "
+                    "end of %(period)s, so there is no purchase check",
+                    n=f"{bad:,}",
+                    period=last.label,
+                )
             )
             purchases = purchases.iloc[:0]
         elif not len(frame):
-            notes.append(f"no customer of the book had bought by the end of {last.label}")
+            notes.append(
+                M_("no customer of the book had bought by the end of %(period)s", period=last.label)
+            )
             purchases = purchases.iloc[:0]
     else:
         model = None
-        notes.append(f"{enough.detail}, so there is no purchase check")
+        notes.append(M_("%(detail)s, so there is no purchase check", detail=enough.detail))
     churn: dict[str, float] = {}
     if "churn_probability" in previous and previous["churn_probability"].notna().any():
         scored = previous.loc[previous["churn_probability"].notna()]
@@ -302,7 +333,9 @@ def forecast_check(
                 "top_decile_no_purchase_rate": float(y[top].mean()),
             }
         else:
-            notes.append("every scored customer had the same outcome: no churn check")
+            notes.append(M_("every scored customer had the same outcome: no churn check"))
     else:
-        notes.append(f"no churn scores at the end of {last.label}: no churn check")
+        notes.append(
+            M_("no churn scores at the end of %(period)s: no churn check", period=last.label)
+        )
     return ForecastCheck(purchases, churn, last, source, notes, model=model)

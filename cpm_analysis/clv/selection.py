@@ -65,7 +65,7 @@ from cpm_analysis.clv.sbg import (
 )
 from cpm_analysis.clv.summary import period_summary, summary_cutoff, transaction_days
 from cpm_analysis.clv.value import calibration_holdout_report
-from cpm_analysis.i18n import N_
+from cpm_analysis.i18n import M_, N_, join
 
 __all__ = [
     "CONTINUOUS_MODELS",
@@ -99,8 +99,12 @@ DISCRETE_MAX_SHARE = 0.02
 """Largest share of customer-periods with two transaction days or more for discrete data."""
 DISCRETE_MIN_OPPORTUNITIES = 3
 """Fewest opportunities (calendar years or quarters) observed for the discrete route."""
-DISCRETE_UNITS = {"Y": "year", "Q": "quarter"}
+DISCRETE_UNITS = {"Y": N_("year"), "Q": N_("quarter")}
 """The opportunity units the discrete route tries, coarsest first."""
+NOT_APPLICABLE = M_("not applicable")
+"""The status of a candidate the route leaves out."""
+_WORDS = (N_("week"), N_("month"), N_("contractual"), N_("discrete"), N_("continuous"))
+"""Units and routes that the sentences fill in (marked here for the catalogue)."""
 MIN_REPEAT_BUYERS = 20
 """Repeat buyers the calibration window needs for a comparison (as the report's pages)."""
 CONTRACT_PERIOD: Literal["M"] = "M"
@@ -573,7 +577,7 @@ def _fit_candidate(fit: Any) -> tuple[Any, str]:
     if not getattr(model, "converged_", True):
         said = [str(w.message) for w in caught]
         detail = f" ({said[0].split('. Try ')[0]})" if said else ""
-        return model, f"the fit did not converge{detail}"
+        return model, M_("the fit did not converge%(detail)s", detail=detail)
     return model, ""
 
 
@@ -583,7 +587,7 @@ def _evaluate(
     """Fit one candidate, check it on the holdout and add its row; return its report."""
     model, failure = _fit_candidate(fit)
     if model is None:
-        evidence["rows"].append(_row(name, "failed", failure))
+        evidence["rows"].append(_row(name, M_("failed"), failure))
         return None
     try:
         report = (
@@ -593,12 +597,14 @@ def _evaluate(
         )
         group, total = _group_error(report)
     except (ValueError, ArithmeticError) as err:
-        evidence["rows"].append(_row(name, "failed", f"the holdout prediction failed: {err}"))
+        evidence["rows"].append(
+            _row(name, M_("failed"), M_("the holdout prediction failed: %(error)s", error=err))
+        )
         return None
     evidence["rows"].append(
         _row(
             name,
-            "failed" if failure else "fitted",
+            M_("failed") if failure else M_("fitted"),
             failure,
             group_error=group,
             total_error=total,
@@ -628,9 +634,12 @@ def _continuous(
         "tracking": None,
     }
     if _repeat_buyers(summary) < MIN_REPEAT_BUYERS:
-        evidence["missing"] = (
-            f"fewer than {MIN_REPEAT_BUYERS} repeat buyers before the {weeks}-week holdout "
-            f"(calibration end {calibration_end:%Y-%m-%d})"
+        evidence["missing"] = M_(
+            "fewer than %(n)s repeat buyers before the %(weeks)s-week holdout "
+            "(calibration end %(date)s)",
+            n=MIN_REPEAT_BUYERS,
+            weeks=weeks,
+            date=f"{calibration_end:%Y-%m-%d}",
         )
         return evidence
     reports = {}
@@ -679,8 +688,11 @@ def _discrete(data: Any, cutoff: pd.Timestamp, unit: str, opportunities: int) ->
         "tracking": None,
     }
     if _repeat_buyers(summary) < MIN_REPEAT_BUYERS:
-        evidence["missing"] = (
-            f"fewer than {MIN_REPEAT_BUYERS} repeat buyers before the {holdout}-{unit} holdout"
+        evidence["missing"] = M_(
+            "fewer than %(n)s repeat buyers before the %(holdout)s-%(unit)s holdout",
+            n=MIN_REPEAT_BUYERS,
+            holdout=holdout,
+            unit=M_(unit),
         )
         return evidence
     report = _evaluate(
@@ -737,7 +749,9 @@ def _contractual(
     customers = data.customers
     start = contract_periods(customers, calibration_end, period=period)
     if not start["churned"].any():
-        evidence["missing"] = f"no contract ended before {calibration_end:%Y-%m-%d}"
+        evidence["missing"] = M_(
+            "no contract ended before %(date)s", date=f"{calibration_end:%Y-%m-%d}"
+        )
         return evidence
     running = start.loc[~start["churned"].to_numpy(dtype=bool)]
     end = contract_periods(customers, cutoff, period=period).reindex(running.index)
@@ -796,7 +810,7 @@ def _contract_tracking(
         index=pd.DatetimeIndex(grid, name="date"),
     )
     frame.attrs["calibration_end"] = calibration_end
-    frame.attrs["measure"] = "Contracts still running"
+    frame.attrs["measure"] = N_("Contracts still running")
     return frame
 
 
@@ -812,16 +826,30 @@ def _pick(rows: list[dict[str, Any]], tie_margin: float) -> tuple[str | None, st
     others = [r for r in fitted if r is not chosen]
     against = ", ".join(f"{r['model']} {r['group_error']:.1%}" for r in others)
     if chosen is best:
+        values = {"model": chosen["model"], "error": f"{chosen['group_error']:.1%}"}
         reason = (
-            f"{chosen['model']} predicted the holdout best: its purchases by calibration "
-            f"frequency were off by {chosen['group_error']:.1%} of the actual in all"
-            + (f", against {against}." if against else ".")
+            M_(
+                "%(model)s predicted the holdout best: its purchases by calibration frequency "
+                "were off by %(error)s of the actual in all, against %(others)s.",
+                others=against,
+                **values,
+            )
+            if against
+            else M_(
+                "%(model)s predicted the holdout best: its purchases by calibration frequency "
+                "were off by %(error)s of the actual in all.",
+                **values,
+            )
         )
     else:
-        reason = (
-            f"{chosen['model']} is within {tie_margin * 100:g} percentage points of the best "
-            f"({best['model']}, {best['group_error']:.1%} against {chosen['group_error']:.1%} "
-            "off by calibration frequency) and is the simpler model."
+        reason = M_(
+            "%(model)s is within %(margin)s percentage points of the best (%(best)s, %(best_error)s "
+            "against %(error)s off by calibration frequency) and is the simpler model.",
+            model=chosen["model"],
+            margin=f"{tie_margin * 100:g}",
+            best=best["model"],
+            best_error=f"{best['group_error']:.1%}",
+            error=f"{chosen['group_error']:.1%}",
         )
     return chosen["model"], reason
 
@@ -891,51 +919,77 @@ def choose_value_model(
     opportunity = None
     if _is_contractual(data, end):
         route, default = "contractual", "sBG"
-        why = "the customers table has contract ends (customers.churned_at)"
+        why = M_("the customers table has contract ends (customers.churned_at)")
         evidence = _contractual(data, end, int(weeks), period)
         rows += [
-            _row(n, "not applicable", f"contractual data: {why}") for n in SIMPLICITY + ("BG/BB",)
+            _row(n, NOT_APPLICABLE, M_("contractual data: %(why)s", why=why))
+            for n in SIMPLICITY + ("BG/BB",)
         ]
     else:
         opportunity, facts = discrete_opportunities(data, end)
         if opportunity is not None:
             route, default = "discrete", "BG/BB"
             share = facts["share"][opportunity]
-            why = (
-                f"customers transact at most once a {DISCRETE_UNITS[opportunity]} "
-                f"({share:.1%} of customer-{DISCRETE_UNITS[opportunity]}s hold two transaction "
-                f"days or more, at most {DISCRETE_MAX_SHARE:.0%} allowed)"
+            why = M_(
+                "customers transact at most once a %(unit)s (%(share)s of customer-%(unit)ss "
+                "hold two transaction days or more, at most %(most)s allowed)",
+                unit=M_(DISCRETE_UNITS[opportunity]),
+                share=f"{share:.1%}",
+                most=f"{DISCRETE_MAX_SHARE:.0%}",
             )
             evidence = _discrete(data, end, opportunity, facts["opportunities"][opportunity])
-            rows += [_row(n, "not applicable", f"discrete-time data: {why}") for n in SIMPLICITY]
+            rows += [
+                _row(n, NOT_APPLICABLE, M_("discrete-time data: %(why)s", why=why))
+                for n in SIMPLICITY
+            ]
         else:
             route, default = "continuous", "BG/NBD"
-            why = "purchases can happen at any time"
+            why = M_("purchases can happen at any time")
             evidence = _continuous(data, end, int(weeks), SIMPLICITY)
             rows += [
-                _row("BG/BB", "not applicable", "no discrete opportunities: " + _share(facts)),
-                _row("sBG", "not applicable", "no contract ends (customers.churned_at)"),
+                _row(
+                    "BG/BB",
+                    NOT_APPLICABLE,
+                    M_("no discrete opportunities: %(shares)s", shares=_share(facts)),
+                ),
+                _row("sBG", NOT_APPLICABLE, M_("no contract ends (customers.churned_at)")),
             ]
     rows = evidence["rows"] + rows
     best, reason = _pick(evidence["rows"], tie_margin)
     pinned = model != "auto"
     if pinned:
-        chosen, reason = model, f"{model}: pinned in the configuration (clv.model)."
+        chosen, reason = (
+            model,
+            M_("%(model)s: pinned in the configuration (clv.model).", model=model),
+        )
     elif best is not None:
         chosen = best
         if route != "continuous":
-            reason = f"{best} because {why}; " + _holdout_sentence(evidence["rows"][0], evidence)
+            reason = M_(
+                "%(model)s because %(why)s; %(holdout)s",
+                model=best,
+                why=why,
+                holdout=_holdout_sentence(evidence["rows"][0], evidence),
+            )
     else:
         chosen = default
-        missing = evidence.get("missing") or "no candidate converged on the calibration window"
-        reason = f"{default}, the default of {route} data ({why}): no holdout evidence, {missing}."
+        missing = evidence.get("missing") or M_("no candidate converged on the calibration window")
+        reason = M_(
+            "%(model)s, the default of %(route)s data (%(why)s): no holdout evidence, %(missing)s.",
+            model=default,
+            route=M_(route),
+            why=why,
+            missing=missing,
+        )
     for row in rows:
         if row["model"] == chosen:
             if row["status"] == "failed":
-                row["note"] = (
-                    f"used all the same ({'pinned' if pinned else 'the default'}); " + (row["note"])
+                row["note"] = M_(
+                    "used all the same (%(why)s); %(note)s",
+                    why=M_("pinned") if pinned else M_("the default"),
+                    note=row["note"],
                 )
-            row["status"] = "chosen"
+            row["status"] = M_("chosen")
     table = pd.DataFrame(rows, columns=_TABLE_COLUMNS)
     order = {name: i for i, name in enumerate(MODEL_NAMES)}
     table = table.sort_values("model", key=lambda s: s.map(order), kind="stable")
@@ -961,18 +1015,29 @@ def choose_value_model(
 def _share(facts: dict[str, Any]) -> str:
     shares = facts.get("share", {})
     if not shares:
-        return "no transactions"
-    return ", ".join(
-        f"{share:.0%} of customer-{DISCRETE_UNITS[unit]}s hold two transaction days or more"
-        for unit, share in shares.items()
+        return M_("no transactions")
+    return join(
+        ", ",
+        (
+            M_(
+                "%(share)s of customer-%(unit)ss hold two transaction days or more",
+                share=f"{share:.0%}",
+                unit=M_(DISCRETE_UNITS[unit]),
+            )
+            for unit, share in shares.items()
+        ),
     )
 
 
 def _holdout_sentence(row: dict[str, Any], evidence: dict[str, Any]) -> str:
     if row["status"] != "fitted":
-        return "it could not be checked on the holdout."
-    return (
-        f"over the {evidence['holdout']}-{evidence['unit'].rstrip('s')} holdout it predicted "
-        f"{row['predicted']:,.0f} against {row['actual']:,.0f} actual "
-        f"({row['group_error']:.1%} off by group)."
+        return M_("it could not be checked on the holdout.")
+    return M_(
+        "over the %(n)s-%(unit)s holdout it predicted %(predicted)s against %(actual)s actual "
+        "(%(error)s off by group).",
+        n=evidence["holdout"],
+        unit=M_(evidence["unit"].rstrip("s")),
+        predicted=f"{row['predicted']:,.0f}",
+        actual=f"{row['actual']:,.0f}",
+        error=f"{row['group_error']:.1%}",
     )

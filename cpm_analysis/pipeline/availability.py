@@ -35,6 +35,7 @@ from cpm_analysis.availability import (
 )
 from cpm_analysis.churn.sufficiency import churn_backtest, churn_model
 from cpm_analysis.data import Dataset
+from cpm_analysis.i18n import M_, join
 from cpm_analysis.periods import Period
 
 
@@ -68,18 +69,20 @@ def checks(
     out = [
         sales(view, period),
         Check(
-            "Refund and cancellation rates",
+            M_("Refund and cancellation rates"),
             status,
             "orders.status",
-            "order status present" if status else "no order status, so every order counts as paid",
+            M_("order status present")
+            if status
+            else M_("no order status, so every order counts as paid"),
         ),
         Check(
-            "Product mix",
+            M_("Product mix"),
             "category" in orders.columns,
             "orders.category",
-            f"{orders['category'].nunique():,} categories"
+            M_("%(n)s categories", n=f"{orders['category'].nunique():,}")
             if "category" in orders.columns
-            else "no product category in orders",
+            else M_("no product category in orders"),
         ),
         lifetime_value(models, period.end),
         calibration(models, period.end),
@@ -87,35 +90,35 @@ def checks(
         churn_backtest(models, period, windows=windows),
         forecast(models, period),
         Check(
-            "Contract churn",
+            M_("Contract churn"),
             "churned_at" in customers.columns,
             "customers.churned_at",
-            "contract ends recorded"
+            M_("contract ends recorded")
             if "churned_at" in customers.columns
-            else "no churned_at, so churn is inferred from purchase behaviour",
+            else M_("no churned_at, so churn is inferred from purchase behaviour"),
         ),
     ]
     attributes = [c for c in ("region", "channel") if c in customers.columns]
     out.append(
         Check(
-            "Segments by region and channel",
+            M_("Segments by region and channel"),
             bool(attributes),
             "customers.region, customers.channel",
-            f"attributes: {', '.join(attributes)}"
+            M_("attributes: %(names)s", names=join(", ", map(M_, attributes)))
             if attributes
-            else "no region or channel in customers",
+            else M_("no region or channel in customers"),
         )
     )
     out += [
         clusters(view, period.end),
         migration(view, period),
         owners(view),
-        table(view, "tickets", "Service KPIs", period),
+        table(view, "tickets", M_("Service KPIs"), period),
         agents(view, period, owner),
         table(view, "surveys", "NPS", period),
-        table(view, "staff", "Team scorecards", period),
+        table(view, "staff", M_("Team scorecards"), period),
         targets(view, period),
-        table(view, "assessments", "Blended assessments", period),
+        table(view, "assessments", M_("Blended assessments"), period),
     ]
     return out
 
@@ -151,5 +154,7 @@ def capabilities(
     """
     if checks is None:
         checks = _all_checks(view, period, company=company, owner=owner)
+    columns = ["analysis", "available", "needs", "detail"]
     rows = [(c.analysis, c.available, c.needs, c.detail) for c in checks]
-    return pd.DataFrame.from_records(rows, columns=["analysis", "available", "needs", "detail"])
+    frame = pd.DataFrame(rows, columns=columns, dtype=object)  # object: the sentences stay messages
+    return frame.astype({"available": bool})

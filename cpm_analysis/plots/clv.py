@@ -19,18 +19,22 @@ from matplotlib.axes import Axes
 
 from cpm_analysis.availability import missing_columns
 from cpm_analysis.clv.value import calibration_holdout_report
+from cpm_analysis.i18n import N_
+from cpm_analysis.plots.language import _, category
 
-_UNIT_NAMES = {"W": "weeks", "D": "days"}
+_UNIT_NAMES = {"W": N_("weeks"), "D": N_("days")}
+_MEASURES = (N_("Holdout purchases"), N_("Contracts still running"), N_("time units"))
+"""Words the charts fill in from their data's attributes (marked here for the catalogue)."""
 
 
 def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
     if ax is None:
-        _, ax = plt.subplots(figsize=size)
+        _fig, ax = plt.subplots(figsize=size)
     return ax
 
 
 def _unit_name(model: Any) -> str:
-    return _UNIT_NAMES.get(getattr(model, "time_unit_", None) or "", "time units")
+    return _(_UNIT_NAMES.get(getattr(model, "time_unit_", None) or "", "time units"))
 
 
 def _grid(
@@ -80,8 +84,10 @@ def _matrix_plot(
         interpolation="nearest",
     )
     ax.figure.colorbar(image, ax=ax, label=label)
-    ax.set_xlabel(f"Recency: time of the last purchase ({unit} after the first)")
-    ax.set_ylabel("Frequency: repeat purchases")
+    ax.set_xlabel(
+        _("Recency: time of the last purchase (%(unit)s after the first)") % {"unit": unit}
+    )
+    ax.set_ylabel(_("Frequency: repeat purchases"))
     ax.set_title(title)
     return ax
 
@@ -124,8 +130,9 @@ def plot_frequency_recency_matrix(
         freqs,
         recs,
         ax,
-        f"Expected purchases in the next {t:g} {unit}, by frequency and recency",
-        "expected purchases",
+        _("Expected purchases in the next %(t)s %(unit)s, by frequency and recency")
+        % {"t": f"{t:g}", "unit": unit},
+        _("expected purchases"),
         unit,
         cmap,
     )
@@ -156,7 +163,7 @@ def plot_probability_alive_matrix(
         freqs,
         recs,
         ax,
-        "Probability that the customer is still active",
+        _("Probability that the customer is still active"),
         "P(alive)",
         _unit_name(model),
         cmap,
@@ -199,21 +206,21 @@ def plot_calibration_purchases_vs_holdout_purchases(
     labels = [str(i) for i in rows.index]
     positions = np.arange(len(labels))
     palette = sns.color_palette("colorblind", 2)
-    ax.plot(positions, rows["actual_mean"], marker="o", color=palette[0], label="actual")
+    ax.plot(positions, rows["actual_mean"], marker="o", color=palette[0], label=_("actual"))
     ax.plot(
         positions,
         rows["predicted_mean"],
         marker="s",
         linestyle="--",
         color=palette[1],
-        label="model",
+        label=_("model"),
     )
     ax.set_xticks(positions, labels)
     # a report may name what it counts (contracts still running, by renewals)
     measure = report.attrs.get("measure", "holdout purchases")
-    ax.set_xlabel(report.attrs.get("groups", "Repeat purchases in the calibration period"))
-    ax.set_ylabel(f"Mean {measure} per customer")
-    ax.set_title(f"{measure.capitalize()}: actual vs model, by group")
+    ax.set_xlabel(_(report.attrs.get("groups", "Repeat purchases in the calibration period")))
+    ax.set_ylabel(_("Mean %(measure)s per customer") % {"measure": _(measure)})
+    ax.set_title(_("%(measure)s: actual vs model, by group") % {"measure": _(measure.capitalize())})
     ax.legend()
     return ax
 
@@ -272,12 +279,12 @@ def plot_cumulative_transactions(
     cut_day = series.attrs["calibration_end"]
     ax = _axes(ax, (8, 4.5))
     palette = sns.color_palette("colorblind", 2)
-    ax.plot(dates, actual, color=palette[0], label="actual")
-    ax.plot(dates, expected, color=palette[1], linestyle="--", label="model")
+    ax.plot(dates, actual, color=palette[0], label=_("actual"))
+    ax.plot(dates, expected, color=palette[1], linestyle="--", label=_("model"))
     if calibration_end is not None:
-        ax.axvline(cut_day, color="grey", linestyle=":", label="calibration end")
-    ax.set_ylabel("Cumulative repeat transactions")
-    ax.set_title("Cumulative repeat transactions: actual vs model")
+        ax.axvline(cut_day, color="grey", linestyle=":", label=_("calibration end"))
+    ax.set_ylabel(_("Cumulative repeat transactions"))
+    ax.set_title(_("Cumulative repeat transactions: actual vs model"))
     ax.legend()
     return ax
 
@@ -310,12 +317,14 @@ def plot_model_tracking(choice: Any, *, ax: Axes | None = None) -> Axes:
     series = choice.tracking
     ax = _axes(ax, (8, 4.5))
     if len(series) == 0 or len(series.columns) < 2:
-        sentence = "No candidate was fitted on a calibration window, so there is nothing to track."
+        sentence = _(
+            "No candidate was fitted on a calibration window, so there is nothing to track."
+        )
         ax.text(0.5, 0.5, sentence, ha="center", va="center", wrap=True, transform=ax.transAxes)
         ax.set_axis_off()
         return ax
     palette = sns.color_palette("colorblind", len(series.columns) - 1)
-    ax.plot(series.index, series["actual"], color="black", linewidth=2, label="actual")
+    ax.plot(series.index, series["actual"], color="black", linewidth=2, label=_("actual"))
     for colour, name in zip(palette, series.columns[1:], strict=True):
         chosen = name == choice.chosen
         ax.plot(
@@ -324,16 +333,16 @@ def plot_model_tracking(choice: Any, *, ax: Axes | None = None) -> Axes:
             color=colour,
             linestyle="--",
             linewidth=2.5 if chosen else 1.3,
-            label=f"{name} (chosen)" if chosen else name,
+            label=_("%(model)s (chosen)") % {"model": name} if chosen else name,
         )
     cut = series.attrs.get("calibration_end", choice.calibration_end)
     if cut is not None:
-        ax.axvline(pd.Timestamp(cut), color="grey", linestyle=":", label="calibration end")
-    ax.set_ylabel(series.attrs.get("measure", "Cumulative repeat transactions"))
+        ax.axvline(pd.Timestamp(cut), color="grey", linestyle=":", label=_("calibration end"))
+    ax.set_ylabel(_(series.attrs.get("measure", "Cumulative repeat transactions")))
     locator = mdates.AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.set_title("Tracking the holdout: actual vs each candidate model")
+    ax.set_title(_("Tracking the holdout: actual vs each candidate model"))
     ax.legend()
     return ax
 
@@ -359,14 +368,17 @@ def plot_forecast_check(check: Any, *, ax: Axes | None = None) -> Axes | None:
     if frame.empty:
         return None
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 0.45 * len(frame) + 1.5))
+        _fig, ax = plt.subplots(figsize=(8, 0.45 * len(frame) + 1.5))
     y = np.arange(len(frame))
-    ax.barh(y - 0.2, frame["predicted"], height=0.4, label="predicted", color="#9DB4D3")
-    ax.barh(y + 0.2, frame["actual"], height=0.4, label="actual", color="#4C72B0")
-    ax.set_yticks(y, frame.index.astype("str"))
+    ax.barh(y - 0.2, frame["predicted"], height=0.4, label=_("predicted"), color="#9DB4D3")
+    ax.barh(y + 0.2, frame["actual"], height=0.4, label=_("actual"), color="#4C72B0")
+    ax.set_yticks(y, [category(name) for name in frame.index.astype("str")])
     ax.invert_yaxis()
-    ax.set_xlabel("Repeat purchases in the period")
-    ax.set_title(f"Predicted (end of {check.previous.label}) against actual, by segment")
+    ax.set_xlabel(_("Repeat purchases in the period"))
+    ax.set_title(
+        _("Predicted (end of %(period)s) against actual, by segment")
+        % {"period": check.previous.label}
+    )
     ax.legend(loc="lower right")
     return ax
 
@@ -391,7 +403,7 @@ def plot_clv_distribution(scored: pd.DataFrame, *, ax: Axes | None = None) -> Ax
         missing.display()
         return None
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 4))
+        _fig, ax = plt.subplots(figsize=(8, 4))
     clv = scored["clv"].dropna().to_numpy(dtype=float)
     positive = clv[clv > 0]
     if len(positive):
@@ -399,8 +411,8 @@ def plot_clv_distribution(scored: pd.DataFrame, *, ax: Axes | None = None) -> Ax
         ax.hist(positive, bins=list(bins), color="#4C72B0", alpha=0.85)
         ax.set_xscale("log")
         for value, label, style in (
-            (np.median(positive), "median", "--"),
-            (positive.mean(), "mean", ":"),
+            (np.median(positive), _("median"), "--"),
+            (positive.mean(), _("mean"), ":"),
         ):
             ax.axvline(value, color="#333333", linestyle=style, linewidth=1.2)
             ax.annotate(
@@ -412,8 +424,13 @@ def plot_clv_distribution(scored: pd.DataFrame, *, ax: Axes | None = None) -> Ax
                 fontsize=9,
             )
     skipped = len(clv) - len(positive)
-    note = f" ({skipped:,} with no value left out)" if skipped else ""
-    ax.set_title(f"Predicted 12-month CLV of {len(positive):,} customers{note}")
-    ax.set_xlabel("Predicted 12-month CLV (log scale)")
-    ax.set_ylabel("Customers")
+    values = {"n": f"{len(positive):,}", "skipped": f"{skipped:,}"}
+    title = (
+        _("Predicted 12-month CLV of %(n)s customers (%(skipped)s with no value left out)")
+        if skipped
+        else _("Predicted 12-month CLV of %(n)s customers")
+    )
+    ax.set_title(title % values)
+    ax.set_xlabel(_("Predicted 12-month CLV (log scale)"))
+    ax.set_ylabel(_("Customers"))
     return ax

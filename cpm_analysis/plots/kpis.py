@@ -18,6 +18,7 @@ import seaborn as sns
 from matplotlib.axes import Axes
 
 from cpm_analysis.kpis.trends import headline_kpis
+from cpm_analysis.plots.language import _, category
 
 STATUS_COLORS: dict[str, str] = {
     "met": "#2e7d32",
@@ -30,7 +31,7 @@ STATUS_COLORS: dict[str, str] = {
 
 def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
     if ax is None:
-        _, ax = plt.subplots(figsize=size)
+        _fig, ax = plt.subplots(figsize=size)
     return ax
 
 
@@ -85,10 +86,10 @@ def cohort_heatmap(
         cbar_kws={"format": plt.FuncFormatter(lambda v, _: f"{v:.0%}")},
         mask=table.isna(),
     )
-    what = "customers active" if metric == "customers" else "revenue vs first period"
-    ax.set_title(f"Cohort retention: {what}")
-    ax.set_xlabel("periods since first purchase")
-    ax.set_ylabel("cohort (first paid order)")
+    what = _("customers active") if metric == "customers" else _("revenue vs first period")
+    ax.set_title(_("Cohort retention: %(what)s") % {"what": what})
+    ax.set_xlabel(_("periods since first purchase"))
+    ax.set_ylabel(_("cohort (first paid order)"))
     return ax
 
 
@@ -124,7 +125,9 @@ def kpi_trend(
         ax.legend(fontsize=7, ncol=2, title=rows.index.names[1])
     else:
         values = rows["value"].reindex(order)
-        ax.plot(range(len(order)), values.to_numpy(), marker="o", color="#1565c0", label="actual")
+        ax.plot(
+            range(len(order)), values.to_numpy(), marker="o", color="#1565c0", label=_("actual")
+        )
     if targets is not None and len(targets):
         mine = targets.loc[targets["kpi"] == kpi]
         for column in ("owner_id", "segment"):  # company-level targets only
@@ -133,12 +136,12 @@ def kpi_trend(
         goal = mine.set_index(mine["period"].astype("str"))["target"].reindex(order)
         if goal.notna().any():
             ax.plot(range(len(order)), goal.to_numpy(), ls="--", marker="_", color="0.3")
-            ax.plot([], [], ls="--", color="0.3", label="target")
+            ax.plot([], [], ls="--", color="0.3", label=_("target"))
             ax.legend(fontsize=7)
     first = rows.iloc[0]
     ax.set_xticks(range(len(order)), order, rotation=45, ha="right", fontsize=8)
-    ax.set_title(str(first["label_en"]))  # Chinese labels need a CJK font, not bundled
-    ax.set_ylabel(str(first["unit"]))
+    ax.set_title(category(str(first["label_en"])))  # the KPI's label_zh on a Chinese page
+    ax.set_ylabel(category(str(first["unit"])))
     ax.grid(alpha=0.3)
     return ax
 
@@ -167,15 +170,15 @@ def target_attainment(evaluation: pd.DataFrame, *, ax: Axes | None = None) -> Ax
     colors = [STATUS_COLORS.get(s, "#9e9e9e") for s in frame["status"]]
     ax.barh(range(len(frame)), shown, color=colors)
     for i, (value, status) in enumerate(zip(frame["attainment"], frame["status"], strict=True)):
-        text = "no data" if status == "no data" or pd.isna(value) else f"{value:.0%}"
+        text = _("no data") if status == "no data" or pd.isna(value) else f"{value:.0%}"
         ax.text(min(shown[i], 1.5) + 0.01, i, text, va="center", fontsize=7)
     ax.axvline(1.0, color="0.2", lw=1)
-    ax.set_yticks(range(len(frame)), names.astype(str).to_numpy(), fontsize=8)
+    ax.set_yticks(range(len(frame)), [category(n) for n in names.astype(str)], fontsize=8)
     ax.set_xlim(0, 1.65)
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
-    ax.set_xlabel("attainment")
+    ax.set_xlabel(_("attainment"))
     for status, color in STATUS_COLORS.items():
-        ax.bar(0, 0, color=color, label=status)
+        ax.bar(0, 0, color=color, label=category(status))
     ax.legend(fontsize=7, loc="lower right")
     return ax
 
@@ -195,9 +198,9 @@ def plot_scorecard(card: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     if len(rated):
         return target_attainment(rated, ax=ax)
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 1.5))
+        _fig, ax = plt.subplots(figsize=(8, 1.5))
     ax.axis("off")
-    ax.text(0.5, 0.5, "No target with a value for this period", ha="center", va="center")
+    ax.text(0.5, 0.5, _("No target with a value for this period"), ha="center", va="center")
     return ax
 
 

@@ -21,18 +21,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-_words: Callable[[str], str] | None = None
+from cpm_analysis import i18n
 
 
 def use(words: Callable[[str], str] | None) -> None:
-    """Draw the charts' text with ``words`` (a translator's ``gettext``, ``ctx.word``); ``None``: English."""
-    global _words
-    _words = words
+    """Draw the charts' text with ``words`` (a translator's ``gettext``, ``ctx.word``); ``None``: English.
+
+    It is the page's language (:func:`cpm_analysis.i18n.use`): the package's sentences shown on
+    the page without a translator at hand follow it too.
+    """
+    i18n.use(words)
 
 
 def _(text: str) -> str:
     """Return ``text`` (a chart's title, label or category name) in the charts' language."""
-    return text if _words is None else _words(text)
+    return i18n.shown(text)
 
 
 def category(text: object) -> str:

@@ -14,7 +14,18 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 
+from cpm_analysis.i18n import N_
+from cpm_analysis.plots.language import _, category
 from cpm_analysis.teams_review import TeamScorecard
+
+FLAG_LABELS = {
+    "improvement_plan": N_("improvement plan"),
+    "reward": N_("reward"),
+    "review": N_("review"),
+    "penalty": N_("penalty"),
+    "": N_("no flag"),
+}
+"""The legend's name of each flag."""
 
 FLAG_COLORS: dict[str, str] = {
     "reward": "#2e7d32",
@@ -27,7 +38,7 @@ FLAG_COLORS: dict[str, str] = {
 
 def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
     if ax is None:
-        _, ax = plt.subplots(figsize=size)
+        _fig, ax = plt.subplots(figsize=size)
     return ax
 
 
@@ -68,16 +79,19 @@ def composite_bars(scorecard: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     for i, (value, rank) in enumerate(
         zip(card["composite"], card.get("rank", card.index), strict=True)
     ):
-        label = "n/a" if pd.isna(value) else f"{value:.1f}  (#{rank})"
+        label = _("n/a") if pd.isna(value) else f"{value:.1f}  (#{rank})"
         ax.text(min(value if pd.notna(value) else 0, 100) + 1, i, label, va="center", fontsize=7)
     ax.set_yticks(range(len(card)), card.index.astype(str), fontsize=8)
     ax.set_xlim(0, 115)
-    ax.set_xlabel("composite score (0-100)")
+    ax.set_xlabel(_("composite score (0-100)"))
     period = scorecard.attrs.get("period")
-    ax.set_title(f"Composite score{f', {period}' if period else ''}")
+    title = (
+        _("Composite score, %(period)s") % {"period": period} if period else _("Composite score")
+    )
+    ax.set_title(title)
     for rule, color in FLAG_COLORS.items():
         if rule in main:
-            ax.bar(0, 0, color=color, label=rule.replace("_", " ") or "no flag")
+            ax.bar(0, 0, color=color, label=_(FLAG_LABELS.get(rule, rule)))
     ax.legend(fontsize=7, loc="lower right")
     return ax
 
@@ -106,11 +120,11 @@ def score_heatmap(scorecard: pd.DataFrame, *, ax: Axes | None = None, cmap: str 
         annot=len(table) <= 40,
         fmt=".0f",
         annot_kws={"fontsize": 7},
-        cbar_kws={"label": "score"},
+        cbar_kws={"label": _("score")},
         mask=table.isna(),
     )
     ax.set_xlabel("")
-    ax.set_ylabel(scorecard.index.name or "")
+    ax.set_ylabel(category(scorecard.index.name or ""))
     ax.tick_params(axis="x", labelrotation=45, labelsize=8)
     return ax
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cpm_analysis.availability import Unavailable
+from cpm_analysis.i18n import shown
 
 
 def first_unavailable(*values: Any) -> Unavailable | None:
@@ -85,7 +86,9 @@ def section(value: Any) -> Any:
 def markdown(text: Any) -> Any:
     """``IPython.display.Markdown(text)``, or ``text`` itself when it is an :class:`Unavailable`.
 
-    For a section's verdict cell: ``availability.markdown(backtest_verdict(result))``.
+    For a section's verdict cell: ``availability.markdown(backtest_verdict(result))``. A
+    verdict the package wrote (a :class:`~cpm_analysis.i18n.Message`) is shown in the page's
+    language (:func:`cpm_analysis.i18n.shown`).
 
     Examples
     --------
@@ -99,7 +102,7 @@ def markdown(text: Any) -> Any:
 
     if isinstance(text, Unavailable):
         return text
-    return Markdown(text)
+    return Markdown(shown(text))
 
 
 # --- facts ------------------------------------------------------------------------------------

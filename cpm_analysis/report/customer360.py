@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from cpm_analysis.data import Dataset, paid_orders
+from cpm_analysis.i18n import M_, N_, Translator, join
 from cpm_analysis.periods import Period, parse_period
 from cpm_analysis.report.escaping import md_text
 
@@ -127,13 +128,15 @@ class CustomerView:
         parts = [p.strip() for p in str(text).split(";")] if text else []
         return pd.DataFrame({"reason": [p for p in parts if p]}, dtype="str")
 
-    def describe(self, shown_id: str | None = None) -> str:
+    def describe(self, shown_id: str | None = None, tr: Translator | None = None) -> str:
         """Return a short Markdown narrative of the customer, generated from the numbers.
 
         Parameters
         ----------
         shown_id : str, optional
             How to name the customer (their pseudonym in a masked report); default the id.
+        tr : Translator, optional
+            The report's language (``ctx.translator``); default English.
 
         Examples
         --------
@@ -143,39 +146,74 @@ class CustomerView:
         >>> describe.startswith("**P-X**")
         True
         """
+        tr = tr if tr is not None else Translator("en")
         name = shown_id or self.customer_id
         profile = self.profile.iloc[0] if len(self.profile) else pd.Series(dtype=object)
-        parts = [f"**{md_text(name)}**"]
+        parts: list[Any] = [f"**{md_text(name)}**"]
         owner = profile.get("owner_id")
         if not _missing(owner):
-            parts.append(f"(account owner {md_text(owner)})")
+            parts.append(M_("(account owner %(owner)s)", owner=md_text(owner)))
         orders = int(profile.get("orders", 0) or 0)
         if orders == 0:
-            parts.append(f"had not bought by the end of {self.period.label}.")
-            return " ".join(parts)
+            parts.append(M_("had not bought by the end of %(period)s.", period=self.period.label))
+            return tr.gettext(join(" ", parts))
         parts.append(
-            f"has placed {orders} paid order(s) worth {profile.get('revenue', 0):,.0f}, the "
-            f"last on {pd.Timestamp(profile['last_order']):%Y-%m-%d}."
+            M_(
+                "has placed %(n)s paid order(s) worth %(revenue)s, the last on %(date)s.",
+                n=orders,
+                revenue=f"{profile.get('revenue', 0):,.0f}",
+                date=f"{pd.Timestamp(profile['last_order']):%Y-%m-%d}",
+            )
         )
-        text = " ".join(parts)
         segment, tier = self.score("segment"), self.score("tier")
         if segment:
-            text += f" At the end of {self.period.label} they are in the **{md_text(segment)}** "
-            text += f"segment (value tier {md_text(tier)})." if tier else "segment."
+            values = {"period": self.period.label, "segment": md_text(tr.sentence(segment))}
+            parts.append(
+                M_(
+                    "At the end of %(period)s they are in the **%(segment)s** segment (value "
+                    "tier %(tier)s).",
+                    tier=md_text(tier),
+                    **values,
+                )
+                if tier
+                else M_(
+                    "At the end of %(period)s they are in the **%(segment)s** segment.", **values
+                )
+            )
         clv, alive = self.score("clv"), self.score("p_alive")
         if clv is not None:
-            text += f" Predicted 12-month value: **{clv:,.0f}**"
-            text += f", probability still active {alive:.0%}." if alive is not None else "."
+            parts.append(
+                M_(
+                    "Predicted 12-month value: **%(clv)s**, probability still active %(alive)s.",
+                    clv=f"{clv:,.0f}",
+                    alive=f"{alive:.0%}",
+                )
+                if alive is not None
+                else M_("Predicted 12-month value: **%(clv)s**.", clv=f"{clv:,.0f}")
+            )
         churn = self.score("churn_probability")
         if churn is not None:
-            level = "high" if churn >= 0.6 else "medium" if churn >= 0.3 else "low"
-            text += f" Churn risk within 90 days: **{churn:.0%}** ({level})."
+            level = M_("high") if churn >= 0.6 else M_("medium") if churn >= 0.3 else M_("low")
+            parts.append(
+                M_(
+                    "Churn risk within 90 days: **%(churn)s** (%(level)s).",
+                    churn=f"{churn:.0%}",
+                    level=level,
+                )
+            )
         elif segment:
-            text += " Not in the active base (no paid order in the last 12 months): no churn score."
+            parts.append(
+                M_("Not in the active base (no paid order in the last 12 months): no churn score.")
+            )
+        text = join(" ", parts)
         action = self.score("recommended_action")
         if action:
-            text += f"\n\n**Recommended action:** {md_text(action)}"
-        return text
+            text = M_(
+                "%(text)s\n\n**Recommended action:** %(action)s",
+                text=text,
+                action=md_text(tr.sentence(action)),
+            )
+        return tr.gettext(text)
 
 
 def customer_view(
@@ -340,9 +378,9 @@ def service_note(cv: CustomerView) -> str:
     >>> service_note(cv)
     'The data has no tickets table. The data has no surveys table.'
     """
-    parts = []
+    parts: list[Any] = []
     if not cv.has_tickets:
-        parts.append("The data has no tickets table.")
+        parts.append(M_("The data has no tickets table."))
     else:
         complaints = (
             int(cv.tickets["is_complaint"].fillna(False).astype(bool).sum())
@@ -350,17 +388,30 @@ def service_note(cv: CustomerView) -> str:
             else 0
         )
         sat = cv.tickets["satisfaction"].mean() if "satisfaction" in cv.tickets else np.nan
-        text = f"{len(cv.tickets)} ticket(s), {complaints} complaint(s)"
-        parts.append(text + (f", mean satisfaction {sat:.1f}/5." if pd.notna(sat) else "."))
+        values = {"n": len(cv.tickets), "complaints": complaints}
+        parts.append(
+            M_(
+                "%(n)s ticket(s), %(complaints)s complaint(s), mean satisfaction %(sat)s/5.",
+                sat=f"{sat:.1f}",
+                **values,
+            )
+            if pd.notna(sat)
+            else M_("%(n)s ticket(s), %(complaints)s complaint(s).", **values)
+        )
     if not cv.has_surveys:
-        parts.append("The data has no surveys table.")
+        parts.append(M_("The data has no surveys table."))
     else:
         last = cv.surveys.sort_values("responded_at")["score"].iloc[-1] if len(cv.surveys) else None
         parts.append(
-            f"{len(cv.surveys)} survey answer(s)"
-            + (f", the latest scoring {last:.0f}/10." if last is not None else ".")
+            M_(
+                "%(n)s survey answer(s), the latest scoring %(last)s/10.",
+                n=len(cv.surveys),
+                last=f"{last:.0f}",
+            )
+            if last is not None
+            else M_("%(n)s survey answer(s).", n=len(cv.surveys))
         )
-    return " ".join(parts)
+    return join(" ", parts)
 
 
 def segment_path(
@@ -400,6 +451,6 @@ def segment_path(
             row["segment"] = str(row["segment"])
         else:
             row = dict.fromkeys(columns, np.nan)
-            row["segment"] = "not yet a buyer"
+            row["segment"] = N_("not yet a buyer")
         rows.append({"period": p.label, **row})
     return pd.DataFrame(rows).set_index("period")

@@ -189,6 +189,72 @@ HEADERS: frozenset[str] = frozenset(
         N_("Bought again"),
         N_("Contact rate"),
         N_("Repurchase rate"),
+        N_("Priority"),
+        N_("Area"),
+        N_("Finding"),
+        N_("Who"),
+        N_("Weight"),
+        N_("Events"),
+        N_("Exposure"),
+        N_("Rate"),
+        N_("Rank best"),
+        N_("Rank worst"),
+        N_("Within noise"),
+        N_("Clearly first"),
+        N_("Clearly last"),
+        N_("Verdict"),
+        N_("Measure"),
+        N_("Difference"),
+        N_("Segment at end of %(period)s"),
     }
 )
 """The English headers of the pages' tables (as :func:`~cpm_analysis.report.tables.header` writes them)."""
+
+WORDS: frozenset[str] = frozenset(
+    {
+        N_("met"),
+        N_("missed"),
+        N_("at risk"),
+        N_("no data"),
+        N_("improving"),
+        N_("worsening"),
+        N_("flat"),
+        N_("clearly first"),
+        N_("clearly last"),
+        N_("place settled"),
+        N_("within noise"),
+        N_("contact"),
+        N_("holdout"),
+        N_("composite"),
+        N_("total"),
+        N_("blend"),
+        N_("channel"),
+        N_("region"),
+        N_("paid"),
+        N_("refunded"),
+        N_("cancelled"),
+    }
+)
+"""Words the analyses put in table cells (statuses, trends, verdicts, groups), which a page shows
+in its language (:meth:`~cpm_analysis.i18n.Translator.sentence`)."""
+
+PHRASES: frozenset[str] = frozenset(
+    {
+        N_("bottom %(n)s of %(total)s in %(period)s (rank %(rank)s)"),
+        N_("last of %(total)s in %(period)s (%(score)s %(value)s)"),
+        N_("top performer of %(total)s in %(period)s (%(score)s %(value)s)"),
+        N_("last place %(n)s periods running (%(periods)s)"),
+        N_("plan due %(date)s"),
+        N_("pulled down by %(causes)s"),
+        N_("%(kpi)s (score %(score)s vs team median %(median)s)"),
+        N_("KPI score only (%(reason)s)"),
+        N_("no assessments table"),
+        N_("no assessment for %(period)s"),
+        N_("no assessment for this person"),
+        N_("assessment only (%(parts)s)"),
+        N_("%(kpi)s KPI score + %(share)s assessment (%(parts)s)"),
+        N_("%(self)s self + %(manager)s manager"),
+    }
+)
+"""The sentences of the team scorecards' flags and blends (:mod:`cpm_analysis.teams`), as
+templates: a page translates them by the template they match."""

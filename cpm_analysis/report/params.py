@@ -38,7 +38,7 @@ from cpm_analysis.credentials import (
 from cpm_analysis.data import Dataset, load
 from cpm_analysis.data.paths import PROJECT_ROOT
 from cpm_analysis.exceptions import DataValidationError, PeriodError
-from cpm_analysis.i18n import N_, Translator, format_locale, translator
+from cpm_analysis.i18n import N_, Translator, format_locale, normalize_lang, translator
 from cpm_analysis.periods import FREQS, Period, latest_period, normalize_freq, parse_period
 from cpm_analysis.privacy import (
     PSEUDONYM_COLUMN,
@@ -307,7 +307,12 @@ class ReportContext:
         """
         result = self._result if self._result is not None else self.__dict__.get("result")
         config = getattr(result, "config", None)
-        return translator(self.lang, currency=getattr(config, "currency", None))
+        names = {k: v for k, v in self._segment_labels.items() if k != v}
+        if normalize_lang(self.lang) == "zh":  # the KPIs' names, from the registry
+            from cpm_analysis.kpis.registry import KPIS
+
+            names.update({kpi.label_en: kpi.label_zh for kpi in KPIS.values()})
+        return translator(self.lang, currency=getattr(config, "currency", None), names=names)
 
     @property
     def freq(self) -> str:
@@ -385,7 +390,7 @@ class ReportContext:
         result = self._result if self._result is not None else self.__dict__.get("result")
         segment_map = getattr(getattr(result, "config", None), "segment_map", None)
         try:
-            return segment_labels(self.translator.lang, segment_map)
+            return segment_labels(normalize_lang(self.lang), segment_map)
         except ValueError:  # a map of the company's own names without labels: shown as named
             return {}
 
@@ -404,7 +409,7 @@ class ReportContext:
         ('重要价值客户', '收入占比')
         """
         labels = self._segment_labels
-        return labels[text] if text in labels else self.translator.gettext(text)
+        return labels[text] if text in labels else self.translator.sentence(text)
 
     @cached_property
     def result(self) -> Any:

@@ -52,12 +52,13 @@ def executive_summary(
     period: Period | str,
     *,
     forecast: ForecastCheck | None = None,
+    tr: Translator | None = None,
 ) -> str:
     """Write a few sentences for managers, generated from the numbers of the period (Markdown).
 
     What improved (the three KPIs with the largest relative change in their good direction),
     which targets were missed or are at risk, the three biggest risks and, when given, how
-    well last period's forecast held.
+    well last period's forecast held. In the language of ``tr`` (default English).
 
     Examples
     --------
@@ -72,49 +73,78 @@ def executive_summary(
     >>> text.startswith("In 2025-06")
     True
     """
+    tr = tr if tr is not None else _ENGLISH
     label = parse_period(period).label
     parts: list[str] = []
     lead = []
     for kpi in ("revenue", "active_customers", "new_customers"):
         if kpi in kpis.index and bool(kpis.loc[kpi, "available"]):
             row = kpis.loc[kpi]
+            name = row["label_en"].lower() if tr.lang == "en" else _kpi_label(kpi, tr)
             lead.append(
-                f"{md_text(row['label_en'].lower())} {format_number(row['value'], row['unit'])}{_change(row)}"
+                f"{md_text(name)} {_number(row['value'], row['unit'], tr)}{_change(row, tr=tr)}"
             )
-    parts.append(f"In {label}: " + (", ".join(lead) if lead else "no KPI available") + ".")
-    improved = _improvements(kpis)
+    parts.append(
+        tr._(
+            "In %(period)s: %(figures)s.",
+            period=label,
+            figures=(", " if tr.lang == "en" else "，").join(lead)
+            if lead
+            else tr._("no KPI available"),
+        )
+    )
+    improved = _improvements(kpis, tr=tr)
     if improved:
-        parts.append("**Improved:** " + "; ".join(improved) + ".")
+        parts.append(tr._("**Improved:** %(kpis)s.", kpis="; ".join(improved)))
     counts = status_counts(card)
     rated = counts["met"] + counts["at risk"] + counts["missed"]
     if rated:
-        missed = card.loc[card["status"] == "missed", "label_en"].tolist()
-        at_risk = card.loc[card["status"] == "at risk", "label_en"].tolist()
-        text = f"**Targets:** {counts['met']} of {rated} met"
+        names = card.set_index("kpi")["label_en"] if "kpi" in card else card["label_en"]
+        labels = [
+            n if tr.lang == "en" or "kpi" not in card else _kpi_label(k, tr)
+            for k, n in names.items()
+        ]
+        missed = [x for x, st in zip(labels, card["status"], strict=True) if st == "missed"]
+        at_risk = [x for x, st in zip(labels, card["status"], strict=True) if st == "at risk"]
+        text = tr._("**Targets:** %(met)s of %(rated)s met", met=counts["met"], rated=rated)
         if missed:
-            text += f"; missed: {', '.join(map(md_text, missed))}"
+            text += tr._("; missed: %(kpis)s", kpis=", ".join(map(md_text, missed)))
         if at_risk:
-            text += f"; at risk: {', '.join(map(md_text, at_risk))}"
-        parts.append(text + ".")
+            text += tr._("; at risk: %(kpis)s", kpis=", ".join(map(md_text, at_risk)))
+        parts.append(text + tr._("."))
     else:
-        parts.append("**Targets:** no target set for this period.")
+        parts.append(tr._("**Targets:** no target set for this period."))
     if counts["not available"]:
         parts.append(
-            f"{counts['not available']} target(s) could not be assessed: the data does not "
-            "hold what the KPI needs."
+            tr._(
+                "%(n)s target(s) could not be assessed: the data does not hold what the KPI needs.",
+                n=counts["not available"],
+            )
         )
     if len(risks):
         listed = "\n".join(
-            f"{i}. **{md_text(r.risk)}**: {md_text(r.evidence)}"
+            f"{i}. **{md_text(tr.sentence(r.risk))}**: {md_text(tr.sentence(r.evidence))}"
             for i, r in enumerate(risks.itertuples(), 1)
         )
-        parts.append(f"**Biggest risks:**\n\n{listed}")
+        parts.append(tr._("**Biggest risks:**") + f"\n\n{listed}")
     if forecast is not None and forecast.available:
-        parts.append(forecast.describe())
+        parts.append(tr.gettext(forecast.describe()))
     return "\n\n".join(parts)
 
 
-def _improvements(kpis: pd.DataFrame, n: int = 3) -> list[str]:
+def _number(value: Any, unit: Any, tr: Translator) -> str:
+    """Return a KPI value for a sentence in ``tr``'s locale (as :func:`~cpm_analysis.actions.format_number`)."""
+    if tr.lang == "en":
+        return format_number(value, unit)
+    if value is None or pd.isna(value):
+        return tr.not_available()
+    if unit == "share":
+        return tr.percent(value)
+    return tr.number(float(value), 0 if abs(value) >= 100 or float(value).is_integer() else 2)
+
+
+def _improvements(kpis: pd.DataFrame, n: int = 3, tr: Translator | None = None) -> list[str]:
+    tr = tr if tr is not None else _ENGLISH
     frame = kpis.loc[kpis["available"].astype(bool)]
     frame = frame.loc[frame["previous"].notna() & frame["value"].notna()]
     sign = np.where(frame["direction"] == "lower", -1.0, 1.0)
@@ -122,21 +152,25 @@ def _improvements(kpis: pd.DataFrame, n: int = 3) -> list[str]:
     relative = sign * (frame["value"] - frame["previous"]) / base
     relative = relative.loc[(relative > 0.001).to_numpy()].sort_values(ascending=False)
     return [
-        f"{md_text(frame.loc[k, 'label_en'])} {_change(frame.loc[k], lead=False)}"
+        f"{md_text(frame.loc[k, 'label_en'] if tr.lang == 'en' else _kpi_label(k, tr))} "
+        f"{_change(frame.loc[k], lead=False, tr=tr)}"
         for k in relative.index[:n]
     ]
 
 
-def _change(row: pd.Series, lead: bool = True) -> str:
+def _change(row: pd.Series, lead: bool = True, tr: Translator | None = None) -> str:
+    tr = tr if tr is not None else _ENGLISH
     if pd.isna(row.get("previous")) or pd.isna(row.get("value")):
         return ""
     if row.get("unit") == "share":
-        text = f"{(row['value'] - row['previous']) * 100:+.1f} pts"
+        points = (row["value"] - row["previous"]) * 100
+        text = f"{points:+.1f} pts" if tr.lang == "en" else tr.points(points / 100)
     elif row["previous"] == 0:
         return ""
     else:
-        text = f"{row['value'] / row['previous'] - 1:+.1%}"
-    return f" ({text} on the previous period)" if lead else f"({text})"
+        share = row["value"] / row["previous"] - 1
+        text = f"{share:+.1%}" if tr.lang == "en" else tr.change(share)
+    return tr._(" (%(change)s on the previous period)", change=text) if lead else f"({text})"
 
 
 # --- forecast check ----------------------------------------------------------------------------
@@ -204,10 +238,11 @@ def kpi_quantity(tr: Translator, value: Any, unit: str | None) -> str:
 # --- team scorecards --------------------------------------------------------------------------
 
 
-def team_message(team: TeamScorecard) -> Any:
+def team_message(team: TeamScorecard, tr: Translator | None = None) -> Any:
     """Return Markdown: who was ranked and flagged, and how the composite weighs the KPIs.
 
-    Or the sentence saying why there is no scorecard.
+    Or the sentence saying why there is no scorecard. In the language of ``tr`` (default
+    English).
 
     Examples
     --------
@@ -218,7 +253,7 @@ def team_message(team: TeamScorecard) -> Any:
 
     if not team.available:
         return team.missing()
-    return Markdown(team_text(team) + "\n\n" + md_text(weights_text(team)))
+    return Markdown(team_text(team, tr) + "\n\n" + md_text(weights_text(team, tr)))
 
 
 FLAG_WORDS: dict[str, str] = {
@@ -247,33 +282,45 @@ def flag_words(flags: str, reasons: str = "", tr: Translator | None = None) -> s
     parts = []
     for i, code in enumerate(codes):
         words = tr.gettext(FLAG_WORDS[code]) if code in FLAG_WORDS else code.replace("_", " ")
-        why = whys[i] if i < len(whys) and whys[i] else ""
-        parts.append(f"{words} ({why})" if why else words)
-    return "; ".join(parts)
+        why = tr.sentence(whys[i]) if i < len(whys) and whys[i] else ""
+        parts.append(tr._("%(flag)s (%(why)s)", flag=words, why=why) if why else words)
+    return "; ".join(parts) if tr.lang == "en" else "；".join(parts)
 
 
-def team_text(team: TeamScorecard) -> str:
-    """Return the text of :func:`team_message`.
+def team_text(team: TeamScorecard, tr: Translator | None = None) -> str:
+    """Return the text of :func:`team_message` (in the language of ``tr``, default English).
 
     Examples
     --------
     >>> team_text(TeamScorecard("agent", None, "the data has no tickets table"))
     '**Agent scorecard not available:** the data has no tickets table.'
     """
-    title = "Owner" if team.role == "owner" else "Agent"
+    tr = tr if tr is not None else _ENGLISH
     if not team.available:
-        return f"**{title} scorecard not available:** {md_text(team.note)}."
+        title = (
+            tr._("**Owner scorecard not available:**")
+            if team.role == "owner"
+            else tr._("**Agent scorecard not available:**")
+        )
+        return f"{title} {md_text(tr.gettext(team.note))}" + tr._(".")
     table = team.table
     flags = table["flags"].fillna("").astype("str")
-    parts = [f"{len(table)} {team.role}s ranked by composite score."]
+    ranked = (
+        tr._("%(n)s owners ranked by composite score.", n=len(table))
+        if team.role == "owner"
+        else tr._("%(n)s agents ranked by composite score.", n=len(table))
+    )
+    parts = [ranked]
     for flag, label in (
-        ("reward", "top performer"),
-        ("improvement_plan", "improvement plan"),
-        ("review", "performance review"),
+        ("reward", N_("Top performer")),
+        ("improvement_plan", N_("Improvement plan")),
+        ("review", N_("Performance review")),
     ):
         who = table.index[flags.str.contains(flag, regex=False).to_numpy()].astype("str")
         if len(who):
-            parts.append(f"{label.capitalize()}: {', '.join(map(md_text, who))}.")
+            parts.append(
+                tr._("%(flag)s: %(who)s.", flag=tr.gettext(label), who=", ".join(map(md_text, who)))
+            )
     return " ".join(parts)
 
 
@@ -308,7 +355,7 @@ def weights_text(team: TeamScorecard, tr: Translator | None = None) -> str:
         weights=listed,
     )
     if len(blends):
-        text += tr._("; composite = %(blend)s", blend=blends[0])
+        text += tr._("; composite = %(blend)s", blend=tr.sentence(blends[0]))
     return text + "."
 
 
@@ -394,7 +441,7 @@ def _result_cell(tr: Translator, value: Any, unit: str | None, score: Any) -> st
 # --- the forecast check ------------------------------------------------------------------------
 
 
-def forecast_message(check: ForecastCheck) -> Any:
+def forecast_message(check: ForecastCheck, tr: Translator | None = None) -> Any:
     """Return :meth:`~cpm_analysis.clv.forecast.ForecastCheck.describe` as Markdown, or why not.
 
     Examples
@@ -408,4 +455,4 @@ def forecast_message(check: ForecastCheck) -> Any:
 
     if not check.available:
         return check.missing()
-    return Markdown(check.describe())
+    return Markdown(tr.gettext(check.describe()) if tr is not None else check.describe())

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cpm_analysis.i18n import Translator
+from cpm_analysis.i18n import N_, Message, Translator
 from cpm_analysis.privacy import mask_frame
 from cpm_analysis.report.escaping import html_text
 
@@ -79,6 +79,8 @@ def header(name: str) -> str:
     >>> header("rows_in_period"), header("NPS"), header("roc_auc"), header("clv_low")
     ('Rows in period', 'NPS', 'ROC AUC (ranking, 0.5 = chance)', 'CLV low')
     """
+    if isinstance(name, Message):  # a header the package wrote: translated as it is
+        return name
     text = str(name)
     if any(c.isupper() for c in text):
         return text
@@ -130,18 +132,20 @@ def format_column(
     ['–', '–']
     >>> format_column(pd.Series([388.0, 432.0]), unit="customers").tolist()
     ['388', '432']
-    >>> from cpm_analysis.i18n import Translator
+    >>> from cpm_analysis.i18n import N_, Message, Translator
     >>> format_column(pd.Series([1549.0]), unit="currency", translator=Translator("en", currency="EUR")).tolist()
     ['€1,549.00']
     """
     tr = translator if translator is not None else _ENGLISH
     missing = series.isna().to_numpy()
     if pd.api.types.is_bool_dtype(series.dtype):
-        out = series.map({True: "yes", False: "no"}).astype(object)
+        out = series.map({True: tr.gettext(N_("yes")), False: tr.gettext(N_("no"))}).astype(object)
     elif pd.api.types.is_datetime64_any_dtype(series.dtype):
         valid = series.dropna()
         midnight = bool(len(valid)) and bool((valid == valid.dt.normalize()).all())
         out = series.dt.strftime("%Y-%m-%d" if midnight or not len(valid) else "%Y-%m-%d %H:%M")
+        if tr.lang != "en" and midnight:  # dates as the locale writes them (2025年12月31日)
+            out = series.map(lambda v: tr.date(v) if pd.notna(v) else MISSING)
     elif unit is not None and pd.api.types.is_numeric_dtype(series.dtype):
         values = series.to_numpy(dtype=float, na_value=np.nan)
         missing = missing | ~np.isfinite(values)
@@ -170,8 +174,19 @@ def format_column(
                 [tr.number(float(v), decimals) if np.isfinite(v) else MISSING for v in values],
                 index=series.index,
             )
-    else:
-        out = series.astype(object).map(str)
+    else:  # words and sentences the package wrote (statuses, reasons) in the report's language
+        shown: dict[str, str] = {}
+
+        def cell(value: Any) -> str:
+            if isinstance(value, Message):
+                return tr.gettext(value)
+            if tr.lang == "en" or not isinstance(value, str):
+                return str(value)
+            if value not in shown:
+                shown[value] = tr.sentence(value)
+            return shown[value]
+
+        out = series.astype(object).map(cell)
     out = out.astype(object)
     out[missing] = MISSING
     return out
@@ -279,9 +294,14 @@ def to_html(
         lines.append(f"<tr>{tds}</tr>")
     lines.append("</tbody></table>")
     if total > len(shown):
-        lines.append(f'<p class="cpm-note">Showing {len(shown):,} of {total:,} rows.</p>')
+        note = tr._(
+            "Showing %(shown)s of %(total)s rows.",
+            shown=tr.integer(len(shown)),
+            total=tr.integer(total),
+        )
+        lines.append(f'<p class="cpm-note">{html_text(note)}</p>')
     if total == 0:
-        lines.append('<p class="cpm-note">No rows.</p>')
+        lines.append(f'<p class="cpm-note">{html_text(tr._("No rows."))}</p>')
     return "\n".join(lines)
 
 

@@ -57,11 +57,25 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from cpm_analysis.i18n import N_
+
 RFM_FEATURES: tuple[str, str, str] = ("recency_days", "frequency", "monetary")
 _WORDS = {
-    "recency_days": ("Lapsed", "Lapsing", "Cooling", "Recent", "Very recent"),
-    "frequency": ("rare", "infrequent", "occasional", "frequent", "very frequent"),
-    "monetary": ("lowest spend", "low spend", "mid spend", "high spend", "top spend"),
+    "recency_days": (N_("Lapsed"), N_("Lapsing"), N_("Cooling"), N_("Recent"), N_("Very recent")),
+    "frequency": (
+        N_("rare"),
+        N_("infrequent"),
+        N_("occasional"),
+        N_("frequent"),
+        N_("very frequent"),
+    ),
+    "monetary": (
+        N_("lowest spend"),
+        N_("low spend"),
+        N_("mid spend"),
+        N_("high spend"),
+        N_("top spend"),
+    ),
 }
 
 
@@ -419,7 +433,7 @@ def _profile(
         for i in range(k):
             word = words[level[i]]
             if col == "frequency" and median[i] <= 1:
-                word = "one-time" if median[i] == 1 else "no orders"
+                word = N_("one-time") if median[i] == 1 else N_("no orders")
             parts[i].append(word)
     names: dict[int, str] = {}
     seen: dict[str, int] = {}
