@@ -351,6 +351,10 @@ def test_route_intervals_reproduce_the_scored_table():
             table["total"].sort_index(), scored.groupby("tier")["clv"].sum().sort_index()
         )
         assert (table["upper"] >= table["lower"]).all() and (table["upper"] > table["lower"]).any()
+        if name == "BG/BB":  # every donor gives alike: Gamma-Gamma at the edge is held, and said
+            assert models["gamma_gamma"].at_boundary_
+            assert "held at their estimates" in draws.notes[0]
+            assert (draws.spend.nunique() == 1).all()
 
 
 def test_route_draws_name_bad_input():
@@ -426,3 +430,20 @@ def test_the_interval_functions_share_one_set_of_defaults():
         params = inspect.signature(func).parameters
         for name in ("level", "t", "horizon_months", "discount_rate", "time_unit", "n_jobs"):
             assert params[name].default == getattr(defaults, name), (func.__name__, name)
+
+
+def test_workers_split_the_customers_without_changing_the_result(fitted):
+    """n_jobs splits the customers into parts sharing no distinct (x, T) pair; every
+    customer's interval and every group's sum are those of one process."""
+    s, bgf, ggf = fitted
+    draws = bootstrap_parameters(bgf, s, ggf, n_draws=12, random_state=6)
+    p = pd.Series(0.3, index=s.index)
+    one = customer_and_group_intervals(draws, s, "owner", "clv")
+    two = customer_and_group_intervals(draws, s, "owner", "clv", n_jobs=2)
+    pd.testing.assert_frame_equal(one[0], two[0])
+    pd.testing.assert_frame_equal(one[1], two[1], rtol=1e-12)
+    risk = [
+        group_intervals(draws, s, "owner", "clv", weights=p, bernoulli=True, n_jobs=jobs)
+        for jobs in (1, 2)
+    ]
+    pd.testing.assert_frame_equal(risk[0], risk[1], rtol=1e-12)

@@ -259,12 +259,19 @@ def _spend_draws(
 ) -> pd.DataFrame:
     """Parametric draws of the spend model, or its estimates repeated when they cannot be drawn.
 
-    A Gamma-Gamma fit whose spend is the same across customers drives ``q`` and ``v`` to the
-    edge of their range (their ratio is what is known); its Hessian is then singular. The
-    expected spend hardly depends on those parameters there, so the draws keep them at the
-    estimates and say so in ``notes``.
+    A Gamma-Gamma fit whose spend is alike across customers drives ``q`` and ``v`` to the
+    edge of their range (their ratio is what is known): its Hessian is singular, or its
+    inverse so wide that log-normal draws reach absurd spends. The expected spend hardly
+    depends on those parameters there, so the draws keep them at the estimates and say so in
+    ``notes``.
     """
+    edge = tuple(getattr(model, "at_boundary_", ()))
     try:
+        if edge:
+            raise ValueError(
+                f"the fit pushed {', '.join(edge)} to the edge of the range, where the normal "
+                "approximation does not hold"
+            )
         return _parametric(model, _spend_summary(summary), sample_weight, n_draws, rng, space)
     except ValueError as err:
         notes.append(
@@ -709,25 +716,6 @@ class IntervalOptions:
 _DEFAULT = IntervalOptions()
 
 
-def _all_draws(
-    draws: ParameterDraws,
-    lay: _Layout,
-    quantity: str,
-    options: dict[str, Any],
-    idx: np.ndarray,
-    compact: bool = False,
-) -> list[_Draw]:
-    out = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for b in idx:
-            d = _draw_values(*_draw_models(draws, int(b), quantity), lay, quantity, options)
-            if compact:  # kept for every draw: single precision halves the memory
-                d.alive = d.alive.astype(np.float32)
-            out.append(d)
-    return out
-
-
 def _mix(z: np.ndarray) -> np.ndarray:
     """Hash each value with the splitmix64 finaliser (wrapping 64-bit arithmetic)."""
     z = z + np.uint64(0x9E3779B97F4A7C15)
@@ -752,45 +740,111 @@ def _leavers(seed: int | None, b: int, probability: np.ndarray, keys: np.ndarray
     return (uniform < probability).astype(np.float64)
 
 
-def _work(
+def _sub_layout(lay: _Layout, who: np.ndarray) -> _Layout:
+    """Return the layout of some customers: only their distinct rows and pairs."""
+    used, row_of = np.unique(lay.row_of[who], return_inverse=True)
+    rows = lay.rows.iloc[used].reset_index(drop=True)
+    rows.attrs = dict(lay.rows.attrs)
+    pairs, pair_of_row, pair_of = rows, lay.pair_of_row[:0], lay.pair_of[:0]
+    if len(lay.pair_of_row):
+        kept, pair_of_row = np.unique(lay.pair_of_row[used], return_inverse=True)
+        pairs = lay.pairs.iloc[kept].reset_index(drop=True)
+        pairs.attrs = dict(lay.pairs.attrs)
+        pair_of = pair_of_row[row_of]
+    money = None if lay.money is None else lay.money[who]
+    return _Layout(
+        rows,
+        row_of,
+        pairs,
+        pair_of_row,
+        lay.freqs,
+        lay.freq_of[who],
+        money,
+        pair_of,
+        lay.spend_code[who],
+    )
+
+
+def _part(
     draws: ParameterDraws,
     lay: _Layout,
     quantity: str,
     options: dict[str, Any],
-    idx: np.ndarray,
-    keep: bool,
     codes: np.ndarray | None,
     n_groups: int,
-) -> tuple[list[_Draw] | None, np.ndarray | None]:
-    """Evaluate some draws: keep them (for per-customer quantiles) and/or sum them per group.
+    qs: list[float] | None,
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """Evaluate every draw on one part of the customers: their quantiles and group sums.
 
-    ``codes`` are the groups of every grouping at once (one block of customers per grouping,
-    offset so that the groupings do not share codes) and ``options["weights"]`` the factor of
-    each customer in each block, so one bincount per draw sums every grouping. In the blocks
-    ``options["bernoulli"]`` marks, the factor is a probability and each draw counts a
-    customer in full or not at all (one Bernoulli draw per customer and parameter draw,
-    shared by every such block).
+    ``codes`` are the groups of every grouping at once (one block of the part's customers per
+    grouping, offset so that the groupings do not share codes) and ``options["weights"]`` the
+    factor of each customer in each block, so one bincount per draw sums every grouping. In
+    the blocks ``options["bernoulli"]`` marks, the factor is a probability and each draw
+    counts a customer in full or not at all (one Bernoulli draw per customer and parameter
+    draw, shared by every such block). ``qs``: the quantiles of each customer's values, or
+    ``None`` for group sums only (nothing is kept then).
     """
-    done = _all_draws(draws, lay, quantity, options, idx, compact=keep)
-    sums = None
-    if codes is not None:
-        everyone = slice(None)
-        scale = options.get("weights")
-        mask = options.get("bernoulli")
-        n = len(lay.row_of)
-        blocks = len(codes) // max(n, 1)
-        rows = []
-        for b, d in zip(idx, done, strict=True):
-            values = np.tile(d.customers(lay, everyone), blocks)
-            factor = np.ones(len(codes)) if scale is None else scale
-            if mask is not None and scale is not None:
-                probability = scale[mask][:n]  # every Bernoulli block holds the same factor
-                keys = options["keys"]
-                left = np.tile(_leavers(options.get("seed"), int(b), probability, keys), blocks)
-                factor = np.where(mask, left, factor)
-            rows.append(np.bincount(codes, weights=values * factor, minlength=n_groups))
-        sums = np.stack(rows)
-    return (done if keep else None), sums
+    n = len(lay.row_of)
+    everyone = slice(None)
+    scale = options.get("weights")
+    mask = options.get("bernoulli")
+    blocks = len(codes) // max(n, 1) if codes is not None else 0
+    kept, rows = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for b in range(draws.n_draws):
+            d = _draw_values(*_draw_models(draws, b, quantity), lay, quantity, options)
+            if codes is not None:
+                values = np.tile(d.customers(lay, everyone), blocks)
+                factor = np.ones(len(codes)) if scale is None else scale
+                if mask is not None and scale is not None:
+                    probability = scale[mask][:n]  # every Bernoulli block holds the same factor
+                    left = _leavers(options.get("seed"), b, probability, options["keys"])
+                    factor = np.where(mask, np.tile(left, blocks), factor)
+                rows.append(np.bincount(codes, weights=values * factor, minlength=n_groups))
+            if qs is not None:  # kept for every draw: single precision halves the memory
+                d.alive = d.alive.astype(np.float32)
+                kept.append(d)
+    sums = np.stack(rows) if rows else None
+    if qs is None:
+        return None, None, sums
+    lower, upper = np.empty(n), np.empty(n)
+    for start in range(0, n, _BLOCK):
+        block = slice(start, min(start + _BLOCK, n))
+        cell = np.stack([d.customers(lay, block) for d in kept])
+        lower[block], upper[block] = np.quantile(cell, qs, axis=0)
+    return lower, upper, sums
+
+
+def _split(
+    lay: _Layout, options: dict[str, Any], codes: np.ndarray | None, n_parts: int
+) -> tuple[list[np.ndarray | None], list[tuple[_Layout, dict[str, Any], np.ndarray | None]]]:
+    """Split the customers into parts that share no distinct pair (or row), for the workers.
+
+    The expensive per-draw work is per distinct pair and row, so parts that share none of
+    them split the work without repeating it.
+    """
+    n = len(lay.row_of)
+    key = lay.pair_of if len(lay.pair_of) else lay.row_of
+    n_parts = max(1, min(n_parts, int(key.max()) + 1 if n else 1))
+    if n_parts == 1:
+        return [None], [(lay, options, codes)]
+    whos, items = [], []
+    per_block = ("weights", "bernoulli")
+    for k in range(n_parts):
+        who = np.flatnonzero(key % n_parts == k)
+        if not len(who):
+            continue
+        sub = dict(options)
+        for name in per_block:
+            if sub.get(name) is not None:
+                sub[name] = sub[name].reshape(-1, n)[:, who].ravel()
+        if sub.get("keys") is not None:
+            sub["keys"] = sub["keys"][who]
+        part_codes = None if codes is None else codes.reshape(-1, n)[:, who].ravel()
+        whos.append(who)
+        items.append((_sub_layout(lay, who), sub, part_codes))
+    return whos, items
 
 
 def _labels(summary: pd.DataFrame, groups: Any) -> pd.Series:
@@ -857,28 +911,27 @@ def _evaluate(
         point = _draw_values(*_draw_models(draws, None, quantity), lay, quantity, options)
     est = point.customers(lay, slice(None))
     qs = [(1.0 - level) / 2.0, (1.0 + level) / 2.0]
-    chunks = np.array_split(np.arange(draws.n_draws), max(1, min(draws.n_draws, 8)))
+    whos, items = _split(lay, options, codes, _workers(opts.n_jobs))
     parts = _parallel(
         opts.n_jobs,
-        lambda c: _work(draws, lay, quantity, options, c, per_customer, codes, n_groups),
-        chunks,
+        lambda it: _part(
+            draws, it[0], quantity, it[1], it[2], n_groups, qs if per_customer else None
+        ),
+        items,
     )
     customers = None
     if per_customer:
-        # the draws' per-row values are kept (draws x rows); customers a block at a time
-        every = [d for part in parts for d in part[0]]
         n = len(summary)
         lower, upper = np.empty(n), np.empty(n)
-        for start in range(0, n, _BLOCK):
-            block = slice(start, min(start + _BLOCK, n))
-            cell = np.stack([d.customers(lay, block) for d in every])
-            lower[block], upper[block] = np.quantile(cell, qs, axis=0)
+        for who, (lo_part, hi_part, _) in zip(whos, parts, strict=True):
+            where = slice(None) if who is None else who
+            lower[where], upper[where] = lo_part, hi_part
         customers = pd.DataFrame(
             {"estimate": est, "lower": lower, "upper": upper}, index=summary.index
         )
     out = []
     if codes is not None:
-        sums = np.concatenate([part[1] for part in parts])
+        sums = sum(part[2] for part in parts)
         lo, hi = np.quantile(sums, qs, axis=0)
         for labels, names, offset, scale in tables:
             cut = slice(offset, offset + len(names))
@@ -896,6 +949,15 @@ def _evaluate(
                 )
             )
     return customers, out
+
+
+def _workers(n_jobs: int | None) -> int:
+    """Return the parts to split the customers into: one per worker."""
+    if n_jobs in (None, 1):
+        return 1
+    from joblib import effective_n_jobs
+
+    return max(1, int(effective_n_jobs(n_jobs)))
 
 
 def _parallel(n_jobs: int | None, func: Any, chunks: list[Any]) -> list[Any]:
