@@ -4,7 +4,9 @@ Target: a bootstrap of 200 replicates for 1,000,000 customers' CLV in under 2 mi
 parallel where cores allow. Timed: the parametric draws (BG/NBD and Gamma-Gamma), the 90%
 interval of every customer's 12-month CLV and of the CLV sums per owner (60 owners) over the
 same draws, in one pass; and, smaller, the customer (nonparametric) bootstrap, whose cost is
-one refit per replicate.
+one refit per replicate. With ``--routes``, also the BG/BB (yearly opportunities) and sBG
+(monthly contracts) intervals of the same number of customers, drawn from their true
+parameters, as the pages compute them for a discrete or contractual period.
 
 The summary is drawn from the synthetic company's true BG/NBD and Gamma-Gamma parameters
 (4 years, signups spread over the period, times in whole days, as ``rfm_summary`` gives them).
@@ -69,6 +71,40 @@ def simulate_summary(n: int, seed: int = 0) -> pd.DataFrame:
     return summary
 
 
+def simulate_routes(n: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``n`` donors (BG/BB, 6 yearly opportunities) and ``n`` monthly contracts (sBG, 1-36 months
+    observed), drawn from the synthetic generator's true parameters, as the routes' tables."""
+    from cpm_analysis.synthetic import DEFAULT_BGBB, DEFAULT_SBG
+
+    rng = np.random.default_rng(seed)
+    bb = DEFAULT_BGBB
+    p = rng.beta(bb["alpha"], bb["beta"], n)
+    theta = rng.beta(bb["gamma"], bb["delta"], n)
+    alive = np.ones(n, dtype=bool)
+    x = np.zeros(n)
+    tx = np.zeros(n)
+    for t in range(1, 7):
+        alive &= rng.random(n) >= theta
+        buy = alive & (rng.random(n) < p)
+        x += buy
+        tx[buy] = t
+    owner = np.array([f"S{i:03d}" for i in range(60)])[rng.integers(0, 60, n)]
+    donors = pd.DataFrame({"frequency": x, "recency": tx, "T": 6.0, "owner_id": owner})
+    sbg = DEFAULT_SBG
+    months = rng.geometric(rng.beta(sbg["alpha"], sbg["beta"], n))
+    seen = rng.integers(1, 37, n)
+    ended = months <= seen
+    contracts = pd.DataFrame(
+        {
+            "T": np.where(ended, months, seen).astype(np.float64),
+            "churned": ended,
+            "value": np.round(rng.uniform(20.0, 80.0, n), 2),
+            "owner_id": owner,
+        }
+    )
+    return donors, contracts
+
+
 def main(argv: list[str] | None = None) -> None:
     """Time the bootstrap stages and print one line per stage."""
     from benchmarks.common import machine
@@ -81,6 +117,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--customer-bootstrap", type=int, default=20, metavar="N")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--routes", action="store_true", help="also time BG/BB and sBG")
     args = parser.parse_args(argv)
     print(f"# {machine()}, load average {os.getloadavg()[0]:.1f}")
     summary = simulate_summary(args.customers, args.seed)
@@ -111,6 +148,30 @@ def main(argv: list[str] | None = None) -> None:
     total = sum(s for _, s in rows)
     verdict = "met" if total < TARGET_S else "MISSED"
     print(f"{'total (target < 120 s)':<48} {total:8.2f} s  {verdict}")
+    if args.routes:
+        from cpm_analysis.clv import BetaGeoBetaBinomModel, ShiftedBetaGeoModel
+
+        donors, contracts = simulate_routes(args.customers, args.seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            bb = BetaGeoBetaBinomModel().fit(donors)
+            sbg = ShiftedBetaGeoModel().fit(contracts)
+        for name, model, table, quantity, unit in (
+            ("BG/BB", bb, donors, "expected_purchases", "Y"),
+            ("sBG", sbg, contracts, "clv", None),
+        ):
+            route_draws = timed(
+                f"{name} parametric draws ({args.draws})",
+                lambda m=model, d=table, u=unit: bootstrap_parameters(
+                    m, d, n_draws=args.draws, random_state=1, opportunity=u
+                ),
+            )
+            timed(
+                f"{name} 90% {quantity} per customer and owner",
+                lambda r=route_draws, d=table, q=quantity: customer_and_group_intervals(
+                    r, d, "owner_id", q, n_jobs=args.jobs
+                ),
+            )
     if args.customer_bootstrap:
         b = args.customer_bootstrap
         timed(

@@ -227,7 +227,14 @@ def test_the_period_pipeline_scores_contracts_with_sbg():
     assert check.model is result.model_choice.model and check.measure == "contracts still running"
     assert "6-month holdout sBG predicted" in check.verdict()
     assert check.report.attrs["groups"] == "Renewals before the holdout"
-    assert "this period uses sBG" in result.value_intervals["clv_by_tier"].text
+    # the intervals of the pages: sBG's own draws, around the scored totals
+    tiers = result.value_intervals["clv_by_tier"]
+    assert isinstance(tiers, pd.DataFrame) and result.value_draws.summary is not None
+    totals = scored.groupby("tier")["clv"].sum()
+    np.testing.assert_allclose(tiers["total"], totals.reindex(tiers.index), rtol=1e-9)
+    assert (tiers["lower"] <= tiers["upper"]).all()
+    risk = result.value_intervals["risk_by_owner"]
+    assert isinstance(risk, pd.DataFrame) and (risk["lower"] <= risk["upper"]).all()
 
 
 def test_the_discrete_route_scores_every_customer_with_bgbb():

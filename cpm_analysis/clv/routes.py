@@ -57,7 +57,7 @@ from cpm_analysis.clv.selection import CONTRACT_PERIOD, DISCRETE_UNITS, discrete
 from cpm_analysis.clv.summary import period_summary, summary_cutoff
 from cpm_analysis.clv.value import DAYS_PER_MONTH
 
-__all__ = ["ROUTE_MODELS", "score_route"]
+__all__ = ["ROUTE_MODELS", "bgbb_scores", "route_inputs", "sbg_scores", "score_route"]
 
 ROUTE_MODELS = ("BG/BB", "sBG")
 """The models this module scores with."""
@@ -75,36 +75,132 @@ def _discounted(increments: np.ndarray, months: np.ndarray, rate: float) -> np.n
     return increments @ ((1.0 + rate) ** -months.astype(np.float64))
 
 
-def _bgbb(
-    view: Any, cutoff: pd.Timestamp, unit: str, horizon_months: int, discount_rate: float
-) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+def _bgbb_inputs(view: Any, cutoff: pd.Timestamp, unit: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the discrete summary (by the weekly summary's customers) and the weekly summary."""
     weekly = period_summary(view, cutoff)
     summary = discrete_summary(view, cutoff, unit)
     summary = summary.reindex(weekly.index, fill_value=0.0)[list(PURCHASE_COLUMNS)]
-    model = fit_on_rows(BetaGeoBetaBinomModel(), _distinct(summary, PURCHASE_COLUMNS))
-    weekly_rows = _distinct(weekly, ("frequency", "recency", "T", "monetary_value"))
-    spend = fit_on_rows(GammaGammaModel(exclude_nonpositive=True), weekly_rows)
+    return summary, weekly
+
+
+def _opportunities_valued(unit: str, horizon_months: int) -> int:
+    return max(1, round(horizon_months / _OPPORTUNITY_MONTHS[unit]))
+
+
+def bgbb_scores(
+    model: Any, summary: pd.DataFrame, unit: str, horizon_months: int, discount_rate: float
+) -> pd.DataFrame:
+    """Return BG/BB's ``p_alive``, ``expected_purchases_90d``, discounted expected ``transactions``.
+
+    The rule of the module docstring for each row of a discrete summary; ``transactions``
+    times the Gamma-Gamma expected spend is the customer's ``clv``. The intervals
+    (:mod:`cpm_analysis.clv.uncertainty`) call it with drawn parameters.
+
+    Examples
+    --------
+    >>> from cpm_analysis.data import load_donations
+    >>> donations = load_donations()
+    >>> model = BetaGeoBetaBinomModel().fit(donations, donations["customers"])
+    >>> bgbb_scores(model, donations.iloc[:2], "Y", 12, 0.01).columns.tolist()
+    ['p_alive', 'expected_purchases_90d', 'transactions']
+    """
     months = _OPPORTUNITY_MONTHS[unit]
-    k = max(1, round(horizon_months / months))
+    k = _opportunities_valued(unit, horizon_months)
     cumulative = model.expected_purchases_over(np.arange(k + 1), summary)
     increments = np.diff(np.asarray(cumulative, dtype=np.float64), axis=1)
-    clv = _discounted(increments, months * np.arange(1, k + 1), discount_rate)
-    clv = clv * spend.expected_spend(weekly).to_numpy(dtype=np.float64)
     share_90d = 90.0 / (months * DAYS_PER_MONTH)
-    scores = pd.DataFrame(
+    return pd.DataFrame(
         {
             "p_alive": model.probability_alive(summary).to_numpy(dtype=np.float64),
             "expected_purchases_90d": increments[:, 0] * min(share_90d, 1.0),
-            "clv": clv,
+            "transactions": _discounted(increments, months * np.arange(1, k + 1), discount_rate),
         },
-        index=weekly.index,
+        index=summary.index,
     )
+
+
+def _bgbb(
+    view: Any, cutoff: pd.Timestamp, unit: str, horizon_months: int, discount_rate: float
+) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    summary, weekly = _bgbb_inputs(view, cutoff, unit)
+    model = fit_on_rows(BetaGeoBetaBinomModel(), _distinct(summary, PURCHASE_COLUMNS))
+    weekly_rows = _distinct(weekly, ("frequency", "recency", "T", "monetary_value"))
+    spend = fit_on_rows(GammaGammaModel(exclude_nonpositive=True), weekly_rows)
+    scores = bgbb_scores(model, summary, unit, horizon_months, discount_rate)
+    transactions = scores.pop("transactions").to_numpy(dtype=np.float64)
+    scores["clv"] = transactions * spend.expected_spend(weekly).to_numpy(dtype=np.float64)
     metrics = {
         "opportunity": DISCRETE_UNITS[unit],
-        "opportunities_valued": int(k),
+        "opportunities_valued": _opportunities_valued(unit, horizon_months),
         "gamma_gamma": dict(spend.params_),
     }
     return scores, {"purchase": model, "gamma_gamma": spend}, metrics
+
+
+def _sbg_inputs(view: Any, cutoff: pd.Timestamp, period: str = CONTRACT_PERIOD) -> pd.DataFrame:
+    """Return the contract table (``T``, ``churned``) with each customer's ``value`` of a period.
+
+    ``period`` is the contract period (``clv.contract_period``: week, month, quarter or year).
+    """
+    rows = contract_periods(view.customers, cutoff, period=contract_period_code(period))
+    weekly = period_summary(view, cutoff)
+    paid = weekly["monetary_value"].where(weekly["frequency"] > 0)
+    value = _value_per_period(view, cutoff).reindex(rows.index)
+    value = value.fillna(paid.reindex(rows.index)).fillna(0.0).to_numpy(dtype=np.float64)
+    return rows.assign(value=value)
+
+
+def _renewals(horizon_months: int, period: str) -> int:
+    """Return how many contract periods of ``period`` the CLV horizon values (at least one)."""
+    days = PERIOD_DAYS[contract_period_code(period)]
+    return max(int(horizon_months * DAYS_PER_MONTH / days + 1e-9), 1)
+
+
+def sbg_scores(
+    model: Any,
+    rows: pd.DataFrame,
+    horizon_months: int,
+    discount_rate: float,
+    period: str = CONTRACT_PERIOD,
+) -> pd.DataFrame:
+    """Return sBG's ``p_alive``, ``expected_purchases_90d`` and discounted expected ``payments``.
+
+    The rule of the module docstring for each row of a contract table (``T``, ``churned``, in
+    contract periods of ``period``); ``payments`` times the customer's value of a period is the
+    customer's ``clv``. Renewals are discounted by the monthly ``discount_rate`` compounded over
+    each period's months. The intervals (:mod:`cpm_analysis.clv.uncertainty`) call it with
+    drawn parameters.
+
+    Examples
+    --------
+    >>> from cpm_analysis.clv import rows_from_survivors
+    >>> model = ShiftedBetaGeoModel().fit(rows_from_survivors([10, 6, 4]), [4, 2, 4])
+    >>> rows = pd.DataFrame({"T": [2.0, 2.0], "churned": [False, True]})
+    >>> sbg_scores(model, rows, 12, 0.01)["payments"].round(2).tolist()
+    [3.19, 0.0]
+    """
+    days = PERIOD_DAYS[contract_period_code(period)]
+    T = rows["T"].to_numpy(dtype=np.float64)
+    ended = rows["churned"].to_numpy(dtype=bool)
+    horizon = _renewals(horizon_months, period)
+    ahead = np.arange(1, horizon + 1, dtype=np.float64)
+    within_90d = 90.0 / days
+    with np.errstate(all="ignore"):
+        now = np.asarray(model.survival(T), dtype=np.float64)
+        alive = np.asarray(model.survival(T[:, None] + ahead[None, :])) / now[:, None]
+    alive[ended] = 0.0
+    if within_90d >= 1:  # the renewals due within 90 days (those valued, at most)
+        purchases_90d = alive[:, : min(int(round(within_90d)), horizon)].sum(axis=1)
+    else:
+        purchases_90d = within_90d * alive[:, 0]
+    return pd.DataFrame(
+        {
+            "p_alive": alive[:, 0],
+            "expected_purchases_90d": purchases_90d,
+            "payments": _discounted(alive, ahead * days / DAYS_PER_MONTH, discount_rate),
+        },
+        index=rows.index,
+    )
 
 
 def _sbg(
@@ -114,36 +210,57 @@ def _sbg(
     discount_rate: float,
     period: str = CONTRACT_PERIOD,
 ) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
-    days = PERIOD_DAYS[period]
-    rows = contract_periods(view.customers, cutoff, period=contract_period_code(period))
+    rows = _sbg_inputs(view, cutoff, period)
     model = fit_on_rows_contract(rows)
-    T = rows["T"].to_numpy(dtype=np.float64)
-    ended = rows["churned"].to_numpy(dtype=bool)
-    horizon = max(int(horizon_months * DAYS_PER_MONTH / days + 1e-9), 1)
-    ahead = np.arange(1, horizon + 1, dtype=np.float64)
-    within_90d = 90.0 / days
-    with np.errstate(all="ignore"):
-        now = np.asarray(model.survival(T), dtype=np.float64)
-        alive = np.asarray(model.survival(T[:, None] + ahead[None, :])) / now[:, None]
-    alive[ended] = 0.0
-    weekly = period_summary(view, cutoff)
-    paid = weekly["monetary_value"].where(weekly["frequency"] > 0)
-    value = _value_per_period(view, cutoff).reindex(rows.index)
-    value = value.fillna(paid.reindex(rows.index)).fillna(0.0).to_numpy(dtype=np.float64)
-    if within_90d >= 1:  # the renewals due within 90 days (those valued, at most)
-        purchases_90d = alive[:, : min(int(round(within_90d)), horizon)].sum(axis=1)
-    else:
-        purchases_90d = within_90d * alive[:, 0]
+    scores = sbg_scores(model, rows, horizon_months, discount_rate, period)
+    payments = scores.pop("payments").to_numpy(dtype=np.float64)
+    scores["clv"] = payments * rows["value"].to_numpy(dtype=np.float64)
     name = {code: name for name, code in CONTRACT_PERIODS.items()}[contract_period_code(period)]
-    scores = pd.DataFrame(
-        {
-            "p_alive": alive[:, 0],
-            "expected_purchases_90d": purchases_90d,
-            "clv": _discounted(alive, ahead * days / DAYS_PER_MONTH, discount_rate) * value,
-        },
-        index=rows.index,
-    )
-    return scores, {"purchase": model}, {"contract_period": name, "renewals_valued": horizon}
+    renewals = _renewals(horizon_months, period)
+    return scores, {"purchase": model}, {"contract_period": name, "renewals_valued": renewals}
+
+
+def route_inputs(
+    view: Any,
+    cutoff: Any,
+    model: str,
+    opportunity: str | None = None,
+    contract_period: str = CONTRACT_PERIOD,
+) -> pd.DataFrame:
+    """Return the per-customer table a route's scores are computed from, by customer id.
+
+    BG/BB: the discrete summary (``frequency``, ``recency``, ``T`` in opportunities) with the
+    weekly summary's ``spend_frequency`` (its ``frequency``) and ``monetary_value``, which
+    Gamma-Gamma values. sBG: ``T`` and ``churned`` (:func:`~cpm_analysis.clv.contract_periods`)
+    and ``value``, the customer's value of a contract period. The intervals of a route's
+    scores (:func:`cpm_analysis.clv.tables.value_draws`) are computed on it.
+
+    Examples
+    --------
+    >>> from cpm_analysis.synthetic import generate_contractual
+    >>> ds = generate_contractual(300, seed=1).to_dataset()
+    >>> route_inputs(ds, "2025-12-31", "sBG").columns.tolist()
+    ['T', 'churned', 'value']
+    """
+    end = summary_cutoff(cutoff, "cutoff")
+    match model:
+        case "BG/BB":
+            if opportunity not in DISCRETE_UNITS:
+                raise ValueError(
+                    f"opportunity: BG/BB needs 'Y' or 'Q' (the opportunity unit), got "
+                    f"{opportunity!r}"
+                )
+            summary, weekly = _bgbb_inputs(view, end, opportunity)
+            return summary.assign(
+                spend_frequency=weekly["frequency"].to_numpy(dtype=np.float64),
+                monetary_value=weekly["monetary_value"].to_numpy(dtype=np.float64),
+            )
+        case "sBG":
+            return _sbg_inputs(view, end, contract_period)[["T", "churned", "value"]]
+        case _:
+            raise ValueError(
+                f"model: expected one of {', '.join(repr(m) for m in ROUTE_MODELS)}, got {model!r}"
+            )
 
 
 def fit_on_rows_contract(rows: pd.DataFrame) -> ShiftedBetaGeoModel:

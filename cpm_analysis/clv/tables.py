@@ -100,19 +100,47 @@ INTERVAL_LEVEL = 0.9
 """Coverage of the intervals the pages show."""
 
 
-def value_draws(models: Any, summary: Any, *, seed: int = 0, n_draws: int = INTERVAL_DRAWS) -> Any:
+def value_draws(
+    models: Any,
+    summary: Any,
+    *,
+    seed: int = 0,
+    n_draws: int = INTERVAL_DRAWS,
+    view: Any = None,
+    cutoff: Any = None,
+    opportunity: str | None = None,
+    contract_period: str | None = None,
+) -> Any:
     """Parameter draws of the period's value models, for the intervals of the pages.
 
     The parametric draws of :func:`~cpm_analysis.clv.uncertainty.bootstrap_parameters` (the
     normal law of the estimate, on the log scale) of the scoring's purchase model and
-    Gamma-Gamma (:func:`~cpm_analysis.clv.checks.period_value_models`), seeded.
+    Gamma-Gamma (:func:`~cpm_analysis.clv.checks.period_value_models`), seeded. For a period
+    scored with BG/BB or sBG the draws are made on the route's per-customer table
+    (:func:`~cpm_analysis.clv.routes.route_inputs` of ``view`` at ``cutoff``), which the
+    draws carry as their ``summary``, so the pages' intervals come from the same models and
+    rule as the scored table.
+
+    Parameters
+    ----------
+    models : dict or Unavailable
+        The period's value models by name.
+    summary : DataFrame
+        The weekly RFM summary they were fitted on (continuous models).
+    seed, n_draws :
+        Seed and number of the draws.
+    view, cutoff, opportunity :
+        The period's data, its end and BG/BB's opportunity unit (``"Y"`` or ``"Q"``):
+        needed for BG/BB and sBG.
+    contract_period : str, optional
+        sBG's contract period (``clv.contract_period``); the intervals are computed for monthly
+        contracts only (another period gives the sentence why not).
 
     Returns
     -------
     ParameterDraws or Unavailable
-        The sentence when the models are not available, when the purchase model is BG/BB or
-        sBG (the intervals are computed for the continuous-time models only) or when the fit's
-        Hessian does not give a covariance (a parameter at the edge of its range).
+        The sentence when the models are not available, or when the fit's Hessian does not
+        give a covariance (a parameter at the edge of its range).
 
     Examples
     --------
@@ -120,25 +148,50 @@ def value_draws(models: Any, summary: Any, *, seed: int = 0, n_draws: int = INTE
     'Intervals of the lifetime values are'
     """
     from cpm_analysis.clv.checks import MATRIX_MODELS
+    from cpm_analysis.clv.routes import ROUTE_MODELS, route_inputs
+    from cpm_analysis.clv.sbg import contract_period_code
     from cpm_analysis.clv.uncertainty import bootstrap_parameters
 
     if isinstance(models, Unavailable):
         return models
-    name = next((m for m in MATRIX_MODELS if m in models), None)
+    name = next((m for m in (*MATRIX_MODELS, *ROUTE_MODELS) if m in models), None)
     spend = models.get("Gamma-Gamma")
-    if name is None or spend is None:
+    if name is None or (spend is None and name != "sBG"):
         used = next(iter(models), "no model")
         return Unavailable(
-            "Intervals of the lifetime values are not available: they are computed for the "
-            f"continuous-time models ({', '.join(MATRIX_MODELS)}) with Gamma-Gamma, and this "
+            "Intervals of the lifetime values are not available: they are computed for "
+            f"{', '.join((*MATRIX_MODELS, 'BG/BB'))} with Gamma-Gamma and for sBG, and this "
             f"period uses {used}."
         )
     try:
-        return bootstrap_parameters(
-            models[name], summary, spend, n_draws=n_draws, random_state=seed
+        if name in MATRIX_MODELS:
+            return bootstrap_parameters(
+                models[name], summary, spend, n_draws=n_draws, random_state=seed
+            )
+        if view is None or cutoff is None:
+            return Unavailable(
+                f"Intervals of the lifetime values are not available: the {name} intervals "
+                "need the period's data and cutoff."
+            )
+        if name == "sBG" and contract_period_code(contract_period or "month") != "M":
+            return Unavailable(
+                "Intervals of the lifetime values are not available: the sBG intervals are "
+                f"computed for monthly contracts, and this period counts them by "
+                f"{contract_period}."
+            )
+        inputs = route_inputs(view, cutoff, name, opportunity)
+        draws = bootstrap_parameters(
+            models[name],
+            inputs,
+            spend if name == "BG/BB" else None,
+            n_draws=n_draws,
+            random_state=seed,
+            opportunity=opportunity,
         )
     except ValueError as err:
         return Unavailable(f"Intervals of the lifetime values are not available: {err}.")
+    draws.summary = inputs
+    return draws
 
 
 PAGE_INTERVALS: dict[str, tuple[str, str]] = {
@@ -160,6 +213,7 @@ def value_intervals(
     level: float = INTERVAL_LEVEL,
     horizon_months: int = 12,
     discount_rate: float = 0.01,
+    seed: int = 0,
 ) -> dict[str, Any]:
     """Total CLV (or revenue at risk) by columns of the scored table, with intervals.
 
@@ -168,14 +222,18 @@ def value_intervals(
     well the model's parameters pin the total down, not the purchase-to-purchase randomness
     of single customers. The revenue at risk is the sum of churn probability x CLV (the KPI
     ``revenue_at_risk``) over the customers with a churn probability; its interval carries the
-    CLV's parameter uncertainty at the churn probabilities scored.
+    CLV's parameter uncertainty and which customers leave: each draw also draws, for every
+    customer, whether they churn (Bernoulli of the churn probability scored). It does not
+    carry the churn classifier's own estimation error (the probabilities are taken as
+    scored).
 
     Parameters
     ----------
     draws : ParameterDraws or Unavailable
         :func:`value_draws`.
     summary : DataFrame
-        The weekly RFM summary the models were fitted on (by customer id).
+        The weekly RFM summary the models were fitted on (by customer id); draws made for a
+        BG/BB or sBG period carry their own per-customer table, which is used instead.
     scored : DataFrame
         The scored table (``customer_id``, the grouping columns, ``churn_probability`` for the
         revenue at risk); only its customers are counted (an owner's book is a slice).
@@ -186,6 +244,9 @@ def value_intervals(
         Coverage of the intervals.
     horizon_months, discount_rate :
         As for the scored CLV.
+    seed : int
+        Seed of the draws of which customers churn (keyed by customer id, so an owner's book
+        draws the same as the company's).
 
     Returns
     -------
@@ -214,10 +275,12 @@ def value_intervals(
     if isinstance(draws, Unavailable):
         return dict.fromkeys(tables, draws)
     out: dict[str, Any] = {}
+    if getattr(draws, "summary", None) is not None:
+        summary = draws.summary  # a BG/BB or sBG period's per-customer table
     frame = scored.set_index("customer_id")
     ids = frame.index[frame.index.isin(summary.index)]
     rows = summary.loc[ids]
-    groupings: dict[str, tuple[pd.Series, pd.Series | None]] = {}
+    groupings: dict[str, tuple[pd.Series, pd.Series | None, bool]] = {}
     at_risk = None
     for name, (measure, by) in tables.items():
         needs = (by,) if measure == "clv" else (by, "churn_probability")
@@ -231,7 +294,7 @@ def value_intervals(
         if measure == "revenue_at_risk":
             at_risk = frame.loc[ids, "churn_probability"]
             weights = at_risk.fillna(0.0)  # customers without one are not at risk
-        groupings[name] = (groups, weights)
+        groupings[name] = (groups, weights, measure == "revenue_at_risk")
     if groupings:
         computed = grouped_intervals(
             draws,
@@ -241,6 +304,7 @@ def value_intervals(
             level=level,
             horizon_months=horizon_months,
             discount_rate=discount_rate,
+            random_state=seed,
         )
         for name, table in computed.items():
             table = table.rename(columns={"estimate": "total"})

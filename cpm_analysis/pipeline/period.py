@@ -292,6 +292,7 @@ class PeriodResult:
             self.scored,
             horizon_months=self.rules.clv.horizon_months,
             discount_rate=self.rules.clv.monthly_discount_rate,
+            seed=self.seed,
         )
 
     @cached_property
@@ -752,7 +753,15 @@ def _build(
         previous_source=previous_source,
         config=rules,
         model_choice=model_choice,
-        value_draws=value_draws(value_models, value_summary, seed=seed),
+        value_draws=value_draws(
+            value_models,
+            value_summary,
+            seed=seed,
+            view=view,
+            cutoff=period.end,
+            opportunity=getattr(model_choice, "opportunity", None),
+            contract_period=getattr(model_choice, "contract_period", None),
+        ),
     )
     if cluster_data is not None:  # the KPIs of the period on the cluster, as the scoring
         out.__dict__["kpis"] = period_kpis(
