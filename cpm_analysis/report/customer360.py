@@ -27,6 +27,7 @@ import pandas as pd
 from cpm_analysis.data import Dataset, paid_orders
 from cpm_analysis.periods import Period, parse_period
 from cpm_analysis.report.escaping import md_text
+from cpm_analysis.segments.rfm import monetary_value
 
 PATH_PERIODS = 6
 """Periods in the segment path."""
@@ -219,7 +220,9 @@ def customer_view(
     paid = paid_orders(orders)
     profile = row.reset_index(drop=True)
     profile["orders"] = len(paid)
-    profile["revenue"] = float(orders["amount"].sum()) if len(orders) else 0.0
+    # the customer's monetary value as the segments page shows it (paid orders, gross)
+    value = monetary_value(orders, period.end) if len(paid) else pd.Series(dtype="float64")
+    profile["revenue"] = float(value.iloc[0]) if len(value) else 0.0
     profile["first_order"] = paid["order_date"].min() if len(paid) else pd.NaT
     profile["last_order"] = paid["order_date"].max() if len(paid) else pd.NaT
     tickets = _rows(view.tickets, customer_id) if view.has("tickets") else pd.DataFrame()
