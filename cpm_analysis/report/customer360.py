@@ -128,13 +128,16 @@ class CustomerView:
         parts = [p.strip() for p in str(text).split(";")] if text else []
         return pd.DataFrame({"reason": [p for p in parts if p]}, dtype="str")
 
-    def describe(self, shown_id: str | None = None) -> str:
+    def describe(self, shown_id: str | None = None, names: Any = None) -> str:
         """Return a short Markdown narrative of the customer, generated from the numbers.
 
         Parameters
         ----------
         shown_id : str, optional
             How to name the customer (their pseudonym in a masked report); default the id.
+        names : StaffNames, optional
+            How the account owner is shown (``ctx.staff_names``,
+            :func:`cpm_analysis.staff.staff_names`); default their id.
 
         Examples
         --------
@@ -149,7 +152,8 @@ class CustomerView:
         parts = [f"**{md_text(name)}**"]
         owner = profile.get("owner_id")
         if not _missing(owner):
-            parts.append(f"(account owner {md_text(owner)})")
+            shown = names(owner) if names is not None else owner
+            parts.append(f"(account owner {md_text(str(shown))})")
         orders = int(profile.get("orders", 0) or 0)
         if orders == 0:
             parts.append(f"had not bought by the end of {self.period.label}.")

@@ -987,7 +987,11 @@ def run_report(
                 "--pii show: the reports hold personal data and real customer ids; internal use "
                 "only, do not forward them"
             )
-        scanner = PiiScanner.from_dataset(dataset) if pii == "mask" else None
+        scanner = (
+            PiiScanner.from_dataset(dataset, staff_names=settings.report.staff_names == "name")
+            if pii == "mask"
+            else None
+        )
         log.info(
             "loaded in %.1f s; %d period(s): %s; notebooks: %s",
             time.perf_counter() - started,
