@@ -138,9 +138,7 @@ def staff_names(staff: pd.DataFrame | None, mode: str = "name") -> StaffNames:
     ValueError: report.staff_names: expected 'name' or 'pseudonym', got 'full'
     """
     if mode not in STAFF_NAME_MODES:
-        raise ValueError(
-            f"report.staff_names: expected 'name' or 'pseudonym', got {mode!r}"
-        )
+        raise ValueError(f"report.staff_names: expected 'name' or 'pseudonym', got {mode!r}")
     if mode == "pseudonym" or staff is None or "name" not in staff.columns:
         return StaffNames({}, mode)
     if "staff_id" not in staff.columns:
@@ -149,7 +147,5 @@ def staff_names(staff: pd.DataFrame | None, mode: str = "name") -> StaffNames:
     ids = rows["staff_id"].astype("str").str.strip()
     names = rows["name"].astype("str").str.strip()
     keep = (names != "") & (names != ids)
-    labels = {
-        i: f"{n} ({i})" for i, n in zip(ids[keep], names[keep], strict=True) if i != ""
-    }
+    labels = {i: f"{n} ({i})" for i, n in zip(ids[keep], names[keep], strict=True) if i != ""}
     return StaffNames(labels, mode)

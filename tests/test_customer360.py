@@ -64,7 +64,9 @@ def test_view_is_point_in_time_and_has_no_personal_fields(tiny):
     assert cv.orders["order_id"].tolist() == ["1", "2", "3"]  # July's order is left out
     profile = cv.profile.iloc[0]
     assert "name" not in cv.profile.columns
-    assert profile["orders"] == 2 and profile["revenue"] == 30.0  # gross paid, as on the segments page
+    assert (
+        profile["orders"] == 2 and profile["revenue"] == 30.0
+    )  # gross paid, as on the segments page
     assert profile["last_order"] == pd.Timestamp("2025-03-01")
     assert cv.has_tickets and not cv.has_surveys and cv.surveys.empty
     with pytest.raises(ValueError, match="customer_id: 'zz'"):

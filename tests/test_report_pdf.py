@@ -50,7 +50,10 @@ def test_chromium_prints_the_folder_into_report_pdf(tmp_path):
     assert out.name == "report.pdf" and data.startswith(b"%PDF")
     assert data.count(b"/Type /Page") - data.count(b"/Type /Pages") >= 2  # a page each
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "01_a.html", "02_b.html", "index.html", "report.pdf"
+        "01_a.html",
+        "02_b.html",
+        "index.html",
+        "report.pdf",
     ]  # nothing else left behind
 
 

@@ -7,14 +7,14 @@ import pytest
 
 from cpm_analysis import privacy
 from cpm_analysis.actions import improvement_actions
-from cpm_analysis.config import CPMConfig, ConfigError
+from cpm_analysis.config import ConfigError, CPMConfig
 from cpm_analysis.report.review import team_table, team_text
 from cpm_analysis.report.tables import to_html
 from cpm_analysis.staff import staff_names
 from cpm_analysis.synthetic import generate
 from cpm_analysis.teams_review import team_scorecard
 
-HOSTILE = '<img src=x onerror=alert(1)>Ann $x^2$ Lee'
+HOSTILE = "<img src=x onerror=alert(1)>Ann $x^2$ Lee"
 
 
 @pytest.fixture(scope="module")

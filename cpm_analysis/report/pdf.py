@@ -87,7 +87,9 @@ def find_chromium() -> str:
     if named:
         found = shutil.which(named)
         if found is None:
-            raise PdfError(f"--pdf needs headless Chromium: ${CHROMIUM_ENV}={named} is not an executable")
+            raise PdfError(
+                f"--pdf needs headless Chromium: ${CHROMIUM_ENV}={named} is not an executable"
+            )
         return found
     for name in CHROMIUM_NAMES:
         found = shutil.which(name)
@@ -127,7 +129,9 @@ def period_pages(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and _PAGE.match(p.name))
 
 
-def write_pdf(folder: str | os.PathLike, *, chromium: str | None = None, timeout: float = TIMEOUT) -> Path:
+def write_pdf(
+    folder: str | os.PathLike, *, chromium: str | None = None, timeout: float = TIMEOUT
+) -> Path:
     """Print the period's pages in ``folder`` into ``folder/report.pdf`` and return its path.
 
     Parameters
@@ -163,7 +167,7 @@ def write_pdf(folder: str | os.PathLike, *, chromium: str | None = None, timeout
             source.as_uri(),
         ]
         try:
-            done = subprocess.run(  # noqa: S603 - a fixed command, no shell
+            done = subprocess.run(
                 command, capture_output=True, timeout=timeout, check=False, cwd=tmp
             )
         except subprocess.TimeoutExpired:
