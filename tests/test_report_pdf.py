@@ -60,3 +60,15 @@ def test_chromium_prints_the_folder_into_report_pdf(tmp_path):
 def test_a_folder_without_pages_is_an_error(tmp_path):
     with pytest.raises(pdf.PdfError, match="no report page"):
         pdf.write_pdf(tmp_path, chromium="/bin/true")
+
+
+def test_cpm_report_pdf_without_chromium_exits_2_with_one_line(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from cpm_analysis.cli import main
+
+    monkeypatch.setenv(pdf.CHROMIUM_ENV, str(tmp_path / "no-chromium"))
+    result = CliRunner().invoke(main, ["report", "--pdf", "--out", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: --pdf needs headless Chromium")
