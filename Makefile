@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export OMP_WAIT_POLICY ?= passive
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: setup runtime test lint report messages benchmark clean
+.PHONY: setup runtime test lint report messages benchmark screenshots clean
 
 # `make report` needs the runtime only: the package and what it imports (no test tools, no Dask).
 # Each step says what it does; pip shows what it collects and installs.
@@ -60,6 +60,11 @@ messages: $(BIN)/.runtime
 
 benchmark: setup
 	$(BIN)/python -m benchmarks --customers 1000000
+
+# The screenshots of the performance review in docs/images/ (en and zh, from the sample); needs
+# the distribution's Chromium (CPM_CHROMIUM, default /usr/bin/chromium). Not run by CI.
+screenshots: setup
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) reports/*/ reports/index.html .pytest_cache .mypy_cache

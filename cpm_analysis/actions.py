@@ -281,7 +281,8 @@ def improvement_actions(
         reasons = team.table.get("flag_reasons", flags).fillna("").astype("str")
         for flag in ("review", "penalty", "improvement_plan", "reward"):
             hit = flags.str.contains(flag, regex=False).to_numpy()
-            for person, reason in zip(team.table.index[hit], reasons[hit], strict=True):
+            people = team.names.series(team.table.index[hit].astype(str))
+            for person, reason in zip(people, reasons[hit], strict=True):
                 rows.append(
                     {
                         "area": M_("Owner scorecard")

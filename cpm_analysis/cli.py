@@ -313,6 +313,12 @@ def sample(
     help="Write real customer ids into care_campaign.csv/.jsonl for the CRM (default: "
     "pseudonyms only). The files then hold personal identifiers: keep them internal.",
 )
+@click.option(
+    "--pdf",
+    is_flag=True,
+    help="Also write <period>/report.pdf from the same pages, printed by headless Chromium "
+    "(chromium on PATH or $CPM_CHROMIUM; refused when there is none).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no step log; errors only.")
 def report(
     data: str | None,
@@ -333,6 +339,7 @@ def report(
     lang: str | None,
     holdout: str | None,
     export_identified: bool,
+    pdf: bool,
     quiet: bool,
 ) -> None:
     """Render the periodic reports: notebooks -> reports/<period>/*.html and reports/index.html.
@@ -407,6 +414,7 @@ def report(
             lang=lang,
             holdout=holdout,
             export_identified=export_identified,
+            pdf=pdf,
         )
     except (
         DataValidationError,

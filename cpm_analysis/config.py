@@ -482,6 +482,15 @@ class WindowsConfig(_Section):
     """Days after a campaign contact within which a paid order is its response (page 06)."""
 
 
+class ReportConfig(_Section):
+    """``report``: how the published pages show people."""
+
+    staff_names: Literal["name", "pseudonym"] = "name"
+    """How account owners, agents and managers are shown (:mod:`cpm_analysis.staff`):
+    ``name``, ``Yuki Mensah (S001)``, for reports meant for the company; ``pseudonym``, the
+    staff id only, for reports shared outside it. A customer's name is never shown."""
+
+
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _LOCALE = re.compile(r"^[a-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
 
@@ -507,6 +516,7 @@ class CPMConfig(_Section):
     segments: SegmentsConfig = Field(default_factory=SegmentsConfig)
     actions: ActionsConfig = Field(default_factory=ActionsConfig)
     windows: WindowsConfig = Field(default_factory=WindowsConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
     currency: str | None = None
     """ISO 4217 code of the amounts (``EUR``, ``CNY``); ``null``: amounts are shown without one."""
     locale: str = "en"

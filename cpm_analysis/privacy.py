@@ -714,11 +714,13 @@ class PiiScanner:
         self.phone_lengths_ = sorted({len(p) for p in self.phones_})
 
     @classmethod
-    def from_dataset(cls, dataset: Dataset) -> PiiScanner:
+    def from_dataset(cls, dataset: Dataset, *, staff_names: bool = False) -> PiiScanner:
         """Collect the personal values of every table (customers, staff, extra columns).
 
         The raw rows of rejected records are included, so a quarantined duplicate's name is
-        looked for too.
+        looked for too. With ``staff_names`` (``report.staff_names: name``, the reports show
+        staff by name: internal information, not a customer's personal data) the ``staff``
+        table's names are not looked for; a customer who shares one is not revealed by it.
         """
         values: dict[str, list[str]] = {"name": [], "email": [], "phone": []}
         frames = list(dataset.tables.values())
@@ -747,6 +749,9 @@ class PiiScanner:
         # owners by name, as Superstore's People sheet does); a customer who shares such a name
         # is not revealed by it, so those values are not looked for as customer names.
         staff_keys = _staff_keys(dataset)
+        staff = dataset.tables.get("staff")
+        if staff_names and staff is not None and "name" in staff.columns:
+            staff_keys.update(staff["name"].dropna().astype("str").tolist())
         names = [name for name in values["name"] if name not in staff_keys]
         return cls(names=names, emails=values["email"], phones=values["phone"])
 

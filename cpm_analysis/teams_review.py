@@ -26,6 +26,7 @@ from cpm_analysis import availability
 from cpm_analysis.config import DEFAULT_CONFIG, CPMConfig
 from cpm_analysis.data import Dataset
 from cpm_analysis.periods import Period, parse_period
+from cpm_analysis.staff import StaffNames, staff_names
 
 
 @dataclass
@@ -40,11 +41,15 @@ class TeamScorecard:
         :func:`cpm_analysis.teams.owner_scorecard` / ``agent_scorecard``.
     note : str
         Why the scorecard is not available (empty when it is).
+    names : StaffNames
+        How each person is shown (:func:`cpm_analysis.staff.staff_names`); the table stays
+        indexed by staff id.
     """
 
     role: str
     table: pd.DataFrame | None
     note: str = ""
+    names: StaffNames = field(default_factory=StaffNames)
     _missing: Any = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -108,16 +113,18 @@ def team_scorecard(
         if role == "agent"
         else availability.owners(view)
     )
+    rules = config or DEFAULT_CONFIG
+    names = staff_names(view.staff if view.has("staff") else None, rules.report.staff_names)
     if not check.available:
-        return TeamScorecard(role, None, check.detail)
+        return TeamScorecard(role, None, check.detail, names)
     build = teams.owner_scorecard if role == "owner" else teams.agent_scorecard
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            table = build(view, period, **teams.scorecard_options(config or DEFAULT_CONFIG, role))
+            table = build(view, period, **teams.scorecard_options(rules, role))
     except ValueError as err:
-        return TeamScorecard(role, None, str(err))
+        return TeamScorecard(role, None, str(err), names)
     if table.empty:
         who = "owner with a book" if role == "owner" else "agent with tickets"
-        return TeamScorecard(role, table, f"no {who} in {parse_period(period).label}")
-    return TeamScorecard(role, table)
+        return TeamScorecard(role, table, f"no {who} in {parse_period(period).label}", names)
+    return TeamScorecard(role, table, names=names)

@@ -102,7 +102,10 @@ def write_hostile_sample(source: Path, target: Path, every: int = 2) -> dict[str
         tables[name] = frame.loc[frame["customer_id"].isin(kept)].reset_index(drop=True)
     customers = tables["customers"]
     staff = tables["staff"]
-    names = customers["name"].dropna().tolist() + staff["name"].dropna().tolist()
+    # staff names are shown by design (report.staff_names: name), escaped like every value; a
+    # customer's name never is (one who shares a staff member's name is not revealed by it)
+    staff_names = staff["name"].dropna().tolist()
+    names = [n for n in customers["name"].dropna().tolist() if n not in set(staff_names)]
 
     sales = staff.loc[staff["role"] == "sales", "staff_id"].tolist()
     staff_map = {s: f"{_pick(s, ID_PAYLOADS)}{s}" for s in staff["staff_id"]}
@@ -154,6 +157,7 @@ def write_hostile_sample(source: Path, target: Path, every: int = 2) -> dict[str
         "phone": [*SECRET_PHONES, "+1-555-301-7788", "(555) 404-1212"],
         "email": ["jo.private@mailbox.example", "sam.hidden@home.example"],
         "name": names,
+        "staff_name": staff_names,
     }
     personal["email"] += customers["email"].dropna().tolist()
     personal["phone"] += customers["phone"].dropna().tolist()

@@ -65,13 +65,21 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory):
+def company(tmp_path_factory):
     data = generate(400, seed=41, faults=0.01)
     source = tmp_path_factory.mktemp("company")
     data.write(source)
+    return source
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory, company):
+    source = company
     out = tmp_path_factory.mktemp("reports")
     os.environ.pop(privacy.KEY_ENV, None)
-    outcome = run_report(data=str(source), out=str(out), progress=False)
+    # with Chromium the period's PDF is printed too (test_the_period_pdf_is_printed_and_owned)
+    chromium = Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is not None
+    outcome = run_report(data=str(source), out=str(out), progress=False, pdf=chromium)
     assert outcome.exit_code == 0, [p.error for p in outcome.periods]
     # the month before, one page only: the index then knows two periods and draws sparklines
     (latest,) = [p.name for p in out.iterdir() if p.is_dir() and p.name[:1].isdigit()]
@@ -83,11 +91,20 @@ def reports(tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="module")
+def reports_zh(tmp_path_factory, company):
+    out = tmp_path_factory.mktemp("reports-zh")
+    os.environ.pop(privacy.KEY_ENV, None)
+    outcome = run_report(data=str(company), out=str(out), progress=False, lang="zh")
+    assert outcome.exit_code == 0, [p.error for p in outcome.periods]
+    return out
+
+
 class OfflinePage:
     """A page whose non-file requests are aborted, with everything that went wrong recorded."""
 
-    def __init__(self, browser):
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+    def __init__(self, browser, width: int = 1280):
+        self.context = browser.new_context(viewport={"width": width, "height": 900})
         self.blocked: list[str] = []
         self.failed: list[str] = []
         self.errors: list[str] = []
@@ -177,3 +194,83 @@ def test_the_offline_check_would_catch_a_network_request(browser, tmp_path):
             page.assert_clean()
     finally:
         page.close()
+
+
+WIDTHS = (1024, 1400)
+"""Issue 15 items 1 and 10: the widths at which no page may overflow horizontally."""
+
+OVERFLOW = """() => {
+  const root = document.documentElement, width = root.clientWidth, problems = [];
+  const name = t => (t.caption ? t.caption.textContent : t.textContent).trim().slice(0, 50);
+  if (root.scrollWidth > width + 1) problems.push(`page ${root.scrollWidth} px wide`);
+  for (const table of document.querySelectorAll("table")) {
+    const right = table.getBoundingClientRect().right;
+    if (right > width + 1) problems.push(`table "${name(table)}" ends at ${Math.round(right)} px`);
+    for (let box = table.parentElement; box && box !== document.body; box = box.parentElement) {
+      if (box.scrollWidth > box.clientWidth + 1 && getComputedStyle(box).overflowX !== "visible") {
+        problems.push(`table "${name(table)}" scrolls horizontally in its box`);
+        break;
+      }
+    }
+    for (const cell of table.querySelectorAll("td, th")) {
+      if (cell.scrollWidth > cell.clientWidth + 1) {
+        problems.push(`cell "${cell.textContent.trim().slice(0, 40)}" of "${name(table)}" ` +
+                      `overflows (${cell.scrollWidth} > ${cell.clientWidth} px)`);
+      }
+    }
+  }
+  for (const img of document.querySelectorAll("img")) {
+    if (img.getBoundingClientRect().right > width + 1) problems.push("a chart is cut off");
+  }
+  return problems;
+}"""
+
+
+def overflow_problems(browser, path: Path, width: int) -> list[str]:
+    """What overflows horizontally on the page at ``width`` px (empty when it fits)."""
+    page = OfflinePage(browser, width)
+    try:
+        page.open(path)
+        return page.page.evaluate(OVERFLOW)
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_no_page_overflows_at_1024_and_1400_px(browser, request, lang):
+    out = request.getfixturevalue("reports" if lang == "en" else "reports_zh")
+    pages = sorted(p for p in out.rglob("*.html") if "_failed" not in p.parts)
+    assert len(pages) > 5
+    found = [
+        f"{path.relative_to(out)} at {width} px: {problem}"
+        for path in pages
+        for width in WIDTHS
+        for problem in overflow_problems(browser, path, width)
+    ]
+    assert not found, "\n".join(found[:20])
+
+
+def test_the_overflow_check_would_catch_a_wide_table(browser, tmp_path):
+    page_file = tmp_path / "wide.html"
+    cells = "".join(f"<td>{'x' * 40}{i}</td>" for i in range(12))
+    page_file.write_text(
+        f"<html><body><div style='overflow-x:auto'><table><tr>{cells}</tr></table></div>"
+        "<table style='table-layout:fixed;width:200px'><tr><td style='white-space:nowrap'>"
+        f"{'y' * 200}</td></tr></table></body></html>"
+    )
+    problems = overflow_problems(browser, page_file, 1024)
+    assert any("scrolls horizontally" in p for p in problems), problems
+    assert any("overflows" in p for p in problems), problems
+
+
+def test_the_period_pdf_is_printed_and_owned(browser, reports):
+    from cpm_analysis.report.manifest import Manifest
+    from cpm_analysis.report.pdf import PDF_FILE
+
+    (folder,) = [p for p in reports.iterdir() if p.is_dir() and (p / PDF_FILE).exists()]
+    data = (folder / PDF_FILE).read_bytes()
+    assert data.startswith(b"%PDF") and len(data) > 50_000
+    pages = len(list(folder.glob("[0-9][0-9]_*.html")))
+    assert data.count(b"/Type /Page") - data.count(b"/Type /Pages") > pages  # A4 pages
+    manifest = Manifest.read(reports)
+    assert manifest is not None and PDF_FILE in manifest.entries[folder.name]  # the runner's

@@ -533,7 +533,9 @@ def test_team_scorecards_and_actions_follow_the_configuration(small):
     actions = period_actions.improvement_actions(
         card, owners, **period_actions.action_options(rules)
     )
-    penalty = actions.loc[actions["finding"].str.startswith(f"{last}:")]
+    shown = owners.names(last)  # staff by name: "Yuki Mensah (S001)"
+    assert shown.endswith(f"({last})")
+    penalty = actions.loc[actions["finding"].str.startswith(f"{shown}:")]
     assert "No bonus this quarter." in set(penalty["action"])
     assert "last of 4 in 2025-06" in penalty.iloc[0]["finding"]
 

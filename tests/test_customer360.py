@@ -64,7 +64,9 @@ def test_view_is_point_in_time_and_has_no_personal_fields(tiny):
     assert cv.orders["order_id"].tolist() == ["1", "2", "3"]  # July's order is left out
     profile = cv.profile.iloc[0]
     assert "name" not in cv.profile.columns
-    assert profile["orders"] == 2 and profile["revenue"] == 25.0  # refunds count in revenue
+    assert (
+        profile["orders"] == 2 and profile["revenue"] == 30.0
+    )  # gross paid, as on the segments page
     assert profile["last_order"] == pd.Timestamp("2025-03-01")
     assert cv.has_tickets and not cv.has_surveys and cv.surveys.empty
     with pytest.raises(ValueError, match="customer_id: 'zz'"):
@@ -103,7 +105,7 @@ def test_scores_verdict_reasons_and_narrative(tiny):
     verdict = cv.verdict()
     assert verdict["customer_id"].tolist() == ["a"] and verdict["clv"].tolist() == [120.0]
     text = cv.describe("P-ABC")
-    assert text.startswith("**P-ABC** (account owner S1) has placed 2 paid order(s) worth 25")
+    assert text.startswith("**P-ABC** (account owner S1) has placed 2 paid order(s) worth 30")
     assert "**Champions** segment (value tier A)" in text
     assert "**65%** (high)" in text and "**Recommended action:** Call them" in text
     lapsed = customer360.customer_view(view, "b", PERIOD, scored)
@@ -130,3 +132,25 @@ def test_plot_orders_marks_refunds(tiny):
     assert len(colors) == 3 and colors[2][0] > colors[2][2]  # the refund is red
     empty = customer360.customer_view(tiny.as_of(PERIOD.end), "c", PERIOD)
     assert "No orders" in plot_orders(empty).texts[0].get_text()
+
+
+def test_monetary_value_agrees_with_the_segments_page_for_a_customer_with_a_refund():
+    # issue 15: one customer was worth 1,549 on the segments page and 1,482 on customer 360
+    # (the page summed refunded and cancelled orders in); both now show monetary_value
+    from cpm_analysis.segments import monetary_value
+    from cpm_analysis.segments.period import segment_table
+    from cpm_analysis.synthetic import generate
+
+    ds = generate(300, seed=1).to_dataset()
+    period = parse_period("2025-06")
+    view = ds.as_of(period.end)
+    segments = segment_table(view, period.end)
+    orders = view.orders
+    refunded = orders.loc[orders["status"].eq("refunded"), "customer_id"]
+    customer = next(c for c in refunded if c in segments.index)
+    cv = customer360.customer_view(view, customer, period)
+    shown = cv.profile.iloc[0]["revenue"]
+    assert shown == pytest.approx(segments.loc[customer, "monetary"])
+    assert shown == pytest.approx(monetary_value(orders, period.end)[customer])
+    mine = orders.loc[orders["customer_id"].eq(customer)]
+    assert shown != pytest.approx(mine["amount"].sum())  # the refund is not subtracted

@@ -41,11 +41,11 @@ def test_agent_scorecard_shows_each_value_with_its_unit_beside_its_score(agents)
     table = review.team_table(agents, Translator("en", currency="EUR"))
     raw = agents.table
     person = raw.index[0]
-    cell = table.loc[str(person), "First response time (median)"]
+    cell = table.loc[agents.names(str(person)), "First response time (median)"]
     hours = raw.loc[person, "first_response_hours"]
     score = raw.loc[person, "score_first_response_hours"]
     assert cell == f"{hours:.1f} hr · score {round(score)}"
-    sla = table.loc[str(person), "First-response SLA compliance"]
+    sla = table.loc[agents.names(str(person)), "First-response SLA compliance"]
     assert re.fullmatch(r"\d+\.\d% · score \d+", sla)
     # no raw field name or rule code reaches the page
     assert not any("_" in c for c in table.columns)
@@ -57,7 +57,7 @@ def test_owner_scorecard_money_carries_the_currency_and_flags_are_words(owners):
     assert table["Revenue"].str.startswith("€").all()
     flagged = owners.table["flags"].str.contains("improvement_plan")
     assert flagged.any()
-    words = table.loc[owners.table.index[flagged].astype(str), "Flags and why"]
+    words = table.loc[owners.names.series(owners.table.index[flagged].astype(str)), "Flags and why"]
     assert words.str.startswith("Bottom of the ranking: improvement plan (bottom").all()
 
 

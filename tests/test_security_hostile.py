@@ -88,16 +88,20 @@ def test_no_notebook_output_holds_live_markup(hostile):
 
 
 def test_payloads_are_shown_as_text_where_they_are_named(hostile):
-    _, out, _, _ = hostile
+    data, out, _, _ = hostile
     folder = sorted((out / PERIOD / "owners").iterdir())
     texts = [html.unescape(re.sub(r"<[^>]+>", "", (f / BOOK).read_text())) for f in folder]
     # the owner's own id is named literally in "the book of account owner ..."
+    staff = pd.read_csv(data / "staff.csv", dtype=str).set_index("staff_id")["name"]
     for owner in OWNERS:
-        assert any(f"the book of account owner {owner}" in t for t in texts), owner
+        shown = f"the book of account owner {staff[owner]} ({owner})"
+        assert any(shown in t for t in texts), owner
     review = (out / PERIOD / "05_performance_review.html").read_text()
     assert "&lt;img src=x onerror=alert(1)&gt;" in review  # an owner id, escaped
     books = "".join((f / BOOK).read_text() for f in folder)
     assert "&lt;img src=x onerror=alert(1)&gt;" in books  # in the owner's scorecard, escaped
+    plain = html.unescape(re.sub(r"<[^>]+>", "", review))
+    assert f"{staff[OWNERS[0]]} ({OWNERS[0]})" in plain  # staff by name, hostile name as text
 
 
 def test_no_csv_cell_is_a_formula(hostile):

@@ -437,7 +437,10 @@ class PeriodResult:
         owners = self.owners
         if owners.available and owner in owners.table.index:
             owners = teams_review.TeamScorecard(
-                owners.role, owners.table.loc[owners.table.index == owner], owners.note
+                owners.role,
+                owners.table.loc[owners.table.index == owner],
+                owners.note,
+                owners.names,
             )
         agents = teams_review.team_scorecard(
             book_view, self.period, "agent", owner=owner, config=self.rules

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from cpm_analysis.availability import missing_columns
 from cpm_analysis.clv.value import calibration_holdout_report
@@ -383,11 +384,16 @@ def plot_forecast_check(check: Any, *, ax: Axes | None = None) -> Axes | None:
     return ax
 
 
+CLV_FLOOR = 1.0
+"""The smallest predicted CLV the distribution chart shows (one unit of money)."""
+
+
 def plot_clv_distribution(scored: pd.DataFrame, *, ax: Axes | None = None) -> Axes | None:
     """Histogram of predicted 12-month CLV (log scale), with the median and the mean marked.
 
-    Customers with a CLV of zero or below (never bought) are left out of the log scale and
-    counted in the title. Without a ``clv`` column the sentence saying why is displayed and
+    Customers with a CLV below :data:`CLV_FLOOR` (one unit of money: no value, or never
+    bought) are left out of the log scale and counted in the title; the axis shows plain
+    numbers, and the median and mean labels sit on separate lines. Without a ``clv`` column the sentence saying why is displayed and
     ``None`` returned.
 
     Examples
@@ -405,21 +411,24 @@ def plot_clv_distribution(scored: pd.DataFrame, *, ax: Axes | None = None) -> Ax
     if ax is None:
         _fig, ax = plt.subplots(figsize=(8, 4))
     clv = scored["clv"].dropna().to_numpy(dtype=float)
-    positive = clv[clv > 0]
+    # below one unit of money a value is none: it would stretch the log axis down to 10^-9
+    positive = clv[clv >= CLV_FLOOR]
     if len(positive):
         bins = np.logspace(np.log10(positive.min()), np.log10(positive.max()) + 1e-9, 40)
         ax.hist(positive, bins=list(bins), color="#4C72B0", alpha=0.85)
         ax.set_xscale("log")
-        for value, label, style in (
-            (np.median(positive), _("median"), "--"),
-            (positive.mean(), _("mean"), ":"),
+        # plain numbers (text.parse_math is off, so the default 10^k labels would show as code)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, pos: f"{v:,.0f}" if v >= 1 else ""))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        for row, (value, label, style) in enumerate(
+            ((np.median(positive), _("median"), "--"), (positive.mean(), _("mean"), ":"))
         ):
             ax.axvline(value, color="#333333", linestyle=style, linewidth=1.2)
-            ax.annotate(
+            ax.annotate(  # one line each, so that close median and mean do not overlap
                 f"{label} {value:,.0f}",
                 (value, 1),
                 xycoords=("data", "axes fraction"),
-                xytext=(4, -14),
+                xytext=(4, -14 - 14 * row),
                 textcoords="offset points",
                 fontsize=9,
             )

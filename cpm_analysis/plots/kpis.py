@@ -99,11 +99,13 @@ def kpi_trend(
     *,
     targets: pd.DataFrame | None = None,
     ax: Axes | None = None,
+    max_labels: int = 8,
 ) -> Axes:
     """Line chart of one KPI across periods (from :func:`cpm_analysis.kpis.kpi_history`).
 
     With a breakdown, one line per group. ``targets`` (rows of the targets table) adds the
-    company-level targets of the KPI as markers.
+    company-level targets of the KPI as markers. At most ``max_labels`` periods are labelled
+    on the time axis (every k-th, the latest always), level.
 
     Examples
     --------
@@ -139,7 +141,12 @@ def kpi_trend(
             ax.plot([], [], ls="--", color="0.3", label=_("target"))
             ax.legend(fontsize=7)
     first = rows.iloc[0]
-    ax.set_xticks(range(len(order)), order, rotation=45, ha="right", fontsize=8)
+    # every k-th period labelled, level, so that the labels never overlap each other or the
+    # value axis (tests/test_plots_text.py)
+    step = max(1, -(-len(order) // max_labels))
+    ticks = list(range(len(order) - 1, -1, -step))[::-1]  # the latest is always labelled
+    ax.set_xticks(range(len(order)), minor=True)
+    ax.set_xticks(ticks, [order[i] for i in ticks], fontsize=8)
     ax.set_title(category(str(first["label_en"])))  # the KPI's label_zh on a Chinese page
     ax.set_ylabel(category(str(first["unit"])))
     ax.grid(alpha=0.3)
@@ -179,7 +186,8 @@ def target_attainment(evaluation: pd.DataFrame, *, ax: Axes | None = None) -> Ax
     ax.set_xlabel(_("attainment"))
     for status, color in STATUS_COLORS.items():
         ax.bar(0, 0, color=color, label=category(status))
-    ax.legend(fontsize=7, loc="lower right")
+    # beside the bars, never over a bar's label
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return ax
 
 
@@ -249,8 +257,7 @@ def plot_kpi_trends(
     if targets is not None and {"owner_id"} <= set(targets.columns):
         targets = targets.loc[targets["owner_id"].isna().to_numpy()]
     for ax, kpi in zip(axes, names, strict=False):
-        kpi_trend(history, kpi, targets=targets, ax=ax)
-        ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+        kpi_trend(history, kpi, targets=targets, ax=ax, max_labels=4)
         ax.set_xlabel("")
     for ax in axes[len(names) :]:
         ax.axis("off")

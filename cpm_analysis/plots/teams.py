@@ -137,6 +137,9 @@ def plot_team(team: TeamScorecard, *, ax: Axes | None = None) -> Axes | None:
     >>> plot_team(TeamScorecard("agent", None, "no tickets")) is None
     True
     """
-    if not team.available:
+    if not team.available or team.table is None:
         return None
-    return composite_bars(team.table, ax=ax)
+    table = team.table
+    if len(team.names):  # people by name (report.staff_names), as in the scorecard table
+        table = table.set_axis(pd.Index(team.names.series(table.index), name=table.index.name))
+    return composite_bars(table, ax=ax)

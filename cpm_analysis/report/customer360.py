@@ -28,6 +28,7 @@ from cpm_analysis.data import Dataset, paid_orders
 from cpm_analysis.i18n import M_, N_, Translator, join
 from cpm_analysis.periods import Period, parse_period
 from cpm_analysis.report.escaping import md_text
+from cpm_analysis.segments.rfm import monetary_value
 
 PATH_PERIODS = 6
 """Periods in the segment path."""
@@ -128,7 +129,9 @@ class CustomerView:
         parts = [p.strip() for p in str(text).split(";")] if text else []
         return pd.DataFrame({"reason": [p for p in parts if p]}, dtype="str")
 
-    def describe(self, shown_id: str | None = None, tr: Translator | None = None) -> str:
+    def describe(
+        self, shown_id: str | None = None, tr: Translator | None = None, names: Any = None
+    ) -> str:
         """Return a short Markdown narrative of the customer, generated from the numbers.
 
         Parameters
@@ -137,6 +140,9 @@ class CustomerView:
             How to name the customer (their pseudonym in a masked report); default the id.
         tr : Translator, optional
             The report's language (``ctx.translator``); default English.
+        names : StaffNames, optional
+            How the account owner is shown (``ctx.staff_names``,
+            :func:`cpm_analysis.staff.staff_names`); default their id.
 
         Examples
         --------
@@ -152,7 +158,8 @@ class CustomerView:
         parts: list[Any] = [f"**{md_text(name)}**"]
         owner = profile.get("owner_id")
         if not _missing(owner):
-            parts.append(M_("(account owner %(owner)s)", owner=md_text(owner)))
+            shown = names(owner) if names is not None else owner
+            parts.append(M_("(account owner %(owner)s)", owner=md_text(str(shown))))
         orders = int(profile.get("orders", 0) or 0)
         if orders == 0:
             parts.append(M_("had not bought by the end of %(period)s.", period=self.period.label))
@@ -257,7 +264,9 @@ def customer_view(
     paid = paid_orders(orders)
     profile = row.reset_index(drop=True)
     profile["orders"] = len(paid)
-    profile["revenue"] = float(orders["amount"].sum()) if len(orders) else 0.0
+    # the customer's monetary value as the segments page shows it (paid orders, gross)
+    value = monetary_value(orders, period.end) if len(paid) else pd.Series(dtype="float64")
+    profile["revenue"] = float(value.iloc[0]) if len(value) else 0.0
     profile["first_order"] = paid["order_date"].min() if len(paid) else pd.NaT
     profile["last_order"] = paid["order_date"].max() if len(paid) else pd.NaT
     tickets = _rows(view.tickets, customer_id) if view.has("tickets") else pd.DataFrame()

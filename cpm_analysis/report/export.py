@@ -30,7 +30,9 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 
+from cpm_analysis.i18n import translator
 from cpm_analysis.report.sanitize import sanitize_fragment, sanitize_page
+from cpm_analysis.report.terms import link_terms
 
 TEMPLATE_NAME = "cpm_report"
 REMOVED_CELL_TAGS: tuple[str, ...] = (
@@ -246,7 +248,7 @@ def export_html(
     body, _ = _thread_exporter().from_notebook_node(
         nb, resources={"metadata": {"name": source.stem}}
     )
-    body = sanitize_page(body)
+    body = sanitize_page(link_terms(body, translator(_page_lang(nb))))
     offending = external_references(body)
     if offending:
         raise ValueError(
@@ -255,6 +257,13 @@ def export_html(
         )
     target.write_text(body, encoding="utf-8")
     return target
+
+
+def _page_lang(nb: Any) -> str:
+    """Return the language the page was run in (its papermill ``lang``), else English."""
+    parameters = nb.metadata.get("papermill", {}).get("parameters", {}) or {}
+    lang = parameters.get("lang", "en")
+    return lang if isinstance(lang, str) and lang else "en"
 
 
 def external_references(html: str) -> list[str]:

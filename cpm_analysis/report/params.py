@@ -372,6 +372,8 @@ class ReportContext:
             return Unavailable(tr._("%(table)s: none.", table=caption))
         kwargs.setdefault("translate", self.word)
         kwargs.setdefault("translator", self.translator)
+        if isinstance(frame, pd.DataFrame):  # staff by name (report.staff_names)
+            frame = self.staff_names.frame(frame)
         if tr.lang != "en" and isinstance(frame, pd.DataFrame):
             if kwargs.pop("index", False):
                 frame = frame.reset_index()
@@ -382,6 +384,22 @@ class ReportContext:
                         lambda v: self.word(v) if isinstance(v, str) else v
                     )
         return show(frame, pii=self.pii, key=self.key, **kwargs)
+
+    @cached_property
+    def staff_names(self) -> Any:
+        """How staff are shown on this page (:func:`cpm_analysis.staff.staff_names`).
+
+        By name and id (``Yuki Mensah (S001)``), or by id only when the configuration's
+        ``report.staff_names`` is ``pseudonym``; :meth:`show` applies it to every staff column.
+        """
+        from cpm_analysis.staff import staff_names
+
+        result = self._result if self._result is not None else self.__dict__.get("result")
+        config = getattr(result, "config", None)
+        report = getattr(config, "report", None)
+        mode = getattr(report, "staff_names", "name")
+        company = self.company
+        return staff_names(company.staff if company.has("staff") else None, mode)
 
     @cached_property
     def _segment_labels(self) -> dict[str, str]:
@@ -457,7 +475,10 @@ class ReportContext:
         tr = self.translator
         customers = len(self.view.customers)
         scope = (
-            tr._("the book of account owner **%(owner)s**", owner=md_text(self.owner))
+            tr._(
+                "the book of account owner **%(owner)s**",
+                owner=md_text(str(self.staff_names(self.owner))),
+            )
             if self.owner
             else tr._("all owners")
         )

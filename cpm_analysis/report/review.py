@@ -318,8 +318,11 @@ def team_text(team: TeamScorecard, tr: Translator | None = None) -> str:
     ):
         who = table.index[flags.str.contains(flag, regex=False).to_numpy()].astype("str")
         if len(who):
+            shown = team.names.series(who)
             parts.append(
-                tr._("%(flag)s: %(who)s.", flag=tr.gettext(label), who=", ".join(map(md_text, who)))
+                tr._(
+                    "%(flag)s: %(who)s.", flag=tr.gettext(label), who=", ".join(map(md_text, shown))
+                )
             )
     return " ".join(parts)
 
@@ -396,7 +399,7 @@ def team_table(team: TeamScorecard, tr: Translator | None = None) -> Any:
     kpi_ids = list(table.attrs.get("weights", {})) or [
         c.removeprefix("score_") for c in table.columns if c.startswith("score_")
     ]
-    out = pd.DataFrame(index=table.index.astype(str))
+    out = pd.DataFrame(index=pd.Index(team.names.series(table.index.astype(str))))
     out.index.name = tr.gettext("Owner") if team.role == "owner" else tr.gettext("Agent")
     if "rank" in table:
         out[tr.gettext("Rank")] = [

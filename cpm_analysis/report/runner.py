@@ -841,6 +841,7 @@ def run_report(
     lang: str | None = None,
     holdout: str | float | None = None,
     export_identified: bool = False,
+    pdf: bool = False,
 ) -> ReportOutcome:
     """Render the periodic reports (see the module docstring for what is written where).
 
@@ -901,6 +902,9 @@ def run_report(
     export_identified : bool
         Write real customer ids into the care-campaign export (``care_campaign.csv`` and
         ``.jsonl``, ``--export-identified``) instead of pseudonyms only.
+    pdf : bool
+        Also print each period's pages into ``<period>/report.pdf`` with headless Chromium
+        (``--pdf``, :mod:`cpm_analysis.report.pdf`); without Chromium the run is refused.
 
     Returns
     -------
@@ -942,6 +946,7 @@ def run_report(
         normalize_freq(freq)
     try:
         holdout_share = parse_share(holdout, "--holdout")
+        chromium = _pdf_chromium() if pdf else None
     except ValueError as err:
         raise ReportArgumentError(str(err)) from None
     for label in (period, start, end):  # malformed labels fail before any data is read
@@ -1020,7 +1025,11 @@ def run_report(
                 "--pii show: the reports hold personal data and real customer ids; internal use "
                 "only, do not forward them"
             )
-        scanner = PiiScanner.from_dataset(dataset) if pii == "mask" else None
+        scanner = (
+            PiiScanner.from_dataset(dataset, staff_names=settings.report.staff_names == "name")
+            if pii == "mask"
+            else None
+        )
         log.info(
             "loaded in %.1f s; %d period(s): %s; notebooks: %s",
             time.perf_counter() - started,
@@ -1076,6 +1085,7 @@ def run_report(
                     kernels=kernels,
                     holdout=holdout_share,
                     export_identified=export_identified,
+                    chromium=chromium,
                 )
                 outcomes.append(outcome)
                 _write_index(out_dir, manifest, language)
@@ -1205,6 +1215,7 @@ def _run_period(
     kernels: KernelPool | None = None,
     holdout: float = 0.0,
     export_identified: bool = False,
+    chromium: str | None = None,
 ) -> PeriodOutcome:
     label = period.label
     started = time.perf_counter()
@@ -1278,6 +1289,8 @@ def _run_period(
         )
         _mark_failed_owners(tasks, outcome)
         kept = carry_over_pages(final, staging) if keep_pages else []
+        if chromium is not None:  # --pdf: report.pdf from the published pages
+            _print_pdf(staging, chromium, outcome)
 
         parameters = {
             "data": display_source(dataset.source),
@@ -1343,6 +1356,26 @@ def _run_period(
             manifest.forget(staging)
         raise
     return outcome
+
+
+def _pdf_chromium() -> str:
+    from cpm_analysis.report.pdf import PdfError, find_chromium
+
+    try:
+        return find_chromium()
+    except PdfError as err:
+        raise ReportArgumentError(str(err)) from None
+
+
+def _print_pdf(staging: Path, chromium: str, outcome: PeriodOutcome) -> None:
+    from cpm_analysis.report.pdf import PdfError, write_pdf
+
+    tick = time.perf_counter()
+    try:
+        write_pdf(staging, chromium=chromium)
+    except PdfError as err:
+        raise StepFailed("PDF", str(err)) from None
+    outcome.timings["pdf"] = time.perf_counter() - tick
 
 
 def _write_failed(err: OSError) -> StepFailed:

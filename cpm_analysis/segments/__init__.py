@@ -46,7 +46,7 @@ from cpm_analysis.segments.maps import (
     segment_summary,
 )
 from cpm_analysis.segments.migration import SegmentMigration, segment_migration
-from cpm_analysis.segments.rfm import RFM_COLUMNS, SCORE_COLUMNS, rfm_scores
+from cpm_analysis.segments.rfm import RFM_COLUMNS, SCORE_COLUMNS, monetary_value, rfm_scores
 from cpm_analysis.segments.tiers import tier_summary, value_tiers
 
 __all__ = [
@@ -61,6 +61,7 @@ __all__ = [
     "cluster_customers",
     "default_segment_map",
     "load_segment_map",
+    "monetary_value",
     "rfm_scores",
     "rfm_segments",
     "segment_actions",

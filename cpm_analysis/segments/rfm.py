@@ -15,7 +15,8 @@ Definitions, exactly enough to recompute by hand:
   day before gives 1.
 - ``frequency``: the number of paid orders (every order counts, also several on one day;
   unlike :func:`cpm_analysis.clv.rfm_summary`, which counts repeat purchase *days*).
-- ``monetary``: the sum of the paid orders' ``amount``; ``monetary_mean`` = monetary /
+- ``monetary``: the sum of the paid orders' ``amount`` (gross: refunds are not subtracted;
+  :func:`monetary_value`, the one definition every page shows); ``monetary_mean`` = monetary /
   frequency (``NaN`` when frequency is 0, which only happens with a ``window``).
 - With ``window`` (``"365D"``, ``pd.Timedelta`` or an int of days) frequency and monetary count
   only the orders in the trailing window ``(as_of - window, as_of]``; recency still measures the
@@ -368,6 +369,45 @@ def rfm_measures(
         index=index.rename("customer_id"),
     )
     return out
+
+
+def monetary_value(
+    orders: pd.DataFrame, as_of: Any, window: int | str | pd.Timedelta | None = None
+) -> pd.Series:
+    """Return each customer's monetary value: the one definition every page shows.
+
+    The sum of the ``amount`` of the customer's **paid** orders dated at or before ``as_of``
+    (gross: refunded and cancelled orders are not counted, as in the revenue KPI), the
+    ``monetary`` of :func:`rfm_scores`; with ``window`` only the orders in
+    ``(as_of - window, as_of]``. The segments page, the value tiers and the customer page all
+    show this number.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        ``customer_id``, ``order_date``, ``amount`` and optionally ``status``.
+    as_of : Timestamp, str or Period
+        The cutoff (see :func:`cpm_analysis.periods.to_cutoff`).
+    window : int, str or Timedelta, optional
+        The trailing window, as in :func:`rfm_scores`.
+
+    Returns
+    -------
+    Series
+        Indexed by ``customer_id`` (sorted), named ``monetary``: every customer with a paid
+        order up to ``as_of``.
+
+    Examples
+    --------
+    >>> orders = pd.DataFrame({"customer_id": ["a", "a", "a"], "amount": [10.0, 20.0, -5.0],
+    ...                        "order_date": pd.to_datetime(["2024-01-01", "2024-02-01",
+    ...                                                      "2024-02-05"]),
+    ...                        "status": ["paid", "paid", "refunded"]})
+    >>> monetary_value(orders, "2024-02").to_dict()
+    {'a': 30.0}
+    """
+    cutoff = read_cutoff(as_of)
+    return rfm_measures(orders, cutoff, read_window(window))["monetary"]
 
 
 def score_measures(
