@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
@@ -211,3 +212,38 @@ def backtest_verdict(result: Any) -> str | Unavailable:
             )
         )
     return join(" ", parts)
+
+
+WEAK_RANKING_AUC = 0.6
+"""Backtest ROC AUC below which the risk list carries a caveat: the model ranks customers
+little better than chance (0.5), so the list is ordered mostly by the value at stake."""
+
+
+def risk_list_caveat(result: Any) -> str:
+    """Return the risk list's caveat when the backtest ranks little better than chance, else "".
+
+    The list is still useful (it ranks by expected loss, which is mostly the value at stake
+    then), but its reasons describe what a weak model weighed, not proven causes: the page says
+    so above the list (seen on the Superstore export, whose backtest ROC AUC is 0.51).
+
+    Examples
+    --------
+    >>> class R:
+    ...     metrics = pd.DataFrame({"roc_auc": [0.53, 0.49]})
+    >>> risk_list_caveat(R()).startswith("**Read this list with care.**")
+    True
+    >>> R.metrics = pd.DataFrame({"roc_auc": [0.75]})
+    >>> risk_list_caveat(R())
+    ''
+    """
+    if isinstance(result, Unavailable) or "roc_auc" not in getattr(result, "metrics", {}):
+        return ""
+    auc = float(result.metrics["roc_auc"].mean())
+    if not np.isfinite(auc) or auc >= WEAK_RANKING_AUC:
+        return ""
+    return M_(
+        "**Read this list with care.** Out of time the model ranks customers little better than "
+        "chance (mean ROC AUC %(auc)s): the list is ordered mostly by the value at stake, and "
+        "the reasons say what the model weighed, not proven causes of churn.",
+        auc=f"{auc:.2f}",
+    )

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from cpm_analysis.availability import Unavailable, check_positive, column_label, missing_columns
+from cpm_analysis.i18n import M_
 
 
 def value_by(scored: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -100,6 +101,38 @@ INTERVAL_LEVEL = 0.9
 """Coverage of the intervals the pages show."""
 
 
+def _no_draws(err: ValueError) -> Unavailable:
+    """Say why a fit gives no parameter draws, in words a manager reads (the detail in the log).
+
+    The usual reason is a fit at the edge of its parameter range, where the curvature of the
+    likelihood (its Hessian) gives no covariance: the Superstore export's BG/NBD has
+    ``a`` and ``b`` in the hundreds of thousands, no sign of customers dropping out.
+
+    Examples
+    --------
+    >>> why = _no_draws(ValueError("model: the Hessian of the BG/NBD fit is not positive definite"))
+    >>> "edge of its parameter range" in why.text, "Hessian" in why.text
+    (True, False)
+    """
+    import logging
+
+    logging.getLogger(__name__).info("no parameter draws: %s", err)
+    if "Hessian" in str(err):
+        return Unavailable(
+            M_(
+                "Intervals of the lifetime values are not available: the model's fit sits at "
+                "the edge of its parameter range (on this data, for example, it sees no "
+                "customer drop out), so the data cannot say how uncertain its parameters are."
+            )
+        )
+    return Unavailable(
+        M_(
+            "Intervals of the lifetime values are not available: %(reason)s.",
+            reason=str(err),
+        )
+    )
+
+
 def value_draws(
     models: Any,
     summary: Any,
@@ -159,9 +192,12 @@ def value_draws(
     if name is None or (spend is None and name != "sBG"):
         used = next(iter(models), "no model")
         return Unavailable(
-            "Intervals of the lifetime values are not available: they are computed for "
-            f"{', '.join((*MATRIX_MODELS, 'BG/BB'))} with Gamma-Gamma and for sBG, and this "
-            f"period uses {used}."
+            M_(
+                "Intervals of the lifetime values are not available: they are computed for "
+                "%(models)s with Gamma-Gamma and for sBG, and this period uses %(used)s.",
+                models=", ".join((*MATRIX_MODELS, "BG/BB")),
+                used=used,
+            )
         )
     try:
         if name in MATRIX_MODELS:
@@ -170,14 +206,20 @@ def value_draws(
             )
         if view is None or cutoff is None:
             return Unavailable(
-                f"Intervals of the lifetime values are not available: the {name} intervals "
-                "need the period's data and cutoff."
+                M_(
+                    "Intervals of the lifetime values are not available: the %(model)s "
+                    "intervals need the period's data and cutoff.",
+                    model=name,
+                )
             )
         if name == "sBG" and contract_period_code(contract_period or "month") != "M":
             return Unavailable(
-                "Intervals of the lifetime values are not available: the sBG intervals are "
-                f"computed for monthly contracts, and this period counts them by "
-                f"{contract_period}."
+                M_(
+                    "Intervals of the lifetime values are not available: the sBG intervals are "
+                    "computed for monthly contracts, and this period counts them by "
+                    "%(period)s.",
+                    period=str(contract_period),
+                )
             )
         inputs = route_inputs(view, cutoff, name, opportunity)
         draws = bootstrap_parameters(
@@ -189,7 +231,7 @@ def value_draws(
             opportunity=opportunity,
         )
     except ValueError as err:
-        return Unavailable(f"Intervals of the lifetime values are not available: {err}.")
+        return _no_draws(err)
     draws.summary = inputs
     return draws
 
