@@ -619,20 +619,25 @@ def _evaluate(
     return report
 
 
-def _continuous(
-    data: Any, cutoff: pd.Timestamp, weeks: int, names: tuple[str, ...]
-) -> dict[str, Any]:
-    calibration_end = cutoff - pd.Timedelta(weeks=weeks)
-    summary = period_summary(data, cutoff, calibration_end=calibration_end)
-    evidence: dict[str, Any] = {
-        "unit": "weeks",
-        "holdout": int(weeks),
+def _evidence(unit: str, holdout: int, calibration_end: Any) -> dict[str, Any]:
+    """Return a route's empty evidence: its holdout, and no rows, models or tracking yet."""
+    return {
+        "unit": unit,
+        "holdout": holdout,
         "calibration_end": calibration_end,
         "rows": [],
         "models": {},
         "by_group": None,
         "tracking": None,
     }
+
+
+def _continuous(
+    data: Any, cutoff: pd.Timestamp, weeks: int, names: tuple[str, ...]
+) -> dict[str, Any]:
+    calibration_end = cutoff - pd.Timedelta(weeks=weeks)
+    summary = period_summary(data, cutoff, calibration_end=calibration_end)
+    evidence = _evidence("weeks", int(weeks), calibration_end)
     if _repeat_buyers(summary) < MIN_REPEAT_BUYERS:
         evidence["missing"] = M_(
             "fewer than %(n)s repeat buyers before the %(weeks)s-week holdout "
@@ -678,15 +683,7 @@ def _discrete(data: Any, cutoff: pd.Timestamp, unit: str, opportunities: int) ->
     holdout = max(1, opportunities // 3)
     summary = discrete_summary(data, cutoff, unit, holdout=holdout)
     cal_code = _last_complete(cutoff, unit) - holdout
-    evidence: dict[str, Any] = {
-        "unit": DISCRETE_UNITS[unit] + "s",
-        "holdout": holdout,
-        "calibration_end": _period_end(cal_code, unit),
-        "rows": [],
-        "models": {},
-        "by_group": None,
-        "tracking": None,
-    }
+    evidence = _evidence(DISCRETE_UNITS[unit] + "s", holdout, _period_end(cal_code, unit))
     if _repeat_buyers(summary) < MIN_REPEAT_BUYERS:
         evidence["missing"] = M_(
             "fewer than %(n)s repeat buyers before the %(holdout)s-%(unit)s holdout",
@@ -737,15 +734,7 @@ def _contractual(
     days = PERIOD_DAYS[period]
     periods = max(1, round(weeks * 7 / days))
     calibration_end = cutoff - pd.Timedelta(days=periods * days)
-    evidence: dict[str, Any] = {
-        "unit": PERIOD_UNITS[period],
-        "holdout": periods,
-        "calibration_end": calibration_end,
-        "rows": [],
-        "models": {},
-        "by_group": None,
-        "tracking": None,
-    }
+    evidence = _evidence(PERIOD_UNITS[period], periods, calibration_end)
     customers = data.customers
     start = contract_periods(customers, calibration_end, period=period)
     if not start["churned"].any():
