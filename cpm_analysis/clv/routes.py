@@ -220,6 +220,15 @@ def _sbg(
     return scores, {"purchase": model}, {"contract_period": name, "renewals_valued": renewals}
 
 
+def _opportunity(opportunity: str | None) -> str:
+    """Return ``opportunity``, BG/BB's opportunity unit (``"Y"`` or ``"Q"``), or raise."""
+    if opportunity is None or opportunity not in DISCRETE_UNITS:
+        raise ValueError(
+            f"opportunity: BG/BB needs 'Y' or 'Q' (the opportunity unit), got {opportunity!r}"
+        )
+    return opportunity
+
+
 def route_inputs(
     view: Any,
     cutoff: Any,
@@ -245,12 +254,7 @@ def route_inputs(
     end = summary_cutoff(cutoff, "cutoff")
     match model:
         case "BG/BB":
-            if opportunity not in DISCRETE_UNITS:
-                raise ValueError(
-                    f"opportunity: BG/BB needs 'Y' or 'Q' (the opportunity unit), got "
-                    f"{opportunity!r}"
-                )
-            summary, weekly = _bgbb_inputs(view, end, opportunity)
+            summary, weekly = _bgbb_inputs(view, end, _opportunity(opportunity))
             return summary.assign(
                 spend_frequency=weekly["frequency"].to_numpy(dtype=np.float64),
                 monetary_value=weekly["monetary_value"].to_numpy(dtype=np.float64),
@@ -346,12 +350,8 @@ def score_route(
     end = summary_cutoff(cutoff, "cutoff")
     match model:
         case "BG/BB":
-            if opportunity not in DISCRETE_UNITS:
-                raise ValueError(
-                    f"opportunity: BG/BB needs 'Y' or 'Q' (the opportunity unit), got "
-                    f"{opportunity!r}"
-                )
-            scores, models, extra = _bgbb(view, end, opportunity, horizon_months, discount_rate)
+            unit = _opportunity(opportunity)
+            scores, models, extra = _bgbb(view, end, unit, horizon_months, discount_rate)
         case "sBG":
             period = contract_period_code(contract_period)
             scores, models, extra = _sbg(view, end, horizon_months, discount_rate, period)
