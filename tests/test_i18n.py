@@ -259,3 +259,26 @@ def test_table_notes_and_words_are_in_the_report_language():
     dates = pd.DataFrame({"day": pd.to_datetime(["2025-12-31"])})
     assert "2025年12月31日" in to_html(dates, translator=translator("zh"))
     assert "2025-12-31" in to_html(dates)
+
+
+def _bold_closing_on_punctuation(text: str) -> bool:
+    parts = text.split("**")  # the odd parts are bold, when the markers pair up
+    return any(
+        parts[k].endswith(("：", "；", "，", "。")) and parts[k + 1][:1] not in ("", " ", "\n")
+        for k in range(1, len(parts) - 1, 2)
+    )
+
+
+def test_chinese_bold_closes_before_its_punctuation():
+    # "**有所改善：**电话" shows its asterisks: a closing ** after CJK punctuation must be
+    # followed by a space or punctuation (CommonMark's flanking rule), so the colon goes outside
+    assert _bold_closing_on_punctuation("**有所改善：**电话")
+    assert not _bold_closing_on_punctuation("**有所改善**：电话")
+    path = Path(i18n.__file__).parent / "locale" / "zh_Hans" / "LC_MESSAGES" / "cpm_analysis.po"
+    catalog = read_po(path.open("rb"))
+    bad = [
+        m.string
+        for m in catalog
+        if m.id and isinstance(m.string, str) and _bold_closing_on_punctuation(m.string)
+    ]
+    assert bad == []
