@@ -67,7 +67,14 @@ def english_words(text: str, names: frozenset[str] = frozenset()) -> list[str]:
 
 def data_names(data) -> frozenset[str]:
     """The words of the data's own text values (not ids or personal data), e.g. "Central"."""
-    named = {"customers": None, "orders": ["category"], "tickets": ["category"], "staff": ["team"]}
+    # staff are shown by name (report.staff_names, internal information), campaigns by theirs
+    named = {
+        "customers": None,
+        "orders": ["category"],
+        "tickets": ["category"],
+        "staff": ["team", "name"],
+        "activities": ["campaign"],
+    }
     words = set()
     for name, columns in named.items():
         table = data.tables.get(name)
@@ -77,7 +84,7 @@ def data_names(data) -> frozenset[str]:
             if (
                 column not in table
                 or column.endswith("_id")
-                or column in {"name", "email", "phone"}
+                or (column in {"name", "email", "phone"} and name != "staff")
             ):
                 continue
             values = table[column]

@@ -288,7 +288,7 @@ def test_a_full_report_from_postgres_by_reference_and_query_password(postgres, t
     assert _assert_out_holds_no_secret(out, url) >= 20
     for notebook in out.rglob("*.ipynb"):
         _check_notebook_parameters(notebook)
-    page = (out / PERIOD / "owners" / "S001" / "01_data_quality.html").read_text()
+    page = (out / PERIOD / "owners" / "S001" / "owner_book.html").read_text()
     assert "password=***" in page
 
 

@@ -372,12 +372,15 @@ def _kpi_label(kpi_id: str, tr: Translator) -> str:
     return kpi.label_zh if tr.lang == "zh" else kpi.label_en
 
 
-def team_table(team: TeamScorecard, tr: Translator | None = None) -> Any:
+def team_table(team: TeamScorecard, tr: Translator | None = None, part: str = "all") -> Any:
     """Return the team scorecard for display: each KPI's result with its unit and its score.
 
     One row per person: rank, team, one column per KPI holding the value in its unit and the
     0-100 score side by side (``5.2 hr · score 100``), the composite, and the flags in words
     with why. Every cell is text, so that the table fits a page without a horizontal scroll.
+    A scorecard of eight KPIs is too wide for a 1024 px page in one table: ``part="results"``
+    keeps the rank and the KPI columns, ``part="ranking"`` the rank, team, assessment,
+    composite and flags (``"all"``, the default, both).
 
     Examples
     --------
@@ -393,9 +396,12 @@ def team_table(team: TeamScorecard, tr: Translator | None = None) -> Any:
     ('5.2 hr · score 100', '91.2')
     """
     tr = tr if tr is not None else _ENGLISH
+    if part not in ("all", "results", "ranking"):
+        raise ValueError(f"part: expected 'all', 'results' or 'ranking', got {part!r}")
     if not team.available:
         return team.missing()
     table = team.table
+    results, ranking = part in ("all", "results"), part in ("all", "ranking")
     kpi_ids = list(table.attrs.get("weights", {})) or [
         c.removeprefix("score_") for c in table.columns if c.startswith("score_")
     ]
@@ -405,9 +411,9 @@ def team_table(team: TeamScorecard, tr: Translator | None = None) -> Any:
         out[tr.gettext("Rank")] = [
             tr.integer(float(r)) if pd.notna(r) else MISSING for r in table["rank"]
         ]
-    if "team" in table:
+    if "team" in table and ranking:
         out[tr.gettext("Team")] = table["team"].astype(object).fillna(MISSING).to_numpy()
-    for kpi_id in kpi_ids:
+    for kpi_id in kpi_ids if results else []:
         if kpi_id not in table:
             continue
         unit = _registry_unit(kpi_id)
@@ -416,6 +422,8 @@ def team_table(team: TeamScorecard, tr: Translator | None = None) -> Any:
             _result_cell(tr, value, unit, score)
             for value, score in zip(table[kpi_id], scores, strict=True)
         ]
+    if not ranking:
+        return out
     if "assessment" in table and table["assessment"].notna().any():
         out[tr.gettext("Assessment (0-100)")] = [
             tr.number(float(v), 1) if pd.notna(v) else MISSING for v in table["assessment"]
