@@ -735,7 +735,12 @@ def test_no_personal_data_in_any_html_or_csv(published, company):
     # staff are shown by name in a company report (report.staff_names = name, the default): a
     # staff member's name is internal information, so a customer who shares it cannot be told
     staff_names = set(data.tables["staff"]["name"].dropna().astype(str))
-    needles = [n for n in set(needles) if len(n) >= 5 and n not in staff_names]
+    needles = [
+        n
+        for n in set(needles)
+        if len(n) >= 5
+        and not any(n in staff for staff in staff_names)  # "Fatima Li" ~ "Fatima Liu"
+    ]
     assert len(needles) > 1000
     files = _files(out, ".html", ".csv", ".ipynb", ".json")
     assert len(files) >= 12
