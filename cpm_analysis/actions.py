@@ -80,7 +80,7 @@ def biggest_risks(card: pd.DataFrame, scored: pd.DataFrame | None, n: int = 3) -
 
     1. the missed target furthest from its target among those getting worse (else the
        furthest missed target);
-    2. churn exposure: the expected 90-day loss of the active base (churn probability x CLV),
+    2. churn exposure: the expected loss of the active base (churn probability x CLV),
        and how much of it sits in tier-A customers;
     3. slipping value: customers of the *at risk* segment group (good customers who stopped
        buying) and their share of historical revenue;
@@ -261,7 +261,7 @@ def improvement_actions(
                 "area": M_("Churn risk"),
                 "finding": M_(
                     "The %(n)s customers with the largest expected loss hold %(loss)s of "
-                    "expected 90-day loss",
+                    "expected loss (churn probability x CLV)",
                     n=len(top),
                     loss=f"{top.sum():,.0f}",
                 ),

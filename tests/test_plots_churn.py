@@ -85,7 +85,7 @@ def test_lift_bars_are_the_decile_lifts(predictions):
 
 def test_drivers_are_sorted_and_averaged_over_cutoffs(result):
     ax = plot_drivers(result, top=2)
-    assert _top_down(ax) == ["days_since_last_order", "complaints_90d"]
+    assert _top_down(ax) == ["days since the last order", "complaints in the last 90 days"]
     widths = sorted(bar.get_width() for bar in ax.patches)
     assert widths == pytest.approx([0.025, 0.11])
     assert _top_down(plot_drivers(pd.Series({"a": 0.2, "b": 0.5}))) == ["b", "a"]

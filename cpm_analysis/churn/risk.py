@@ -63,6 +63,13 @@ NO_WARNING_SIGN = N_("no single warning sign; customers with a similar history o
 is a warning sign by itself (:mod:`cpm_analysis.churn.risk_side`): the risk comes from the
 whole pattern the model learnt. A customer less at risk with no warning sign gets no reason."""
 
+LISTED_FOR_VALUE = N_(
+    "no warning sign; on the list for the value at stake (churn probability x CLV)"
+)
+"""The reason shown on the risk list (:func:`risk_table`) for a customer less likely than not to
+churn with no warning sign: they are listed because their expected loss is large, and the list
+says so rather than leaving the reason blank."""
+
 
 def risk_list(
     model: Any,
@@ -235,6 +242,12 @@ def risk_table(scored: pd.DataFrame, n: int = 25) -> pd.DataFrame:
     ...                   "expected_loss": [5.0, 9.0, None]})
     >>> risk_table(s)["customer_id"].tolist()
     ['b', 'a']
+
+    A listed customer without a reason is said to be listed for the value at stake:
+
+    >>> s["reason_codes"] = ["no order for 94 days, usual gap 21", "", None]
+    >>> risk_table(s)["reason_codes"].str[:15].tolist()
+    ['no warning sign', 'no order for 94']
     """
     check_positive("n", n)
     missing = missing_columns(scored, ("churn_probability", "expected_loss"), "The risk list")
@@ -242,7 +255,11 @@ def risk_table(scored: pd.DataFrame, n: int = 25) -> pd.DataFrame:
         return missing
     frame = scored.loc[scored["expected_loss"].notna()]
     columns = [c for c in RISK_TABLE_COLUMNS if c in frame.columns]
-    return frame.nlargest(n, "expected_loss")[columns].reset_index(drop=True)
+    out = frame.nlargest(n, "expected_loss")[columns].reset_index(drop=True)
+    if "reason_codes" in out:
+        blank = out["reason_codes"].fillna("").astype("str").str.strip() == ""
+        out["reason_codes"] = out["reason_codes"].where(~blank, LISTED_FOR_VALUE)
+    return out
 
 
 def risk_overview(scored: pd.DataFrame) -> pd.DataFrame:

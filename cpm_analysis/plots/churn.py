@@ -29,6 +29,8 @@ from sklearn.metrics import (
 )
 
 from cpm_analysis.churn.evaluation import calibration_table, lift_table
+from cpm_analysis.churn.feature_names import feature_label
+from cpm_analysis.i18n import shown
 from cpm_analysis.plots.language import _
 
 
@@ -276,7 +278,7 @@ def plot_drivers(importance: Any, *, top: int = 15, ax: Axes | None = None) -> A
         color=sns.color_palette("crest", len(table))[::-1],
         capsize=2,
     )
-    ax.set_yticks(y, [str(name) for name in table.index])
+    ax.set_yticks(y, [shown(feature_label(name)) for name in table.index])
     ax.axvline(0.0, color="grey", linewidth=1)
     ax.set(xlabel=_("Drop in ROC AUC when shuffled"), title=_("Churn drivers (held-out data)"))
     return ax
