@@ -136,3 +136,26 @@ def test_a_reason_must_be_a_warning_sign_by_the_customers_own_distribution():
         "",
     }
     assert out.loc[1, "reasons"].startswith("1 order in total; orders down")
+
+
+def test_a_p_alive_that_reads_100_percent_is_never_a_reason():
+    # Superstore: P(alive) 0.99998 against quartiles (0.99999, 1.0) read "100% likely to still be
+    # an active buyer" as a reason to call
+    values = pd.DataFrame({"p_alive": [0.99998, 0.40]})
+    contrib = pd.DataFrame(1.0, index=values.index, columns=values.columns)
+    out = format_reasons(
+        contrib, values, kinds={}, quartiles={"p_alive": (0.99999, 1.0)}, attributes=False
+    )
+    assert out.loc[0, "reasons"] == ""
+    assert out.loc[1, "reasons"].startswith("40% likely")
+
+
+def test_tenure_and_first_order_on_the_same_day_make_one_reason():
+    values = pd.DataFrame({"days_since_first_order": [609.0, 700.0], "tenure_days": [609.0, 900.0]})
+    contrib = pd.DataFrame(
+        {"days_since_first_order": [2.0, 2.0], "tenure_days": [1.0, 1.0]}, index=values.index
+    )
+    quartiles = {"days_since_first_order": (800.0, 1000.0), "tenure_days": (950.0, 1200.0)}
+    out = format_reasons(contrib, values, kinds={}, quartiles=quartiles, attributes=False)
+    assert out.loc[0, "reasons"] == "customer for 609 days"
+    assert out.loc[1, "reasons"].count(";") == 1  # different facts: both stay

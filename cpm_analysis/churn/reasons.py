@@ -429,6 +429,13 @@ def format_reasons(
         if kinds.get(name) != "categorical" and name in values:
             x = values[name].to_numpy(dtype=np.float64, na_value=np.nan)
             c[~risk_side(name, x, quartiles.get(name)), j] = -np.inf  # not a warning sign
+    same_fact = {"tenure_days", "days_since_first_order"}
+    if same_fact <= set(columns) and same_fact <= set(values.columns):
+        # one fact, one reason: a customer whose tenure starts at the first order would read
+        # "first order 609 days ago; customer for 609 days"
+        tenure = values["tenure_days"].to_numpy(dtype=np.float64, na_value=np.nan)
+        first = values["days_since_first_order"].to_numpy(dtype=np.float64, na_value=np.nan)
+        c[np.isclose(tenure, first), columns.index("days_since_first_order")] = -np.inf
     gap = usual_gap(values)
     if "days_since_last_order" in columns and gap is not None:
         j = columns.index("days_since_last_order")

@@ -32,6 +32,8 @@ Examples
 [True, False]
 >>> risk_side("p_alive", np.array([1.0, 1.0]), (1.0, 1.0)).tolist()
 [False, False]
+>>> risk_side("p_alive", np.array([0.99998, 0.4]), (0.99999, 1.0)).tolist()
+[False, True]
 >>> risk_side("spend_trend_90d", np.array([-0.6, 0.2]), None).tolist()
 [True, False]
 >>> risk_side("Contract", np.array([1.0]), None).tolist()
@@ -57,6 +59,11 @@ RISK_SIDES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^(first_response_hours_\d+d|resolution_hours_\d+d)$"), "high"),
 ]
 """Each canonical churn feature's risky side (first matching pattern wins)."""
+
+
+SHOWN_DECIMALS: dict[str, int] = {"p_alive": 2}
+"""Features compared at the precision their reason shows (P(alive) as a whole percent), so that a
+difference the reason cannot show (99.998% against a 75th percentile of 100%) is no warning."""
 
 
 def side_of(name: str) -> str | None:
@@ -102,6 +109,9 @@ def risk_side(name: str, values: np.ndarray, quartiles: tuple[float, float] | No
     if quartiles is None:
         return present & (x > 0) if side == "high" else present
     q25, q75 = quartiles
+    if name in SHOWN_DECIMALS:  # compared as shown: 99.999% and 100% are the same P(alive)
+        digits = SHOWN_DECIMALS[name]
+        x, q25, q75 = np.round(x, digits), round(q25, digits), round(q75, digits)
     with np.errstate(invalid="ignore"):
         if side == "low":
             return present & (x <= q25) & (x < q75)
