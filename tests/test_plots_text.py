@@ -48,18 +48,19 @@ def _figures(drawn):
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("chart", sorted(CHARTS))
 def test_no_text_overlaps_on_the_main_charts(result, chart, lang):
-    from cpm_analysis.i18n import translator
+    from cpm_analysis.i18n import translator, use
 
     tr = translator(lang)
-    style.apply(lang=lang, words=tr.gettext)
-    try:
-        drawn = CHARTS[chart](result)
-        figures = _figures(drawn) if drawn is not None else set()
-        found = [problem for fig in figures for problem in text_overlaps(fig)]
-        assert not found, f"{chart} ({lang}): {found[:5]}"
-    finally:
-        plt.close("all")
-        style.apply()
+    with matplotlib.rc_context():  # the page style must not leak into later tests
+        style.apply(lang=lang, words=tr.gettext)
+        try:
+            drawn = CHARTS[chart](result)
+            figures = _figures(drawn) if drawn is not None else set()
+            found = [problem for fig in figures for problem in text_overlaps(fig)]
+            assert not found, f"{chart} ({lang}): {found[:5]}"
+        finally:
+            plt.close("all")
+            use(None)
 
 
 def test_the_check_would_catch_overlapping_labels():
