@@ -1342,6 +1342,9 @@ DEFAULT_SBG = {"alpha": 0.7, "beta": 2.5}
 DEFAULT_BGBB = {"alpha": 1.2, "beta": 0.75, "gamma": 0.65, "delta": 2.8}
 #: Seconds in the contract month of :func:`cpm_analysis.clv.contract_periods` (30.4375 days).
 MONTH_SECONDS = 2_629_800
+#: Seconds in each contract period of :func:`cpm_analysis.clv.contract_periods`, by period code
+#: (``cpm_analysis.clv.sbg.PERIOD_DAYS``, which this layer cannot import; a test ties the two).
+CONTRACT_SECONDS = {"W": 604_800, "M": MONTH_SECONDS, "Q": 7_889_400, "Y": 31_557_600}
 #: Monthly fee of a contract by company size.
 PLAN_FEES = {"small": 19.0, "medium": 49.0, "large": 99.0}
 #: The bundled contractual sample: ``generate_contractual(**SAMPLE_CONTRACT)``.
@@ -1373,8 +1376,9 @@ def generate_contractual(
     start: str = "2024-01-01",
     end: str = "2025-12-31",
     sbg: Mapping[str, float] | None = None,
+    contract_period: str = "M",
 ) -> SyntheticData:
-    """Return a subscription company: monthly contracts whose ends follow the sBG model.
+    """Return a subscription company: contracts whose ends follow the sBG model.
 
     The company (customers, staff, tickets, surveys, assessments) is :func:`generate`'s with
     the same seed; what changes is the business. Each customer signs a monthly contract on their
@@ -1397,13 +1401,18 @@ def generate_contractual(
         First and last day of the data.
     sbg : dict, optional
         True ``alpha`` and ``beta`` (default ``DEFAULT_SBG``: 0.7 and 2.5).
+    contract_period : {"W", "M", "Q", "Y"}
+        The contract period (week, month, quarter or year; ``clv.contract_period``): contracts
+        renew, and fees are paid, every period of :data:`CONTRACT_SECONDS` instead of every
+        month; ``theta`` is then the cancellation probability per period.
 
     Returns
     -------
     SyntheticData
         ``truth["sbg"]`` holds the true parameters and ``truth["customers"]`` by customer id
-        ``theta`` (the cancellation probability), ``months`` (``L``, the paid months of the full
-        contract, also beyond ``end``) and ``churned`` (the contract ended by ``end``).
+        ``theta`` (the cancellation probability), ``months`` (``L``, the paid periods of the
+        full contract, also beyond ``end``; months for the monthly default) and ``churned``
+        (the contract ended by ``end``).
 
     Examples
     --------
@@ -1414,6 +1423,12 @@ def generate_contractual(
     True
     """
     truth_sbg = _check_truth("sbg", sbg, DEFAULT_SBG)
+    if contract_period not in CONTRACT_SECONDS:
+        raise ValueError(
+            f"contract_period: expected one of {', '.join(map(repr, CONTRACT_SECONDS))}, "
+            f"got {contract_period!r}"
+        )
+    period_seconds = CONTRACT_SECONDS[contract_period]
     base = generate(n_customers, seed=seed, start=start, end=end, never_ordered_share=0.0)
     rng = np.random.default_rng([int(seed), 7])
     customers = base.tables["customers"].copy()
@@ -1424,15 +1439,15 @@ def generate_contractual(
     end_instant = (pd.Timestamp(end) + pd.Timedelta(1, "D") - pd.Timedelta(1, "s")).to_datetime64()
     elapsed = ((end_instant - signup) // np.timedelta64(1, "s")).astype(np.int64)
     # months beyond the data are capped before the date arithmetic (a tiny theta gives huge L)
-    shown = np.minimum(months, np.maximum(elapsed, 0) // MONTH_SECONDS + 2)
-    ends = signup + (shown * MONTH_SECONDS).astype("timedelta64[s]")
+    shown = np.minimum(months, np.maximum(elapsed, 0) // period_seconds + 2)
+    ends = signup + (shown * period_seconds).astype("timedelta64[s]")
     churned = ends <= end_instant
     customers["churned_at"] = np.where(churned, ends, np.datetime64("NaT")).astype("datetime64[ns]")
-    # monthly fees: one paid order at the start of every paid month up to the end of the data
-    paid = np.minimum(months, elapsed // MONTH_SECONDS + 1)
+    # the fees: one paid order at the start of every paid period up to the end of the data
+    paid = np.minimum(months, elapsed // period_seconds + 1)
     who = np.repeat(np.arange(n), paid)
     k = np.arange(len(who)) - np.repeat(np.cumsum(paid) - paid, paid)
-    when = signup[who] + (k * MONTH_SECONDS).astype("timedelta64[s]")
+    when = signup[who] + (k * period_seconds).astype("timedelta64[s]")
     fee = customers["company_size"].map(PLAN_FEES).to_numpy(dtype=np.float64)
     ids = customers["customer_id"].to_numpy()
     orders = pd.DataFrame(

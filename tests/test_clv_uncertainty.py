@@ -291,7 +291,7 @@ def test_bgbb_intervals_of_totals_cover_the_truth():
             ("probability_alive", "p_alive"),
             ("expected_purchases", "expected_purchases_90d"),
         ):
-            row = group_intervals(draws, s, everyone, quantity).loc["all"]
+            row = group_intervals(draws, s, everyone, quantity, t=90, time_unit="D").loc["all"]
             hits[quantity] += row["lower"] <= true[column].sum() <= row["upper"]
     assert min(hits.values()) >= 15, hits
 
@@ -340,7 +340,8 @@ def test_route_intervals_reproduce_the_scored_table():
             ("expected_purchases", "expected_purchases_90d"),
             ("probability_alive", "p_alive"),
         ):
-            ci = prediction_intervals(draws, draws.summary, quantity).reindex(scores.index)
+            ci = prediction_intervals(draws, draws.summary, quantity, t=90, time_unit="D")
+            ci = ci.reindex(scores.index)
             np.testing.assert_allclose(ci["estimate"], scores[column], rtol=1e-9, atol=1e-12)
             assert (ci["lower"] <= ci["upper"]).all()
         scored = scores.reset_index().rename(columns={"index": "customer_id"})

@@ -57,12 +57,33 @@ from cpm_analysis.clv.selection import CONTRACT_PERIOD, DISCRETE_UNITS, discrete
 from cpm_analysis.clv.summary import period_summary, summary_cutoff
 from cpm_analysis.clv.value import DAYS_PER_MONTH
 
-__all__ = ["ROUTE_MODELS", "bgbb_scores", "route_inputs", "sbg_scores", "score_route"]
+__all__ = [
+    "ROUTE_MODELS",
+    "bgbb_expected_purchases",
+    "bgbb_scores",
+    "route_inputs",
+    "sbg_expected_renewals",
+    "sbg_scores",
+    "score_route",
+]
 
 ROUTE_MODELS = ("BG/BB", "sBG")
 """The models this module scores with."""
 SCORE_COLUMNS = ["p_alive", "expected_purchases_90d", "clv"]
 _OPPORTUNITY_MONTHS = {"Y": 12, "Q": 3}
+# A horizon within half a week of a whole number of opportunities or contract periods counts as
+# that number (52 weeks is a year of 365.25 days); other horizons are interpolated linearly.
+_SNAP_DAYS = 3.5
+
+
+def _periods_within(days: float, period_days: float) -> tuple[int, float]:
+    """Return the whole periods of ``period_days`` within ``days`` and the fraction of the next."""
+    if not (np.isfinite(days) and days >= 0):
+        raise ValueError(f"t: expected a finite horizon >= 0, got {days!r} days")
+    n = days / period_days
+    if abs(n - round(n)) * period_days <= _SNAP_DAYS:
+        return int(round(n)), 0.0
+    return int(np.floor(n)), float(n - np.floor(n))
 
 
 def _distinct(summary: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -117,6 +138,31 @@ def bgbb_scores(
         },
         index=summary.index,
     )
+
+
+def bgbb_expected_purchases(
+    model: Any, summary: pd.DataFrame, unit: str, days: float
+) -> np.ndarray:
+    """Return BG/BB's expected transactions in the next ``days`` days, per row of ``summary``.
+
+    ``days`` is converted to opportunities of ``unit`` (``"Y"`` or ``"Q"``): a whole number
+    ``n`` gives ``model.expected_purchases(n)``; between ``n`` and ``n + 1`` the expectation is
+    interpolated linearly (the 90-day score prorates the first opportunity the same way).
+
+    Examples
+    --------
+    >>> from cpm_analysis.data import load_donations
+    >>> donations = load_donations()
+    >>> model = BetaGeoBetaBinomModel().fit(donations, donations["customers"])
+    >>> rows = donations.iloc[:2]
+    >>> bool(np.allclose(bgbb_expected_purchases(model, rows, "Y", 2 * 365.25),
+    ...                  model.expected_purchases(2, rows)))
+    True
+    """
+    whole, frac = _periods_within(float(days), _OPPORTUNITY_MONTHS[unit] * DAYS_PER_MONTH)
+    both = model.expected_purchases_over([whole, whole + 1], summary)
+    both = np.asarray(both, dtype=np.float64)
+    return both[:, 0] + frac * (both[:, 1] - both[:, 0])
 
 
 def _bgbb(
@@ -201,6 +247,34 @@ def sbg_scores(
         },
         index=rows.index,
     )
+
+
+def sbg_expected_renewals(
+    model: Any, rows: pd.DataFrame, days: float, period: str = CONTRACT_PERIOD
+) -> np.ndarray:
+    """Return sBG's expected renewals (payments) in the next ``days`` days, per contract row.
+
+    ``days`` is converted to contract periods of ``period``; ``n`` whole periods give
+    ``sum_{k=1}^{n} S(T + k) / S(T)`` for a contract still running at ``T`` (0 once it has
+    ended), and a part of a period adds that part of the next renewal.
+
+    Examples
+    --------
+    >>> from cpm_analysis.clv import rows_from_survivors
+    >>> model = ShiftedBetaGeoModel().fit(rows_from_survivors([10, 6, 4]), [4, 2, 4])
+    >>> rows = pd.DataFrame({"T": [2.0, 2.0], "churned": [False, True]})
+    >>> sbg_expected_renewals(model, rows, 91.3125, "quarter").round(3).tolist()
+    [0.714, 0.0]
+    """
+    code = contract_period_code(period)
+    whole, frac = _periods_within(float(days), PERIOD_DAYS[code])
+    T = rows["T"].to_numpy(dtype=np.float64)
+    ahead = np.arange(1, whole + 2, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        now = np.asarray(model.survival(T), dtype=np.float64)
+        alive = np.asarray(model.survival(T[:, None] + ahead[None, :])) / now[:, None]
+    alive[rows["churned"].to_numpy(dtype=bool)] = 0.0
+    return alive[:, :whole].sum(axis=1) + frac * alive[:, whole]
 
 
 def _sbg(

@@ -166,8 +166,8 @@ def value_draws(
         The period's data, its end and BG/BB's opportunity unit (``"Y"`` or ``"Q"``):
         needed for BG/BB and sBG.
     contract_period : str, optional
-        sBG's contract period (``clv.contract_period``); the intervals are computed for monthly
-        contracts only (another period gives the sentence why not).
+        sBG's contract period (``clv.contract_period``: week, month, quarter or year; monthly
+        by default), which the draws and their predictions count in.
 
     Returns
     -------
@@ -183,6 +183,7 @@ def value_draws(
     from cpm_analysis.clv.checks import MATRIX_MODELS
     from cpm_analysis.clv.routes import ROUTE_MODELS, route_inputs
     from cpm_analysis.clv.sbg import contract_period_code
+    from cpm_analysis.clv.selection import CONTRACT_PERIOD
     from cpm_analysis.clv.uncertainty import bootstrap_parameters
 
     if isinstance(models, Unavailable):
@@ -212,16 +213,8 @@ def value_draws(
                     model=name,
                 )
             )
-        if name == "sBG" and contract_period_code(contract_period or "month") != "M":
-            return Unavailable(
-                M_(
-                    "Intervals of the lifetime values are not available: the sBG intervals are "
-                    "computed for monthly contracts, and this period counts them by "
-                    "%(period)s.",
-                    period=str(contract_period),
-                )
-            )
-        inputs = route_inputs(view, cutoff, name, opportunity)
+        period = contract_period_code(contract_period or CONTRACT_PERIOD)
+        inputs = route_inputs(view, cutoff, name, opportunity, period)
         draws = bootstrap_parameters(
             models[name],
             inputs,
@@ -229,6 +222,7 @@ def value_draws(
             n_draws=n_draws,
             random_state=seed,
             opportunity=opportunity,
+            contract_period=period,
         )
     except ValueError as err:
         return _no_draws(err)

@@ -60,7 +60,13 @@ from cpm_analysis.clv.base import (
     compress_rows,
 )
 from cpm_analysis.clv.gammagamma import GammaGammaModel, _gg_nll_factory, gamma_gamma_eligible
-from cpm_analysis.clv.sbg import ShiftedBetaGeoModel, _check_contract_rows, _sbg_nll_factory
+from cpm_analysis.clv.sbg import (
+    ShiftedBetaGeoModel,
+    _check_contract_rows,
+    _sbg_nll_factory,
+    contract_period_code,
+)
+from cpm_analysis.clv.summary import days_per_unit
 from cpm_analysis.clv.value import customer_lifetime_value
 
 __all__ = [
@@ -100,6 +106,9 @@ class ParameterDraws:
         the best found).
     opportunity : str or None
         The opportunity unit (``"Y"`` or ``"Q"``) of a BG/BB purchase model.
+    contract_period : str or None
+        The contract period code (``"W"``, ``"M"``, ``"Q"`` or ``"Y"``) of an sBG purchase
+        model: its ``T`` and predictions count renewals of that period.
     summary : DataFrame or None
         The per-customer table a BG/BB or sBG route's intervals are computed on, when the
         draws were made for a period (:func:`~cpm_analysis.clv.tables.value_draws`).
@@ -115,6 +124,7 @@ class ParameterDraws:
     spend_model: Any = None
     n_failed: int = 0
     opportunity: str | None = None
+    contract_period: str | None = None
     summary: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -352,6 +362,7 @@ def bootstrap_parameters(
     n_jobs: int | None = 1,
     space: Literal["log", "natural"] = "log",
     opportunity: str | None = None,
+    contract_period: str = "month",
 ) -> ParameterDraws:
     """Draw parameter vectors of fitted CLV models, parametrically or by customer bootstrap.
 
@@ -385,6 +396,9 @@ def bootstrap_parameters(
     opportunity : {"Y", "Q"}, optional
         The opportunity unit of a BG/BB model (required for it): its predictions count
         yearly or quarterly opportunities (:mod:`cpm_analysis.clv.routes`).
+    contract_period : {"week", "month", "quarter", "year"}
+        How often an sBG model's contracts renew (``clv.contract_period``; a code such as
+        ``"W"`` is read too): the unit of its ``T`` and of its predictions.
 
     Returns
     -------
@@ -456,6 +470,7 @@ def bootstrap_parameters(
         spend_model=spend_model,
         n_failed=n_failed,
         opportunity=opportunity if route == "BG/BB" else None,
+        contract_period=contract_period_code(contract_period) if route == "sBG" else None,
         notes=notes,
     )
 
@@ -604,13 +619,25 @@ class _Draw:
 def _route_values(
     pm: Any, sm: Any, lay: _Layout, quantity: str, options: dict[str, Any], route: str
 ) -> _Draw:
-    from cpm_analysis.clv.routes import bgbb_scores, sbg_scores
+    from cpm_analysis.clv.routes import (
+        bgbb_expected_purchases,
+        bgbb_scores,
+        sbg_expected_renewals,
+        sbg_scores,
+    )
 
     horizon, rate = options["horizon_months"], options["discount_rate"]
+    if quantity == "expected_purchases":  # over t (in time_unit), not the 90 days scored
+        days = float(options["t"]) * days_per_unit(options["time_unit"])
+        if route == "BG/BB":
+            values = bgbb_expected_purchases(pm, lay.rows, options["opportunity"], days)
+        else:
+            values = sbg_expected_renewals(pm, lay.rows, days, options["contract_period"])
+        return _Draw(values, None, None, None, 0.0)
     if route == "BG/BB":
         scores = bgbb_scores(pm, lay.rows, options["opportunity"], horizon, rate)
     else:
-        scores = sbg_scores(pm, lay.rows, horizon, rate)
+        scores = sbg_scores(pm, lay.rows, horizon, rate, options["contract_period"])
     column = _ROUTE_COLUMNS[route][
         {"probability_alive": 0, "expected_purchases": 1}.get(quantity, 2)
     ]
@@ -682,11 +709,13 @@ class IntervalOptions:
     level : float
         Coverage of the interval, e.g. 0.9.
     t : float
-        Horizon of ``expected_purchases``, in the summary's time unit (continuous models;
-        BG/BB and sBG give their scored 90-day expected purchases).
+        Horizon of ``expected_purchases``, in ``time_unit``. BG/BB and sBG convert it to
+        their opportunities and contract renewals
+        (:func:`~cpm_analysis.clv.routes.bgbb_expected_purchases`,
+        :func:`~cpm_analysis.clv.routes.sbg_expected_renewals`).
     horizon_months, discount_rate, time_unit
-        As for :func:`~cpm_analysis.clv.customer_lifetime_value` (``time_unit`` is not used
-        by BG/BB and sBG, whose units are their opportunities and contract periods).
+        As for :func:`~cpm_analysis.clv.customer_lifetime_value` (``time_unit`` is also the
+        unit of ``t``).
     n_jobs : int or None
         Parallel evaluation of the draws (joblib); the result does not depend on it.
 
@@ -710,6 +739,7 @@ class IntervalOptions:
             "discount_rate": self.discount_rate,
             "time_unit": self.time_unit,
             "opportunity": getattr(draws, "opportunity", None),
+            "contract_period": getattr(draws, "contract_period", None) or "M",
         }
 
 
