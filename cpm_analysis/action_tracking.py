@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cpm_analysis.config import DEFAULT_CONFIG
 from cpm_analysis.data.orders import paid_mask
 from cpm_analysis.i18n import M_, N_, Translator, join
 from cpm_analysis.periods import Period, parse_period
@@ -96,7 +97,7 @@ def customer_action_list(
     period: Period | str,
     *,
     size: int = 25,
-    due_days: int = 30,
+    due_days: int = DEFAULT_CONFIG.windows.action_due_days,
     holdout: float = 0.0,
     seed: int = 0,
 ) -> pd.DataFrame:

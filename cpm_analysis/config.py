@@ -480,6 +480,12 @@ class WindowsConfig(_Section):
     """Days after an inquiry within which a paid order converts it (``inquiry_conversion``)."""
     campaign_response_days: int = Field(30, ge=1)
     """Days after a campaign contact within which a paid order is its response (page 06)."""
+    campaign_lookback_months: int = Field(12, ge=1)
+    """Months of campaign contacts, up to the period's end, that page 06 scores (campaigns run
+    a few times a year, so one month seldom holds one)."""
+    action_due_days: int = Field(30, ge=1)
+    """Days after the period's end by which each customer of the action list
+    (``care_campaign.csv``) is due to be contacted (its ``due_date``)."""
 
 
 class ReportConfig(_Section):

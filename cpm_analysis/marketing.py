@@ -47,7 +47,7 @@ from cpm_analysis.periods import Period, parse_period
 RESPONSE_DAYS = DEFAULT_CONFIG.windows.campaign_response_days
 """The default response window (``windows.campaign_response_days``)."""
 
-LOOKBACK_MONTHS = 12
+LOOKBACK_MONTHS = DEFAULT_CONFIG.windows.campaign_lookback_months
 """Months up to the cutoff whose campaign contacts a period's page shows."""
 
 MARKETING_ROLE = "marketing"
@@ -238,7 +238,11 @@ def marketer_scores(contacts: pd.DataFrame, staff: pd.DataFrame | None) -> pd.Da
 
 
 def marketing_tables(
-    view: Dataset, period: str | Period, *, window_days: int = RESPONSE_DAYS
+    view: Dataset,
+    period: str | Period,
+    *,
+    window_days: int = RESPONSE_DAYS,
+    months: int = LOOKBACK_MONTHS,
 ) -> dict[str, Any]:
     """Return the marketing tables: ``"campaigns"`` and ``"marketers"`` (or the sentence).
 
@@ -261,13 +265,15 @@ def marketing_tables(
         return {"campaigns": check.missing(), "marketers": check.missing()}
     assert acts is not None
     cutoff = getattr(view, "cutoff", None)
-    contacts = campaign_contacts(acts, view.orders, period, cutoff=cutoff, window_days=window_days)
+    contacts = campaign_contacts(
+        acts, view.orders, period, cutoff=cutoff, window_days=window_days, months=months
+    )
     if not len(contacts):
         empty = Check(
             what,
             False,
             needs,
-            f"no campaign contact in the {LOOKBACK_MONTHS} months to {period.label}",
+            f"no campaign contact in the {months} months to {period.label}",
         )
         return {"campaigns": empty.missing(), "marketers": empty.missing()}
     return {

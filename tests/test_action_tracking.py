@@ -344,3 +344,19 @@ def test_the_churn_effect_uses_the_holdout_and_the_page_states_it():
     text = effect_markdown(contact_effect(follow.loc[follow["found"]]), follow, churn=effect)
     assert "Churn after contact (no order): randomised holdout: churned rate" in text
     assert churn_effect(None).method == "none"
+
+
+def test_the_configured_due_date_reaches_the_published_list(tmp_path):
+    from cpm_analysis.config import parse_config
+    from cpm_analysis.report.care_export import care_campaign
+
+    scored = pd.DataFrame(
+        {"customer_id": ["C1", "C2"], "expected_loss": [1.0, 2.0], "churn_probability": [0.1, 0.2]}
+    )
+    default = care_campaign(scored, "2025-06")
+    assert set(default["due_date"]) == {"2025-07-30"}  # 30 days after 2025-06-30
+    config = parse_config({"windows": {"action_due_days": 7}}, source="cpm.yaml")
+    week = care_campaign(scored, "2025-06", due_days=config.windows.action_due_days)
+    assert set(week["due_date"]) == {"2025-07-07"}
+    with pytest.raises(Exception, match="action_due_days"):
+        parse_config({"windows": {"action_due_days": 0}}, source="cpm.yaml")

@@ -74,6 +74,7 @@ def test_defaults_equal_the_values_the_code_used():
         30,
     )
     assert windows.campaign_response_days == 30
+    assert (windows.campaign_lookback_months, windows.action_due_days) == (12, 30)
     assert d.scorecard.attainment_cap == 1.2 and d.scorecard.history == 3
     assert d.assessment.weights == {"self": 0.3, "manager": 0.7}
     assert d.assessment.share == 0.5

@@ -441,3 +441,20 @@ def test_the_configured_windows_reach_the_kpis_and_the_campaign_response(result)
     assert ruled.kpis.loc[kpi, "value"] < result.kpis.loc[kpi, "value"]
     wide, plain = ruled.sales_service["campaigns"], result.sales_service["campaigns"]
     assert wide["responses"].sum() > plain["responses"].sum()
+
+
+def test_the_configured_campaign_lookback_reaches_page_06(result):
+    from dataclasses import replace
+
+    from cpm_analysis.config import parse_config
+
+    short = parse_config({"windows": {"campaign_lookback_months": 1}}, source="cpm.yaml")
+    ruled = replace(result, config=short)
+    plain = result.sales_service["campaigns"]
+    narrow = ruled.sales_service["campaigns"]
+    from cpm_analysis.availability import Unavailable
+
+    if isinstance(narrow, Unavailable):  # no campaign in the last month: the page says so
+        assert "no campaign contact in the 1 months" in str(narrow)
+    else:
+        assert narrow["contacts"].sum() < plain["contacts"].sum()

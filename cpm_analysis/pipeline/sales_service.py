@@ -68,6 +68,11 @@ def sales_service_tables(
         )
     out.update(service.service_tables(view, period, sla_hours=hours))
     out.update(
-        marketing.marketing_tables(view, period, window_days=rules.windows.campaign_response_days)
+        marketing.marketing_tables(
+            view,
+            period,
+            window_days=rules.windows.campaign_response_days,
+            months=rules.windows.campaign_lookback_months,
+        )
     )
     return out

@@ -26,6 +26,7 @@ from cpm_analysis.action_tracking import (
     parse_share,
     published_list,
 )
+from cpm_analysis.config import DEFAULT_CONFIG
 from cpm_analysis.periods import Period
 from cpm_analysis.privacy import PiiScanner, mask_content
 from cpm_analysis.report.spreadsheet import write_csv
@@ -77,6 +78,7 @@ def publish_care_campaign(
     seed: int = 0,
     identified: bool = False,
     scanner: PiiScanner | None = None,
+    due_days: int = DEFAULT_CONFIG.windows.action_due_days,
 ) -> list[Path]:
     """Write the period's action list into the period folder (the report runner's step).
 
@@ -97,7 +99,9 @@ def publish_care_campaign(
     >>> publish_care_campaign(tempfile.mkdtemp(), scored, "2025-06")
     []
     """
-    actions = care_campaign(scored, period, size=size, holdout=holdout, seed=seed, scanner=scanner)
+    actions = care_campaign(
+        scored, period, size=size, holdout=holdout, seed=seed, scanner=scanner, due_days=due_days
+    )
     if actions is None:
         return []
     return write_action_list(actions, folder, identified=identified)
@@ -111,6 +115,7 @@ def care_campaign(
     holdout: float | str | None = 0.0,
     seed: int = 0,
     scanner: PiiScanner | None = None,
+    due_days: int = DEFAULT_CONFIG.windows.action_due_days,
 ) -> pd.DataFrame | None:
     """Return the period's action list as :func:`publish_care_campaign` writes it.
 
@@ -129,7 +134,7 @@ def care_campaign(
     if "expected_loss" not in scored.columns or not scored["expected_loss"].notna().any():
         return None
     actions = customer_action_list(
-        scored, period, size=size, holdout=parse_share(holdout), seed=seed
+        scored, period, size=size, holdout=parse_share(holdout), seed=seed, due_days=due_days
     )
     if scanner is not None:
         actions = mask_content(actions, scanner)

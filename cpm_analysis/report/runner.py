@@ -1252,6 +1252,7 @@ def _run_period(
             holdout=holdout,
             seed=seed,
             scanner=scanner,
+            due_days=(config or DEFAULT_CONFIG).windows.action_due_days,
         )
         identified = export_identified or key is None
         if campaign is not None:
