@@ -41,7 +41,7 @@ import pandas as pd
 from cpm_analysis.availability import Check, Unavailable
 from cpm_analysis.data.dataset import Dataset
 from cpm_analysis.data.schema import OPPORTUNITY_STAGES
-from cpm_analysis.i18n import N_
+from cpm_analysis.i18n import M_, N_
 from cpm_analysis.kpis.context import PreparedData
 from cpm_analysis.kpis.registry import KPIUnavailable
 from cpm_analysis.periods import Period, parse_period
@@ -352,17 +352,29 @@ def opportunity_check(dataset: Dataset, period: Period, rows: pd.DataFrame | Non
     >>> opportunity_check(generate(300, seed=1).to_dataset(), parse_period("2025-06")).available
     True
     """
-    what, needs = "The opportunity funnel and sales cycle", "opportunities.stage, closed_at"
+    what, needs = M_("The opportunity funnel and sales cycle"), "opportunities.stage, closed_at"
     table = getattr(dataset, "opportunities", None)
     if table is None:
-        return Check(what, False, needs, "the data has no opportunities table")
+        return Check(what, False, needs, M_("the data has no opportunities table"))
     lacking = [c for c in ("stage", "closed_at") if c not in table.columns]
     if lacking:
-        return Check(what, False, needs, f"the opportunities table has no {', '.join(lacking)}")
+        return Check(
+            what,
+            False,
+            needs,
+            M_("the opportunities table has no %(columns)s", columns=", ".join(lacking)),
+        )
     n = len(closed_opportunities(dataset, period) if rows is None else rows)
     if not n:
-        return Check(what, False, needs, f"no opportunity was closed in {period.label}")
-    return Check(what, True, needs, f"{n:,} opportunities closed in {period.label}")
+        return Check(
+            what, False, needs, M_("no opportunity was closed in %(period)s", period=period.label)
+        )
+    return Check(
+        what,
+        True,
+        needs,
+        M_("%(n)s opportunities closed in %(period)s", n=f"{n:,}", period=period.label),
+    )
 
 
 def sales_tables(

@@ -42,7 +42,7 @@ import pandas as pd
 from cpm_analysis.availability import Check
 from cpm_analysis.data.dataset import Dataset
 from cpm_analysis.data.orders import paid_mask
-from cpm_analysis.i18n import N_
+from cpm_analysis.i18n import M_, N_
 from cpm_analysis.kpis.compute import compute_kpis
 from cpm_analysis.kpis.context import SLA_HOURS
 from cpm_analysis.kpis.definitions import DETRACTOR_MAX, sla_outcome
@@ -354,15 +354,19 @@ def service_check(view: Dataset, period: Period) -> Check:
     >>> service_check(view, parse_period("2025-06")).available
     True
     """
-    what, needs = "The complaint drill-down", "tickets.is_complaint"
+    what, needs = M_("The complaint drill-down"), "tickets.is_complaint"
     if view.tickets is None:
-        return Check(what, False, needs, "the data has no tickets table")
+        return Check(what, False, needs, M_("the data has no tickets table"))
     if "is_complaint" not in view.tickets.columns:
-        return Check(what, False, needs, "the tickets have no is_complaint column")
+        return Check(what, False, needs, M_("the tickets have no is_complaint column"))
     n = int(len(_opened_in(view, period)))
     if not n:
-        return Check(what, False, needs, f"no ticket was opened in {period.label}")
-    return Check(what, True, needs, f"{n:,} tickets opened in {period.label}")
+        return Check(
+            what, False, needs, M_("no ticket was opened in %(period)s", period=period.label)
+        )
+    return Check(
+        what, True, needs, M_("%(n)s tickets opened in %(period)s", n=f"{n:,}", period=period.label)
+    )
 
 
 def service_tables(

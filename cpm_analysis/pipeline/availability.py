@@ -10,7 +10,7 @@ Examples
 >>> from cpm_analysis.periods import parse_period
 >>> ds = generate(200, seed=1).to_dataset().as_of("2024-06")
 >>> [c.analysis for c in checks(ds, parse_period("2024-06"))][-1]
-'Blended assessments'
+'Activity KPIs, campaign response and action follow-up'
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ from cpm_analysis.churn.sufficiency import churn_backtest, churn_model
 from cpm_analysis.data import Dataset
 from cpm_analysis.i18n import M_, join
 from cpm_analysis.periods import Period
+from cpm_analysis.sales import opportunity_check
+from cpm_analysis.service import service_check
 
 
 def checks(
@@ -119,6 +121,12 @@ def checks(
         table(view, "staff", M_("Team scorecards"), period),
         targets(view, period),
         table(view, "assessments", M_("Blended assessments"), period),
+        # page 06: the same checks its sections use
+        opportunity_check(view, period),
+        service_check(view, period),
+        table(
+            view, "activities", M_("Activity KPIs, campaign response and action follow-up"), period
+        ),
     ]
     return out
 
