@@ -93,3 +93,28 @@ def test_page_06_without_the_tables_says_what_is_missing(tmp_path):
     ):
         assert sentence in text, sentence
     assert "<table" not in text.split("## Glossary")[0]
+
+
+def test_page_01_lists_page_06_sections_with_the_same_checks():
+    import dataclasses
+
+    from cpm_analysis.periods import parse_period
+    from cpm_analysis.pipeline.availability import checks
+    from cpm_analysis.sales import opportunity_check
+    from cpm_analysis.service import service_check
+    from cpm_analysis.synthetic import generate
+
+    period = parse_period("2025-06")
+    full = generate(300, seed=1).to_dataset().as_of("2025-06")
+    rows = {str(c.analysis): c for c in checks(full, period)}
+    funnel = rows["The opportunity funnel and sales cycle"]
+    assert funnel == opportunity_check(full, period) and funnel.available
+    assert rows["The complaint drill-down"] == service_check(full, period)
+    assert rows["Activity KPIs, campaign response and action follow-up"].available
+    bare = dataclasses.replace(full, opportunities=None, activities=None, tickets=None)
+    rows = {str(c.analysis): c for c in checks(bare, period)}
+    assert rows["The opportunity funnel and sales cycle"].detail == (
+        "the data has no opportunities table"
+    )
+    assert rows["The complaint drill-down"].detail == "the data has no tickets table"
+    assert not rows["Activity KPIs, campaign response and action follow-up"].available
