@@ -33,6 +33,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +71,8 @@ class Unavailable:
     >>> gone = Unavailable("The churn backtest is not available: one year of orders.")
     >>> bool(gone), gone.available, gone.predictions is gone, gone.drivers().head(3) is gone
     (False, False, True, True)
+    >>> list(gone.index), [n for n in gone.drivers().index]
+    ([], [])
     >>> gone._repr_markdown_()[:25]
     '*The churn backtest is no'
     >>> gone._repr_markdown_()
@@ -103,6 +106,10 @@ class Unavailable:
     def __call__(self, *args: Any, **kwargs: Any) -> Unavailable:
         """Return itself for any call."""
         return self
+
+    def __iter__(self) -> Iterator[Any]:
+        """Yield nothing: without this, iteration would index ``self[0]``, ``self[1]``, ... forever."""
+        return iter(())
 
     def _repr_markdown_(self) -> str:
         if self.shown:

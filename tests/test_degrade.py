@@ -46,6 +46,16 @@ def test_an_unavailable_result_shows_its_sentence_once_and_stands_in_for_the_res
         gone._private  # noqa: B018 - IPython's probes of private names are not answered
 
 
+def test_iterating_an_unavailable_result_ends_at_once():
+    # __getitem__ returns the object itself, so without __iter__ a list comprehension over
+    # ``gone.index`` would run until the kernel ran out of memory (page 04, few repeat buyers)
+    from cpm_analysis.churn.feature_names import labelled_drivers
+
+    gone = Unavailable("x")
+    assert list(gone) == [] and [n for n in gone.drivers().index] == []
+    assert labelled_drivers(gone.drivers().head(12)) is gone
+
+
 def test_chart_skips_the_drawing_when_an_input_is_missing(monkeypatch):
     shown = []
     gone = Unavailable("x")

@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from cpm_analysis.availability import Unavailable
 from cpm_analysis.i18n import M_, Message
 
 _WINDOWED: list[tuple[re.Pattern[str], Callable[[str], Message]]] = [
@@ -122,7 +123,7 @@ def feature_label(name: str) -> str:
     return text.replace("_", " ")
 
 
-def labelled_drivers(drivers: pd.DataFrame) -> pd.DataFrame:
+def labelled_drivers(drivers: pd.DataFrame | Unavailable) -> pd.DataFrame | Unavailable:
     """Return the churn drivers table with each feature shown as what it measures.
 
     Parameters
@@ -137,6 +138,14 @@ def labelled_drivers(drivers: pd.DataFrame) -> pd.DataFrame:
     ...                  index=pd.Index(["days_since_last_order"], name="feature"))
     >>> labelled_drivers(d).index.tolist()
     ['days since the last order']
+
+    A section that is not available comes back as it is:
+
+    >>> gone = Unavailable("The churn backtest is not available: no repeat buyers.")
+    >>> labelled_drivers(gone.drivers().head(12)) is gone
+    True
     """
+    if isinstance(drivers, Unavailable):
+        return drivers
     labels = pd.Index([feature_label(n) for n in drivers.index], dtype=object, name="feature")
     return drivers.set_axis(labels)
