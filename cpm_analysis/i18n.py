@@ -504,6 +504,9 @@ class Translator:
         parts = text.split("; ")
         if len(parts) > 1:
             return "；".join(self.sentence(part) for part in parts)
+        parts = text.split(" / ")  # the reasons of one flag (a scorecard's spared rules)
+        if len(parts) > 1:
+            return " / ".join(self.sentence(part) for part in parts)
         return self.gettext(text)  # recorded as asked for, and shown as it is when untranslated
 
     def _sentence(self, text: str, depth: int) -> str | None:
@@ -513,14 +516,17 @@ class Translator:
         if depth > 4:
             return None
         items = text.split(", ")
+        listed = None
         if len(items) > 1:  # a list: of names, or of phrases (each translated, or the whole)
             if all(self.knows(item) for item in items):
                 return "、".join(self.gettext(item) for item in items)
             shown = [self._sentence(item, depth + 1) for item in items]
+            if all(t is not None for t in shown):
+                return "，".join(t for t in shown if t is not None)
             if all(
                 t is not None or not _WORDY.search(i) for i, t in zip(items, shown, strict=True)
-            ):
-                return "，".join(i if t is None else t for i, t in zip(items, shown, strict=True))
+            ):  # values among the phrases ("within noise in 2025-11, 2025-12"): a template first
+                listed = "，".join(i if t is None else t for i, t in zip(items, shown, strict=True))
         for msgid, pattern in _templates(self.lang, _first_word(text)):
             found = pattern.fullmatch(text)
             if found is None:
@@ -535,7 +541,7 @@ class Translator:
                 continue
             self.used.add(msgid)
             return str(self._catalogue.gettext(msgid) % values)
-        return None
+        return listed
 
     def _value(self, value: Any) -> str:
         """Return a value of a message: a message translated, plain text by :meth:`sentence`."""

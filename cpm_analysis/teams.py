@@ -47,7 +47,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -56,6 +56,7 @@ import pandas as pd
 from cpm_analysis.config import DEFAULT_CONFIG, CPMConfig
 from cpm_analysis.data.dataset import Dataset
 from cpm_analysis.data.protocol import CustomerData
+from cpm_analysis.i18n import M_, Message, join
 from cpm_analysis.kpis.compute import kpi_history
 from cpm_analysis.kpis.context import MISSING_GROUP
 from cpm_analysis.kpis.intervals import kpi_bounds, noise_verdict, rank_within_noise
@@ -74,9 +75,18 @@ AGENT_WEIGHTS: dict[str, float] = dict(_DEFAULTS.agent_weights)
 ``tickets`` is tickets handled."""
 
 ASSESSMENT_WEIGHTS: dict[str, float] = DEFAULT_CONFIG.assessment.weights
+"""Default weights of self- and manager assessment in the assessment score."""
 EVALUATORS: tuple[str, ...] = ("self", "manager", "peer", "subordinate", "customer")
 """Evaluator types of an assessment: ``<type>_score`` columns, weights in ``assessment.*``."""
-"""Default weights of self- and manager assessment in the assessment score."""
+
+_EVALUATOR_SHARE: dict[str, Callable[[str], Message]] = {
+    "self": lambda share: M_("%(share)s self", share=share),
+    "manager": lambda share: M_("%(share)s manager", share=share),
+    "peer": lambda share: M_("%(share)s peer", share=share),
+    "subordinate": lambda share: M_("%(share)s subordinate", share=share),
+    "customer": lambda share: M_("%(share)s customer", share=share),
+}
+"""An evaluator's share of the assessment, as the scorecard's ``blend`` column writes it."""
 
 ASSESSMENT_SHARE = DEFAULT_CONFIG.assessment.share
 """Default share of the assessment score in the composite (the rest is the KPI score)."""
@@ -330,21 +340,31 @@ def _score_period(
     have_both = card["assessment"].notna() & (kpi_score.notna() | (assessment_share >= 1))
     card["composite"] = blended.where(have_both, kpi_score)
     if used:
-        parts = (
-            " + ".join(f"{w:.0%} {e}" for e, w in assessment_weights.items() if w > 0) + f", {used}"
-        )
+        shares = [_EVALUATOR_SHARE[e](f"{w:.0%}") for e, w in assessment_weights.items() if w > 0]
+        parts = M_("%(weights)s, %(period)s", weights=join(" + ", shares), period=used)
         formula = (
-            f"assessment only ({parts})"
+            M_("assessment only (%(parts)s)", parts=parts)
             if assessment_share >= 1
-            else f"{1 - assessment_share:.0%} KPI score + {assessment_share:.0%} assessment "
-            f"({parts})"
+            else M_(
+                "%(kpi)s KPI score + %(share)s assessment (%(parts)s)",
+                kpi=f"{1 - assessment_share:.0%}",
+                share=f"{assessment_share:.0%}",
+                parts=parts,
+            )
         )
-        card["blend"] = np.where(
-            card["assessment"].notna(), formula, "KPI score only (no assessment for this person)"
+        alone = M_("KPI score only (%(reason)s)", reason=M_("no assessment for this person"))
+        card["blend"] = pd.Series(  # a handful of people: messages kept, not numpy strings
+            [formula if ok else alone for ok in card["assessment"].notna()],
+            index=card.index,
+            dtype=object,
         )
     else:
-        reason = "no assessments table" if assessments is None else f"no assessment for {period}"
-        card["blend"] = f"KPI score only ({reason})"
+        reason = (
+            M_("no assessments table")
+            if assessments is None
+            else M_("no assessment for %(period)s", period=str(period))
+        )
+        card["blend"] = M_("KPI score only (%(reason)s)", reason=reason)
     if bounds is not None:  # an assessment is a judgement, not a sample: only the KPIs vary
         share = pd.Series(np.where(have_both, assessment_share, 0.0), index=people)
         for end in ("lower", "upper"):
@@ -412,8 +432,10 @@ def _places(card: pd.DataFrame, score: str, values: pd.Series) -> pd.DataFrame |
     return rank_within_noise(table, value="value")
 
 
-def _others(k: int) -> str:
-    return f"{k} other" if k == 1 else f"{k} others"
+def _within_noise_of(k: int) -> Message:
+    if k == 1:
+        return M_("within noise of %(n)s other", n=k)
+    return M_("within noise of %(n)s others", n=k)
 
 
 def apply_rules(
@@ -513,19 +535,35 @@ def apply_rules(
     last_place: dict[Period, set] = {}
     noisy_last: dict[Period, set] = {}
 
-    def add(period: Period, person: Any, rule: str, reason: str) -> None:
+    def add(period: Period, person: Any, rule: str, reason: Message) -> None:
         records.append({"period": period.label, "person": person, "rule": rule, "reason": reason})
 
     def judge(
-        period: Period, person: Any, rule: str, reason: str, settled: bool, noise: str, spared: str
+        period: Period,
+        person: Any,
+        rule: str,
+        reason: Message,
+        settled: bool,
+        noise: Message,
+        spared: Message,
     ) -> None:
         mode = modes[rule]
         if settled or mode == "ignore":
             add(period, person, rule, reason)
         elif mode == "mark":
-            add(period, person, rule, f"{reason}, but {noise}")
+            add(period, person, rule, M_("%(reason)s, but %(noise)s", reason=reason, noise=noise))
         else:
-            add(period, person, "within_noise", f"{reason}, but {noise}: {spared}")
+            add(
+                period,
+                person,
+                "within_noise",
+                M_(
+                    "%(reason)s, but %(noise)s: %(spared)s",
+                    reason=reason,
+                    noise=noise,
+                    spared=spared,
+                ),
+            )
 
     for period in sorted(by_period):
         values = by_period[period]
@@ -545,10 +583,16 @@ def apply_rules(
                     period,
                     person,
                     "improvement_plan",
-                    f"bottom {bottom} of {n} in {period} (rank {int(best[person])})",
+                    M_(
+                        "bottom %(n)s of %(total)s in %(period)s (rank %(rank)s)",
+                        n=bottom,
+                        total=n,
+                        period=period.label,
+                        rank=int(best[person]),
+                    ),
                     settled=place is None or high > n - bottom,
-                    noise=f"could rank as high as {high} within noise",
-                    spared="no improvement plan",
+                    noise=M_("could rank as high as %(rank)s within noise", rank=high),
+                    spared=M_("no improvement plan"),
                 )
         if penalty and n >= 2:
             for person in values.index[worst == 1]:
@@ -556,10 +600,16 @@ def apply_rules(
                     period,
                     person,
                     "penalty",
-                    f"last of {n} in {period} ({score} {values[person]:.1f})",
+                    M_(
+                        "last of %(total)s in %(period)s (%(score)s %(value)s)",
+                        total=n,
+                        period=period.label,
+                        score=score,
+                        value=f"{values[person]:.1f}",
+                    ),
                     settled=person not in noisy_last[period],
-                    noise=f"within noise of {_others(n - int(rank_best[person]))}",
-                    spared="no penalty",
+                    noise=_within_noise_of(n - int(rank_best[person])),
+                    spared=M_("no penalty"),
                 )
         if reward and n >= 2:
             for person in values.index[best == 1]:
@@ -567,10 +617,16 @@ def apply_rules(
                     period,
                     person,
                     "reward",
-                    f"top performer of {n} in {period} ({score} {values[person]:.1f})",
+                    M_(
+                        "top performer of %(total)s in %(period)s (%(score)s %(value)s)",
+                        total=n,
+                        period=period.label,
+                        score=score,
+                        value=f"{values[person]:.1f}",
+                    ),
                     settled=int(rank_worst[person]) == 1,
-                    noise=f"within noise of {_others(int(rank_worst[person]) - 1)}",
-                    spared="no reward",
+                    noise=_within_noise_of(int(rank_worst[person]) - 1),
+                    spared=M_("no reward"),
                 )
         run = [period.shift(-k) for k in range(review_after - 1, -1, -1)]
         if run and all(p in last_place for p in run):
@@ -580,11 +636,14 @@ def apply_rules(
                     period,
                     person,
                     "review",
-                    f"last place {review_after} periods running "
-                    f"({', '.join(p.label for p in run)})",
+                    M_(
+                        "last place %(n)s periods running (%(periods)s)",
+                        n=review_after,
+                        periods=", ".join(p.label for p in run),
+                    ),
                     settled=not noisy,
-                    noise=f"within noise in {', '.join(noisy)}",
-                    spared="no review",
+                    noise=M_("within noise in %(periods)s", periods=", ".join(noisy)),
+                    spared=M_("no review"),
                 )
     out = pd.DataFrame.from_records(records, columns=["period", "person", "rule", "reason"])
     order = {label: i for i, label in enumerate(RULES)}
@@ -619,14 +678,15 @@ def improvement_causes(card: pd.DataFrame, kpis: list[str], n: int = 2) -> pd.Se
     for person in card.index:  # a handful of people per team
         row = gap.loc[person].dropna()
         worst = row[row < 0].sort_values(kind="stable").index[:n]
-        out[person] = (
-            ", ".join(
-                f"{c.removeprefix('score_')} (score {scores.at[person, c]:.0f} vs team median "
-                f"{median[c]:.0f})"
-                for c in worst
+        out[person] = ", ".join(
+            M_(
+                "%(kpi)s (score %(score)s vs team median %(median)s)",
+                kpi=c.removeprefix("score_"),
+                score=f"{scores.at[person, c]:.0f}",
+                median=f"{median[c]:.0f}",
             )
-            or "no KPI below the team median"
-        )
+            for c in worst
+        ) or M_("no KPI below the team median")
     return pd.Series(out, dtype="str").reindex(card.index)
 
 
@@ -727,7 +787,12 @@ def _scorecard(
     due = (target.last_day + pd.Timedelta(int(plan_days), "D")).strftime("%Y-%m-%d")
     card["plan_due"] = np.where(planned, due, "")
     if planned.any():
-        extra = "; plan due " + due + "; pulled down by " + card["plan_causes"]
+        extra = (
+            "; "
+            + M_("plan due %(date)s", date=due)
+            + "; "
+            + card["plan_causes"].map(lambda causes: M_("pulled down by %(causes)s", causes=causes))
+        )
         card["flag_reasons"] = card["flag_reasons"].where(~planned, card["flag_reasons"] + extra)
     if dataset.staff is not None and "team" in dataset.staff.columns:
         team = dataset.staff.drop_duplicates("staff_id").set_index("staff_id")["team"]

@@ -549,6 +549,37 @@ def test_last_by_a_tiny_margin_on_a_tiny_book_is_not_penalised():
         owner_scorecard(tiny, "2024-06", noise_level=1.5)
 
 
+@pytest.mark.parametrize("mode", ["mark", "spare", "ignore"])
+def test_every_flag_reason_and_blend_reads_in_chinese(mode):
+    import re
+
+    from cpm_analysis.i18n import translator
+
+    zh = translator("zh")
+    tiny = _books(2, {"O1": 200.0, "O2": 150.0, "O3": 100.0, "O4": 20.0})
+    modes = dict.fromkeys(("improvement_plan", "review", "reward", "penalty"), mode)
+    card = owner_scorecard(tiny, "2024-06", kpis=REVENUE_ONLY, penalty=True, within_noise=modes)
+    assert card["flag_reasons"].str.len().gt(0).sum() >= 2
+    frames = _frames()
+    frames["assessments"] = pd.DataFrame(
+        {
+            "staff_id": ["O1", "O2"],
+            "period": "2024-Q2",
+            "self_score": [80, 40],
+            "manager_score": [60, 50],
+            "peer_score": [100, None],
+        }
+    )
+    weights = {"self": 0.3, "manager": 0.7, "peer": 0.5, "customer": 0.2}
+    blends = owner_scorecard(validate_frames(frames), "2024-06", assessment_weights=weights)
+    texts = [*card["flag_reasons"], *blends["blend"]]
+    english = {t: zh.sentence(t) for t in texts if re.search(r"[A-Za-z]{2,}", zh.sentence(t))}
+    assert not {t: z for t, z in english.items() if set(re.findall(r"[A-Za-z]{2,}", z)) != {"KPI"}}
+    assert "18% 自评 + 41% 主管评价 + 29% 同事评价 + 12% 客户评价，2024-Q2" in zh.sentence(
+        blends.loc["O1", "blend"]
+    )
+
+
 def test_clearly_last_on_large_books_is_penalised():
     # 150 customers each: O4's revenue interval lies wholly below everyone else's revenue
     large = _books(150, {"O1": 200.0, "O2": 150.0, "O3": 100.0, "O4": 20.0})

@@ -237,34 +237,3 @@ WORDS: frozenset[str] = frozenset(
 )
 """Words the analyses put in table cells (statuses, trends, verdicts, groups), which a page shows
 in its language (:meth:`~cpm_analysis.i18n.Translator.sentence`)."""
-
-PHRASES: frozenset[str] = frozenset(
-    {
-        N_("bottom %(n)s of %(total)s in %(period)s (rank %(rank)s)"),
-        N_("last of %(total)s in %(period)s (%(score)s %(value)s)"),
-        N_("top performer of %(total)s in %(period)s (%(score)s %(value)s)"),
-        N_("last place %(n)s periods running (%(periods)s)"),
-        N_("%(reason)s, but %(noise)s"),
-        N_("%(reason)s, but %(noise)s: %(spared)s"),
-        N_("within noise of %(n)s others"),
-        N_("within noise of %(n)s other"),
-        N_("could rank as high as %(rank)s within noise"),
-        N_("within noise in %(periods)s"),
-        N_("no penalty"),
-        N_("no reward"),
-        N_("no review"),
-        N_("no improvement plan"),
-        N_("plan due %(date)s"),
-        N_("pulled down by %(causes)s"),
-        N_("%(kpi)s (score %(score)s vs team median %(median)s)"),
-        N_("KPI score only (%(reason)s)"),
-        N_("no assessments table"),
-        N_("no assessment for %(period)s"),
-        N_("no assessment for this person"),
-        N_("assessment only (%(parts)s)"),
-        N_("%(kpi)s KPI score + %(share)s assessment (%(parts)s)"),
-        N_("%(self)s self + %(manager)s manager"),
-    }
-)
-"""The sentences of the team scorecards' flags and blends (:mod:`cpm_analysis.teams`), as
-templates: a page translates them by the template they match."""
