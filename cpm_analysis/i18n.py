@@ -533,6 +533,9 @@ class Translator:
                 continue
             values: dict[str, str] = {}
             for key, value in found.groupdict().items():
+                if key in AS_IS_PLACEHOLDERS:  # the data's own name or code
+                    values[key] = value
+                    continue
                 inner = self._sentence(value, depth + 1)
                 if "; " in value or (inner is None and _WORDY.search(value)):
                     break  # words left over: the wrong template, or the wrong split
@@ -762,6 +765,10 @@ class Translator:
 
 _PLACEHOLDER = re.compile(r"%\(([a-z_0-9]+)\)s|%%")
 _WORD_IN = re.compile(r"[A-Za-z]{2,}")
+AS_IS_PLACEHOLDERS = frozenset({"column", "allowed", "code"})
+"""Placeholders that hold the data's own names and codes (a column, a category's allowed
+values, a KPI id): a sentence matched against a template keeps them as they are."""
+
 _WORDY = re.compile(r"(?<![\w.])[a-z]{2,}(?![\w.])")  # a lower-case word, not an identifier
 
 

@@ -282,3 +282,37 @@ def test_chinese_bold_closes_before_its_punctuation():
         if m.id and isinstance(m.string, str) and _bold_closing_on_punctuation(m.string)
     ]
     assert bad == []
+
+
+def test_every_rejection_reason_reads_in_chinese():
+    """Page 01's rejected-rows tables show each reason of the data contract translated."""
+    from cpm_analysis.data import reasons
+
+    filled = {
+        "column": "order_date",
+        "low": "1",
+        "high": "5",
+        "allowed": "call, visit",
+        "code": "x y",
+    }
+    templates = [
+        value for name, value in vars(reasons).items() if name.isupper() and isinstance(value, str)
+    ]
+    templates += [
+        t for name in ("NON_NUMERIC", "INFINITE") for t in getattr(reasons, name).values()
+    ]
+    templates += [t for t in reasons.ORDER_FAULTS if t]
+    assert len(templates) >= 30
+    zh = translator("zh")
+    left = {}
+    for template in templates:
+        text = template % {k: v for k, v in filled.items() if f"%({k})s" in template}
+        shown = zh.sentence(text)
+        identifiers = {"order_date", "call", "visit", "x", "y", "KPI"}
+        identifiers |= set(re.findall(r"\b[a-z]+_[a-z_]+\b", text))
+        words = set(re.findall(r"[A-Za-z_]{2,}", shown)) - identifiers
+        if shown == text or words - {"customers", "staff", "orders", "true", "false", "won"}:
+            left[text] = shown
+    assert not left, left
+    # a column named by a word stays the column's name, not a translation of the word
+    assert zh.sentence(reasons.missing("amount")) == "缺少 amount"

@@ -26,6 +26,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
+from cpm_analysis.data import reasons
 from cpm_analysis.data.distinct import codes_of, compact, take
 from cpm_analysis.data.schema import TABLES
 from cpm_analysis.data.validate import _Quarantine, check_columns, convert_table
@@ -122,12 +123,7 @@ def best_per_group(
     return best
 
 
-ORDER_FAULTS: tuple[str | None, ...] = (
-    None,
-    "order has rejected lines",
-    "order lines disagree on customer_id",
-    "order lines disagree on status",
-)
+ORDER_FAULTS = reasons.ORDER_FAULTS
 """The reasons :func:`order_faults` gives, by fault code (0: no fault)."""
 
 
@@ -441,14 +437,12 @@ class CheckedLines:
         Returns the kept lines (fresh index) and every rejected line.
         """
         if orders_q.bad.any():
-            reasons = pd.Series(
-                orders_q.reason[orders_q.bad], index=orders["order_id"][orders_q.bad]
-            )
-            columns = pd.Series(orders_q.column[orders_q.bad], index=reasons.index)
+            why = pd.Series(orders_q.reason[orders_q.bad], index=orders["order_id"][orders_q.bad])
+            columns = pd.Series(orders_q.column[orders_q.bad], index=why.index)
             order_id = self.typed["order_id"]
-            hit = isin(order_id, reasons.index) & ~self.q.bad
+            hit = isin(order_id, why.index) & ~self.q.bad
             if hit.any():
-                self.q.add(hit, "customer_id", order_id.map(reasons))
+                self.q.add(hit, "customer_id", order_id.map(why))
                 self.q.column[hit] = order_id[hit].map(columns).to_numpy(dtype=object)
         kept = (
             self.typed.loc[~self.q.bad].reset_index(drop=True) if self.q.bad.any() else self.typed
@@ -474,10 +468,10 @@ def read_lines(
     id_codes: dict[str, tuple[np.ndarray, pd.Index]] = {}
     typed, q = convert_table("order_lines", raw, dayfirst=dayfirst, now=now, codes=id_codes)
     if "line_amount" in typed:
-        q.add(typed["line_amount"].isna().to_numpy(), "line_amount", "missing line_amount")
+        q.add(typed["line_amount"].isna().to_numpy(), "line_amount", reasons.missing("line_amount"))
     else:
         for column in ("quantity", "unit_price"):
-            q.add(typed[column].isna().to_numpy(), column, f"missing {column}")
+            q.add(typed[column].isna().to_numpy(), column, reasons.missing(column))
         typed["line_amount"] = line_amounts(typed)
     order_codes = id_codes["order_id"][0]  # codes_of(typed["order_id"]), computed on the way
     customer_codes = id_codes["customer_id"]

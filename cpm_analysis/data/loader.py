@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from cpm_analysis.data import reasons
 from cpm_analysis.data.dataset import Dataset
 from cpm_analysis.data.excel import EXCEL_SUFFIXES, is_workbook, read_sheet
 from cpm_analysis.data.lines import (
@@ -21,7 +22,6 @@ from cpm_analysis.data.schema import ALL_TABLES, SOURCE_TABLES
 from cpm_analysis.data.supplementary import apply_owners, apply_returns
 from cpm_analysis.data.usability import usability_problems
 from cpm_analysis.data.validate import (
-    NOT_REFUNDED,
     _Quarantine,
     check_columns,
     convert_table,
@@ -259,7 +259,7 @@ def validate_frames(
         orders_q = _Quarantine("orders", orders_typed)  # order faults go back to the lines
         negative = (orders_typed["amount"] < 0).to_numpy()
         refunded = orders_typed["status"].eq("refunded").to_numpy(dtype=bool)
-        orders_q.add(negative & ~refunded, "amount", NOT_REFUNDED)
+        orders_q.add(negative & ~refunded, "amount", reasons.NOT_REFUNDED)
         derived["orders"] = "order_lines"
     else:
         raw_orders = renamed["orders"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cpm_analysis.data import reasons
 from cpm_analysis.data.ids import normalise_ids
 from cpm_analysis.data.validate import check_columns, convert_table
 from cpm_analysis.exceptions import DataValidationError
@@ -54,9 +55,9 @@ def apply_owners(
         )
     typed, q = convert_table("owners", raw)
     value = typed[column].astype("str").str.strip()
-    q.add(value.isna().to_numpy(), column, f"missing {column}")
+    q.add(value.isna().to_numpy(), column, reasons.missing(column))
     dup = value.where(~pd.Series(q.bad, index=value.index)).duplicated() & value.notna()
-    q.add(dup.to_numpy(), column, f"more than one owner for this {column}")
+    q.add(dup.to_numpy(), column, reasons.SECOND_OWNER % {"column": column})
     good = ~q.bad
     owner_of = pd.Series(typed["owner_id"].to_numpy()[good], index=value.to_numpy()[good])
     customers = customers.copy()
@@ -83,6 +84,6 @@ def apply_returns(raw: pd.DataFrame, order_ids: pd.Series) -> tuple[np.ndarray, 
     typed, q = convert_table("returns", raw)
     ids = normalise_ids(order_ids)
     known = isin(typed["order_id"], ids)
-    q.add(~known & typed["order_id"].notna().to_numpy(), "order_id", "order_id not found in orders")
+    q.add(~known & typed["order_id"].notna().to_numpy(), "order_id", reasons.UNKNOWN_ORDER)
     returned = typed["order_id"][~q.bad]
     return isin(ids, returned), q.frame()

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cpm_analysis.data.validate import UNKNOWN_CUSTOMER
+from cpm_analysis.data import reasons
 
 MOST = 0.5
 """More than this share of a table's rows is "most"."""
@@ -77,7 +77,7 @@ def usability_problems(ds: Any, read: Mapping[str, int]) -> list[Problem]:
     n_read = read.get(source_orders, 0)
     if n_read:
         own = rejected.loc[rejected["table"] == source_orders]
-        unknown = own.loc[own["reason"] == UNKNOWN_CUSTOMER]
+        unknown = own.loc[own["reason"] == reasons.UNKNOWN_CUSTOMER]
         if len(unknown) > MOST * n_read:
             theirs = _example(unknown, "customer_id")
             ours = str(ds.customers["customer_id"].iloc[0]) if len(ds.customers) else "none"
@@ -90,7 +90,7 @@ def usability_problems(ds: Any, read: Mapping[str, int]) -> list[Problem]:
                     "customers: are the ids formatted differently in the two tables?",
                 )
             )
-        duplicate = own.loc[own["reason"] == "duplicate order_id"]
+        duplicate = own.loc[own["reason"] == reasons.duplicate("order_id")]
         if source_orders == "orders" and len(duplicate) > MOST * n_read:
             problems.append(
                 Problem(

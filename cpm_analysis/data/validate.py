@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cpm_analysis.data import reasons
 from cpm_analysis.data.dates import compare_dates, parse_datetime, read_dates
 from cpm_analysis.data.distinct import Distinct
 from cpm_analysis.data.ids import factorize_ids, normalise_ids
@@ -32,8 +33,6 @@ from cpm_analysis.frames import isin
 __all__ = ["convert_table", "empty_rejected", "parse_datetime", "validate_table"]
 
 REJECTED_COLUMNS = ["table", "row", "column", "reason", "values"]
-UNKNOWN_CUSTOMER = "customer_id not found in customers"
-NOT_REFUNDED = "negative amount on an order that is not refunded"
 FUTURE_SLACK = pd.Timedelta(days=1)
 """Event dates may be this far after the load time (exports in local time ahead of UTC)."""
 
@@ -193,7 +192,7 @@ def _convert_column(
     if col.kind == "id":
         ids, id_codes, uniques = factorize_ids(raw)
         if col.required:  # a blank or missing id is exactly a missing normalised id
-            q.add(id_codes < 0, col.name, f"missing {col.name}")
+            q.add(id_codes < 0, col.name, reasons.missing(col.name))
         if codes is not None:
             codes[col.name] = (id_codes, uniques)
         return ids
@@ -203,10 +202,10 @@ def _convert_column(
     values_q = _Quarantine(table, distinct.values.to_frame(col.name))
     typed = _convert_cells(col, distinct.values, values_q, table, dayfirst, now)
     if col.required:
-        q.add(distinct.missing, col.name, f"missing {col.name}")
+        q.add(distinct.missing, col.name, reasons.missing(col.name))
     if values_q.bad.any():
-        reasons = np.concatenate([values_q.reason, np.full(1, None, dtype=object)])
-        q.add(distinct.rows(values_q.bad), col.name, reasons[distinct.codes])
+        per_value = np.concatenate([values_q.reason, np.full(1, None, dtype=object)])
+        q.add(distinct.rows(values_q.bad), col.name, per_value[distinct.codes])
     return distinct.expand(typed)
 
 
@@ -221,40 +220,46 @@ def _convert_cells(
     """:func:`_convert_column` on every cell."""
     blank = _blank(raw)
     if col.required:
-        q.add(blank, col.name, f"missing {col.name}")
+        q.add(blank, col.name, reasons.missing(col.name))
     if col.kind == "datetime":
         out, out_of_range, open_ended = read_dates(
             raw, dayfirst=dayfirst, table=table, column=col.name
         )
-        q.add(out_of_range, col.name, "date out of range (before 1900 or after 2262)")
+        q.add(out_of_range, col.name, reasons.DATE_OUT_OF_RANGE)
         dates = out.to_numpy()  # datetime64[ns]: NaT compares False
         if col.name != "churned_at":  # an open-ended contract end reads as still active
-            q.add(open_ended, col.name, "open-ended date (such as 9999-12-31) for an event")
+            q.add(open_ended, col.name, reasons.OPEN_ENDED_DATE)
             latest = (now if now is not None else load_time()) + FUTURE_SLACK
             after = compare_dates(dates, np.greater, latest)
-            q.add(after, col.name, "date after the load time")
-        q.add(np.isnat(dates) & ~blank & ~open_ended, col.name, "unparseable date")
+            q.add(after, col.name, reasons.DATE_AFTER_LOAD)
+        q.add(np.isnat(dates) & ~blank & ~open_ended, col.name, reasons.UNPARSEABLE_DATE)
         return out
     if col.kind in ("amount", "number"):
         out = _to_number(raw)
         bad = out.isna() & ~blank
         what = "amount" if col.kind == "amount" else "number"
-        q.add(bad, col.name, f"non-numeric {what}")
-        q.add(np.isinf(out.to_numpy()), col.name, f"infinite {what}")
+        q.add(bad, col.name, reasons.NON_NUMERIC[what])
+        q.add(np.isinf(out.to_numpy()), col.name, reasons.INFINITE[what])
         if col.bounds is not None:
             lo, hi = col.bounds
             outside = out.notna() & ((out < lo) | (out > hi))
-            q.add(outside, col.name, f"{col.name} outside {lo:g}-{hi:g}")
+            q.add(
+                outside,
+                col.name,
+                reasons.OUTSIDE % {"column": col.name, "low": f"{lo:g}", "high": f"{hi:g}"},
+            )
         return out
     if col.kind == "bool":
         out, bad = _to_bool(raw)
-        q.add(bad, col.name, f"{col.name} is not a yes/no value")
+        q.add(bad, col.name, reasons.NOT_YES_NO % {"column": col.name})
         return out
     if col.kind == "category":
         out = raw.astype("str").str.strip().str.lower().where(~blank, None).astype("str")
         unknown = out.notna() & ~out.isin(col.vocabulary or ())
         allowed = ", ".join(col.vocabulary or ())
-        q.add(unknown, col.name, f"unknown {col.name} (expected {allowed})")
+        q.add(
+            unknown, col.name, reasons.UNKNOWN_CATEGORY % {"column": col.name, "allowed": allowed}
+        )
         return out
     if col.kind == "period":
         from cpm_analysis.periods import parse_period
@@ -269,7 +274,7 @@ def _convert_cells(
             except PeriodError:
                 mapping[value] = None
         labels = text.map(mapping).astype("str")
-        q.add(labels.isna() & text.notna(), col.name, "unparseable period")
+        q.add(labels.isna() & text.notna(), col.name, reasons.UNPARSEABLE_PERIOD)
         return labels
     # text
     out = raw.where(~blank, None)
@@ -393,20 +398,24 @@ def convert_table(
         status = clean["status"] if "status" in clean else None
         refund = status.eq("refunded").to_numpy() if status is not None else False
         negative = (clean["amount"] < 0).to_numpy()
-        q.add(negative & ~refund, "amount", NOT_REFUNDED)
+        q.add(negative & ~refund, "amount", reasons.NOT_REFUNDED)
     if table == "tickets":
         for late in ("first_response_at", "resolved_at"):
             if late in clean:
                 before = (clean[late] < clean["opened_at"]).to_numpy()
-                what = "first response" if late == "first_response_at" else "resolution"
-                q.add(before, late, f"{what} before opening")
+                why = (
+                    reasons.RESPONSE_BEFORE_OPENING
+                    if late == "first_response_at"
+                    else reasons.RESOLUTION_BEFORE_OPENING
+                )
+                q.add(before, late, why)
     if table == "opportunities":
         _opportunity_checks(clean, q)
     if table == "customers" and "churned_at" in clean:
         q.add(
             (clean["churned_at"] < clean["signup_date"]).to_numpy(),
             "churned_at",
-            "churned_at before signup_date",
+            reasons.CHURNED_BEFORE_SIGNUP,
         )
     return clean, q
 
@@ -424,24 +433,24 @@ def _opportunity_checks(clean: pd.DataFrame, q: _Quarantine) -> None:
     ['closed_at before created_at', 'won or lost without closed_at']
     """
     if "amount" in clean:
-        q.add((clean["amount"] < 0).to_numpy(), "amount", "negative opportunity amount")
+        q.add((clean["amount"] < 0).to_numpy(), "amount", reasons.NEGATIVE_OPPORTUNITY)
     if "closed_at" not in clean:
         if "won" in clean:
             decided = clean["won"].notna().to_numpy(dtype=bool)
-            q.add(decided, "won", "won or lost without closed_at")
+            q.add(decided, "won", reasons.DECIDED_WITHOUT_CLOSE)
         return
     closed = clean["closed_at"].notna().to_numpy(dtype=bool)
     before = (clean["closed_at"] < clean["created_at"]).to_numpy(dtype=bool)
-    q.add(before, "closed_at", "closed_at before created_at")
+    q.add(before, "closed_at", reasons.CLOSED_BEFORE_CREATED)
     stage_closed = clean["stage"].eq("closed").to_numpy(dtype=bool, na_value=False)
     if "won" in clean:
         won = clean["won"]
         decided = won.notna().to_numpy(dtype=bool)
-        q.add(decided & ~closed, "won", "won or lost without closed_at")
-        q.add(closed & ~decided, "won", "closed_at without won (true or false)")
+        q.add(decided & ~closed, "won", reasons.DECIDED_WITHOUT_CLOSE)
+        q.add(closed & ~decided, "won", reasons.CLOSED_WITHOUT_WON)
         is_won = won.fillna(False).to_numpy(dtype=bool)
-        q.add(is_won & ~stage_closed, "stage", "won opportunity whose stage is not closed")
-    q.add(stage_closed & ~closed, "closed_at", "stage closed without closed_at")
+        q.add(is_won & ~stage_closed, "stage", reasons.WON_NOT_CLOSED)
+    q.add(stage_closed & ~closed, "closed_at", reasons.CLOSED_STAGE_WITHOUT_DATE)
 
 
 # The registered KPI ids, read when a targets table is validated. The KPI registry
@@ -471,7 +480,8 @@ def _reject_unknown_kpis(targets: pd.DataFrame, q: _Quarantine) -> None:
         raise RuntimeError("targets: no KPI registry (import cpm_analysis.kpis first)")
     kpi = targets["kpi"].astype("str")
     unknown = targets["kpi"].notna() & ~kpi.isin(list(_kpi_ids()))
-    q.add(unknown.to_numpy(dtype=bool), "kpi", "unknown kpi '" + kpi + "'")
+    before, after = reasons.UNKNOWN_KPI.split("%(code)s")
+    q.add(unknown.to_numpy(dtype=bool), "kpi", before + kpi + after)
 
 
 def validate_table(
@@ -549,19 +559,19 @@ def cross_checks(
         key = clean[spec.key]
         candidates = key.where(~pd.Series(q.bad, index=key.index))
         dup = candidates.duplicated(keep="first") & candidates.notna()
-        q.add(dup.to_numpy(), spec.key, f"duplicate {spec.key}")
+        q.add(dup.to_numpy(), spec.key, reasons.duplicate(spec.key))
     if table == "targets":
         _reject_unknown_kpis(clean, q)
     if table == "assessments":
         dup = clean.duplicated(["staff_id", "period"], keep="first") & ~q.bad
-        q.add(dup.to_numpy(), "period", "duplicate assessment for this staff_id and period")
+        q.add(dup.to_numpy(), "period", reasons.DUPLICATE_ASSESSMENT)
     if spec.references_customers and customer_ids is not None:
         unknown = (
             ~isin(clean["customer_id"], customer_ids) & clean["customer_id"].notna().to_numpy()
         )
-        q.add(unknown, "customer_id", UNKNOWN_CUSTOMER)
+        q.add(unknown, "customer_id", reasons.UNKNOWN_CUSTOMER)
     column = STAFF_REFERENCES.get(table)
     if column is not None and staff_ids is not None and column in clean:
         named = clean[column].notna().to_numpy()
         unknown = ~isin(clean[column], staff_ids) & named
-        q.add(unknown, column, f"{column} not found in staff")
+        q.add(unknown, column, reasons.unknown_staff(column))

@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cpm_analysis.data import reasons
 from cpm_analysis.data.dataset import Dataset
 from cpm_analysis.data.loader import normalise_columns
 from cpm_analysis.data.schema import (
@@ -228,7 +229,7 @@ def _row_checks(
         from cpm_analysis.frames import isin
 
         named = typed[column].notna().to_numpy()
-        q.add(~isin(typed[column], staff) & named, column, f"{column} not found in staff")
+        q.add(~isin(typed[column], staff) & named, column, reasons.unknown_staff(column))
     spec = TABLES[table]
     candidate = np.zeros(len(typed), dtype=bool)
     if spec.key is not None and len(candidates):
@@ -283,9 +284,7 @@ def _special_rows(
     keep = bad | final_unknown | settle
     nothing = np.full(len(bad), None, dtype=object)
     column = np.where(bad, q.column, np.where(final_unknown, "customer_id", nothing))
-    reason = np.where(
-        bad, q.reason, np.where(final_unknown, "customer_id not found in customers", nothing)
-    )
+    reason = np.where(bad, q.reason, np.where(final_unknown, reasons.UNKNOWN_CUSTOMER, nothing))
     out = _rejected_frame(table, rows[keep], column[keep], reason[keep], raw.loc[keep])
     key = TABLES[table].key
     out["key"] = pd.array(
@@ -781,9 +780,9 @@ def _validate_customer_table(
     unknown = settled["unknown"].to_numpy(dtype=bool) & ~dup
     rejected_late = settled.loc[dup | unknown].copy()
     rejected_late["column"] = np.where(dup, str(spec.key), "customer_id")[dup | unknown]
-    rejected_late["reason"] = np.where(
-        dup, f"duplicate {spec.key}", "customer_id not found in customers"
-    )[dup | unknown]
+    rejected_late["reason"] = np.where(dup, reasons.duplicate(spec.key), reasons.UNKNOWN_CUSTOMER)[
+        dup | unknown
+    ]
     if len(rejected_late):
         _write_rejected(rejected_late, rejected_dir / f"{table}-settled.parquet")
     dropped = np.sort(rejected_late["row"].to_numpy(dtype=np.int64))
