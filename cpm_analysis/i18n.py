@@ -477,6 +477,16 @@ class Translator:
         self.used.add(message)
         return self._catalogue.gettext(message)
 
+    def listing(self, items: Iterable[Any]) -> str:
+        """Return ``items`` as a list in a sentence: ``a, b`` in English, ``a、b`` in Chinese.
+
+        Examples
+        --------
+        >>> Translator("en").listing(["Ann", "Bo"]), Translator("zh").listing(["Ann", "Bo"])
+        ('Ann, Bo', 'Ann、Bo')
+        """
+        return ("、" if self.lang == "zh" else ", ").join(map(str, items))
+
     def sentence(self, text: Any) -> str:
         """Return a sentence the package wrote as plain English in the report's language.
 

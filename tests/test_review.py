@@ -166,6 +166,28 @@ def test_team_scorecards_and_their_absence(company, no_service):
         teams_review.team_scorecard(company, PERIOD, "manager")
 
 
+def test_the_noise_table_shows_values_in_their_units_and_words_not_codes(company):
+    import re
+
+    from cpm_analysis.i18n import translator
+    from cpm_analysis.kpis.intervals import team_kpi_intervals
+
+    raw = team_kpi_intervals(company.as_of(PERIOD), PERIOD, "owner")
+    for lang in ("en", "zh"):
+        tr = translator(lang)
+        shown = review.noise_table(raw, tr)
+        assert len(shown) == len(raw) and len(shown.columns) == 7
+        text = " ".join(shown.astype(str).to_numpy().ravel())
+        assert "retention_rate" not in text and "complaint_rate" not in text
+        retention = shown.iloc[:, 2][raw["kpi"].eq("retention_rate").to_numpy()]
+        assert retention.str.fullmatch(r"\d+\.\d% ?[(（]\d+\.\d%–\d+\.\d%[)）]").all()
+        assert not shown.iloc[:, 3].str.contains(r"\.\d").any()  # counts are integers
+        if lang == "zh":
+            assert not re.search(r"[a-z]{3,}", text.replace("within noise", "")), text[:300]
+    agents = team_kpi_intervals(company.as_of(PERIOD), PERIOD, "agent")
+    assert review.noise_table(agents).columns[0] == "Agent"
+
+
 # --- risks, actions, summary -------------------------------------------------------------------
 
 

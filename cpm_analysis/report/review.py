@@ -36,6 +36,7 @@ import pandas as pd
 from cpm_analysis.actions import format_number
 from cpm_analysis.clv.forecast import ForecastCheck
 from cpm_analysis.i18n import N_, Translator
+from cpm_analysis.kpis.intervals import TEAM_KPIS
 from cpm_analysis.kpis.scorecard import status_counts
 from cpm_analysis.periods import Period, parse_period
 from cpm_analysis.report.escaping import md_text
@@ -108,9 +109,9 @@ def executive_summary(
         at_risk = [x for x, st in zip(labels, card["status"], strict=True) if st == "at risk"]
         text = tr._("**Targets:** %(met)s of %(rated)s met", met=counts["met"], rated=rated)
         if missed:
-            text += tr._("; missed: %(kpis)s", kpis=", ".join(map(md_text, missed)))
+            text += tr._("; missed: %(kpis)s", kpis=tr.listing(map(md_text, missed)))
         if at_risk:
-            text += tr._("; at risk: %(kpis)s", kpis=", ".join(map(md_text, at_risk)))
+            text += tr._("; at risk: %(kpis)s", kpis=tr.listing(map(md_text, at_risk)))
         parts.append(text + tr._("."))
     else:
         parts.append(tr._("**Targets:** no target set for this period."))
@@ -321,7 +322,9 @@ def team_text(team: TeamScorecard, tr: Translator | None = None) -> str:
             shown = team.names.series(who)
             parts.append(
                 tr._(
-                    "%(flag)s: %(who)s.", flag=tr.gettext(label), who=", ".join(map(md_text, shown))
+                    "%(flag)s: %(who)s.",
+                    flag=tr.gettext(label),
+                    who=tr.listing(map(md_text, shown)),
                 )
             )
     return " ".join(parts)
@@ -345,7 +348,7 @@ def weights_text(team: TeamScorecard, tr: Translator | None = None) -> str:
     table = team.table
     weights = dict(table.attrs.get("weights", {}))
     total = sum(weights.values()) or 1.0
-    listed = ", ".join(
+    listed = tr.listing(
         f"{_kpi_label(k, tr)} {tr.percent(w / total, 0)}" for k, w in weights.items()
     )
     blends = table["blend"].dropna().astype(str).unique() if "blend" in table else []
@@ -439,6 +442,88 @@ def team_table(team: TeamScorecard, tr: Translator | None = None, part: str = "a
             for f, r in zip(table["flags"].fillna(""), reasons.fillna(""), strict=True)
         ]
     return out
+
+
+def noise_table(table: pd.DataFrame, tr: Translator | None = None, names: Any = None) -> Any:
+    """Return the owners' (or agents') rate KPIs with their 90% intervals, for display.
+
+    One row per person and KPI (:func:`~cpm_analysis.kpis.intervals.team_kpi_intervals`): the
+    KPI's name, its value in its unit with the interval (``60.0% (27.2%–85.7%)``), what it is
+    computed from (``3 of 5``; complaints ``among`` the active customers), the place and the
+    places the intervals allow (``1–20``), and the verdict in words. ``names`` (a
+    :class:`~cpm_analysis.staff.StaffNames`) shows each person as the report does.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"owner_id": ["S01"], "kpi": ["retention_rate"], "events": [3],
+    ...     "exposure": [5.0], "rate": [0.6], "lower": [0.272], "upper": [0.857], "rank": [2],
+    ...     "rank_best": [1], "rank_worst": [20], "verdict": ["within noise"]})
+    >>> noise_table(table).iloc[0].tolist()
+    ['S01', 'Customer retention rate', '60.0% (27.2%–85.7%)', '3 of 5', '2', '1–20', 'within noise']
+    """
+    tr = tr if tr is not None else _ENGLISH
+    if not isinstance(table, pd.DataFrame):
+        return table  # a section that is not available: its sentence
+    role = "owner_id" if "owner_id" in table.columns else "agent_id"
+    people = table[role].astype("str") if role in table else pd.Series([], dtype="str")
+    laws = {kpi: law for pairs in TEAM_KPIS.values() for kpi, law in pairs}
+    rows = []
+    for row in table.itertuples(index=False):  # a few rows per person and KPI, not customers
+        unit = _registry_unit(str(row.kpi))
+        ends = [_interval_end(tr, v, unit) for v in (row.lower, row.upper)]
+        events, exposure = tr.integer(float(row.events)), tr.integer(float(row.exposure))
+        rows.append(
+            (
+                _kpi_label(str(row.kpi), tr),
+                tr._(
+                    "%(value)s (%(lower)s–%(upper)s)",
+                    value=kpi_quantity(tr, row.rate, unit),
+                    lower=ends[0],
+                    upper=ends[1],
+                ),
+                _computed_from(tr, str(row.kpi), laws.get(str(row.kpi)), events, exposure),
+                tr.integer(float(row.rank)) if pd.notna(row.rank) else MISSING,
+                tr._(
+                    "%(best)s–%(worst)s",
+                    best=tr.integer(float(row.rank_best)),
+                    worst=tr.integer(float(row.rank_worst)),
+                )
+                if pd.notna(row.rank_best)
+                else MISSING,
+                tr.sentence(str(row.verdict)),
+            )
+        )
+    headers = [
+        N_("KPI"),
+        N_("Value (90% interval)"),
+        N_("Computed from"),
+        N_("Place"),
+        N_("Place within noise"),
+        N_("Verdict"),
+    ]
+    out = pd.DataFrame(rows, columns=[tr.gettext(h) for h in headers], dtype=object)
+    shown = names.series(people) if names is not None else people
+    label = tr.gettext("Owner") if role == "owner_id" else tr.gettext("Agent")
+    out.insert(0, label, np.asarray(shown, dtype=object))
+    return out
+
+
+def _computed_from(tr: Translator, kpi: str, law: Any, events: str, exposure: str) -> str:
+    if law == "binomial":
+        return tr._("%(events)s of %(exposure)s", events=events, exposure=exposure)
+    if kpi == "complaint_rate":
+        return tr._(
+            "%(events)s complaints among %(exposure)s active customers",
+            events=events,
+            exposure=exposure,
+        )
+    return tr._("%(events)s events, exposure %(exposure)s", events=events, exposure=exposure)
+
+
+def _interval_end(tr: Translator, value: Any, unit: str | None) -> str:
+    if value is None or not np.isfinite(float(value)):
+        return MISSING
+    return tr.percent(float(value)) if unit == "share" else tr.number(float(value), 1)
 
 
 def _result_cell(tr: Translator, value: Any, unit: str | None, score: Any) -> str:
