@@ -515,7 +515,8 @@ def column_label(column: str) -> str:
     >>> column_label("owner_id"), column_label("expected_loss")
     ('account owner', 'expected loss')
     """
-    return {"owner_id": "account owner", "clv": "CLV"}.get(column, column.replace("_", " "))
+    known = {"owner_id": M_("account owner"), "clv": "CLV", "segment": M_("segment")}
+    return known.get(column, column.replace("_", " "))
 
 
 def missing_columns(

@@ -42,6 +42,7 @@ from cpm_analysis.availability import Check
 from cpm_analysis.config import DEFAULT_CONFIG
 from cpm_analysis.data.dataset import Dataset
 from cpm_analysis.data.orders import paid_mask
+from cpm_analysis.i18n import M_
 from cpm_analysis.periods import Period, parse_period
 
 RESPONSE_DAYS = DEFAULT_CONFIG.windows.campaign_response_days
@@ -254,13 +255,13 @@ def marketing_tables(
     ['campaigns', 'marketers']
     """
     period = parse_period(period)
-    what, needs = "Campaign response", "activities.campaign"
+    what, needs = M_("Campaign response"), "activities.campaign"
     acts = getattr(view, "activities", None)
     check = None
     if acts is None:
-        check = Check(what, False, needs, "the data has no activities table")
+        check = Check(what, False, needs, M_("the data has no activities table"))
     elif "campaign" not in acts.columns or not acts["campaign"].notna().any():
-        check = Check(what, False, needs, "no activity carries a campaign")
+        check = Check(what, False, needs, M_("no activity carries a campaign"))
     if check is not None:
         return {"campaigns": check.missing(), "marketers": check.missing()}
     assert acts is not None
@@ -273,7 +274,11 @@ def marketing_tables(
             what,
             False,
             needs,
-            f"no campaign contact in the {months} months to {period.label}",
+            M_(
+                "no campaign contact in the %(months)s months to %(period)s",
+                months=months,
+                period=period.label,
+            ),
         )
         return {"campaigns": empty.missing(), "marketers": empty.missing()}
     return {

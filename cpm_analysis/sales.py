@@ -310,7 +310,7 @@ def team_rollups(
     out: dict[str, Any] = {}
     staff = dataset.staff
     if staff is None or "manager_id" not in staff.columns:
-        text = (
+        text = M_(
             "Team roll-ups are not available: they need a staff table with manager_id "
             "(the reporting lines)."
         )

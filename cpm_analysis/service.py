@@ -398,32 +398,37 @@ def service_tables(
             out["by_category"] = complaints_by(view, period, "category")
         else:
             out["by_category"] = Check(
-                "Complaints by category", False, "tickets.category", "the tickets have no category"
+                M_("Complaints by category"),
+                False,
+                "tickets.category",
+                M_("the tickets have no category"),
             ).missing()
         if any(c in view.orders.columns for c in PRODUCT_COLUMNS):
             out["by_product"] = complaints_by(view, period, "product")
         else:
             out["by_product"] = Check(
-                "Complaints by product",
+                M_("Complaints by product"),
                 False,
                 "orders.category",
-                "the orders name no product (product_name, product_id or category)",
+                M_("the orders name no product (product_name, product_id or category)"),
             ).missing()
     has_response = view.tickets is not None and "first_response_at" in view.tickets.columns
     if not has_response and view.surveys is None:
         out["follow_up"] = Check(
-            "The follow-up list",
+            M_("The follow-up list"),
             False,
             "tickets.first_response_at, surveys",
-            "the data has neither ticket response times nor survey answers",
+            M_("the data has neither ticket response times nor survey answers"),
         ).missing()
     else:
         out["follow_up"] = follow_up_list(view, period, sla_hours=sla_hours)
     if view.tickets is None or "agent_id" not in view.tickets.columns:
         why = (
-            "the data has no tickets table" if view.tickets is None else "the tickets name no agent"
+            M_("the data has no tickets table")
+            if view.tickets is None
+            else M_("the tickets name no agent")
         )
-        out["teams"] = Check("CSAT and SLA by team", False, "tickets.agent_id", why).missing()
+        out["teams"] = Check(M_("CSAT and SLA by team"), False, "tickets.agent_id", why).missing()
     else:
         out["teams"] = team_service(view, period, sla_hours=sla_hours)
     return out

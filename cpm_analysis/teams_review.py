@@ -25,6 +25,7 @@ import pandas as pd
 from cpm_analysis import availability
 from cpm_analysis.config import DEFAULT_CONFIG, CPMConfig
 from cpm_analysis.data import Dataset
+from cpm_analysis.i18n import M_
 from cpm_analysis.periods import Period, parse_period
 from cpm_analysis.staff import StaffNames, staff_names
 
@@ -62,7 +63,7 @@ class TeamScorecard:
         from cpm_analysis.availability import Check
 
         if self._missing is None:
-            title = "The owner scorecard" if self.role == "owner" else "The agent scorecard"
+            title = M_("The owner scorecard") if self.role == "owner" else M_("The agent scorecard")
             self._missing = Check(title, False, "", self.note).missing()
         return self._missing
 

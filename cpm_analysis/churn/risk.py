@@ -25,7 +25,7 @@ from cpm_analysis.actions import LEAVING_PROBABILITY
 from cpm_analysis.availability import check_positive, missing_columns
 from cpm_analysis.churn.features import churn_features
 from cpm_analysis.churn.labels import active_customers
-from cpm_analysis.i18n import N_
+from cpm_analysis.i18n import M_, N_
 from cpm_analysis.periods import to_cutoff
 
 CLV_FEATURES = ("p_alive", "expected_purchases_90d")
@@ -250,7 +250,7 @@ def risk_table(scored: pd.DataFrame, n: int = 25) -> pd.DataFrame:
     ['no warning sign', 'no order for 94']
     """
     check_positive("n", n)
-    missing = missing_columns(scored, ("churn_probability", "expected_loss"), "The risk list")
+    missing = missing_columns(scored, ("churn_probability", "expected_loss"), M_("The risk list"))
     if missing is not None:
         return missing
     frame = scored.loc[scored["expected_loss"].notna()]
@@ -272,7 +272,7 @@ def risk_overview(scored: pd.DataFrame) -> pd.DataFrame:
     >>> float(risk_overview(s).loc["A", "expected_loss"])
     3.0
     """
-    missing = missing_columns(scored, ("churn_probability",), "Churn risk by segment")
+    missing = missing_columns(scored, ("churn_probability",), M_("Churn risk by segment"))
     if missing is not None:
         return missing
     frame = scored.loc[scored["churn_probability"].notna()]

@@ -20,6 +20,8 @@ from scipy import linalg, optimize
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
+from cpm_analysis.i18n import M_
+
 # Bounds of the log-parameters: exp(+-20) spans 2e-9 .. 5e8, far beyond any sensible value, and
 # keeps every intermediate quantity finite.
 LOG_BOUND = 20.0
@@ -466,13 +468,19 @@ def maximize_likelihood(
         worst = float(np.max(np.abs(g_final)))
         if worst > max(1e3 * tol, 1e-5):
             converged = False
-            message = f"the gradient is still {worst:.2g} ({message})"
+            message = M_(
+                "the gradient is still %(gradient)s (%(reason)s)",
+                gradient=f"{worst:.2g}",
+                reason=message,
+            )
     bounds_hit = [n for n, v in zip(names, phi, strict=True) if abs(v) >= LOG_BOUND - 1e-6]
     if bounds_hit:
         converged = False
-        message = (
-            f"parameter(s) {', '.join(bounds_hit)} ran to the edge of the search range "
-            f"(exp(+-{LOG_BOUND:g})); the data do not pin them down"
+        message = M_(
+            "parameter(s) %(params)s ran to the edge of the search range (exp(+-%(bound)s)); "
+            "the data do not pin them down",
+            params=", ".join(bounds_hit),
+            bound=f"{LOG_BOUND:g}",
         )
     theta = np.exp(phi)
     value, _ = raw(theta)
@@ -482,9 +490,10 @@ def maximize_likelihood(
         if converged and not np.all(np.isfinite(se)):
             converged = False
             bad = [n for n, v in zip(names, se, strict=True) if not np.isfinite(v)]
-            message = (
-                f"the Hessian is singular at the optimum, so {', '.join(bad)} are not "
-                "identified by the data"
+            message = M_(
+                "the Hessian is singular at the optimum, so %(params)s are not identified by "
+                "the data",
+                params=", ".join(bad),
             )
     if not final:
         try:
@@ -576,6 +585,7 @@ class BaseModel(BaseEstimator):
         }
         self.n_customers_ = int(n_customers)
         self.converged_ = result.converged
+        self.fit_message_ = result.message
         self.n_iter_ = result.n_iter
         self.time_unit_ = summary.attrs.get("time_unit")
         self.at_boundary_ = tuple(
@@ -586,16 +596,34 @@ class BaseModel(BaseEstimator):
         warnings_: list[str] = []
         if not result.converged:
             warnings_.append(
-                f"The {self._model_name} fit did not converge ({result.message}); its figures "
-                "are the best found, not a maximum of the likelihood."
+                M_(
+                    "The %(model)s fit did not converge (%(reason)s); its figures are the best "
+                    "found, not a maximum of the likelihood.",
+                    model=self._model_name,
+                    reason=result.message,
+                )
             )
         if self.at_boundary_:
-            shown = ", ".join(f"{n} = {self.params_[n]:.3g}" for n in self.at_boundary_)
+            edge = {
+                "model": self._model_name,
+                "params": ", ".join(f"{n} = {self.params_[n]:.3g}" for n in self.at_boundary_),
+                "low": f"{1 / NEAR_BOUND:g}",
+                "high": f"{NEAR_BOUND:g}",
+            }
             warnings_.append(
-                f"The {self._model_name} fit pushed {shown} to the edge of the range (below "
-                f"{1 / NEAR_BOUND:g} or above {NEAR_BOUND:g}): the data do not pin "
-                f"{'it' if len(self.at_boundary_) == 1 else 'them'} down, and predictions use "
-                "the limit of the model there."
+                M_(
+                    "The %(model)s fit pushed %(params)s to the edge of the range (below "
+                    "%(low)s or above %(high)s): the data do not pin it down, and predictions "
+                    "use the limit of the model there.",
+                    **edge,
+                )
+                if len(self.at_boundary_) == 1
+                else M_(
+                    "The %(model)s fit pushed %(params)s to the edge of the range (below "
+                    "%(low)s or above %(high)s): the data do not pin them down, and predictions "
+                    "use the limit of the model there.",
+                    **edge,
+                )
             )
         self.fit_warnings_ = warnings_
 
@@ -794,15 +822,25 @@ class PurchaseModel(BaseModel):
         self.no_dropout_ = bool(lapsed < NO_DROPOUT_SHARE or degenerate)
         if self.no_dropout_:
             why = (
-                f"P(alive) is at least {NO_DROPOUT_ALIVE:g} for "
-                f"{1 - NO_DROPOUT_SHARE:.0%} of the repeat buyers or more"
+                M_(
+                    "P(alive) is at least %(alive)s for %(share)s of the repeat buyers or more",
+                    alive=f"{NO_DROPOUT_ALIVE:g}",
+                    share=f"{1 - NO_DROPOUT_SHARE:.0%}",
+                )
                 if lapsed < NO_DROPOUT_SHARE
-                else f"{' and '.join(degenerate)} went to the model's no-dropout limit"
+                else M_(
+                    "%(params)s went to the model's no-dropout limit",
+                    params=" and ".join(degenerate),
+                )
             )
             self.fit_warnings_.append(
-                f"The {self._model_name} fit found no detectable dropout ({why}): the model "
-                "treats almost everyone as still active and its forecasts assume nobody lapses "
-                "(a longer history usually shows who did)."
+                M_(
+                    "The %(model)s fit found no detectable dropout (%(why)s): the model treats "
+                    "almost everyone as still active and its forecasts assume nobody lapses (a "
+                    "longer history usually shows who did).",
+                    model=self._model_name,
+                    why=why,
+                )
             )
 
     def _diagnostic_extras(self) -> dict[str, Any]:

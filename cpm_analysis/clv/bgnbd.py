@@ -72,6 +72,8 @@ class BetaGeoModel(PurchaseModel):
         Distinct ``(frequency, recency, T)`` rows the likelihood was evaluated on.
     converged_ : bool
         Whether the optimiser converged.
+    fit_message_ : str
+        Why the optimiser stopped, in words (for a fit that did not converge, what went wrong).
     at_boundary_ : tuple of str
         Parameters the fit pushed below 1e-6 or above 1e6 (e.g. ``("b",)``: b -> infinity).
     no_dropout_ : bool

@@ -266,6 +266,7 @@ class _CovariateModel(BaseEstimator):
         except np.linalg.LinAlgError:
             se = np.full(k, np.nan)
         self.converged_ = bool(result.success)
+        self.fit_message_ = str(result.message)
         if not self.converged_:
             warnings.warn(
                 f"{self._model_name} with covariates did not converge ({result.message}); try a "

@@ -41,6 +41,7 @@ from cpm_analysis.clv.base import (
     maximize_likelihood,
 )
 from cpm_analysis.clv.base import dot as _dot
+from cpm_analysis.i18n import M_
 
 SPEND_COLUMNS = ("frequency", "monetary_value")
 
@@ -212,7 +213,7 @@ class GammaGammaModel(BaseModel):
         ``p`` (shape of a transaction's value), ``q`` and ``v`` (shape and rate of the
         customers' scale ``nu``); the mean transaction value in the population is
         ``p v / (q - 1)``.
-    log_likelihood_, standard_errors_, n_customers_, converged_, at_boundary_, fit_warnings_
+    log_likelihood_, standard_errors_, n_customers_, converged_, fit_message_, at_boundary_, fit_warnings_
         As for :class:`~cpm_analysis.clv.BetaGeoModel`; ``n_customers_`` counts the repeat
         buyers fitted.
     n_excluded_ : int
@@ -336,9 +337,10 @@ class GammaGammaModel(BaseModel):
         self._store_fit(result, round(n_repeat), summary)
         self.n_excluded_ = int(n_excluded)
         if n_excluded:
-            sentence = (
-                f"The Gamma-Gamma model left out {n_excluded} repeat buyer(s) whose mean spend is "
-                "0 or negative; they are valued at the population mean spend."
+            sentence = M_(
+                "The Gamma-Gamma model left out %(n)s repeat buyer(s) whose mean spend is 0 or "
+                "negative; they are valued at the population mean spend.",
+                n=n_excluded,
             )
             self.fit_warnings_.append(sentence)
             warnings.warn(sentence, UserWarning, stacklevel=2)
@@ -346,10 +348,14 @@ class GammaGammaModel(BaseModel):
         self.observed_mean_spend_ = float(np.average(md, weights=wd))
         if q <= 1.0:
             self.fit_warnings_.append(
-                f"The Gamma-Gamma fit has q = {q:.3g} <= 1, for which the model's mean spend is "
-                "infinite (a heavy tail of large orders); customers without repeat purchases are "
-                f"valued at the observed mean spend of the repeat buyers "
-                f"({self.observed_mean_spend_:.4g}) instead."
+                M_(
+                    "The Gamma-Gamma fit has q = %(q)s <= 1, for which the model's mean spend is "
+                    "infinite (a heavy tail of large orders); customers without repeat "
+                    "purchases are valued at the observed mean spend of the repeat buyers "
+                    "(%(mean)s) instead.",
+                    q=f"{q:.3g}",
+                    mean=f"{self.observed_mean_spend_:.4g}",
+                )
             )
             warnings.warn(
                 f"Gamma-Gamma q = {q:.3g} <= 1: the mean spend in the population is infinite; "

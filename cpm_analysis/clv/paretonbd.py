@@ -158,7 +158,7 @@ class ParetoNBDModel(PurchaseModel):
     params_ : dict
         ``r``, ``alpha`` (purchase rate ~ Gamma(r, alpha)), ``s``, ``beta`` (dropout rate ~
         Gamma(s, beta)), rates per time unit of the summary.
-    log_likelihood_, standard_errors_, n_customers_, n_distinct_rows_, converged_, time_unit_
+    log_likelihood_, standard_errors_, n_customers_, n_distinct_rows_, converged_, fit_message_, time_unit_
         As for :class:`~cpm_analysis.clv.BetaGeoModel`.
     at_boundary_, no_dropout_, fit_warnings_
         The health of the fit, as for :class:`~cpm_analysis.clv.BetaGeoModel` (here no

@@ -575,9 +575,10 @@ def _fit_candidate(fit: Any) -> tuple[Any, str]:
     except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError) as err:
         return None, f"the fit failed: {err}"
     if not getattr(model, "converged_", True):
-        said = [str(w.message) for w in caught]
-        detail = f" ({said[0].split('. Try ')[0]})" if said else ""
-        return model, M_("the fit did not converge%(detail)s", detail=detail)
+        said = getattr(model, "fit_message_", "") or (str(caught[0].message) if caught else "")
+        if not said:
+            return model, M_("the fit did not converge")
+        return model, M_("the fit did not converge (%(detail)s)", detail=said)
     return model, ""
 
 

@@ -39,7 +39,9 @@ def value_by(scored: pd.DataFrame, by: str) -> pd.DataFrame:
     >>> value_by(s, "segment")["clv_share"].tolist()
     [0.5, 0.5]
     """
-    missing = missing_columns(scored, ("clv", by), f"Lifetime value by {column_label(by)}")
+    missing = missing_columns(
+        scored, ("clv", by), M_("Lifetime value by %(group)s", group=column_label(by))
+    )
     if missing is not None:
         return missing
     frame = scored.loc[scored["clv"].notna()]
@@ -70,7 +72,9 @@ def top_customers(scored: pd.DataFrame, by: str = "clv", n: int = 20) -> pd.Data
     ['b']
     """
     check_positive("n", n)
-    missing = missing_columns(scored, (by,), f"Top customers by {column_label(by)}")
+    missing = missing_columns(
+        scored, (by,), M_("Top customers by %(group)s", group=column_label(by))
+    )
     if missing is not None:
         return missing
     columns = [
@@ -320,8 +324,13 @@ def value_intervals(
     at_risk = None
     for name, (measure, by) in tables.items():
         needs = (by,) if measure == "clv" else (by, "churn_probability")
-        title = "lifetime value" if measure == "clv" else "revenue at risk"
-        missing = missing_columns(scored, needs, f"Intervals of {title} by {column_label(by)}")
+        group = column_label(by)
+        what = (
+            M_("Intervals of lifetime value by %(group)s", group=group)
+            if measure == "clv"
+            else M_("Intervals of revenue at risk by %(group)s", group=group)
+        )
+        missing = missing_columns(scored, needs, what)
         if missing is not None:
             out[name] = missing
             continue

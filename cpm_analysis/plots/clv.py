@@ -20,7 +20,7 @@ from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from cpm_analysis.availability import missing_columns
 from cpm_analysis.clv.value import calibration_holdout_report
-from cpm_analysis.i18n import N_
+from cpm_analysis.i18n import M_, N_
 from cpm_analysis.plots.language import _, category
 
 _UNIT_NAMES = {"W": N_("weeks"), "D": N_("days")}
@@ -404,7 +404,7 @@ def plot_clv_distribution(scored: pd.DataFrame, *, ax: Axes | None = None) -> Ax
     >>> "CLV" in ax.get_xlabel()
     True
     """
-    missing = missing_columns(scored, ("clv",), "The distribution of lifetime value")
+    missing = missing_columns(scored, ("clv",), M_("The distribution of lifetime value"))
     if missing is not None:
         missing.display()
         return None
