@@ -775,9 +775,10 @@ class Translator:
 
 _PLACEHOLDER = re.compile(r"%\(([a-z_0-9]+)\)s|%%")
 _WORD_IN = re.compile(r"[A-Za-z]{2,}")
-AS_IS_PLACEHOLDERS = frozenset({"column", "allowed", "code"})
+AS_IS_PLACEHOLDERS = frozenset({"column", "allowed", "code", "params"})
 """Placeholders that hold the data's own names and codes (a column, a category's allowed
-values, a KPI id): a sentence matched against a template keeps them as they are."""
+values, a KPI id, a model's parameter names): a sentence matched against a template keeps them
+as they are."""
 
 _WORDY = re.compile(r"(?<![\w.])[a-z]{2,}(?![\w.])")  # a lower-case word, not an identifier
 

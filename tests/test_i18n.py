@@ -316,3 +316,25 @@ def test_every_rejection_reason_reads_in_chinese():
     assert not left, left
     # a column named by a word stays the column's name, not a translation of the word
     assert zh.sentence(reasons.missing("amount")) == "缺少 amount"
+
+
+def test_the_health_of_a_model_fit_reads_in_chinese():
+    """A fit that did not converge says so on a Chinese page, also from a saved (plain) table."""
+    import warnings
+
+    import pandas as pd
+
+    from cpm_analysis.clv import BetaGeoModel
+
+    s = pd.DataFrame(
+        {"frequency": [0, 1, 2, 0, 3] * 10, "recency": [0, 5, 8, 0, 9] * 10, "T": [10.0] * 50}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = BetaGeoModel().fit(s)
+    assert model.fit_warnings_ and not model.converged_
+    zh = translator("zh")
+    for sentence in [*model.fit_warnings_, f"the fit did not converge ({model.fit_message_})"]:
+        for shown in (zh.sentence(sentence), zh.sentence(str(sentence))):
+            words = set(re.findall(r"\b[a-z]{3,}", shown)) - {"alpha", "beta", "alive"}
+            assert not words, shown
