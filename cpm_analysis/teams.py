@@ -668,7 +668,7 @@ def improvement_causes(card: pd.DataFrame, kpis: list[str], n: int = 2) -> pd.Se
     >>> card = pd.DataFrame({"score_revenue": [90.0, 20.0, 60.0], "score_nps": [50.0, 40.0, 60.0]},
     ...                     index=["ann", "bo", "cy"])
     >>> improvement_causes(card, ["revenue", "nps"])["bo"]
-    'revenue (score 20 vs team median 60), nps (score 40 vs team median 50)'
+    'Revenue (score 20 vs team median 60), Net Promoter Score (score 40 vs team median 50)'
     """
     columns = [f"score_{k}" for k in kpis if f"score_{k}" in card.columns]
     scores = card[columns].astype(float)
@@ -681,13 +681,21 @@ def improvement_causes(card: pd.DataFrame, kpis: list[str], n: int = 2) -> pd.Se
         out[person] = ", ".join(
             M_(
                 "%(kpi)s (score %(score)s vs team median %(median)s)",
-                kpi=c.removeprefix("score_"),
+                kpi=_kpi_name(c.removeprefix("score_")),
                 score=f"{scores.at[person, c]:.0f}",
                 median=f"{median[c]:.0f}",
             )
             for c in worst
         ) or M_("no KPI below the team median")
     return pd.Series(out, dtype="str").reindex(card.index)
+
+
+def _kpi_name(kpi_id: str) -> str:
+    """Return the KPI's English label (a page shows the registry's label in its language)."""
+    try:
+        return get_kpi(kpi_id).label_en
+    except ValueError:
+        return kpi_id
 
 
 def _scorecard(
