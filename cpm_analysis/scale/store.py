@@ -780,9 +780,9 @@ def _validate_customer_table(
     unknown = settled["unknown"].to_numpy(dtype=bool) & ~dup
     rejected_late = settled.loc[dup | unknown].copy()
     rejected_late["column"] = np.where(dup, str(spec.key), "customer_id")[dup | unknown]
-    rejected_late["reason"] = np.where(dup, reasons.duplicate(spec.key), reasons.UNKNOWN_CUSTOMER)[
-        dup | unknown
-    ]
+    rejected_late["reason"] = np.where(
+        dup, reasons.duplicate(str(spec.key)), reasons.UNKNOWN_CUSTOMER
+    )[dup | unknown]
     if len(rejected_late):
         _write_rejected(rejected_late, rejected_dir / f"{table}-settled.parquet")
     dropped = np.sort(rejected_late["row"].to_numpy(dtype=np.int64))
