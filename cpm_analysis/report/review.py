@@ -205,6 +205,33 @@ def scorecard_table(card: pd.DataFrame, tr: Translator | None = None) -> pd.Data
     return out.rename(columns={c: c.capitalize() for c in ("actual", "target")})
 
 
+def headline_table(history: pd.DataFrame, tr: Translator | None = None) -> pd.DataFrame:
+    """Return the headline KPIs by period for display: each value in its KPI's unit.
+
+    :func:`~cpm_analysis.kpis.trends.trend_table` (one row per period, one column per KPI,
+    labelled in the report's language) with every cell written as :func:`kpi_quantity` writes
+    it, so a count is an integer, a share a percentage and a 1-5 score ``4.0 / 5``.
+
+    Examples
+    --------
+    >>> idx = pd.MultiIndex.from_product([["2025-01"], ["active_customers", "csat"]],
+    ...                                  names=["period", "kpi"])
+    >>> h = pd.DataFrame({"value": [388.0, 4.24], "label_en": ["Active customers", "CSAT"],
+    ...                   "label_zh": ["活跃客户数", "客户满意度"]}, index=idx)
+    >>> headline_table(h).iloc[0].tolist()
+    ['388', '4.2 / 5']
+    """
+    from cpm_analysis.kpis.trends import headline_kpis, trend_table
+
+    tr = tr if tr is not None else _ENGLISH
+    table = trend_table(history, lang=tr.lang)
+    out = table.astype(object)
+    for column, kpi_id in zip(table.columns, headline_kpis(history), strict=True):
+        unit = _registry_unit(kpi_id)
+        out[column] = [kpi_quantity(tr, v, unit) for v in table[column]]
+    return out
+
+
 def _registry_unit(kpi_id: str) -> str | None:
     from cpm_analysis.kpis.registry import get_kpi
 
