@@ -134,8 +134,8 @@ def _print_summary(ds: Any) -> None:
             "staff": "the account owners, role sales",
         }.get(table, "")
         click.echo(f"{table} derived from {origin}" + (f" ({how})" if how else ""))
-    others = ds.rejected.loc[~ds.rejected["table"].isin(summary.index)] if len(ds.rejected) else []
-    for table, count in others.groupby("table").size().items() if len(others) else []:
+    others = ds.rejected.loc[~ds.rejected["table"].isin(summary.index)]
+    for table, count in others.groupby("table").size().items():
         click.echo(f"{table:<12} {'applied':>10} {count:>9,}")
     if len(ds.rejected):
         click.echo("\nrejected rows by reason:")
@@ -381,7 +381,7 @@ def report(
     # jsonschema imports rfc3987_syntax, an optional checker of IRI formats that builds a parser
     # grammar for 3-4 s, whenever nbformat is imported; no notebook schema has an IRI format, so
     # the report command goes without it.
-    sys.modules.setdefault("rfc3987_syntax", None)
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     from cpm_analysis.report.lock import ReportLockedError
     from cpm_analysis.report.manifest import OutputFolderError
     from cpm_analysis.report.runner import ReportArgumentError, run_report

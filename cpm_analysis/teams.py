@@ -749,7 +749,7 @@ def _scorecard(
             dataset, periods, by=by, kpis=list(chosen), level=noise_level, sla_hours=sla_hours
         )
     dirs = {k: directions.get(k, get_kpi(k).direction) for k in chosen}
-    cards: dict[str, pd.DataFrame] = {}
+    cards: dict[str | Period, pd.DataFrame] = {}
     for p in periods:
         if p.label not in values.index.get_level_values("period"):
             continue

@@ -914,7 +914,7 @@ class PurchaseModel(BaseModel):
         if np.ndim(tt) == 0:
             values = self._expected_many(np.array([tt]), x, tx, T)[:, 0]
         else:
-            values = self._expected_each(tt, x, tx, T)
+            values = self._expected_each(np.asarray(tt, dtype=np.float64), x, tx, T)
         return pd.Series(values, index=index, name="expected_purchases")
 
     def expected_purchases_over(

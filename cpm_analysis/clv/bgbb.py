@@ -327,7 +327,11 @@ class BetaGeoBetaBinomModel(PurchaseModel):
         """Distinct rows and their log-likelihood."""
         comp = compress_rows({"x": x, "tx": tx, "n": n})
         c = comp.columns
-        return comp, bgbb_log_likelihood(self._theta(), c["x"], c["tx"], c["n"])
+        return comp, bgbb_log_likelihood(self._params4(), c["x"], c["tx"], c["n"])
+
+    def _params4(self) -> tuple[float, float, float, float]:
+        alpha, beta, gamma, delta = self._theta()
+        return alpha, beta, gamma, delta
 
     def _log_p_part(self, x: np.ndarray, n: np.ndarray, extra: float) -> np.ndarray:
         alpha, beta, _, _ = self._theta()
@@ -370,7 +374,7 @@ class BetaGeoBetaBinomModel(PurchaseModel):
         t = self._opportunities(t)
         comp = compress_rows({"x": x, "tx": tx, "n": T, "t": t})
         c = comp.columns
-        ll = bgbb_log_likelihood(self._theta(), c["x"], c["tx"], c["n"])
+        ll = bgbb_log_likelihood(self._params4(), c["x"], c["tx"], c["n"])
         lead = self._log_p_part(c["x"], c["n"], 1.0) - ll
         h = c["t"].astype(np.int64)
         table, inv = self._log_survival_table(c["n"], int(h.max()) if h.size else 0)

@@ -152,11 +152,11 @@ class _CovariateModel(BaseEstimator):
 
     def _pattern_params(
         self, phi: np.ndarray, zp: np.ndarray, zd: np.ndarray
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
+    ) -> tuple[np.ndarray, list[tuple[int, int, float, np.ndarray] | None]]:
         """Natural parameters per pattern (patterns x 4) and each one's design row."""
         blocks = iter(self._blocks(zp.shape[1], zd.shape[1]))
         theta = np.empty((len(zp), len(self._links)))
-        designs = []
+        designs: list[tuple[int, int, float, np.ndarray] | None] = []
         for j, (_, side, sign) in enumerate(self._links):
             if side is None:
                 theta[:, j] = np.exp(phi[j])

@@ -746,4 +746,4 @@ class ShiftedBetaGeoModel(BaseModel):
                 "value_per_period: expected one finite number, or one per customer of data "
                 "(a Series indexed like data)"
             )
-        return pd.Series(derl.to_numpy() * value, index=data.index, name="clv")
+        return pd.Series(np.asarray(derl, dtype=np.float64) * value, index=data.index, name="clv")

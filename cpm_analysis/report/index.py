@@ -227,8 +227,8 @@ def sparkline_svg(
         for s in segments
         if len(s) > 1
     )
-    last_i = max(i for i, v in enumerate(clean) if v is not None)
-    cx, cy = xy(last_i, clean[last_i]).split(",")
+    last_i, last = max((i, v) for i, v in enumerate(clean) if v is not None)
+    cx, cy = xy(last_i, last).split(",")
     body += f'<circle cx="{cx}" cy="{cy}" r="2.5" fill="#d1495b"/>'
     return head + body + "</svg>"
 

@@ -1336,17 +1336,17 @@ def _run_period(
         outcome.seconds = time.perf_counter() - started
         log.info("%s: published %s (%.1f s)", label, final, outcome.seconds)
     except (StepFailed, OSError) as failure:  # OSError: a full disk, a vanished folder
-        err = failure if isinstance(failure, StepFailed) else _write_failed(failure)
-        message = redact_text("\n\n".join(filter(None, [str(err), err.details])))
+        step = failure if isinstance(failure, StepFailed) else _write_failed(failure)
+        message = redact_text("\n\n".join(filter(None, [str(step), step.details])))
         try:
-            kept = keep_failed(staging, out_dir, label, message, manifest)
-            where = f"the failed attempt is kept in {kept}"
+            kept_at = keep_failed(staging, out_dir, label, message, manifest)
+            where = f"the failed attempt is kept in {kept_at}"
         except OSError as again:  # keeping the attempt failed too: remove it
             shutil.rmtree(staging, ignore_errors=True)
             with contextlib.suppress(OSError):
                 manifest.forget(staging)
             where = f"the failed attempt could not be kept: {_os_reason(again)}"
-        outcome.error = f"{redact_text(str(err))} ({where})"
+        outcome.error = f"{redact_text(str(step))} ({where})"
         outcome.seconds = time.perf_counter() - started
         log.error("%s: FAILED %s", label, outcome.error)
         if final.exists():
@@ -1515,5 +1515,6 @@ def _execute_all(
             future.cancel()
         wait(futures)
         for future in futures:
-            if future.done() and not future.cancelled() and future.exception() is not None:
-                raise future.exception()
+            error = None if not future.done() or future.cancelled() else future.exception()
+            if error is not None:
+                raise error

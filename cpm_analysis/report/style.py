@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from cpm_analysis.i18n import normalize_lang, translator
 
@@ -168,7 +168,7 @@ def apply(
     if inline:
         _use_inline_backend()
     plt.style.use("seaborn-v0_8-whitegrid")
-    plt.rcParams.update(RC)
+    plt.rcParams.update(cast(Any, RC))  # RC: matplotlib types its keys as literals
     plt.rcParams["axes.prop_cycle"] = cycler(color=list(PALETTE))
     if font is not None:
         plt.rcParams["font.family"] = "sans-serif"
