@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from cpm_analysis.data.dataset import Dataset
-from cpm_analysis.data.protocol import customer_data
+from cpm_analysis.data.protocol import CustomerData, customer_data
 from cpm_analysis.kpis.context import SLA_HOURS, KPIContext, PreparedData, check_windows
 from cpm_analysis.kpis.registry import KPI, KPIS, KPIUnavailable, get_kpi
 from cpm_analysis.kpis.selection import kpi_dataset
@@ -29,7 +29,7 @@ COLUMNS = [
 ]
 """Columns of :func:`compute_kpis`; :func:`kpi_history` has the same but ``period`` in the index."""
 
-Scores = pd.DataFrame | Mapping[str, pd.DataFrame] | None
+Scores: TypeAlias = pd.DataFrame | Mapping[str, pd.DataFrame] | None
 
 
 def _select(kpis: Iterable[str] | None) -> list[KPI]:
@@ -149,7 +149,7 @@ def _run(
 
 
 def compute_kpis(
-    dataset: Dataset,
+    dataset: CustomerData,
     period: str | Period,
     *,
     by: str | pd.Series | None = None,
@@ -249,7 +249,7 @@ def compute_kpis(
 
 
 def kpi_history(
-    dataset: Dataset,
+    dataset: CustomerData,
     periods: Iterable[str | Period],
     *,
     by: str | pd.Series | None = None,
