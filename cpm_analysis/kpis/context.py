@@ -76,7 +76,7 @@ array([128.68, 532.77, 352.81])
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -183,6 +183,13 @@ def _factorize(values: pd.Series | np.ndarray) -> tuple[np.ndarray, pd.Index]:
     return codes.astype(np.int64), labels
 
 
+def _grouped(groups: np.ndarray | None) -> np.ndarray:
+    """Return the group codes of a table's rows; a table without them cannot give the KPI."""
+    if groups is None:
+        raise KPIUnavailable("needs a table this dataset does not have, or rows without a group")
+    return groups
+
+
 class EventTimes:
     """Event times by customer, for exact vectorised "first event at or after t" lookups.
 
@@ -202,7 +209,7 @@ class EventTimes:
         self.customer = np.asarray(customer, dtype=np.int64)[order]
         self.time = np.asarray(time, dtype=np.int64)[order]
         ordered = np.sort(self.time)  # (np.unique hashes: slower on large int64 arrays)
-        self.distinct = (
+        self.distinct: np.ndarray = (
             ordered[np.append(True, ordered[1:] != ordered[:-1])] if len(ordered) else ordered
         )
         self._width = len(self.distinct) + 1
@@ -215,7 +222,7 @@ class EventTimes:
         A time after everything (int64 max) where there is none.
         """
         customer = np.asarray(customer, dtype=np.int64)
-        side = "right" if strictly_after else "left"
+        side: Literal["left", "right"] = "right" if strictly_after else "left"
         rank = np.searchsorted(self.distinct, np.asarray(after, dtype=np.int64), side=side)
         pos = np.searchsorted(self._keys, customer * self._width + rank, side="left")
         inside = pos < len(self._keys)
@@ -437,7 +444,7 @@ class PreparedData:
                 f"by: expected a column name or a Series by customer_id, got {type(by).__name__}"
             )
         self.groups = self.groups.rename(self.by_name)
-        if self.ticket_group is None and self.has_tickets:
+        if self.ticket_group is None and self.has_tickets and self.cust_group is not None:
             self.ticket_group = self.cust_group[self.t_cust]
         if self.cust_group is not None:
             self.activity_group = self.cust_group[self.a_cust] if self.has_activities else None
@@ -825,7 +832,7 @@ class KPIContext:
         return pd.DataFrame(
             {
                 "customer": p.t_cust[rows],
-                "group": p.ticket_group[rows],
+                "group": _grouped(p.ticket_group)[rows],
                 "opened_at": opened.view("datetime64[ns]"),
                 "response_hours": np.where(responded, (resp - opened) / _HOUR_NS, np.nan),
                 "resolution_hours": np.where(resolved, (res - opened) / _HOUR_NS, np.nan),
@@ -845,7 +852,7 @@ class KPIContext:
         self._require_tickets()
         p = self.prepared
         rows = np.flatnonzero((p.t_open >= self._start) & (p.t_open <= self._end))
-        rows = rows[(p.signup[p.t_cust[rows]] <= self._end) & (p.ticket_group[rows] >= 0)]
+        rows = rows[(p.signup[p.t_cust[rows]] <= self._end) & (_grouped(p.ticket_group)[rows] >= 0)]
         return self._ticket_frame(rows)
 
     @cached_property
@@ -855,7 +862,7 @@ class KPIContext:
         p = self.prepared
         rows = np.flatnonzero((p.t_res >= self._start) & (p.t_res <= self._end))
         rows = rows[(p.signup[p.t_cust[rows]] <= self._end) & (p.t_open[rows] <= self._end)]
-        rows = rows[p.ticket_group[rows] >= 0]
+        rows = rows[_grouped(p.ticket_group)[rows] >= 0]
         return self._ticket_frame(rows)
 
     # --- surveys ------------------------------------------------------------------------------
@@ -879,11 +886,13 @@ class KPIContext:
         if not p.has_activities:
             raise KPIUnavailable("needs the activities table, which this dataset does not have")
         rows = np.flatnonzero((p.a_at >= self._start) & (p.a_at <= self._end))
-        rows = rows[(p.signup[p.a_cust[rows]] <= self._end) & (p.activity_group[rows] >= 0)]
+        rows = rows[
+            (p.signup[p.a_cust[rows]] <= self._end) & (_grouped(p.activity_group)[rows] >= 0)
+        ]
         return pd.DataFrame(
             {
                 "customer": p.a_cust[rows],
-                "group": p.activity_group[rows],
+                "group": _grouped(p.activity_group)[rows],
                 "type": p.a_type[rows],
                 "outcome": p.a_outcome[rows],
                 "at": p.a_at[rows].view("datetime64[ns]"),
@@ -899,11 +908,11 @@ class KPIContext:
         rows = np.flatnonzero(
             (p.p_closed >= self._start) & (p.p_closed <= self._end) & (p.p_created <= self._end)
         )
-        rows = rows[(p.signup[p.p_cust[rows]] <= self._end) & (p.opp_group[rows] >= 0)]
+        rows = rows[(p.signup[p.p_cust[rows]] <= self._end) & (_grouped(p.opp_group)[rows] >= 0)]
         return pd.DataFrame(
             {
                 "customer": p.p_cust[rows],
-                "group": p.opp_group[rows],
+                "group": _grouped(p.opp_group)[rows],
                 "won": p.p_won[rows],
                 "stage": p.p_stage[rows],
                 "cycle_days": (p.p_closed[rows] - p.p_created[rows]) / (24 * _HOUR_NS),
@@ -917,8 +926,8 @@ class KPIContext:
         p = self.prepared
         rows = np.flatnonzero((p.t_open <= self._end) & (p.t_complaint == 1.0))
         rows = rows[(p.signup[p.t_cust[rows]] <= self._end) & (p.t_res[rows] > self._end)]
-        rows = rows[p.ticket_group[rows] >= 0]
-        return pd.DataFrame({"customer": p.t_cust[rows], "group": p.ticket_group[rows]})
+        rows = rows[_grouped(p.ticket_group)[rows] >= 0]
+        return pd.DataFrame({"customer": p.t_cust[rows], "group": _grouped(p.ticket_group)[rows]})
 
     @cached_property
     def at_risk(self) -> pd.DataFrame:
@@ -968,13 +977,17 @@ class KPIContext:
             raise KPIUnavailable("needs column tickets.category, which the data lacks")
         rows = np.flatnonzero((p.t_open >= self._start) & (p.t_open <= self._end))
         rows = rows[p.signup[p.t_cust[rows]] <= self._end]
-        rows = rows[p.t_inquiry[rows] & (p.ticket_group[rows] >= 0)]
+        rows = rows[p.t_inquiry[rows] & (_grouped(p.ticket_group)[rows] >= 0)]
         opened = p.t_open[rows]
         window = opened + int(p.windows.inquiry_order_days * 24 * _HOUR_NS)
         nxt = self.next_paid_order(p.t_cust[rows], opened)
         converted = np.where(nxt <= window, 1.0, np.where(window <= self._end, 0.0, np.nan))
         return pd.DataFrame(
-            {"customer": p.t_cust[rows], "group": p.ticket_group[rows], "converted": converted}
+            {
+                "customer": p.t_cust[rows],
+                "group": _grouped(p.ticket_group)[rows],
+                "converted": converted,
+            }
         )
 
     def next_paid_order(self, customer: np.ndarray, after: np.ndarray) -> np.ndarray:
