@@ -521,10 +521,10 @@ def _route_layout(summary: pd.DataFrame, route: str, with_spend: bool) -> _Layou
     if route == "sBG":
         T, churned = _check_contract_rows(summary, what="summary")
         rows = compress_rows({"T": T, "churned": churned})
-        money = None
+        money: np.ndarray | None = None
         if with_spend:
-            money = check_summary(summary, ["value"], allow_empty=True, allow_negative=("value",))
-            money = money["value"]
+            values = check_summary(summary, ["value"], allow_empty=True, allow_negative=("value",))
+            money = values["value"]
         freqs = np.zeros(1)  # one spend code for everyone: A = 0, B = 1 on the value
         freq_of = np.zeros(len(summary), dtype=np.int64)
     else:
@@ -609,6 +609,7 @@ class _Draw:
             out *= self.given_alive[lay.pair_of[idx]]
         if self.spend_a is not None:
             # customers valued at the mean spend have freq 0 (a zero-frequency entry)
+            assert self.spend_b is not None and lay.money is not None  # set with spend_a
             a = np.append(self.spend_a, self.spend_mean)
             b = np.append(self.spend_b, 0.0)
             f = lay.spend_code[idx]
@@ -859,7 +860,8 @@ def _split(
     n_parts = max(1, min(n_parts, int(key.max()) + 1 if n else 1))
     if n_parts == 1:
         return [None], [(lay, options, codes)]
-    whos, items = [], []
+    whos: list[np.ndarray | None] = []
+    items: list[tuple[_Layout, dict[str, Any], np.ndarray | None]] = []
     per_block = ("weights", "bernoulli")
     for k in range(n_parts):
         who = np.flatnonzero(key % n_parts == k)
@@ -1234,7 +1236,7 @@ def customer_and_group_intervals(
     S2             1178   35876.8  32857.9  38002.0
     """
     opts = IntervalOptions(level, t, horizon_months, discount_rate, time_unit, n_jobs)
-    spec = [(groups, None, False)]
+    spec: list[tuple[Any, np.ndarray | None, bool]] = [(groups, None, False)]
     customers, by_group = _evaluate(draws, summary, quantity, spec, opts, True)
     assert customers is not None
     return customers, by_group[0]
