@@ -331,7 +331,7 @@ def team_text(team: TeamScorecard, tr: Translator | None = None) -> str:
             else tr._("**Agent scorecard not available:**")
         )
         return f"{title} {md_text(tr.gettext(team.note))}" + tr._(".")
-    table = team.table
+    table = _scorecard_table(team)
     flags = table["flags"].fillna("").astype("str")
     ranked = (
         tr._("%(n)s owners ranked by composite score.", n=len(table))
@@ -372,7 +372,7 @@ def weights_text(team: TeamScorecard, tr: Translator | None = None) -> str:
     tr = tr if tr is not None else _ENGLISH
     if not team.available:
         return ""
-    table = team.table
+    table = _scorecard_table(team)
     weights = dict(table.attrs.get("weights", {}))
     total = sum(weights.values()) or 1.0
     listed = tr.listing(
@@ -390,6 +390,13 @@ def weights_text(team: TeamScorecard, tr: Translator | None = None) -> str:
     if len(blends):
         text += tr._("; composite = %(blend)s", blend=tr.sentence(blends[0]))
     return text + "."
+
+
+def _scorecard_table(team: TeamScorecard) -> pd.DataFrame:
+    """Return the scorecard of an available ``team`` (its callers show the sentence otherwise)."""
+    if team.table is None:
+        raise ValueError(f"the {team.role} scorecard is not available: {team.note}")
+    return team.table
 
 
 def _kpi_label(kpi_id: str, tr: Translator) -> str:
@@ -430,7 +437,7 @@ def team_table(team: TeamScorecard, tr: Translator | None = None, part: str = "a
         raise ValueError(f"part: expected 'all', 'results' or 'ranking', got {part!r}")
     if not team.available:
         return team.missing()
-    table = team.table
+    table = _scorecard_table(team)
     results, ranking = part in ("all", "results"), part in ("all", "ranking")
     kpi_ids = list(table.attrs.get("weights", {})) or [
         c.removeprefix("score_") for c in table.columns if c.startswith("score_")
