@@ -3,8 +3,8 @@
 Examples
 --------
 >>> from cpm_analysis.synthetic import generate
->>> ds = generate(300, seed=1).to_dataset()  # doctest: +SKIP
->>> previous_scored(ds, "2025-06")[1]  # doctest: +SKIP
+>>> ds = generate(300, seed=1).to_dataset()
+>>> previous_scored(ds, "2025-06")[1]
 'rescored at the end of 2025-05'
 """
 
@@ -49,8 +49,8 @@ def previous_scored(
     Examples
     --------
     >>> from cpm_analysis.synthetic import generate
-    >>> ds = generate(300, seed=1).to_dataset()  # doctest: +SKIP
-    >>> previous_scored(ds, "2025-06")[1]  # doctest: +SKIP
+    >>> ds = generate(300, seed=1).to_dataset()
+    >>> previous_scored(ds, "2025-06")[1]
     'rescored at the end of 2025-05'
     """
     from cpm_analysis.scoring import score_customers
