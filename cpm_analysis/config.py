@@ -670,7 +670,7 @@ def read_config(path: str | os.PathLike) -> CPMConfig:
 
     Examples
     --------
-    >>> read_config("docs/cpm.example.yaml").ranking.review.after_periods  # doctest: +SKIP
+    >>> read_config("docs/cpm.example.yaml").ranking.review.after_periods
     3
     """
     file = Path(path)

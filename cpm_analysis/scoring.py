@@ -31,9 +31,13 @@ configuration.
 Examples
 --------
 >>> from cpm_analysis.data import load
->>> ds = load("data/sample")  # doctest: +SKIP
->>> result = score_customers(ds, "2025-06", seed=0)  # doctest: +SKIP
->>> result.scored[["segment", "clv", "churn_probability"]].describe()  # doctest: +SKIP
+>>> ds = load("data/sample")
+>>> result = score_customers(ds, "2025-06", seed=0)
+>>> len(result.scored) == len(ds.as_of("2025-06").customers)
+True
+>>> scored = result.scored.dropna(subset=["churn_probability", "clv"])
+>>> bool(scored["churn_probability"].between(0, 1).all()), bool((scored["clv"] >= 0).all())
+(True, True)
 """
 
 from __future__ import annotations

@@ -55,7 +55,9 @@ def summary_rows(data: Any, cutoff: Any) -> pd.DataFrame:
 
     Examples
     --------
-    >>> rows = summary_rows(ds, "2025-06")  # doctest: +SKIP
+    >>> rows = summary_rows(ds, "2025-06")
+    >>> int(rows["n_customers"].sum()) == len(period_summary(ds, "2025-06")), rows.attrs["time_unit"]
+    (True, 'W')
     """
     data = customer_data(data)
     (parts,) = data.gather(
@@ -80,7 +82,10 @@ def fit_on_rows(model: Any, rows: pd.DataFrame) -> Any:
 
     Examples
     --------
-    >>> bg = fit_on_rows(BetaGeoModel(), summary_rows(ds, "2025-06"))  # doctest: +SKIP
+    >>> from cpm_analysis.clv import BetaGeoModel
+    >>> bg = fit_on_rows(BetaGeoModel(), summary_rows(ds, "2025-06"))
+    >>> bg.n_customers_ == len(period_summary(ds, "2025-06")), sorted(bg.params_)
+    (True, ['a', 'alpha', 'b', 'r'])
     """
     spend = hasattr(model, "expected_spend")
     columns = SPEND_COLUMNS if spend else PURCHASE_COLUMNS
@@ -116,7 +121,10 @@ def score_frame(
 
     Examples
     --------
-    >>> score_frame(period_summary(ds, "2025-06"), bg, gg).columns[-1]  # doctest: +SKIP
+    >>> from cpm_analysis.clv import BetaGeoModel, GammaGammaModel
+    >>> rows = summary_rows(ds, "2025-06")
+    >>> bg, gg = fit_on_rows(BetaGeoModel(), rows), fit_on_rows(GammaGammaModel(), rows)
+    >>> score_frame(period_summary(ds, "2025-06"), bg, gg).columns[-1]
     'clv'
     """
     from cpm_analysis.clv.value import customer_lifetime_value
@@ -164,7 +172,12 @@ def score_summary(
 
     Examples
     --------
-    >>> scores = score_summary(ds, "2025-06", bg, gg)  # doctest: +SKIP
+    >>> from cpm_analysis.clv import BetaGeoModel, GammaGammaModel
+    >>> rows = summary_rows(ds, "2025-06")
+    >>> bg, gg = fit_on_rows(BetaGeoModel(), rows), fit_on_rows(GammaGammaModel(), rows)
+    >>> scores = score_summary(ds, "2025-06", bg, gg)
+    >>> len(scores) == len(period_summary(ds, "2025-06")), "clv" in scores
+    (True, True)
     """
     data = customer_data(data)
     return data.map_customers(

@@ -242,9 +242,13 @@ def forecast_check(
     Examples
     --------
     >>> from cpm_analysis.synthetic import generate
-    >>> ds = generate(400, seed=1).to_dataset()  # doctest: +SKIP
-    >>> prev, src = previous_scored(ds, "2025-06")  # doctest: +SKIP
-    >>> forecast_check(ds, "2025-06", prev).purchases.loc["total"]  # doctest: +SKIP
+    >>> ds = generate(400, seed=1).to_dataset()
+    >>> from cpm_analysis.pipeline.previous import previous_scored
+    >>> prev, src = previous_scored(ds, "2025-06")
+    >>> src
+    'rescored at the end of 2025-05'
+    >>> sorted(forecast_check(ds, "2025-06", prev).purchases.loc["total"].index)
+    ['actual', 'customers', 'error', 'predicted']
     """
     from sklearn.metrics import roc_auc_score
 

@@ -74,7 +74,10 @@ def kpi_dataset(
 
     Examples
     --------
-    >>> small = kpi_dataset(ds, [parse_period("2025-06")])  # doctest: +SKIP
+    >>> from cpm_analysis.periods import parse_period
+    >>> small = kpi_dataset(ds, [parse_period("2025-06")])
+    >>> len(small.orders) < len(ds.orders), len(small.customers) <= len(ds.customers)
+    (True, True)
     """
     data = customer_data(data)
     start = min(p.previous().previous().start for p in periods)
