@@ -78,6 +78,9 @@ def read_store(work_dir: str | os.PathLike) -> Dataset:
 
     Examples
     --------
+    Not run by the doctests (it needs a store the Dask engine wrote; ``tests/test_scale.py``
+    reads one):
+
     >>> ds = read_store("reports/.store")  # doctest: +SKIP
     """
     work = Path(work_dir)

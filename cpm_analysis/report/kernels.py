@@ -26,6 +26,8 @@ next notebook; a notebook whose cell raised leaves its kernel in use (the next o
 
 Examples
 --------
+Not run by the doctests (it starts two Jupyter kernels; ``tests/test_report_kernels.py`` does):
+
 >>> with KernelPool(2) as pool:  # doctest: +SKIP
 ...     future = pool.submit(lambda kernel: kernel.execute(path, output, {}, cwd=folder))
 ...     future.result()

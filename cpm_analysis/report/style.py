@@ -89,6 +89,9 @@ def cjk_font() -> str:
 
     Examples
     --------
+    Not run by the doctests (the answer depends on the fonts installed;
+    ``tests/test_report_style.py`` checks it where CI installs one):
+
     >>> cjk_font() in CJK_FONTS  # doctest: +SKIP
     True
     """
