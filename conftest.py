@@ -13,11 +13,15 @@ names are defined in every example without an import (an example may define its 
   ``X``, the churn labels (90 days) and features of the sample at 2025-06, ``model``, a
   ``ChurnModel(model="logistic", random_state=0)`` fitted on them, ``clv``, a 12-month CLV per customer, and
   ``result``, a small backtest (two cutoffs, a logistic model);
+- in the Dask engine's modules (``cpm_analysis.scale``) also ``dask_ds``, the bundled sample
+  loaded into a store by the Dask engine (``load("data/sample", engine="dask", ...)``); their
+  examples run on Dask's synchronous scheduler, without a cluster;
 - ``tmp``: a fresh temporary folder (a :class:`pathlib.Path`) for examples that write files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -85,6 +89,17 @@ def _churn_globals(_doctest_globals: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
+def _dask_globals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    import dask
+
+    from cpm_analysis import load
+
+    with dask.config.set(scheduler="synchronous"):
+        store = tmp_path_factory.mktemp("dask-store")
+        return {"dask_ds": load(ROOT / "data" / "sample", engine="dask", work_dir=store)}
+
+
+@pytest.fixture(scope="session")
 def _doctest_globals() -> dict[str, Any]:
     import matplotlib
 
@@ -107,6 +122,12 @@ def _doctest_setup(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: 
     namespace.update(request.getfixturevalue("_doctest_globals"))
     if ".churn" in request.node.name:
         namespace.update(request.getfixturevalue("_churn_globals"))
+    dask_config: Any = contextlib.nullcontext()
+    if ".scale" in request.node.name:
+        import dask
+
+        namespace.update(request.getfixturevalue("_dask_globals"))
+        dask_config = dask.config.set(scheduler="synchronous")
     namespace["tmp"] = tmp_path
     monkeypatch.chdir(ROOT)
     import matplotlib as mpl
@@ -114,6 +135,7 @@ def _doctest_setup(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: 
     # every example starts from matplotlib's defaults, whatever a test or an example that
     # applied the report style (``style.apply()``) left behind, and leaves them as it found them
     with (
+        dask_config,
         threadpool_limits(limits=1),
         pd.option_context("display.width", 100, "display.max_columns", 8),
         mpl.rc_context(),

@@ -28,12 +28,13 @@ would be kept; with 10 million customers the chance for one unknown id is about 
 
 Examples
 --------
-Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+The examples run on Dask's synchronous scheduler; with a cluster (``cpm report --engine dask``)
+the same calls run on its workers.
 
 >>> from cpm_analysis import load
->>> ds = load("data/sample", engine="dask", work_dir="/tmp/cpm-store")  # doctest: +SKIP
->>> ds.counts["orders"]  # doctest: +SKIP
-{'read': 15231, 'kept': 15220, 'rejected': 11}
+>>> ds = load("data/sample", engine="dask", work_dir=tmp / "store")
+>>> ds.counts["orders"]
+{'read': 15765, 'kept': 15735, 'rejected': 30}
 """
 
 from __future__ import annotations
@@ -325,9 +326,10 @@ def gather(*frames: Any) -> list[pd.DataFrame]:
 
     Examples
     --------
-    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
-
-    >>> measures, = gather(lazy_measures)  # doctest: +SKIP
+    >>> import dask.dataframe as dd
+    >>> (frame,) = gather(dd.from_pandas(pd.DataFrame({"a": [1, 2, 3]}), npartitions=2))
+    >>> frame["a"].tolist()
+    [1, 2, 3]
     """
     import dask
 
@@ -422,10 +424,10 @@ class DaskDataset:
 
     Examples
     --------
-    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+    ``dask_ds`` is the bundled sample loaded by the Dask engine:
 
-    >>> ds = load("data/big", engine="dask")  # doctest: +SKIP
-    >>> ds.as_of("2025-06").collect().orders["order_date"].max()  # doctest: +SKIP
+    >>> dask_ds.as_of("2025-06").collect().orders["order_date"].max() <= pd.Timestamp("2025-07")
+    True
     """
 
     customers: Any
@@ -469,9 +471,7 @@ class DaskDataset:
 
         Examples
         --------
-        Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
-
-        >>> ds.as_of("2024-06").cutoff  # doctest: +SKIP
+        >>> dask_ds.as_of("2024-06").cutoff
         Timestamp('2024-06-30 23:59:59.999999999')
         """
         from cpm_analysis.periods import to_cutoff
@@ -521,10 +521,12 @@ class DaskDataset:
 
         Examples
         --------
-        Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
-
-        >>> ds.map_customers(lambda b: b.orders.groupby("customer_id").size().to_frame("n"),
-        ...                  meta=pd.DataFrame({"n": pd.Series(dtype="int64")}))  # doctest: +SKIP
+        >>> lazy = dask_ds.map_customers(
+        ...     lambda b: b.orders.groupby("customer_id").size().to_frame("n"),
+        ...     meta=pd.DataFrame({"n": pd.Series(dtype="int64")}),
+        ... )
+        >>> list(lazy.columns), int(lazy["n"].sum().compute()) == dask_ds.counts["orders"]["kept"]
+        (['n'], True)
         """
         import dask
         import dask.dataframe as dd
@@ -555,7 +557,12 @@ class DaskDataset:
 
         Examples
         --------
-        >>> (sizes,) = ds.gather(ds.map_customers(count_orders))  # doctest: +SKIP
+        >>> def count_orders(bucket):
+        ...     return bucket.orders.groupby("customer_id").size().to_frame("n")
+        >>> meta = pd.DataFrame({"n": pd.Series(dtype="int64")})
+        >>> (sizes,) = dask_ds.gather(dask_ds.map_customers(count_orders, meta=meta))
+        >>> int(sizes["n"].sum()) == dask_ds.counts["orders"]["kept"]
+        True
         """
         return gather(*results)
 
@@ -567,9 +574,9 @@ class DaskDataset:
 
         Examples
         --------
-        Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
-
-        >>> small = ds.collect()  # doctest: +SKIP
+        >>> small = dask_ds.collect()
+        >>> type(small).__name__, len(small.orders) == dask_ds.counts["orders"]["kept"]
+        ('Dataset', True)
         """
         ds = read_store(self.work_dir)
         return ds.as_of(self.cutoff) if self.cutoff is not None else ds
@@ -579,9 +586,8 @@ class DaskDataset:
 
         Examples
         --------
-        Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
-
-        >>> ds.last_date()  # doctest: +SKIP
+        >>> dask_ds.last_date() == dask_ds.collect().last_date()
+        True
         """
         import dask
 
@@ -599,9 +605,8 @@ class DaskDataset:
 
         Examples
         --------
-        Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
-
-        >>> ds.summary().loc["orders", "rows"]  # doctest: +SKIP
+        >>> int(dask_ds.summary().loc["orders", "rows"]) == dask_ds.counts["orders"]["kept"]
+        True
         """
         import dask
 
@@ -668,9 +673,8 @@ def open_store(work_dir: str | os.PathLike) -> DaskDataset:
 
     Examples
     --------
-    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
-
-    >>> ds = open_store("/tmp/cpm-store")  # doctest: +SKIP
+    >>> open_store(dask_ds.work_dir).counts == dask_ds.counts
+    True
     """
     from cpm_analysis.scale import require_dask
 
@@ -857,9 +861,9 @@ def load_dask(
 
     Examples
     --------
-    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
-
-    >>> ds = load_dask("data/sample", work_dir="/tmp/cpm-store")  # doctest: +SKIP
+    >>> ds = load_dask("data/sample", work_dir=tmp / "store")
+    >>> ds.counts["customers"]["kept"] == dask_ds.counts["customers"]["kept"]
+    True
     """
     from cpm_analysis.data.loader import MAPPING_FILE, _read_file, _read_mapping
     from cpm_analysis.scale import require_dask
