@@ -8,13 +8,15 @@ Parquet (:func:`score_clv`).
 
 Examples
 --------
-Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+On the sample loaded by the Dask engine (``dask_ds``; Dask's synchronous scheduler here):
 
 >>> from cpm_analysis.clv import BetaGeoModel, GammaGammaModel, rfm_summary
->>> summary = rfm_summary(ds, observation_end="2025-12-31")  # doctest: +SKIP
->>> bg = fit_on_distinct(BetaGeoModel(), summary)  # doctest: +SKIP
->>> gg = fit_on_distinct(GammaGammaModel(), summary)  # doctest: +SKIP
->>> score_clv(summary, bg, gg, path="out/scored")  # doctest: +SKIP
+>>> summary = rfm_summary(dask_ds, observation_end="2025-12-31")
+>>> bg = fit_on_distinct(BetaGeoModel(), summary)
+>>> gg = fit_on_distinct(GammaGammaModel(), summary)
+>>> written = score_clv(summary, bg, gg, path=tmp / "scored")
+>>> sorted(p.suffix for p in (tmp / "scored").iterdir())[-1]
+'.parquet'
 """
 
 from __future__ import annotations
@@ -41,7 +43,12 @@ def orders_dataset(orders: Any, customer_col: str = "customer_id") -> Any:
 
     Examples
     --------
-    >>> rfm_summary(orders_dataset(dask_orders), observation_end="2025-12-31")  # doctest: +SKIP
+    >>> import dask.dataframe as dd
+    >>> from cpm_analysis.clv import rfm_summary
+    >>> dask_orders = dd.from_pandas(dask_ds.collect().orders, npartitions=2)
+    >>> summary = rfm_summary(orders_dataset(dask_orders), observation_end="2025-12-31")
+    >>> len(summary) == len(rfm_summary(dask_ds, observation_end="2025-12-31"))
+    True
     """
     from cpm_analysis.data.storefile import plain_strings
     from cpm_analysis.scale.store import DaskDataset
@@ -69,10 +76,10 @@ def distinct_rows(summary: Any, columns: tuple[str, ...] = PURCHASE_COLUMNS) -> 
 
     Examples
     --------
-    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
-
-    >>> rows = distinct_rows(summary)  # doctest: +SKIP
-    >>> rows["n_customers"].sum() == len(summary)  # doctest: +SKIP
+    >>> from cpm_analysis.clv import rfm_summary
+    >>> summary = rfm_summary(dask_ds, observation_end="2025-12-31")
+    >>> rows = distinct_rows(summary)
+    >>> bool(rows["n_customers"].sum() == len(summary))
     True
     """
     counts = summary.groupby(list(columns)).size(split_out=1).compute()
@@ -87,9 +94,10 @@ def fit_on_distinct(model: Any, summary: Any, time_unit: str = "W") -> Any:
 
     Examples
     --------
-    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
-
-    >>> bg = fit_on_distinct(BetaGeoModel(), summary)  # doctest: +SKIP
+    >>> from cpm_analysis.clv import BetaGeoModel, rfm_summary
+    >>> bg = fit_on_distinct(BetaGeoModel(), rfm_summary(dask_ds, observation_end="2025-12-31"))
+    >>> sorted(bg.params_)
+    ['a', 'alpha', 'b', 'r']
     """
     spend = hasattr(model, "expected_spend")
     source = summary[summary["frequency"] > 0] if spend else summary
@@ -126,9 +134,12 @@ def score_clv(
 
     Examples
     --------
-    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
-
-    >>> score_clv(summary, bg, gg, path="out/scored")  # doctest: +SKIP
+    >>> from cpm_analysis.clv import BetaGeoModel, GammaGammaModel, rfm_summary
+    >>> summary = rfm_summary(dask_ds, observation_end="2025-12-31")
+    >>> bg = fit_on_distinct(BetaGeoModel(), summary)
+    >>> gg = fit_on_distinct(GammaGammaModel(), summary)
+    >>> score_clv(summary, bg, gg, path=tmp / "scored") == str(tmp / "scored")
+    True
     """
     import dask
 
