@@ -2,7 +2,7 @@
 
 Examples
 --------
-Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+Not run by the doctests (it starts worker processes; ``tests/test_scale.py`` does):
 
 >>> from cpm_analysis.scale.cluster import start_client
 >>> client = start_client(n_workers=2, memory_limit="2GB")  # doctest: +SKIP
@@ -82,7 +82,7 @@ def start_client(
 
     Examples
     --------
-    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+    Not run by the doctests (it needs a running scheduler at that address):
 
     >>> client = start_client("tcp://scheduler:8786")  # doctest: +SKIP
     """
@@ -109,7 +109,7 @@ def close_client(client: Any) -> None:
 
     Examples
     --------
-    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+    Not run by the doctests (it needs the client of :func:`start_client`):
 
     >>> close_client(client)  # doctest: +SKIP
     """
@@ -127,9 +127,12 @@ def broadcast(value: Any) -> Any:
 
     Examples
     --------
-    Not run as a doctest: it needs a Dask cluster (the parity tests in ``tests/test_scale*.py`` do).
+    Without a distributed client (here), a delayed value:
 
-    >>> hashes = broadcast(np.arange(10))  # doctest: +SKIP
+    >>> import numpy as np
+    >>> hashes = broadcast(np.arange(10))
+    >>> type(hashes).__name__, int(hashes.compute().sum())
+    ('Delayed', 45)
     """
     import dask
     from distributed import get_client
