@@ -13,7 +13,8 @@ names are defined in every example without an import (an example may define its 
   ``X``, the churn labels (90 days) and features of the sample at 2025-06, ``model``, a
   ``ChurnModel(model="logistic", random_state=0)`` fitted on them, ``clv``, a 12-month CLV per customer, and
   ``result``, a small backtest (two cutoffs, a logistic model);
-- in the Dask engine's modules (``cpm_analysis.scale``) also ``dask_ds``, the bundled sample
+- in the Dask engine's modules (``cpm_analysis.scale``, ``cpm_analysis.data.storefile``) also
+  ``dask_ds``, the bundled sample
   loaded into a store by the Dask engine (``load("data/sample", engine="dask", ...)``); their
   examples run on Dask's synchronous scheduler, without a cluster;
 - ``tmp``: a fresh temporary folder (a :class:`pathlib.Path`) for examples that write files.
@@ -123,7 +124,7 @@ def _doctest_setup(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: 
     if ".churn" in request.node.name:
         namespace.update(request.getfixturevalue("_churn_globals"))
     dask_config: Any = contextlib.nullcontext()
-    if ".scale" in request.node.name:
+    if ".scale" in request.node.name or ".storefile" in request.node.name:
         import dask
 
         namespace.update(request.getfixturevalue("_dask_globals"))

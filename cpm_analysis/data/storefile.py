@@ -78,10 +78,11 @@ def read_store(work_dir: str | os.PathLike) -> Dataset:
 
     Examples
     --------
-    Not run by the doctests (it needs a store the Dask engine wrote; ``tests/test_scale.py``
-    reads one):
+    ``dask_ds`` is the bundled sample loaded by the Dask engine:
 
-    >>> ds = read_store("reports/.store")  # doctest: +SKIP
+    >>> ds = read_store(dask_ds.work_dir)
+    >>> len(ds.orders) == dask_ds.counts["orders"]["kept"]
+    True
     """
     work = Path(work_dir)
     manifest = json.loads((work / MANIFEST).read_text(encoding="utf-8"))
