@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cpm_analysis.actions import call_list_actions
 from cpm_analysis.config import DEFAULT_CONFIG
 from cpm_analysis.data.orders import paid_mask
 from cpm_analysis.i18n import M_, N_, Translator, join
@@ -176,11 +177,7 @@ def customer_action_list(
             strict=True,
         )
     ]
-    actions = (
-        rows["recommended_action"].astype("str").to_numpy()
-        if "recommended_action" in rows
-        else "Call the customer about their recent experience and needs."
-    )
+    actions = call_list_actions(rows).astype("str").to_numpy()
     out["action"] = np.where(group == "holdout", "Hold out: do not contact this period", actions)
     out["due_date"] = (period.last_day + pd.Timedelta(due_days, "D")).strftime("%Y-%m-%d")
     out["churn_probability"] = probability.reindex(rows.index).to_numpy()

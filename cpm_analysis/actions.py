@@ -73,6 +73,48 @@ def risk_aware_actions(
     return out
 
 
+CHECK_IN_ACTION = N_(
+    "Check-in call from the account owner: much value is at stake and the risk is rising; ask "
+    "how things are going and fix open issues before any reward or upsell."
+)
+"""The action of a call-list customer of a rewarding or growing segment who is not (yet) more
+likely than not to churn."""
+
+REWARDING_GROUPS: frozenset[str] = frozenset({"top", "growth"})
+"""Segment groups whose actions reward or grow the customer (loyalty perks, upsell, membership):
+the wrong message to a customer on the call list."""
+
+DEFAULT_CALL_ACTION = N_("Call the customer about their recent experience and needs.")
+"""The action of a call-list customer when the scored table has no segment actions."""
+
+
+def call_list_actions(rows: pd.DataFrame) -> pd.Series:
+    """Return the action of each customer on a call list (the largest expected losses).
+
+    A call list ranks its customers as the ones to keep, so none of them gets a loyalty reward
+    or an upsell: a customer more likely than not to churn already has the retention call
+    (:func:`risk_aware_actions`); one of a rewarding or growing segment group
+    (:data:`REWARDING_GROUPS`) below that gets a check-in call (:data:`CHECK_IN_ACTION`); the
+    at-risk and lapsed segments keep their win-back actions.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"recommended_action": ["Reward loyalty", "Win-back offer"],
+    ...                      "segment_group": ["top", "at_risk"], "churn_probability": [0.3, 0.3]})
+    >>> call_list_actions(rows).str[:14].tolist()
+    ['Check-in call ', 'Win-back offer']
+    """
+    if "recommended_action" not in rows:
+        return pd.Series(DEFAULT_CALL_ACTION, index=rows.index, dtype=object)
+    out = rows["recommended_action"].astype(object).copy()
+    if "segment_group" in rows:
+        probability = pd.to_numeric(rows.get("churn_probability"), errors="coerce")
+        rewarding = rows["segment_group"].isin(REWARDING_GROUPS).to_numpy()
+        below = ~(probability.to_numpy(dtype=float, na_value=np.nan) >= LEAVING_PROBABILITY)
+        out[rewarding & below] = CHECK_IN_ACTION
+    return out
+
+
 def biggest_risks(card: pd.DataFrame, scored: pd.DataFrame | None, n: int = 3) -> pd.DataFrame:
     """Return the ``n`` biggest risks of the period, each with its evidence.
 

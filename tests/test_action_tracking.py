@@ -53,6 +53,24 @@ def test_the_list_holds_the_largest_losses_with_owner_reason_and_due_date():
     assert set(actions["owner_id"]) <= {"S001", "S002"}
 
 
+def test_nobody_on_the_call_list_gets_a_loyalty_reward_or_an_upsell():
+    from cpm_analysis.actions import CHECK_IN_ACTION, LEAVING_ACTION
+    from cpm_analysis.churn.risk import risk_table
+
+    scored = _scored()
+    scored["segment_group"] = np.resize(["top", "growth", "at_risk", "lapsed"], len(scored))
+    scored["recommended_action"] = scored["segment_group"].map(
+        {"top": "Reward loyalty", "growth": "Upsell", "at_risk": "Win back", "lapsed": "Reactivate"}
+    )
+    scored.loc[scored["churn_probability"] >= 0.5, "recommended_action"] = LEAVING_ACTION
+    listed = customer_action_list(scored, "2025-06", size=60)
+    table = risk_table(scored, n=60)
+    for actions in (listed["action"], table["recommended_action"]):
+        assert not actions.isin(["Reward loyalty", "Upsell"]).any()
+        assert actions.eq(CHECK_IN_ACTION).any() and actions.eq("Win back").any()
+    assert listed["action"].tolist() == table["recommended_action"].tolist()
+
+
 def test_the_holdout_is_a_seeded_random_share_that_is_not_to_be_contacted():
     scored = _scored()
     one = customer_action_list(scored, "2025-06", size=100, holdout=parse_share("10%"), seed=3)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cpm_analysis.actions import LEAVING_PROBABILITY
+from cpm_analysis.actions import LEAVING_PROBABILITY, call_list_actions
 from cpm_analysis.availability import check_positive, missing_columns
 from cpm_analysis.churn.features import churn_features
 from cpm_analysis.churn.labels import active_customers
@@ -255,7 +255,10 @@ def risk_table(scored: pd.DataFrame, n: int = 25) -> pd.DataFrame:
         return missing
     frame = scored.loc[scored["expected_loss"].notna()]
     columns = [c for c in RISK_TABLE_COLUMNS if c in frame.columns]
-    out = frame.nlargest(n, "expected_loss")[columns].reset_index(drop=True)
+    top = frame.nlargest(n, "expected_loss")
+    out = top[columns].reset_index(drop=True)
+    if "recommended_action" in out:  # a call list: no reward or upsell for those to keep
+        out["recommended_action"] = call_list_actions(top).to_numpy()
     if "reason_codes" in out:
         blank = out["reason_codes"].fillna("").astype("str").str.strip() == ""
         out["reason_codes"] = out["reason_codes"].where(~blank, LISTED_FOR_VALUE)
