@@ -963,7 +963,10 @@ def choose_value_model(
             )
     else:
         chosen = default
-        missing = evidence.get("missing") or M_("no candidate converged on the calibration window")
+        missing = evidence.get("missing") or M_(
+            "no candidate converged on the calibration window, so the holdout numbers of the "
+            "table below do not count"
+        )
         reason = M_(
             "%(model)s, the default of %(route)s data (%(why)s): no holdout evidence, %(missing)s.",
             model=default,
