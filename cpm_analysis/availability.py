@@ -444,9 +444,13 @@ def table(view: Dataset, name: str, analysis: str, period: Period) -> Check:
         return Check(analysis, False, name, M_("the data has no %(table)s table", table=name))
     if name in EVENT_DATE:
         n = int(period.contains(frame[EVENT_DATE[name]]).sum())
-        noun = {"tickets": M_("tickets opened"), "surveys": M_("survey answers")}.get(
-            name, M_("rows")
-        )
+        nouns = {
+            "tickets": M_("tickets opened"),
+            "surveys": M_("survey answers"),
+            "activities": M_("activities"),
+            "opportunities": M_("opportunities"),
+        }
+        noun = nouns.get(name, M_("records"))
         if n == 0:
             return Check(
                 analysis,
