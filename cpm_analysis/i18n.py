@@ -554,6 +554,16 @@ class Translator:
                 continue
             self.used.add(msgid)
             return str(self._catalogue.gettext(msgid) % values)
+        terms = text.split(" + ")  # a sum of terms ("30% self + 70% manager"), each translated
+        if listed is None and len(terms) > 1:
+            shown_terms = [self._sentence(term, depth + 1) for term in terms]
+            if all(
+                t is not None or not _WORDY.search(i)
+                for i, t in zip(terms, shown_terms, strict=True)
+            ):
+                return " + ".join(
+                    i if t is None else t for i, t in zip(terms, shown_terms, strict=True)
+                )
         return listed
 
     def _value(self, value: Any) -> str:
