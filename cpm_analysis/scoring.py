@@ -51,6 +51,7 @@ from threadpoolctl import threadpool_limits
 
 from cpm_analysis.config import DEFAULT_CONFIG, CPMConfig
 from cpm_analysis.data import Dataset
+from cpm_analysis.data.protocol import CustomerData, customer_data
 from cpm_analysis.periods import Period, parse_period
 
 WEEKS_PER_DAY = 1.0 / 7.0
@@ -311,6 +312,7 @@ def _clv_metrics(
 
 
 def _churn_block(
+    data: CustomerData,
     view: Dataset,
     cutoff: pd.Timestamp,
     clv: pd.Series | None,
@@ -325,6 +327,11 @@ def _churn_block(
     training one and ``cutoff``), whatever purchase model values the period: a feature must
     mean the same thing where the model learns it and where it is scored. At ``cutoff`` the
     period's own BG/NBD fit is reused when the period's model is BG/NBD (``bgnbd``).
+
+    The labels and the features are per-customer steps of the dataset protocol on ``data``
+    (bucket by bucket on a Dask dataset); the model is trained and scored on the gathered
+    per-customer tables, and the sufficiency checks and the active base read ``view``, the
+    same point in time in pandas.
     """
     from cpm_analysis.availability import lifetime_value
     from cpm_analysis.churn import (
@@ -350,15 +357,22 @@ def _churn_block(
     train_cut = cutoff - horizon
     if window != churn_windows(windows)[0]:
         notes.append(f"churn: {window.describe()}, shorter than the standard: the history is short")
-    y = churn_labels(view, train_cut, horizon, active_window=active_window)
+    # in customer order on every engine (a Dask dataset gathers its buckets one after another):
+    # the model sees its training rows in the same order, so it is the same model
+    y = churn_labels(data, train_cut, horizon, active_window=active_window).sort_index(
+        kind="stable"
+    )
     # P(alive) and expected purchases are features only where BG/NBD can be fitted (at the
     # training cutoff, hence also later): never a degenerate fit's numbers
     use_clv = lifetime_value(view, train_cut).available
     if not use_clv:
         notes.append("churn: too few repeat buyers for the P(alive) features, trained without them")
-    X = churn_features(view, train_cut, clv=use_clv).loc[y.index]
+    (X,) = data.gather(churn_features(data, train_cut, clv=use_clv))
+    X = X.loc[y.index]
     model = ChurnModel(random_state=seed).fit(X, y)
-    features_now = churn_features(view, cutoff, clv=use_clv, clv_model=bgnbd if use_clv else None)
+    (features_now,) = data.gather(
+        churn_features(data, cutoff, clv=use_clv, clv_model=bgnbd if use_clv else None)
+    )
     risk = risk_list(
         model,
         view,
@@ -383,11 +397,11 @@ def _churn_block(
     # out-of-time check of the same recipe one horizon earlier, whose outcome is known now
     earlier = train_cut - horizon
     try:
-        y_old = churn_labels(view, earlier, horizon, active_window=active_window)
+        y_old = churn_labels(data, earlier, horizon, active_window=active_window)
+        y_old = y_old.sort_index(kind="stable")
         if y_old.nunique() == 2:
-            old = ChurnModel(random_state=seed).fit(
-                churn_features(view, earlier, clv=use_clv).loc[y_old.index], y_old
-            )
+            (X_old,) = data.gather(churn_features(data, earlier, clv=use_clv))
+            old = ChurnModel(random_state=seed).fit(X_old.loc[y_old.index], y_old)
             p = old.predict_proba(X)[:, 1]
             metrics["out_of_time"] = {
                 "trained_at": str(earlier.date()),
@@ -400,11 +414,10 @@ def _churn_block(
 
 
 def score_customers(
-    dataset: Dataset,
+    data: CustomerData,
     period: str | Period,
     *,
     seed: int = 0,
-    cluster_data: Any = None,
     horizon_months: int = CLV_HORIZON_MONTHS,
     discount_rate: float = CLV_DISCOUNT_RATE,
     churn_windows: tuple[tuple[str, str], ...] = CHURN_WINDOWS,
@@ -416,16 +429,16 @@ def score_customers(
 
     Parameters
     ----------
-    dataset : Dataset
-        The data (only ``dataset.as_of(period.end)`` is read).
+    data : Dataset or DaskDataset
+        The data, of either engine (the dataset protocol, :mod:`cpm_analysis.data.protocol`);
+        only ``data.as_of(period.end)`` is read. The RFM measures and the lifetime-value stage
+        (summary, fits on its distinct rows, scoring) run bucket by bucket on a Dask dataset;
+        the clusters and the churn model take the per-customer tables in pandas
+        (``collect``). The results are the same on both engines.
     period : str or Period
         The reporting period (``"2025-06"``, ``"2025-Q2"``, ``"2025"``).
     seed : int
         Seed of every random step (clustering, churn model).
-    cluster_data : DaskDataset, optional
-        The same data on a Dask cluster (``load(source, engine="dask")``): the RFM measures and
-        the lifetime-value stage (summary, BG/NBD and Gamma-Gamma fits on distinct rows,
-        scoring per partition) run there; the results are the same.
     horizon_months : int
         Months of future value in ``clv`` (``clv.horizon_months``, default 12).
     discount_rate : float
@@ -461,6 +474,7 @@ def score_customers(
     OpenMP is limited to one thread while scoring: the per-period tables are small, and on a
     busy machine scikit-learn's multi-threaded gradient boosting was 10x slower than one thread.
     """
+    data = customer_data(data, "data")
     period = parse_period(period)
     options = {
         "horizon_months": horizon_months,
@@ -471,7 +485,7 @@ def score_customers(
         "model_choice": model_choice,
     }
     with threadpool_limits(limits=1, user_api="openmp"):
-        return _score(dataset, period, seed, cluster_data, **options)
+        return _score(data, period, seed, **options)
 
 
 def scoring_options(config: CPMConfig) -> dict[str, Any]:
@@ -492,10 +506,9 @@ def scoring_options(config: CPMConfig) -> dict[str, Any]:
 
 
 def _score(
-    dataset: Dataset,
+    data: CustomerData,
     period: Period,
     seed: int,
-    cluster_data: Any = None,
     *,
     horizon_months: int = CLV_HORIZON_MONTHS,
     discount_rate: float = CLV_DISCOUNT_RATE,
@@ -513,7 +526,8 @@ def _score(
     )
 
     cutoff = period.end
-    view = dataset.as_of(cutoff)
+    at_cutoff = data.as_of(cutoff)  # the protocol's view: per-customer steps run on it
+    view = at_cutoff.collect()  # the same view in pandas, for the steps that need all rows
     notes: list[str] = []
     models: dict[str, Any] = {}
     base = view.customers.set_index("customer_id")
@@ -522,8 +536,7 @@ def _score(
         if column in base.columns:
             scored[column] = base[column]
 
-    cluster_view = cluster_data.as_of(cutoff) if cluster_data is not None else None
-    scores = rfm_scores(cluster_view if cluster_view is not None else view, cutoff)
+    scores = rfm_scores(at_cutoff, cutoff)
     seg_map = load_segment_map(segment_map)
     segments = value_tiers(rfm_segments(scores, seg_map), tier_shares)
     for column in ("recency_days", "frequency", "monetary", "r_score", "f_score", "m_score"):
@@ -548,22 +561,22 @@ def _score(
     else:
         notes.append("clusters: fewer than 50 buyers, not clustered")
 
-    clv_data = cluster_view if cluster_view is not None else view
     clv_frame, clv_models, clv_metrics, clv_notes = _clv_block(
-        clv_data, cutoff, horizon_months, discount_rate, choice=model_choice, view=view
+        at_cutoff, cutoff, horizon_months, discount_rate, choice=model_choice, view=view
     )
     models.update(clv_models)
     notes += clv_notes
     for column in clv_frame.columns:
         scored[column] = clv_frame[column]
     churn_frame, churn_model, churn_metrics_, churn_notes = _churn_block(
+        at_cutoff,
         view,
         cutoff,
         clv_frame["clv"] if "clv" in clv_frame else None,
         segments["segment"],
         seed,
         churn_windows,
-        bgnbd=models.get("bgnbd") if cluster_view is None else None,
+        bgnbd=models.get("bgnbd"),
     )
     notes += churn_notes
     models["churn"] = churn_model

@@ -273,7 +273,7 @@ def test_the_summary_rows_and_the_scored_table_match(pandas_ds, dask_ds):
     cutoff = pd.Timestamp("2025-06-30 23:59:59.999999999")
     pd.testing.assert_frame_equal(summary_rows(dask_ds, cutoff), summary_rows(pandas_ds, cutoff))
     expected = score_customers(pandas_ds, CUTOFF, seed=0)
-    got = score_customers(pandas_ds, CUTOFF, seed=0, cluster_data=dask_ds)
+    got = score_customers(dask_ds, CUTOFF, seed=0)
     pd.testing.assert_frame_equal(got.scored, expected.scored, check_exact=False, rtol=1e-9)
     for model in ("bgnbd", "gamma_gamma"):
         mine, theirs = got.metrics["models"][model], expected.metrics["models"][model]
@@ -320,3 +320,45 @@ def test_contract_retention_and_churn_match(client, tmp_path):
         got = compute_kpis(dask_contract, CUTOFF, by=by, kpis=kpis)
         _same(got, expected)
     assert "churned_at" in dask_contract.customers.columns
+
+
+def test_the_period_pipeline_takes_either_engine_and_gives_the_same_period(pandas_ds, dask_ds):
+    from cpm_analysis.pipeline import build_period
+
+    expected = build_period(pandas_ds, CUTOFF, seed=0)
+    got = build_period(dask_ds, CUTOFF, seed=0)
+    pd.testing.assert_frame_equal(got.scored, expected.scored, check_exact=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(got.kpis, expected.kpis, check_exact=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(got.previous, expected.previous, check_exact=False, rtol=1e-9)
+    for table in ("segments", "scorecard"):
+        pd.testing.assert_frame_equal(
+            getattr(got, table), getattr(expected, table), check_exact=False, rtol=1e-9
+        )
+    for team in ("owners", "agents"):
+        mine, theirs = getattr(got, team), getattr(expected, team)
+        assert (mine.table is None) == (theirs.table is None) and mine.note == theirs.note
+        if theirs.table is not None:
+            pd.testing.assert_frame_equal(mine.table, theirs.table, check_exact=False, rtol=1e-9)
+    assert got.metrics["models"]["model_choice"] == expected.metrics["models"]["model_choice"]
+    assert got.metrics["kpis"].keys() == expected.metrics["kpis"].keys()
+    for kpi, entry in expected.metrics["kpis"].items():
+        assert got.metrics["kpis"][kpi]["value"] == pytest.approx(entry["value"], rel=1e-9), kpi
+    assert got.previous_source == expected.previous_source
+    # the pandas side reads the store the cluster validated: the same data as the pandas loader
+    assert got.dataset.fingerprint() == pandas_ds.fingerprint()
+
+
+def test_every_view_of_a_dask_dataset_collects_from_one_read_of_the_store(
+    client, tmp_path, monkeypatch
+):
+    from cpm_analysis.scale import store
+
+    ds = load(sample_dir(), engine="dask", work_dir=tmp_path / "store", npartitions=2)
+    reads = []
+    real = store.read_store
+    monkeypatch.setattr(store, "read_store", lambda work: reads.append(work) or real(work))
+    whole = ds.collect()
+    june, may = ds.as_of("2025-06").collect(), ds.as_of("2025-05").collect()
+    assert len(reads) == 1
+    assert june.fingerprint() == whole.as_of("2025-06").fingerprint()
+    assert may.orders["order_date"].max() < pd.Timestamp("2025-06-01")

@@ -30,9 +30,12 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from cpm_analysis.data.dataset import Dataset
 
 Step = Callable[..., pd.DataFrame]
 
@@ -75,6 +78,14 @@ class CustomerData(Protocol):
 
     def gather(self, *results: Any) -> list[pd.DataFrame]:
         """Results of :meth:`map_customers` as pandas DataFrames."""
+        ...
+
+    def collect(self) -> Dataset:
+        """Return the data in pandas (a :class:`~cpm_analysis.data.Dataset`), at ``cutoff``.
+
+        The pandas dataset returns itself; the Dask dataset reads its store once and shares it
+        between its views.
+        """
         ...
 
     def last_date(self) -> pd.Timestamp:

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from cpm_analysis.config import DEFAULT_CONFIG
-from cpm_analysis.data import Dataset
+from cpm_analysis.data.protocol import CustomerData
 from cpm_analysis.kpis.targets import period_targets
 from cpm_analysis.periods import Period
 
@@ -33,7 +33,7 @@ STATUS_ORDER = {"missed": 0, "at risk": 1, "no data": 2, "not available": 3, "me
 
 
 def period_kpis(
-    view: Dataset,
+    view: CustomerData,
     period: Period | str,
     scored: pd.DataFrame | None = None,
     *,

@@ -53,6 +53,7 @@ import pandas as pd
 
 from cpm_analysis.config import DEFAULT_CONFIG, CPMConfig
 from cpm_analysis.data import Dataset
+from cpm_analysis.data.protocol import CustomerData, customer_data
 from cpm_analysis.frames import isin
 from cpm_analysis.periods import Period, parse_period
 
@@ -596,12 +597,11 @@ def _rows_of_owner(frame: pd.DataFrame, owner: str) -> pd.DataFrame:
 
 
 def build_period(
-    dataset: Dataset,
+    data: CustomerData,
     period: str | Period,
     config: Any = None,
     *,
     seed: int = 0,
-    cluster_data: Any = None,
     reports_dir: str | os.PathLike | None = None,
     jobs: int = 1,
 ) -> PeriodResult:
@@ -609,10 +609,14 @@ def build_period(
 
     Parameters
     ----------
-    dataset : Dataset
-        The validated data of every customer (:func:`cpm_analysis.data.load`); only
-        ``dataset.as_of(period.end)`` is analysed (the forecast check reads the previous
-        period's cutoff of it too).
+    data : Dataset or DaskDataset
+        The validated data of every customer (:func:`cpm_analysis.data.load`, of either
+        engine: the dataset protocol, :mod:`cpm_analysis.data.protocol`); only
+        ``data.as_of(period.end)`` is analysed (the forecast check reads the previous
+        period's cutoff of it too). On a Dask dataset the scoring's RFM and lifetime-value
+        stages and the KPIs run bucket by bucket on the cluster, and the rest reads the
+        collected pandas view (:meth:`~cpm_analysis.scale.DaskDataset.collect`); the result
+        is the same as on the pandas dataset.
     period : str or Period
         The reporting period (``"2025-06"``, ``"2025-Q2"``, ``"2025"``).
     config : Any, optional
@@ -620,15 +624,12 @@ def build_period(
         ``--config``); ``None`` applies :data:`~cpm_analysis.config.DEFAULT_CONFIG`.
     seed : int
         Seed of every random step (clusters, churn models, the backtest).
-    cluster_data : DaskDataset, optional
-        The same data on a Dask cluster: the scoring's RFM and lifetime-value stages and the
-        KPIs run there (:func:`cpm_analysis.scoring.score_customers`).
     reports_dir : path, optional
         The report folder (``cpm report --out``): last period's published scored table is
         reused from it when it was built from the same data with the same seed.
     jobs : int
-        Processes to compute with: with 2 or more (and the pandas engine, on a system that can
-        fork) a second process runs the churn backtest and then scores the previous period
+        Processes to compute with: with 2 or more (and data held in this process, the pandas
+        engine, on a system that can fork) a second process runs the churn backtest and then scores the previous period
         (for the forecast check) while this one scores the period's customers and computes
         the rest. The result is the same.
 
@@ -645,6 +646,7 @@ def build_period(
     """
     from threadpoolctl import threadpool_limits
 
+    data = customer_data(data, "data")
     period = parse_period(period)
     for name, value in (("seed", seed), ("jobs", jobs)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer):
@@ -654,20 +656,21 @@ def build_period(
     with contextlib.ExitStack() as stack:
         stack.enter_context(threadpool_limits(limits=1, user_api="openmp"))
         pool = None
-        if jobs > 1 and cluster_data is None and "fork" in mp.get_all_start_methods():
+        # fork only when the data lives in this process (its pandas view is itself): a forked
+        # copy of a process holding a Dask client must not touch the cluster
+        if jobs > 1 and data.collect() is data and "fork" in mp.get_all_start_methods():
             # fork: the worker starts with this process's imports and data, in milliseconds
             pool = stack.enter_context(
                 ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"))
             )
-        return _build(dataset, period, config, int(seed), cluster_data, reports_dir, pool)
+        return _build(data, period, config, int(seed), reports_dir, pool)
 
 
 def _build(
-    dataset: Dataset,
+    data: CustomerData,
     period: Period,
     config: Any,
     seed: int,
-    cluster_data: Any,
     reports_dir: str | os.PathLike | None,
     pool: ProcessPoolExecutor | None = None,
 ) -> PeriodResult:
@@ -682,7 +685,9 @@ def _build(
     from cpm_analysis.scoring import score_customers, scoring_options
     from cpm_analysis.segments.period import behaviour_clusters, period_migration, segment_table
 
-    view = dataset.as_of(period.end)
+    dataset = data.collect()  # the pandas view of the data (the data itself on pandas)
+    at_end = data.as_of(period.end)  # the protocol's view: per-customer steps run on it
+    view = at_end.collect()
     rules = DEFAULT_CONFIG if config is None else config
     windows = rules.churn.pairs  # the configured churn windows, for the backtest
     published = None
@@ -692,17 +697,16 @@ def _build(
     if pool is not None:  # the backtest and last period's scores, beside this period's scoring
         backtest = pool.submit(churn_backtest, view, period, seed=seed, windows=windows)
         previous_job = pool.submit(
-            previous_scored, dataset, period, seed=seed, scored_path=published, config=rules
+            previous_scored, data, period, seed=seed, scored_path=published, config=rules
         )
     # the purchase model of the period, chosen on a holdout (or pinned): the scoring fits it
     model_choice = choose_value_model(
         view, period.end, model=rules.clv.model, contract_period=rules.clv.contract_period
     )
     result = score_customers(
-        dataset,
+        data,
         period,
         seed=seed,
-        cluster_data=cluster_data,
         model_choice=model_choice,
         **scoring_options(rules),
     )
@@ -727,7 +731,7 @@ def _build(
         previous, previous_source = previous_job.result()
     else:
         previous, previous_source = previous_scored(
-            dataset, period, seed=seed, scored_path=published, config=rules
+            data, period, seed=seed, scored_path=published, config=rules
         )
     out = PeriodResult(
         period=period,
@@ -766,14 +770,14 @@ def _build(
             contract_period=getattr(model_choice, "contract_period", None),
         ),
     )
-    if cluster_data is not None:  # the KPIs of the period on the cluster, as the scoring
-        out.__dict__["kpis"] = period_kpis(
-            cluster_data.as_of(period.end),
-            period,
-            scored,
-            sla_hours=rules.sla.first_response_hours,
-            windows=rules.windows,
-        )
+    # the KPIs of the period through the protocol, as the scoring (bucket by bucket on Dask)
+    out.__dict__["kpis"] = period_kpis(
+        at_end,
+        period,
+        scored,
+        sla_hours=rules.sla.first_response_hours,
+        windows=rules.windows,
+    )
     out.metrics["kpis"] = _kpi_metrics(out.kpis)
     return out.compute_all()
 

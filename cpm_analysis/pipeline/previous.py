@@ -16,12 +16,12 @@ from pathlib import Path
 import pandas as pd
 
 from cpm_analysis.config import DEFAULT_CONFIG, CPMConfig
-from cpm_analysis.data import Dataset
+from cpm_analysis.data.protocol import CustomerData
 from cpm_analysis.periods import Period, parse_period
 
 
 def previous_scored(
-    dataset: Dataset,
+    data: CustomerData,
     period: Period | str,
     *,
     seed: int = 0,
@@ -35,7 +35,7 @@ def previous_scored(
     is given and ``<out>/<previous period>/`` holds a scored table whose ``metrics.json`` has the same
     data fingerprint and seed, that table is read (exactly what was published last period).
     Otherwise :func:`cpm_analysis.scoring.score_customers` scores the previous period's
-    cutoff on ``dataset`` (only data up to that cutoff is used) with last period's purchase
+    cutoff on ``data`` (either engine; only data up to that cutoff is used) with last period's purchase
     model: :func:`~cpm_analysis.clv.selection.choose_value_model` applied at that cutoff (the
     same rule, or the model ``clv.model`` pins), as the published report of that period did.
     With ``owner``, the table is restricted to that owner's customers.
@@ -56,6 +56,7 @@ def previous_scored(
     from cpm_analysis.scoring import score_customers
 
     previous = parse_period(period).previous()
+    dataset = data.collect()  # the pandas view (the data itself on pandas)
     if scored_path:
         here = Path(scored_path).resolve()
         label = parse_period(period).label
@@ -87,7 +88,7 @@ def previous_scored(
         model=rules.clv.model,
         contract_period=rules.clv.contract_period,
     )
-    result = score_customers(dataset, previous, seed=seed, model_choice=choice, **options)
+    result = score_customers(data, previous, seed=seed, model_choice=choice, **options)
     return _own(result.scored, owner), f"rescored at the end of {previous.label}"
 
 

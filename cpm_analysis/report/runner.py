@@ -80,6 +80,7 @@ from cpm_analysis.action_tracking import parse_share
 from cpm_analysis.config import DEFAULT_CONFIG, ConfigError, CPMConfig, load_config
 from cpm_analysis.credentials import DATA_URL_ENV, is_url, redact_text, redact_url
 from cpm_analysis.data import Dataset, load
+from cpm_analysis.data.protocol import CustomerData
 from cpm_analysis.i18n import format_locale, normalize_lang
 from cpm_analysis.periods import Period, normalize_freq, parse_period, period_range
 from cpm_analysis.pipeline import build_period
@@ -998,19 +999,23 @@ def run_report(
         client = stack.enter_context(_cluster(engine, scheduler))
         started = time.perf_counter()
         timings: dict[str, float] = {}
-        cluster_data = None
+        # what the period pipeline reads: the pandas dataset, or the cluster's (either engine)
+        computed: CustomerData
         if client is not None:
             manifest.require_own(STORE_DIR, "rebuild")
             if STORE_DIR not in manifest.entries:
                 manifest.reserve(STORE_DIR)  # listed before load() makes it
-            cluster_data = load(source, engine="dask", work_dir=out_dir / STORE_DIR)
+            on_cluster = load(source, engine="dask", work_dir=out_dir / STORE_DIR)
             log.info(
                 "validated on the cluster %s into %s",
                 client.dashboard_link or client.scheduler.address,
-                cluster_data.work_dir,
+                on_cluster.work_dir,
             )
-            source = str(cluster_data.work_dir)  # the notebooks read the validated store
-        dataset = load(source)
+            source = str(on_cluster.work_dir)  # the notebooks read the validated store
+            dataset = on_cluster.collect()  # its pandas view, read from the store once
+            computed = on_cluster
+        else:
+            dataset = computed = load(source)
         timings["load"] = time.perf_counter() - started
         log.info(
             "data %s: %s; %s rejected rows",
@@ -1065,7 +1070,7 @@ def run_report(
                     p,
                     private=private,
                     dataset=dataset,
-                    cluster_data=cluster_data,
+                    data=computed,
                     source=source,
                     specs=specs,
                     declared=declared,
@@ -1195,7 +1200,7 @@ def _run_period(
     *,
     private: Path,
     dataset: Dataset,
-    cluster_data: Any,
+    data: CustomerData,
     source: str,
     specs: Sequence[NotebookSpec],
     declared: dict[str, set[str]],
@@ -1228,11 +1233,10 @@ def _run_period(
         tick = time.perf_counter()
         try:
             result = build_period(
-                dataset,
+                data,
                 period,
                 config,
                 seed=seed,
-                cluster_data=cluster_data,
                 reports_dir=out_dir,
                 jobs=jobs,
             )

@@ -446,6 +446,8 @@ class DaskDataset:
     source: str = "<memory>"
     cutoff: pd.Timestamp | None = None
     derived: dict[str, str] = field(default_factory=dict)
+    # the store read into pandas once, shared by every point-in-time view of this dataset
+    _whole: dict[str, Dataset] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def customer_tables(self) -> tuple[str, ...]:
@@ -570,7 +572,8 @@ class DaskDataset:
         """Return the whole dataset in pandas (for data that fits in memory, e.g. tests).
 
         The rows come in the source's order (:func:`read_store`), at :attr:`cutoff` when set,
-        so the result equals what the pandas loader gives.
+        so the result equals what the pandas loader gives. The store is read once: every view
+        of the dataset (:meth:`as_of`) shares the whole pandas dataset and filters it.
 
         Examples
         --------
@@ -578,7 +581,9 @@ class DaskDataset:
         >>> type(small).__name__, len(small.orders) == dask_ds.counts["orders"]["kept"]
         ('Dataset', True)
         """
-        ds = read_store(self.work_dir)
+        if "data" not in self._whole:
+            self._whole["data"] = read_store(self.work_dir)
+        ds = self._whole["data"]
         return ds.as_of(self.cutoff) if self.cutoff is not None else ds
 
     def last_date(self) -> pd.Timestamp:
