@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cpm_analysis.actions import call_list_actions
+from cpm_analysis.actions import call_list_actions, largest_losses
 from cpm_analysis.config import DEFAULT_CONFIG
 from cpm_analysis.data.orders import paid_mask
 from cpm_analysis.i18n import M_, N_, Translator, join
@@ -151,7 +151,7 @@ def customer_action_list(
     share = parse_share(holdout)
     period = parse_period(period)
     loss = pd.to_numeric(scored["expected_loss"], errors="coerce")
-    top = loss.dropna().sort_values(ascending=False, kind="stable").index[:size]
+    top = largest_losses(scored, size)
     rows = scored.loc[top]
     out = pd.DataFrame({"customer_id": rows["customer_id"].astype("str").to_numpy()})
     if PSEUDONYM_COLUMN in rows.columns:

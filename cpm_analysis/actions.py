@@ -88,6 +88,23 @@ DEFAULT_CALL_ACTION = N_("Call the customer about their recent experience and ne
 """The action of a call-list customer when the scored table has no segment actions."""
 
 
+def largest_losses(scored: pd.DataFrame, n: int) -> pd.Index:
+    """Return the row labels of the ``n`` customers with the largest expected loss, largest first.
+
+    The one ranking behind every call list (the risk list of page 04 and the action list the
+    CRM imports): customers without an expected loss are never listed, and ties keep the
+    table's order.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"expected_loss": [5.0, None, 9.0, 5.0]})
+    >>> largest_losses(s, 3).tolist()
+    [2, 0, 3]
+    """
+    loss = pd.to_numeric(scored["expected_loss"], errors="coerce")
+    return loss.dropna().sort_values(ascending=False, kind="stable").index[:n]
+
+
 def call_list_actions(rows: pd.DataFrame) -> pd.Series:
     """Return the action of each customer on a call list (the largest expected losses).
 

@@ -71,6 +71,21 @@ def test_nobody_on_the_call_list_gets_a_loyalty_reward_or_an_upsell():
     assert listed["action"].tolist() == table["recommended_action"].tolist()
 
 
+def test_the_risk_list_and_the_action_list_rank_ties_and_missing_losses_alike():
+    from cpm_analysis.churn.risk import risk_table
+
+    scored = _scored().head(12).copy()
+    scored["expected_loss"] = [7.0, None, 7.0, 3.0, 7.0, None, 1.0, 3.0, 9.0, 7.0, 0.5, 2.0]
+    listed = customer_action_list(scored, "2025-06", size=8)
+    table = risk_table(scored, n=8)
+    assert listed["customer_id"].tolist() == table["customer_id"].tolist()
+    # largest first, ties in the table's order, the customers without a loss never listed
+    assert (
+        listed["customer_id"].tolist()
+        == scored["customer_id"].iloc[[8, 0, 2, 4, 9, 3, 7, 11]].tolist()
+    )
+
+
 def test_the_holdout_is_a_seeded_random_share_that_is_not_to_be_contacted():
     scored = _scored()
     one = customer_action_list(scored, "2025-06", size=100, holdout=parse_share("10%"), seed=3)

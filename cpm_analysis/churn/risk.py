@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cpm_analysis.actions import LEAVING_PROBABILITY, call_list_actions
+from cpm_analysis.actions import LEAVING_PROBABILITY, call_list_actions, largest_losses
 from cpm_analysis.availability import check_positive, missing_columns
 from cpm_analysis.churn.features import churn_features
 from cpm_analysis.churn.labels import active_customers
@@ -253,9 +253,8 @@ def risk_table(scored: pd.DataFrame, n: int = 25) -> pd.DataFrame:
     missing = missing_columns(scored, ("churn_probability", "expected_loss"), M_("The risk list"))
     if missing is not None:
         return missing
-    frame = scored.loc[scored["expected_loss"].notna()]
-    columns = [c for c in RISK_TABLE_COLUMNS if c in frame.columns]
-    top = frame.nlargest(n, "expected_loss")
+    columns = [c for c in RISK_TABLE_COLUMNS if c in scored.columns]
+    top = scored.loc[largest_losses(scored, n)]
     out = top[columns].reset_index(drop=True)
     if "recommended_action" in out:  # a call list: no reward or upsell for those to keep
         out["recommended_action"] = call_list_actions(top).to_numpy()
