@@ -17,8 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
+import numpy as np
 import pandas as pd
 
 from cpm_analysis.exceptions import PeriodError
@@ -130,6 +131,11 @@ class Period:
     def __str__(self) -> str:
         """Return the label, e.g. ``2024-06``."""
         return self.label
+
+
+Cutoff: TypeAlias = "Period | str | dt.date | np.datetime64"
+"""What a ``cutoff`` (or ``as_of``) parameter takes: a period, its label, a date or an instant
+(a ``datetime`` or a ``Timestamp``, both dates); :func:`to_cutoff` reads it."""
 
 
 def parse_period(value: str | Period, freq: str | None = None) -> Period:
@@ -246,7 +252,7 @@ def resolve_period(value: str | Period, dataset: Any = None, freq: str = "M") ->
     return parse_period(value)
 
 
-def to_cutoff(value: Any) -> pd.Timestamp:
+def to_cutoff(value: Cutoff) -> pd.Timestamp:
     """Turn a cutoff argument into an exact instant.
 
     - a :class:`Period` or a period label (``"2024-06"``, ``"2024-Q2"``, ``"2024"``): its last
