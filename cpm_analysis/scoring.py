@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from threadpoolctl import threadpool_limits
@@ -53,6 +53,9 @@ from cpm_analysis.config import DEFAULT_CONFIG, CPMConfig
 from cpm_analysis.data import Dataset
 from cpm_analysis.data.protocol import CustomerData, customer_data
 from cpm_analysis.periods import Period, parse_period
+
+if TYPE_CHECKING:
+    from cpm_analysis.clv.selection import ModelChoice
 
 WEEKS_PER_DAY = 1.0 / 7.0
 CLV_HORIZON_MONTHS = DEFAULT_CONFIG.clv.horizon_months
@@ -423,7 +426,7 @@ def score_customers(
     churn_windows: tuple[tuple[str, str], ...] = CHURN_WINDOWS,
     tier_shares: tuple[float, ...] = TIER_SHARES,
     segment_map: Any = None,
-    model_choice: Any = None,
+    model_choice: ModelChoice | None = None,
 ) -> ScoredPeriod:
     """Score every customer at a period's cutoff: segment, tier, cluster, CLV, churn risk.
 
@@ -515,7 +518,7 @@ def _score(
     churn_windows: tuple[tuple[str, str], ...] = CHURN_WINDOWS,
     tier_shares: tuple[float, ...] = TIER_SHARES,
     segment_map: Any = None,
-    model_choice: Any = None,
+    model_choice: ModelChoice | None = None,
 ) -> ScoredPeriod:
     from cpm_analysis.segments import (
         cluster_customers,

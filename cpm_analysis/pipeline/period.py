@@ -599,7 +599,7 @@ def _rows_of_owner(frame: pd.DataFrame, owner: str) -> pd.DataFrame:
 def build_period(
     data: CustomerData,
     period: str | Period,
-    config: Any = None,
+    config: CPMConfig | None = None,
     *,
     seed: int = 0,
     reports_dir: str | os.PathLike | None = None,
@@ -619,7 +619,7 @@ def build_period(
         is the same as on the pandas dataset.
     period : str or Period
         The reporting period (``"2025-06"``, ``"2025-Q2"``, ``"2025"``).
-    config : Any, optional
+    config : CPMConfig, optional
         The business rules (:class:`~cpm_analysis.config.CPMConfig`, from ``cpm.yaml`` or
         ``--config``); ``None`` applies :data:`~cpm_analysis.config.DEFAULT_CONFIG`.
     seed : int
@@ -669,7 +669,7 @@ def build_period(
 def _build(
     data: CustomerData,
     period: Period,
-    config: Any,
+    config: CPMConfig | None,
     seed: int,
     reports_dir: str | os.PathLike | None,
     pool: ProcessPoolExecutor | None = None,

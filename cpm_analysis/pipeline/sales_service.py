@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from cpm_analysis.availability import Unavailable
-from cpm_analysis.config import DEFAULT_CONFIG
+from cpm_analysis.config import DEFAULT_CONFIG, CPMConfig
 from cpm_analysis.data import Dataset
 from cpm_analysis.periods import Period
 
@@ -27,7 +27,7 @@ OWNER_ROLLUP = (
 
 
 def sales_service_tables(
-    view: Dataset, period: Period, config: Any = None, *, owner: str | None = None
+    view: Dataset, period: Period, config: CPMConfig | None = None, *, owner: str | None = None
 ) -> dict[str, Any]:
     """Every table of page 06 for ``period``, from its point-in-time ``view``.
 

@@ -67,7 +67,9 @@ class ReportCleanPreprocessor(Preprocessor):
     alternative text naming the section it belongs to (the last Markdown heading above it).
     """
 
-    def preprocess(self, nb: Any, resources: dict) -> tuple[Any, dict]:
+    def preprocess(
+        self, nb: nbformat.NotebookNode, resources: dict
+    ) -> tuple[nbformat.NotebookNode, dict]:
         """Clean the cells as the class docstring says; return the notebook and resources."""
         cells = []
         section = "Chart"
@@ -90,7 +92,7 @@ class ReportCleanPreprocessor(Preprocessor):
 _ACTIVE_MIME = re.compile(r"javascript|widget|svg|ecmascript", re.IGNORECASE)
 
 
-def sanitize_notebook(nb: Any) -> bool:
+def sanitize_notebook(nb: nbformat.NotebookNode) -> bool:
     """Sanitise the outputs of an executed notebook in place; whether anything changed.
 
     Every ``text/html`` output goes through :func:`~cpm_analysis.report.sanitize.sanitize_fragment`;
@@ -185,7 +187,7 @@ def _thread_exporter() -> HTMLExporter:
     return exporter
 
 
-def notebook_title(nb: Any, default: str) -> str:
+def notebook_title(nb: nbformat.NotebookNode, default: str) -> str:
     """Return the text of the notebook's first level-1 Markdown heading, else ``default``.
 
     Examples

@@ -43,7 +43,10 @@ import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import nbformat
 
 log = logging.getLogger("cpm_analysis.report")
 
@@ -251,7 +254,7 @@ class WarmKernel:
 
     def execute(
         self,
-        path: Any,
+        path: str | os.PathLike | nbformat.NotebookNode,
         output: str | os.PathLike,
         parameters: dict[str, Any],
         *,

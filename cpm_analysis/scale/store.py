@@ -83,6 +83,7 @@ from cpm_analysis.data.validate import (
     validate_table,
 )
 from cpm_analysis.exceptions import DataValidationError
+from cpm_analysis.periods import Cutoff
 from cpm_analysis.scale.cluster import broadcast
 
 PIECE_ROWS = 1_000_000
@@ -468,7 +469,7 @@ class DaskDataset:
             return dd.from_pandas(empty_rejected(), npartitions=1)
         return dd.from_map(_read_bucket, files, meta=empty_rejected(), label="read-rejected")
 
-    def as_of(self, cutoff: Any) -> DaskDataset:
+    def as_of(self, cutoff: Cutoff) -> DaskDataset:
         """Return the point-in-time view at ``cutoff`` (lazy; see :meth:`Dataset.as_of`).
 
         Examples
@@ -493,7 +494,7 @@ class DaskDataset:
         self,
         func: Callable[..., pd.DataFrame],
         *,
-        meta: Any = None,
+        meta: pd.DataFrame | None = None,
         tables: tuple[str, ...] | None = None,
         **kwargs: Any,
     ) -> Any:
