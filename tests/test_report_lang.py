@@ -111,3 +111,21 @@ def test_the_configurations_locale_reaches_the_notebooks_and_the_index(
     page = (out / "index.html").read_text(encoding="utf-8")
     assert '<html lang="zh-Hans-CN">' in page and "<title>客户绩效报告</title>" in page
     assert "本期订单数" in page and "首个周期" in page  # the row counts, in the first period
+
+
+def test_the_pages_show_the_configured_segment_maps_own_labels(tmp_path):
+    from cpm_analysis.config import load_config
+    from cpm_analysis.report.params import ReportContext
+
+    (tmp_path / "two.yaml").write_text(
+        "segments:\n"
+        "  - {segment: Active, r: 3-5, group: top, label_zh: 活跃客户}\n"
+        "  - {segment: Dormant, r: 1-2, group: lapsed, label_zh: 沉睡客户}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "cpm.yaml").write_text("segments: {map: two.yaml}\n")
+    ctx = ReportContext.__new__(ReportContext)  # as validate_parameters(..., lang="zh")
+    result = SimpleNamespace(config=load_config(data_folder=tmp_path))
+    for name, value in {"lang": "zh", "_result": result}.items():
+        object.__setattr__(ctx, name, value)
+    assert ctx.word("Active") == "活跃客户" and ctx.word("Dormant") == "沉睡客户"

@@ -407,7 +407,8 @@ class ReportContext:
         from cpm_analysis.segments import segment_labels
 
         result = self._result if self._result is not None else self.__dict__.get("result")
-        segment_map = getattr(getattr(result, "config", None), "segment_map", None)
+        rules = getattr(result, "config", None)  # the configured map (segments.map), if any
+        segment_map = getattr(getattr(rules, "segments", None), "segment_map", None)
         try:
             return segment_labels(normalize_lang(self.lang), segment_map)
         except ValueError:  # a map of the company's own names without labels: shown as named
