@@ -125,6 +125,18 @@ def test_segment_path_before_and_after_the_first_purchase(tiny):
         customer360.segment_path(tiny, "b", PERIOD, n=0)
 
 
+def test_the_segment_path_names_segments_by_the_configured_map(tiny):
+    two = {
+        "segments": [
+            {"segment": "Active", "r": "3-5", "group": "top"},
+            {"segment": "Dormant", "r": "1-2", "group": "lapsed"},
+        ]
+    }
+    path = customer360.segment_path(tiny, "b", PERIOD, n=3, segment_map=two)
+    assert set(path["segment"]) <= {"Active", "Dormant", "not yet a buyer"}
+    assert path.loc["2025-06", "segment"] in {"Active", "Dormant"}
+
+
 def test_plot_orders_marks_refunds(tiny):
     cv = customer360.customer_view(tiny.as_of(PERIOD.end), "a", PERIOD)
     ax = plot_orders(cv)

@@ -424,11 +424,18 @@ def service_note(cv: CustomerView) -> str:
 
 
 def segment_path(
-    view: Dataset, customer_id: str, period: Period | str, n: int = PATH_PERIODS
+    view: Dataset,
+    customer_id: str,
+    period: Period | str,
+    n: int = PATH_PERIODS,
+    *,
+    segment_map: Any = None,
 ) -> pd.DataFrame:
     """Return the customer's RFM segment at the end of each of the last ``n`` periods.
 
-    Scores are relative to the whole base at each cutoff (as in the periodic reports).
+    Scores are relative to the whole base at each cutoff (as in the periodic reports), and
+    named by ``segment_map`` (the configured map, ``ReportContext.segment_map``; default the
+    built-in one), so that the last period's segment is the scored table's.
 
     Returns
     -------
@@ -445,8 +452,9 @@ def segment_path(
     >>> segment_path(ds, cid, "2025-06", 3).index.tolist()
     ['2025-04', '2025-05', '2025-06']
     """
-    from cpm_analysis.segments import rfm_scores, rfm_segments
+    from cpm_analysis.segments import load_segment_map, rfm_scores, rfm_segments
 
+    seg_map = load_segment_map(segment_map)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n: expected a positive integer, got {n!r}")
     last = parse_period(period)
@@ -454,7 +462,7 @@ def segment_path(
     rows = []
     for k in range(n - 1, -1, -1):
         p = last.shift(-k)
-        segments = rfm_segments(rfm_scores(view, p.end))
+        segments = rfm_segments(rfm_scores(view, p.end), seg_map)
         if customer_id in segments.index:
             row = segments.loc[customer_id, columns].to_dict()
             row["segment"] = str(row["segment"])

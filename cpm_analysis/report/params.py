@@ -402,15 +402,22 @@ class ReportContext:
         company = self.company
         return staff_names(company.staff if company.has("staff") else None, mode)
 
+    @property
+    def segment_map(self) -> Any:
+        """The period's segment map: the configured one (``segments.map``), else ``None``.
+
+        ``None`` is the built-in map (:func:`~cpm_analysis.segments.load_segment_map`).
+        """
+        result = self._result if self._result is not None else self.__dict__.get("result")
+        rules = getattr(result, "config", None)
+        return getattr(getattr(rules, "segments", None), "segment_map", None)
+
     @cached_property
     def _segment_labels(self) -> dict[str, str]:
         from cpm_analysis.segments import segment_labels
 
-        result = self._result if self._result is not None else self.__dict__.get("result")
-        rules = getattr(result, "config", None)  # the configured map (segments.map), if any
-        segment_map = getattr(getattr(rules, "segments", None), "segment_map", None)
         try:
-            return segment_labels(normalize_lang(self.lang), segment_map)
+            return segment_labels(normalize_lang(self.lang), self.segment_map)
         except ValueError:  # a map of the company's own names without labels: shown as named
             return {}
 
