@@ -32,22 +32,28 @@ cutoff
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from cpm_analysis.churn.features import churn_features
 from cpm_analysis.churn.importance import permutation_importance
-from cpm_analysis.churn.labels import churn_labels, parse_horizon
-from cpm_analysis.churn.model import ChurnModel
+from cpm_analysis.churn.labels import Horizon, churn_labels, parse_horizon
+from cpm_analysis.churn.model import ChurnModel, Classifier
 from cpm_analysis.config import DEFAULT_CONFIG
 from cpm_analysis.i18n import M_
 from cpm_analysis.periods import to_cutoff
+
+if TYPE_CHECKING:
+    from cpm_analysis.data import Dataset
+    from cpm_analysis.periods import Cutoff
 
 IMPORTANCE_MAX_ROWS = 10_000
 """Permutation importance is measured on at most this many held-out customers (a seeded sample)."""
@@ -108,7 +114,9 @@ def churn_windows(windows: Sequence[tuple[str, str]] = CHURN_WINDOWS) -> list[Ch
 
 
 def training_window(
-    first_order: Any, cutoff: Any, windows: Sequence[tuple[str, str]] = CHURN_WINDOWS
+    first_order: pd.Timestamp | dt.date | str | None,
+    cutoff: Cutoff,
+    windows: Sequence[tuple[str, str]] = CHURN_WINDOWS,
 ) -> ChurnWindow | None:
     """Return the longest churn window whose model can be trained out of time at ``cutoff``.
 
@@ -137,7 +145,7 @@ def training_window(
 
 
 def window_cutoffs(
-    first_order: Any, end: Any, window: ChurnWindow, n: int = 3
+    first_order: pd.Timestamp | dt.date | str | None, end: Cutoff, window: ChurnWindow, n: int = 3
 ) -> list[pd.Timestamp]:
     """Return the last ``n`` month ends of a backtest of ``window`` whose outcomes are known at ``end``.
 
@@ -171,8 +179,8 @@ def window_cutoffs(
 
 
 def backtest_plan(
-    first_order: Any,
-    end: Any,
+    first_order: pd.Timestamp | dt.date | str | None,
+    end: Cutoff,
     n: int = 3,
     windows: Sequence[tuple[str, str]] = CHURN_WINDOWS,
 ) -> tuple[ChurnWindow, list[pd.Timestamp]]:
@@ -207,7 +215,7 @@ def backtest_plan(
     )
 
 
-def _check_scores(y_true: Any, y_score: Any) -> tuple[np.ndarray, np.ndarray]:
+def _check_scores(y_true: npt.ArrayLike, y_score: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(y_true)
     s = np.asarray(y_score, dtype=np.float64)
     if y.ndim != 1 or s.ndim != 1 or len(y) != len(s):
@@ -231,7 +239,7 @@ def _ranks(score: np.ndarray) -> np.ndarray:
     return order
 
 
-def lift_table(y_true: Any, y_score: Any, n_bins: int = 10) -> pd.DataFrame:
+def lift_table(y_true: npt.ArrayLike, y_score: npt.ArrayLike, n_bins: int = 10) -> pd.DataFrame:
     """Churn rate, lift and cumulative capture by score bin (bin 1 = highest scores).
 
     Customers are sorted by score (highest first, ties in input order) and cut into
@@ -288,7 +296,9 @@ def lift_table(y_true: Any, y_score: Any, n_bins: int = 10) -> pd.DataFrame:
     )
 
 
-def calibration_table(y_true: Any, y_score: Any, n_bins: int = 10) -> pd.DataFrame:
+def calibration_table(
+    y_true: npt.ArrayLike, y_score: npt.ArrayLike, n_bins: int = 10
+) -> pd.DataFrame:
     """Mean predicted probability against the observed churn rate in equal-count score bins.
 
     Returns
@@ -319,7 +329,7 @@ def calibration_table(y_true: Any, y_score: Any, n_bins: int = 10) -> pd.DataFra
     )
 
 
-def churn_metrics(y_true: Any, y_score: Any) -> dict[str, float]:
+def churn_metrics(y_true: npt.ArrayLike, y_score: npt.ArrayLike) -> dict[str, float]:
     """ROC AUC, PR AUC, Brier score, top-decile lift and capture, churn rate, customers.
 
     ``roc_auc`` and ``pr_auc`` are ``NaN`` when only one class occurs.
@@ -412,12 +422,12 @@ class BacktestResult:
 
 
 def backtest(
-    dataset: Any,
-    cutoffs: Sequence[Any],
-    horizon: Any = "90D",
+    dataset: Dataset,
+    cutoffs: Sequence[Cutoff],
+    horizon: Horizon = "90D",
     *,
-    model: Any = None,
-    active_window: Any = "365D",
+    model: Classifier | None = None,
+    active_window: Horizon | None = "365D",
     clv: bool = True,
     importance: bool = True,
     n_repeats: int = 3,

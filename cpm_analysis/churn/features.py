@@ -57,7 +57,7 @@ Name: C000002, dtype: float64
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -68,6 +68,11 @@ from cpm_analysis.data.orders import REFUNDED, paid_mask
 from cpm_analysis.data.protocol import customer_data
 from cpm_analysis.data.schema import PII_COLUMNS
 from cpm_analysis.periods import to_cutoff
+
+if TYPE_CHECKING:
+    from cpm_analysis.clv.bgnbd import BetaGeoModel
+    from cpm_analysis.data.protocol import CustomerData
+    from cpm_analysis.periods import Cutoff
 
 _NS_PER_DAY = 86_400 * 10**9
 _NS_PER_HOUR = 3_600 * 10**9
@@ -234,7 +239,10 @@ def _survey_features(surveys: pd.DataFrame, ids: pd.Series, cut: int) -> dict[st
 
 
 def clv_features(
-    orders: pd.DataFrame, cutoff: pd.Timestamp, ids: pd.Series, model: Any = None
+    orders: pd.DataFrame,
+    cutoff: pd.Timestamp,
+    ids: pd.Series,
+    model: BetaGeoModel | None = None,
 ) -> dict[str, Any]:
     """``p_alive`` and ``expected_purchases_90d`` from a BG/NBD model fitted at the cutoff.
 
@@ -311,12 +319,12 @@ def attribute_features(customers: pd.DataFrame, cut: pd.Timestamp) -> dict[str, 
 
 
 def churn_features(
-    dataset: Any,
-    cutoff: Any,
+    dataset: CustomerData,
+    cutoff: Cutoff,
     *,
     clv: bool = True,
     windows: Sequence[int] = (30, 90, 365),
-    clv_model: Any = None,
+    clv_model: BetaGeoModel | None = None,
 ) -> pd.DataFrame:
     """One row of churn features per customer, from data dated at or before ``cutoff`` only.
 

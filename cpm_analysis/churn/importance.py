@@ -27,10 +27,12 @@ True
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+from sklearn.base import BaseEstimator
 from sklearn.inspection import permutation_importance as sklearn_permutation_importance
 from sklearn.metrics import roc_auc_score
 from sklearn.utils import Bunch, check_random_state
@@ -38,14 +40,17 @@ from sklearn.utils.random import sample_without_replacement
 
 from cpm_analysis.churn.substitution import _Trees
 
+if TYPE_CHECKING:
+    from cpm_analysis.churn.model import ChurnModel
+
 
 def permutation_importance(
-    estimator: Any,
+    estimator: BaseEstimator,
     X: pd.DataFrame,
-    y: Any,
+    y: npt.ArrayLike,
     *,
     n_repeats: int = 5,
-    random_state: Any = None,
+    random_state: int | np.random.RandomState | None = None,
     max_samples: float | int = 1.0,
 ) -> Bunch:
     """Drop in ROC AUC when each feature of ``X`` is shuffled (scikit-learn's definition).
@@ -53,7 +58,8 @@ def permutation_importance(
     Parameters
     ----------
     estimator : ChurnModel or classifier
-        A fitted model; anything but a ``ChurnModel`` goes to scikit-learn's function.
+        A fitted scikit-learn estimator (a ``ChurnModel`` is one); anything but a
+        ``ChurnModel`` goes to scikit-learn's function.
     X : DataFrame
         The held-out customers.
     y : array-like
@@ -123,13 +129,13 @@ def permutation_importance(
 class _CachedScores:
     """A fitted ``ChurnModel`` and a table, coerced once, ready to score shuffled columns."""
 
-    def __init__(self, model: Any, X: pd.DataFrame, trees: dict[str, _Trees]) -> None:
+    def __init__(self, model: ChurnModel, X: pd.DataFrame, trees: dict[str, _Trees]) -> None:
         self.model = model
         self.X = X
         self.trees = trees
 
     @classmethod
-    def read(cls, model: Any, X: Any) -> _CachedScores | None:
+    def read(cls, model: object, X: object) -> _CachedScores | None:
         """Return the cache, or ``None`` when it cannot be built.
 
         That is when ``model`` is not a fitted ``ChurnModel`` whose trees this module can read,

@@ -29,7 +29,8 @@ np.float64(0.644)
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -38,8 +39,17 @@ from cpm_analysis.data.orders import paid_orders
 from cpm_analysis.frames import isin
 from cpm_analysis.periods import to_cutoff
 
+if TYPE_CHECKING:
+    from cpm_analysis.data import Dataset
+    from cpm_analysis.data.protocol import CustomerData
+    from cpm_analysis.periods import Cutoff
 
-def parse_horizon(value: Any, name: str = "horizon") -> pd.Timedelta:
+Horizon: TypeAlias = "str | pd.Timedelta | dt.timedelta | np.timedelta64 | int | float"
+"""What a ``horizon`` (or ``active_window``) takes: ``"90D"``, ``"12W"``, a Timedelta (or a
+``datetime.timedelta``) or a number of days; :func:`parse_horizon` reads it."""
+
+
+def parse_horizon(value: Horizon, name: str = "horizon") -> pd.Timedelta:
     """Return a positive duration: ``"90D"``, ``"12W"``, a Timedelta, or a number of days.
 
     Examples
@@ -67,6 +77,8 @@ def parse_horizon(value: Any, name: str = "horizon") -> pd.Timedelta:
     return delta
 
 
+# ``dataset`` stays Any: it is a dataset of either engine (pandas or Dask; churn_labels passes
+# any CustomerData), and the customers table read here is not part of the CustomerData protocol.
 def is_contractual(dataset: Any) -> bool:
     """Whether the customers table has a ``churned_at`` column (a contract business).
 
@@ -98,10 +110,10 @@ def _last_contract_end(bucket: Any) -> pd.DataFrame:
 
 
 def active_customers(
-    dataset: Any,
-    cutoff: Any,
+    dataset: Dataset,
+    cutoff: Cutoff,
     *,
-    active_window: Any = "365D",
+    active_window: Horizon | None = "365D",
     contractual: bool | None = None,
 ) -> pd.Index:
     """Return the customers who count as customers at ``cutoff`` (see the module docstring).
@@ -154,11 +166,11 @@ def active_customers(
 
 
 def churn_labels(
-    dataset: Any,
-    cutoff: Any,
-    horizon: Any = "90D",
+    dataset: CustomerData,
+    cutoff: Cutoff,
+    horizon: Horizon = "90D",
     *,
-    active_window: Any = "365D",
+    active_window: Horizon | None = "365D",
     contractual: bool | None = None,
 ) -> pd.Series:
     """Churn label for every customer alive at ``cutoff``: 1 if they churn within ``horizon``.

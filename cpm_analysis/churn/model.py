@@ -69,9 +69,10 @@ from __future__ import annotations
 
 import warnings
 from contextlib import nullcontext
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.compose import ColumnTransformer
@@ -92,6 +93,7 @@ from cpm_analysis.churn.table import (
     NUMERIC_KINDS,
     CategoryCoder,
     TableCoercer,
+    TableLike,
     as_frame,
     check_binary_target,
     check_no_empty_columns,
@@ -111,6 +113,19 @@ SUBSTITUTION_ROWS = 500_000
 # instead of about 3 s (every parallel region waits for its slowest, descheduled thread).
 SINGLE_THREAD_ROWS = 50_000
 CALIBRATIONS = ("sigmoid", "isotonic", None)
+
+
+class Classifier(Protocol):
+    """A fitted binary classifier, as the churn functions use one: a :class:`ChurnModel` or another.
+
+    ``predict_proba(X)[:, 1]`` is the probability of the larger label (churn). Every
+    scikit-learn classifier is one (scikit-learn has no type information, so mypy takes its
+    estimators as they are); a model that also has :meth:`ChurnModel.explain` gives reasons.
+    """
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Return one column of probabilities per class, the churn class last."""
+        ...
 
 
 def cubic_bspline_basis(u: np.ndarray, n_knots: int) -> np.ndarray:
@@ -170,7 +185,7 @@ class NumericBasis(TransformerMixin, BaseEstimator):
     def __init__(self, n_knots: int = 4) -> None:
         self.n_knots = n_knots
 
-    def fit(self, X: Any, y: Any = None) -> NumericBasis:
+    def fit(self, X: np.ndarray, y: Any = None) -> NumericBasis:
         """Learn the percentiles, the median and whether values were missing."""
         x = np.asarray(X, dtype=np.float64).reshape(len(X), -1)[:, 0]
         present = x[~np.isnan(x)]
@@ -184,7 +199,7 @@ class NumericBasis(TransformerMixin, BaseEstimator):
         self.spline_ = bool(pd.unique(present).size > 3)
         return self
 
-    def _rank(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+    def _rank(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = np.asarray(X, dtype=np.float64).reshape(len(X), -1)[:, 0]
         missing = np.isnan(x)
         filled = np.where(missing, self.median_, x)
@@ -192,7 +207,7 @@ class NumericBasis(TransformerMixin, BaseEstimator):
         rank = np.interp(filled, q, np.linspace(0.0, 1.0, len(q))) if len(q) > 1 else filled * 0
         return rank, missing
 
-    def evaluate(self, X: Any, weights: np.ndarray) -> np.ndarray:
+    def evaluate(self, X: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """``transform(X) @ weights`` without building the basis (four terms per row).
 
         Examples
@@ -224,7 +239,7 @@ class NumericBasis(TransformerMixin, BaseEstimator):
             out += weights[-1] * missing
         return out
 
-    def transform(self, X: Any) -> np.ndarray:
+    def transform(self, X: np.ndarray) -> np.ndarray:
         """Return the basis columns for ``X``."""
         rank, missing = self._rank(X)
         width = 1 + (int(self.n_knots) + 1 if self.spline_ else 0) + int(self.has_missing_)
@@ -416,7 +431,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         max_categories: int = 32,
         min_frequency: int = 10,
         threshold: float = 0.5,
-        random_state: Any = None,
+        random_state: int | np.random.RandomState | None = None,
     ) -> None:
         self.model = model
         self.cv = cv
@@ -521,7 +536,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         return list(folds.split(np.zeros(len(y01)), y01))
 
     # ------------------------------------------------------------------------------- fitting
-    def fit(self, X: Any, y: Any) -> ChurnModel:
+    def fit(self, X: TableLike, y: npt.ArrayLike) -> ChurnModel:
         """Infer column kinds, choose the model by cross-validation, calibrate and refit.
 
         Parameters
@@ -555,7 +570,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         with threadpool_limits(limits=1, user_api="openmp") if small else nullcontext():
             return self._fit(X, y)
 
-    def _fit(self, X: Any, y: Any) -> ChurnModel:
+    def _fit(self, X: TableLike, y: npt.ArrayLike) -> ChurnModel:
         self._check_params()
         frame = as_frame(X)
         if y is None:
@@ -662,7 +677,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             self.background_[col] = (points, weights / weights.sum())
 
     # ----------------------------------------------------------------------------- prediction
-    def _coerce(self, X: Any) -> pd.DataFrame:
+    def _coerce(self, X: TableLike) -> pd.DataFrame:
         check_is_fitted(self, "estimator_")
         frame = as_frame(X)
         if not isinstance(X, pd.DataFrame | pd.Series) and frame.shape[1] != self.n_features_in_:
@@ -685,7 +700,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             return calibrator.predict(score)
         return 1.0 / (1.0 + np.exp(-np.clip(score, -500, 500)))
 
-    def decision_function(self, X: Any) -> np.ndarray:
+    def decision_function(self, X: TableLike) -> np.ndarray:
         """Return the kept model's raw log-odds of churn (before calibration).
 
         Examples
@@ -705,7 +720,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
                 scores.append(estimator.decision_function(Xc))
         return scores[0] if len(scores) == 1 else np.mean(scores, axis=0)
 
-    def predict_proba(self, X: Any) -> np.ndarray:
+    def predict_proba(self, X: TableLike) -> np.ndarray:
         """Calibrated probabilities, one column per class in ``classes_`` (churn last).
 
         Examples
@@ -716,7 +731,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
         p = self._calibrate(self.decision_function(X))
         return np.column_stack([1.0 - p, p])
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: TableLike) -> np.ndarray:
         """Return the churn label when the churn probability is at least ``threshold``.
 
         Examples
@@ -734,7 +749,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             return float(calibrator.coef_[0, 0])
         return 1.0
 
-    def contributions(self, X: Any) -> pd.DataFrame:
+    def contributions(self, X: TableLike) -> pd.DataFrame:
         """Each feature's contribution to each customer's log-odds of churn.
 
         The contribution of a feature is how far the customer's value of it moves the
@@ -820,7 +835,7 @@ class ChurnModel(ClassifierMixin, BaseEstimator):
             return fast
         return _ensemble_substitution(clf, design, base, substitutes)
 
-    def explain(self, X: Any, n_reasons: int = 3, *, attributes: bool = True) -> pd.DataFrame:
+    def explain(self, X: TableLike, n_reasons: int = 3, *, attributes: bool = True) -> pd.DataFrame:
         """Return the top drivers of churn risk per customer, as reasons an account owner can read.
 
         Parameters

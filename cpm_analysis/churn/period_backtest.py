@@ -16,7 +16,8 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,13 +31,19 @@ from cpm_analysis.data import Dataset
 from cpm_analysis.i18n import M_, join
 from cpm_analysis.periods import Period
 
+if TYPE_CHECKING:
+    from cpm_analysis.churn.evaluation import BacktestResult, ChurnWindow
+
 IMPORTANCE_REPEATS = 2
 """Shuffles per feature of the permutation importance (each costs a full scoring pass)."""
 
 
 def backtest_cutoffs(
-    view: Dataset, period: Period, n: int = BACKTEST_CUTOFFS, windows: Any = None
-) -> tuple[Any, list[pd.Timestamp]]:
+    view: Dataset,
+    period: Period,
+    n: int = BACKTEST_CUTOFFS,
+    windows: Sequence[tuple[str, str]] | None = None,
+) -> tuple[ChurnWindow, list[pd.Timestamp]]:
     """Return the churn window and the cutoffs of the period's backtest.
 
     The window and the cutoffs are the longest the history allows.
@@ -76,7 +83,7 @@ def churn_backtest(
     *,
     seed: int = 0,
     n: int = BACKTEST_CUTOFFS,
-    windows: Any = None,
+    windows: Sequence[tuple[str, str]] | None = None,
 ) -> Any:
     """Backtest the period's churn recipe at :func:`backtest_cutoffs` (one OpenMP thread).
 
@@ -116,7 +123,7 @@ def churn_backtest(
         )
 
 
-def backtest_metrics(result: Any) -> pd.DataFrame:
+def backtest_metrics(result: BacktestResult | Unavailable) -> pd.DataFrame:
     """Return the backtest's metrics per scored cutoff and their mean, for display.
 
     Examples
@@ -154,7 +161,7 @@ def backtest_metrics(result: Any) -> pd.DataFrame:
     return out
 
 
-def backtest_verdict(result: Any) -> str | Unavailable:
+def backtest_verdict(result: BacktestResult | Unavailable) -> str | Unavailable:
     """One paragraph interpreting the backtest's mean ROC AUC, lift and calibration.
 
     Examples
@@ -220,7 +227,7 @@ WEAK_RANKING_AUC = 0.6
 little better than chance (0.5), so the list is ordered mostly by the value at stake."""
 
 
-def risk_list_caveat(result: Any) -> str:
+def risk_list_caveat(result: BacktestResult | Unavailable) -> str:
     """Return the risk list's caveat when the backtest ranks little better than chance, else "".
 
     The list is still useful (it ranks by expected loss, which is mostly the value at stake

@@ -16,7 +16,7 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -24,9 +24,14 @@ import pandas as pd
 from cpm_analysis.actions import LEAVING_PROBABILITY, call_list_actions, largest_losses
 from cpm_analysis.availability import check_positive, missing_columns
 from cpm_analysis.churn.features import churn_features
-from cpm_analysis.churn.labels import active_customers
+from cpm_analysis.churn.labels import Horizon, active_customers
 from cpm_analysis.i18n import M_, N_
 from cpm_analysis.periods import to_cutoff
+
+if TYPE_CHECKING:
+    from cpm_analysis.churn.model import Classifier
+    from cpm_analysis.data import Dataset
+    from cpm_analysis.periods import Cutoff
 
 CLV_FEATURES = ("p_alive", "expected_purchases_90d")
 RISK_COLUMNS = [
@@ -72,14 +77,14 @@ says so rather than leaving the reason blank."""
 
 
 def risk_list(
-    model: Any,
-    dataset: Any,
-    cutoff: Any,
+    model: Classifier,
+    dataset: Dataset,
+    cutoff: Cutoff,
     clv: pd.Series | pd.DataFrame | None = None,
     *,
     segments: pd.Series | pd.DataFrame | bool | None = None,
     features: pd.DataFrame | None = None,
-    active_window: Any = "365D",
+    active_window: Horizon | None = "365D",
     n: int | None = None,
     n_reasons: int = 3,
 ) -> pd.DataFrame:

@@ -50,7 +50,7 @@ BLOCK_PREDICTIONS = 4_000_000
 
 
 def tree_substitution(
-    clf: Any,
+    clf: object,
     design: np.ndarray,
     base: np.ndarray,
     substitutes: Sequence[tuple[int, np.ndarray, np.ndarray]],
@@ -59,8 +59,8 @@ def tree_substitution(
 
     Parameters
     ----------
-    clf : HistGradientBoostingClassifier
-        A fitted binary classifier.
+    clf : HistGradientBoostingClassifier or object
+        A fitted binary classifier (any other object gives ``None``).
     design : ndarray of shape (n_rows, n_columns)
         The rows, as ``clf`` takes them.
     base : ndarray of shape (n_rows,)
@@ -127,7 +127,7 @@ class _Trees:
         self.split_tree = np.repeat(np.arange(len(nodes)), [len(n) for n in nodes])
 
     @classmethod
-    def read(cls, clf: Any) -> _Trees | None:
+    def read(cls, clf: object) -> _Trees | None:
         """Return the trees of ``clf``, or ``None`` when they cannot be read."""
         from sklearn.ensemble import HistGradientBoostingClassifier
 

@@ -14,7 +14,8 @@ True
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -31,7 +32,13 @@ BACKTEST_CUTOFFS = 3
 """Cutoffs of the churn backtest (the first one only trains)."""
 
 
-def churn_model(view: Dataset, cutoff: Any, windows: Any = None) -> Check:
+# The cutoffs here are read with pd.Timestamp (as the availability facts read them), so they are
+# instants or dates, not the Cutoff alias (a Period is not accepted).
+def churn_model(
+    view: Dataset,
+    cutoff: pd.Timestamp | dt.date | str,
+    windows: Sequence[tuple[str, str]] | None = None,
+) -> Check:
     """Check that a churn model can be trained out of time at ``cutoff`` (the scored churn risk).
 
     The window is the longest of ``windows`` (default
@@ -93,7 +100,10 @@ def churn_model(view: Dataset, cutoff: Any, windows: Any = None) -> Check:
 
 
 def churn_backtest(
-    view: Dataset, period: Period, n: int = BACKTEST_CUTOFFS, windows: Any = None
+    view: Dataset,
+    period: Period,
+    n: int = BACKTEST_CUTOFFS,
+    windows: Sequence[tuple[str, str]] | None = None,
 ) -> Check:
     """Check that a churn backtest has two cutoffs or more in the longest window the history allows.
 
@@ -146,7 +156,7 @@ def churn_backtest(
     return Check(M_("The churn backtest"), True, needs, detail)
 
 
-def churn_window_note(dataset: Dataset, cutoff: Any) -> str:
+def churn_window_note(dataset: Dataset, cutoff: pd.Timestamp | dt.date | str) -> str:
     """One sentence: the churn window of the period's model, and why when it is not the standard.
 
     Examples

@@ -29,10 +29,11 @@ Examples
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Hashable, Mapping, Sequence
+from typing import Any, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -45,8 +46,13 @@ KINDS = ("numeric", "text_numeric", "datetime", "categorical")
 NUMERIC_KINDS = ("numeric", "text_numeric", "datetime")
 _NS_PER_DAY = 86_400 * 10**9
 
+TableLike: TypeAlias = "pd.DataFrame | pd.Series | np.ndarray | Sequence[Sequence[object]]"
+"""What an ``X`` may be: a DataFrame (the usual case), a Series (one column) or a 2-D array
+(a numpy array or a list of rows), whose columns are named ``x0, x1, ...``
+(:func:`as_frame`)."""
 
-def as_frame(X: Any, what: str = "X") -> pd.DataFrame:
+
+def as_frame(X: TableLike, what: str = "X") -> pd.DataFrame:
     """``X`` as a DataFrame with string column names (arrays get ``x0, x1, ...``).
 
     Examples
@@ -219,7 +225,7 @@ class TableCoercer(TransformerMixin, BaseEstimator):
     def __init__(self, kinds: Mapping[str, str] | None = None) -> None:
         self.kinds = kinds
 
-    def fit(self, X: Any, y: Any = None) -> TableCoercer:
+    def fit(self, X: TableLike, y: Any = None) -> TableCoercer:
         """Infer the column kinds from ``X``."""
         frame = as_frame(X)
         given = dict(self.kinds or {})
@@ -231,7 +237,7 @@ class TableCoercer(TransformerMixin, BaseEstimator):
         self.n_features_in_ = len(self.kinds_)
         return self
 
-    def transform(self, X: Any) -> pd.DataFrame:
+    def transform(self, X: TableLike) -> pd.DataFrame:
         """Convert ``X`` column by column as learnt in :meth:`fit`."""
         check_is_fitted(self, "kinds_")
         frame = as_frame(X)
@@ -246,12 +252,14 @@ class TableCoercer(TransformerMixin, BaseEstimator):
             index=frame.index,
         )
 
-    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+    def get_feature_names_out(self, input_features: npt.ArrayLike | None = None) -> np.ndarray:
         """Return the output columns (the input columns seen in fit)."""
         check_is_fitted(self, "kinds_")
         return np.asarray(list(self.kinds_), dtype=object)
 
 
+# ``y`` stays Any: this validates whatever was passed as the label (None, a Series, a one-column
+# DataFrame, a list, a 1-D or column-vector array, ...) and raises a ValueError naming the problem.
 def check_binary_target(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     """Validate a churn label: two classes, no missing values, one per row of ``X``.
 
@@ -312,7 +320,7 @@ def check_binary_target(y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     return classes, encoded.astype(np.int64)
 
 
-def check_target_not_in_X(X: pd.DataFrame, y01: np.ndarray, y_name: Any = None) -> None:
+def check_target_not_in_X(X: pd.DataFrame, y01: np.ndarray, y_name: Hashable | None = None) -> None:
     """Raise ``ValueError`` when a column of ``X`` is the label itself.
 
     A column is taken for the label when it is named like ``y`` (``y.name``) or when it has

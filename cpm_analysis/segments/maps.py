@@ -48,7 +48,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -225,6 +225,14 @@ class SegmentMap:
         )
 
 
+SegmentMapSource: TypeAlias = (
+    "SegmentMap | Mapping[str, object] | list[Mapping[str, object]] | str | os.PathLike[str]"
+)
+"""What :func:`load_segment_map` reads: a :class:`SegmentMap`, a dict (``{segment: ranges}``,
+optionally under ``segments`` with ``bins``), a list of rules, or the path of a YAML or CSV
+file. The rules' contents are checked when the map is read."""
+
+
 def _range_text(lo: int, hi: int) -> str:
     return str(lo) if lo == hi else f"{lo}-{hi}"
 
@@ -368,7 +376,9 @@ def _read_file(path: Path) -> Any:
     raise ValueError(f"segment_map: {path}: expected a .yaml, .yml or .csv file")
 
 
-def load_segment_map(source: Any = None, *, bins: int | None = None) -> SegmentMap:
+def load_segment_map(
+    source: SegmentMapSource | None = None, *, bins: int | None = None
+) -> SegmentMap:
     """Read and validate a segment map.
 
     Parameters
@@ -525,7 +535,7 @@ def default_segment_map() -> SegmentMap:
     return load_segment_map(_default_content())
 
 
-def segment_labels(lang: str = "zh", segment_map: Any = None) -> dict[str, str]:
+def segment_labels(lang: str = "zh", segment_map: SegmentMapSource | None = None) -> dict[str, str]:
     """Display labels of a map's segments in a language, by segment name.
 
     ``lang="en"`` returns the names themselves (the default map's names are English).
@@ -563,7 +573,7 @@ def segment_labels(lang: str = "zh", segment_map: Any = None) -> dict[str, str]:
     return {name: labels[name] for name in seg_map.segments}
 
 
-def segment_actions(segment_map: Any = None) -> dict[str, str]:
+def segment_actions(segment_map: SegmentMapSource | None = None) -> dict[str, str]:
     """Return the recommended action of every segment of a map (the default map by default).
 
     Examples
@@ -581,7 +591,7 @@ def _score_bins(scores: pd.DataFrame, bins: int | None) -> int:
     return check_bins(declared) if declared is not None else 5
 
 
-def check_scores(scores: Any, bins: int) -> tuple[np.ndarray, ...]:
+def check_scores(scores: pd.DataFrame, bins: int) -> tuple[np.ndarray, ...]:
     """Return the three score columns as int arrays, validated to lie in 1..``bins``."""
     if not isinstance(scores, pd.DataFrame):
         raise TypeError(f"scores: expected the DataFrame rfm_scores returns, got {type(scores)}")
@@ -614,7 +624,7 @@ def check_scores(scores: Any, bins: int) -> tuple[np.ndarray, ...]:
 
 def rfm_segments(
     scores: pd.DataFrame,
-    segment_map: Any = None,
+    segment_map: SegmentMapSource | None = None,
     *,
     actions: Mapping[str, str] | None = None,
     lang: str | None = None,

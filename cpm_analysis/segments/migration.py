@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cpm_analysis.segments.maps import load_segment_map
+from cpm_analysis.segments.maps import SegmentMapSource, load_segment_map
 from cpm_analysis.segments.rfm import factorize_ids
 
 NEW = "new"
@@ -121,7 +121,7 @@ def segment_migration(
     *,
     top: Iterable[str] | None = None,
     at_risk: Iterable[str] | None = None,
-    segment_map: Any = None,
+    segment_map: SegmentMapSource | None = None,
     new_label: str = NEW,
     lost_label: str = LOST,
 ) -> SegmentMigration:

@@ -16,7 +16,8 @@ True
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -26,16 +27,21 @@ from cpm_analysis.availability import Unavailable, check_positive
 from cpm_analysis.data import Dataset
 from cpm_analysis.periods import Period
 
+if TYPE_CHECKING:
+    from cpm_analysis.periods import Cutoff
+    from cpm_analysis.segments.clusters import ClusterResult
+    from cpm_analysis.segments.migration import SegmentMigration
 
-def segment_table(view: Dataset, cutoff: Any) -> pd.DataFrame:
+
+def segment_table(view: Dataset, cutoff: Cutoff) -> pd.DataFrame:
     """RFM scores, named segment and value tier of every buyer at ``cutoff``.
 
     Parameters
     ----------
     view : Dataset
         The point-in-time data (only orders up to ``cutoff`` count).
-    cutoff : Timestamp or str
-        The instant the segments describe.
+    cutoff : Timestamp, str, date or Period
+        The instant the segments describe (read by :func:`cpm_analysis.periods.to_cutoff`).
 
     Returns
     -------
@@ -96,13 +102,15 @@ def period_migration(
     return segment_migration(previous, current)
 
 
-def fallen_customers(migration: Any, scored: pd.DataFrame, n: int = 25) -> pd.DataFrame:
+def fallen_customers(
+    migration: SegmentMigration | Unavailable, scored: pd.DataFrame, n: int = 25
+) -> pd.DataFrame:
     """Return the customers who fell from a top segment, most valuable first, with owner and action.
 
     Parameters
     ----------
-    migration : SegmentMigration
-        From :func:`period_migration`.
+    migration : SegmentMigration or Unavailable
+        From :func:`period_migration` (an ``Unavailable`` is returned as it is).
     scored : DataFrame
         The period's scored table (for the owner, CLV and recommended action).
     n : int
@@ -152,7 +160,7 @@ def fallen_customers(migration: Any, scored: pd.DataFrame, n: int = 25) -> pd.Da
     return out[columns].head(n).reset_index(drop=True)
 
 
-def migration_summary(migration: Any) -> pd.DataFrame:
+def migration_summary(migration: SegmentMigration | Unavailable) -> pd.DataFrame:
     """Per previous segment: customers, how many stayed, moved up or down a group, or left.
 
     A move counts as *down* when it lands in the previous segment's group or a worse one
@@ -196,7 +204,10 @@ def migration_summary(migration: Any) -> pd.DataFrame:
     return out
 
 
-def behaviour_clusters(segments: pd.DataFrame, view: Dataset, cutoff: Any, seed: int = 0) -> Any:
+# ``cutoff`` is read with pd.Timestamp (availability.clusters), so a Period is not accepted.
+def behaviour_clusters(
+    segments: pd.DataFrame, view: Dataset, cutoff: pd.Timestamp | dt.date | str, seed: int = 0
+) -> Any:
     """Return the behavioural clusters of the customers, or why not.
 
     The clusters are computed by :func:`cpm_analysis.segments.cluster_customers`.
@@ -222,7 +233,7 @@ def behaviour_clusters(segments: pd.DataFrame, view: Dataset, cutoff: Any, seed:
     return cluster_customers(segments, random_state=seed)
 
 
-def cluster_table(clusters: Any) -> pd.DataFrame:
+def cluster_table(clusters: ClusterResult | Unavailable) -> pd.DataFrame:
     """Return the clusters' profile for display, ``name`` renamed ``cluster_name``.
 
     (A column called ``name`` would be dropped as personal data by the masked display.)

@@ -67,7 +67,7 @@ import pandas as pd
 
 from cpm_analysis.data import Dataset, paid_mask
 from cpm_analysis.data.protocol import customer_data
-from cpm_analysis.periods import to_cutoff
+from cpm_analysis.periods import Cutoff, to_cutoff
 
 SCORE_COLUMNS: tuple[str, str, str] = ("r_score", "f_score", "m_score")
 MEASURE_COLUMNS: tuple[str, ...] = ("recency_days", "frequency", "monetary", "monetary_mean")
@@ -76,6 +76,8 @@ _NS_PER_DAY = 86_400_000_000_000
 _REQUIRED = ("customer_id", "order_date", "amount")
 
 
+# ``bins`` stays Any: this is the run-time check of what a user gave (an argument, a segment
+# map's ``bins`` key read from YAML, a table's attrs), raising a ValueError that names it.
 def check_bins(bins: Any) -> int:
     """``bins`` as an int of at least 2, or a ``ValueError`` naming the parameter.
 
@@ -89,7 +91,7 @@ def check_bins(bins: Any) -> int:
     return int(bins)
 
 
-def read_cutoff(as_of: Any) -> pd.Timestamp:
+def read_cutoff(as_of: Cutoff) -> pd.Timestamp:
     """Return the instant ``as_of`` means (:func:`cpm_analysis.periods.to_cutoff`), errors named.
 
     Examples
@@ -112,7 +114,7 @@ def read_cutoff(as_of: Any) -> pd.Timestamp:
         ) from None
 
 
-def read_window(window: Any) -> pd.Timedelta | None:
+def read_window(window: int | str | pd.Timedelta | None) -> pd.Timedelta | None:
     """Return a trailing window as a positive Timedelta: ``"365D"``, ``"52W"``, a Timedelta or days.
 
     Examples
@@ -227,7 +229,7 @@ def quantile_scores(keys: tuple[np.ndarray, ...], bins: int) -> np.ndarray:
 
 def rfm_scores(
     data: Dataset | pd.DataFrame,
-    as_of: Any,
+    as_of: Cutoff,
     *,
     bins: int = 5,
     window: int | str | pd.Timedelta | None = None,
@@ -372,7 +374,7 @@ def rfm_measures(
 
 
 def monetary_value(
-    orders: pd.DataFrame, as_of: Any, window: int | str | pd.Timedelta | None = None
+    orders: pd.DataFrame, as_of: Cutoff, window: int | str | pd.Timedelta | None = None
 ) -> pd.Series:
     """Return each customer's monetary value: the one definition every page shows.
 
