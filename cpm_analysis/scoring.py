@@ -115,12 +115,17 @@ class ScoredPeriod:
         :class:`~cpm_analysis.segments.clusters.ClusterResult` behind the ``cluster`` column).
     notes : list of str
         What could not be estimated and why.
+    segments : DataFrame
+        The segment table behind ``segment`` and ``tier``
+        (:func:`~cpm_analysis.segments.period.segment_table`: RFM scores, segment, action and
+        tier of every buyer, by customer), which the segment pages show.
     """
 
     scored: pd.DataFrame
     metrics: dict[str, Any]
     models: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    segments: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _clv_block(
@@ -520,13 +525,8 @@ def _score(
     segment_map: Any = None,
     model_choice: ModelChoice | None = None,
 ) -> ScoredPeriod:
-    from cpm_analysis.segments import (
-        cluster_customers,
-        load_segment_map,
-        rfm_scores,
-        rfm_segments,
-        value_tiers,
-    )
+    from cpm_analysis.segments import cluster_customers, load_segment_map, rfm_scores
+    from cpm_analysis.segments.period import segment_table
 
     cutoff = period.end
     at_cutoff = data.as_of(cutoff)  # the protocol's view: per-customer steps run on it
@@ -541,7 +541,9 @@ def _score(
 
     scores = rfm_scores(at_cutoff, cutoff)
     seg_map = load_segment_map(segment_map)
-    segments = value_tiers(rfm_segments(scores, seg_map), tier_shares)
+    segments = segment_table(
+        at_cutoff, cutoff, segment_map=seg_map, tier_shares=tier_shares, scores=scores
+    )
     for column in ("recency_days", "frequency", "monetary", "r_score", "f_score", "m_score"):
         scored[column] = segments[column]
     scored["segment"] = segments["segment"].astype("str")
@@ -600,4 +602,6 @@ def _score(
     for column in ("clv", "p_alive", "expected_purchases_90d", "churn_probability"):
         if column in scored:
             scored[column] = scored[column].astype("float64")
-    return ScoredPeriod(scored=scored, metrics=metrics, models=models, notes=notes)
+    return ScoredPeriod(
+        scored=scored, metrics=metrics, models=models, notes=notes, segments=segments
+    )

@@ -368,6 +368,27 @@ def test_a_configuration_reaches_every_page_of_the_result(company, tmp_path):
     assert back.rules == config and back.rules.source == config.source
 
 
+def test_the_segments_page_uses_the_configured_segment_map_and_tiers(company, tmp_path):
+    from cpm_analysis.config import load_config
+
+    (tmp_path / "two.yaml").write_text(
+        "segments:\n  - {segment: Active, r: 3-5, group: top}\n"
+        "  - {segment: Dormant, r: 1-2, group: lapsed}\n"
+    )
+    (tmp_path / "cpm.yaml").write_text("segments: {tier_shares: [0.5, 0.5], map: two.yaml}\n")
+    ruled = build_period(company, PERIOD, load_config(data_folder=tmp_path), seed=0)
+    # page 02's table is the scored table's segmentation, customer for customer
+    scored = ruled.scored.set_index("customer_id").loc[ruled.segments.index]
+    assert ruled.segments["segment"].astype(str).tolist() == scored["segment"].tolist()
+    assert ruled.segments["tier"].astype(str).tolist() == scored["tier"].tolist()
+    assert set(ruled.segments["segment"].astype(str)) == {"Active", "Dormant"}
+    assert set(ruled.segments["tier"].astype(str)) == {"A", "B"}
+    # last period's segments (the migration) follow the same rules
+    if ruled.previous_segments is not None:
+        assert set(ruled.previous_segments["segment"].astype(str)) <= {"Active", "Dormant"}
+        assert set(ruled.previous_segments["tier"].astype(str)) <= {"A", "B"}
+
+
 def test_a_pinned_model_is_the_one_the_clv_page_shows(company):
     """Pinned MBG/NBD: the parameters, matrices and holdout are MBG/NBD's, fitted once each."""
     from cpm_analysis.clv import ModifiedBetaGeoModel

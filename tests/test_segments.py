@@ -874,3 +874,22 @@ def test_rf_heatmap_counts_and_boundaries():
     assert image[0, 4] == 2 and image[4, 0] == 2 and image[4, 4] == 1
     assert len(ax.lines) > 0
     plt.close(ax.figure)
+
+
+def test_the_migration_summary_ranks_moves_by_the_maps_own_groups():
+    from cpm_analysis.segments import segment_migration
+    from cpm_analysis.segments.period import migration_summary
+
+    two = {
+        "segments": [
+            {"segment": "Active", "r": "3-5", "group": "top"},
+            {"segment": "Dormant", "r": "1-2", "group": "lapsed"},
+        ]
+    }
+    previous = pd.Series({"a": "Active", "b": "Dormant", "c": "Active"})
+    current = pd.Series({"a": "Dormant", "b": "Active", "c": "Active"})
+    migration = segment_migration(previous, current, segment_map=two)
+    summary = migration_summary(migration)
+    assert summary.loc["Active", ["customers", "stayed", "down"]].tolist() == [2, 1, 1]
+    assert summary.loc["Dormant", "up"] == 1
+    assert migration.fallen.index.tolist() == ["a"]

@@ -433,7 +433,11 @@ class PeriodResult:
             migration = self.migration  # not available for the company: not for the book
         else:
             migration = period_migration(
-                book_view, self.period, previous=previous_segments, current=segments
+                book_view,
+                self.period,
+                previous=previous_segments,
+                current=segments,
+                segment_map=self.rules.segments.segment_map,
             )
         owners = self.owners
         if owners.available and owner in owners.table.index:
@@ -711,12 +715,18 @@ def _build(
         **scoring_options(rules),
     )
     scored = finalize_scored(result.scored, view)
-    segments = segment_table(view, period.end)
+    segments = result.segments  # the scored table's segmentation, by customer
+    segment_rules = {
+        "segment_map": rules.segments.segment_map,
+        "tier_shares": rules.segments.tier_shares,
+    }
     migration_check = availability.migration(view, period)
     previous_segments = None
     if migration_check.available:
-        previous_segments = segment_table(view, period.previous().end)
-        migration = period_migration(view, period, previous=previous_segments, current=segments)
+        previous_segments = segment_table(at_end, period.previous().end, **segment_rules)
+        migration = period_migration(
+            view, period, previous=previous_segments, current=segments, **segment_rules
+        )
     else:
         migration = migration_check.missing()
     cluster_check = availability.clusters(view, period.end)

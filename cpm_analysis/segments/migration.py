@@ -30,7 +30,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -61,6 +61,10 @@ class SegmentMigration:
         current R/F/M measures and scores; biggest spenders first.
     new_label, lost_label : str
         The labels of the ``"new"`` row and the ``"lost"`` column.
+    groups : dict
+        The segment map's group of each segment (``top``, ``growth``, ``at_risk``,
+        ``lapsed``): the map the segments were named by, for :func:`migration_summary
+        <cpm_analysis.segments.period.migration_summary>`.
     """
 
     counts: pd.DataFrame
@@ -68,6 +72,7 @@ class SegmentMigration:
     fallen: pd.DataFrame
     new_label: str = NEW
     lost_label: str = LOST
+    groups: dict[str, str | None] = field(default_factory=dict)
 
     def stayed(self) -> pd.Series:
         """Return the customers who kept their segment, by segment (the diagonal of ``counts``)."""
@@ -251,4 +256,4 @@ def segment_migration(
         else fallen.sort_index()
     )
     fallen.index.name = prev.index.name or cur.index.name or "customer_id"
-    return SegmentMigration(counts, shares, fallen, new_label, lost_label)
+    return SegmentMigration(counts, shares, fallen, new_label, lost_label, dict(groups))

@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,24 +25,44 @@ import pandas as pd
 
 from cpm_analysis import availability
 from cpm_analysis.availability import Unavailable, check_positive
+from cpm_analysis.config import DEFAULT_CONFIG
 from cpm_analysis.data import Dataset
 from cpm_analysis.periods import Period
 
 if TYPE_CHECKING:
+    from cpm_analysis.data.protocol import CustomerData
     from cpm_analysis.periods import Cutoff
     from cpm_analysis.segments.clusters import ClusterResult
+    from cpm_analysis.segments.maps import SegmentMapSource
     from cpm_analysis.segments.migration import SegmentMigration
 
 
-def segment_table(view: Dataset, cutoff: Cutoff) -> pd.DataFrame:
+def segment_table(
+    view: CustomerData,
+    cutoff: Cutoff,
+    *,
+    segment_map: SegmentMapSource | None = None,
+    tier_shares: Sequence[float] = DEFAULT_CONFIG.segments.tier_shares,
+    scores: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """RFM scores, named segment and value tier of every buyer at ``cutoff``.
+
+    The one segmentation of a period: the scored table's ``segment`` and ``tier``
+    (:func:`cpm_analysis.scoring.score_customers`) and the segment pages both come from here.
 
     Parameters
     ----------
-    view : Dataset
+    view : Dataset or DaskDataset
         The point-in-time data (only orders up to ``cutoff`` count).
     cutoff : Timestamp, str, date or Period
         The instant the segments describe (read by :func:`cpm_analysis.periods.to_cutoff`).
+    segment_map : optional
+        The segment map (``segments.map`` of the configuration; see
+        :func:`~cpm_analysis.segments.load_segment_map`); default the built-in one.
+    tier_shares : sequence of float
+        Value shares of the tiers A, B, C (``segments.tier_shares``).
+    scores : DataFrame, optional
+        :func:`~cpm_analysis.segments.rfm_scores` at ``cutoff`` when already computed.
 
     Returns
     -------
@@ -56,9 +77,11 @@ def segment_table(view: Dataset, cutoff: Cutoff) -> pd.DataFrame:
     >>> segment_table(ds, "2025-06-30").index.name
     'customer_id'
     """
-    from cpm_analysis.segments import rfm_scores, rfm_segments, value_tiers
+    from cpm_analysis.segments import load_segment_map, rfm_scores, rfm_segments, value_tiers
 
-    return value_tiers(rfm_segments(rfm_scores(view, cutoff)))
+    if scores is None:
+        scores = rfm_scores(view, cutoff)
+    return value_tiers(rfm_segments(scores, load_segment_map(segment_map)), tier_shares)
 
 
 def period_migration(
@@ -67,12 +90,16 @@ def period_migration(
     *,
     previous: pd.DataFrame | None = None,
     current: pd.DataFrame | None = None,
+    segment_map: SegmentMapSource | None = None,
+    tier_shares: Sequence[float] = DEFAULT_CONFIG.segments.tier_shares,
 ) -> Any:
     """Segment migration from the end of the previous period to the end of ``period``.
 
     ``previous`` and ``current`` are the :func:`segment_table` of the two cutoffs when they
     are already computed (an owner's book: the company's rows of its customers, so that the
-    book's segments are the company's); otherwise they are computed from ``view``.
+    book's segments are the company's); otherwise they are computed from ``view`` with
+    ``segment_map`` and ``tier_shares`` (see :func:`segment_table`), the map that also names
+    the migration's top and at-risk groups.
 
     Returns
     -------
@@ -95,11 +122,12 @@ def period_migration(
     check = availability.migration(view, period)
     if not check.available:
         return check.missing()
+    rules: dict[str, Any] = {"segment_map": segment_map, "tier_shares": tier_shares}
     if previous is None:
-        previous = segment_table(view, period.previous().end)
+        previous = segment_table(view, period.previous().end, **rules)
     if current is None:
-        current = segment_table(view, period.end)
-    return segment_migration(previous, current)
+        current = segment_table(view, period.end, **rules)
+    return segment_migration(previous, current, segment_map=segment_map)
 
 
 def fallen_customers(
@@ -179,7 +207,7 @@ def migration_summary(migration: SegmentMigration | Unavailable) -> pd.DataFrame
     if isinstance(migration, Unavailable):
         return migration
     counts = migration.counts
-    groups = dict(default_segment_map().groups)
+    groups = migration.groups or dict(default_segment_map().groups)
     order = {"top": 0, "growth": 1, "at_risk": 2, "lapsed": 3}
     rank_rows = pd.Series(counts.index.map(groups), index=counts.index).map(order)
     rank_cols = pd.Series(counts.columns.map(groups), index=counts.columns).map(order)
