@@ -12,9 +12,10 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import linalg, optimize
 from sklearn.base import BaseEstimator
@@ -43,9 +44,28 @@ __all__ = [
     "compress_rows",
 ]
 
+NegLogLikelihood: TypeAlias = Callable[
+    [np.ndarray], tuple[float, np.ndarray] | tuple[float, np.ndarray, np.ndarray]
+]
+"""``neg_ll(params) -> (value, gradient)``, or ``(value, gradient, hessian)``, in natural
+parameters: what :func:`maximize_likelihood` minimises."""
+
+
+class PurchasePredictor(Protocol):
+    """What :func:`~cpm_analysis.clv.customer_lifetime_value` needs of a purchase model.
+
+    The purchase models (:class:`PurchaseModel`) and the covariate models
+    (:mod:`cpm_analysis.clv.covariates`, not subclasses of it) both have it; a model that also
+    has ``expected_purchases_over(times, summary)`` is evaluated for all horizons at once.
+    """
+
+    def expected_purchases(self, t: float | npt.ArrayLike, summary: pd.DataFrame, /) -> pd.Series:
+        """Return the expected purchases in the next ``t`` time units, per customer."""
+        ...
+
 
 def check_summary(
-    summary: Any,
+    summary: Any,  # Any: this is the check of what a user passed (TypeError if not a DataFrame)
     columns: Sequence[str],
     *,
     what: str = "summary",
@@ -151,7 +171,7 @@ class Compressed:
         )
 
 
-def check_sample_weight(sample_weight: Any, n_rows: int) -> np.ndarray | None:
+def check_sample_weight(sample_weight: npt.ArrayLike | None, n_rows: int) -> np.ndarray | None:
     """``sample_weight`` as finite non-negative floats, one per row, or ``None``.
 
     Examples
@@ -297,7 +317,7 @@ def _standard_errors(
 
 
 def maximize_likelihood(
-    neg_ll: Callable[[np.ndarray], tuple[Any, ...]],
+    neg_ll: NegLogLikelihood,
     x0: np.ndarray,
     *,
     n_customers: float,
@@ -674,7 +694,11 @@ def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(uniques, dtype=np.float64), codes.astype(np.int64, copy=False)
 
 
-def as_times(t: Any, index: pd.Index, name: str = "t") -> float | np.ndarray:
+def as_times(
+    t: Any,  # Any: the check of a user's horizon (a number, array or Series; ValueError otherwise)
+    index: pd.Index,
+    name: str = "t",
+) -> float | np.ndarray:
     """Return a non-negative scalar time, or one per customer aligned to ``index``.
 
     Examples
@@ -729,7 +753,9 @@ class PurchaseModel(BaseModel):
     def _default_start(self, data: Compressed) -> dict[str, float]:
         raise NotImplementedError  # pragma: no cover - abstract
 
-    def fit(self, summary: pd.DataFrame, sample_weight: Any = None) -> PurchaseModel:
+    def fit(
+        self, summary: pd.DataFrame, sample_weight: npt.ArrayLike | None = None
+    ) -> PurchaseModel:
         """Fit the model by maximum likelihood to a customer summary.
 
         Parameters
@@ -874,7 +900,9 @@ class PurchaseModel(BaseModel):
     def _expected_new(self, t: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def expected_purchases(self, t: Any, summary: pd.DataFrame | None = None) -> pd.Series:
+    def expected_purchases(
+        self, t: float | npt.ArrayLike, summary: pd.DataFrame | None = None
+    ) -> pd.Series:
         """Return the expected number of purchases in the next ``t`` time units, per customer.
 
         The conditional expectation E[Y(t) | frequency, recency, T] of the purchases in
@@ -918,7 +946,7 @@ class PurchaseModel(BaseModel):
         return pd.Series(values, index=index, name="expected_purchases")
 
     def expected_purchases_over(
-        self, times: Sequence[float], summary: pd.DataFrame | None = None
+        self, times: Sequence[float] | np.ndarray, summary: pd.DataFrame | None = None
     ) -> np.ndarray:
         """Return the expected purchases for several horizons at once: an array (customers, horizons).
 
@@ -957,7 +985,7 @@ class PurchaseModel(BaseModel):
         values = self._p_alive(cols["frequency"], cols["recency"], cols["T"])
         return pd.Series(values, index=index, name="probability_alive")
 
-    def expected_purchases_new_customer(self, t: Any) -> float | np.ndarray:
+    def expected_purchases_new_customer(self, t: float | npt.ArrayLike) -> float | np.ndarray:
         """Unconditional expected repeat purchases E[X(t)] of a new customer in ``t`` units.
 
         Parameters

@@ -44,6 +44,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy.special import betaln, digamma, logsumexp
 
@@ -268,7 +269,9 @@ class BetaGeoBetaBinomModel(PurchaseModel):
     _param_names = ("alpha", "beta", "gamma", "delta")
     _model_name = "BG/BB"
 
-    def fit(self, summary: pd.DataFrame, sample_weight: Any = None) -> BetaGeoBetaBinomModel:
+    def fit(
+        self, summary: pd.DataFrame, sample_weight: npt.ArrayLike | None = None
+    ) -> BetaGeoBetaBinomModel:
         """Fit the model by maximum likelihood to a discrete-time summary.
 
         Parameters
@@ -397,7 +400,7 @@ class BetaGeoBetaBinomModel(PurchaseModel):
         return (alpha / (alpha + beta) * np.exp(table[0, h])).reshape(t.shape)
 
     def probability_alive(
-        self, summary: pd.DataFrame | None = None, future_t: Any = 0
+        self, summary: pd.DataFrame | None = None, future_t: int = 0
     ) -> pd.Series:
         """Probability that each customer is alive at opportunity ``T + future_t``.
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy import stats
 from scipy.linalg import eigh_tridiagonal
 from scipy.special import (
@@ -185,7 +186,7 @@ class BetaGeoModel(PurchaseModel):
         zeros = np.zeros_like(t)
         return self._bracket(t, zeros, zeros)
 
-    def probability_of_n_purchases(self, t: float, n: Any) -> float | np.ndarray:
+    def probability_of_n_purchases(self, t: float, n: npt.ArrayLike) -> float | np.ndarray:
         """P(X(t) = n): probability that a new customer makes ``n`` repeat purchases in ``t``.
 
         Equation (8) of Fader, Hardie & Lee (2005), with the negative binomial sums taken from

@@ -27,8 +27,9 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,10 @@ from cpm_analysis import availability
 from cpm_analysis.availability import CALIBRATION_WEEKS, Unavailable
 from cpm_analysis.data import Dataset
 from cpm_analysis.i18n import M_, N_, join
+
+if TYPE_CHECKING:
+    from cpm_analysis.clv.base import BaseModel
+    from cpm_analysis.clv.selection import ModelChoice
 
 MATRIX_MODELS = ("BG/NBD", "Pareto/NBD", "MBG/NBD")
 """The purchase models the frequency-recency and P(alive) matrices are drawn for."""
@@ -129,13 +134,13 @@ class CalibrationCheck:
 
 
 def choice_calibration(
-    choice: Any, view: Dataset, cutoff: Any, weeks: int = CALIBRATION_WEEKS
+    choice: ModelChoice | None, view: Dataset, cutoff: pd.Timestamp, weeks: int = CALIBRATION_WEEKS
 ) -> CalibrationCheck | Unavailable:
     """Return the holdout check of the period's model: the choice's calibration fit, no refit.
 
     Parameters
     ----------
-    choice : ModelChoice
+    choice : ModelChoice or None
         The period's model choice (:func:`~cpm_analysis.clv.selection.choose_value_model`).
     view : Dataset
         The point-in-time data (for the page-01 availability verdict).
@@ -207,7 +212,7 @@ def choice_calibration(
 
 
 def period_value_models(
-    models: dict[str, Any], choice: Any, view: Dataset, cutoff: Any
+    models: Mapping[str, object], choice: ModelChoice | None, view: Dataset, cutoff: pd.Timestamp
 ) -> tuple[dict[str, Any], pd.DataFrame] | tuple[Unavailable, Unavailable]:
     """Return the scoring's fitted models by name: the ones behind the scored table's numbers.
 
@@ -264,7 +269,7 @@ def period_value_models(
     return out, period_summary(view, pd.Timestamp(cutoff))
 
 
-def matrix_model(models: Any) -> Any:
+def matrix_model(models: Mapping[str, BaseModel] | Unavailable) -> Any:
     """Return the purchase model the frequency-recency and P(alive) matrices are drawn for.
 
     The matrices are hypothetical customers on a grid of repeat purchases and recency in
@@ -307,7 +312,9 @@ NO_DROPOUT_P_ALIVE = 0.99
 """P(alive) above which, for every repeat buyer, the purchase model detects no dropout."""
 
 
-def value_model_health(models: Any, summary: Any) -> str | Unavailable:
+def value_model_health(
+    models: Mapping[str, BaseModel | None] | Unavailable, summary: pd.DataFrame | None
+) -> str | Unavailable:
     """One or two sentences on the fits: did they converge, does the model detect dropout.
 
     The models' own health sentences (``fit_warnings_``: not converged, parameters at the edge
@@ -399,7 +406,7 @@ ROUTE_PARAMETER_MEANINGS = {
 """The parameters of BG/BB and sBG, whose names clash with the continuous models'."""
 
 
-def model_parameters(models: dict[str, Any]) -> pd.DataFrame:
+def model_parameters(models: Mapping[str, BaseModel | None] | Unavailable) -> pd.DataFrame:
     """Return the fitted parameters of the lifetime-value models, one row each, with their meaning.
 
     Parameters

@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import optimize
 from sklearn.base import BaseEstimator
@@ -169,7 +170,9 @@ class _CovariateModel(BaseEstimator):
         return theta, designs
 
     # -- fit -------------------------------------------------------------------------------------
-    def fit(self, summary: pd.DataFrame, sample_weight: Any = None) -> _CovariateModel:
+    def fit(
+        self, summary: pd.DataFrame, sample_weight: npt.ArrayLike | None = None
+    ) -> _CovariateModel:
         """Fit the baseline parameters and the covariate coefficients by maximum likelihood.
 
         Parameters
@@ -340,7 +343,7 @@ class _CovariateModel(BaseEstimator):
             out[rows] = values
         return out if out is not None else np.zeros(0)
 
-    def expected_purchases(self, t: Any, summary: pd.DataFrame) -> pd.Series:
+    def expected_purchases(self, t: float | npt.ArrayLike, summary: pd.DataFrame) -> pd.Series:
         """Return the expected purchases in the next ``t`` time units per customer, given their covariates.
 
         Examples
@@ -356,15 +359,17 @@ class _CovariateModel(BaseEstimator):
         """
         self._check_fitted()
         if np.ndim(t) > 0:
-            t = pd.Series(np.asarray(t, dtype=np.float64).ravel(), index=summary.index)
+            times = pd.Series(np.asarray(t, dtype=np.float64).ravel(), index=summary.index)
             values = self._by_pattern(
-                summary, lambda m, s: m.expected_purchases(t.loc[s.index], s).to_numpy()
+                summary, lambda m, s: m.expected_purchases(times.loc[s.index], s).to_numpy()
             )
         else:
             values = self._by_pattern(summary, lambda m, s: m.expected_purchases(t, s).to_numpy())
         return pd.Series(values, index=summary.index, name="expected_purchases")
 
-    def expected_purchases_over(self, times: Sequence[float], summary: pd.DataFrame) -> np.ndarray:
+    def expected_purchases_over(
+        self, times: Sequence[float] | np.ndarray, summary: pd.DataFrame
+    ) -> np.ndarray:
         """Return the expected purchases for several horizons (customers x horizons).
 
         Used by :func:`~cpm_analysis.clv.customer_lifetime_value`.

@@ -22,12 +22,12 @@ True
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
-from cpm_analysis.clv.base import PURCHASE_COLUMNS
+from cpm_analysis.clv.base import PURCHASE_COLUMNS, BaseModel
 from cpm_analysis.clv.summary import (
     PERIOD_TIME_UNIT,
     days_per_unit,
@@ -35,6 +35,14 @@ from cpm_analysis.clv.summary import (
     summary_cutoff,
 )
 from cpm_analysis.data.protocol import customer_data
+
+if TYPE_CHECKING:
+    from cpm_analysis.clv.base import PurchaseModel
+    from cpm_analysis.clv.gammagamma import GammaGammaModel
+    from cpm_analysis.data.protocol import CustomerData
+    from cpm_analysis.periods import Cutoff
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 SPEND_COLUMNS = ("frequency", "monetary_value")
 SUMMARY_ROW_COLUMNS = ("frequency", "recency", "T", "monetary_value")
@@ -47,7 +55,7 @@ def _rows_step(bucket: Any, cutoff: pd.Timestamp) -> pd.DataFrame:
     return counts.rename("n_customers").reset_index()
 
 
-def summary_rows(data: Any, cutoff: Any) -> pd.DataFrame:
+def summary_rows(data: CustomerData, cutoff: Cutoff) -> pd.DataFrame:
     """Return the distinct ``frequency, recency, T, monetary_value`` rows of the period summary.
 
     Counted bucket by bucket and added up: columns :data:`SUMMARY_ROW_COLUMNS` and
@@ -69,7 +77,7 @@ def summary_rows(data: Any, cutoff: Any) -> pd.DataFrame:
     return rows
 
 
-def fit_on_rows(model: Any, rows: pd.DataFrame) -> Any:
+def fit_on_rows(model: ModelT, rows: pd.DataFrame) -> ModelT:
     """Fit a CLV model on distinct summary rows weighted by ``n_customers``.
 
     Purchase models use ``frequency, recency, T``; the Gamma-Gamma model (anything with
@@ -111,8 +119,8 @@ def _score_step(
 
 def score_frame(
     summary: pd.DataFrame,
-    bgnbd: Any,
-    gamma_gamma: Any,
+    bgnbd: PurchaseModel,
+    gamma_gamma: GammaGammaModel,
     horizon_months: int = 12,
     discount_rate: float = 0.01,
     time_unit: str = PERIOD_TIME_UNIT,
@@ -157,10 +165,10 @@ def score_frame(
 
 
 def score_summary(
-    data: Any,
-    cutoff: Any,
-    bgnbd: Any,
-    gamma_gamma: Any,
+    data: CustomerData,
+    cutoff: Cutoff,
+    bgnbd: PurchaseModel,
+    gamma_gamma: GammaGammaModel,
     *,
     horizon_months: int = 12,
     discount_rate: float = 0.01,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,9 @@ from cpm_analysis import availability
 from cpm_analysis.data import Dataset
 from cpm_analysis.i18n import M_, N_, join
 from cpm_analysis.periods import Period, parse_period
+
+if TYPE_CHECKING:
+    from cpm_analysis.clv.bgnbd import BetaGeoModel
 
 CHURN_MEASURES = {
     "customers": N_("Customers scored last period (active base)"),
@@ -201,7 +204,7 @@ def forecast_check(
     *,
     source: str = "",
     owner: str | None = None,
-    model: Any = None,
+    model: BetaGeoModel | None = None,
 ) -> ForecastCheck:
     """Check last period's predictions against what customers did in this period.
 

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy.special import digamma, gammaln, polygamma
 
@@ -47,7 +48,7 @@ SPEND_COLUMNS = ("frequency", "monetary_value")
 
 
 def gamma_gamma_eligible(
-    summary: pd.DataFrame, sample_weight: Any = None
+    summary: pd.DataFrame, sample_weight: npt.ArrayLike | None = None
 ) -> tuple[np.ndarray, int]:
     """Which customers the Gamma-Gamma model can be fitted on, and how many repeat buyers not.
 
@@ -256,7 +257,9 @@ class GammaGammaModel(BaseModel):
     def _diagnostic_extras(self) -> dict[str, Any]:
         return {"excluded": int(self.n_excluded_)}
 
-    def fit(self, summary: pd.DataFrame, sample_weight: Any = None) -> GammaGammaModel:
+    def fit(
+        self, summary: pd.DataFrame, sample_weight: npt.ArrayLike | None = None
+    ) -> GammaGammaModel:
         """Fit on the repeat buyers of a customer summary.
 
         Parameters
@@ -368,7 +371,11 @@ class GammaGammaModel(BaseModel):
         self._fitted = {"frequency": x, "monetary_value": m}
         return self
 
-    def expected_spend(self, summary: Any = None, monetary_value: Any = None) -> pd.Series:
+    def expected_spend(
+        self,
+        summary: pd.DataFrame | npt.ArrayLike | None = None,
+        monetary_value: npt.ArrayLike | None = None,
+    ) -> pd.Series:
         """Conditional expected average transaction value per customer.
 
         ``E[M | x, m] = p (v + m x) / (p x + q - 1)``: a weighted average of the population mean

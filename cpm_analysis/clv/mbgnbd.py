@@ -40,6 +40,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy import stats
 from scipy.special import betaincinv, betaln, digamma, gammaln, hyp2f1
 
@@ -241,7 +242,7 @@ class ModifiedBetaGeoModel(BetaGeoModel):
         zeros = np.zeros_like(t)
         return self._bracket(t, zeros, zeros) * (b / (a + b))
 
-    def probability_of_n_purchases(self, t: float, n: Any) -> float | np.ndarray:
+    def probability_of_n_purchases(self, t: float, n: npt.ArrayLike) -> float | np.ndarray:
         """P(X(t) = n): probability that a new customer makes ``n`` repeat purchases in ``t``.
 
         ``B(a, b+n+1)/B(a, b) NB(n; r, alpha/(alpha+t)) + B(a+1, b+n)/B(a, b) P(NB >= n)``,

@@ -37,7 +37,7 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -56,6 +56,10 @@ from cpm_analysis.clv.sbg import (
 from cpm_analysis.clv.selection import CONTRACT_PERIOD, DISCRETE_UNITS, discrete_summary
 from cpm_analysis.clv.summary import period_summary, summary_cutoff
 from cpm_analysis.clv.value import DAYS_PER_MONTH
+
+if TYPE_CHECKING:
+    from cpm_analysis.data import Dataset
+    from cpm_analysis.periods import Cutoff
 
 __all__ = [
     "ROUTE_MODELS",
@@ -109,7 +113,11 @@ def _opportunities_valued(unit: str, horizon_months: int) -> int:
 
 
 def bgbb_scores(
-    model: Any, summary: pd.DataFrame, unit: str, horizon_months: int, discount_rate: float
+    model: BetaGeoBetaBinomModel,
+    summary: pd.DataFrame,
+    unit: str,
+    horizon_months: int,
+    discount_rate: float,
 ) -> pd.DataFrame:
     """Return BG/BB's ``p_alive``, ``expected_purchases_90d``, discounted expected ``transactions``.
 
@@ -141,7 +149,7 @@ def bgbb_scores(
 
 
 def bgbb_expected_purchases(
-    model: Any, summary: pd.DataFrame, unit: str, days: float
+    model: BetaGeoBetaBinomModel, summary: pd.DataFrame, unit: str, days: float
 ) -> np.ndarray:
     """Return BG/BB's expected transactions in the next ``days`` days, per row of ``summary``.
 
@@ -203,7 +211,7 @@ def _renewals(horizon_months: int, period: str) -> int:
 
 
 def sbg_scores(
-    model: Any,
+    model: ShiftedBetaGeoModel,
     rows: pd.DataFrame,
     horizon_months: int,
     discount_rate: float,
@@ -250,7 +258,7 @@ def sbg_scores(
 
 
 def sbg_expected_renewals(
-    model: Any, rows: pd.DataFrame, days: float, period: str = CONTRACT_PERIOD
+    model: ShiftedBetaGeoModel, rows: pd.DataFrame, days: float, period: str = CONTRACT_PERIOD
 ) -> np.ndarray:
     """Return sBG's expected renewals (payments) in the next ``days`` days, per contract row.
 
@@ -304,8 +312,8 @@ def _opportunity(opportunity: str | None) -> str:
 
 
 def route_inputs(
-    view: Any,
-    cutoff: Any,
+    view: Dataset,
+    cutoff: Cutoff,
     model: str,
     opportunity: str | None = None,
     contract_period: str = CONTRACT_PERIOD,
@@ -372,8 +380,8 @@ def _value_per_period(view: Any, cutoff: pd.Timestamp) -> pd.Series:
 
 
 def score_route(
-    view: Any,
-    cutoff: Any,
+    view: Dataset,
+    cutoff: Cutoff,
     model: str,
     *,
     opportunity: str | None = None,
@@ -387,7 +395,7 @@ def score_route(
     ----------
     view : Dataset
         The point-in-time data (pandas).
-    cutoff : date-like
+    cutoff : date-like or Period
         The period's end.
     model : {"BG/BB", "sBG"}
         The model the period's choice took.

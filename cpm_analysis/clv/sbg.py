@@ -39,9 +39,10 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy.special import betaln, digamma, hyp2f1, polygamma
 
@@ -52,6 +53,11 @@ from cpm_analysis.clv.base import (
     compress_rows,
     maximize_likelihood,
 )
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from cpm_analysis.data import Dataset
 
 __all__ = [
     "CONTRACT_PERIODS",
@@ -197,8 +203,9 @@ def rows_from_survivors(survivors: Sequence[float]) -> pd.DataFrame:
 
 
 def contract_periods(
-    customers: Any,
-    cutoff: Any = None,
+    customers: pd.DataFrame | Dataset,
+    # read with pd.Timestamp (a period label is its first day): not a periods.Cutoff
+    cutoff: str | dt.date | np.datetime64 | None = None,
     *,
     period: Period = "M",
 ) -> pd.DataFrame:
@@ -479,7 +486,9 @@ class ShiftedBetaGeoModel(BaseModel):
     _param_names = ("alpha", "beta")
     _model_name = "sBG"
 
-    def fit(self, data: pd.DataFrame, sample_weight: Any = None) -> ShiftedBetaGeoModel:
+    def fit(
+        self, data: pd.DataFrame, sample_weight: npt.ArrayLike | None = None
+    ) -> ShiftedBetaGeoModel:
         """Fit ``alpha`` and ``beta`` by maximum likelihood.
 
         Parameters
@@ -546,7 +555,7 @@ class ShiftedBetaGeoModel(BaseModel):
             raise ValueError(f"{name}: expected finite numbers of periods >= {minimum:g}")
         return arr
 
-    def survival(self, t: Any) -> float | np.ndarray:
+    def survival(self, t: float | npt.ArrayLike) -> float | np.ndarray:
         """Share of a new cohort still under contract after ``t`` periods, ``S(t)``.
 
         ``S(t) = B(alpha, beta + t) / B(alpha, beta)``: the probability of having renewed
@@ -574,7 +583,7 @@ class ShiftedBetaGeoModel(BaseModel):
         out = np.exp(betaln(a, b + tt) - betaln(a, b))
         return float(out) if out.ndim == 0 else out
 
-    def retention_rate(self, t: Any) -> float | np.ndarray:
+    def retention_rate(self, t: float | npt.ArrayLike) -> float | np.ndarray:
         """Return the expected share of the customers active in period ``t`` who renew at its end.
 
         ``r(t) = S(t) / S(t - 1) = (beta + t - 1) / (alpha + beta + t - 1)`` for ``t >= 1``;
@@ -625,7 +634,7 @@ class ShiftedBetaGeoModel(BaseModel):
         return values[inv.reshape(renewals.shape)]
 
     def derl(
-        self, discount_rate: float, renewals: Any = 0, data: pd.DataFrame | None = None
+        self, discount_rate: float, renewals: npt.ArrayLike = 0, data: pd.DataFrame | None = None
     ) -> float | np.ndarray | pd.Series:
         """Discounted expected residual lifetime (Fader & Hardie 2010, eq. 6), in periods.
 
@@ -673,7 +682,7 @@ class ShiftedBetaGeoModel(BaseModel):
         out = self._derl_values(d, np.atleast_1d(r)).reshape(r.shape)
         return float(out) if out.ndim == 0 else out
 
-    def probability_alive(self, data: pd.DataFrame, future_t: Any = 0) -> pd.Series:
+    def probability_alive(self, data: pd.DataFrame, future_t: float = 0) -> pd.Series:
         """Probability that each customer is still under contract ``future_t`` periods ahead.
 
         For a running contract that has completed ``T`` periods, ``S(T + future_t) / S(T)``
@@ -708,7 +717,11 @@ class ShiftedBetaGeoModel(BaseModel):
         return pd.Series(values, index=data.index, name="probability_alive")
 
     def customer_lifetime_value(
-        self, data: pd.DataFrame, value_per_period: Any, *, discount_rate: float
+        self,
+        data: pd.DataFrame,
+        value_per_period: float | pd.Series | npt.ArrayLike,
+        *,
+        discount_rate: float,
     ) -> pd.Series:
         """Residual lifetime value of each contract customer: DERL times the value of a period.
 
@@ -716,7 +729,7 @@ class ShiftedBetaGeoModel(BaseModel):
         ----------
         data : DataFrame
             ``T`` and ``churned`` per customer (see :func:`contract_periods`).
-        value_per_period : float or Series
+        value_per_period : float, array-like or Series
             Margin (or revenue) of one contract period: one number, or a Series aligned on
             ``data``'s index.
         discount_rate : float

@@ -42,13 +42,14 @@ Examples
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from cpm_analysis.clv.base import PURCHASE_COLUMNS
+from cpm_analysis.clv.base import PURCHASE_COLUMNS, PurchaseModel
 from cpm_analysis.clv.bgbb import BetaGeoBetaBinomModel
 from cpm_analysis.clv.bgnbd import BetaGeoModel
 from cpm_analysis.clv.mbgnbd import ModifiedBetaGeoModel
@@ -66,6 +67,10 @@ from cpm_analysis.clv.sbg import (
 from cpm_analysis.clv.summary import period_summary, summary_cutoff, transaction_days
 from cpm_analysis.clv.value import calibration_holdout_report
 from cpm_analysis.i18n import M_, N_, join
+
+if TYPE_CHECKING:
+    from cpm_analysis.data import Dataset
+    from cpm_analysis.periods import Cutoff
 
 __all__ = [
     "CONTINUOUS_MODELS",
@@ -297,11 +302,11 @@ def _parameters(model: Any) -> str:
 
 
 def cumulative_transactions(
-    models: dict[str, Any],
-    orders: Any,
+    models: Mapping[str, PurchaseModel],
+    orders: pd.DataFrame | Dataset,
     *,
-    observation_end: Any,
-    calibration_end: Any = None,
+    observation_end: Cutoff,
+    calibration_end: Cutoff | None = None,
     time_unit: str = "W",
     step_days: int = 1,
     customer_col: str = "customer_id",
@@ -384,7 +389,8 @@ def cumulative_transactions(
 
             out[name] = fftconvolve(new_per_day, curve)[:span]
         else:
-            out[name] = np.convolve(new_per_day, curve)[:span]
+            # an array of times gives an array (the float of the return type is for a scalar t)
+            out[name] = np.convolve(new_per_day, curve)[:span]  # type: ignore[arg-type]
     keep = np.arange(span - 1, -1, -max(int(step_days), 1))[::-1]
     frame = pd.DataFrame(
         {k: np.asarray(v, dtype=np.float64)[keep] for k, v in out.items()},
@@ -408,7 +414,9 @@ def _period_end(code: int, unit: str) -> pd.Timestamp:
     return pd.Timestamp(first_next) - pd.Timedelta(1, "ns")
 
 
-def discrete_opportunities(data: Any, cutoff: Any) -> tuple[str | None, dict[str, Any]]:
+def discrete_opportunities(
+    data: pd.DataFrame | Dataset, cutoff: Cutoff
+) -> tuple[str | None, dict[str, Any]]:
     """Whether the transactions come at discrete opportunities (years or quarters), and which.
 
     For each unit of :data:`DISCRETE_UNITS` (coarsest first), the share of customer-periods
@@ -474,7 +482,9 @@ def _last_complete(cutoff: pd.Timestamp, unit: str) -> int:
     return code if _period_end(code, unit) <= cutoff else code - 1
 
 
-def discrete_summary(data: Any, cutoff: Any, unit: str, *, holdout: int = 0) -> pd.DataFrame:
+def discrete_summary(
+    data: pd.DataFrame | Dataset, cutoff: Cutoff, unit: str, *, holdout: int = 0
+) -> pd.DataFrame:
     """Return the BG/BB summary of the orders: opportunities are calendar years or quarters.
 
     A customer's first purchase period is their period 0; ``T`` counts the complete periods
@@ -845,8 +855,8 @@ def _pick(rows: list[dict[str, Any]], tie_margin: float) -> tuple[str | None, st
 
 
 def choose_value_model(
-    data: Any,
-    cutoff: Any,
+    data: Dataset,
+    cutoff: Cutoff,
     *,
     model: str = "auto",
     weeks: int = 26,
@@ -862,7 +872,7 @@ def choose_value_model(
     data : Dataset
         The point-in-time view (``dataset.as_of(cutoff)``); its customers table decides the
         contractual route.
-    cutoff : date-like
+    cutoff : date-like or Period
         The end of the holdout (the period's end).
     model : str
         ``"auto"``, or a name of :data:`MODEL_NAMES` to pin (``clv.model``).

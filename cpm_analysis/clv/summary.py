@@ -26,7 +26,7 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,11 @@ import pandas as pd
 from cpm_analysis.data.orders import paid_mask
 from cpm_analysis.data.protocol import customer_data
 from cpm_analysis.periods import to_cutoff
+
+if TYPE_CHECKING:
+    from cpm_analysis.data import Dataset
+    from cpm_analysis.data.protocol import CustomerData
+    from cpm_analysis.periods import Cutoff
 
 DAYS_PER_UNIT = {"D": 1.0, "W": 7.0}
 _NS_PER_DAY = 86_400_000_000_000
@@ -53,7 +58,7 @@ def days_per_unit(time_unit: str) -> float:
     return DAYS_PER_UNIT[key]
 
 
-def summary_cutoff(value: Any, name: str = "observation_end") -> pd.Timestamp:
+def summary_cutoff(value: Cutoff, name: str = "observation_end") -> pd.Timestamp:
     """Return the instant up to which orders count.
 
     Read with :func:`~cpm_analysis.periods.to_cutoff`: a date (``"2024-06-30"``,
@@ -121,10 +126,10 @@ def _datetimes_ns(values: pd.Series, column: str) -> np.ndarray:
 
 
 def transaction_days(
-    orders: Any,
+    orders: pd.DataFrame | Dataset,
     *,
-    observation_end: Any,
-    calibration_end: Any = None,
+    observation_end: Cutoff,
+    calibration_end: Cutoff | None = None,
     customer_col: str = "customer_id",
     date_col: str = "order_date",
     amount_col: str = "amount",
@@ -267,10 +272,10 @@ def transaction_days(
 
 
 def rfm_summary(
-    orders: Any,
+    orders: pd.DataFrame | CustomerData,
     *,
-    observation_end: Any,
-    calibration_end: Any = None,
+    observation_end: Cutoff,
+    calibration_end: Cutoff | None = None,
     time_unit: str = "W",
     customer_col: str = "customer_id",
     date_col: str = "order_date",
@@ -286,10 +291,10 @@ def rfm_summary(
         exists only paid orders count (:func:`cpm_analysis.data.paid_mask`). Any dataset of
         the dataset protocol (:mod:`cpm_analysis.data.protocol`) works: a Dask dataset gives
         a lazy Dask DataFrame with the same rows, computed bucket by bucket on the cluster.
-    observation_end : str, date or Timestamp
+    observation_end : str, date, Timestamp or Period
         The end of the data used. Orders after it are ignored. A date, or a Timestamp at
         midnight, means the end of that day (see :func:`summary_cutoff`).
-    calibration_end : str, date or Timestamp, optional
+    calibration_end : str, date, Timestamp or Period, optional
         Split the data into a calibration period (up to and including ``calibration_end``) and a
         holdout period (``calibration_end``, ``observation_end``]; the summary then describes
         the calibration period and adds the holdout columns.
@@ -334,7 +339,7 @@ def rfm_summary(
     [2457, 1882]
     """
     days_per_unit(time_unit)
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "observation_end": observation_end,
         "calibration_end": calibration_end,
         "time_unit": time_unit,
@@ -434,7 +439,9 @@ def _summary_of_orders(
 PERIOD_TIME_UNIT = "W"
 
 
-def period_summary(data: Any, cutoff: Any, *, calibration_end: Any = None) -> Any:
+def period_summary(
+    data: pd.DataFrame | CustomerData, cutoff: Cutoff, *, calibration_end: Cutoff | None = None
+) -> Any:
     """Return the period's weekly RFM summary: the one summary every model of a period is fitted on.
 
     :func:`rfm_summary` of the paid orders up to ``cutoff`` (the period's last instant), in
@@ -446,9 +453,9 @@ def period_summary(data: Any, cutoff: Any, *, calibration_end: Any = None) -> An
     ----------
     data : Dataset, DataFrame of orders or DaskDataset
         The point-in-time view (or its orders); a Dask dataset gives a lazy Dask summary.
-    cutoff : str, date or Timestamp
+    cutoff : str, date, Timestamp or Period
         The end of the observation (``observation_end``).
-    calibration_end : str, date or Timestamp, optional
+    calibration_end : str, date, Timestamp or Period, optional
         Split off a holdout period after it (for the calibration and forecast checks).
 
     Examples

@@ -9,13 +9,20 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from cpm_analysis.availability import Unavailable, check_positive, column_label, missing_columns
 from cpm_analysis.i18n import M_
+
+if TYPE_CHECKING:
+    from cpm_analysis.clv.base import BaseModel
+    from cpm_analysis.clv.uncertainty import ParameterDraws
+    from cpm_analysis.data import Dataset
+    from cpm_analysis.periods import Cutoff
 
 
 def value_by(scored: pd.DataFrame, by: str) -> pd.DataFrame:
@@ -138,13 +145,13 @@ def _no_draws(err: ValueError) -> Unavailable:
 
 
 def value_draws(
-    models: Any,
-    summary: Any,
+    models: Mapping[str, BaseModel] | Unavailable,
+    summary: pd.DataFrame,
     *,
     seed: int = 0,
     n_draws: int = INTERVAL_DRAWS,
-    view: Any = None,
-    cutoff: Any = None,
+    view: Dataset | None = None,
+    cutoff: Cutoff | None = None,
     opportunity: str | None = None,
     contract_period: str | None = None,
 ) -> Any:
@@ -245,8 +252,8 @@ PAGE_INTERVALS: dict[str, tuple[str, str]] = {
 
 
 def value_intervals(
-    draws: Any,
-    summary: Any,
+    draws: ParameterDraws | Unavailable,
+    summary: pd.DataFrame,
     scored: pd.DataFrame,
     tables: dict[str, tuple[str, str]] | None = None,
     *,

@@ -42,10 +42,12 @@ from __future__ import annotations
 
 import copy
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import linalg
 from sklearn.base import clone
@@ -53,6 +55,7 @@ from sklearn.base import clone
 from cpm_analysis.clv.base import (
     LOG_BOUND,
     PURCHASE_COLUMNS,
+    BaseModel,
     PurchaseModel,
     _numeric_hessian,
     check_sample_weight,
@@ -82,6 +85,11 @@ __all__ = [
 
 Method = Literal["parametric", "customer"]
 Quantity = Literal["clv", "expected_purchases", "probability_alive"]
+Grouping: TypeAlias = (
+    tuple[str | pd.Series, pd.Series | None] | tuple[str | pd.Series, pd.Series | None, bool]
+)
+"""One grouping of :func:`grouped_intervals`: ``(groups, weights)`` or
+``(groups, weights, bernoulli)``."""
 _QUANTITIES = ("clv", "expected_purchases", "probability_alive")
 # Customers per block when per-customer CLV quantiles are taken (draws x block floats).
 _BLOCK = 20_000
@@ -171,7 +179,7 @@ def _nll_at(model: Any, summary: pd.DataFrame, sample_weight: Any) -> tuple[Any,
 
 
 def parameter_covariance(
-    model: Any, summary: pd.DataFrame, sample_weight: Any = None
+    model: BaseModel, summary: pd.DataFrame, sample_weight: npt.ArrayLike | None = None
 ) -> pd.DataFrame:
     """Asymptotic covariance of a fitted model's parameters: the inverse Hessian.
 
@@ -351,13 +359,13 @@ def _spend_summary(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def bootstrap_parameters(
-    purchase_model: Any,
+    purchase_model: PurchaseModel | ShiftedBetaGeoModel,
     summary: pd.DataFrame,
     spend_model: GammaGammaModel | None = None,
     *,
     n_draws: int = 200,
     method: Method = "parametric",
-    sample_weight: Any = None,
+    sample_weight: npt.ArrayLike | None = None,
     random_state: int | None = 0,
     n_jobs: int | None = 1,
     space: Literal["log", "natural"] = "log",
@@ -1142,7 +1150,7 @@ def _weights(summary: pd.DataFrame, weights: pd.Series | None) -> np.ndarray | N
 def grouped_intervals(
     draws: ParameterDraws,
     summary: pd.DataFrame,
-    groupings: dict[str, tuple[Any, ...]],
+    groupings: Mapping[str, Grouping],
     quantity: Quantity = "clv",
     *,
     level: float = _DEFAULT.level,

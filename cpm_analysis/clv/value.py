@@ -18,12 +18,17 @@ Name: clv, dtype: float64
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from cpm_analysis.clv.summary import days_per_unit
+
+if TYPE_CHECKING:
+    from cpm_analysis.clv.base import PurchasePredictor
+    from cpm_analysis.clv.gammagamma import GammaGammaModel
 
 #: Days in a month: 365.25 / 12.
 DAYS_PER_MONTH = 30.4375
@@ -45,8 +50,8 @@ def _spend_values(spend_model: Any, summary: pd.DataFrame) -> np.ndarray:
 
 
 def customer_lifetime_value(
-    purchase_model: Any,
-    spend_model: Any,
+    purchase_model: PurchasePredictor,
+    spend_model: GammaGammaModel | float | pd.Series | npt.ArrayLike,
     summary: pd.DataFrame,
     *,
     horizon_months: int = 12,
@@ -69,9 +74,10 @@ def customer_lifetime_value(
 
     Parameters
     ----------
-    purchase_model : BetaGeoModel or ParetoNBDModel
-        A fitted purchase model.
-    spend_model : GammaGammaModel, float or Series
+    purchase_model : purchase model
+        A fitted purchase model (:class:`~cpm_analysis.clv.base.PurchaseModel`, or a covariate
+        model): anything with ``expected_purchases(t, summary)``.
+    spend_model : GammaGammaModel, float, Series or array-like
         A fitted spend model (its ``expected_spend`` per customer is used), or a spend per
         transaction (one number, or a Series by customer id).
     summary : DataFrame
@@ -132,7 +138,7 @@ def customer_lifetime_value(
 
 
 def calibration_holdout_report(
-    model: Any, summary: pd.DataFrame, *, max_frequency: int = 7
+    model: PurchasePredictor, summary: pd.DataFrame, *, max_frequency: int = 7
 ) -> pd.DataFrame:
     """Actual against predicted holdout purchases, by number of calibration repeat purchases.
 
