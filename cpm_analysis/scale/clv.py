@@ -22,12 +22,19 @@ On the sample loaded by the Dask engine (``dask_ds``; Dask's synchronous schedul
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pandas as pd
 
-from cpm_analysis.clv.base import PURCHASE_COLUMNS
-from cpm_analysis.clv.fitting import SPEND_COLUMNS, fit_on_rows, score_frame
+from cpm_analysis.clv.base import PURCHASE_COLUMNS, PurchaseModel
+from cpm_analysis.clv.fitting import SPEND_COLUMNS, ModelT, fit_on_rows, score_frame
+from cpm_analysis.clv.gammagamma import GammaGammaModel
+
+if TYPE_CHECKING:
+    from cpm_analysis.scale.store import DaskDataset
+
+DaskFrame: TypeAlias = Any
+"""A ``dask.dataframe.DataFrame`` (Dask has no type information: any value to mypy)."""
 
 
 def _customers_of(orders: pd.DataFrame) -> pd.DataFrame:
@@ -35,7 +42,7 @@ def _customers_of(orders: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"customer_id": ids.to_numpy()}).astype({"customer_id": ids.dtype})
 
 
-def orders_dataset(orders: Any, customer_col: str = "customer_id") -> Any:
+def orders_dataset(orders: DaskFrame, customer_col: str = "customer_id") -> DaskDataset:
     """Wrap a plain Dask DataFrame of orders as a Dask dataset, shuffled by customer.
 
     Every analysis of the dataset protocol then accepts it (``rfm_summary``, ``rfm_scores``);
@@ -71,7 +78,7 @@ def orders_dataset(orders: Any, customer_col: str = "customer_id") -> Any:
     )
 
 
-def distinct_rows(summary: Any, columns: tuple[str, ...] = PURCHASE_COLUMNS) -> pd.DataFrame:
+def distinct_rows(summary: DaskFrame, columns: tuple[str, ...] = PURCHASE_COLUMNS) -> pd.DataFrame:
     """Count the distinct rows of ``columns`` of a Dask summary, with ``n_customers``.
 
     Examples
@@ -86,7 +93,7 @@ def distinct_rows(summary: Any, columns: tuple[str, ...] = PURCHASE_COLUMNS) -> 
     return counts.rename("n_customers").reset_index()
 
 
-def fit_on_distinct(model: Any, summary: Any, time_unit: str = "W") -> Any:
+def fit_on_distinct(model: ModelT, summary: DaskFrame, time_unit: str = "W") -> ModelT:
     """Fit a CLV model on a Dask summary's distinct rows weighted by their counts.
 
     Gives the parameters a fit on the full summary gives (see
@@ -107,9 +114,9 @@ def fit_on_distinct(model: Any, summary: Any, time_unit: str = "W") -> Any:
 
 
 def score_clv(
-    summary: Any,
-    bgnbd: Any,
-    gamma_gamma: Any,
+    summary: DaskFrame,
+    bgnbd: PurchaseModel,
+    gamma_gamma: GammaGammaModel,
     *,
     horizon_months: int = 12,
     discount_rate: float = 0.01,
