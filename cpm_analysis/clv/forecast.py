@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 CHURN_MEASURES = {
     "customers": N_("Customers scored last period (active base)"),
-    "mean_churn_probability": N_("Mean churn probability (90-day horizon)"),
+    "mean_churn_probability": N_("Mean churn probability (over last period's churn horizon)"),
     "no_purchase_rate": N_("Share who did not buy this period"),
     "roc_auc": N_("ROC AUC of last period's scores"),
     "top_decile_no_purchase_rate": N_("Share who did not buy, riskiest tenth"),
@@ -216,7 +216,8 @@ def forecast_check(
       period's length. *Actual*: the customer's purchases in (*c0*, *c1*], counted as the
       model counts them (paid orders merged per calendar day). Customers are those who had
       bought by *c0*; they are grouped by their segment at *c0* (from ``previous``).
-    - **Churn.** Last period's ``churn_probability`` (a 90-day horizon, active base at *c0*)
+    - **Churn.** Last period's ``churn_probability`` (over its model's churn horizon: the
+      configured ``churn.windows``, 90 days by default; active base at *c0*)
       against the outcome *did not buy in (c0, c1]*. The period is usually shorter than the
       horizon, so probabilities are not compared with rates; the check is of the ranking:
       ROC AUC, and the no-purchase rate of the riskiest tenth against the overall rate.
