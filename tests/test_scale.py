@@ -344,6 +344,13 @@ def test_the_period_pipeline_takes_either_engine_and_gives_the_same_period(panda
     for kpi, entry in expected.metrics["kpis"].items():
         assert got.metrics["kpis"][kpi]["value"] == pytest.approx(entry["value"], rel=1e-9), kpi
     assert got.previous_source == expected.previous_source
+    pd.testing.assert_frame_equal(got.previous_segments, expected.previous_segments, rtol=1e-9)
+    # the churn backtest, its labels and features bucket by bucket: the same models' numbers
+    from cpm_analysis.churn.period_backtest import backtest_metrics
+
+    pd.testing.assert_frame_equal(
+        backtest_metrics(got.backtest), backtest_metrics(expected.backtest), rtol=1e-9
+    )
     # the pandas side reads the store the cluster validated: the same data as the pandas loader
     assert got.dataset.fingerprint() == pandas_ds.fingerprint()
 

@@ -52,7 +52,7 @@ from cpm_analysis.i18n import M_
 from cpm_analysis.periods import to_cutoff
 
 if TYPE_CHECKING:
-    from cpm_analysis.data import Dataset
+    from cpm_analysis.data.protocol import CustomerData
     from cpm_analysis.periods import Cutoff
 
 IMPORTANCE_MAX_ROWS = 10_000
@@ -422,7 +422,7 @@ class BacktestResult:
 
 
 def backtest(
-    dataset: Dataset,
+    dataset: CustomerData,
     cutoffs: Sequence[Cutoff],
     horizon: Horizon = "90D",
     *,
@@ -437,7 +437,7 @@ def backtest(
 
     Parameters
     ----------
-    dataset : Dataset
+    dataset : Dataset or DaskDataset
         The full data; it must reach the last cutoff plus ``horizon``.
     cutoffs : sequence
         At least two cutoffs (period labels, dates or instants), at least ``horizon`` apart so
@@ -493,9 +493,11 @@ def backtest(
             )
     template = model if model is not None else ChurnModel(random_state=random_state)
     frames: dict[pd.Timestamp, tuple[pd.DataFrame, pd.Series]] = {}
-    for ts in stamps:
+    for ts in stamps:  # per-customer steps of the dataset protocol (bucket by bucket on Dask)
+        # in customer order on every engine, so that every model sees the same rows
         labels = churn_labels(dataset, ts, delta, active_window=active_window)
-        features = churn_features(dataset, ts, clv=clv)
+        labels = labels.sort_index(kind="stable")
+        (features,) = dataset.gather(churn_features(dataset, ts, clv=clv))
         frames[ts] = (features.loc[labels.index], labels)
 
     rows, calibrations, importances, predictions = [], [], [], []

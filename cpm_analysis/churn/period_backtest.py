@@ -33,6 +33,7 @@ from cpm_analysis.periods import Period
 
 if TYPE_CHECKING:
     from cpm_analysis.churn.evaluation import BacktestResult, ChurnWindow
+    from cpm_analysis.data.protocol import CustomerData
 
 IMPORTANCE_REPEATS = 2
 """Shuffles per feature of the permutation importance (each costs a full scoring pass)."""
@@ -78,7 +79,7 @@ def backtest_cutoffs(
 
 
 def churn_backtest(
-    view: Dataset,
+    view: CustomerData,
     period: Period,
     *,
     seed: int = 0,
@@ -86,6 +87,10 @@ def churn_backtest(
     windows: Sequence[tuple[str, str]] | None = None,
 ) -> Any:
     """Backtest the period's churn recipe at :func:`backtest_cutoffs` (one OpenMP thread).
+
+    ``view`` is the period's point-in-time data of either engine: the labels and features of
+    every cutoff are computed through the dataset protocol, the checks read its pandas view
+    (``view.collect()``).
 
     Returns
     -------
@@ -105,12 +110,13 @@ def churn_backtest(
     """
     from cpm_analysis.churn import backtest
 
-    check = sufficiency.churn_backtest(view, period, n=n, windows=windows)
+    frames = view.collect()
+    check = sufficiency.churn_backtest(frames, period, n=n, windows=windows)
     if not check.available:
         return check.missing()
-    window, cutoffs = backtest_cutoffs(view, period, n=n, windows=windows)
+    window, cutoffs = backtest_cutoffs(frames, period, n=n, windows=windows)
     # the P(alive) features only where BG/NBD can be fitted at every cutoff (as in the scoring)
-    use_clv = availability.lifetime_value(view, cutoffs[0]).available
+    use_clv = availability.lifetime_value(frames, cutoffs[0]).available
     with threadpool_limits(limits=1, user_api="openmp"):
         return backtest(
             view,

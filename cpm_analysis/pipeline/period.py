@@ -758,7 +758,7 @@ def _build(
         backtest=(
             backtest.result()
             if backtest is not None
-            else churn_backtest(view, period, seed=seed, windows=windows)
+            else churn_backtest(at_end, period, seed=seed, windows=windows)
         ),
         segments=segments,
         previous_segments=previous_segments,
