@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -241,7 +242,7 @@ def _target_risk(row: pd.Series) -> dict[str, str]:
     }
 
 
-def kpi_name(row: Any) -> Message:
+def kpi_name(row: pd.Series | Mapping[str, str | None]) -> Message:
     """Return a KPI's name from a scorecard row: English, with its ``label_zh`` when it has one.
 
     Examples
@@ -374,7 +375,7 @@ def action_options(config: CPMConfig) -> dict[str, Any]:
     }
 
 
-def format_number(value: Any, unit: Any = None) -> str:
+def format_number(value: float | None, unit: str | None = None) -> str:
     """Format a KPI value for a sentence: a share as a percentage, ``n/a`` when missing.
 
     Examples

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -44,7 +44,10 @@ from cpm_analysis.data import Dataset
 from cpm_analysis.data import orders as orders_rule
 from cpm_analysis.data.schema import EVENT_DATE
 from cpm_analysis.i18n import M_, shown
-from cpm_analysis.periods import Period
+from cpm_analysis.periods import Instant, Period
+
+if TYPE_CHECKING:
+    pass
 
 MIN_REPEAT_BUYERS = 20
 """Customers with a repeat purchase needed to fit the purchase (BG/NBD) model."""
@@ -172,6 +175,7 @@ class Check:
         return Unavailable(self.sentence)
 
 
+# ``value`` may be anything (a table cell, a fit statistic): float() is tried on it at run time.
 def finite(value: Any) -> bool:
     """Whether ``value`` is a finite number (not None, NaN or infinite).
 
@@ -202,7 +206,9 @@ def paid_orders(view: Dataset) -> pd.DataFrame:
     return orders_rule.paid_orders(view.orders)
 
 
-def history_days(view: Dataset, cutoff: Any) -> int:
+# The cutoffs of these facts and checks are read with pd.Timestamp (not periods.to_cutoff), so
+# they are instants or dates, not the Cutoff alias (a Period is not accepted).
+def history_days(view: Dataset, cutoff: Instant) -> int:
     """Days from the first order to ``cutoff`` (0 without orders).
 
     Examples
@@ -217,7 +223,7 @@ def history_days(view: Dataset, cutoff: Any) -> int:
     return max(int((pd.Timestamp(cutoff) - first).days), 0)
 
 
-def repeat_buyers(view: Dataset, cutoff: Any) -> int:
+def repeat_buyers(view: Dataset, cutoff: Instant) -> int:
     """Count the customers with a repeat purchase by ``cutoff``, as the purchase model counts them.
 
     A repeat purchase is a paid order on a later calendar day than the first one (the
@@ -239,7 +245,7 @@ def repeat_buyers(view: Dataset, cutoff: Any) -> int:
     return int((distinct > 1).sum())
 
 
-def buyers(view: Dataset, cutoff: Any) -> int:
+def buyers(view: Dataset, cutoff: Instant) -> int:
     """Count the customers with an order by ``cutoff``.
 
     Examples
@@ -271,7 +277,7 @@ def sales(view: Dataset, period: Period) -> Check:
     )
 
 
-def lifetime_value(view: Dataset, cutoff: Any) -> Check:
+def lifetime_value(view: Dataset, cutoff: Instant) -> Check:
     """Enough repeat buyers at ``cutoff`` to fit BG/NBD and Gamma-Gamma (as the scoring does).
 
     The days of history are stated; a short history is no reason on its own to leave the
@@ -298,7 +304,7 @@ def lifetime_value(view: Dataset, cutoff: Any) -> Check:
     return Check(M_("Lifetime value and P(alive)"), ok, needs, detail)
 
 
-def calibration(view: Dataset, cutoff: Any, weeks: int = CALIBRATION_WEEKS) -> Check:
+def calibration(view: Dataset, cutoff: Instant, weeks: int = CALIBRATION_WEEKS) -> Check:
     """Enough repeat buyers before the holdout for the lifetime-value calibration check.
 
     No minimum history: a model fitted on a short calibration window is what the check tests
@@ -331,7 +337,7 @@ def calibration(view: Dataset, cutoff: Any, weeks: int = CALIBRATION_WEEKS) -> C
     )
 
 
-def clusters(view: Dataset, cutoff: Any) -> Check:
+def clusters(view: Dataset, cutoff: Instant) -> Check:
     """Enough buyers for the behavioural clusters."""
     n = buyers(view, cutoff)
     if n >= MIN_CLUSTER_BUYERS:
@@ -547,7 +553,7 @@ def missing_columns(
     return None
 
 
-def check_positive(name: str, value: Any) -> None:
+def check_positive(name: str, value: object) -> None:
     """Raise ``ValueError`` naming the parameter unless ``value`` is a positive integer.
 
     Examples

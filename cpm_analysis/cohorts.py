@@ -33,7 +33,7 @@ from cpm_analysis.data.dataset import Dataset
 from cpm_analysis.data.orders import paid_mask
 from cpm_analysis.data.protocol import customer_data
 from cpm_analysis.kpis.context import _codes, _i8
-from cpm_analysis.periods import Period, latest_period, normalize_freq, to_cutoff
+from cpm_analysis.periods import Cutoff, Period, latest_period, normalize_freq, to_cutoff
 
 _MONTHS_PER = {"M": 1, "Q": 3, "Y": 12}
 
@@ -138,7 +138,7 @@ def cohort_retention(
     dataset: Dataset,
     *,
     freq: str = "M",
-    as_of: Any = None,
+    as_of: Cutoff | None = None,
     n_cohorts: int | None = None,
 ) -> CohortRetention:
     """Return the cohort retention triangle, by customers and by revenue.

@@ -39,11 +39,11 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
@@ -52,6 +52,10 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
 from babel.units import format_unit
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from nbformat import NotebookNode
 
 Lang = Literal["en", "zh"]
 
@@ -197,7 +201,7 @@ def named(english: str, **languages: str | None) -> Message:
     return Message(english, lookup=False, names=names)
 
 
-def join(separator: str, parts: Iterable[Any]) -> Message:
+def join(separator: str, parts: Iterable[object]) -> Message:
     """Join messages (and strings) with ``separator``: a :class:`Message` each part translates in.
 
     Examples
@@ -211,10 +215,10 @@ def join(separator: str, parts: Iterable[Any]) -> Message:
     return Message(template, {f"p{i}": part for i, part in enumerate(items)}, lookup=False)
 
 
-_page_words: Any = None
+_page_words: Callable[[str], str] | None = None
 
 
-def use(words: Any) -> None:
+def use(words: Callable[[str], str] | None) -> None:
     """Show the package's sentences on this page with ``words`` (``ctx.word``); ``None``: English.
 
     Set once per page (``style.apply(lang=..., words=...)`` does it), for what is displayed
@@ -225,7 +229,7 @@ def use(words: Any) -> None:
     _page_words = words
 
 
-def shown(text: Any) -> str:
+def shown(text: str) -> str:
     """Return ``text`` in the page's language (:func:`use`); English when none is set.
 
     Examples
@@ -477,7 +481,7 @@ class Translator:
         self.used.add(message)
         return self._catalogue.gettext(message)
 
-    def listing(self, items: Iterable[Any]) -> str:
+    def listing(self, items: Iterable[object]) -> str:
         """Return ``items`` as a list in a sentence: ``a, b`` in English, ``a、b`` in Chinese.
 
         Examples
@@ -487,7 +491,7 @@ class Translator:
         """
         return ("、" if self.lang == "zh" else ", ").join(map(str, items))
 
-    def sentence(self, text: Any) -> str:
+    def sentence(self, text: object) -> str:
         """Return a sentence the package wrote as plain English in the report's language.
 
         Most of the package's sentences are :class:`Message` objects, translated by
@@ -574,7 +578,7 @@ class Translator:
             return str(value)
         return self.sentence(value)
 
-    def knows(self, text: Any) -> bool:
+    def knows(self, text: object) -> bool:
         """Whether ``text`` is a message of the catalogue (a word a table cell may hold).
 
         Examples
@@ -767,7 +771,7 @@ class Translator:
         )
         return self._("%(number)s pp", number=number)
 
-    def date(self, value: dt.date | str | Any, format: str = "medium") -> str:
+    def date(self, value: dt.date | str | pd.Timestamp, format: str = "medium") -> str:
         """Return a date for the locale: ``Dec 31, 2025``, ``31 Dec 2025``, ``2025年12月31日``.
 
         ``value`` is a date, a datetime or a pandas Timestamp, or an ISO date string.
@@ -907,7 +911,7 @@ def translate_markdown(text: str, tr: Translator) -> str:
     return "".join(parts)
 
 
-def translate_notebook(nb: Any, tr: Translator) -> Any:
+def translate_notebook(nb: NotebookNode, tr: Translator) -> NotebookNode:
     """Translate the Markdown cells of a notebook in place (and return it).
 
     The notebooks are written in English, readable as they are in JupyterLab; their prose
@@ -932,7 +936,11 @@ def translate_notebook(nb: Any, tr: Translator) -> Any:
 
 
 def extract_notebook(
-    fileobj: Any, keywords: Any, comment_tags: Any, options: Any
+    fileobj: IO[bytes],
+    # Babel's keyword specs and extractor options: Babel's own (private) types, passed through
+    keywords: Any,
+    comment_tags: Collection[str],
+    options: Any,
 ) -> Iterator[tuple[int, Any, Any, Any]]:
     r"""Extract the marked strings and the prose of a notebook for Babel (``[tool.babel]``).
 
@@ -968,7 +976,11 @@ def extract_notebook(
 
 
 def extract_segment_map(
-    fileobj: Any, keywords: Any, comment_tags: Any, options: Any
+    fileobj: IO[bytes],
+    # Babel's keyword specs and extractor options: Babel's own (private) types, passed through
+    keywords: Any,
+    comment_tags: Collection[str],
+    options: Any,
 ) -> Iterator[tuple[int, Any, Any, Any]]:
     r"""Extract the recommended actions and descriptions of a segment map for Babel.
 

@@ -33,7 +33,7 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -43,7 +43,10 @@ from cpm_analysis.config import DEFAULT_CONFIG
 from cpm_analysis.data.dataset import Dataset
 from cpm_analysis.data.orders import paid_mask
 from cpm_analysis.i18n import M_
-from cpm_analysis.periods import Period, parse_period
+from cpm_analysis.periods import Instant, Period, parse_period
+
+if TYPE_CHECKING:
+    pass
 
 RESPONSE_DAYS = DEFAULT_CONFIG.windows.campaign_response_days
 """The default response window (``windows.campaign_response_days``)."""
@@ -60,7 +63,7 @@ def campaign_contacts(
     orders: pd.DataFrame,
     period: str | Period,
     *,
-    cutoff: Any = None,
+    cutoff: Instant | None = None,
     window_days: int = RESPONSE_DAYS,
     months: int = LOOKBACK_MONTHS,
 ) -> pd.DataFrame:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,9 @@ from cpm_analysis.data.dataset import Dataset
 from cpm_analysis.kpis.compute import compute_kpis
 from cpm_analysis.kpis.context import MISSING_GROUP
 from cpm_analysis.periods import Period
+
+if TYPE_CHECKING:
+    from cpm_analysis.config import WindowsConfig
 
 View = Literal["book", "work"]
 TEAM = "(team)"
@@ -173,7 +176,7 @@ def manager_rollup(
     kpis: Iterable[str] | None = None,
     view: View = "book",
     sla_hours: float | None = None,
-    windows: Any = None,
+    windows: WindowsConfig | None = None,
 ) -> pd.DataFrame:
     """KPIs of every manager's whole team and of the team of each of their direct reports.
 

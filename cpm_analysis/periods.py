@@ -133,6 +133,10 @@ class Period:
         return self.label
 
 
+Instant: TypeAlias = "pd.Timestamp | dt.date | str"
+"""An instant or a date read with ``pd.Timestamp`` (a ``Timestamp``, a ``datetime``, a date or
+its text): what the checks and facts that take no period labels accept."""
+
 Cutoff: TypeAlias = "Period | str | dt.date | np.datetime64"
 """What a ``cutoff`` (or ``as_of``) parameter takes: a period, its label, a date or an instant
 (a ``datetime`` or a ``Timestamp``, both dates); :func:`to_cutoff` reads it."""

@@ -33,7 +33,7 @@ True
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,9 @@ from cpm_analysis.i18n import M_, N_
 from cpm_analysis.kpis.context import PreparedData
 from cpm_analysis.kpis.registry import KPIUnavailable
 from cpm_analysis.periods import Period, parse_period
+
+if TYPE_CHECKING:
+    from cpm_analysis.config import WindowsConfig
 
 STAGE_WORDS = (N_("lead"), N_("qualified"), N_("proposal"), N_("negotiation"), N_("closed"))
 """The funnel's stages (:data:`~cpm_analysis.data.schema.OPPORTUNITY_STAGES`), marked for the
@@ -282,7 +285,7 @@ def team_rollups(
     period: str | Period,
     *,
     sla_hours: float | None = None,
-    windows: Any = None,
+    windows: WindowsConfig | None = None,
 ) -> dict[str, Any]:
     """Roll the sales (book) and service (work) KPIs up to every manager, as tables.
 
@@ -383,7 +386,7 @@ def sales_tables(
     *,
     sla_hours: float | None = None,
     rollups: bool = True,
-    windows: Any = None,
+    windows: WindowsConfig | None = None,
 ) -> dict[str, Any]:
     """Every table of the sales sections for ``period`` (see the module docstring).
 

@@ -58,7 +58,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cpm_analysis.config import DEFAULT_CONFIG, CPMConfig
+from cpm_analysis.config import DEFAULT_CONFIG, CPMConfig, WindowsConfig
 from cpm_analysis.data.dataset import Dataset
 from cpm_analysis.data.protocol import CustomerData
 from cpm_analysis.i18n import M_, Message, join
@@ -540,12 +540,12 @@ def apply_rules(
     last_place: dict[Period, set] = {}
     noisy_last: dict[Period, set] = {}
 
-    def add(period: Period, person: Any, rule: str, reason: Message) -> None:
+    def add(period: Period, person: str, rule: str, reason: Message) -> None:
         records.append({"period": period.label, "person": person, "rule": rule, "reason": reason})
 
     def judge(
         period: Period,
-        person: Any,
+        person: str,
         rule: str,
         reason: Message,
         settled: bool,
@@ -723,7 +723,7 @@ def _scorecard(
     reward: bool = _RANKING.reward.enabled,
     penalty: bool = _RANKING.penalty.enabled,
     plan_days: int = _RANKING.improvement_plan.deadline_days,
-    windows: Any = None,
+    windows: WindowsConfig | None = None,
     within_noise: Mapping[str, str] | None = None,
     noise_level: float = _RANKING.noise_level,
 ) -> pd.DataFrame:
@@ -849,7 +849,7 @@ def owner_scorecard(
     reward: bool = _RANKING.reward.enabled,
     penalty: bool = _RANKING.penalty.enabled,
     plan_days: int = _RANKING.improvement_plan.deadline_days,
-    windows: Any = None,
+    windows: WindowsConfig | None = None,
     within_noise: Mapping[str, str] | None = None,
     noise_level: float = _RANKING.noise_level,
 ) -> pd.DataFrame:
@@ -971,7 +971,7 @@ def agent_scorecard(
     reward: bool = _RANKING.reward.enabled,
     penalty: bool = _RANKING.penalty.enabled,
     plan_days: int = _RANKING.improvement_plan.deadline_days,
-    windows: Any = None,
+    windows: WindowsConfig | None = None,
     within_noise: Mapping[str, str] | None = None,
     noise_level: float = _RANKING.noise_level,
 ) -> pd.DataFrame:

@@ -32,7 +32,6 @@ cutoff
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -49,7 +48,7 @@ from cpm_analysis.churn.labels import Horizon, churn_labels, parse_horizon
 from cpm_analysis.churn.model import ChurnModel, Classifier
 from cpm_analysis.config import DEFAULT_CONFIG
 from cpm_analysis.i18n import M_
-from cpm_analysis.periods import to_cutoff
+from cpm_analysis.periods import Instant, to_cutoff
 
 if TYPE_CHECKING:
     from cpm_analysis.data.protocol import CustomerData
@@ -114,7 +113,7 @@ def churn_windows(windows: Sequence[tuple[str, str]] = CHURN_WINDOWS) -> list[Ch
 
 
 def training_window(
-    first_order: pd.Timestamp | dt.date | str | None,
+    first_order: Instant | None,
     cutoff: Cutoff,
     windows: Sequence[tuple[str, str]] = CHURN_WINDOWS,
 ) -> ChurnWindow | None:
@@ -145,7 +144,7 @@ def training_window(
 
 
 def window_cutoffs(
-    first_order: pd.Timestamp | dt.date | str | None, end: Cutoff, window: ChurnWindow, n: int = 3
+    first_order: Instant | None, end: Cutoff, window: ChurnWindow, n: int = 3
 ) -> list[pd.Timestamp]:
     """Return the last ``n`` month ends of a backtest of ``window`` whose outcomes are known at ``end``.
 
@@ -179,7 +178,7 @@ def window_cutoffs(
 
 
 def backtest_plan(
-    first_order: pd.Timestamp | dt.date | str | None,
+    first_order: Instant | None,
     end: Cutoff,
     n: int = 3,
     windows: Sequence[tuple[str, str]] = CHURN_WINDOWS,

@@ -14,7 +14,6 @@ True
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 
 import pandas as pd
@@ -22,7 +21,7 @@ import pandas as pd
 from cpm_analysis.availability import Check, history_days
 from cpm_analysis.data import Dataset
 from cpm_analysis.i18n import M_
-from cpm_analysis.periods import Period
+from cpm_analysis.periods import Instant, Period
 
 MIN_CHURN_CUSTOMERS = 50
 """Customers of the active base needed to train a churn model."""
@@ -36,7 +35,7 @@ BACKTEST_CUTOFFS = 3
 # instants or dates, not the Cutoff alias (a Period is not accepted).
 def churn_model(
     view: Dataset,
-    cutoff: pd.Timestamp | dt.date | str,
+    cutoff: Instant,
     windows: Sequence[tuple[str, str]] | None = None,
 ) -> Check:
     """Check that a churn model can be trained out of time at ``cutoff`` (the scored churn risk).
@@ -156,7 +155,7 @@ def churn_backtest(
     return Check(M_("The churn backtest"), True, needs, detail)
 
 
-def churn_window_note(dataset: Dataset, cutoff: pd.Timestamp | dt.date | str) -> str:
+def churn_window_note(dataset: Dataset, cutoff: Instant) -> str:
     """One sentence: the churn window of the period's model, and why when it is not the standard.
 
     Examples

@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from cpm_analysis.data.schema import ALL_TABLES, CUSTOMER_TABLES, EVENT_DATE
 from cpm_analysis.data.validate import empty_rejected
 from cpm_analysis.frames import isin
+
+if TYPE_CHECKING:
+    from cpm_analysis.periods import Cutoff
 
 
 @dataclass
@@ -126,7 +129,7 @@ class Dataset:
         """
         return self
 
-    def as_of(self, cutoff: Any) -> Dataset:
+    def as_of(self, cutoff: Cutoff) -> Dataset:
         """Return a point-in-time copy: nothing dated after ``cutoff`` exists in it.
 
         Orders, tickets and surveys after the cutoff are gone; customers who signed up later are

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -32,6 +32,9 @@ from cpm_analysis.data.validate import (
 )
 from cpm_analysis.exceptions import DataValidationError
 
+if TYPE_CHECKING:
+    from cpm_analysis.data.protocol import CustomerData
+
 ColumnMapping = Mapping[str, Any]
 
 # Loaders of the engines beside pandas, by name. The data layer never imports an engine: the
@@ -39,7 +42,7 @@ ColumnMapping = Mapping[str, Any]
 _ENGINES: dict[str, Callable[..., Any]] = {}
 
 
-def register_engine(name: str, loader: Callable[..., Any]) -> None:
+def register_engine(name: str, loader: Callable[..., CustomerData]) -> None:
     """Make ``load(source, engine=name, **options)`` call ``loader(source, mapping, **options)``.
 
     Examples
@@ -161,6 +164,7 @@ def _read_database(url: str) -> tuple[dict[str, pd.DataFrame], str]:
     return frames, shown
 
 
+# ``frame`` is a pandas or a Dask DataFrame (Dask has no type information; data may not import it).
 def normalise_columns(frame: Any, table: str, rename: Mapping[str, str]) -> Any:
     """``frame`` with the mapping applied and names stripped; a name twice is an error.
 

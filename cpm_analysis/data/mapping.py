@@ -108,7 +108,10 @@ def _read_files(section: Any) -> dict[str, str | dict[str, str]]:
     return out
 
 
-def read_mapping(mapping: Any) -> SourceMapping:
+def read_mapping(
+    # a dict is the raw content of a mapping file (YAML/JSON), checked below: values are Any
+    mapping: SourceMapping | Mapping[str, Any] | str | os.PathLike[str] | None,
+) -> SourceMapping:
     """Parse a mapping given as a dict, a YAML/JSON file, ``None`` or a :class:`SourceMapping`.
 
     Raises

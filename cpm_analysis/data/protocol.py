@@ -36,6 +36,7 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from cpm_analysis.data.dataset import Dataset
+    from cpm_analysis.periods import Cutoff
 
 Step = Callable[..., pd.DataFrame]
 
@@ -57,7 +58,7 @@ class CustomerData(Protocol):
     targets: pd.DataFrame | None
     assessments: pd.DataFrame | None
 
-    def as_of(self, cutoff: Any) -> CustomerData:
+    def as_of(self, cutoff: Cutoff) -> CustomerData:
         """Return the point-in-time view at ``cutoff``."""
         ...
 
@@ -93,6 +94,7 @@ class CustomerData(Protocol):
         ...
 
 
+# ``data`` is Any on purpose: this is the run-time check of whatever a caller passes.
 def customer_data(data: Any, name: str = "dataset") -> CustomerData:
     """Return ``data`` itself when it follows the dataset protocol, else raise a ``TypeError``.
 

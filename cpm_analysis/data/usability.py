@@ -17,9 +17,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cpm_analysis.data import reasons
+
+if TYPE_CHECKING:
+    from cpm_analysis.data.dataset import Dataset
 
 MOST = 0.5
 """More than this share of a table's rows is "most"."""
@@ -40,7 +43,7 @@ def _example(rejected: Any, column: str) -> str:
         return "?"
 
 
-def usability_problems(ds: Any, read: Mapping[str, int]) -> list[Problem]:
+def usability_problems(ds: Dataset, read: Mapping[str, int]) -> list[Problem]:
     """Return the reasons ``ds`` is not usable (empty when it is).
 
     Parameters

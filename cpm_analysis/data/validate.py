@@ -16,7 +16,7 @@ raw row kept. Every check is one vectorised pandas expression.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 import numpy as np
@@ -287,7 +287,7 @@ def check_columns(table: str, frame: pd.DataFrame) -> None:
     require_rows(table, len(frame))
 
 
-def require_columns(table: str, columns: Any) -> None:
+def require_columns(table: str, columns: Iterable[Hashable]) -> None:
     """Raise :class:`DataValidationError` naming the first required column ``columns`` lacks.
 
     Examples

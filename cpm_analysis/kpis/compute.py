@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,9 @@ from cpm_analysis.kpis.context import SLA_HOURS, KPIContext, PreparedData, check
 from cpm_analysis.kpis.registry import KPI, KPIS, KPIUnavailable, get_kpi
 from cpm_analysis.kpis.selection import kpi_dataset
 from cpm_analysis.periods import Period, parse_period, resolve_period
+
+if TYPE_CHECKING:
+    from cpm_analysis.config import WindowsConfig
 
 COLUMNS = [
     "period",
@@ -128,7 +131,7 @@ def _run(
     kpis: Iterable[str] | None,
     sla_hours: float,
     scores: Scores,
-    windows: Any = None,
+    windows: WindowsConfig | None = None,
 ) -> dict[Period, pd.DataFrame]:
     chosen = _select(kpis)
     prepared = PreparedData(dataset, by=by, scores=_check_scores(scores), windows=windows)
@@ -156,7 +159,7 @@ def compute_kpis(
     kpis: Iterable[str] | None = None,
     sla_hours: float = SLA_HOURS,
     scores: Scores = None,
-    windows: Any = None,
+    windows: WindowsConfig | None = None,
 ) -> pd.DataFrame:
     """Every registered KPI for one period, with the previous period and the change.
 
@@ -256,7 +259,7 @@ def kpi_history(
     kpis: Iterable[str] | None = None,
     sla_hours: float = SLA_HOURS,
     scores: Scores = None,
-    windows: Any = None,
+    windows: WindowsConfig | None = None,
 ) -> pd.DataFrame:
     """:func:`compute_kpis` for several periods at once, sharing the preparation.
 

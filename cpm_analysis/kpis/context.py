@@ -76,7 +76,7 @@ array([128.68, 532.77, 352.81])
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -88,6 +88,11 @@ from cpm_analysis.data.dataset import Dataset
 from cpm_analysis.data.orders import REFUNDED, paid_mask
 from cpm_analysis.kpis.registry import KPI, KPIUnavailable, get_kpi
 from cpm_analysis.periods import Period, parse_period
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from cpm_analysis.config import WindowsConfig
 
 SLA_HOURS = DEFAULT_CONFIG.sla.first_response_hours
 """The default first-response SLA of ``sla_compliance`` (``sla.first_response_hours``)."""
@@ -124,7 +129,7 @@ _HOUR_NS = 3_600_000_000_000.0
 _PAID, _REFUNDED, _OTHER = 0, 1, 2
 
 
-def check_windows(windows: Any) -> Any:
+def check_windows(windows: WindowsConfig | None) -> WindowsConfig:
     """Return ``windows`` (a :class:`~cpm_analysis.config.WindowsConfig`), default :data:`WINDOWS`.
 
     Raises
@@ -266,7 +271,7 @@ class PreparedData:
         dataset: Dataset,
         by: str | pd.Series | None = None,
         scores: pd.DataFrame | dict[str, pd.DataFrame] | None = None,
-        windows: Any = None,
+        windows: WindowsConfig | None = None,
     ):
         if not isinstance(dataset, Dataset):
             raise ValueError(f"dataset: expected a cpm_analysis Dataset, got {type(dataset)!r}")
@@ -577,7 +582,7 @@ class KPIContext:
         self._current: list[str] = []
 
     # --- helpers for KPI functions --------------------------------------------------------------
-    def group_sum(self, group: Any, values: Any = None) -> np.ndarray:
+    def group_sum(self, group: ArrayLike, values: ArrayLike | None = None) -> np.ndarray:
         """Sum of ``values`` (or the count of rows when omitted) per group; NaN values skipped.
 
         Examples
@@ -593,18 +598,18 @@ class KPIContext:
         ok = ~np.isnan(weights)
         return np.bincount(group[ok], weights=weights[ok], minlength=self.n_groups)
 
-    def group_count(self, group: Any, values: Any) -> np.ndarray:
+    def group_count(self, group: ArrayLike, values: ArrayLike) -> np.ndarray:
         """Count the non-missing ``values`` per group."""
         ok = ~np.isnan(np.asarray(values, dtype=float))
         return np.bincount(np.asarray(group, dtype=np.int64)[ok], minlength=self.n_groups).astype(
             float
         )
 
-    def group_mean(self, group: Any, values: Any) -> np.ndarray:
+    def group_mean(self, group: ArrayLike, values: ArrayLike) -> np.ndarray:
         """Mean of the non-missing ``values`` per group (NaN for a group with none)."""
         return self.ratio(self.group_sum(group, values), self.group_count(group, values))
 
-    def group_median(self, group: Any, values: Any) -> np.ndarray:
+    def group_median(self, group: ArrayLike, values: ArrayLike) -> np.ndarray:
         """Median of the non-missing ``values`` per group (NaN for a group with none)."""
         values = np.asarray(values, dtype=float)
         ok = ~np.isnan(values)
@@ -615,7 +620,7 @@ class KPIContext:
         return out
 
     @staticmethod
-    def ratio(numerator: Any, denominator: Any) -> np.ndarray:
+    def ratio(numerator: ArrayLike, denominator: ArrayLike) -> np.ndarray:
         """``numerator / denominator`` element-wise, NaN where the denominator is 0."""
         num = np.asarray(numerator, dtype=float)
         den = np.asarray(denominator, dtype=float)

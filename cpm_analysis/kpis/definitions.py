@@ -20,13 +20,16 @@ Share of active customers with 2 or more paid orders dated in the period.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cpm_analysis.data.schema import OPPORTUNITY_STAGES
 from cpm_analysis.kpis.context import KPIContext
 from cpm_analysis.kpis.registry import register_kpi
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 # --- sales ------------------------------------------------------------------------------------
 
@@ -277,7 +280,7 @@ def resolution_hours(ctx: KPIContext) -> np.ndarray:
 
 
 def sla_outcome(
-    response_hours: Any, age_hours: Any, sla_hours: float
+    response_hours: ArrayLike, age_hours: ArrayLike, sla_hours: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """The SLA rule of ``sla_compliance``: which tickets met and which breached the SLA.
 

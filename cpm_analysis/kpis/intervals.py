@@ -27,11 +27,19 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from cpm_analysis.data.dataset import Dataset
+    from cpm_analysis.data.protocol import CustomerData
+    from cpm_analysis.periods import Period
 
 __all__ = [
     "KPI_LAWS",
@@ -71,7 +79,9 @@ def _index(*values: Any) -> pd.Index | None:
     return None
 
 
-def poisson_interval(counts: Any, exposure: Any = 1.0, *, level: float = 0.9) -> pd.DataFrame:
+def poisson_interval(
+    counts: ArrayLike, exposure: ArrayLike = 1.0, *, level: float = 0.9
+) -> pd.DataFrame:
     """Rate ``counts / exposure`` with Garwood's exact Poisson interval.
 
     ``lower = chi2.ppf((1 - level) / 2, 2 k) / 2 / exposure`` (0 for ``k = 0``) and
@@ -115,8 +125,8 @@ def poisson_interval(counts: Any, exposure: Any = 1.0, *, level: float = 0.9) ->
 
 
 def binomial_interval(
-    successes: Any,
-    trials: Any,
+    successes: ArrayLike,
+    trials: ArrayLike,
     *,
     level: float = 0.9,
     method: Literal["wilson", "clopper-pearson"] = "wilson",
@@ -290,9 +300,9 @@ def _team_counts(ctx: Any, kpi: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def team_kpi_intervals(
-    view: Any,
-    period: Any,
-    role: str = "owner",
+    view: Dataset,
+    period: Period | str,
+    role: Literal["owner", "agent"] = "owner",
     *,
     level: float = 0.9,
     sla_hours: float | None = None,
@@ -515,11 +525,11 @@ def _bounds_of(ctx: Any, kpi: str, level: float) -> tuple[np.ndarray, np.ndarray
 
 
 def kpi_bounds(
-    dataset: Any,
-    periods: Any,
+    dataset: CustomerData,
+    periods: Iterable[Period | str],
     *,
     by: str,
-    kpis: Any,
+    kpis: Iterable[str],
     level: float = 0.9,
     sla_hours: float | None = None,
 ) -> pd.DataFrame:

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
     from cpm_analysis.kpis.context import KPIContext
 
 DIRECTIONS: tuple[str, ...] = ("higher", "lower")
@@ -84,7 +86,7 @@ class KPI:
     label_zh: str
     unit: str
     direction: str
-    func: Callable[[KPIContext], Any]
+    func: Callable[[KPIContext], ArrayLike]
     needs: tuple[str, ...] = ()
     description: str = ""
     additive: bool = False
@@ -140,7 +142,7 @@ def register_kpi(
     needs: tuple[str, ...] | list[str] = (),
     description: str | None = None,
     additive: bool = False,
-    func: Callable[[KPIContext], Any] | None = None,
+    func: Callable[[KPIContext], ArrayLike] | None = None,
     replace: bool = False,
 ) -> Any:
     """Register a KPI; use as a decorator, or pass ``func``.
@@ -174,7 +176,7 @@ def register_kpi(
     >>> unregister_kpi("refunds")
     """
 
-    def decorate(function: Callable[[KPIContext], Any]) -> Callable[[KPIContext], Any]:
+    def decorate(function: Callable[[KPIContext], ArrayLike]) -> Callable[[KPIContext], ArrayLike]:
         if id in KPIS and not replace:
             raise ValueError(
                 f"id: a KPI '{id}' is already registered; pass replace=True to replace it"

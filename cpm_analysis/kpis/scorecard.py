@@ -20,7 +20,7 @@ True
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -28,6 +28,9 @@ from cpm_analysis.config import DEFAULT_CONFIG
 from cpm_analysis.data.protocol import CustomerData
 from cpm_analysis.kpis.targets import period_targets
 from cpm_analysis.periods import Period
+
+if TYPE_CHECKING:
+    from cpm_analysis.config import WindowsConfig
 
 STATUS_ORDER = {"missed": 0, "at risk": 1, "no data": 2, "not available": 3, "met": 4}
 
@@ -38,7 +41,7 @@ def period_kpis(
     scored: pd.DataFrame | None = None,
     *,
     sla_hours: float = DEFAULT_CONFIG.sla.first_response_hours,
-    windows: Any = None,
+    windows: WindowsConfig | None = None,
     by: str | None = None,
 ) -> pd.DataFrame:
     """Every KPI of the period, with the model KPIs from the scored table when it has them.

@@ -29,7 +29,7 @@ import pandas as pd
 
 from cpm_analysis.data.dataset import Dataset
 from cpm_analysis.data.orders import paid_mask
-from cpm_analysis.data.protocol import customer_data
+from cpm_analysis.data.protocol import CustomerData, customer_data
 from cpm_analysis.kpis.context import AT_RISK_DAYS
 from cpm_analysis.periods import Period
 
@@ -62,7 +62,11 @@ def _table_of(bucket: Dataset, table: str, columns: list[str]) -> pd.DataFrame:
 
 
 def kpi_dataset(
-    data: Any, periods: Sequence[Period], by: Any = None, *, at_risk_days: int = AT_RISK_DAYS
+    data: CustomerData,
+    periods: Sequence[Period],
+    by: str | pd.Series | None = None,
+    *,
+    at_risk_days: int = AT_RISK_DAYS,
 ) -> Dataset:
     """Return a pandas :class:`~cpm_analysis.data.Dataset` with the rows the KPIs of ``periods`` read.
 

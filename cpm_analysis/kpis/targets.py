@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,7 +11,7 @@ import pandas as pd
 from cpm_analysis.config import DEFAULT_CONFIG
 from cpm_analysis.exceptions import PeriodError
 from cpm_analysis.kpis.registry import KPIS
-from cpm_analysis.periods import parse_period
+from cpm_analysis.periods import Period, parse_period
 
 STATUSES: tuple[str, ...] = ("met", "at risk", "missed", "no data")
 TRENDS: tuple[str, ...] = ("improving", "flat", "worsening", "no previous")
@@ -40,7 +39,7 @@ OUTPUT_COLUMNS = [
 
 def period_targets(
     targets: pd.DataFrame | None,
-    period: Any,
+    period: Period | str,
     owner: str | Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Return the target rows of ``period`` for a scope: the one rule of target scoping.

@@ -8,13 +8,17 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from cpm_analysis.config import DEFAULT_CONFIG
 from cpm_analysis.data import Dataset
 from cpm_analysis.periods import Period, parse_period
+
+if TYPE_CHECKING:
+    from cpm_analysis.config import WindowsConfig
+    from cpm_analysis.kpis.compute import Scores
 
 HEADLINE_KPIS: tuple[str, ...] = (
     "revenue",
@@ -50,9 +54,9 @@ def kpi_trends(
     period: Period | str,
     n: int = TREND_PERIODS,
     *,
-    scores: Any = None,
+    scores: Scores = None,
     sla_hours: float = DEFAULT_CONFIG.sla.first_response_hours,
-    windows: Any = None,
+    windows: WindowsConfig | None = None,
     by: str | None = None,
 ) -> pd.DataFrame:
     """:func:`~cpm_analysis.kpis.kpi_history` of the last ``n`` periods that the data covers.

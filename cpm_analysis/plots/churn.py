@@ -14,7 +14,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -32,6 +32,9 @@ from cpm_analysis.churn.evaluation import calibration_table, lift_table
 from cpm_analysis.churn.feature_names import feature_label
 from cpm_analysis.i18n import shown
 from cpm_analysis.plots.language import _
+
+if TYPE_CHECKING:
+    from cpm_analysis.churn.evaluation import BacktestResult
 
 
 def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
@@ -69,7 +72,7 @@ def _label(prefix: str, cutoff: str) -> str:
     return f"{cutoff}: {prefix}" if cutoff else prefix
 
 
-def plot_roc(predictions: Any, *, ax: Axes | None = None) -> Axes:
+def plot_roc(predictions: BacktestResult | pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """ROC curve per scored cutoff, with its AUC, against the chance diagonal.
 
     Examples
@@ -96,7 +99,9 @@ def plot_roc(predictions: Any, *, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def plot_precision_recall(predictions: Any, *, ax: Axes | None = None) -> Axes:
+def plot_precision_recall(
+    predictions: BacktestResult | pd.DataFrame, *, ax: Axes | None = None
+) -> Axes:
     """Precision-recall curve per scored cutoff, with the churn rate as the chance level.
 
     Examples
@@ -123,7 +128,9 @@ def plot_precision_recall(predictions: Any, *, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def plot_calibration(predictions: Any, *, n_bins: int = 10, ax: Axes | None = None) -> Axes:
+def plot_calibration(
+    predictions: BacktestResult | pd.DataFrame, *, n_bins: int = 10, ax: Axes | None = None
+) -> Axes:
     """Observed churn rate against mean predicted probability in equal-count bins.
 
     Points on the diagonal mean the probabilities can be read as churn rates.
@@ -159,7 +166,9 @@ def plot_calibration(predictions: Any, *, n_bins: int = 10, ax: Axes | None = No
     return ax
 
 
-def plot_lift(predictions: Any, *, n_bins: int = 10, ax: Axes | None = None) -> Axes:
+def plot_lift(
+    predictions: BacktestResult | pd.DataFrame, *, n_bins: int = 10, ax: Axes | None = None
+) -> Axes:
     """Lift by score decile (bars: churn rate / overall rate; 1 is no better than random).
 
     With several cutoffs the bars show their mean and the whiskers their range.
@@ -198,7 +207,7 @@ def plot_lift(predictions: Any, *, n_bins: int = 10, ax: Axes | None = None) -> 
     return ax
 
 
-def plot_gains(predictions: Any, *, ax: Axes | None = None) -> Axes:
+def plot_gains(predictions: BacktestResult | pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Cumulative gains: share of churners reached when contacting the riskiest X% first.
 
     Examples
@@ -233,7 +242,9 @@ def plot_gains(predictions: Any, *, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def plot_drivers(importance: Any, *, top: int = 15, ax: Axes | None = None) -> Axes:
+def plot_drivers(
+    importance: BacktestResult | pd.DataFrame | pd.Series, *, top: int = 15, ax: Axes | None = None
+) -> Axes:
     """Bar chart of the churn drivers: permutation importance (drop in ROC AUC when shuffled).
 
     Parameters

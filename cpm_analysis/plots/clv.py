@@ -8,7 +8,7 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
@@ -22,6 +22,13 @@ from cpm_analysis.availability import missing_columns
 from cpm_analysis.clv.value import calibration_holdout_report
 from cpm_analysis.i18n import M_, N_
 from cpm_analysis.plots.language import _, category
+
+if TYPE_CHECKING:
+    from cpm_analysis.clv.base import PurchaseModel, PurchasePredictor
+    from cpm_analysis.clv.forecast import ForecastCheck
+    from cpm_analysis.clv.selection import ModelChoice
+    from cpm_analysis.data.dataset import Dataset
+    from cpm_analysis.periods import Cutoff
 
 _UNIT_NAMES = {"W": N_("weeks"), "D": N_("days")}
 _MEASURES = (N_("Holdout purchases"), N_("Contracts still running"), N_("time units"))
@@ -94,7 +101,7 @@ def _matrix_plot(
 
 
 def plot_frequency_recency_matrix(
-    model: Any,
+    model: PurchaseModel,
     t: float = 1.0,
     *,
     max_frequency: int | None = None,
@@ -140,7 +147,7 @@ def plot_frequency_recency_matrix(
 
 
 def plot_probability_alive_matrix(
-    model: Any,
+    model: PurchaseModel,
     *,
     max_frequency: int | None = None,
     max_recency: float | None = None,
@@ -174,7 +181,7 @@ def plot_probability_alive_matrix(
 
 
 def plot_calibration_purchases_vs_holdout_purchases(
-    report_or_model: Any,
+    report_or_model: pd.DataFrame | PurchasePredictor,
     summary: pd.DataFrame | None = None,
     *,
     max_frequency: int = 7,
@@ -227,11 +234,11 @@ def plot_calibration_purchases_vs_holdout_purchases(
 
 
 def plot_cumulative_transactions(
-    model: Any,
-    orders: Any,
+    model: PurchaseModel,
+    orders: pd.DataFrame | Dataset,
     *,
-    observation_end: Any,
-    calibration_end: Any = None,
+    observation_end: Cutoff,
+    calibration_end: Cutoff | None = None,
     time_unit: str = "W",
     customer_col: str = "customer_id",
     date_col: str = "order_date",
@@ -290,7 +297,7 @@ def plot_cumulative_transactions(
     return ax
 
 
-def plot_model_tracking(choice: Any, *, ax: Axes | None = None) -> Axes:
+def plot_model_tracking(choice: ModelChoice, *, ax: Axes | None = None) -> Axes:
     """Cumulative repeat transactions of the calibration cohort: actual and every candidate.
 
     The tracking plot of a period's model choice
@@ -348,7 +355,7 @@ def plot_model_tracking(choice: Any, *, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def plot_forecast_check(check: Any, *, ax: Axes | None = None) -> Axes | None:
+def plot_forecast_check(check: ForecastCheck, *, ax: Axes | None = None) -> Axes | None:
     """Predicted against actual repeat purchases by segment (bars), ``None`` if empty.
 
     ``check`` is a :class:`~cpm_analysis.clv.forecast.ForecastCheck`.

@@ -24,6 +24,7 @@ from matplotlib.axes import Axes
 from cpm_analysis.plots.language import _
 
 
+# cv: a report.customer360.CustomerView, which the plots layer may not import (it is above).
 def plot_orders(cv: Any, *, ax: Axes | None = None) -> Axes:
     """Return the customer's orders over time: amounts as stems, cumulative revenue as a line.
 

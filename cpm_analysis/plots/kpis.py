@@ -9,7 +9,7 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -19,6 +19,9 @@ from matplotlib.axes import Axes
 
 from cpm_analysis.kpis.trends import headline_kpis
 from cpm_analysis.plots.language import _, category
+
+if TYPE_CHECKING:
+    from cpm_analysis.cohorts import CohortRetention
 
 STATUS_COLORS: dict[str, str] = {
     "met": "#2e7d32",
@@ -36,7 +39,7 @@ def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
 
 
 def cohort_heatmap(
-    result: Any,
+    result: CohortRetention,
     *,
     metric: str = "customers",
     ax: Axes | None = None,

@@ -17,7 +17,7 @@ True
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -25,6 +25,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from cpm_analysis.plots.language import _, category
+
+if TYPE_CHECKING:
+    from cpm_analysis.availability import Unavailable
 
 WON, LOST, OTHER = "#2e7d32", "#c62828", "#1565c0"
 
@@ -42,7 +45,7 @@ def _table(value: Any) -> pd.DataFrame | None:
     return None
 
 
-def plot_funnel(table: Any, *, ax: Axes | None = None) -> Axes | None:
+def plot_funnel(table: pd.DataFrame | Unavailable | None, *, ax: Axes | None = None) -> Axes | None:
     """Horizontal funnel bars: opportunities reaching each stage, with the conversion.
 
     ``table`` is :func:`cpm_analysis.sales.funnel`.
@@ -67,7 +70,7 @@ def plot_funnel(table: Any, *, ax: Axes | None = None) -> Axes | None:
     return ax
 
 
-def plot_cycle(closed: Any, *, ax: Axes | None = None) -> Axes | None:
+def plot_cycle(closed: pd.DataFrame | Unavailable | None, *, ax: Axes | None = None) -> Axes | None:
     """Histogram of the sales cycle in days, won and lost opportunities stacked.
 
     ``closed`` is :func:`cpm_analysis.sales.closed_opportunities`.
@@ -101,7 +104,13 @@ def plot_cycle(closed: Any, *, ax: Axes | None = None) -> Axes | None:
 
 
 def plot_rates(
-    table: Any, column: str, *, title: str, xlabel: str, ax: Axes | None = None, top: int = 25
+    table: pd.DataFrame | Unavailable | None,
+    column: str,
+    *,
+    title: str,
+    xlabel: str,
+    ax: Axes | None = None,
+    top: int = 25,
 ) -> Axes | None:
     """Horizontal bars of a rate column by the table's index (best first), as percentages.
 
@@ -130,7 +139,9 @@ def plot_rates(
     return ax
 
 
-def plot_complaints(table: Any, *, ax: Axes | None = None) -> Axes | None:
+def plot_complaints(
+    table: pd.DataFrame | Unavailable | None, *, ax: Axes | None = None
+) -> Axes | None:
     """Bars of complaints by category (or product), resolved and open stacked.
 
     ``table`` is :func:`cpm_analysis.service.complaints_by`.

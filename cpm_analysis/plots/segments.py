@@ -180,6 +180,7 @@ def _dominant_segments(segments: pd.DataFrame, bins: int, segment_map: Any) -> n
 def plot_rf_heatmap(
     segments: pd.DataFrame,
     *,
+    # a SegmentMap or its raw source (dict, list, YAML path), validated by load_segment_map
     segment_map: Any = None,
     labels: dict[str, str] | None = None,
     ax: Axes | None = None,

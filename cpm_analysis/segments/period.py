@@ -16,7 +16,6 @@ True
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +26,7 @@ from cpm_analysis import availability
 from cpm_analysis.availability import Unavailable, check_positive
 from cpm_analysis.config import DEFAULT_CONFIG
 from cpm_analysis.data import Dataset
-from cpm_analysis.periods import Period
+from cpm_analysis.periods import Instant, Period
 
 if TYPE_CHECKING:
     from cpm_analysis.data.protocol import CustomerData
@@ -234,7 +233,7 @@ def migration_summary(migration: SegmentMigration | Unavailable) -> pd.DataFrame
 
 # ``cutoff`` is read with pd.Timestamp (availability.clusters), so a Period is not accepted.
 def behaviour_clusters(
-    segments: pd.DataFrame, view: Dataset, cutoff: pd.Timestamp | dt.date | str, seed: int = 0
+    segments: pd.DataFrame, view: Dataset, cutoff: Instant, seed: int = 0
 ) -> Any:
     """Return the behavioural clusters of the customers, or why not.
 
