@@ -56,6 +56,7 @@ from cpm_analysis.periods import Period, parse_period
 
 if TYPE_CHECKING:
     from cpm_analysis.clv.selection import ModelChoice
+    from cpm_analysis.segments.maps import SegmentMapSource
 
 WEEKS_PER_DAY = 1.0 / 7.0
 CLV_HORIZON_MONTHS = DEFAULT_CONFIG.clv.horizon_months
@@ -430,7 +431,7 @@ def score_customers(
     discount_rate: float = CLV_DISCOUNT_RATE,
     churn_windows: tuple[tuple[str, str], ...] = CHURN_WINDOWS,
     tier_shares: tuple[float, ...] = TIER_SHARES,
-    segment_map: Any = None,
+    segment_map: SegmentMapSource | None = None,
     model_choice: ModelChoice | None = None,
 ) -> ScoredPeriod:
     """Score every customer at a period's cutoff: segment, tier, cluster, CLV, churn risk.
@@ -484,16 +485,18 @@ def score_customers(
     """
     data = customer_data(data, "data")
     period = parse_period(period)
-    options = {
-        "horizon_months": horizon_months,
-        "discount_rate": discount_rate,
-        "churn_windows": tuple(churn_windows),
-        "tier_shares": tuple(tier_shares),
-        "segment_map": segment_map,
-        "model_choice": model_choice,
-    }
     with threadpool_limits(limits=1, user_api="openmp"):
-        return _score(data, period, seed, **options)
+        return _score(
+            data,
+            period,
+            seed,
+            horizon_months=horizon_months,
+            discount_rate=discount_rate,
+            churn_windows=tuple(churn_windows),
+            tier_shares=tuple(tier_shares),
+            segment_map=segment_map,
+            model_choice=model_choice,
+        )
 
 
 def scoring_options(config: CPMConfig) -> dict[str, Any]:
@@ -522,7 +525,7 @@ def _score(
     discount_rate: float = CLV_DISCOUNT_RATE,
     churn_windows: tuple[tuple[str, str], ...] = CHURN_WINDOWS,
     tier_shares: tuple[float, ...] = TIER_SHARES,
-    segment_map: Any = None,
+    segment_map: SegmentMapSource | None = None,
     model_choice: ModelChoice | None = None,
 ) -> ScoredPeriod:
     from cpm_analysis.segments import cluster_customers, load_segment_map, rfm_scores

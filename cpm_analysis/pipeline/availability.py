@@ -16,7 +16,6 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import pandas as pd
 
@@ -46,7 +45,7 @@ def checks(
     period: Period,
     company: Dataset | None = None,
     owner: str | None = None,
-    windows: Any = None,
+    windows: Sequence[tuple[str, str]] | None = None,
 ) -> list[Check]:
     """Every check of the report, in the order of page 01's "What the data allows".
 
@@ -140,7 +139,7 @@ def capabilities(
     company: Dataset | None = None,
     owner: str | None = None,
     *,
-    checks: Sequence[Any] | None = None,
+    checks: Sequence[Check] | None = None,
 ) -> pd.DataFrame:
     """Which analyses the data supports for the period, and why not when it does not.
 

@@ -24,7 +24,7 @@ from matplotlib.axes import Axes
 from cpm_analysis.i18n import N_
 from cpm_analysis.plots.language import _, category
 from cpm_analysis.segments.clusters import ClusterResult, CustomerClusters
-from cpm_analysis.segments.maps import load_segment_map, segment_summary
+from cpm_analysis.segments.maps import SegmentMapSource, load_segment_map, segment_summary
 from cpm_analysis.segments.migration import SegmentMigration
 from cpm_analysis.segments.tiers import tier_summary
 
@@ -180,8 +180,7 @@ def _dominant_segments(segments: pd.DataFrame, bins: int, segment_map: Any) -> n
 def plot_rf_heatmap(
     segments: pd.DataFrame,
     *,
-    # a SegmentMap or its raw source (dict, list, YAML path), validated by load_segment_map
-    segment_map: Any = None,
+    segment_map: SegmentMapSource | None = None,
     labels: dict[str, str] | None = None,
     ax: Axes | None = None,
 ) -> Axes:

@@ -28,7 +28,9 @@ from cpm_analysis.data import Dataset, paid_orders
 from cpm_analysis.i18n import M_, N_, Translator, join
 from cpm_analysis.periods import Period, parse_period
 from cpm_analysis.report.escaping import md_text
+from cpm_analysis.segments.maps import SegmentMapSource
 from cpm_analysis.segments.rfm import monetary_value
+from cpm_analysis.staff import StaffNames
 
 PATH_PERIODS = 6
 """Periods in the segment path."""
@@ -130,7 +132,10 @@ class CustomerView:
         return pd.DataFrame({"reason": [p for p in parts if p]}, dtype="str")
 
     def describe(
-        self, shown_id: str | None = None, tr: Translator | None = None, names: Any = None
+        self,
+        shown_id: str | None = None,
+        tr: Translator | None = None,
+        names: StaffNames | None = None,
     ) -> str:
         """Return a short Markdown narrative of the customer, generated from the numbers.
 
@@ -429,7 +434,7 @@ def segment_path(
     period: Period | str,
     n: int = PATH_PERIODS,
     *,
-    segment_map: Any = None,
+    segment_map: SegmentMapSource | None = None,
 ) -> pd.DataFrame:
     """Return the customer's RFM segment at the end of each of the last ``n`` periods.
 

@@ -41,6 +41,7 @@ from cpm_analysis.kpis.scorecard import status_counts
 from cpm_analysis.periods import Period, parse_period
 from cpm_analysis.report.escaping import md_text
 from cpm_analysis.report.tables import MISSING
+from cpm_analysis.staff import StaffNames
 from cpm_analysis.teams_review import TeamScorecard
 
 _ENGLISH = Translator("en")
@@ -478,7 +479,9 @@ def team_table(team: TeamScorecard, tr: Translator | None = None, part: str = "a
     return out
 
 
-def noise_table(table: pd.DataFrame, tr: Translator | None = None, names: Any = None) -> Any:
+def noise_table(
+    table: pd.DataFrame, tr: Translator | None = None, names: StaffNames | None = None
+) -> Any:
     """Return the owners' (or agents') rate KPIs with their 90% intervals, for display.
 
     One row per person and KPI (:func:`~cpm_analysis.kpis.intervals.team_kpi_intervals`): the
