@@ -6,6 +6,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from review_fixtures import company_fixture  # noqa: F401 (fixtures)
 from sklearn.metrics import roc_auc_score
 
 from cpm_analysis.clv import forecast
@@ -16,13 +17,6 @@ from cpm_analysis.plots.clv import plot_forecast_check
 matplotlib.use("Agg")
 
 PERIOD = parse_period("2025-06")
-
-
-@pytest.fixture(scope="module")
-def company():
-    from cpm_analysis.synthetic import generate
-
-    return generate(300, seed=5).to_dataset()
 
 
 def _tiny_dataset():

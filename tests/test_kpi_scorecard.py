@@ -7,8 +7,8 @@ from __future__ import annotations
 import matplotlib
 import pandas as pd
 import pytest
+from review_fixtures import company_fixture, no_service_fixture  # noqa: F401 (fixtures)
 
-from cpm_analysis.data import validate_frames
 from cpm_analysis.kpis import compute_kpis, trends
 from cpm_analysis.kpis import scorecard as kpi_scorecard
 from cpm_analysis.kpis.targets import period_targets
@@ -18,19 +18,6 @@ from cpm_analysis.plots import kpis as kpi_plots
 matplotlib.use("Agg")
 
 PERIOD = parse_period("2025-06")
-
-
-@pytest.fixture(scope="module")
-def company():
-    from cpm_analysis.synthetic import generate
-
-    return generate(300, seed=5).to_dataset()
-
-
-@pytest.fixture(scope="module")
-def no_service(company):
-    """The same company without tickets and surveys."""
-    return validate_frames({"customers": company.customers, "orders": company.orders})
 
 
 def test_period_targets_company_and_owner_scope():

@@ -4,24 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from review_fixtures import card
 
 from cpm_analysis import actions as period_actions
 from cpm_analysis import teams_review
-
-
-def _card(**columns) -> pd.DataFrame:
-    base = {
-        "kpi": ["nps", "revenue", "orders"],
-        "label_en": ["NPS", "Revenue", "Orders"],
-        "actual": [5.0, 90.0, 110.0],
-        "target": [30.0, 100.0, 100.0],
-        "attainment": [5 / 30, 0.9, 1.1],
-        "status": ["missed", "missed", "met"],
-        "trend": ["improving", "worsening", "flat"],
-        "unit": ["points", "currency", "orders"],
-    }
-    base.update(columns)
-    return pd.DataFrame(base)
 
 
 def test_biggest_risks_order_and_evidence():
@@ -35,7 +21,7 @@ def test_biggest_risks_order_and_evidence():
             "monetary": [100.0, 50.0, 10.0, 40.0],
         }
     )
-    risks = period_actions.biggest_risks(_card(), scored)
+    risks = period_actions.biggest_risks(card(), scored)
     # the worsening missed target comes first even though NPS is further from its target
     assert risks["risk"].tolist() == [
         "Revenue below target",
@@ -46,7 +32,7 @@ def test_biggest_risks_order_and_evidence():
     assert "80% of it in tier-A" in risks.loc[1, "evidence"]
     assert "45% of historical revenue" in risks.loc[2, "evidence"]
     # without scores the other missed targets fill the list
-    only_targets = period_actions.biggest_risks(_card(), None)
+    only_targets = period_actions.biggest_risks(card(), None)
     assert only_targets["risk"].tolist() == ["Revenue below target", "NPS below target"]
 
 
@@ -59,7 +45,7 @@ def test_improvement_actions_from_targets_flags_and_risk_list():
         ),
     )
     scored = pd.DataFrame({"expected_loss": [5.0, 3.0, np.nan], "owner_id": ["S1", "S2", "S1"]})
-    actions = period_actions.improvement_actions(_card(), owners, None, scored, risk_list_size=2)
+    actions = period_actions.improvement_actions(card(), owners, None, scored, risk_list_size=2)
     assert actions["priority"].tolist() == list(range(1, len(actions) + 1))
     assert actions["area"].tolist() == [
         "Target",
@@ -72,4 +58,4 @@ def test_improvement_actions_from_targets_flags_and_risk_list():
     assert "8 of expected" in actions.loc[2, "finding"] and actions.loc[2, "who"].startswith("2")
     assert actions.loc[3, "who"] == "Manager of S3"
     assert actions.loc[4, "action"] == period_actions.FLAG_ACTIONS["reward"]
-    assert period_actions.improvement_actions(_card(status=["met"] * 3)).empty
+    assert period_actions.improvement_actions(card(status=["met"] * 3)).empty

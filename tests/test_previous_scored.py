@@ -5,19 +5,12 @@ from __future__ import annotations
 import json
 
 import pandas as pd
-import pytest
+from review_fixtures import company_fixture  # noqa: F401 (fixtures)
 
 from cpm_analysis.periods import parse_period
 from cpm_analysis.pipeline import previous
 
 PERIOD = parse_period("2025-06")
-
-
-@pytest.fixture(scope="module")
-def company():
-    from cpm_analysis.synthetic import generate
-
-    return generate(300, seed=5).to_dataset()
 
 
 def test_previous_scored_reuses_a_matching_published_table(company, tmp_path, monkeypatch):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import pandas as pd
-import pytest
+from review_fixtures import card, company_fixture  # noqa: F401 (fixtures)
 
 from cpm_analysis import actions as period_actions
 from cpm_analysis.kpis import compute_kpis
@@ -11,28 +10,6 @@ from cpm_analysis.periods import parse_period
 from cpm_analysis.report import review
 
 PERIOD = parse_period("2025-06")
-
-
-@pytest.fixture(scope="module")
-def company():
-    from cpm_analysis.synthetic import generate
-
-    return generate(300, seed=5).to_dataset()
-
-
-def _card(**columns) -> pd.DataFrame:
-    base = {
-        "kpi": ["nps", "revenue", "orders"],
-        "label_en": ["NPS", "Revenue", "Orders"],
-        "actual": [5.0, 90.0, 110.0],
-        "target": [30.0, 100.0, 100.0],
-        "attainment": [5 / 30, 0.9, 1.1],
-        "status": ["missed", "missed", "met"],
-        "trend": ["improving", "worsening", "flat"],
-        "unit": ["points", "currency", "orders"],
-    }
-    base.update(columns)
-    return pd.DataFrame(base)
 
 
 def test_the_noise_table_shows_values_in_their_units_and_words_not_codes(company):
@@ -59,9 +36,9 @@ def test_the_noise_table_shows_values_in_their_units_and_words_not_codes(company
 
 def test_executive_summary_is_generated_from_the_numbers(company):
     kpis = compute_kpis(company, PERIOD)
-    card = _card()
-    risks = period_actions.biggest_risks(card, None)
-    text = review.executive_summary(kpis, card, risks, PERIOD)
+    kpi_card = card()
+    risks = period_actions.biggest_risks(kpi_card, None)
+    text = review.executive_summary(kpis, kpi_card, risks, PERIOD)
     assert text.startswith("In 2025-06: revenue ")
     assert f"{kpis.loc['revenue', 'value']:,.0f}" in text
     assert "**Targets:** 1 of 3 met; missed: NPS, Revenue." in text
@@ -69,5 +46,5 @@ def test_executive_summary_is_generated_from_the_numbers(company):
     improved = kpis.loc[kpis["available"].astype(bool) & kpis["previous"].notna()]
     if (improved["change"] != 0).any():
         assert "**Improved:**" in text
-    empty = review.executive_summary(kpis, card.iloc[0:0], risks.iloc[0:0], PERIOD)
+    empty = review.executive_summary(kpis, kpi_card.iloc[0:0], risks.iloc[0:0], PERIOD)
     assert "no target set" in empty

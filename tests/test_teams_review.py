@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import matplotlib
 import pytest
+from review_fixtures import company_fixture, no_service_fixture  # noqa: F401 (fixtures)
 
 from cpm_analysis import teams_review
-from cpm_analysis.data import validate_frames
 from cpm_analysis.periods import parse_period
 from cpm_analysis.plots import teams as team_plots
 from cpm_analysis.report import review
@@ -14,19 +14,6 @@ from cpm_analysis.report import review
 matplotlib.use("Agg")
 
 PERIOD = parse_period("2025-06")
-
-
-@pytest.fixture(scope="module")
-def company():
-    from cpm_analysis.synthetic import generate
-
-    return generate(300, seed=5).to_dataset()
-
-
-@pytest.fixture(scope="module")
-def no_service(company):
-    """The same company without tickets and surveys."""
-    return validate_frames({"customers": company.customers, "orders": company.orders})
 
 
 def test_team_scorecards_and_their_absence(company, no_service):
