@@ -617,10 +617,11 @@ def build_period(
         The validated data of every customer (:func:`cpm_analysis.data.load`, of either
         engine: the dataset protocol, :mod:`cpm_analysis.data.protocol`); only
         ``data.as_of(period.end)`` is analysed (the forecast check reads the previous
-        period's cutoff of it too). On a Dask dataset the scoring's RFM and lifetime-value
-        stages and the KPIs run bucket by bucket on the cluster, and the rest reads the
-        collected pandas view (:meth:`~cpm_analysis.scale.DaskDataset.collect`); the result
-        is the same as on the pandas dataset.
+        period's cutoff of it too). On a Dask dataset the per-customer steps run bucket by
+        bucket on the cluster (RFM and segments, the lifetime-value summary and scoring, the
+        churn labels and features of the scoring and the backtest, the KPIs), and the rest
+        reads the collected pandas view (:meth:`~cpm_analysis.scale.DaskDataset.collect`);
+        the result is the same as on the pandas dataset.
     period : str or Period
         The reporting period (``"2025-06"``, ``"2025-Q2"``, ``"2025"``).
     config : CPMConfig, optional
@@ -633,9 +634,9 @@ def build_period(
         reused from it when it was built from the same data with the same seed.
     jobs : int
         Processes to compute with: with 2 or more (and data held in this process, the pandas
-        engine, on a system that can fork) a second process runs the churn backtest and then scores the previous period
-        (for the forecast check) while this one scores the period's customers and computes
-        the rest. The result is the same.
+        engine, on a system that can fork) a second process runs the churn backtest and then
+        scores the previous period (for the forecast check) while this one scores the
+        period's customers and computes the rest. The result is the same.
 
     Returns
     -------

@@ -35,9 +35,10 @@ def previous_scored(
     is given and ``<out>/<previous period>/`` holds a scored table whose ``metrics.json`` has the same
     data fingerprint and seed, that table is read (exactly what was published last period).
     Otherwise :func:`cpm_analysis.scoring.score_customers` scores the previous period's
-    cutoff on ``data`` (either engine; only data up to that cutoff is used) with last period's purchase
-    model: :func:`~cpm_analysis.clv.selection.choose_value_model` applied at that cutoff (the
-    same rule, or the model ``clv.model`` pins), as the published report of that period did.
+    cutoff on ``data`` (either engine; only data up to that cutoff is used) with last
+    period's purchase model: :func:`~cpm_analysis.clv.selection.choose_value_model` applied
+    at that cutoff (the same rule, or the model ``clv.model`` pins), as the published report
+    of that period did.
     With ``owner``, the table is restricted to that owner's customers.
 
     Returns
