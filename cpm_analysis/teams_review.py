@@ -24,7 +24,7 @@ import pandas as pd
 
 from cpm_analysis import availability
 from cpm_analysis.config import DEFAULT_CONFIG, CPMConfig
-from cpm_analysis.data import Dataset
+from cpm_analysis.data.protocol import CustomerData, customer_data
 from cpm_analysis.i18n import M_
 from cpm_analysis.periods import Period, parse_period
 from cpm_analysis.staff import StaffNames, staff_names
@@ -69,7 +69,7 @@ class TeamScorecard:
 
 
 def team_scorecard(
-    view: Dataset,
+    view: CustomerData,
     period: Period | str,
     role: str = "owner",
     *,
@@ -105,6 +105,7 @@ def team_scorecard(
     >>> team_scorecard(ds, "2025-06", "agent", owner="S001").note[:45]
     'agents are judged on the company report only:'
     """
+    view = customer_data(view, "view").collect()  # either engine; its pandas view
     from cpm_analysis import teams
 
     if role not in ("owner", "agent"):

@@ -369,3 +369,59 @@ def test_every_view_of_a_dask_dataset_collects_from_one_read_of_the_store(
     assert len(reads) == 1
     assert june.fingerprint() == whole.as_of("2025-06").fingerprint()
     assert may.orders["order_date"].max() < pd.Timestamp("2025-06-01")
+
+
+def test_the_period_analyses_called_directly_take_a_dask_dataset_too(pandas_ds, dask_ds):
+    from cpm_analysis import teams_review
+    from cpm_analysis.clv.checks import choice_calibration
+    from cpm_analysis.clv.forecast import forecast_check
+    from cpm_analysis.clv.selection import choose_value_model
+    from cpm_analysis.kpis.trends import kpi_trends
+    from cpm_analysis.periods import parse_period
+    from cpm_analysis.pipeline.availability import capabilities
+    from cpm_analysis.pipeline.previous import previous_scored
+    from cpm_analysis.pipeline.sales_service import sales_service_tables
+
+    period = parse_period(CUTOFF)
+    pandas_view, dask_view = pandas_ds.as_of(period.end), dask_ds.as_of(period.end)
+    for by in (None, "owner_id"):
+        pd.testing.assert_frame_equal(
+            kpi_trends(dask_ds, period, 3, by=by), kpi_trends(pandas_ds, period, 3, by=by),
+            check_exact=False, rtol=1e-9,
+        )  # fmt: skip
+    mine = choose_value_model(dask_view, period.end)
+    theirs = choose_value_model(pandas_view, period.end)
+    assert (mine.chosen, mine.route, mine.reason) == (theirs.chosen, theirs.route, theirs.reason)
+    pd.testing.assert_frame_equal(mine.table, theirs.table, check_exact=False, rtol=1e-9)
+    calibration = choice_calibration(mine, dask_view, period.end)
+    assert type(calibration) is type(choice_calibration(theirs, pandas_view, period.end))
+    owners = teams_review.team_scorecard(dask_view, period, "owner")
+    expected = teams_review.team_scorecard(pandas_view, period, "owner")
+    pd.testing.assert_frame_equal(owners.table, expected.table, check_exact=False, rtol=1e-9)
+    tables = sales_service_tables(dask_view, period)
+    expected_tables = sales_service_tables(pandas_view, period)
+    assert tables.keys() == expected_tables.keys()
+    for name, table in expected_tables.items():
+        if isinstance(table, pd.DataFrame):
+            pd.testing.assert_frame_equal(tables[name], table, check_exact=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(
+        capabilities(dask_view, period), capabilities(pandas_view, period)
+    )
+    previous, _ = previous_scored(pandas_ds, period, seed=0)
+    mine_check = forecast_check(dask_ds, period, previous)
+    theirs_check = forecast_check(pandas_ds, period, previous)
+    pd.testing.assert_frame_equal(mine_check.purchases, theirs_check.purchases, rtol=1e-9)
+    assert mine_check.churn == pytest.approx(theirs_check.churn, rel=1e-9)
+
+
+def test_the_trends_pass_the_model_scores_on(pandas_ds):
+    from cpm_analysis.kpis import kpi_history
+    from cpm_analysis.kpis.trends import kpi_trends, recent_periods
+    from cpm_analysis.scoring import score_customers
+
+    scores = score_customers(pandas_ds, CUTOFF, seed=0).scored.set_index("customer_id")
+    scores = scores[["clv", "churn_probability"]]
+    got = kpi_trends(pandas_ds, CUTOFF, 2, scores=scores)
+    expected = kpi_history(pandas_ds, recent_periods(CUTOFF, 2), scores=scores)
+    pd.testing.assert_frame_equal(got, expected)
+    assert not got.equals(kpi_trends(pandas_ds, CUTOFF, 2))  # the scores made a difference

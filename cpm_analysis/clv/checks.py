@@ -36,7 +36,7 @@ import pandas as pd
 
 from cpm_analysis import availability
 from cpm_analysis.availability import CALIBRATION_WEEKS, Unavailable
-from cpm_analysis.data import Dataset
+from cpm_analysis.data.protocol import CustomerData, customer_data
 from cpm_analysis.i18n import M_, N_, join
 
 if TYPE_CHECKING:
@@ -134,7 +134,10 @@ class CalibrationCheck:
 
 
 def choice_calibration(
-    choice: ModelChoice | None, view: Dataset, cutoff: pd.Timestamp, weeks: int = CALIBRATION_WEEKS
+    choice: ModelChoice | None,
+    view: CustomerData,
+    cutoff: pd.Timestamp,
+    weeks: int = CALIBRATION_WEEKS,
 ) -> CalibrationCheck | Unavailable:
     """Return the holdout check of the period's model: the choice's calibration fit, no refit.
 
@@ -166,6 +169,7 @@ def choice_calibration(
     >>> check.model is choice.model, "total" in check.report.index
     (True, True)
     """
+    view = customer_data(view, "view").collect()  # either engine; its pandas view
     check = availability.calibration(view, cutoff, weeks)
     if not check.available:
         return check.missing()
@@ -212,7 +216,10 @@ def choice_calibration(
 
 
 def period_value_models(
-    models: Mapping[str, object], choice: ModelChoice | None, view: Dataset, cutoff: pd.Timestamp
+    models: Mapping[str, object],
+    choice: ModelChoice | None,
+    view: CustomerData,
+    cutoff: pd.Timestamp,
 ) -> tuple[dict[str, Any], pd.DataFrame] | tuple[Unavailable, Unavailable]:
     """Return the scoring's fitted models by name: the ones behind the scored table's numbers.
 
@@ -250,6 +257,7 @@ def period_value_models(
     >>> period_value_models({}, None, view, pd.Timestamp("2025-06-30"))[0].text[:28]
     'Lifetime value and P(alive) '
     """
+    view = customer_data(view, "view").collect()  # either engine; its pandas view
     from cpm_analysis.clv import period_summary
 
     check = availability.lifetime_value(view, cutoff)

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from cpm_analysis import availability
-from cpm_analysis.data import Dataset
+from cpm_analysis.data.protocol import CustomerData, customer_data
 from cpm_analysis.i18n import M_, N_, join
 from cpm_analysis.periods import Period, parse_period
 
@@ -198,7 +198,7 @@ class ForecastCheck:
 
 
 def forecast_check(
-    dataset: Dataset,
+    dataset: CustomerData,
     period: Period | str,
     previous: pd.DataFrame,
     *,
@@ -254,6 +254,7 @@ def forecast_check(
     >>> sorted(forecast_check(ds, "2025-06", prev).purchases.loc["total"].index)
     ['actual', 'customers', 'error', 'predicted']
     """
+    dataset = customer_data(dataset, "dataset").collect()  # either engine; its pandas view
     from sklearn.metrics import roc_auc_score
 
     from cpm_analysis.clv import BetaGeoModel, period_summary

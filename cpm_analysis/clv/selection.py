@@ -66,6 +66,7 @@ from cpm_analysis.clv.sbg import (
 )
 from cpm_analysis.clv.summary import period_summary, summary_cutoff, transaction_days
 from cpm_analysis.clv.value import calibration_holdout_report
+from cpm_analysis.data.protocol import CustomerData, customer_data
 from cpm_analysis.i18n import M_, N_, join
 
 if TYPE_CHECKING:
@@ -855,7 +856,7 @@ def _pick(rows: list[dict[str, Any]], tie_margin: float) -> tuple[str | None, st
 
 
 def choose_value_model(
-    data: Dataset,
+    data: CustomerData,
     cutoff: Cutoff,
     *,
     model: str = "auto",
@@ -904,6 +905,7 @@ def choose_value_model(
     ...
     ValueError: model: expected 'auto' or one of 'BG/NBD', 'Pareto/NBD', 'MBG/NBD', 'BG/BB', 'sBG', got 'NBD'
     """
+    data = customer_data(data, "data").collect()  # either engine; its pandas view
     if model != "auto" and model not in MODEL_NAMES:
         raise ValueError(
             f"model: expected 'auto' or one of {', '.join(repr(m) for m in MODEL_NAMES)}, "

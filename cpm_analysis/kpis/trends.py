@@ -14,6 +14,7 @@ import pandas as pd
 
 from cpm_analysis.config import DEFAULT_CONFIG
 from cpm_analysis.data import Dataset
+from cpm_analysis.data.protocol import CustomerData, customer_data
 from cpm_analysis.periods import Period, parse_period
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def recent_periods(period: Period | str, n: int = TREND_PERIODS) -> list[Period]
 
 
 def kpi_trends(
-    view: Dataset,
+    view: CustomerData,
     period: Period | str,
     n: int = TREND_PERIODS,
     *,
@@ -63,8 +64,10 @@ def kpi_trends(
 
     Periods that end before the first order are left out. ``windows`` are the
     configuration's day windows (``config.windows``; default the built-in). ``by`` breaks
-    every KPI down by a customer column (``"owner_id"``), as
-    :func:`~cpm_analysis.kpis.kpi_history` does.
+    every KPI down by a customer column (``"owner_id"``), and ``scores`` (per-customer
+    ``clv`` and ``churn_probability``) give the model KPIs, as
+    :func:`~cpm_analysis.kpis.kpi_history` does. ``view`` is a dataset of either engine
+    (the dataset protocol; bucket by bucket on a Dask dataset).
 
     Examples
     --------
@@ -76,9 +79,17 @@ def kpi_trends(
     """
     from cpm_analysis.kpis import kpi_history
 
-    first = view.orders["order_date"].min()
-    periods = [p for p in recent_periods(period, n) if p.end >= first]
-    return kpi_history(view, periods, by=by, sla_hours=sla_hours, windows=windows)
+    view = customer_data(view, "view")
+    (firsts,) = view.gather(view.map_customers(_first_order, tables=("orders",)))
+    first = firsts["first"].min()
+    periods = [p for p in recent_periods(period, n) if p.end >= first]  # none without orders
+    return kpi_history(view, periods, by=by, sla_hours=sla_hours, scores=scores, windows=windows)
+
+
+def _first_order(bucket: Dataset) -> pd.DataFrame:
+    """Return the bucket's first order date (one row; the earliest bucket's is the data's)."""
+    first = bucket.orders["order_date"].min() if len(bucket.orders) else pd.NaT
+    return pd.DataFrame({"first": pd.Series([first], dtype="datetime64[ns]")})
 
 
 def headline_kpis(history: pd.DataFrame, kpis: tuple[str, ...] = HEADLINE_KPIS) -> list[str]:

@@ -33,7 +33,7 @@ from cpm_analysis.availability import (
     targets,
 )
 from cpm_analysis.churn.sufficiency import churn_backtest, churn_model
-from cpm_analysis.data import Dataset
+from cpm_analysis.data.protocol import CustomerData, customer_data
 from cpm_analysis.i18n import M_, join
 from cpm_analysis.periods import Period
 from cpm_analysis.sales import opportunity_check
@@ -41,9 +41,9 @@ from cpm_analysis.service import service_check
 
 
 def checks(
-    view: Dataset,
+    view: CustomerData,
     period: Period,
-    company: Dataset | None = None,
+    company: CustomerData | None = None,
     owner: str | None = None,
     windows: Sequence[tuple[str, str]] | None = None,
 ) -> list[Check]:
@@ -64,6 +64,8 @@ def checks(
     >>> [c.analysis for c in checks(ds, parse_period("2024-06"))][:2]
     ['Sales KPIs', 'Refund and cancellation rates']
     """
+    view = customer_data(view, "view").collect()  # either engine; its pandas view
+    company = None if company is None else customer_data(company, "company").collect()
     orders, customers = view.orders, view.customers
     models = view if company is None else company
     status = "status" in orders.columns
@@ -134,9 +136,9 @@ _all_checks = checks  # capabilities() has a parameter named checks
 
 
 def capabilities(
-    view: Dataset,
+    view: CustomerData,
     period: Period,
-    company: Dataset | None = None,
+    company: CustomerData | None = None,
     owner: str | None = None,
     *,
     checks: Sequence[Check] | None = None,
@@ -159,6 +161,8 @@ def capabilities(
     >>> bool(caps.loc["Service KPIs", "available"])
     True
     """
+    view = customer_data(view, "view").collect()  # either engine; its pandas view
+    company = None if company is None else customer_data(company, "company").collect()
     if checks is None:
         checks = _all_checks(view, period, company=company, owner=owner)
     columns = ["analysis", "available", "needs", "detail"]

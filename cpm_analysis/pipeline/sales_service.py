@@ -16,7 +16,7 @@ from typing import Any
 
 from cpm_analysis.availability import Unavailable
 from cpm_analysis.config import DEFAULT_CONFIG, CPMConfig
-from cpm_analysis.data import Dataset
+from cpm_analysis.data.protocol import CustomerData, customer_data
 from cpm_analysis.periods import Period
 
 OWNER_ROLLUP = (
@@ -27,7 +27,7 @@ OWNER_ROLLUP = (
 
 
 def sales_service_tables(
-    view: Dataset, period: Period, config: CPMConfig | None = None, *, owner: str | None = None
+    view: CustomerData, period: Period, config: CPMConfig | None = None, *, owner: str | None = None
 ) -> dict[str, Any]:
     """Every table of page 06 for ``period``, from its point-in-time ``view``.
 
@@ -51,6 +51,7 @@ def sales_service_tables(
         :func:`cpm_analysis.service.service_tables` and
         :func:`cpm_analysis.marketing.marketing_tables`.
     """
+    view = customer_data(view, "view").collect()  # either engine; its pandas view
     from cpm_analysis import marketing, sales, service
 
     rules = DEFAULT_CONFIG if config is None else config

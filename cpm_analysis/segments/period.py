@@ -26,10 +26,10 @@ from cpm_analysis import availability
 from cpm_analysis.availability import Unavailable, check_positive
 from cpm_analysis.config import DEFAULT_CONFIG
 from cpm_analysis.data import Dataset
+from cpm_analysis.data.protocol import CustomerData, customer_data
 from cpm_analysis.periods import Instant, Period
 
 if TYPE_CHECKING:
-    from cpm_analysis.data.protocol import CustomerData
     from cpm_analysis.periods import Cutoff
     from cpm_analysis.segments.clusters import ClusterResult
     from cpm_analysis.segments.maps import SegmentMapSource
@@ -233,7 +233,7 @@ def migration_summary(migration: SegmentMigration | Unavailable) -> pd.DataFrame
 
 # ``cutoff`` is read with pd.Timestamp (availability.clusters), so a Period is not accepted.
 def behaviour_clusters(
-    segments: pd.DataFrame, view: Dataset, cutoff: Instant, seed: int = 0
+    segments: pd.DataFrame, view: CustomerData, cutoff: Instant, seed: int = 0
 ) -> Any:
     """Return the behavioural clusters of the customers, or why not.
 
@@ -252,6 +252,7 @@ def behaviour_clusters(
     >>> behaviour_clusters(segment_table(ds, "2025-06-30"), ds, "2025-06-30").available
     False
     """
+    view = customer_data(view, "view").collect()  # either engine; its pandas view
     from cpm_analysis.segments import cluster_customers
 
     check = availability.clusters(view, cutoff)
