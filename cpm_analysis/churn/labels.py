@@ -77,9 +77,7 @@ def parse_horizon(value: Horizon, name: str = "horizon") -> pd.Timedelta:
     return delta
 
 
-# ``dataset`` stays Any: it is a dataset of either engine (pandas or Dask; churn_labels passes
-# any CustomerData), and the customers table read here is not part of the CustomerData protocol.
-def is_contractual(dataset: Any) -> bool:
+def is_contractual(dataset: CustomerData) -> bool:
     """Whether the customers table has a ``churned_at`` column (a contract business).
 
     Examples
@@ -90,7 +88,7 @@ def is_contractual(dataset: Any) -> bool:
     return "churned_at" in dataset.customers.columns
 
 
-def _data_end(dataset: Any) -> pd.Timestamp:
+def _data_end(dataset: CustomerData) -> pd.Timestamp:
     """Return the last instant the data covers: the view's cutoff, or the end of the last event day."""
     if dataset.cutoff is not None:
         return dataset.cutoff

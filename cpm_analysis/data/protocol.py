@@ -49,11 +49,15 @@ class CustomerData(Protocol):
     ----------
     cutoff : Timestamp or None
         Set by :meth:`as_of`.
+    customers : DataFrame
+        The customers table (a pandas DataFrame, or a Dask one bucket by bucket): read for
+        its columns (which optional fields the data has), never row by row.
     staff, targets, assessments : DataFrame or None
         The plan tables, always pandas.
     """
 
     cutoff: pd.Timestamp | None
+    customers: Any  # pandas or Dask DataFrame (Dask has no type information)
     staff: pd.DataFrame | None
     targets: pd.DataFrame | None
     assessments: pd.DataFrame | None
